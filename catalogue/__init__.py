@@ -1,0 +1,1 @@
+"""The catalogue domain: the normalised course record, vocabularies, validation and the store."""

@@ -1,0 +1,60 @@
+"""What the store holds about a course beyond the record, and how committed changes flow out.
+
+`StoredCourse` is a course as the store knows it: the record plus its lifecycle (active or a
+withdrawn tombstone), content hash and `seq`, the position of its last change in commit order
+(the changes-feed cursor). After a transaction commits, the store hands the changed
+`StoredCourse`s to `ChangeSink`s (the search index, later webhooks) so derived data follows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from catalogue.model import Course
+
+
+class CourseStatus(StrEnum):
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"  # tombstone: gone from its feed, kept so consumers see the deletion
+
+
+@dataclass(frozen=True)
+class StoredCourse:
+    course: Course
+    status: CourseStatus
+    content_hash: str
+    seq: int
+    first_seen: datetime
+    updated_at: datetime  # last change of content or status
+    last_run_id: int | None = None
+    withdrawn_at: datetime | None = None
+
+    @property
+    def id(self) -> str:
+        return self.course.id
+
+
+@dataclass(frozen=True)
+class HarvestDiff:
+    """What applying one harvest did (or, in a dry run, would do). Lists hold course ids."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)
+    held_withdrawals: list[str] = field(default_factory=list)  # guard tripped: not applied
+    changed: list[StoredCourse] = field(default_factory=list)  # for sinks; empty in a dry run
+
+
+class ChangeSink(Protocol):
+    """Receives courses whose content or status changed, after their transaction committed.
+
+    A sink must be idempotent: the same change may be delivered again after a crash or a
+    repair, and delivering it twice must leave the same state.
+    """
+
+    def apply(self, changed: Sequence[StoredCourse]) -> None: ...

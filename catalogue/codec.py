@@ -1,0 +1,135 @@
+"""JSON form of a `Course`: the one serialisation used by the store, the API and golden tests.
+
+Contract: `course_from_dict(course_to_dict(c)) == c` for every valid course, and
+`content_hash(c)` depends only on what the provider published (never on run id or harvest time),
+so re-harvesting an unchanged feed yields the same hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import fields, replace
+from datetime import date, datetime
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+from catalogue.model import (
+    Course,
+    LearningOutcome,
+    Location,
+    Organisation,
+    Price,
+    Provenance,
+    Workload,
+    lang_text,
+)
+
+_LANG_FIELDS = {
+    "title",
+    "description",
+    "assessment",
+    "quality_assurance",
+    "prerequisites",
+    "grade",
+    "stackability",
+    "further_information",
+}
+
+
+def _plain(value: Any) -> Any:
+    """Turn model values into JSON-safe values (Decimal -> str keeps exact precision)."""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in sorted(value.items())}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    return value
+
+
+def course_to_dict(course: Course) -> dict[str, Any]:
+    """The full JSON-safe dict of a course (keys sorted inside mappings)."""
+    result: dict[str, Any] = _plain(course)
+    return result
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _org(data: Mapping[str, Any]) -> Organisation:
+    return Organisation(
+        name=lang_text(data.get("name")),
+        country=data.get("country"),
+        homepage=data.get("homepage"),
+        identifier=data.get("identifier"),
+    )
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def course_from_dict(data: Mapping[str, Any]) -> Course:
+    """Inverse of `course_to_dict`. Raises KeyError/ValueError on a malformed dict."""
+    prov = data["provenance"]
+    workload = data.get("workload") or {}
+    price = data.get("price")
+    kwargs: dict[str, Any] = {name: lang_text(data.get(name)) for name in _LANG_FIELDS}
+    return Course(
+        id=data["id"],
+        provider=_org(data["provider"]),
+        provenance=Provenance(
+            source_id=prov["source_id"],
+            provider_ref=prov["provider_ref"],
+            run_id=prov.get("run_id"),
+            harvested_at=datetime.fromisoformat(prov["harvested_at"]) if prov.get("harvested_at") else None,
+            pointer=prov.get("pointer"),
+        ),
+        awarding_bodies=tuple(_org(o) for o in data.get("awarding_bodies", ())),
+        learning_outcomes=tuple(
+            LearningOutcome(
+                text=lang_text(o.get("text")), esco_uri=o.get("esco_uri"), skill_type=o.get("skill_type")
+            )
+            for o in data.get("learning_outcomes", ())
+        ),
+        workload=Workload(
+            ects=_decimal(workload.get("ects")),
+            hours=_decimal(workload.get("hours")),
+            ects_basis=workload.get("ects_basis"),
+            hours_per_ects=_decimal(workload.get("hours_per_ects")),
+        ),
+        eqf_level=data.get("eqf_level"),
+        assessment_types=tuple(data.get("assessment_types", ())),
+        modes=tuple(data.get("modes", ())),
+        schedule=data.get("schedule"),
+        identity_verification=data.get("identity_verification"),
+        languages=tuple(data.get("languages", ())),
+        isced_f=tuple(data.get("isced_f", ())),
+        start_date=_date(data.get("start_date")),
+        end_date=_date(data.get("end_date")),
+        duration=data.get("duration"),
+        price=Price(Decimal(str(price["amount"])), price.get("currency"), price.get("note"))
+        if price
+        else None,
+        locations=tuple(Location(**loc) for loc in data.get("locations", ())),
+        url=data.get("url"),
+        opportunity_type=data.get("opportunity_type"),
+        keywords=tuple(data.get("keywords", ())),
+        originals=MappingProxyType(dict(data.get("originals") or {})),
+        **kwargs,
+    )
+
+
+def content_hash(course: Course) -> str:
+    """SHA-256 over the published content: provenance run id and harvest time are excluded."""
+    stable = replace(course, provenance=replace(course.provenance, run_id=None, harvested_at=None))
+    payload = json.dumps(course_to_dict(stable), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()

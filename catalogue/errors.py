@@ -1,0 +1,40 @@
+"""Errors of the catalogue domain.
+
+    CatalogueError
+    ├── ConfigurationError      a setting is missing or wrong (bad database URL, unknown mapping)
+    ├── NotFound                a course, source or run id that does not exist
+    ├── StoreError              the database refused an operation (wraps the driver error)
+    └── FeedError               a whole feed is unusable: the run fails and nothing changes
+        ├── FetchError          could not download (network, HTTP status, size cap, blocked address)
+        └── ParseError          could not read (encoding, syntax, not the announced format)
+
+Item-level problems are never raised: they become `catalogue.runs.Issue` entries.
+"""
+
+
+class CatalogueError(Exception):
+    """Base of every error this service raises on purpose."""
+
+
+class ConfigurationError(CatalogueError):
+    pass
+
+
+class NotFound(CatalogueError):
+    pass
+
+
+class StoreError(CatalogueError):
+    pass
+
+
+class FeedError(CatalogueError):
+    pass
+
+
+class FetchError(FeedError):
+    pass
+
+
+class ParseError(FeedError):
+    pass

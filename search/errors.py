@@ -1,0 +1,23 @@
+"""Errors of the search package.
+
+SearchError
+├── QueryError          the user's request is invalid (HTTP 400): bad page, unknown filter, too long
+├── BackendUnavailable  the engine cannot be reached or opened (HTTP 503)
+└── IndexingError       indexing failed; the store stays the truth and `reindex` repairs
+"""
+
+
+class SearchError(Exception):
+    pass
+
+
+class QueryError(SearchError):
+    pass
+
+
+class BackendUnavailable(SearchError):
+    pass
+
+
+class IndexingError(SearchError):
+    pass

@@ -1,0 +1,1 @@
+"""The Flask application: JSON API, HTML pages and the `catalogue` command line."""
