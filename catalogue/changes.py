@@ -58,3 +58,16 @@ class ChangeSink(Protocol):
     """
 
     def apply(self, changed: Sequence[StoredCourse]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A valid record of the current run, ready for the store, with the raw payload it came from.
+
+    `raw` and `media_type` are kept so a changed mapping can be replayed without re-downloading.
+    """
+
+    course: Course
+    content_hash: str
+    raw: bytes
+    media_type: str
