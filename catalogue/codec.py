@@ -1,8 +1,10 @@
 """JSON form of a `Course`: the one serialisation used by the store, the API and golden tests.
 
 Contract: `course_from_dict(course_to_dict(c)) == c` for every valid course, and
-`content_hash(c)` depends only on what the provider published (never on run id or harvest time),
-so re-harvesting an unchanged feed yields the same hash.
+`content_hash(c)` depends only on what the provider published: never on run id, harvest time or
+the record's position in the feed (a CSV row inserted above must not make every later record
+"updated"), so re-harvesting an unchanged feed yields the same hash. An unchanged course
+therefore keeps the pointer of its last change.
 """
 
 from __future__ import annotations
@@ -129,7 +131,9 @@ def course_from_dict(data: Mapping[str, Any]) -> Course:
 
 
 def content_hash(course: Course) -> str:
-    """SHA-256 over the published content: provenance run id and harvest time are excluded."""
-    stable = replace(course, provenance=replace(course.provenance, run_id=None, harvested_at=None))
+    """SHA-256 over the published content: run id, harvest time and feed position are excluded."""
+    stable = replace(
+        course, provenance=replace(course.provenance, run_id=None, harvested_at=None, pointer=None)
+    )
     payload = json.dumps(course_to_dict(stable), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()

@@ -42,3 +42,12 @@ class Source:
             )
         if self.format not in FORMATS:
             raise ConfigurationError(f"unknown format {self.format!r}; expected one of {', '.join(FORMATS)}")
+
+
+@dataclass(frozen=True)
+class FetchState:
+    """HTTP validators from a source's last successful fetch, sent back as If-None-Match /
+    If-Modified-Since so an unchanged feed costs a 304. Both None: fetch unconditionally."""
+
+    etag: str | None = None
+    last_modified: str | None = None

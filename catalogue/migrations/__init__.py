@@ -1,0 +1,1 @@
+"""Alembic migrations of the catalogue database; run them with `CatalogueStore.migrate()`."""

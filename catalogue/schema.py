@@ -1,0 +1,146 @@
+"""The catalogue database schema as SQLAlchemy Core tables (the source of truth for migrations).
+
+Every change here needs an Alembic revision in catalogue/migrations/versions; a test compares the
+migrated database with this metadata on SQLite and PostgreSQL, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Deterministic constraint names, so migrations can refer to them on every backend."""
+
+metadata = sa.MetaData(naming_convention=NAMING)
+
+JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+"""JSON everywhere; JSONB on PostgreSQL so records can be queried and indexed there later."""
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+"""64-bit ids; SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY."""
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend.
+
+    PostgreSQL keeps the offset (timestamptz); SQLite stores text without one, so values are
+    normalised to UTC on the way in and get UTC attached on the way out. Naive input is refused:
+    guessing a zone is how timestamps silently shift.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the store only takes timezone-aware values")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        result: datetime = value
+        return result.replace(tzinfo=UTC) if result.tzinfo is None else result.astimezone(UTC)
+
+
+sources = sa.Table(
+    "sources",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("format", sa.String(32), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("url", sa.Text),
+    sa.Column("mapping", sa.String(200)),
+    sa.Column("schedule_minutes", sa.Integer),
+    sa.Column("owner", sa.String(200)),
+    sa.Column("settings", JSONType, nullable=False),
+    # fetch state: HTTP validators of the last successful download
+    sa.Column("etag", sa.Text),
+    sa.Column("last_modified", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source_id", sa.String(64), sa.ForeignKey("sources.id"), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("dry_run", sa.Boolean, nullable=False),
+    sa.Column("trigger", sa.String(32), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime),
+    sa.Column("counts", JSONType, nullable=False),  # Outcome value -> number of records
+    sa.Column("error", sa.Text),
+    sa.Column("held_withdrawals", JSONType, nullable=False),  # course ids awaiting confirmation
+    sqlite_autoincrement=True,  # never reuse a run id, even after the newest run is deleted
+)
+
+run_issues = sa.Table(
+    "run_issues",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("code", sa.String(64), nullable=False),
+    sa.Column("field", sa.String(100)),
+    sa.Column("record_ref", sa.Text),
+    sa.Column("pointer", sa.Text),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("value", sa.Text),
+)
+
+courses = sa.Table(
+    "courses",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),  # catalogue.model.course_id()
+    sa.Column("source_id", sa.String(64), sa.ForeignKey("sources.id"), nullable=False),
+    sa.Column("provider_ref", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # CourseStatus value
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("record", JSONType, nullable=False),  # catalogue.codec.course_to_dict()
+    sa.Column("seq", sa.BigInteger, nullable=False, index=True),  # seq of its latest change
+    sa.Column("first_seen", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("last_run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="SET NULL")),
+    sa.Column("withdrawn_at", UTCDateTime),
+    sa.UniqueConstraint("source_id", "provider_ref"),
+    sa.Index(None, "source_id", "status"),
+)
+
+raw_items = sa.Table(
+    "raw_items",
+    metadata,
+    sa.Column("course_id", sa.String(64), sa.ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("media_type", sa.String(200), nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    # digest of `content`: a payload that changed where the mapping does not look is refreshed
+    # without touching the course row (the record and its seq stay as they are)
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("stored_at", UTCDateTime, nullable=False),
+)
+
+changes = sa.Table(
+    "changes",
+    metadata,
+    # The auto-increment key is the changes-feed cursor: courses.seq copies the seq of the
+    # course's latest row here. Commit order == seq order is the store's job (see store.py).
+    sa.Column("seq", BigId, primary_key=True, autoincrement=True),
+    sa.Column("course_id", sa.String(64), nullable=False),  # no FK: written before the course row
+    sa.Column("run_id", sa.Integer),
+    sa.Column("kind", sa.String(16), nullable=False),  # added | updated | withdrawn
+    sqlite_autoincrement=True,  # SQLite must never hand out a seq twice
+)
