@@ -1,0 +1,119 @@
+"""Price and currency normalisers: "€450", "1.234,50 €", "USD 99", "Free", edX's free-to-audit text.
+
+Decision for "free, with a paid extra" texts such as edX's "FREE-Add a Verified Certificate for
+$49 USD": the course is free to take, so the amount is 0 and the paid extra goes into the note
+("optional verified certificate 49 USD"). Search and the free-course facet then tell the truth
+about access, and the certificate price is still shown.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from functools import cache
+
+import pycountry
+
+from catalogue.model import Price
+from catalogue.vocabularies import currencies
+from mappings.transforms.numerals import NUMBER, parse_number, tidy
+from mappings.transforms.result import Result, info, ok, warn
+
+_FREE = re.compile(
+    r"^(?:free(?: of charge)?|gratuit[e]?|gratis|gratuito|gratuita|gratuiti|kostenlos|kostenfrei|"
+    r"no cost|bezpłatn[ey]|ilmainen|δωρεάν|zdarma|ingyenes)\b[\s:;,.!–—-]*"
+)
+_EXTRA = re.compile(
+    r"^(?:add|plus|with|avec|mit|con)?\s*(?:an?\s+|un[e]?\s+|ein[e]?\s+)?(.+?)\s+(?:for|at|pour|für|por|per|à)\s+(.+)$",
+    re.I,
+)
+_AMOUNT = re.compile(NUMBER)
+_RANGE = re.compile(rf"({NUMBER})\s*(?:-|–|—|to|à|bis)\s*({NUMBER})")
+_CODE = re.compile(r"(?<![A-Za-z])([A-Z]{3})(?![A-Za-z])")
+# Symbol -> (ISO 4217, needs a note because the symbol is shared by several currencies).
+_SYMBOLS = (
+    ("US$", "USD", False),
+    ("CA$", "CAD", False),
+    ("C$", "CAD", False),
+    ("A$", "AUD", False),
+    ("R$", "BRL", False),
+    ("€", "EUR", False),
+    ("£", "GBP", False),
+    ("₹", "INR", False),
+    ("₽", "RUB", False),
+    ("zł", "PLN", False),
+    ("kč", "CZK", False),
+    ("$", "USD", True),
+    ("¥", "JPY", True),
+)
+
+
+@cache
+def known_currency(code: str) -> bool:
+    """True for an ISO 4217 code (EU currency table or ISO 4217 via pycountry)."""
+    return code in currencies() or pycountry.currencies.get(alpha_3=code) is not None
+
+
+def _currency_in(text: str, default: str | None) -> tuple[str | None, str | None, bool]:
+    """(currency, unknown code seen, assumed from an ambiguous symbol)."""
+    for code in _CODE.findall(text):
+        if known_currency(code):
+            return code, None, False
+    lowered = text.casefold()
+    for symbol, code, ambiguous in _SYMBOLS:
+        if symbol.casefold() in lowered:
+            return code, None, ambiguous
+    codes = _CODE.findall(text)
+    if codes:
+        return None, codes[0], False
+    return default, None, False
+
+
+def _paid_extra(rest: str) -> str:
+    """Note for the paid extra after a "free" marker: "optional verified certificate 49 USD"."""
+    match = _EXTRA.match(rest)
+    if match:
+        extra = price(match.group(2)).value
+        if extra is not None and extra.currency:
+            return f"optional {' '.join(match.group(1).split()).lower()} {extra.amount} {extra.currency}"
+    return rest
+
+
+def price(value: str, currency: str | None = None) -> Result[Price]:
+    """A Price from a published price text. `currency` is the feed's currency for bare numbers.
+
+    Free texts give amount 0 (see the module docstring for free-with-paid-extra). A range gives
+    its lowest amount, noted as "from ... to ...". An unknown currency or a bare number without
+    a `currency` drops the price with a WARNING: an amount without a currency is not publishable.
+    """
+    text = " ".join(value.split())
+    free = _FREE.match(text.casefold())
+    if free:
+        rest = text[free.end() :]
+        return ok(Price(Decimal(0), None, _paid_extra(rest) if rest else None))
+    amounts = [a for a in (parse_number(m) for m in _AMOUNT.findall(text)) if a is not None]
+    if not amounts:
+        return warn(f"no amount in price {value[:80]!r}", "invalid-price")
+    code, unknown, assumed = _currency_in(text, currency)
+    if all(a == 0 for a in amounts):
+        return ok(Price(Decimal(0)))
+    if unknown is not None:
+        return warn(f"unknown currency {unknown!r} in price {value[:80]!r}", "unknown-currency")
+    if code is None:
+        return warn(f"price {value[:80]!r} names no currency", "unknown-currency")
+    span = _RANGE.search(text)
+    amount = tidy(amounts[0])
+    note = f"from {tidy(amounts[0])} to {tidy(amounts[1])} {code}" if span and len(amounts) > 1 else None
+    result = Price(amount, code, note)
+    if assumed:
+        return info(result, f"currency symbol in {value[:80]!r} read as {code}", "currency-assumed")
+    return ok(result)
+
+
+def currency(value: str) -> Result[str]:
+    """ISO 4217 code from a code ("eur"), a symbol ("€") or an EU currency IRI."""
+    text = value.strip().rsplit("/", 1)[-1]
+    if known_currency(text.upper()):
+        return ok(text.upper())
+    code, _unknown, _assumed = _currency_in(text, None)
+    return ok(code) if code else warn(f"unknown currency {value[:80]!r}", "unknown-currency")

@@ -1,0 +1,48 @@
+"""Locale-tolerant number reading shared by the money, credit and duration normalisers."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+# A number as people write it: "7", "7,5", "1.234,50", "1,234.50", "1 234,50" (space or NBSP thousands).
+NUMBER = r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)*"
+_NUMBER_RE = re.compile(NUMBER)
+_SPACES = str.maketrans("", "", " \u00a0\u202f")
+_TWO = Decimal("0.01")
+
+
+def parse_number(token: str) -> Decimal | None:
+    """Read one number token (as matched by `NUMBER`) into a Decimal; None if it is not one.
+
+    Separator rules, in order: both '.' and ',' present -> the last one is the decimal mark;
+    several of the same mark -> thousands separators; a single ',' followed by exactly three
+    digits -> thousands ("1,200" as in "£1,200"), otherwise decimal ("7,5"); a single '.' is
+    always a decimal mark ("1.5").
+    """
+    token = token.translate(_SPACES)
+    if "," in token and "." in token:
+        decimal_mark = "," if token.rfind(",") > token.rfind(".") else "."
+        thousands = "." if decimal_mark == "," else ","
+        token = token.replace(thousands, "").replace(decimal_mark, ".")
+    elif token.count(",") > 1 or token.count(".") > 1:
+        token = token.replace(",", "").replace(".", "")
+    elif "," in token:
+        head, tail = token.split(",")
+        token = head + tail if len(tail) == 3 and head != "0" else f"{head}.{tail}"
+    try:
+        return Decimal(token)
+    except InvalidOperation:
+        return None
+
+
+def find_numbers(text: str) -> list[Decimal]:
+    """Every number in a text, in order."""
+    numbers = (parse_number(m) for m in _NUMBER_RE.findall(text))
+    return [n for n in numbers if n is not None]
+
+
+def tidy(value: Decimal) -> Decimal:
+    """Round to 2 decimals and drop trailing zeros without switching to exponent notation."""
+    value = value.quantize(_TWO)
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()

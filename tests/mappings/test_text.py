@@ -1,0 +1,97 @@
+"""Text clean-up normalisers and the locale-tolerant number reader."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from catalogue.runs import Severity
+from mappings.transforms.numerals import parse_number, tidy
+from mappings.transforms.text import clean_text, html_text, iri, person_names, url
+
+
+@pytest.mark.parametrize(
+    ("published", "clean"),
+    [
+        ("  a  b ", "a b"),
+        ("a\tb\u00a0c", "a b c"),
+        ("one\r\n\r\n\r\ntwo", "one\n\ntwo"),
+        ("  line one \n line two ", "line one\nline two"),
+        ("plain", "plain"),
+    ],
+)
+def test_clean_text(published: str, clean: str) -> None:
+    assert clean_text(published) == clean
+
+
+@pytest.mark.parametrize(
+    ("published", "text"),
+    [
+        ("<p>Learn <b>Python</b></p><p>Fast &amp; well</p>", "Learn Python\n\nFast & well"),
+        ("<ul><li>one</li><li>two</li></ul>", "one\ntwo"),
+        ("a<br>b", "a\nb"),
+        ("no markup here", "no markup here"),
+        ("<script>x()</script>kept", "kept"),
+    ],
+)
+def test_html_text(published: str, text: str) -> None:
+    assert html_text(published).value == text
+
+
+@pytest.mark.parametrize(
+    ("published", "value"),
+    [
+        ("https://www.edx.org/course/x", "https://www.edx.org/course/x"),
+        ("www.example.org/a", "https://www.example.org/a"),
+    ],
+)
+def test_url(published: str, value: str) -> None:
+    assert url(published) == (value, ())
+
+
+@pytest.mark.parametrize("published", ["ftp://x.org/a", "not a url", "http://", "javascript:alert(1)"])
+def test_bad_url_is_warned(published: str) -> None:
+    assert url(published).issues[0].severity is Severity.WARNING
+
+
+def test_iri() -> None:
+    assert iri("http://data.europa.eu/snb/learning-opportunity/17744a2647").issues == ()
+    assert iri("MOOC").value is None
+
+
+@pytest.mark.parametrize(
+    ("published", "names"),
+    [
+        ("Nina Huntemann-Robyn Belair-Ben Piscopo", ("Nina Huntemann", "Robyn Belair", "Ben Piscopo")),
+        ("Dacher Keltner-Emiliana Simon-Thomas", ("Dacher Keltner", "Emiliana Simon-Thomas")),
+        ("Charles Severance", ("Charles Severance",)),
+    ],
+)
+def test_person_names(published: str, names: tuple[str, ...]) -> None:
+    assert person_names(published).value == names
+
+
+@pytest.mark.parametrize(
+    ("token", "value"),
+    [
+        ("7", "7"),
+        ("7,5", "7.5"),
+        ("1.5", "1.5"),
+        ("1,200", "1200"),
+        ("1.234,50", "1234.50"),
+        ("1,234.50", "1234.50"),
+        ("1 234,50", "1234.50"),
+        ("1.234.567", "1234567"),
+        ("0,500", "0.500"),
+    ],
+)
+def test_parse_number(token: str, value: str) -> None:
+    assert parse_number(token) == Decimal(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [("0.70", "0.7"), ("10.00", "10"), ("2.345", "2.34"), ("100", "100")]
+)
+def test_tidy(value: str, shown: str) -> None:
+    assert str(tidy(Decimal(value))) == shown
