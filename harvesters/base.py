@@ -1,0 +1,75 @@
+"""The harvester contract: split a feed's bytes into raw items, and the registry of harvesters per format.
+
+A harvester only reads; it never maps, validates or stores. Its two kinds of trouble travel apart:
+
+* the whole feed is unusable (not decodable, no header row, not well-formed XML) -> it raises
+  `catalogue.errors.ParseError` and the run fails with nothing changed;
+* one record is unreadable (a ragged CSV row, an oversized cell) -> it yields a `Gathered` whose
+  `issues` say why, and the rest of the feed carries on.
+
+`Gathered.item` is always set, so the record's position (`item.pointer`) reaches the run report.
+An ERROR reader issue means the reader could not reconstruct the record faithfully: the pipeline
+must not map it, and since its identity is then unknown, the run must not withdraw anything.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from catalogue.errors import ConfigurationError
+from catalogue.runs import Issue, Severity
+from mappings.items import RawItem
+
+if TYPE_CHECKING:
+    from mappings.spec import MappingSpec
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """One record as the reader found it, with the reader's own problems about it."""
+
+    item: RawItem
+    issues: tuple[Issue, ...] = ()
+
+    @property
+    def readable(self) -> bool:
+        """False when the reader reported an ERROR: the item must not be mapped."""
+        return not any(issue.severity is Severity.ERROR for issue in self.issues)
+
+
+class Harvester(Protocol):
+    """Reads one feed format. Stateless: one instance may serve many runs."""
+
+    def gather(self, data: bytes, spec: MappingSpec) -> Iterator[Gathered]:
+        """Yield the feed's records in document order; raise ParseError if the feed is unusable.
+
+        `spec.reader` holds format-specific reader options (e.g. CSV delimiter or encoding).
+        Implementations must stream: memory may grow with the largest record, not with the feed.
+        """
+        ...
+
+
+_HARVESTERS: dict[str, str] = {
+    # format (catalogue.sources.FORMATS) -> "module:class". Imported lazily, so a format's parser
+    # libraries load only when a feed of that format is read. Adding a harvester is one line here.
+    "csv": "harvesters.csv:CsvHarvester",
+}
+
+
+def harvester_for(format: str) -> Harvester:
+    """The harvester for a source format; ConfigurationError if there is none (yet)."""
+    target = _HARVESTERS.get(format)
+    if target is None:
+        known = ", ".join(sorted(_HARVESTERS))
+        raise ConfigurationError(f"no harvester for format {format!r} yet; available: {known}")
+    module_name, _, class_name = target.partition(":")
+    harvester: Harvester = getattr(importlib.import_module(module_name), class_name)()
+    return harvester
+
+
+def harvester_formats() -> tuple[str, ...]:
+    """Formats that have a harvester, sorted."""
+    return tuple(sorted(_HARVESTERS))
