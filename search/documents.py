@@ -1,0 +1,156 @@
+"""The one flattening of a stored course into a search document, shared by every backend.
+
+A `Document` is a flat, JSON-serialisable dict. Text that a backend should stem is split by
+language into `<kind>_<lang>` keys for the languages in `STEMMERS` (e.g. "title_fr"); text in
+any other language, or in an unknown one, goes to `<kind>_other`, which backends only fold and
+lowercase. Facet and filter values are plain strings (or lists of strings) so every backend
+can count them the same way; numbers are floats and dates ISO strings.
+
+`CARD_FIELDS` are the keys a result card shows; backends return exactly those in `Hit.fields`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from catalogue.changes import StoredCourse
+from catalogue.model import Course, LangText, first_text
+from catalogue.vocabularies import isced_ancestors
+from search.backend import Document
+
+STEMMERS: Mapping[str, str] = {
+    "da": "danish",
+    "de": "german",
+    "el": "greek",
+    "en": "english",
+    "es": "spanish",
+    "fi": "finnish",
+    "fr": "french",
+    "hu": "hungarian",
+    "it": "italian",
+    "nl": "dutch",
+    "no": "norwegian",
+    "pt": "portuguese",
+    "ro": "romanian",
+    "sv": "swedish",
+    "tr": "turkish",
+}
+"""Language code -> Snowball stemmer name, for the European languages both tantivy and
+OpenSearch stem. Other languages are indexed folded and lowercased only."""
+
+OTHER = "other"
+TEXT_KINDS = ("title", "description", "outcomes")
+"""Text kinds split per language: keys are f"{kind}_{lang}" for lang in STEMMERS or OTHER."""
+
+CARD_FIELDS = (
+    "id",
+    "status",
+    "title",
+    "provider",
+    "country",
+    "eqf",
+    "ects",
+    "modes",
+    "languages",
+    "schedule",
+    "start_date",
+    "end_date",
+    "price",
+    "currency",
+    "free",
+    "url",
+)
+
+# Norwegian Bokmål and Nynorsk share the one Snowball stemmer.
+_LANGUAGE_ALIASES = {"nb": "no", "nn": "no"}
+_SLUG_JUNK = re.compile(r"[^a-z0-9]+")
+
+
+def to_document(stored: StoredCourse) -> Document:
+    """Flatten a stored course into a search document. Pure: same input, same output."""
+    course = stored.course
+    display = ("en", *course.languages)
+    provider = first_text(course.provider.name, display)
+    doc: Document = {
+        "id": course.id,
+        "status": str(stored.status),
+        "title": first_text(course.title, display),
+        "titles": _joined(course.title.values()),
+        "description": first_text(course.description, display),
+        "outcomes": _joined(text for o in course.learning_outcomes for text in o.text.values()),
+        "keywords": list(course.keywords),
+        "provider": provider,
+        "provider_key": provider_key(provider),
+        "country": course.country,
+        "eqf": str(course.eqf_level) if course.eqf_level is not None else None,
+        "languages": list(course.languages),
+        "modes": list(course.modes),
+        "schedule": course.schedule,
+        "isced": _isced_chain(course.isced_f),
+        "isced_broad": list(dict.fromkeys(code[:2] for code in course.isced_f if len(code) >= 2)),
+        "start_date": course.start_date.isoformat() if course.start_date else None,
+        "end_date": course.end_date.isoformat() if course.end_date else None,
+        "url": course.url,
+        **_money_fields(course),
+    }
+    implied = course.languages[0] if len(course.languages) == 1 else None
+    doc.update(_per_language("title", course.title, implied))
+    doc.update(_per_language("description", course.description, implied))
+    doc.update(_per_language("outcomes", _outcome_text(course), implied))
+    return doc
+
+
+def text_language(tag: str, implied: str | None = None) -> str:
+    """The STEMMERS key (or OTHER) for a BCP 47 tag; "und" takes the course's only language."""
+    primary = tag.split("-", 1)[0].lower()
+    if primary == "und" and implied:
+        primary = implied.split("-", 1)[0].lower()
+    primary = _LANGUAGE_ALIASES.get(primary, primary)
+    return primary if primary in STEMMERS else OTHER
+
+
+def provider_key(name: str) -> str | None:
+    """A stable, URL-safe facet value for a provider: its name folded to ASCII and slugged."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    slug = _SLUG_JUNK.sub("-", folded.lower()).strip("-")
+    return slug or None
+
+
+def _per_language(kind: str, text: LangText, implied: str | None) -> dict[str, str]:
+    grouped: dict[str, list[str]] = {}
+    for tag, value in text.items():
+        grouped.setdefault(text_language(tag, implied), []).append(value)
+    return {f"{kind}_{lang}": "\n".join(values) for lang, values in grouped.items()}
+
+
+def _outcome_text(course: Course) -> dict[str, str]:
+    merged: dict[str, list[str]] = {}
+    for outcome in course.learning_outcomes:
+        for tag, value in outcome.text.items():
+            merged.setdefault(tag, []).append(value)
+    return {tag: "\n".join(values) for tag, values in merged.items()}
+
+
+def _money_fields(course: Course) -> dict[str, Any]:
+    ects = course.workload.ects
+    price = course.price
+    return {
+        "ects": float(ects) if ects is not None else None,
+        "price": float(price.amount) if price is not None else None,
+        "currency": price.currency if price is not None else None,
+        "free": price.is_free if price is not None else None,
+    }
+
+
+def _isced_chain(codes: Iterable[str]) -> list[str]:
+    chain: dict[str, None] = {}
+    for code in codes:
+        chain.update(dict.fromkeys(isced_ancestors(code)))
+    return list(chain)
+
+
+def _joined(texts: Iterable[str]) -> str:
+    return "\n".join(dict.fromkeys(texts))

@@ -1,0 +1,142 @@
+"""Facet counts on tantivy with Elasticsearch-style aggregations, declared by `search.query.FACETS`.
+
+A facet's counts exclude that facet's own filter (so the other values of a selected facet stay
+visible with the counts they would get). All counts come from ONE aggregation pass over the
+documents matching the text and visibility: facets without a selection are counted inside a
+`filter` bucket holding every filter, and each selected facet inside a `filter` bucket holding
+the other facets' filters. The text query, the expensive part, so runs once, and the filters
+are evaluated per matching document on fast fields. Selected values are always listed, with
+their count and selected=True.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import tantivy
+
+from catalogue.vocabularies import country_label, eqf_label, isced_label, language_label, mode_label
+from search.query import FACETS, Facet, FacetSpec, FacetValue, Query
+from search.tantivy_query import FILTER_FIELDS, QueryBuilder, combine
+
+Labeller = Callable[[str, str], str]
+"""(facet name, value) -> display label."""
+
+_VOCABULARY_LABELS: Mapping[str, Callable[[str], str]] = {
+    "country": country_label,
+    "eqf": lambda value: eqf_label(int(value)) if value.isdigit() else value,
+    "language": language_label,
+    "mode": mode_label,
+    "field": isced_label,
+}
+_MIN_SEGMENT_SIZE = 1000  # per-segment candidates; large enough for exact counts at our cardinalities
+
+
+def vocabulary_label(name: str, value: str) -> str:
+    """Label of a facet value from the EU vocabularies; the value itself when there is none."""
+    label = _VOCABULARY_LABELS.get(name)
+    return label(value) if label else value
+
+
+def count_facets(
+    searcher: tantivy.Searcher,
+    builder: QueryBuilder,
+    query: Query,
+    text: tantivy.Query | None,
+    filters: Mapping[str, tantivy.Query],
+    labeller: Labeller,
+) -> tuple[Facet, ...]:
+    """Every facet of FACETS for `query`, each counted without its own filter."""
+    visibility = builder.visibility(query)
+    expressions = {name: builder.filter_expression(name, values) for name, values in query.filters.items()}
+    request: dict[str, Any] = {}
+    where: dict[str, tuple[str, ...]] = {}  # facet name -> path to its result in the response
+    for specs, excluded in _groups(query):
+        others = [expr for name, expr in expressions.items() if name != excluded]
+        if None in others:
+            continue  # a filter that can match nothing: every count of the group is 0
+        aggregations = {spec.name: _aggregation(spec) for spec in specs}
+        if others:
+            group = f"without:{excluded or ''}"
+            request[group] = {"filter": " AND ".join(f"({e})" for e in others), "aggs": aggregations}
+            where.update({spec.name: (group, spec.name) for spec in specs})
+        else:
+            request.update(aggregations)
+            where.update({spec.name: (spec.name,) for spec in specs})
+    response = searcher.aggregate(combine(text, visibility), request) if request else {}
+    facets = []
+    for spec in FACETS:
+        result = _dig(response, where.get(spec.name, ()))
+        counts = _bucket_counts(spec, result)
+        selected = query.filters.get(spec.name, ())
+        missing = [value for value in selected if value not in counts]
+        if missing:
+            scope = combine(text, [*visibility, *(q for n, q in filters.items() if n != spec.name)])
+            counts.update({value: _count_value(searcher, builder, spec, scope, value) for value in missing})
+        facets.append(_facet(spec, counts, selected, labeller))
+    return tuple(facets)
+
+
+def _groups(query: Query) -> list[tuple[list[FacetSpec], str | None]]:
+    """(facets, the filter they ignore): unselected facets together, each selected one alone."""
+    unselected = [spec for spec in FACETS if spec.name not in query.filters]
+    groups: list[tuple[list[FacetSpec], str | None]] = [(unselected, None)] if unselected else []
+    return groups + [([spec], spec.name) for spec in FACETS if spec.name in query.filters]
+
+
+def _dig(response: Mapping[str, Any], path: Sequence[str]) -> Mapping[str, Any]:
+    node: Any = response if path else {}
+    for key in path:
+        node = (node.get(key) or {}) if isinstance(node, Mapping) else {}
+    return node if isinstance(node, Mapping) else {}
+
+
+def _aggregation(spec: FacetSpec) -> dict[str, Any]:
+    if spec.ranges:
+        ranges = []
+        for bucket in spec.ranges:
+            entry: dict[str, Any] = {"key": bucket.key}
+            if bucket.low is not None:
+                entry["from"] = float(bucket.low)
+            if bucket.high is not None:
+                entry["to"] = float(bucket.high)
+            ranges.append(entry)
+        return {"range": {"field": spec.field, "ranges": ranges}}
+    segment_size = max(spec.size * 10, _MIN_SEGMENT_SIZE)
+    return {"terms": {"field": spec.field, "size": spec.size, "segment_size": segment_size}}
+
+
+def _bucket_counts(spec: FacetSpec, result: Mapping[str, Any]) -> dict[str, int]:
+    counts = {str(b["key"]): int(b["doc_count"]) for b in result.get("buckets", ())}
+    if spec.ranges:
+        declared = {r.key for r in spec.ranges}
+        return {key: n for key, n in counts.items() if key in declared}
+    return counts
+
+
+def _count_value(
+    searcher: tantivy.Searcher, builder: QueryBuilder, spec: FacetSpec, scope: tantivy.Query, value: str
+) -> int:
+    """Count of a selected value the aggregation did not return (zero, or beyond `size`)."""
+    if spec.ranges:
+        return 0  # range aggregations return every declared bucket
+    narrowed = combine(scope, [builder.term(FILTER_FIELDS.get(spec.name, spec.field), value)])
+    return int(searcher.search(narrowed, 1, count=True).count)  # type: ignore[attr-defined]  # stub omits it
+
+
+def _facet(spec: FacetSpec, counts: Mapping[str, int], selected: Sequence[str], labeller: Labeller) -> Facet:
+    chosen = set(selected)
+    if spec.ranges:
+        keys = [r.key for r in spec.ranges if counts.get(r.key, 0) > 0 or r.key in chosen]
+        labels = {r.key: r.label for r in spec.ranges}
+        values = [FacetValue(k, labels[k], counts.get(k, 0), k in chosen) for k in keys]
+        return Facet(spec.name, spec.label, tuple(values))
+    values = [FacetValue(v, labeller(spec.name, v), n, v in chosen) for v, n in counts.items()]
+    if spec.name == "eqf":
+        values.sort(key=lambda fv: (len(fv.value), fv.value))
+    else:
+        values.sort(key=lambda fv: (-fv.count, fv.label.casefold(), fv.value))
+    # Keep `size` values, plus any selected value that fell outside them.
+    kept = values[: spec.size] + [fv for fv in values[spec.size :] if fv.selected]
+    return Facet(spec.name, spec.label, tuple(kept))

@@ -1,0 +1,102 @@
+"""Result hits from tantivy: the stored card of each document and a safe highlighted snippet.
+
+Snippets come from the description in the document's own language field, highlighted by
+tantivy's SnippetGenerator, and are rendered here as HTML where only <b> tags are markup and
+every other character is escaped. Without a highlight the snippet is the description's start.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable, Sequence
+from types import MappingProxyType
+from typing import Any
+
+import tantivy
+
+from search.documents import OTHER, text_language
+from search.query import Hit
+from search.tantivy_index import LANGUAGES, text_field
+
+SNIPPET_CHARS = 200
+
+
+class HitBuilder:
+    """Turns one page of (score, address) pairs into Hits; snippet generators are made lazily."""
+
+    def __init__(self, searcher: tantivy.Searcher, schema: tantivy.Schema, text: tantivy.Query | None):
+        self._searcher = searcher
+        self._schema = schema
+        self._text = text
+        self._generators: dict[str, tantivy.SnippetGenerator] = {}
+
+    def hits(self, pairs: Iterable[tuple[Any, tantivy.DocAddress]], *, scored: bool) -> tuple[Hit, ...]:
+        return tuple(self._hit(score, address, scored) for score, address in pairs)
+
+    def _hit(self, score: Any, address: tantivy.DocAddress, scored: bool) -> Hit:
+        doc = self._searcher.doc(address)
+        card: dict[str, Any] = json.loads(bytes(doc.get_first("card") or b"{}"))
+        card.setdefault("id", doc.get_first("id"))
+        return Hit(
+            id=str(card["id"]),
+            score=float(score) if scored else 0.0,
+            fields=MappingProxyType(card),
+            snippet=self._snippet(doc, card.get("languages") or []),
+        )
+
+    def _snippet(self, doc: tantivy.Document, languages: Sequence[str]) -> str | None:
+        fields = [f for f in _description_fields(languages) if doc.get_first(f)]
+        if not fields:
+            return None
+        if self._text is not None:
+            for field in fields:
+                snippet = self._generator(field).snippet_from_doc(doc)
+                ranges = [(r.start, r.end) for r in snippet.highlighted()]
+                if ranges:
+                    return render_snippet(snippet.fragment(), ranges)
+        return html.escape(excerpt(str(doc.get_first(fields[0]))))
+
+    def _generator(self, field: str) -> tantivy.SnippetGenerator:
+        generator = self._generators.get(field)
+        if generator is None:
+            assert self._text is not None
+            generator = tantivy.SnippetGenerator.create(self._searcher, self._text, self._schema, field)
+            generator.set_max_num_chars(SNIPPET_CHARS)
+            self._generators[field] = generator
+        return generator
+
+
+def render_snippet(fragment: str, ranges: Sequence[tuple[int, int]]) -> str:
+    """HTML of `fragment` with the byte `ranges` (tantivy's offsets are UTF-8 bytes) in <b>."""
+    raw = fragment.encode("utf-8")
+    parts: list[str] = []
+    position = 0
+    for start, end in sorted(ranges):
+        if start < position or end <= start:
+            continue
+        parts.append(_escaped(raw[position:start]))
+        parts.append(f"<b>{_escaped(raw[start:end])}</b>")
+        position = end
+    parts.append(_escaped(raw[position:]))
+    return "".join(parts)
+
+
+def excerpt(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """The start of `text`, cut at a word boundary, with an ellipsis when cut."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut) + "…"
+
+
+def _description_fields(languages: Sequence[str]) -> list[str]:
+    # English first (the display language of the UI), then the course's languages, then the rest.
+    preferred = ["en", *(text_language(code) for code in languages), OTHER, *LANGUAGES]
+    return [text_field("description", lang) for lang in dict.fromkeys(preferred)]
+
+
+def _escaped(chunk: bytes) -> str:
+    return html.escape(chunk.decode("utf-8", errors="ignore"))

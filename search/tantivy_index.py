@@ -1,0 +1,171 @@
+"""The tantivy side of a search document: schema, analyzers and the Document -> tantivy conversion.
+
+Text fields per language (`title_fr`, `description_de`, ...) use an analyzer that lowercases,
+folds accents to ASCII and then stems, so "donnees" and "données" meet at the same stem; the
+`*_other` fields and `titles`/`provider`/`keywords` only lowercase and fold. Facet and filter
+values are raw (untokenised) fast fields, numbers are fast floats. Sorting uses one raw fast
+string key per sort order that ends with the id, so ties are broken by id and paging is stable.
+
+tantivy keeps analyzers out of the index files: `register_analyzers` must run on every
+`tantivy.Index` object, whether the index was just created or opened from disk.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+import tantivy
+
+from search.backend import Document
+from search.documents import CARD_FIELDS, OTHER, STEMMERS, TEXT_KINDS
+from search.errors import IndexingError
+
+SCHEMA_VERSION = "1"
+"""Bump when the schema or an analyzer changes: older indexes then need a `reindex`."""
+
+LANGUAGES: tuple[str, ...] = (*STEMMERS, OTHER)
+FOLD = "cat_fold"
+RAW_FIELDS = ("provider_key", "country", "eqf", "languages", "modes", "schedule", "isced", "isced_broad")
+FLOAT_FIELDS = ("ects", "price")
+SORT_FIELDS: Mapping[str, str] = {
+    "start_date": "sort_start",
+    "ects": "sort_ects",
+    "price": "sort_price",
+    "title": "sort_title",
+}
+NEVER = 10**8  # visible_until of a course with no dates: never in the past
+_MAX_TOKEN = 40  # longer "words" are noise (hashes, URLs) and bloat the term dictionary
+_KEY_SEP = "\x01"  # sorts before every printable character, so "ab" < "abc" holds in keys
+
+
+def analyzer_name(lang: str) -> str:
+    return FOLD if lang == OTHER else f"cat_{lang}"
+
+
+def text_field(kind: str, lang: str) -> str:
+    return f"{kind}_{lang}"
+
+
+def build_analyzers() -> dict[str, tantivy.TextAnalyzer]:
+    """Analyzer per language key of LANGUAGES (OTHER folds without stemming)."""
+    analyzers = {lang: _analyzer(stemmer) for lang, stemmer in STEMMERS.items()}
+    analyzers[OTHER] = _analyzer(None)
+    return analyzers
+
+
+def build_stopword_analyzers() -> list[tantivy.TextAnalyzer]:
+    """Analyzers that drop the stop words of the languages tantivy has lists for."""
+    analyzers = []
+    for stemmer in STEMMERS.values():
+        builder = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).filter(tantivy.Filter.lowercase())
+        try:
+            analyzers.append(builder.filter(tantivy.Filter.stopword(stemmer)).build())
+        except ValueError:  # no stop word list for this language
+            continue
+    return analyzers
+
+
+def _analyzer(stemmer: str | None) -> tantivy.TextAnalyzer:
+    # Fold before stemming so that text typed without accents stems exactly like accented text.
+    builder = (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(_MAX_TOKEN))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+    )
+    if stemmer:
+        builder = builder.filter(tantivy.Filter.stemmer(stemmer))
+    return builder.build()
+
+
+def register_analyzers(index: tantivy.Index, analyzers: Mapping[str, tantivy.TextAnalyzer]) -> None:
+    for lang, analyzer in analyzers.items():
+        index.register_tokenizer(analyzer_name(lang), analyzer)
+
+
+def build_schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("id", stored=True, tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("status", tokenizer_name="raw", index_option="basic")
+    for kind in TEXT_KINDS:
+        for lang in LANGUAGES:
+            # Descriptions are stored for snippets; titles come from the stored card.
+            builder.add_text_field(
+                text_field(kind, lang), stored=kind == "description", tokenizer_name=analyzer_name(lang)
+            )
+    builder.add_text_field("titles", tokenizer_name=FOLD, index_option="basic")  # fuzzy matching only
+    builder.add_text_field("provider", tokenizer_name=FOLD)
+    builder.add_text_field("keywords", tokenizer_name=FOLD)
+    for name in RAW_FIELDS:
+        builder.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
+    for name in FLOAT_FIELDS:
+        builder.add_float_field(name, fast=True)
+    builder.add_integer_field("visible_until", fast=True)
+    for name in SORT_FIELDS.values():
+        builder.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
+    builder.add_bytes_field("card", stored=True)
+    return builder.build()
+
+
+def to_tantivy(doc: Document) -> tantivy.Document:
+    """Convert a search document; raises IndexingError when it has no id."""
+    doc_id = doc.get("id")
+    if not isinstance(doc_id, str) or not doc_id:
+        raise IndexingError(f"search document without an id: {sorted(doc)[:8]}")
+    out = tantivy.Document()
+    out.add_text("id", doc_id)
+    out.add_text("status", str(doc.get("status") or "active"))
+    for kind in TEXT_KINDS:
+        for lang in LANGUAGES:
+            _add_texts(out, text_field(kind, lang), doc.get(text_field(kind, lang)))
+    for name in ("titles", "provider", "keywords", *RAW_FIELDS):
+        _add_texts(out, name, doc.get(name))
+    for name in FLOAT_FIELDS:
+        if doc.get(name) is not None:
+            out.add_float(name, float(doc[name]))
+    out.add_integer("visible_until", visible_until(doc))
+    for sort, field in SORT_FIELDS.items():
+        out.add_text(field, sort_key(sort, doc))
+    card = {name: doc.get(name) for name in CARD_FIELDS}
+    out.add_bytes("card", json.dumps(card, ensure_ascii=False, default=str).encode())
+    return out
+
+
+def visible_until(doc: Document) -> int:
+    """Ordinal of the last day the course is current: its end date, else its start date."""
+    last = doc.get("end_date") or doc.get("start_date")
+    if not last:
+        return NEVER
+    try:
+        return date.fromisoformat(str(last)).toordinal()
+    except ValueError:
+        return NEVER
+
+
+def sort_key(sort: str, doc: Document) -> str:
+    """Ascending sort key; missing values sort last ("~" is after digits), ties by title then id."""
+    title = title_key(str(doc.get("title") or ""))
+    if sort == "title":
+        parts = [title]
+    elif sort == "start_date":
+        parts = [str(doc.get("start_date") or "~"), title]
+    else:
+        value = doc.get(sort)
+        parts = ["~" if value is None else f"{round(float(value) * 100):015d}"]
+    return _KEY_SEP.join([*parts, str(doc["id"])])
+
+
+def title_key(title: str) -> str:
+    folded = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
+    return " ".join(folded.lower().split())[:64]
+
+
+def _add_texts(out: tantivy.Document, name: str, value: Any) -> None:
+    values: Iterable[Any] = value if isinstance(value, list | tuple) else [value]
+    for item in values:
+        if item is not None and item != "":
+            out.add_text(name, str(item))

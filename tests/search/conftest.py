@@ -1,0 +1,248 @@
+"""Search fixtures: a small, varied catalogue built in code, and an indexed embedded backend.
+
+"Today" is pinned to TODAY so past/future does not drift with the calendar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from catalogue.changes import CourseStatus, StoredCourse
+from catalogue.model import (
+    Course,
+    LearningOutcome,
+    Organisation,
+    Price,
+    Provenance,
+    Workload,
+    course_id,
+    lang_text,
+)
+from search.documents import to_document
+from search.embedded import EmbeddedBackend
+from search.query import Query
+
+TODAY = date(2025, 6, 1)
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def make_course(
+    ref: str,
+    title: dict[str, str] | str,
+    *,
+    description: dict[str, str] | str = "",
+    outcomes: Sequence[str] = (),
+    provider: str = "Open Learning Institute",
+    country: str | None = "NLD",
+    eqf: int | None = None,
+    languages: Sequence[str] = ("en",),
+    modes: Sequence[str] = ("online",),
+    isced: Sequence[str] = (),
+    ects: str | None = None,
+    price: str | None = None,
+    currency: str | None = "EUR",
+    start: date | None = None,
+    end: date | None = None,
+    status: CourseStatus = CourseStatus.ACTIVE,
+    source: str = "test-source",
+) -> StoredCourse:
+    """A stored course with sensible defaults; text given as str is tagged with the first language."""
+    lang = languages[0] if languages else "und"
+    course = Course(
+        id=course_id(source, ref),
+        title=lang_text(title, lang),
+        provider=Organisation(name=lang_text(provider, lang), country=country),
+        provenance=Provenance(source_id=source, provider_ref=ref),
+        description=lang_text(description, lang),
+        learning_outcomes=tuple(LearningOutcome(text=lang_text(o, lang)) for o in outcomes),
+        workload=Workload(ects=Decimal(ects) if ects is not None else None),
+        eqf_level=eqf,
+        modes=tuple(modes),
+        languages=tuple(languages),
+        isced_f=tuple(isced),
+        start_date=start,
+        end_date=end,
+        price=Price(Decimal(price), currency if Decimal(price) else None) if price is not None else None,
+        url=f"https://example.org/courses/{ref}",
+    )
+    return StoredCourse(
+        course=course,
+        status=status,
+        content_hash=f"hash-{ref}",
+        seq=1,
+        first_seen=NOW,
+        updated_at=NOW,
+        withdrawn_at=NOW if status is CourseStatus.WITHDRAWN else None,
+    )
+
+
+def catalogue() -> list[StoredCourse]:
+    """Ten courses covering every facet, French and German text, past, withdrawn and undated."""
+    return [
+        make_course(
+            "python",
+            "Introduction to Python programming",
+            description="A first course in programming: variables, loops and functions for data analysis.",
+            outcomes=["Write small scripts that automate spreadsheet work"],
+            provider="Open Learning Institute",
+            eqf=5,
+            isced=["0613"],
+            ects="5",
+            price="0",
+            start=date(2025, 9, 1),
+            end=date(2025, 12, 1),
+        ),
+        make_course(
+            "donnees",
+            "Science des données",
+            description="Formations en analyse de données et statistiques à Paris.",
+            outcomes=["Maîtriser les outils de visualisation"],
+            provider="Université de Lyon",
+            country="FRA",
+            eqf=6,
+            languages=["fr"],
+            modes=["onsite"],
+            isced=["0542"],
+            ects="20",
+            price="1200",
+            start=date(2025, 10, 1),
+            end=date(2026, 6, 30),
+        ),
+        make_course(
+            "fuehrung",
+            "Weiterbildung Projektmanagement",
+            description="Kurse für Führungskräfte: Planung, Größe von Teams und agile Methoden.",
+            provider="Technische Hochschule München",
+            country="DEU",
+            eqf=6,
+            languages=["de"],
+            modes=["blended"],
+            isced=["0413"],
+            ects="3",
+            price="450",
+            start=date(2025, 7, 1),
+            end=date(2025, 8, 15),
+        ),
+        make_course(
+            "stats",
+            "Applied statistics",
+            description="Regression and sampling. Examples use the Python language and R.",
+            outcomes=["Apply statistical methods to survey data"],
+            provider="Statistics Netherlands Academy",
+            eqf=7,
+            isced=["0542"],
+            ects="10",
+            price="300",
+            start=date(2025, 9, 15),
+        ),
+        make_course(
+            "rust",
+            "Systems programming in Rust",
+            description="<script>alert('x')</script> Learn Rust & memory safety without a garbage collector.",
+            provider="Open Learning Institute",
+            eqf=6,
+            isced=["0613"],
+            ects="0.5",
+            price="49",
+            start=date(2025, 8, 1),
+        ),
+        make_course(
+            "bilingual",
+            {"en": "Renewable energy systems", "fr": "Systèmes d'énergie renouvelable"},
+            description={"en": "Solar and wind power engineering.", "fr": "Ingénierie solaire et éolienne."},
+            provider="Universidade do Porto",
+            country="PRT",
+            eqf=6,
+            languages=["en", "fr"],
+            modes=["online", "onsite"],
+            isced=["0713"],
+            ects="30",
+            price="2500",
+            start=date(2025, 11, 1),
+        ),
+        make_course(
+            "undated",
+            "Course design for teachers",
+            description="Self-paced course on designing courses.",
+            provider="Teacher Academy",
+            country="FIN",
+            eqf=4,
+            isced=["0111"],
+        ),
+        make_course(
+            "past",
+            "Machine learning basics",
+            description="Neural networks and Python.",
+            country="FRA",
+            eqf=5,
+            isced=["0613"],
+            ects="4",
+            price="150",
+            start=date(2024, 9, 1),
+            end=date(2024, 12, 1),
+        ),
+        make_course(
+            "withdrawn",
+            "Cloud computing fundamentals",
+            description="Virtual machines and containers.",
+            eqf=4,
+            isced=["0612"],
+            ects="2",
+            price="99",
+            start=date(2025, 9, 1),
+            status=CourseStatus.WITHDRAWN,
+        ),
+        make_course(
+            "polish",
+            "Zarządzanie projektami",
+            description="Kurs zarządzania projektami dla początkujących.",
+            provider="Politechnika Warszawska",
+            country="POL",
+            eqf=5,
+            languages=["pl"],
+            modes=["onsite"],
+            isced=["0413"],
+            ects="6",
+            price="0",
+            start=date(2025, 10, 1),
+        ),
+    ]
+
+
+def cid(ref: str) -> str:
+    return course_id("test-source", ref)
+
+
+def q(text: str = "", **kwargs: Any) -> Query:
+    """Query.create with today pinned to TODAY."""
+    kwargs.setdefault("today", TODAY)
+    return Query.create(text, **kwargs)
+
+
+@pytest.fixture
+def courses() -> list[StoredCourse]:
+    return catalogue()
+
+
+@pytest.fixture
+def backend(tmp_path: Path, courses: list[StoredCourse]) -> Iterator[EmbeddedBackend]:
+    """An embedded backend over tmp_path holding the catalogue, built by rebuild()."""
+    engine = EmbeddedBackend(tmp_path / "index")
+    engine.rebuild(to_document(stored) for stored in courses)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def readonly_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBackend]:
+    """One indexed catalogue shared by a module's tests that only search, never write."""
+    engine = EmbeddedBackend(tmp_path_factory.mktemp("readonly") / "index")
+    engine.rebuild(to_document(stored) for stored in catalogue())
+    yield engine
+    engine.close()

@@ -1,0 +1,174 @@
+"""Writes, rebuilds, reopening and locking of the embedded backend."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import tantivy
+
+from catalogue.changes import StoredCourse
+from catalogue.model import lang_text
+from search.backend import Document
+from search.documents import to_document
+from search.embedded import EmbeddedBackend
+from search.errors import BackendUnavailable, IndexingError
+from search.index_versions import MARKER, POINTER
+from tests.search.conftest import catalogue, cid, make_course, q
+
+
+def retitled(stored: StoredCourse, title: str) -> StoredCourse:
+    return replace(stored, course=replace(stored.course, title=lang_text(title, "en")))
+
+
+def test_new_directory_gives_an_empty_working_index(tmp_path: Path) -> None:
+    backend = EmbeddedBackend(tmp_path / "fresh" / "index")
+    assert backend.count() == 0
+    result = backend.search(q("anything"))
+    assert result.total == 0 and result.hits == ()
+    assert (tmp_path / "fresh" / "index" / POINTER).read_text().strip() == "v000001"
+
+
+def test_upsert_replaces_by_id(backend: EmbeddedBackend, courses: list[StoredCourse]) -> None:
+    before = backend.count()
+    assert backend.upsert([to_document(retitled(courses[0], "Advanced Haskell"))]) == 1
+    assert backend.count() == before
+    assert [h.id for h in backend.search(q("haskell")).hits] == [courses[0].id]
+    assert backend.search(q("Introduction")).total == 0
+
+
+def test_upsert_adds_new_documents(backend: EmbeddedBackend) -> None:
+    before = backend.count()
+    backend.upsert([to_document(make_course("new", "Quantum computing primer", start=None))])
+    assert backend.count() == before + 1
+    assert [h.id for h in backend.search(q("quantum")).hits] == [cid("new")]
+
+
+def test_delete_removes_and_ignores_unknown_ids(backend: EmbeddedBackend) -> None:
+    before = backend.count()
+    backend.delete([cid("rust"), "no-such-id"])
+    assert backend.count() == before - 1
+    assert backend.search(q("rust")).total == 0
+    backend.delete([])
+
+
+def test_document_without_id_is_an_indexing_error(backend: EmbeddedBackend) -> None:
+    before = backend.count()
+    with pytest.raises(IndexingError):
+        backend.upsert([to_document(make_course("ok", "Fine")), {"title": "no id"}])
+    assert backend.count() == before  # the batch was rolled back
+
+
+def test_reopen_from_disk(tmp_path: Path, backend: EmbeddedBackend) -> None:
+    expected = [h.id for h in backend.search(q("python")).hits]
+    again = EmbeddedBackend(tmp_path / "index")
+    assert again.count() == backend.count()
+    assert [h.id for h in again.search(q("python")).hits] == expected
+    assert again.search(q("donnees")).total == 1  # analyzers registered on open
+
+
+def test_another_instance_sees_writes_on_its_next_search(tmp_path: Path, backend: EmbeddedBackend) -> None:
+    reader = EmbeddedBackend(tmp_path / "index")
+    assert reader.search(q("quantum")).total == 0
+    backend.upsert([to_document(make_course("new", "Quantum computing primer"))])
+    assert reader.search(q("quantum")).total == 1
+    backend.rebuild(to_document(s) for s in catalogue()[:3])
+    assert reader.count() == 3
+
+
+def test_rebuild_replaces_everything_and_prunes_old_versions(
+    tmp_path: Path, backend: EmbeddedBackend
+) -> None:
+    for _ in range(3):
+        assert backend.rebuild(to_document(s) for s in catalogue()[:4]) == 4
+    assert backend.count() == 4
+    versions = sorted(p.name for p in (tmp_path / "index").iterdir() if p.name.startswith("v"))
+    assert len(versions) == 2  # the live one and the one it replaced
+    assert (tmp_path / "index" / POINTER).read_text().strip() == versions[-1]
+
+
+def test_failed_rebuild_keeps_the_old_index(tmp_path: Path, backend: EmbeddedBackend) -> None:
+    before = backend.count()
+    versions = {p.name for p in (tmp_path / "index").iterdir()}
+
+    def broken() -> Iterator[Document]:
+        yield to_document(catalogue()[0])
+        raise RuntimeError("store went away")
+
+    with pytest.raises(RuntimeError, match="store went away"):
+        backend.rebuild(broken())
+    assert backend.count() == before
+    with pytest.raises(IndexingError):
+        backend.rebuild([{"no": "id"}])
+    assert backend.count() == before
+    assert {p.name for p in (tmp_path / "index").iterdir()} == versions
+
+
+def test_searches_during_rebuild_never_see_an_empty_index(backend: EmbeddedBackend) -> None:
+    docs = [to_document(s) for s in catalogue()]
+    totals: list[int] = []
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def search_loop() -> None:
+        while not stop.is_set():
+            try:
+                totals.append(backend.search(q()).total)
+            except BaseException as error:  # surfaced by the assertion below
+                errors.append(error)
+                return
+
+    thread = threading.Thread(target=search_loop)
+    thread.start()
+    try:
+        for _ in range(5):
+            backend.rebuild(iter(docs))
+            backend.upsert(docs[:2])
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors
+    assert totals and min(totals) == 8
+
+
+def test_busy_writer_in_another_process_times_out_as_indexing_error(tmp_path: Path) -> None:
+    backend = EmbeddedBackend(tmp_path / "index", writer_timeout=0.2)
+    live = (tmp_path / "index" / POINTER).read_text().strip()
+    other = tantivy.Index.open(str(tmp_path / "index" / live))  # stands in for another process
+    writer = other.writer(15_000_000, 1)
+    try:
+        with pytest.raises(IndexingError, match="writer"):
+            backend.upsert([to_document(make_course("x", "Blocked"))])
+    finally:
+        writer.wait_merging_threads()
+    assert backend.upsert([to_document(make_course("x", "Unblocked"))]) == 1
+
+
+def test_index_from_an_older_schema_needs_a_reindex(tmp_path: Path, backend: EmbeddedBackend) -> None:
+    live = (tmp_path / "index" / POINTER).read_text().strip()
+    (tmp_path / "index" / live / MARKER).write_text("0\n")
+    stale = EmbeddedBackend(tmp_path / "index")
+    with pytest.raises(BackendUnavailable, match="reindex"):
+        stale.search(q())
+    with pytest.raises(IndexingError, match="reindex"):
+        stale.upsert([to_document(catalogue()[0])])
+    assert stale.rebuild(to_document(s) for s in catalogue()) == 10
+    assert stale.search(q()).total == 8
+
+
+def test_closed_backend_is_unavailable(backend: EmbeddedBackend) -> None:
+    backend.close()
+    with pytest.raises(BackendUnavailable):
+        backend.search(q())
+    with pytest.raises(BackendUnavailable):
+        backend.count()
+
+
+def test_unusable_directory_is_backend_unavailable(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(BackendUnavailable):
+        EmbeddedBackend(blocker / "index")

@@ -1,0 +1,91 @@
+"""IndexSync (the store's change sink), reindex and the backend factory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from catalogue.changes import CourseStatus, StoredCourse
+from search.embedded import EmbeddedBackend
+from search.errors import BackendUnavailable
+from search.factory import open_backend
+from search.sync import IndexSync, reindex
+from tests.search.conftest import catalogue, cid, q
+
+
+class ListStore:
+    """Stands in for CatalogueStore.iter_courses."""
+
+    def __init__(self, courses: list[StoredCourse]) -> None:
+        self.courses = courses
+        self.asked_withdrawn: bool | None = None
+
+    def iter_courses(
+        self, *, source_id: str | None = None, include_withdrawn: bool = False, batch_size: int = 1000
+    ) -> Iterator[StoredCourse]:
+        self.asked_withdrawn = include_withdrawn
+        return iter(c for c in self.courses if include_withdrawn or c.status is CourseStatus.ACTIVE)
+
+
+@pytest.fixture
+def empty(tmp_path: Path) -> EmbeddedBackend:
+    return EmbeddedBackend(tmp_path / "index")
+
+
+def test_sync_upserts_active_and_withdrawn(empty: EmbeddedBackend) -> None:
+    sync = IndexSync(empty)
+    sync.apply(catalogue())
+    assert empty.count() == 10
+    assert empty.search(q()).total == 8
+    assert empty.search(q(include_withdrawn=True, include_past=True)).total == 10
+
+
+def test_sync_is_idempotent(empty: EmbeddedBackend) -> None:
+    sync = IndexSync(empty)
+    sync.apply(catalogue())
+    first = [h.id for h in empty.search(q(page_size=100)).hits]
+    sync.apply(catalogue())
+    assert empty.count() == 10
+    assert [h.id for h in empty.search(q(page_size=100)).hits] == first
+
+
+def test_sync_withdrawal_hides_the_course(empty: EmbeddedBackend) -> None:
+    sync = IndexSync(empty)
+    courses = catalogue()
+    sync.apply(courses)
+    python = courses[0]
+    sync.apply([replace(python, status=CourseStatus.WITHDRAWN)])
+    assert cid("python") not in {h.id for h in empty.search(q("python")).hits}
+    shown = empty.search(q("python", include_withdrawn=True)).hits
+    assert shown[0].id == cid("python") and shown[0].fields["status"] == "withdrawn"
+
+
+def test_sync_keeps_the_last_of_duplicate_deliveries(empty: EmbeddedBackend) -> None:
+    python = catalogue()[0]
+    IndexSync(empty).apply([python, replace(python, status=CourseStatus.WITHDRAWN)])
+    assert empty.count() == 1 and empty.search(q()).total == 0
+
+
+def test_sync_of_nothing_is_a_no_op(empty: EmbeddedBackend) -> None:
+    IndexSync(empty).apply([])
+    assert empty.count() == 0
+
+
+def test_reindex_streams_every_course_including_withdrawn(empty: EmbeddedBackend) -> None:
+    store = ListStore(catalogue())
+    assert reindex(store, empty) == 10
+    assert store.asked_withdrawn is True
+    assert empty.search(q(include_withdrawn=True)).total == 9
+
+
+def test_factory_opens_the_embedded_index(tmp_path: Path) -> None:
+    backend = open_backend(str(tmp_path / "index"))
+    assert isinstance(backend, EmbeddedBackend) and backend.count() == 0
+
+
+def test_factory_refuses_an_opensearch_url_it_cannot_serve(tmp_path: Path) -> None:
+    with pytest.raises(BackendUnavailable, match="OpenSearch"):
+        open_backend(str(tmp_path / "index"), "http://localhost:9200")
