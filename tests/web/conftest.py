@@ -1,0 +1,99 @@
+"""Fixtures for the web layer: apps on a tmp_path instance with a real SQLite store and tantivy index.
+
+`app`/`client`/`runner` are fresh and empty per test (migrated, nothing harvested).
+`edx_app`/`edx_client` share one instance per session holding the edX CSV fixture, harvested
+through the real pipeline; tests using them must not change it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from catalogue.runs import RunStatus
+from catalogue.sources import Source
+from harvesters.pipeline import run_harvest
+from web.app import create_app
+from web.services import get_services
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+EDX_CSV = FIXTURES / "csv_edx_courses.csv"
+
+
+def _clear_env(mp: pytest.MonkeyPatch) -> None:
+    # a developer's CATALOGUE_* variables must not leak into the tests' config
+    for key in list(os.environ):
+        if key.startswith("CATALOGUE_"):
+            mp.delenv(key)
+
+
+def make_app(instance: Path, **config: object) -> Flask:
+    return create_app({"TESTING": True, **config}, instance_path=str(instance))
+
+
+@pytest.fixture
+def app_factory(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """Build extra apps on a fresh tmp instance with config overrides; closed after the test."""
+    made: list[Flask] = []
+
+    def build(**config: object) -> Flask:
+        made.append(make_app(tmp_path / f"instance{len(made)}", **config))
+        return made[-1]
+
+    yield build
+    for app in made:
+        get_services(app).close()
+
+
+@pytest.fixture(autouse=True)
+def _no_catalogue_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    _clear_env(monkeypatch)
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Flask]:
+    app = make_app(tmp_path / "instance")
+    get_services(app).store.migrate()
+    yield app
+    get_services(app).close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def edx_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    with pytest.MonkeyPatch.context() as mp:
+        _clear_env(mp)
+        app = make_app(tmp_path_factory.mktemp("edx") / "instance")
+    services = get_services(app)
+    services.store.migrate()
+    source = Source(id="edx", format="csv", name="edX course catalogue (2020 scrape)", mapping="edx-csv")
+    services.store.save_source(source)
+    report = run_harvest(
+        services.store,
+        source,
+        data=EDX_CSV.read_bytes(),
+        sinks=services.sinks,
+        settings=services.harvest_settings,
+    )
+    assert report.status is RunStatus.SUCCEEDED, report.error
+    yield app
+    services.close()
+
+
+@pytest.fixture
+def edx_client(edx_app: Flask) -> FlaskClient:
+    return edx_app.test_client()

@@ -1,0 +1,189 @@
+"""The `catalogue` command line against a real SQLite store and tantivy index in tmp_path."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from click.testing import Result
+from flask import Flask
+from flask.testing import FlaskCliRunner
+
+from web.cli import main
+from web.services import get_services
+
+EDX_CSV = Path(__file__).resolve().parents[1] / "fixtures" / "csv_edx_courses.csv"
+# 975 rows, one of them a second copy of another course's URL (the provider id): 974 courses
+EDX_COURSES = 974
+EDX_ARGS = ["--file", str(EDX_CSV), "--format", "csv", "--mapping", "edx-csv", "--source", "edx"]
+
+
+def run(runner: FlaskCliRunner, *args: str, code: int = 0) -> Result:
+    result = runner.invoke(main, list(args))
+    assert result.exit_code == code, (result.output, result.exception)
+    return result
+
+
+def harvest_json(runner: FlaskCliRunner, *extra: str, code: int = 0) -> dict[str, Any]:
+    report: dict[str, Any] = json.loads(run(runner, "harvest", *EDX_ARGS, *extra, "--json", code=code).output)
+    return report
+
+
+def test_init_creates_database_and_index_and_is_repeatable(app_factory: Callable[..., Flask]) -> None:
+    app = app_factory()
+    runner = app.test_cli_runner()
+    first = run(runner, "init")
+    assert "Database ready" in first.output
+    assert Path(app.config["INDEX_DIR"]).is_dir()
+    assert Path(app.config["DATABASE_URL"].removeprefix("sqlite:///")).is_file()
+    run(runner, "init")
+    assert get_services(app).store.list_sources() == []
+
+
+def test_harvest_adds_then_reports_unchanged(app: Flask, runner: FlaskCliRunner) -> None:
+    first = harvest_json(runner)
+    assert first["status"] == "succeeded"
+    assert first["counts"]["added"] == EDX_COURSES
+    assert first["dry_run"] is False
+    services = get_services(app)
+    assert services.store.count_courses(source_id="edx") == EDX_COURSES
+    assert services.backend.count() == EDX_COURSES
+    second = harvest_json(runner)
+    assert second["counts"]["unchanged"] == EDX_COURSES
+    assert second["counts"]["added"] == second["counts"]["updated"] == second["counts"]["withdrawn"] == 0
+
+
+def test_harvest_text_output_summarises_counts_and_issues(runner: FlaskCliRunner) -> None:
+    output = run(runner, "harvest", *EDX_ARGS).output
+    assert "of source 'edx': succeeded" in output
+    assert f"added {EDX_COURSES}" in output
+    assert "Issues:" in output
+
+
+def test_dry_run_changes_nothing(app: Flask, runner: FlaskCliRunner) -> None:
+    report = harvest_json(runner, "--dry-run")
+    assert report["dry_run"] is True
+    assert report["counts"]["added"] == EDX_COURSES
+    services = get_services(app)
+    assert services.store.count_courses() == 0
+    assert services.backend.count() == 0
+    assert "dry run" in run(runner, "harvest", *EDX_ARGS, "--dry-run").output
+
+
+def test_failed_feed_exits_non_zero_and_changes_nothing(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(b"")
+    result = runner.invoke(
+        main, ["harvest", "--file", str(broken), "--mapping", "edx-csv", "--source", "edx", "--json"]
+    )
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert report["status"] == "failed"
+    assert report["error"]
+    assert get_services(app).store.count_courses() == 0
+
+
+def test_harvest_needs_a_mapping_for_a_new_source(runner: FlaskCliRunner) -> None:
+    result = run(runner, "harvest", "--file", str(EDX_CSV), code=2)
+    assert "--mapping" in result.output
+
+
+def test_reindex_rebuilds_the_index_from_the_store(app: Flask, runner: FlaskCliRunner) -> None:
+    harvest_json(runner)
+    services = get_services(app)
+    services.backend.rebuild([])
+    assert services.backend.count() == 0
+    assert f"Indexed {EDX_COURSES} courses" in run(runner, "reindex").output
+    assert services.backend.count() == EDX_COURSES
+
+
+def test_remap_replays_stored_raw_records(runner: FlaskCliRunner) -> None:
+    harvest_json(runner)
+    report = json.loads(run(runner, "remap", "edx", "--json").output)
+    assert report["status"] == "succeeded"
+    assert report["counts"]["unchanged"] == EDX_COURSES
+
+
+def test_load_samples_harvests_the_bundled_registry(app: Flask, runner: FlaskCliRunner) -> None:
+    output = run(runner, "load-samples").output
+    assert "of source 'edx': succeeded" in output
+    services = get_services(app)
+    (source,) = services.store.list_sources()
+    assert (source.id, source.mapping, source.name) == (
+        "edx",
+        "edx-csv",
+        "edX course catalogue (2020 scrape)",
+    )
+    assert services.store.count_courses(source_id="edx") == EDX_COURSES
+
+
+def test_sources_add_list_and_runs_show(runner: FlaskCliRunner) -> None:
+    run(
+        runner,
+        "sources",
+        "add",
+        "uni-x",
+        "--url",
+        "https://uni-x.example/feed.csv",
+        "--mapping",
+        "edx-csv",
+        "--schedule",
+        "60",
+    )
+    report = harvest_json(runner)
+    listing = run(runner, "sources").output
+    assert "uni-x" in listing and "https://uni-x.example/feed.csv" in listing
+    assert "edx" in listing and f"{EDX_COURSES} courses" in listing
+    shown = run(runner, "runs", "show", str(report["run_id"])).output
+    assert f"Run {report['run_id']} of source 'edx': succeeded" in shown
+    assert "edx" in run(runner, "runs", "list").output
+
+
+def test_unknown_run_is_a_clean_error(runner: FlaskCliRunner) -> None:
+    result = run(runner, "runs", "show", "4242", code=1)
+    assert "no run 4242" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_end_to_end_cli_harvest_then_api_search(app: Flask, runner: FlaskCliRunner) -> None:
+    harvest_json(runner)
+    body = app.test_client().get("/api/v1/search?q=How+to+Learn+Online").get_json()
+    assert body["total"] >= 1
+    assert body["hits"][0]["title"] == "How to Learn Online"
+    detail = app.test_client().get(body["hits"][0]["links"]["self"]).get_json()
+    assert detail["provenance"]["source"]["id"] == "edx"
+
+
+def test_load_samples_reports_a_failed_feed(app_factory: Callable[..., Flask], tmp_path: Path) -> None:
+    registry = tmp_path / "feeds.toml"
+    (tmp_path / "empty.csv").write_bytes(b"")
+    feed = '[[feeds]]\nid = "broken"\nformat = "csv"\nmapping = "edx-csv"\nfile = "empty.csv"\n'
+    registry.write_text(feed, encoding="utf-8")
+    app = app_factory(SAMPLE_FEEDS=str(registry))
+    runner = app.test_cli_runner()
+    run(runner, "init")
+    result = run(runner, "load-samples", "--json", code=1)
+    (report,) = json.loads(result.stdout)
+    assert (report["source_id"], report["status"]) == ("broken", "failed")
+    assert "Failed: broken" in result.stderr
+
+
+def test_url_harvest_is_guarded_against_private_addresses(app: Flask, runner: FlaskCliRunner) -> None:
+    # the SSRF guard refuses before connecting, so this needs no network
+    args = ["harvest", "--url", "http://127.0.0.1:9/feed.csv", "--mapping", "edx-csv", "--source", "local"]
+    result = runner.invoke(main, [*args, "--json"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["status"] == "failed"
+    assert "loopback" in report["error"]
+    assert get_services(app).store.get_source("local").url == "http://127.0.0.1:9/feed.csv"
+
+
+def test_settings_reach_the_harvester(app_factory: Callable[..., Flask]) -> None:
+    app = app_factory(ALLOW_PRIVATE_URLS=True, MAX_FEED_BYTES=1234, WITHDRAW_GUARD_SHARE=0.25)
+    given = get_services(app).harvest_settings
+    assert (given.allow_private, given.max_feed_bytes, given.max_withdraw_share) == (True, 1234, 0.25)

@@ -1,0 +1,266 @@
+"""The JSON API (/api/v1): search, course records, sources and harvest runs. Read-only.
+
+Errors use the one shape of `web.errors`; search results are built from the same `SearchView`
+as the HTML page, so facet `toggle_url`s and paging links follow the same rules.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import MultiDict
+
+from catalogue.changes import StoredCourse
+from catalogue.codec import course_to_dict
+from catalogue.errors import NotFound
+from catalogue.runs import RunReport, Severity
+from catalogue.sources import Source
+from search.errors import QueryError
+from search.query import Hit
+from web.facets import KNOWN_PARAMS, SearchView, build_view, parse_query
+from web.labels import course_labels
+from web.services import get_services
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+MAX_RUNS = 200
+
+
+def _hit(hit: Hit) -> dict[str, Any]:
+    return {
+        **hit.fields,
+        "id": hit.id,
+        "score": hit.score,
+        "snippet": hit.snippet,
+        "links": {
+            "self": url_for("api.course", course_id=hit.id),
+            "html": url_for("ui.course", course_id=hit.id),
+        },
+    }
+
+
+def search_json(view: SearchView) -> dict[str, Any]:
+    """The search response: query echo, totals, hits, facets with toggle urls, paging links."""
+    result, query = view.result, view.result.query
+    return {
+        "query": {
+            "q": query.text,
+            "filters": {name: list(values) for name, values in query.filters.items()},
+            "sort": query.sort,
+            "include_past": query.include_past,
+        },
+        "total": result.total,
+        "page": query.page,
+        "page_size": query.page_size,
+        "pages": result.pages,
+        "hits": [_hit(hit) for hit in result.hits],
+        "facets": [
+            {
+                "name": facet.name,
+                "label": facet.label,
+                "values": [
+                    {
+                        "value": v.value,
+                        "label": v.label,
+                        "count": v.count,
+                        "selected": v.selected,
+                        "toggle_url": v.toggle_url,
+                    }
+                    for v in facet.values
+                ],
+            }
+            for facet in view.facets
+        ],
+        "links": dict(view.links),
+    }
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    """Where everything is: a starting point for API clients."""
+    return jsonify(
+        {
+            "links": {
+                "search": url_for("api.search"),
+                "course": url_for("api.course", course_id="ID").removesuffix("ID") + "{id}",  # a template
+                "sources": url_for("api.sources"),
+                "health": url_for("api.health"),
+            },
+            "search_parameters": sorted(KNOWN_PARAMS),
+        }
+    )
+
+
+@bp.get("/health")
+def health() -> ResponseReturnValue:
+    """200 when the store and the search index answer (503 in the error shape otherwise)."""
+    services = get_services()
+    return jsonify(
+        {"status": "ok", "courses": services.store.count_courses(), "indexed": services.backend.count()}
+    )
+
+
+@bp.get("/search")
+def search() -> ResponseReturnValue:
+    page_size = current_app.config["PAGE_SIZE"]
+    query = parse_query(request.args, default_page_size=page_size, strict=True)
+    result = get_services().backend.search(query)
+    return jsonify(search_json(build_view(result, "api.search", page_size)))
+
+
+def _source_summary(source: Source) -> dict[str, Any]:
+    # `settings` may carry credentials for the feed: never published
+    return {
+        "id": source.id,
+        "name": source.name,
+        "format": source.format,
+        "url": source.url,
+        "mapping": source.mapping,
+        "schedule_minutes": source.schedule_minutes,
+        "owner": source.owner,
+    }
+
+
+def course_json(stored: StoredCourse, source: Source | None) -> dict[str, Any]:
+    """The full record with its store status, labels for coded values and provenance."""
+    course = stored.course
+    prov = course.provenance
+    return {
+        "course": course_to_dict(course),
+        "status": stored.status.value,
+        "labels": course_labels(course),
+        "provenance": {
+            "source": _source_summary(source) if source else {"id": prov.source_id},
+            "provider_ref": prov.provider_ref,
+            "pointer": prov.pointer,
+            "run_id": prov.run_id,
+            "last_run_id": stored.last_run_id,
+            "harvested_at": prov.harvested_at.isoformat() if prov.harvested_at else None,
+            "first_seen": stored.first_seen.isoformat(),
+            "last_changed": stored.updated_at.isoformat(),
+            "withdrawn_at": stored.withdrawn_at.isoformat() if stored.withdrawn_at else None,
+            "content_hash": stored.content_hash,
+            "seq": stored.seq,
+        },
+        "links": {
+            "self": url_for("api.course", course_id=course.id),
+            "html": url_for("ui.course", course_id=course.id),
+            "source": url_for("api.source", source_id=prov.source_id),
+            "run": url_for("api.run", run_id=prov.run_id) if prov.run_id is not None else None,
+            "raw": url_for("api.course_raw", course_id=course.id),
+        },
+    }
+
+
+def find_source(source_id: str) -> Source | None:
+    try:
+        return get_services().store.get_source(source_id)
+    except NotFound:
+        return None
+
+
+@bp.get("/courses/<course_id>")
+def course(course_id: str) -> ResponseReturnValue:
+    stored = get_services().store.get_course(course_id)
+    return jsonify(course_json(stored, find_source(stored.course.provenance.source_id)))
+
+
+@bp.get("/courses/<course_id>/raw")
+def course_raw(course_id: str) -> ResponseReturnValue:
+    """The record exactly as the provider's feed had it (what `remap` replays)."""
+    store = get_services().store
+    store.get_course(course_id)  # 404 for an unknown id
+    raw = store.get_raw(course_id)
+    if raw is None:
+        raise NotFound(f"no raw payload is stored for course {course_id!r}")
+    content, media_type = raw
+    response = Response(content, mimetype=media_type)
+    # provider bytes on our origin: never let a browser run or sniff them
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+def _run_json(report: RunReport, *, with_issues: bool) -> dict[str, Any]:
+    data = report.to_dict()
+    if not with_issues:
+        data.pop("issues", None)
+    data["links"] = {
+        "self": url_for("api.run", run_id=report.run_id) if report.run_id is not None else None,
+        "source": url_for("api.source", source_id=report.source_id),
+    }
+    return data
+
+
+def _source_json(source: Source) -> dict[str, Any]:
+    store = get_services().store
+    runs = store.list_runs(source.id, limit=1)
+    return {
+        **_source_summary(source),
+        "courses": store.count_courses(source_id=source.id),
+        "last_run": _run_json(runs[0], with_issues=False) if runs else None,
+        "links": {
+            "self": url_for("api.source", source_id=source.id),
+            "runs": url_for("api.source_runs", source_id=source.id),
+        },
+    }
+
+
+@bp.get("/sources")
+def sources() -> ResponseReturnValue:
+    return jsonify({"sources": [_source_json(s) for s in get_services().store.list_sources()]})
+
+
+@bp.get("/sources/<source_id>")
+def source(source_id: str) -> ResponseReturnValue:
+    return jsonify(_source_json(get_services().store.get_source(source_id)))
+
+
+def _limit(args: Mapping[str, str]) -> int:
+    raw = args.get("limit", "20")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_RUNS:
+        raise QueryError(f"limit must be a whole number between 1 and {MAX_RUNS}")
+    return int(raw)
+
+
+@bp.get("/sources/<source_id>/runs")
+def source_runs(source_id: str) -> ResponseReturnValue:
+    store = get_services().store
+    store.get_source(source_id)  # 404 for an unknown source rather than an empty list
+    runs = store.list_runs(source_id, limit=_limit(request.args))
+    return jsonify({"source_id": source_id, "runs": [_run_json(r, with_issues=False) for r in runs]})
+
+
+def severities(args: MultiDict[str, str]) -> tuple[Severity, ...]:
+    """The `severity` filter of a run report (repeatable); empty means all."""
+    try:
+        return tuple(Severity(value) for value in args.getlist("severity"))
+    except ValueError:
+        raise QueryError(f"severity must be one of {', '.join(s.value for s in Severity)}") from None
+
+
+def issue_summary(report: RunReport) -> dict[str, Any]:
+    """Issue counts per severity and per (severity, code): what a provider fixes first."""
+    kinds = Counter((i.severity.value, i.code, i.field) for i in report.issues)
+    return {
+        "by_severity": {s.value: sum(1 for i in report.issues if i.severity is s) for s in Severity},
+        "by_kind": [
+            {"severity": severity, "code": code, "field": field, "count": n}
+            for (severity, code, field), n in kinds.most_common()
+        ],
+    }
+
+
+@bp.get("/runs/<int:run_id>")
+def run(run_id: int) -> ResponseReturnValue:
+    """One run report with its issues (`?severity=error` keeps only those) and their summary."""
+    wanted = severities(request.args)
+    report = get_services().store.get_run(run_id)
+    data = _run_json(report, with_issues=True)
+    data["issue_summary"] = issue_summary(report)
+    if wanted:
+        data["issues"] = [i.to_dict() for i in report.issues if i.severity in wanted]
+    return jsonify(data)

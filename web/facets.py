@@ -1,0 +1,229 @@
+"""The search request as the web sees it: query-string parsing and every link of a result page.
+
+Both surfaces call `parse_query` and `build_view`, so the JSON API and the HTML page agree on
+parameter names, on which facet values are selected and on each value's `toggle_url` (the
+current search with that value switched on or off, back on page 1).
+
+Parameters: `q`, one repeated parameter per facet (`country=FRA&country=DEU`), `page`,
+`page_size`, `sort`, `include_past`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import url_for
+from werkzeug.datastructures import MultiDict
+
+from search.errors import QueryError
+from search.query import FACETS, FACETS_BY_NAME, MAX_PAGE, Query, SearchResult
+from web.labels import facet_value_label
+
+FILTER_PARAMS = tuple(spec.name for spec in FACETS)
+KNOWN_PARAMS = frozenset({"q", "page", "page_size", "sort", "include_past", *FILTER_PARAMS})
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def _int(args: MultiDict[str, str], name: str, default: int) -> int:
+    raw = args.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise QueryError(f"{name} must be a whole number, not {raw[:40]!r}") from None
+
+
+def _flag(args: MultiDict[str, str], name: str) -> bool:
+    raw = args.get(name, "").strip().lower()
+    if raw not in _TRUE | _FALSE:
+        raise QueryError(f"{name} must be true or false, not {raw[:40]!r}")
+    return raw in _TRUE
+
+
+def parse_query(args: MultiDict[str, str], *, default_page_size: int, strict: bool = True) -> Query:
+    """Build a Query from request args. Raises QueryError (HTTP 400) on a bad value; with
+    `strict` (the API) an unknown parameter is an error too, so a typo never silently widens
+    a search. The HTML page is lenient about unknown parameters."""
+    if strict:
+        unknown = sorted(set(args) - KNOWN_PARAMS)
+        if unknown:
+            raise QueryError(
+                f"unknown parameter {unknown[0]!r}; parameters are {', '.join(sorted(KNOWN_PARAMS))}"
+            )
+    return Query.create(
+        text=args.get("q", ""),
+        filters={name: args.getlist(name) for name in FILTER_PARAMS if name in args},
+        page=_int(args, "page", 1),
+        page_size=_int(args, "page_size", default_page_size),
+        sort=args.get("sort", "").strip() or "relevance",
+        include_past=_flag(args, "include_past"),
+    )
+
+
+def query_params(
+    query: Query,
+    default_page_size: int,
+    *,
+    filters: Mapping[str, tuple[str, ...]] | None = None,
+    page: int | None = None,
+) -> dict[str, Any]:
+    """The canonical query-string of a Query (defaults left out), optionally with other filters/page."""
+    params: dict[str, Any] = {}
+    if query.text:
+        params["q"] = query.text
+    for name, values in (query.filters if filters is None else filters).items():
+        if values:
+            params[name] = list(values)
+    if query.sort != "relevance":
+        params["sort"] = query.sort
+    if query.page_size != default_page_size:
+        params["page_size"] = query.page_size
+    if query.include_past:
+        params["include_past"] = "true"
+    chosen = query.page if page is None else page
+    if chosen > 1:
+        params["page"] = chosen
+    return params
+
+
+def toggled(filters: Mapping[str, tuple[str, ...]], name: str, value: str) -> dict[str, tuple[str, ...]]:
+    """`filters` with `value` of facet `name` switched: removed when selected, else added."""
+    result = dict(filters)
+    current = result.get(name, ())
+    result[name] = tuple(v for v in current if v != value) if value in current else (*current, value)
+    return result
+
+
+@dataclass(frozen=True)
+class ValueView:
+    value: str
+    label: str
+    count: int
+    selected: bool
+    toggle_url: str
+
+
+@dataclass(frozen=True)
+class FacetView:
+    name: str
+    label: str
+    values: tuple[ValueView, ...]
+
+    @property
+    def selected(self) -> tuple[ValueView, ...]:
+        return tuple(v for v in self.values if v.selected)
+
+
+@dataclass(frozen=True)
+class PageLink:
+    number: int | None  # None: a gap ("...")
+    url: str | None
+    current: bool = False
+
+
+@dataclass(frozen=True)
+class SearchView:
+    """Everything a surface renders: the result plus facets, active filters and paging links."""
+
+    result: SearchResult
+    facets: tuple[FacetView, ...]
+    active: tuple[ValueView, ...]  # selected filter values, each with its remove (toggle) url
+    links: Mapping[str, str | None]  # self, next, prev, first, last
+    pages: tuple[PageLink, ...]
+    clear_url: str
+
+
+class _Urls:
+    """Builds urls of one endpoint for variants of one query."""
+
+    def __init__(self, endpoint: str, query: Query, default_page_size: int) -> None:
+        self.endpoint, self.query, self.default = endpoint, query, default_page_size
+
+    def page(self, number: int) -> str:
+        return url_for(self.endpoint, **query_params(self.query, self.default, page=number))
+
+    def filters(self, filters: Mapping[str, tuple[str, ...]]) -> str:
+        return url_for(self.endpoint, **query_params(self.query, self.default, filters=filters, page=1))
+
+
+def _facet_views(result: SearchResult, urls: _Urls) -> tuple[FacetView, ...]:
+    selected = result.query.filters
+    views = []
+    for facet in result.facets:
+        chosen = selected.get(facet.name, ())
+        values = [
+            ValueView(
+                value=v.value,
+                label=facet_value_label(facet.name, v.value, v.label),
+                count=v.count,
+                selected=v.selected or v.value in chosen,
+                toggle_url=urls.filters(toggled(selected, facet.name, v.value)),
+            )
+            for v in facet.values
+        ]
+        # a selected value with no hits left must still be shown so it can be switched off
+        shown = {v.value for v in values}
+        values += [
+            ValueView(
+                v, facet_value_label(facet.name, v), 0, True, urls.filters(toggled(selected, facet.name, v))
+            )
+            for v in chosen
+            if v not in shown
+        ]
+        views.append(FacetView(facet.name, facet.label, tuple(values)))
+    return tuple(views)
+
+
+def _active(result: SearchResult, facets: tuple[FacetView, ...]) -> tuple[ValueView, ...]:
+    by_name = {f.name: f for f in facets}
+    active = []
+    for name, values in result.query.filters.items():
+        view = by_name.get(name)
+        for value in values:
+            found = next((v for v in view.values if v.value == value), None) if view else None
+            if found is not None:
+                active.append(found)
+    return tuple(active)
+
+
+def _page_links(result: SearchResult, urls: _Urls) -> tuple[PageLink, ...]:
+    last, current = min(result.pages, MAX_PAGE), result.query.page
+    wanted = sorted({1, last, *range(max(1, current - 2), min(last, current + 2) + 1)})
+    links: list[PageLink] = []
+    for number in wanted:
+        if links and links[-1].number is not None and number - links[-1].number > 1:
+            links.append(PageLink(None, None))
+        links.append(PageLink(number, urls.page(number), number == current))
+    return tuple(links)
+
+
+def build_view(result: SearchResult, endpoint: str, default_page_size: int) -> SearchView:
+    """Facet values with labels and toggle urls, active filters and paging links for `endpoint`."""
+    query = result.query
+    urls = _Urls(endpoint, query, default_page_size)
+    facets = _facet_views(result, urls)
+    last = min(result.pages, MAX_PAGE)
+    links = {
+        "self": urls.page(query.page),
+        "first": urls.page(1),
+        "last": urls.page(last),
+        "next": urls.page(query.page + 1) if query.page < last else None,
+        "prev": urls.page(query.page - 1) if query.page > 1 else None,
+    }
+    return SearchView(
+        result=result,
+        facets=facets,
+        active=_active(result, facets),
+        links=links,
+        pages=_page_links(result, urls),
+        clear_url=url_for(endpoint, **query_params(query, default_page_size, filters={}, page=1)),
+    )
+
+
+def facet_label(name: str) -> str:
+    spec = FACETS_BY_NAME.get(name)
+    return spec.label if spec else name

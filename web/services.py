@@ -1,0 +1,97 @@
+"""Per-app wiring: the catalogue store, the search backend, the change sinks, harvest settings.
+
+One `Services` lives in `app.extensions["catalogue"]`. Everything opens lazily on first use (so
+`create_app` does no I/O) and stays open for the life of the app, shared by every request and
+thread; `close()` releases it (the CLI closes when a command ends, tests when the app fixture
+ends, and a finaliser when the app is garbage-collected or the interpreter exits).
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+
+from catalogue.changes import ChangeSink
+from catalogue.store import CatalogueStore
+from harvesters.pipeline import HarvestSettings
+from search.backend import SearchBackend
+from search.factory import open_backend
+from search.sync import IndexSync
+
+EXTENSION = "catalogue"
+
+
+class Services:
+    """Lazily opened, thread-safe holder of the app's long-lived resources."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self._config = config
+        self._lock = threading.Lock()
+        self._store: CatalogueStore | None = None
+        self._backend: SearchBackend | None = None
+
+    @property
+    def store(self) -> CatalogueStore:
+        with self._lock:
+            if self._store is None:
+                _ensure_sqlite_dir(self._config["DATABASE_URL"])
+                self._store = CatalogueStore(self._config["DATABASE_URL"])
+            return self._store
+
+    @property
+    def backend(self) -> SearchBackend:
+        with self._lock:
+            if self._backend is None:
+                url = self._config["OPENSEARCH_URL"]
+                if not url:
+                    Path(self._config["INDEX_DIR"]).mkdir(parents=True, exist_ok=True)
+                self._backend = open_backend(self._config["INDEX_DIR"], url)
+            return self._backend
+
+    @property
+    def sinks(self) -> list[ChangeSink]:
+        """Where committed changes go after a harvest: the search index."""
+        return [IndexSync(self.backend)]
+
+    @property
+    def harvest_settings(self) -> HarvestSettings:
+        return HarvestSettings(
+            max_feed_bytes=self._config["MAX_FEED_BYTES"],
+            allow_private=self._config["ALLOW_PRIVATE_URLS"],
+            max_withdraw_share=self._config["WITHDRAW_GUARD_SHARE"],
+        )
+
+    def close(self) -> None:
+        """Close whatever is open; safe to call twice, and the next use opens again."""
+        with self._lock:
+            backend, store = self._backend, self._store
+            self._backend = self._store = None
+        if backend is not None:
+            backend.close()
+        if store is not None:
+            store.close()
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    # SQLite creates the file but not its directory; a fresh instance has neither.
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and ":memory:" not in url:
+        Path(url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def init_app(app: Flask) -> None:
+    services = Services(app.config)
+    app.extensions[EXTENSION] = services
+    weakref.finalize(app, services.close)
+
+
+def get_services(app: Flask | None = None) -> Services:
+    """The Services of `app`, or of the current app."""
+    target = app if app is not None else current_app
+    services: Services = target.extensions[EXTENSION]
+    return services

@@ -1,0 +1,162 @@
+"""The service's settings as data: name, default and what each one does.
+
+Layers, lowest first (see `web.app.create_app`): these defaults -> `<instance>/catalogue.toml` ->
+`CATALOGUE_*` environment variables -> the test config. Defaults that depend on the instance path
+are `None` here and filled in by `resolve()` once every layer has been applied, so an instance
+file or env var that sets `DATA_DIR` also moves the index.
+
+Every setting must appear in the README's configuration table (a test checks it);
+`markdown_table()` prints the rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_FILE = "catalogue.toml"
+ENV_PREFIX = "CATALOGUE"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting. `shown_default` is how the README shows a computed default."""
+
+    name: str
+    default: Any
+    description: str
+    shown_default: str | None = None
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "DATABASE_URL",
+        None,
+        "Catalogue store. `sqlite:///path.db` (embedded default) or `postgresql+psycopg://user@host/db`.",
+        "`sqlite:///<instance>/catalogue.db`",
+    ),
+    Setting(
+        "DATA_DIR",
+        None,
+        "Directory for derived data (the embedded search index). Relative paths are under the instance.",
+        "`<instance>/data`",
+    ),
+    Setting(
+        "INDEX_DIR",
+        None,
+        "Directory of the embedded tantivy index (ignored when `OPENSEARCH_URL` is set).",
+        "`<DATA_DIR>/index`",
+    ),
+    Setting(
+        "OPENSEARCH_URL",
+        None,
+        "Use an OpenSearch cluster at this URL instead of the embedded index.",
+        "unset (embedded index)",
+    ),
+    Setting(
+        "ALLOW_PRIVATE_URLS",
+        False,
+        "Allow feed URLs that resolve to private, loopback or link-local addresses (SSRF guard off). "
+        "Only for feeds on your own network.",
+        "`false`",
+    ),
+    Setting(
+        "MAX_FEED_BYTES",
+        200 * 1024 * 1024,
+        "Largest feed the harvester downloads or reads, in bytes; a bigger feed fails the run.",
+        "`209715200` (200 MiB)",
+    ),
+    Setting(
+        "MAX_UPLOAD_BYTES",
+        50 * 1024 * 1024,
+        "Largest HTTP request body accepted (feed uploads); bigger requests get a 413 error.",
+        "`52428800` (50 MiB)",
+    ),
+    Setting(
+        "WITHDRAW_GUARD_SHARE",
+        0.5,
+        "A complete feed that would withdraw more than this share of a source's active courses "
+        "(with at least 10 of them) is HELD: withdrawals wait for `catalogue runs confirm`.",
+    ),
+    Setting(
+        "PAGE_SIZE",
+        20,
+        "Search results per page when the request does not give `page_size` (at most 100).",
+    ),
+    Setting(
+        "SAMPLE_FEEDS",
+        str(REPO_ROOT / "samples" / "feeds.toml"),
+        "The sample-feed registry `catalogue load-samples` harvests; file paths in it are relative to it.",
+        "`samples/feeds.toml` in the repository",
+    ),
+    Setting(
+        "CORS_ORIGINS",
+        (),
+        "Origins allowed to call `/api/` from a browser (list, or comma-separated in the env var); "
+        '`"*"` allows any. Empty: no CORS headers.',
+        "empty",
+    ),
+)
+
+SETTINGS_BY_NAME: Mapping[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+def defaults() -> dict[str, Any]:
+    """The default layer, ready for `app.config.from_mapping`."""
+    return {s.name: s.default for s in SETTINGS}
+
+
+def _under(base: Path, value: str | Path) -> str:
+    path = Path(value).expanduser()
+    return str(path if path.is_absolute() else base / path)
+
+
+def _origins(value: Any) -> tuple[str, ...]:
+    if not value:
+        return ()
+    if isinstance(value, str):
+        value = value.split(",")
+    return tuple(str(v).strip() for v in value if str(v).strip())
+
+
+def resolve(config: MutableMapping[str, Any], instance_path: str) -> None:
+    """Fill computed defaults and normalise types after every layer has been applied.
+
+    Pure computation: creates no directories (the `init` command and the services do).
+    """
+    instance = Path(instance_path)
+    if not config.get("DATABASE_URL"):
+        config["DATABASE_URL"] = f"sqlite:///{instance / 'catalogue.db'}"
+    config["DATA_DIR"] = _under(instance, config.get("DATA_DIR") or "data")
+    data_dir = Path(config["DATA_DIR"])
+    config["INDEX_DIR"] = _under(data_dir, config.get("INDEX_DIR") or "index")
+    config["SAMPLE_FEEDS"] = _under(instance, config["SAMPLE_FEEDS"])
+    config["OPENSEARCH_URL"] = config.get("OPENSEARCH_URL") or None
+    config["CORS_ORIGINS"] = _origins(config.get("CORS_ORIGINS"))
+    for name in ("MAX_FEED_BYTES", "MAX_UPLOAD_BYTES", "PAGE_SIZE"):
+        config[name] = int(config[name])
+    config["WITHDRAW_GUARD_SHARE"] = float(config["WITHDRAW_GUARD_SHARE"])
+    config["ALLOW_PRIVATE_URLS"] = _truthy(config["ALLOW_PRIVATE_URLS"])
+    # Flask enforces the request-size cap itself (413) when MAX_CONTENT_LENGTH is set.
+    config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_BYTES"]
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)
+
+
+def markdown_table() -> str:
+    """The README configuration table: one row per setting."""
+    rows = [
+        "| setting | default | what it does |",
+        "|---|---|---|",
+    ]
+    for s in SETTINGS:
+        shown = s.shown_default if s.shown_default is not None else f"`{s.default!r}`"
+        rows.append(f"| `{s.name}` | {shown} | {s.description} |")
+    return "\n".join(rows) + "\n"
