@@ -56,6 +56,10 @@ _HARVESTERS: dict[str, str] = {
     # format (catalogue.sources.FORMATS) -> "module:class". Imported lazily, so a format's parser
     # libraries load only when a feed of that format is read. Adding a harvester is one line here.
     "csv": "harvesters.csv:CsvHarvester",
+    "elm-rdf": "harvesters.elm:ElmRdfHarvester",
+    "qdr-loq": "harvesters.qdr:QdrHarvester",
+    "xml": "harvesters.xml:XmlHarvester",
+    "xcri-cap": "harvesters.xml:XmlHarvester",
 }
 
 

@@ -114,7 +114,7 @@ def apply(spec: MappingSpec, item: RawItem, source_id: str) -> MappedRecord:
     for group, group_rules in spec.groups:
         built = _evaluate_group(group, group_rules, record)
         if built:
-            values[group.path] = built if group.multiple else built[0]
+            values[group.path] = tuple(built) if group.multiple else built[0]
         elif any(rule.required for rule in group_rules):
             record.error(f"required field {group.path} is missing", group.path, "missing-required")
             rejected = True

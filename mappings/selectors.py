@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from mappings.items import CSV_ROW, RawItem
+from mappings.rdf_paths import N_TRIPLES, RdfRecords
 from mappings.xml_paths import XML_MEDIA_TYPE, XmlRecords
 
 Select = Callable[[Any], list[str] | None]
@@ -88,9 +89,19 @@ class CsvRows:
         return row
 
 
-LANGUAGES: dict[str, SelectorLanguage] = {CSV_ROW: CsvRows(), XML_MEDIA_TYPE: XmlRecords()}
+LANGUAGES: dict[str, SelectorLanguage] = {
+    CSV_ROW: CsvRows(),
+    XML_MEDIA_TYPE: XmlRecords(),
+    N_TRIPLES: RdfRecords(),
+}
 """Media type -> selector language."""
 
-FORMAT_MEDIA_TYPES: dict[str, str] = {"csv": CSV_ROW, "xml": XML_MEDIA_TYPE, "xcri-cap": XML_MEDIA_TYPE}
+FORMAT_MEDIA_TYPES: dict[str, str] = {
+    "csv": CSV_ROW,
+    "xml": XML_MEDIA_TYPE,
+    "xcri-cap": XML_MEDIA_TYPE,
+    "qdr-loq": XML_MEDIA_TYPE,
+    "elm-rdf": N_TRIPLES,
+}
 """Spec `format` -> media type of the items its harvester produces (formats with a selector
 language so far; "xml", "xcri-cap", "qdr-loq" and "elm-rdf" join when their harvesters do)."""

@@ -272,9 +272,9 @@ class _Compiler:
             if flat or (
                 isinstance(entries, list) and not all(self._is_group(group.path, [e]) for e in entries)
             ):
+                names = ", ".join(flat or [group.path])
                 raise self.fail(
-                    f"fields.{group.path}",
-                    f"use either the group (fields/each) or the flat field(s) {', '.join(flat or [group.path])}",
+                    f"fields.{group.path}", f"use either the group (fields/each) or the flat field(s) {names}"
                 )
 
     def _group_rules(self, path: str, entry: Any) -> tuple[GroupRule, ...]:

@@ -141,11 +141,14 @@ class XmlRecords:
     def configure(self, namespaces: Mapping[str, str], reader: Mapping[str, Any]) -> XmlRecords:
         """A copy bound to the spec; ValueError for an undeclared prefix or a bad pattern."""
         langs = _listed(reader.get("lang_attributes")) or ("xml:lang",)
+        contexts = tuple(compile_pattern(p, namespaces) for p in _listed(reader.get("context")))
+        if any(p.test is not None for p in contexts):
+            raise ValueError("reader.context takes element names without [predicates]")
         return replace(
             self,
             namespaces=MappingProxyType(dict(namespaces)),
             records=tuple(compile_pattern(p, namespaces) for p in _listed(reader.get("record"))),
-            contexts=tuple(compile_pattern(p, namespaces) for p in _listed(reader.get("context"))),
+            contexts=contexts,
             lang_attributes=tuple(clark(name, namespaces) for name in langs),
             max_bytes=int(reader.get("max_bytes", MAX_BYTES)),
         )

@@ -25,7 +25,9 @@ from mappings.transforms.result import Result, fold, info, ok, warn
 DEFAULT_HOURS_PER_ECTS = Decimal(25)
 _ECTS_PER_POINT = {"SCQF": Decimal("0.5"), "CATS": Decimal("0.5")}
 _AMOUNT = re.compile(rf"^(?:{NUMBER})")
-_FIRST_NUMBER = re.compile(NUMBER)
+# A credit figure stands on its own: "S91ZbAwnQrf" or "ABC123" hold no credit value (the EC QDR
+# sample has such garbage in elm:point). Digits may only touch letters that form a unit: "5ECTS".
+_FIRST_NUMBER = re.compile(rf"(?<![\w.,])(?:{NUMBER})(?=[^\w]|$|(?:ects|ec|cr|credits?|h|hrs?|hours?)\b)")
 _HOURS_UNIT = re.compile(
     r"(?:hours?|hrs?|h|heures?|stunden|std|horas|ore|uur)(?: of (?:study|learning|work))?"
 )

@@ -16,6 +16,7 @@ import pytest
 
 from catalogue.errors import ConfigurationError, ParseError
 from catalogue.runs import Severity
+from catalogue.sources import FORMATS
 from harvesters.base import Gathered, harvester_for, harvester_formats
 from harvesters.csv import CsvHarvester, detect_encoding, sniff_delimiter
 from mappings.items import CSV_ROW
@@ -247,5 +248,6 @@ def test_registry() -> None:
     assert isinstance(harvester_for("csv"), CsvHarvester)
     for fmt in harvester_formats():
         assert callable(harvester_for(fmt).gather)
-    with pytest.raises(ConfigurationError, match="no harvester for format 'elm-rdf'"):
-        harvester_for("elm-rdf")
+    assert set(harvester_formats()) == set(FORMATS), "every source format has a harvester"
+    with pytest.raises(ConfigurationError, match="no harvester for format 'pdf'"):
+        harvester_for("pdf")

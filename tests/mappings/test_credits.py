@@ -72,12 +72,28 @@ def test_other_credit_schemes_are_converted_with_their_basis(
 
 
 @pytest.mark.parametrize(
-    "published", ["3 semester credit hours", "2 ECVET points", "5-10 ECTS", "many", "", "ECTS"]
+    "published",
+    [
+        "3 semester credit hours",
+        "2 ECVET points",
+        "5-10 ECTS",
+        "many",
+        "",
+        "ECTS",
+        "S91ZbAwnQrf",
+        "ABC123",
+        "v2x",
+    ],
 )
 def test_unconvertible_credits_are_warned(published: str) -> None:
     result = ects(published)
     assert result.value is None
     assert [i.severity for i in result.issues] == [Severity.WARNING]
+
+
+@pytest.mark.parametrize(("published", "value"), [("5ECTS", "5"), ("7,5ects", "7.5"), (" 30 ", "30")])
+def test_stated_ects_with_glued_unit_or_padding(published: str, value: str) -> None:
+    assert ects(published).value == Workload(ects=Decimal(value), ects_basis="stated")
 
 
 @pytest.mark.parametrize(

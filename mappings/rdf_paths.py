@@ -1,0 +1,413 @@
+"""RDF selector language: SPARQL-property-path-like `path` expressions over one record's subgraph.
+
+Syntax (whitespace is ignored between tokens):
+
+    path     := seq ( "|" seq )*                 alternatives: values of every branch, in order
+    seq      := step ( "/" step )*               sequence
+    step     := "^"? primary "?"? filter*        ^ inverse, ? zero-or-one (also stay where you are)
+              | "." filter*                      the current node itself
+    primary  := iri | "a" | "(" path ")"         "a" is rdf:type
+    filter   := "[" path ( ("=" | "!=" | "^=") value )? "]"
+                                                 keep nodes where the inner path (from that node)
+                                                 gives the value (=), never gives it (!=), gives an
+                                                 IRI or text starting with a quoted string (^=), or
+                                                 gives anything at all (no operator)
+    value    := iri | '"text"' ( "@" lang )?     a literal matches on its lexical form (and on its
+                                                 language when @lang is given)
+    iri      := "<" absolute IRI ">" | prefix ":" local
+
+Prefixes: the built-in standard ones (`BUILTIN_PREFIXES`) plus those a spec declares. Example:
+`elm:learningAchievementSpecification?/elm:creditPoint[elm:framework=<http://data.europa.eu/snb/education-credit/6fcec5c5af>]/elm:point`.
+
+A path starts at the record's root subject (or at a given node, for the members of a repeating
+group). Results keep document order without duplicates; an IRI result is its IRI string, a
+literal its lexical form with its language tag (`TaggedValue`), a blank node gives no value.
+Paths are compiled once into closures over the dict index of `mappings.rdf_graph` (no SPARQL).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+
+from mappings.items import RawItem
+from mappings.rdf_graph import N_TRIPLES, RDF_TYPE, Graph, Lit, Term, parse_ntriples
+from mappings.values import tagged
+
+if TYPE_CHECKING:  # selectors.py registers this module: a runtime import would be circular
+    from mappings.selectors import Select, SelectNodes
+
+BUILTIN_PREFIXES: Mapping[str, str] = {
+    "elm": "http://data.europa.eu/snb/model/elm/",
+    "dc": "http://purl.org/dc/terms/",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "rov": "http://www.w3.org/ns/regorg#",
+    "adms": "http://www.w3.org/ns/adms#",
+    "locn": "http://www.w3.org/ns/locn#",
+    "org": "http://www.w3.org/ns/org#",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "cred": "https://www.w3.org/2018/credentials#",
+}
+
+Step = Callable[[Graph, list[Term]], list[Term]]
+"""A compiled path piece: the terms reached from a list of terms."""
+Test = Callable[[Graph, Term], bool]
+"""A compiled filter: does this term pass?"""
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<iri><[^<>"{}|^`\\\s]*>)
+      | (?P<string>"(?:[^"\\]|\\.)*"(?:@[A-Za-z]+(?:-[A-Za-z0-9]+)*)?)
+      | (?P<pname>[A-Za-z][\w.-]*:(?:[\w%-]|\.(?=[\w%-]))*)
+      | (?P<punct>!=|\^=|[/|^?()\[\]=.])
+      | (?P<word>[A-Za-z]\w*)
+    )""",
+    re.VERBOSE,
+)
+
+
+class _Parser:
+    """Recursive descent over the token list; ValueError says what is wrong and where."""
+
+    def __init__(self, expression: str, prefixes: Mapping[str, str]) -> None:
+        self.expression = expression
+        self.prefixes = prefixes
+        self.tokens = self._tokenise(expression)
+        self.pos = 0
+
+    def _tokenise(self, text: str) -> list[tuple[str, str]]:
+        tokens: list[tuple[str, str]] = []
+        pos = 0
+        while pos < len(text):
+            if text[pos:].strip() == "":
+                break
+            match = _TOKEN.match(text, pos)
+            if match is None or match.lastgroup is None:
+                raise ValueError(f"unexpected {text[pos:].strip()[:20]!r} at character {pos + 1}")
+            tokens.append((match.lastgroup, match.group(match.lastgroup)))
+            pos = match.end()
+        return tokens
+
+    def peek(self) -> str | None:
+        return self.tokens[self.pos][1] if self.pos < len(self.tokens) else None
+
+    def take(self) -> tuple[str, str]:
+        if self.pos >= len(self.tokens):
+            raise ValueError("the path ends too early")
+        token = self.tokens[self.pos]
+        self.pos += 1
+        return token
+
+    def expect(self, text: str) -> None:
+        _, value = self.take()
+        if value != text:
+            raise ValueError(f"expected {text!r}, found {value!r}")
+
+    def parse(self) -> Step:
+        if not self.tokens:
+            raise ValueError("a path cannot be empty")
+        step = self.alternatives()
+        if self.pos < len(self.tokens):
+            raise ValueError(f"unexpected {self.tokens[self.pos][1]!r}")
+        return step
+
+    def alternatives(self, inverse: bool = False) -> Step:
+        branches = [self.sequence(inverse)]
+        while self.peek() == "|":
+            self.take()
+            branches.append(self.sequence(inverse))
+        return branches[0] if len(branches) == 1 else _alternatives(branches)
+
+    def sequence(self, inverse: bool) -> Step:
+        steps = [self.step(inverse)]
+        while self.peek() == "/":
+            self.take()
+            steps.append(self.step(inverse))
+        if inverse:
+            steps.reverse()  # ^(a/b) == ^b/^a
+        return steps[0] if len(steps) == 1 else _sequence(steps)
+
+    def step(self, inverse: bool) -> Step:
+        if self.peek() == ".":
+            self.take()
+            step: Step = _self
+        else:
+            if self.peek() == "^":
+                self.take()
+                inverse = not inverse
+            step = self.primary(inverse)
+            if self.peek() == "?":
+                self.take()
+                step = _optional(step)
+        while self.peek() == "[":
+            if inverse:
+                raise ValueError("filters cannot be used inside an inverted group")
+            step = _filtered(step, self.condition())
+        return step
+
+    def primary(self, inverse: bool) -> Step:
+        kind, value = self.take()
+        if value == "(":
+            inner = self.alternatives(inverse)
+            self.expect(")")
+            return inner
+        if kind == "word" and value == "a":
+            return _predicate(RDF_TYPE, inverse)
+        if kind in ("iri", "pname"):
+            return _predicate(self.iri(kind, value), inverse)
+        raise ValueError(f"expected a property, found {value!r}")
+
+    def iri(self, kind: str, value: str) -> str:
+        if kind == "iri":
+            iri = value[1:-1]
+            if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", iri):
+                raise ValueError(f"{value} is not an absolute IRI")
+            return iri
+        prefix, _, local = value.partition(":")
+        if prefix not in self.prefixes:
+            known = ", ".join(sorted(self.prefixes))
+            raise ValueError(f"unknown prefix {prefix!r} in {value!r}; declared: {known}")
+        return self.prefixes[prefix] + local
+
+    def condition(self) -> Test:
+        self.expect("[")
+        inner = self.alternatives()
+        operator = self.peek()
+        if operator not in ("=", "!=", "^="):
+            self.expect("]")
+            return _exists(inner)
+        self.take()
+        kind, value = self.take()
+        if operator == "^=":
+            if kind != "string":
+                raise ValueError(f"^= takes a quoted string, found {value!r}")
+            self.expect("]")
+            return _starts(inner, _literal(value).value)
+        if kind in ("iri", "pname"):
+            wanted: Term = self.iri(kind, value)
+        elif kind == "string":
+            wanted = _literal(value)
+        else:
+            raise ValueError(f"expected an IRI or a quoted literal after {operator}, found {value!r}")
+        self.expect("]")
+        return _equals(inner, wanted, negate=operator == "!=")
+
+
+def _literal(token: str) -> Lit:
+    text, _, lang = token[1:].rpartition('"')
+    value = re.sub(r"\\(.)", r"\1", text)
+    return Lit(value, lang[1:].lower() if lang.startswith("@") else None)
+
+
+# -- compiled pieces -----------------------------------------------------------------------
+
+
+def _unique(terms: list[Term]) -> list[Term]:
+    return list(dict.fromkeys(terms)) if len(terms) > 1 else terms
+
+
+def _predicate(iri: str, inverse: bool) -> Step:
+    if inverse:
+
+        def backward(graph: Graph, terms: list[Term]) -> list[Term]:
+            found: list[Term] = []
+            for t in terms:
+                if isinstance(t, str):
+                    found.extend(graph.subjects(iri, t))
+            return _unique(found)
+
+        return backward
+
+    def forward(graph: Graph, terms: list[Term]) -> list[Term]:
+        out = graph.out
+        if len(terms) == 1:  # the common case; the index's own list is returned, never mutated
+            props = out.get(terms[0]) if isinstance(terms[0], str) else None
+            return props.get(iri, []) if props else []
+        found: list[Term] = []
+        for t in terms:
+            props = out.get(t) if isinstance(t, str) else None
+            if props:
+                found.extend(props.get(iri, ()))
+        return _unique(found)
+
+    return forward
+
+
+def _self(graph: Graph, terms: list[Term]) -> list[Term]:
+    return terms
+
+
+def _sequence(steps: list[Step]) -> Step:
+    def sequence(graph: Graph, terms: list[Term]) -> list[Term]:
+        for step in steps:
+            if not terms:
+                return terms
+            terms = step(graph, terms)
+        return terms
+
+    return sequence
+
+
+def _alternatives(branches: list[Step]) -> Step:
+    def alternatives(graph: Graph, terms: list[Term]) -> list[Term]:
+        return _unique([found for branch in branches for found in branch(graph, terms)])
+
+    return alternatives
+
+
+def _optional(step: Step) -> Step:
+    def optional(graph: Graph, terms: list[Term]) -> list[Term]:
+        return _unique(terms + step(graph, terms))
+
+    return optional
+
+
+def _filtered(step: Step, keep: Test) -> Step:
+    def filtered(graph: Graph, terms: list[Term]) -> list[Term]:
+        return [t for t in step(graph, terms) if keep(graph, t)]
+
+    return filtered
+
+
+def _exists(inner: Step) -> Test:
+    return lambda graph, t: bool(inner(graph, [t]))
+
+
+def _starts(inner: Step, prefix: str) -> Test:
+    def keep(graph: Graph, t: Term) -> bool:
+        return any((f.value if isinstance(f, Lit) else f).startswith(prefix) for f in inner(graph, [t]))
+
+    return keep
+
+
+def _equals(inner: Step, wanted: Term, negate: bool) -> Test:
+    if isinstance(wanted, Lit):
+        text, lang = wanted.value, wanted.lang
+
+        def matches(found: Term) -> bool:
+            return isinstance(found, Lit) and found.value == text and (lang is None or found.lang == lang)
+
+    else:
+
+        def matches(found: Term) -> bool:
+            return found == wanted
+
+    def keep(graph: Graph, t: Term) -> bool:
+        hit = any(matches(found) for found in inner(graph, [t]))
+        return hit != negate
+
+    return keep
+
+
+# -- public API ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RdfPath:
+    """A compiled path. `nodes` gives the terms reached; `values` their published values."""
+
+    expression: str
+    step: Step
+
+    def nodes(self, graph: Graph, start: Term | None = None) -> list[Term]:
+        """Terms reached from `start` (default: the graph's root subject)."""
+        origin = graph.root if start is None else start
+        return [] if origin is None else self.step(graph, [origin])
+
+    def values(self, graph: Graph, start: Term | None = None) -> list[str]:
+        """IRIs as strings and literals as language-tagged values; blank nodes are skipped."""
+        found: list[str] = []
+        for t in self.nodes(graph, start):
+            if isinstance(t, Lit):
+                found.append(tagged(t.value, t.lang))
+            elif not t.startswith("_:"):
+                found.append(t)
+        return found
+
+
+def compile_path(expression: str, namespaces: Mapping[str, str] | None = None) -> RdfPath:
+    """Compile `expression`; ValueError (with the reason) when it is not a valid path."""
+    prefixes = {**BUILTIN_PREFIXES, **(namespaces or {})}
+    return RdfPath(expression, _Parser(expression, prefixes).parse())
+
+
+# -- the selector language -----------------------------------------------------------------
+
+ELM = "http://data.europa.eu/snb/model/elm/"
+BLANK_GUID = "urn:catalogue:elm:blank:"
+"""Prefix of the id the harvester gives a blank-node record ("_:b<hash>" in the item's N-Triples)."""
+_ROOT_TYPES = (ELM + "LearningOpportunity", ELM + "LearningAchievementSpecification", ELM + "Qualification")
+SYNTAX_NAMES = ("turtle", "rdf-xml", "json-ld")
+
+
+class Focus(NamedTuple):
+    """An RDF document for selectors: a record graph and the node paths start from (the record's
+    root subject, or one member node of a repeating group)."""
+
+    graph: Graph
+    node: Term
+
+
+def _check_syntax(value: Any) -> str | None:
+    return None if value in SYNTAX_NAMES else f"must be one of {', '.join(SYNTAX_NAMES)}"
+
+
+@dataclass(frozen=True)
+class RdfRecords:
+    """N-Triples record subgraphs (from the ELM harvester); selectors are `path` expressions."""
+
+    media_type: str = N_TRIPLES
+    keys: tuple[str, ...] = ("path",)
+    namespaces: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    reader_checks: ClassVar[Mapping[str, Callable[[Any], str | None]]] = MappingProxyType(
+        {"syntax": _check_syntax}
+    )
+
+    def configure(self, namespaces: Mapping[str, str], reader: Mapping[str, Any]) -> RdfRecords:
+        """A copy whose paths may use the spec's `[namespaces]` prefixes besides the built-in ones."""
+        return replace(self, namespaces=MappingProxyType(dict(namespaces)))
+
+    def compile(self, key: str, expression: str) -> Select:
+        path = compile_path(expression, self.namespaces)
+
+        def select(doc: Focus) -> list[str] | None:
+            return path.values(doc.graph, doc.node)
+
+        return select
+
+    def compile_nodes(self, key: str, expression: str) -> SelectNodes:
+        path = compile_path(expression, self.namespaces)
+
+        def nodes(doc: Focus) -> list[Any] | None:
+            graph = doc.graph
+            return [Focus(graph, t) for t in path.nodes(graph, doc.node) if isinstance(t, str)]
+
+        return nodes
+
+    def parse(self, item: RawItem) -> Any:
+        """The record graph focused on its root: the harvester's cached graph, else the N-Triples."""
+        graph = item.parsed if isinstance(item.parsed, Graph) else parse_ntriples(item.content)
+        root = graph.root or _root(graph, item.guid)
+        if root is None:
+            raise ValueError("no record root: no learning opportunity or specification subject")
+        graph.root = root
+        return Focus(graph, root)
+
+
+def _root(graph: Graph, guid: str | None) -> str | None:
+    """The record's subject: the guid when it is a subject, else the one typed as a record."""
+    if guid:
+        node = "_:b" + guid[len(BLANK_GUID) :] if guid.startswith(BLANK_GUID) else guid
+        if node in graph.out:
+            return node
+    for wanted in _ROOT_TYPES:
+        for subject, props in graph.out.items():
+            if wanted in props.get(RDF_TYPE, ()):
+                return subject
+    return None

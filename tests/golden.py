@@ -1,0 +1,48 @@
+"""Golden-file comparison for mapped feeds: `assert_golden(name, records)`; UPDATE_GOLDEN=1 rewrites.
+
+The expected file is tests/fixtures/expected/<name>.json: the records as `course_to_dict` gives
+them, sorted by provider ref then id, pretty-printed with sorted keys so diffs are reviewable.
+Rewrite after an intended change with `UPDATE_GOLDEN=1 .venv/bin/pytest <test>` and read the diff
+before checking it in: the file is the reviewed statement of what a feed must map to.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from catalogue.codec import course_to_dict
+from catalogue.model import Course
+
+EXPECTED = Path(__file__).parent / "fixtures" / "expected"
+
+
+def _plain(record: Course | Mapping[str, Any]) -> dict[str, Any]:
+    data = course_to_dict(record) if isinstance(record, Course) else dict(record)
+    # JSON round trip: tuples become lists, so a fresh result compares equal to the stored file.
+    loaded: dict[str, Any] = json.loads(json.dumps(data, default=str))
+    return loaded
+
+
+def _key(data: dict[str, Any]) -> tuple[str, str]:
+    provenance = data.get("provenance") or {}
+    return (str(provenance.get("provider_ref", "")), str(data.get("id", "")))
+
+
+def assert_golden(name: str, records: Iterable[Course | Mapping[str, Any]]) -> None:
+    """Compare `records` with tests/fixtures/expected/<name>.json (or write it if UPDATE_GOLDEN=1)."""
+    actual = sorted((_plain(r) for r in records), key=_key)
+    path = EXPECTED / f"{name}.json"
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(actual, indent=2, sort_keys=True, ensure_ascii=False)
+        path.write_text(text + "\n", encoding="utf-8")
+        return
+    assert path.exists(), f"{path} is missing: run with UPDATE_GOLDEN=1, then review and check it in"
+    expected = json.loads(path.read_text(encoding="utf-8"))
+    assert [_key(e) for e in expected] == [_key(a) for a in actual], "records differ (refs/ids)"
+    for want, got in zip(expected, actual, strict=True):
+        assert got == want, f"record {_key(want)} differs from {path.name}"

@@ -1,0 +1,123 @@
+"""The XML selector language: XPath results, namespaces, languages, record lookup and spec errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from catalogue.errors import ConfigurationError
+from mappings.items import RawItem
+from mappings.spec import load_spec
+from mappings.values import lang_of
+from mappings.xml_paths import XML_MEDIA_TYPE, XmlRecords
+
+NS = {"c": "urn:c", "dc": "http://purl.org/dc/elements/1.1/"}
+DOC = b"""<cat xmlns="urn:c" xmlns:dc="http://purl.org/dc/elements/1.1/" xml:lang="en">
+<course id="k1" language="fi"><dc:title xml:lang="fr">T <b>gras</b></dc:title><n>2</n><n>3</n>
+<!-- a comment --></course><course id="k2"/></cat>"""
+
+
+def language(**reader: object) -> XmlRecords:
+    return XmlRecords().configure(NS, {"record": "c:course", **reader})
+
+
+def record(lang: XmlRecords) -> object:
+    return lang.parse(RawItem(DOC, XML_MEDIA_TYPE))
+
+
+def test_parse_finds_the_first_record_in_the_wrapper() -> None:
+    element = record(language())
+    assert isinstance(element, etree._Element) and element.get("id") == "k1"
+
+
+@pytest.mark.parametrize(
+    ("xpath", "expected"),
+    [
+        ("dc:title", ["T gras"]),  # an element gives all its text
+        ("@id", ["k1"]),
+        ("c:n", ["2", "3"]),
+        ("sum(c:n)", ["5"]),
+        ("sum(c:n) div 2", ["2.5"]),
+        ("count(c:n) > 1", ["true"]),
+        ("concat(@id, '-', c:n)", ["k1-2"]),
+        ("string(c:missing)", []),
+        ("c:missing", []),
+        ("../c:course[2]/@id", ["k2"]),
+        ("node()[self::comment()]", []),
+    ],
+)
+def test_results(xpath: str, expected: list[str]) -> None:
+    lang = language()
+    assert lang.compile("xpath", xpath)(record(lang)) == expected
+
+
+def test_languages_follow_the_nearest_attribute() -> None:
+    default = language()
+    values = default.compile("xpath", "dc:title | c:n | @id")(record(default)) or []
+    assert [lang_of(v) for v in values] == ["en", "fr", "en", "en"]  # document order: @id first
+    qdr = language(lang_attributes=["language"])
+    values = qdr.compile("xpath", "dc:title | c:n")(record(qdr)) or []
+    assert [lang_of(v) for v in values] == ["fi", "fi", "fi"]
+
+
+def test_nodes_for_groups() -> None:
+    lang = language()
+    nodes = lang.compile_nodes("each", "c:n")(record(lang))
+    assert [n.text for n in nodes] == ["2", "3"]  # type: ignore[union-attr]
+    assert lang.compile_nodes("each", "string(c:n)")(record(lang)) == []
+
+
+@pytest.mark.parametrize(
+    ("expression", "problem"),
+    [
+        ("x:title", "invalid XPath"),
+        ("c:title[", "invalid XPath"),
+        ("nosuch(.)", "invalid XPath"),
+        ("", "empty"),
+    ],
+)
+def test_bad_expressions(expression: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        language().compile("xpath", expression)
+
+
+SPEC = """
+format = "xml"
+[namespaces]
+c = "urn:c"
+[reader]
+record = "c:course"
+{reader}
+[id]
+xpath = "@id"
+[fields.title]
+xpath = "{xpath}"
+"""
+
+
+@pytest.mark.parametrize(
+    ("reader", "xpath", "message"),
+    [
+        ("", "x:t", "fields.title.xpath: invalid XPath"),
+        ('context = ["c:org[@a]"]', "c:t", "without \\[predicates\\]"),
+        ('context = ["z:org"]', "c:t", "prefix 'z'"),
+        ("max_bytes = 0", "c:t", "reader.max_bytes: must be a positive integer"),
+        ('delimiter = ","', "c:t", "unknown key\\(s\\) delimiter"),
+    ],
+)
+def test_spec_errors(tmp_path: Path, reader: str, xpath: str, message: str) -> None:
+    path = tmp_path / "x.toml"
+    path.write_text(SPEC.format(reader=reader, xpath=xpath), encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=message):
+        load_spec(str(path))
+
+
+def test_namespaces_rejected_for_csv(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        'format = "csv"\n[namespaces]\nc = "urn:c"\n[fields.title]\ncolumn = "t"\n', encoding="utf-8"
+    )
+    with pytest.raises(ConfigurationError, match="take no namespaces"):
+        load_spec(str(path))
