@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 from search.query import Query, SearchResult
 
 Document = dict[str, Any]
 """A flat search document made by `search.documents.to_document`; "id" is the course id."""
+
+
+SuggestionKind = Literal["course", "provider", "keyword"]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One autocomplete entry. `value` is what selecting it means: the course id for "course",
+    the `provider` facet value (provider_key) for "provider", the keyword itself for "keyword"
+    (keywords hold skills, subjects and names)."""
+
+    kind: SuggestionKind
+    text: str
+    value: str
 
 
 class SearchBackend(Protocol):
@@ -19,6 +34,11 @@ class SearchBackend(Protocol):
     * `rebuild` replaces the whole index with `documents` such that concurrent searches see
       either the old or the new index, never an empty or partial one.
     * `search` never raises on user text; only `QueryError` for invalid requests.
+    * `suggest(prefix, limit)` completes what a user is typing, over visible courses only (active,
+      not past): every word of `prefix` (folded, lowercased) must start a word of the course
+      title, the provider name or a keyword. At most `limit` suggestions: providers first, then
+      keywords, then course titles by relevance; no duplicate (kind, value); fewer than
+      2 letters gives []. Never raises on user text.
     """
 
     def upsert(self, documents: Iterable[Document]) -> int: ...
@@ -28,6 +48,8 @@ class SearchBackend(Protocol):
     def rebuild(self, documents: Iterable[Document]) -> int: ...
 
     def search(self, query: Query) -> SearchResult: ...
+
+    def suggest(self, prefix: str, limit: int = 8) -> list[Suggestion]: ...
 
     def count(self) -> int: ...
 

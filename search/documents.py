@@ -53,6 +53,7 @@ CARD_FIELDS = (
     "country",
     "eqf",
     "ects",
+    "ects_basis",  # "stated" | "estimated-from-hours" | "converted:<SCHEME>": cards mark estimates
     "modes",
     "languages",
     "schedule",
@@ -62,6 +63,7 @@ CARD_FIELDS = (
     "currency",
     "free",
     "url",
+    "keywords",  # autocomplete suggests them as skills (search.tantivy_suggest)
 )
 
 # Norwegian Bokmål and Nynorsk share the one Snowball stemmer.
@@ -139,6 +141,7 @@ def _money_fields(course: Course) -> dict[str, Any]:
     price = course.price
     return {
         "ects": float(ects) if ects is not None else None,
+        "ects_basis": course.workload.ects_basis if ects is not None else None,
         "price": float(price.amount) if price is not None else None,
         "currency": price.currency if price is not None else None,
         "free": price.is_free if price is not None else None,

@@ -19,16 +19,18 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import tantivy
 
-from search.backend import Document
-from search.errors import BackendUnavailable, IndexingError, QueryError, SearchError
+from search.backend import Document, Suggestion
+from search.documents import OTHER
+from search.errors import BackendUnavailable, IndexingError, SearchError
 from search.index_versions import IndexVersions
-from search.query import FACETS_BY_NAME, MAX_PAGE, MAX_PAGE_SIZE, MAX_QUERY_LENGTH, SORTS, Query, SearchResult
+from search.query import FACETS_BY_NAME, Query, SearchResult, validate
 from search.tantivy_facets import count_facets, vocabulary_label
 from search.tantivy_hits import HitBuilder
 from search.tantivy_index import (
@@ -41,14 +43,38 @@ from search.tantivy_index import (
     to_tantivy,
 )
 from search.tantivy_query import QueryBuilder, combine
+from search.tantivy_suggest import suggest as tantivy_suggest
 
 UPDATE_HEAP = 64_000_000
 REBUILD_HEAP = 256_000_000
 _TANTIVY_ERRORS = (ValueError, RuntimeError, OSError)
 _LABEL_CACHE_LIMIT = 50_000
+FACET_THREADS = 4  # facet counts of concurrent searches run on these, each beside its own search
 
 _process_locks: dict[Path, threading.RLock] = {}
 _process_locks_guard = threading.Lock()
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_guard = threading.Lock()
+
+
+def _facet_pool() -> ThreadPoolExecutor:
+    """Threads for facet counting, created on first use in each process."""
+    global _pool
+    with _pool_guard:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=FACET_THREADS, thread_name_prefix="search-facets")
+        return _pool
+
+
+def _forget_pool() -> None:
+    # A forked child (Celery prefork, gunicorn) inherits the pool object but not its threads.
+    global _pool, _pool_guard
+    _pool, _pool_guard = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _process_lock(root: Path) -> threading.RLock:
@@ -187,7 +213,7 @@ class EmbeddedBackend:
     def search(self, query: Query) -> SearchResult:
         """Run `query`; raises QueryError for an invalid request, BackendUnavailable if the
         index cannot be used, and nothing for any user text."""
-        _validate(query)
+        validate(query)
         opened = self._refresh()
         if not opened.compatible:
             raise BackendUnavailable("the search index was built by an older version; run reindex")
@@ -202,6 +228,10 @@ class EmbeddedBackend:
         text = self._builder.text(query.text)
         filters = self._builder.filters(query)
         full = combine(text, [*self._builder.visibility(query), *filters.values()])
+        # tantivy releases the GIL while it searches: the facet aggregation (the larger half of
+        # the work) runs on another core while this thread collects the page.
+        labeller = self._labeller(searcher)
+        counting = _facet_pool().submit(count_facets, searcher, self._builder, query, text, filters, labeller)
         order_by = None
         if query.sort != "relevance" or text is None:
             order_by = SORT_FIELDS["start_date" if query.sort == "relevance" else query.sort]
@@ -214,9 +244,21 @@ class EmbeddedBackend:
             order=tantivy.Order.Asc,
         )
         hits = HitBuilder(searcher, self._schema, text).hits(found.hits, scored=order_by is None)
-        facets = count_facets(searcher, self._builder, query, text, filters, self._labeller(searcher))
+        facets = counting.result()
         total = found.count  # type: ignore[attr-defined]  # the tantivy stub omits it
         return SearchResult(query, int(total or 0), hits, facets)
+
+    def suggest(self, prefix: str, limit: int = 8) -> list[Suggestion]:
+        """Autocomplete over visible courses: see `SearchBackend.suggest` for the contract."""
+        opened = self._refresh()
+        if not opened.compatible:
+            raise BackendUnavailable("the search index was built by an older version; run reindex")
+        fold = self._analyzers[OTHER].analyze
+        visibility = self._builder.visibility(Query())
+        try:
+            return tantivy_suggest(opened.index.searcher(), self._schema, fold, visibility, prefix, limit)
+        except _TANTIVY_ERRORS as error:
+            raise BackendUnavailable(f"suggest failed: {error}") from error
 
     def _labeller(self, searcher: tantivy.Searcher) -> Callable[[str, str], str]:
         def label(name: str, value: str) -> str:
@@ -311,16 +353,3 @@ def _wrapped(action: str) -> Iterator[None]:
         yield
     except _TANTIVY_ERRORS as error:
         raise IndexingError(f"{action} failed: {error}") from error
-
-
-def _validate(query: Query) -> None:
-    """Re-check what Query.create checks, for queries built without it."""
-    if len(query.text) > MAX_QUERY_LENGTH:
-        raise QueryError(f"query text is longer than {MAX_QUERY_LENGTH} characters")
-    if not 1 <= query.page <= MAX_PAGE or not 1 <= query.page_size <= MAX_PAGE_SIZE:
-        raise QueryError(f"page must be 1..{MAX_PAGE} and page_size 1..{MAX_PAGE_SIZE}")
-    if query.sort not in SORTS:
-        raise QueryError(f"sort must be one of {', '.join(SORTS)}")
-    unknown = [name for name in query.filters if name not in FACETS_BY_NAME]
-    if unknown:
-        raise QueryError(f"unknown filter {unknown[0]!r}")

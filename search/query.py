@@ -126,6 +126,19 @@ class Query:
         return (self.page - 1) * self.page_size
 
 
+def validate(query: Query) -> None:
+    """Re-check what Query.create checks, for queries built without it; raises QueryError."""
+    if len(query.text) > MAX_QUERY_LENGTH:
+        raise QueryError(f"query text is longer than {MAX_QUERY_LENGTH} characters")
+    if not 1 <= query.page <= MAX_PAGE or not 1 <= query.page_size <= MAX_PAGE_SIZE:
+        raise QueryError(f"page must be 1..{MAX_PAGE} and page_size 1..{MAX_PAGE_SIZE}")
+    if query.sort not in SORTS:
+        raise QueryError(f"sort must be one of {', '.join(SORTS)}")
+    unknown = [name for name in query.filters if name not in FACETS_BY_NAME]
+    if unknown:
+        raise QueryError(f"unknown filter {unknown[0]!r}")
+
+
 @dataclass(frozen=True)
 class FacetValue:
     value: str

@@ -11,6 +11,7 @@ their count and selected=True.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -33,6 +34,7 @@ _VOCABULARY_LABELS: Mapping[str, Callable[[str], str]] = {
 _MIN_SEGMENT_SIZE = 1000  # per-segment candidates; large enough for exact counts at our cardinalities
 
 
+@functools.lru_cache(maxsize=4096)  # vocabularies are fixed; language labels go through pycountry
 def vocabulary_label(name: str, value: str) -> str:
     """Label of a facet value from the EU vocabularies; the value itself when there is none."""
     label = _VOCABULARY_LABELS.get(name)
@@ -71,10 +73,12 @@ def count_facets(
         counts = _bucket_counts(spec, result)
         selected = query.filters.get(spec.name, ())
         missing = [value for value in selected if value not in counts]
-        if missing:
+        if missing and spec.name not in FILTER_FIELDS and _complete(result):
+            counts.update(dict.fromkeys(missing, 0))  # every non-zero value is listed: these are 0
+        elif missing:
             scope = combine(text, [*visibility, *(q for n, q in filters.items() if n != spec.name)])
             counts.update({value: _count_value(searcher, builder, spec, scope, value) for value in missing})
-        facets.append(_facet(spec, counts, selected, labeller))
+        facets.append(facet_from_counts(spec, counts, selected, labeller))
     return tuple(facets)
 
 
@@ -115,6 +119,11 @@ def _bucket_counts(spec: FacetSpec, result: Mapping[str, Any]) -> dict[str, int]
     return counts
 
 
+def _complete(result: Mapping[str, Any]) -> bool:
+    """Whether a terms aggregation listed every value with a non-zero count."""
+    return result.get("sum_other_doc_count") == 0 and result.get("doc_count_error_upper_bound") == 0
+
+
 def _count_value(
     searcher: tantivy.Searcher, builder: QueryBuilder, spec: FacetSpec, scope: tantivy.Query, value: str
 ) -> int:
@@ -125,7 +134,10 @@ def _count_value(
     return int(searcher.search(narrowed, 1, count=True).count)  # type: ignore[attr-defined]  # stub omits it
 
 
-def _facet(spec: FacetSpec, counts: Mapping[str, int], selected: Sequence[str], labeller: Labeller) -> Facet:
+def facet_from_counts(
+    spec: FacetSpec, counts: Mapping[str, int], selected: Sequence[str], labeller: Labeller
+) -> Facet:
+    """The Facet shown for `counts`: labelled, ordered, cut to `size`, selected values always kept."""
     chosen = set(selected)
     if spec.ranges:
         keys = [r.key for r in spec.ranges if counts.get(r.key, 0) > 0 or r.key in chosen]

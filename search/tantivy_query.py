@@ -138,7 +138,9 @@ class QueryBuilder:
         spec = FACETS_BY_NAME[name]
         if not spec.ranges:
             field = FILTER_FIELDS.get(name, spec.field)
-            return tantivy.Query.term_set_query(self._schema, field, list(values))
+            # An OR of term queries, not term_set_query: that one builds an FST of the set (with a
+            # large scratch allocation) every time a weight is made, a third of a filtered query.
+            return _any_of([self.term(field, value) for value in values])
         ranges = [r for r in spec.ranges if r.key in values]
         return _any_of([self.range(spec.field, r.low, r.high) for r in ranges])
 

@@ -1,10 +1,19 @@
-"""Search fixtures: a small, varied catalogue built in code, and an indexed embedded backend.
+"""Search fixtures: a small, varied catalogue built in code, and indexed backends of every engine.
 
 "Today" is pinned to TODAY so past/future does not drift with the calendar.
+
+Engines (the `engine` parameter of `backend`, `readonly_backend` and `empty_backend`):
+* "embedded": tantivy under tmp_path;
+* "opensearch": an osmem-server (in-memory OpenSearch-compatible server, PyPI osmem-server)
+  started once per session over real HTTP; each backend gets its own index prefix, deleted
+  afterwards. If it cannot start the tests skip, except under CI=true, where they fail;
+* "cluster": the real OpenSearch at env OPENSEARCH_URL, only when that is set.
 """
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -12,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opensearchpy import OpenSearch
 
 from catalogue.changes import CourseStatus, StoredCourse
 from catalogue.model import (
@@ -24,9 +34,12 @@ from catalogue.model import (
     course_id,
     lang_text,
 )
+from search.backend import SearchBackend
 from search.documents import to_document
 from search.embedded import EmbeddedBackend
+from search.opensearch import OpenSearchBackend
 from search.query import Query
+from tests.conftest import in_ci
 
 TODAY = date(2025, 6, 1)
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -230,19 +243,108 @@ def courses() -> list[StoredCourse]:
     return catalogue()
 
 
+ENGINES = ["embedded", "opensearch", *(["cluster"] if os.environ.get("OPENSEARCH_URL") else [])]
+
+OSMEM_BROKEN_STEMMERS = ("da", "de", "fi", "hu", "it", "pt", "ro", "tr", "el", "nl")
+"""Languages whose `stemmer` filter osmem (0.1.6) gets wrong at query time: a `match` on such a
+field matches every document that has it (greek and dutch are not supported at all). Real
+OpenSearch stems them; on osmem the tests index those fields folded but unstemmed."""
+
+
+class OsmemBackend(OpenSearchBackend):
+    """OpenSearchBackend whose indices skip the stemmers osmem gets wrong (see above)."""
+
+    def index_body(self) -> dict[str, Any]:
+        body = super().index_body()
+        for lang in OSMEM_BROKEN_STEMMERS:
+            analyzer = body["settings"]["analysis"]["analyzer"][f"cat_{lang}"]
+            analyzer["filter"] = [f for f in analyzer["filter"] if f != f"cat_stem_{lang}"]
+        return body
+
+
+@pytest.fixture(scope="session")
+def osmem_url() -> Iterator[str | None]:
+    """URL of one osmem-server for the whole session, or None when it cannot start."""
+    try:
+        from osmem_server import OsmemServer
+
+        server = OsmemServer.start(japanese=False)  # Japanese analysis only costs memory here
+    except Exception as error:  # missing binary, wrong platform, startup timeout
+        _osmem_problem.append(f"osmem-server cannot start: {type(error).__name__}: {error}")
+        yield None
+        return
+    yield server.url
+    server.close()
+
+
+_osmem_problem: list[str] = []
+
+
+def open_engine(request: pytest.FixtureRequest, engine: str, directory: Path) -> SearchBackend:
+    """A new, empty backend of `engine`; OpenSearch ones are dropped when the test (or scope) ends."""
+    if engine == "embedded":
+        return EmbeddedBackend(directory / "index")
+    if engine == "cluster":
+        url, kind = os.environ["OPENSEARCH_URL"], OpenSearchBackend
+    else:
+        url, kind = request.getfixturevalue("osmem_url"), OsmemBackend
+        if url is None:
+            problem = _osmem_problem[0] if _osmem_problem else "osmem-server did not start"
+            if in_ci():
+                pytest.fail(f"{problem} (CI=true: the OpenSearch contract tests must run)")
+            pytest.skip(problem)
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    request.addfinalizer(lambda: drop_indices(url, prefix))
+    return kind(url, index_prefix=prefix)
+
+
+def drop_indices(url: str, prefix: str) -> None:
+    """Delete every index a backend with `prefix` created (live, old, building)."""
+    client = OpenSearch(hosts=[url])
+    try:
+        names = list(client.indices.get(index=f"{prefix}-*", expand_wildcards="all"))
+        if names:
+            client.indices.delete(index=",".join(names), ignore_unavailable=True)
+    finally:
+        client.close()
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
 @pytest.fixture
-def backend(tmp_path: Path, courses: list[StoredCourse]) -> Iterator[EmbeddedBackend]:
+def empty_backend(request: pytest.FixtureRequest, engine: str, tmp_path: Path) -> Iterator[SearchBackend]:
+    """An empty backend of each engine."""
+    backend = open_engine(request, engine, tmp_path)
+    yield backend
+    backend.close()
+
+
+@pytest.fixture
+def backend(empty_backend: SearchBackend, courses: list[StoredCourse]) -> SearchBackend:
+    """A backend of each engine holding the catalogue, built by rebuild()."""
+    empty_backend.rebuild(to_document(stored) for stored in courses)
+    return empty_backend
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def readonly_backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SearchBackend]:
+    """One indexed catalogue per engine shared by a module's tests that only search, never write."""
+    backend = open_engine(request, request.param, tmp_path_factory.mktemp("readonly"))
+    backend.rebuild(to_document(stored) for stored in catalogue())
+    yield backend
+    backend.close()
+
+
+@pytest.fixture
+def embedded_backend(tmp_path: Path, courses: list[StoredCourse]) -> Iterator[EmbeddedBackend]:
     """An embedded backend over tmp_path holding the catalogue, built by rebuild()."""
     engine = EmbeddedBackend(tmp_path / "index")
     engine.rebuild(to_document(stored) for stored in courses)
-    yield engine
-    engine.close()
-
-
-@pytest.fixture(scope="module")
-def readonly_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBackend]:
-    """One indexed catalogue shared by a module's tests that only search, never write."""
-    engine = EmbeddedBackend(tmp_path_factory.mktemp("readonly") / "index")
-    engine.rebuild(to_document(stored) for stored in catalogue())
     yield engine
     engine.close()

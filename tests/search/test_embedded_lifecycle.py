@@ -1,8 +1,9 @@
-"""Writes, rebuilds, reopening and locking of the embedded backend."""
+"""Embedded-only behaviour: version directories, reopening from disk, locking, schema markers.
+
+What every engine must do (writes, rebuild, visibility) is in test_contract.py."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +18,12 @@ from search.documents import to_document
 from search.embedded import EmbeddedBackend
 from search.errors import BackendUnavailable, IndexingError
 from search.index_versions import MARKER, POINTER
-from tests.search.conftest import catalogue, cid, make_course, q
+from tests.search.conftest import catalogue, make_course, q
+
+
+@pytest.fixture
+def backend(embedded_backend: EmbeddedBackend) -> EmbeddedBackend:
+    return embedded_backend
 
 
 def retitled(stored: StoredCourse, title: str) -> StoredCourse:
@@ -30,36 +36,6 @@ def test_new_directory_gives_an_empty_working_index(tmp_path: Path) -> None:
     result = backend.search(q("anything"))
     assert result.total == 0 and result.hits == ()
     assert (tmp_path / "fresh" / "index" / POINTER).read_text().strip() == "v000001"
-
-
-def test_upsert_replaces_by_id(backend: EmbeddedBackend, courses: list[StoredCourse]) -> None:
-    before = backend.count()
-    assert backend.upsert([to_document(retitled(courses[0], "Advanced Haskell"))]) == 1
-    assert backend.count() == before
-    assert [h.id for h in backend.search(q("haskell")).hits] == [courses[0].id]
-    assert backend.search(q("Introduction")).total == 0
-
-
-def test_upsert_adds_new_documents(backend: EmbeddedBackend) -> None:
-    before = backend.count()
-    backend.upsert([to_document(make_course("new", "Quantum computing primer", start=None))])
-    assert backend.count() == before + 1
-    assert [h.id for h in backend.search(q("quantum")).hits] == [cid("new")]
-
-
-def test_delete_removes_and_ignores_unknown_ids(backend: EmbeddedBackend) -> None:
-    before = backend.count()
-    backend.delete([cid("rust"), "no-such-id"])
-    assert backend.count() == before - 1
-    assert backend.search(q("rust")).total == 0
-    backend.delete([])
-
-
-def test_document_without_id_is_an_indexing_error(backend: EmbeddedBackend) -> None:
-    before = backend.count()
-    with pytest.raises(IndexingError):
-        backend.upsert([to_document(make_course("ok", "Fine")), {"title": "no id"}])
-    assert backend.count() == before  # the batch was rolled back
 
 
 def test_reopen_from_disk(tmp_path: Path, backend: EmbeddedBackend) -> None:
@@ -107,33 +83,6 @@ def test_failed_rebuild_keeps_the_old_index(tmp_path: Path, backend: EmbeddedBac
     assert {p.name for p in (tmp_path / "index").iterdir()} == versions
 
 
-def test_searches_during_rebuild_never_see_an_empty_index(backend: EmbeddedBackend) -> None:
-    docs = [to_document(s) for s in catalogue()]
-    totals: list[int] = []
-    errors: list[BaseException] = []
-    stop = threading.Event()
-
-    def search_loop() -> None:
-        while not stop.is_set():
-            try:
-                totals.append(backend.search(q()).total)
-            except BaseException as error:  # surfaced by the assertion below
-                errors.append(error)
-                return
-
-    thread = threading.Thread(target=search_loop)
-    thread.start()
-    try:
-        for _ in range(5):
-            backend.rebuild(iter(docs))
-            backend.upsert(docs[:2])
-    finally:
-        stop.set()
-        thread.join()
-    assert not errors
-    assert totals and min(totals) == 8
-
-
 def test_busy_writer_in_another_process_times_out_as_indexing_error(tmp_path: Path) -> None:
     backend = EmbeddedBackend(tmp_path / "index", writer_timeout=0.2)
     live = (tmp_path / "index" / POINTER).read_text().strip()
@@ -157,14 +106,6 @@ def test_index_from_an_older_schema_needs_a_reindex(tmp_path: Path, backend: Emb
         stale.upsert([to_document(catalogue()[0])])
     assert stale.rebuild(to_document(s) for s in catalogue()) == 10
     assert stale.search(q()).total == 8
-
-
-def test_closed_backend_is_unavailable(backend: EmbeddedBackend) -> None:
-    backend.close()
-    with pytest.raises(BackendUnavailable):
-        backend.search(q())
-    with pytest.raises(BackendUnavailable):
-        backend.count()
 
 
 def test_unusable_directory_is_backend_unavailable(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from catalogue.changes import CourseStatus, StoredCourse
+from search.backend import SearchBackend
 from search.embedded import EmbeddedBackend
 from search.errors import BackendUnavailable
 from search.factory import open_backend
@@ -31,11 +32,12 @@ class ListStore:
 
 
 @pytest.fixture
-def empty(tmp_path: Path) -> EmbeddedBackend:
-    return EmbeddedBackend(tmp_path / "index")
+def empty(empty_backend: SearchBackend) -> SearchBackend:
+    """An empty backend of every engine: syncing is part of the backend contract."""
+    return empty_backend
 
 
-def test_sync_upserts_active_and_withdrawn(empty: EmbeddedBackend) -> None:
+def test_sync_upserts_active_and_withdrawn(empty: SearchBackend) -> None:
     sync = IndexSync(empty)
     sync.apply(catalogue())
     assert empty.count() == 10
@@ -43,7 +45,7 @@ def test_sync_upserts_active_and_withdrawn(empty: EmbeddedBackend) -> None:
     assert empty.search(q(include_withdrawn=True, include_past=True)).total == 10
 
 
-def test_sync_is_idempotent(empty: EmbeddedBackend) -> None:
+def test_sync_is_idempotent(empty: SearchBackend) -> None:
     sync = IndexSync(empty)
     sync.apply(catalogue())
     first = [h.id for h in empty.search(q(page_size=100)).hits]
@@ -52,7 +54,7 @@ def test_sync_is_idempotent(empty: EmbeddedBackend) -> None:
     assert [h.id for h in empty.search(q(page_size=100)).hits] == first
 
 
-def test_sync_withdrawal_hides_the_course(empty: EmbeddedBackend) -> None:
+def test_sync_withdrawal_hides_the_course(empty: SearchBackend) -> None:
     sync = IndexSync(empty)
     courses = catalogue()
     sync.apply(courses)
@@ -63,18 +65,18 @@ def test_sync_withdrawal_hides_the_course(empty: EmbeddedBackend) -> None:
     assert shown[0].id == cid("python") and shown[0].fields["status"] == "withdrawn"
 
 
-def test_sync_keeps_the_last_of_duplicate_deliveries(empty: EmbeddedBackend) -> None:
+def test_sync_keeps_the_last_of_duplicate_deliveries(empty: SearchBackend) -> None:
     python = catalogue()[0]
     IndexSync(empty).apply([python, replace(python, status=CourseStatus.WITHDRAWN)])
     assert empty.count() == 1 and empty.search(q()).total == 0
 
 
-def test_sync_of_nothing_is_a_no_op(empty: EmbeddedBackend) -> None:
+def test_sync_of_nothing_is_a_no_op(empty: SearchBackend) -> None:
     IndexSync(empty).apply([])
     assert empty.count() == 0
 
 
-def test_reindex_streams_every_course_including_withdrawn(empty: EmbeddedBackend) -> None:
+def test_reindex_streams_every_course_including_withdrawn(empty: SearchBackend) -> None:
     store = ListStore(catalogue())
     assert reindex(store, empty) == 10
     assert store.asked_withdrawn is True
@@ -86,6 +88,6 @@ def test_factory_opens_the_embedded_index(tmp_path: Path) -> None:
     assert isinstance(backend, EmbeddedBackend) and backend.count() == 0
 
 
-def test_factory_refuses_an_opensearch_url_it_cannot_serve(tmp_path: Path) -> None:
+def test_factory_reports_an_unreachable_opensearch_as_unavailable(tmp_path: Path) -> None:
     with pytest.raises(BackendUnavailable, match="OpenSearch"):
-        open_backend(str(tmp_path / "index"), "http://localhost:9200")
+        open_backend(str(tmp_path / "index"), "http://127.0.0.1:1")

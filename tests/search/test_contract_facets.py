@@ -1,4 +1,4 @@
-"""Filters, facet counts, sorting, paging and visibility of the embedded backend."""
+"""Contract: filters, facet counts, sorting, paging and visibility on every engine."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from search.embedded import EmbeddedBackend
+from search.backend import SearchBackend
 from search.query import FACETS, SearchResult
 from tests.search.conftest import cid, q
 
 
 @pytest.fixture
-def backend(readonly_backend: EmbeddedBackend) -> EmbeddedBackend:
+def backend(readonly_backend: SearchBackend) -> SearchBackend:
     """These tests only search, so they share one index per module."""
     return readonly_backend
 
@@ -28,7 +28,7 @@ def selected(result: SearchResult, name: str) -> set[str]:
     return {v.value for v in facet.values if v.selected}
 
 
-def found(backend: EmbeddedBackend, filters: Mapping[str, Sequence[str]], **kwargs: Any) -> set[str]:
+def found(backend: SearchBackend, filters: Mapping[str, Sequence[str]], **kwargs: Any) -> set[str]:
     result = backend.search(q(filters={k: list(v) for k, v in filters.items()}, page_size=100, **kwargs))
     assert result.total == len(result.hits)
     return {hit.id for hit in result.hits}
@@ -57,11 +57,11 @@ def refs(*names: str) -> set[str]:
         ({"country": ["POL"], "eqf": ["6"]}, set()),
     ],
 )
-def test_filters(backend: EmbeddedBackend, filters: Mapping[str, Sequence[str]], expected: set[str]) -> None:
+def test_filters(backend: SearchBackend, filters: Mapping[str, Sequence[str]], expected: set[str]) -> None:
     assert found(backend, filters) == expected
 
 
-def test_facet_counts_without_filters(backend: EmbeddedBackend) -> None:
+def test_facet_counts_without_filters(backend: SearchBackend) -> None:
     result = backend.search(q())
     assert [f.name for f in result.facets] == [spec.name for spec in FACETS]
     assert counts(result, "country") == {"NLD": 3, "FRA": 1, "DEU": 1, "PRT": 1, "FIN": 1, "POL": 1}
@@ -74,7 +74,7 @@ def test_facet_counts_without_filters(backend: EmbeddedBackend) -> None:
     assert counts(result, "provider")["open-learning-institute"] == 2
 
 
-def test_facet_labels(backend: EmbeddedBackend) -> None:
+def test_facet_labels(backend: SearchBackend) -> None:
     result = backend.search(q())
     labels = {(f.name, v.value): v.label for f in result.facets for v in f.values}
     assert labels["country", "FRA"] == "France"
@@ -87,7 +87,7 @@ def test_facet_labels(backend: EmbeddedBackend) -> None:
     assert labels["price", "free"] == "Free"
 
 
-def test_own_filter_is_excluded_from_its_counts(backend: EmbeddedBackend) -> None:
+def test_own_filter_is_excluded_from_its_counts(backend: SearchBackend) -> None:
     result = backend.search(q(filters={"country": ["NLD"], "eqf": ["6"]}))
     assert {h.id for h in result.hits} == refs("rust")
     # country counts ignore the country filter but apply eqf=6
@@ -100,14 +100,14 @@ def test_own_filter_is_excluded_from_its_counts(backend: EmbeddedBackend) -> Non
     assert selected(result, "language") == set()
 
 
-def test_range_facet_excludes_its_own_filter(backend: EmbeddedBackend) -> None:
+def test_range_facet_excludes_its_own_filter(backend: SearchBackend) -> None:
     result = backend.search(q(filters={"ects": ["5-15"]}))
     assert counts(result, "ects") == {"0-1": 1, "1-5": 1, "5-15": 3, "15-30": 1, "30-": 1}
     assert selected(result, "ects") == {"5-15"}
     assert counts(result, "price") == {"free": 2, "100-500": 1}
 
 
-def test_selected_value_without_matches_stays_listed(backend: EmbeddedBackend) -> None:
+def test_selected_value_without_matches_stays_listed(backend: SearchBackend) -> None:
     result = backend.search(q(filters={"country": ["FIN"], "eqf": ["7"], "price": ["2000-"]}))
     assert result.total == 0
     assert counts(result, "country")["FIN"] == 0
@@ -115,12 +115,12 @@ def test_selected_value_without_matches_stays_listed(backend: EmbeddedBackend) -
     assert counts(result, "price")["2000-"] == 0 and selected(result, "price") == {"2000-"}
 
 
-def test_facets_follow_the_text_query(backend: EmbeddedBackend) -> None:
+def test_facets_follow_the_text_query(backend: SearchBackend) -> None:
     result = backend.search(q("python"))
     assert counts(result, "country") == {"NLD": 2}
 
 
-def test_narrow_isced_filter_is_listed_selected(backend: EmbeddedBackend) -> None:
+def test_narrow_isced_filter_is_listed_selected(backend: SearchBackend) -> None:
     result = backend.search(q(filters={"field": ["0613"]}))
     assert counts(result, "field")["0613"] == 2 and "0613" in selected(result, "field")
 
@@ -133,30 +133,30 @@ SORTED = {
 
 
 @pytest.mark.parametrize("sort", sorted(SORTED))
-def test_sorts(backend: EmbeddedBackend, sort: str) -> None:
+def test_sorts(backend: SearchBackend, sort: str) -> None:
     result = backend.search(q(sort=sort, page_size=100))
     assert [h.id for h in result.hits] == [cid(ref) for ref in SORTED[sort]]
 
 
-def test_price_sort_breaks_ties_by_id(backend: EmbeddedBackend) -> None:
+def test_price_sort_breaks_ties_by_id(backend: SearchBackend) -> None:
     result = backend.search(q(sort="price", page_size=100))
     free = sorted([cid("python"), cid("polish")])
     rest = ["rust", "stats", "fuehrung", "donnees", "bilingual", "undated"]
     assert [h.id for h in result.hits] == free + [cid(ref) for ref in rest]
 
 
-def test_empty_query_relevance_is_start_date_order(backend: EmbeddedBackend) -> None:
+def test_empty_query_relevance_is_start_date_order(backend: SearchBackend) -> None:
     result = backend.search(q(page_size=100))
     assert [h.id for h in result.hits] == [cid(ref) for ref in SORTED["start_date"]]
 
 
-def test_relevance_sort_orders_by_score(backend: EmbeddedBackend) -> None:
+def test_relevance_sort_orders_by_score(backend: SearchBackend) -> None:
     scores = [h.score for h in backend.search(q("course")).hits]
     assert scores == sorted(scores, reverse=True) and scores[0] > 0
 
 
 @pytest.mark.parametrize("sort", ["relevance", "start_date", "ects", "price", "title"])
-def test_paging_covers_every_hit_once(backend: EmbeddedBackend, sort: str) -> None:
+def test_paging_covers_every_hit_once(backend: SearchBackend, sort: str) -> None:
     seen: list[str] = []
     for page in (1, 2, 3):
         result = backend.search(q(sort=sort, page=page, page_size=3))
@@ -166,7 +166,7 @@ def test_paging_covers_every_hit_once(backend: EmbeddedBackend, sort: str) -> No
     assert backend.search(q(sort=sort, page=4, page_size=3)).hits == ()
 
 
-def test_withdrawn_and_past_hidden_by_default(backend: EmbeddedBackend) -> None:
+def test_withdrawn_and_past_hidden_by_default(backend: SearchBackend) -> None:
     visible = found(backend, {})
     assert cid("withdrawn") not in visible and cid("past") not in visible
     assert found(backend, {}, include_withdrawn=True) == visible | refs("withdrawn")
@@ -176,12 +176,12 @@ def test_withdrawn_and_past_hidden_by_default(backend: EmbeddedBackend) -> None:
     )
 
 
-def test_withdrawn_hit_says_so(backend: EmbeddedBackend) -> None:
+def test_withdrawn_hit_says_so(backend: SearchBackend) -> None:
     hit = backend.search(q("cloud", include_withdrawn=True)).hits[0]
     assert hit.fields["status"] == "withdrawn"
 
 
-def test_past_is_judged_against_query_today(backend: EmbeddedBackend) -> None:
+def test_past_is_judged_against_query_today(backend: SearchBackend) -> None:
     from datetime import date
 
     assert cid("past") in found(backend, {}, today=date(2024, 11, 30))
@@ -197,7 +197,7 @@ def test_past_is_judged_against_query_today(backend: EmbeddedBackend) -> None:
     "value",
     ['NLD" OR status:"withdrawn', "NLD OR *", "NLD)", "*", "nld", "", "N\\LD", "😀"],
 )
-def test_filter_values_are_never_query_syntax(backend: EmbeddedBackend, value: str) -> None:
+def test_filter_values_are_never_query_syntax(backend: SearchBackend, value: str) -> None:
     result = backend.search(q(filters={"country": [value, "FRA"]}))
     assert {h.id for h in result.hits} == refs("donnees")
     assert counts(result, "eqf") == {"6": 1}  # counted with the country filter applied

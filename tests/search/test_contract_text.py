@@ -1,4 +1,4 @@
-"""Full-text behaviour of the embedded backend: fields, stemming, folding, fuzziness, safety."""
+"""Contract: full-text behaviour on every engine: fields, stemming, folding, fuzziness, safety."""
 
 from __future__ import annotations
 
@@ -6,19 +6,19 @@ from typing import Any
 
 import pytest
 
-from search.embedded import EmbeddedBackend
+from search.backend import SearchBackend
 from search.errors import QueryError
 from search.query import Query
 from tests.search.conftest import cid, q
 
 
 @pytest.fixture
-def backend(readonly_backend: EmbeddedBackend) -> EmbeddedBackend:
+def backend(readonly_backend: SearchBackend) -> SearchBackend:
     """These tests only search, so they share one index per module."""
     return readonly_backend
 
 
-def ids(backend: EmbeddedBackend, text: str, **kwargs: Any) -> list[str]:
+def ids(backend: SearchBackend, text: str, **kwargs: Any) -> list[str]:
     return [hit.id for hit in backend.search(q(text, **kwargs)).hits]
 
 
@@ -32,56 +32,56 @@ def ids(backend: EmbeddedBackend, text: str, **kwargs: Any) -> list[str]:
         ("Zarządzanie", "polish"),  # a language without a stemmer
     ],
 )
-def test_finds_by_each_text_field(backend: EmbeddedBackend, text: str, ref: str) -> None:
+def test_finds_by_each_text_field(backend: SearchBackend, text: str, ref: str) -> None:
     assert cid(ref) in ids(backend, text)
 
 
-def test_english_stemming(backend: EmbeddedBackend) -> None:
+def test_english_stemming(backend: SearchBackend) -> None:
     assert cid("python") in ids(backend, "courses")  # description says "course"
     assert cid("undated") in ids(backend, "course")  # title says "Course", description "courses"
 
 
-def test_french_stemming(backend: EmbeddedBackend) -> None:
+def test_french_stemming(backend: SearchBackend) -> None:
     assert ids(backend, "formation") == [cid("donnees")]  # text says "Formations"
     assert cid("bilingual") in ids(backend, "renouvelables")
 
 
-def test_german_stemming_and_umlauts(backend: EmbeddedBackend) -> None:
+def test_german_stemming_and_umlauts(backend: SearchBackend) -> None:
     assert ids(backend, "Weiterbildungen") == [cid("fuehrung")]
     assert ids(backend, "fuhrungskrafte") == [cid("fuehrung")]
     assert ids(backend, "Grösse") == [cid("fuehrung")]
 
 
-def test_accent_folding(backend: EmbeddedBackend) -> None:
+def test_accent_folding(backend: SearchBackend) -> None:
     assert ids(backend, "donnees") == [cid("donnees")]
     assert ids(backend, "DONNÉES") == [cid("donnees")]
     assert ids(backend, "zarzadzanie") == [cid("polish")]
 
 
-def test_fuzzy_matches_typos_in_long_enough_words(backend: EmbeddedBackend) -> None:
+def test_fuzzy_matches_typos_in_long_enough_words(backend: SearchBackend) -> None:
     assert ids(backend, "pythn") == [cid("python")]  # 5 letters: one edit
     assert cid("fuehrung") in ids(backend, "Projektmanagment")  # long word: two edits allowed
     assert ids(backend, "rost") == []  # under 5 letters: exact only
 
 
-def test_exact_match_outranks_fuzzy(backend: EmbeddedBackend) -> None:
+def test_exact_match_outranks_fuzzy(backend: SearchBackend) -> None:
     result = backend.search(q("python"))
     assert [h.id for h in result.hits][:2] == [cid("python"), cid("stats")]
 
 
-def test_title_is_boosted_over_description(backend: EmbeddedBackend) -> None:
+def test_title_is_boosted_over_description(backend: SearchBackend) -> None:
     # "python" is in the title of one course and only the description of the other.
     hits = backend.search(q("python")).hits
     assert hits[0].id == cid("python") and hits[0].score > hits[1].score
 
 
-def test_all_words_must_match_and_phrases(backend: EmbeddedBackend) -> None:
+def test_all_words_must_match_and_phrases(backend: SearchBackend) -> None:
     assert ids(backend, "python regression") == [cid("stats")]
     assert ids(backend, '"data analysis"') == [cid("python")]
     assert ids(backend, '"analysis data"') == []
 
 
-def test_stop_words_are_optional(backend: EmbeddedBackend) -> None:
+def test_stop_words_are_optional(backend: SearchBackend) -> None:
     assert ids(backend, "introduction to the python") == [cid("python")]
 
 
@@ -104,7 +104,7 @@ def test_stop_words_are_optional(backend: EmbeddedBackend) -> None:
         "\x00\x01 control",
     ],
 )
-def test_hostile_input_gives_results_or_query_error(backend: EmbeddedBackend, text: str) -> None:
+def test_hostile_input_gives_results_or_query_error(backend: SearchBackend, text: str) -> None:
     try:
         query = Query.create(text[:500], today=q().today)
     except QueryError:
@@ -113,23 +113,23 @@ def test_hostile_input_gives_results_or_query_error(backend: EmbeddedBackend, te
     assert result.total >= 0
 
 
-def test_text_without_words_matches_everything_visible(backend: EmbeddedBackend) -> None:
+def test_text_without_words_matches_everything_visible(backend: SearchBackend) -> None:
     assert backend.search(q("*")).total == backend.search(q("")).total == 8
 
 
-def test_too_long_text_is_a_query_error(backend: EmbeddedBackend) -> None:
+def test_too_long_text_is_a_query_error(backend: SearchBackend) -> None:
     with pytest.raises(QueryError):
         backend.search(Query(text="x" * 501))
 
 
-def test_invalid_request_built_without_create_is_a_query_error(backend: EmbeddedBackend) -> None:
+def test_invalid_request_built_without_create_is_a_query_error(backend: SearchBackend) -> None:
     with pytest.raises(QueryError):
         backend.search(Query(sort="popularity"))
     with pytest.raises(QueryError):
         backend.search(Query(page_size=0))
 
 
-def test_snippet_highlights_and_escapes_html(backend: EmbeddedBackend) -> None:
+def test_snippet_highlights_and_escapes_html(backend: SearchBackend) -> None:
     hit = backend.search(q("rust")).hits[0]
     assert hit.snippet is not None
     assert "<b>Rust</b>" in hit.snippet
@@ -139,13 +139,13 @@ def test_snippet_highlights_and_escapes_html(backend: EmbeddedBackend) -> None:
     assert "<" not in stripped and ">" not in stripped
 
 
-def test_snippet_in_the_matching_language(backend: EmbeddedBackend) -> None:
+def test_snippet_in_the_matching_language(backend: SearchBackend) -> None:
     hit = backend.search(q("éolienne")).hits[0]
     assert hit.id == cid("bilingual")
     assert hit.snippet is not None and "<b>éolienne</b>" in hit.snippet
 
 
-def test_hits_carry_card_fields(backend: EmbeddedBackend) -> None:
+def test_hits_carry_card_fields(backend: SearchBackend) -> None:
     hit = backend.search(q("Science des données")).hits[0]
     assert hit.fields["title"] == "Science des données"
     assert hit.fields["provider"] == "Université de Lyon"

@@ -1,0 +1,346 @@
+"""The OpenSearch search backend: versioned indices behind a read alias, via opensearch-py.
+
+Layout on the cluster, for `index_prefix` P (default "catalogue"):
+* indices `P-v<N>-<UTC timestamp>`, N being the version of the settings and mappings file
+  (`search/data/opensearch-index-v<N>.json`, INDEX_VERSION); the first one is `P-v<N>-initial`;
+* alias `P`: the live index, also its write index. Searches, upserts and deletes go through it;
+* alias `P-building`: the index a `rebuild` is filling, if any.
+
+`rebuild` creates a new index (refresh off), bulk-indexes in batches, refreshes, then moves the
+alias P in ONE `_aliases` call (remove from the old index, add to the new) and deletes the old
+index: a concurrent search sees the old or the new index, never an empty or partial one.
+While a rebuild runs, upserts and deletes go to the building index as well, and the rebuild
+only *creates* documents (an existing id means an upsert got there first with newer data), so
+changes synced meanwhile are not lost by the swap. One rebuild at a time: a rebuild removes
+the building index of any earlier, crashed or concurrent one.
+
+Writes refresh before returning, so they are visible to the next search. Connection problems
+raise BackendUnavailable; failed documents raise IndexingError.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from importlib import resources
+from itertools import islice
+from typing import Any
+
+from opensearchpy import OpenSearch, helpers
+from opensearchpy.exceptions import ConnectionError as ClientConnectionError
+from opensearchpy.exceptions import NotFoundError, OpenSearchException, TransportError
+
+from search.backend import Document, Suggestion
+from search.errors import BackendUnavailable, IndexingError
+from search.opensearch_query import RequestBuilder
+from search.opensearch_results import read_result
+from search.opensearch_suggest import read_suggestions, suggest_requests
+from search.query import Query, SearchResult, validate
+from search.tantivy_index import title_key
+
+INDEX_VERSION = 1
+"""Bump with a new `opensearch-index-v<N>.json` when settings or mappings change; indices of
+other versions then need a `reindex`."""
+BATCH = 1000
+_PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_VERSIONED = re.compile(r"-v(\d+)-[^-]+$")
+
+
+def index_body(version: int = INDEX_VERSION) -> dict[str, Any]:
+    """The settings and mappings of index version `version`, from the package data file."""
+    data = resources.files("search") / "data" / f"opensearch-index-v{version}.json"
+    body: dict[str, Any] = json.loads(data.read_text(encoding="utf-8"))
+    return body
+
+
+def to_source(doc: Document) -> dict[str, Any]:
+    """The indexed form of a search document: the document plus its sort and expiry keys.
+
+    Raises IndexingError when it has no id.
+    """
+    doc_id = doc.get("id")
+    if not isinstance(doc_id, str) or not doc_id:
+        raise IndexingError(f"search document without an id: {sorted(doc)[:8]}")
+    source = {key: value for key, value in doc.items() if value is not None and value != ""}
+    source["sort_title"] = title_key(str(doc.get("title") or ""))
+    # The last day the course is current: its end date, else its start date; none = never past.
+    last = doc.get("end_date") or doc.get("start_date")
+    if last:
+        source["visible_until"] = str(last)
+    return source
+
+
+class OpenSearchBackend:
+    """SearchBackend on an OpenSearch cluster. See the module docstring for the index layout."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        index_prefix: str = "catalogue",
+        timeout: float = 30.0,
+        client: OpenSearch | None = None,
+    ) -> None:
+        """Connect to `url` (credentials may be in it) or use `client`; make sure the alias exists.
+
+        Raises BackendUnavailable when the cluster cannot be reached.
+        """
+        if not _PREFIX.match(index_prefix):
+            raise ValueError(f"index prefix must match {_PREFIX.pattern}: {index_prefix!r}")
+        if client is None and not url:
+            raise ValueError("an OpenSearch URL or client is required")
+        self.alias = index_prefix
+        self.building_alias = f"{index_prefix}-building"
+        self._client = client or OpenSearch(
+            hosts=[url], timeout=timeout, max_retries=2, retry_on_timeout=True
+        )
+        self._requests = RequestBuilder()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._compatible = False
+        with _calls("connecting to OpenSearch"):
+            self._ensure_alias()
+            self._compatible = self._check_version()
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def upsert(self, documents: Iterable[Document]) -> int:
+        """Add or replace documents by id; visible to `search` when this returns.
+
+        Documents go in batches of BATCH; a batch is checked before it is sent, so a document
+        without an id fails its batch (IndexingError) without writing any of it.
+        """
+        self._writable()
+        count = 0
+        with _calls("indexing documents"):
+            targets = [self.alias, *self._building()]
+            for batch in _batches(documents, BATCH):
+                sources = [to_source(doc) for doc in batch]
+                actions = [
+                    {"_op_type": "index", "_index": target, "_id": s["id"], "_source": s}
+                    for s in sources
+                    for target in targets
+                ]
+                self._bulk(actions)
+                count += len(sources)
+            self._refresh(targets)
+        return count
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Remove documents by id; unknown ids are ignored. Visible when this returns."""
+        if not ids:
+            return
+        self._writable()
+        with _calls("deleting documents"):
+            targets = [self.alias, *self._building()]
+            actions = [{"_op_type": "delete", "_index": t, "_id": i} for i in ids for t in targets]
+            self._bulk(actions, ignore_status=(404,))
+            self._refresh(targets)
+
+    def rebuild(self, documents: Iterable[Document]) -> int:
+        """Replace the whole index with `documents` (ids unique); return how many it holds.
+
+        Searches meanwhile use the old index; the alias moves to the new one atomically. If
+        anything fails, the new index is deleted and the old one stays live.
+        """
+        self._open_or_raise()
+        name = f"{self.alias}-v{INDEX_VERSION}-{datetime.now(UTC):%Y%m%d%H%M%S%f}"
+        with _calls("rebuilding the search index"):
+            for stale in self._building():
+                self._client.indices.delete(index=stale, ignore_unavailable=True)
+            body = self.index_body()
+            body["settings"]["index"]["refresh_interval"] = "-1"  # no refreshes while loading
+            body["aliases"] = {self.building_alias: {}}
+            self._client.indices.create(index=name, body=body)
+        try:
+            with _calls("rebuilding the search index"):
+                self._load(name, documents)
+                old = self._live_indices()
+                actions: list[dict[str, Any]] = [{"remove": {"index": o, "alias": self.alias}} for o in old]
+                actions += [
+                    {"add": {"index": name, "alias": self.alias, "is_write_index": True}},
+                    {"remove": {"index": name, "alias": self.building_alias}},
+                ]
+                self._client.indices.update_aliases(body={"actions": actions})
+        except BaseException:
+            self._drop(name)
+            raise
+        self._compatible = True
+        for index in old:
+            self._drop(index)
+        with _calls("counting documents"):
+            return int(self._client.count(index=name)["count"])
+
+    def _load(self, name: str, documents: Iterable[Document]) -> None:
+        def actions() -> Iterator[dict[str, Any]]:
+            for doc in documents:  # errors of the source propagate unchanged
+                source = to_source(doc)
+                yield {"_op_type": "create", "_index": name, "_id": source["id"], "_source": source}
+
+        # 409: an upsert made during the rebuild already wrote a newer version of that course.
+        self._bulk(actions(), ignore_status=(409,))
+        self._client.indices.put_settings(index=name, body={"index": {"refresh_interval": None}})
+        self._client.indices.refresh(index=name)
+
+    def _bulk(self, actions: Iterable[dict[str, Any]], ignore_status: Sequence[int] = ()) -> None:
+        failures = []
+        for ok, item in helpers.streaming_bulk(
+            self._client, actions, chunk_size=BATCH, raise_on_error=False, raise_on_exception=True
+        ):
+            if not ok:
+                result: dict[str, Any] = next(iter(item.values()), {})
+                if result.get("status") not in ignore_status:
+                    failures.append(result)
+        if failures:
+            first = failures[0]
+            raise IndexingError(
+                f"{len(failures)} documents failed to index; first: {first.get('_id')}: {first.get('error')}"
+            )
+
+    def _refresh(self, indices: Sequence[str]) -> None:
+        self._client.indices.refresh(index=",".join(indices))
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def search(self, query: Query) -> SearchResult:
+        """Run `query`; raises QueryError for an invalid request, BackendUnavailable if the
+        cluster cannot be used, and nothing for any user text."""
+        validate(query)
+        self._readable()
+        body = self._requests.body(query)
+        response = self._search(body, "search")
+        return read_result(query, response, scored=body["sort"][0] == {"_score": "desc"})
+
+    def suggest(self, prefix: str, limit: int = 8) -> list[Suggestion]:
+        """Autocomplete over visible courses: see `SearchBackend.suggest` for the contract."""
+        self._readable()
+        requests = suggest_requests(prefix, limit)
+        if requests is None:
+            return []
+        lines: list[Mapping[str, Any]] = []
+        for _kind, body in requests:
+            lines += [{"index": self.alias}, body]
+        with _calls("suggest"):
+            responses = self._client.msearch(body=lines)["responses"]
+        failed = [r for r in responses if "error" in r]
+        if failed:
+            raise BackendUnavailable(f"suggest failed: {failed[0]['error']}")
+        return read_suggestions([kind for kind, _ in requests], responses, prefix, limit)
+
+    def _search(self, body: Mapping[str, Any], action: str) -> Mapping[str, Any]:
+        # A search that resolved the alias just before a rebuild deleted the old index is
+        # retried once: the alias then names the new one.
+        for attempt in (1, 2):
+            try:
+                with _calls(action):
+                    response: Mapping[str, Any] = self._client.search(index=self.alias, body=body)
+                    return response
+            except BackendUnavailable as error:
+                if attempt == 2 or not isinstance(error.__cause__, NotFoundError):
+                    raise
+        raise AssertionError("unreachable")
+
+    def count(self) -> int:
+        """Documents in the live index, withdrawn tombstones included."""
+        self._open_or_raise()
+        with _calls("counting documents"):
+            return int(self._client.count(index=self.alias)["count"])
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._client.close()
+
+    # -- the alias and its indices ----------------------------------------------------------------
+
+    def index_body(self) -> dict[str, Any]:
+        """Settings and mappings new indices are created with: the INDEX_VERSION file."""
+        return index_body()
+
+    def _ensure_alias(self) -> None:
+        """Create an empty first index behind the alias when there is none yet.
+
+        The first index has a fixed name, so two processes starting at once create it once.
+        """
+        if self._client.indices.exists_alias(name=self.alias):
+            return
+        body = self.index_body()
+        body["aliases"] = {self.alias: {"is_write_index": True}}
+        try:
+            self._client.indices.create(index=f"{self.alias}-v{INDEX_VERSION}-initial", body=body)
+        except TransportError as error:
+            if error.error != "resource_already_exists_exception":
+                raise
+
+    def _live_indices(self) -> list[str]:
+        return self._alias_targets(self.alias)
+
+    def _building(self) -> list[str]:
+        return self._alias_targets(self.building_alias)
+
+    def _alias_targets(self, alias: str) -> list[str]:
+        try:
+            return sorted(self._client.indices.get_alias(name=alias))
+        except NotFoundError:
+            return []
+
+    def _check_version(self) -> bool:
+        """Whether every index behind the alias was made from this INDEX_VERSION."""
+        versions = {_index_version(name) for name in self._live_indices()}
+        return versions == {INDEX_VERSION}
+
+    def _drop(self, index: str) -> None:
+        # An orphan index costs disk, not correctness: the next rebuild is unaffected.
+        with suppress(OpenSearchException):
+            self._client.indices.delete(index=index, ignore_unavailable=True)
+
+    def _open_or_raise(self) -> None:
+        if self._closed:
+            raise BackendUnavailable("the search backend is closed")
+
+    def _readable(self) -> None:
+        self._open_or_raise()
+        if not self._compatible:
+            with _calls("checking the index version"):
+                self._compatible = self._check_version()
+            if not self._compatible:
+                raise BackendUnavailable("the search index was built by an older version; run reindex")
+
+    def _writable(self) -> None:
+        self._open_or_raise()
+        if not self._compatible:
+            with _calls("checking the index version"):
+                self._compatible = self._check_version()
+            if not self._compatible:
+                raise IndexingError("the search index was built by an older version; run reindex")
+
+
+@contextmanager
+def _calls(action: str) -> Iterator[None]:
+    """Turn the client's errors into the search package's: unreachable or failing cluster ->
+    BackendUnavailable, anything else the client raises -> IndexingError."""
+    try:
+        yield
+    except ClientConnectionError as error:
+        raise BackendUnavailable(f"{action}: cannot reach OpenSearch: {error}") from error
+    except TransportError as error:
+        raise BackendUnavailable(f"{action} failed: {error}") from error
+    except OpenSearchException as error:
+        raise IndexingError(f"{action} failed: {error}") from error
+
+
+def _index_version(name: str) -> int | None:
+    match = _VERSIONED.search(name)
+    return int(match.group(1)) if match else None
+
+
+def _batches(documents: Iterable[Document], size: int) -> Iterator[list[Document]]:
+    iterator = iter(documents)
+    while batch := list(islice(iterator, size)):
+        yield batch

@@ -1,0 +1,195 @@
+"""OpenSearch-only behaviour: the versioned index file, alias layout, refreshes, request safety."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from opensearchpy import OpenSearch
+
+from search.documents import OTHER, STEMMERS, TEXT_KINDS, to_document
+from search.errors import BackendUnavailable, IndexingError
+from search.factory import open_backend
+from search.opensearch import INDEX_VERSION, OpenSearchBackend, index_body, to_source
+from search.opensearch_query import RequestBuilder
+from search.opensearch_results import render_marked
+from search.query import MAX_PAGE, MAX_PAGE_SIZE, Query
+from tests.search.conftest import ENGINES, catalogue, cid, make_course, open_engine, q
+
+
+@pytest.fixture(params=[engine for engine in ENGINES if engine != "embedded"])
+def opensearch(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[OpenSearchBackend]:
+    backend = open_engine(request, request.param, tmp_path)
+    assert isinstance(backend, OpenSearchBackend)
+    backend.rebuild(to_document(s) for s in catalogue())
+    yield backend
+    backend.close()
+
+
+def admin(backend: OpenSearchBackend) -> OpenSearch:
+    return backend._client  # the same cluster, for inspecting indices and aliases
+
+
+# -- the versioned settings and mappings file ---------------------------------------------------
+
+
+def test_index_file_stems_the_languages_the_embedded_engine_stems() -> None:
+    body = index_body()
+    analysis = body["settings"]["analysis"]
+    for lang, stemmer in STEMMERS.items():
+        assert analysis["filter"][f"cat_stem_{lang}"] == {"type": "stemmer", "language": stemmer}
+        assert analysis["analyzer"][f"cat_{lang}"]["filter"][-1] == f"cat_stem_{lang}"
+    for analyzer in analysis["analyzer"].values():
+        assert analyzer["type"] == "custom"  # never a built-in language analyzer
+        assert {"lowercase", "asciifolding"} <= set(analyzer["filter"])
+    fields = body["mappings"]["properties"]
+    for kind in TEXT_KINDS:
+        for lang in (*STEMMERS, OTHER):
+            assert fields[f"{kind}_{lang}"]["type"] == "text"
+    assert fields["ects"]["type"] == fields["price"]["type"] == "float"
+    assert fields["start_date"]["type"] == "date" and fields["country"]["type"] == "keyword"
+    assert body["mappings"]["_meta"]["catalogue_index_version"] == INDEX_VERSION
+
+
+def test_deepest_page_fits_the_result_window() -> None:
+    window = index_body()["settings"]["index"]["max_result_window"]
+    assert window >= MAX_PAGE * MAX_PAGE_SIZE
+
+
+def test_source_carries_sort_and_expiry_keys() -> None:
+    source = to_source(to_document(catalogue()[0]))
+    assert source["sort_title"] == "introduction to python programming"
+    assert source["visible_until"] == "2025-12-01"
+    assert "visible_until" not in to_source(to_document(make_course("u", "Undated")))
+    with pytest.raises(IndexingError):
+        to_source({"title": "no id"})
+
+
+# -- request safety ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ['title:foo AND "x', "*:* OR id:*", "[1 TO 5] ^2 ~3 /re/", "\\ ( ) { }"])
+def test_user_text_never_becomes_query_syntax(text: str) -> None:
+    used = keys(RequestBuilder().body(Query.create(text)))
+    assert not used & {"query_string", "simple_query_string", "function_score", "script_score", "script"}
+
+
+def keys(node: Any) -> set[str]:
+    """Every dict key anywhere in a request body (the query types and options it uses)."""
+    if isinstance(node, dict):
+        return set(node) | {k for value in node.values() for k in keys(value)}
+    if isinstance(node, list):
+        return {k for value in node for k in keys(value)}
+    return set()
+
+
+def test_long_text_is_capped_in_words() -> None:
+    body = RequestBuilder().body(Query.create("word " * 100))
+    assert json.dumps(body).count('"dis_max"') <= 8
+
+
+def test_snippet_marks_become_bold_and_everything_else_is_escaped() -> None:
+    assert render_marked("a \ue000<i>b</i>\ue001 & c") == "a <b>&lt;i&gt;b&lt;/i&gt;</b> &amp; c"
+    assert render_marked("\ue001stray\ue000 open") == "stray<b> open</b>"
+
+
+# -- the alias, the versioned indices, refreshes ------------------------------------------------------
+
+
+def test_rebuild_swaps_the_alias_and_deletes_the_old_index(opensearch: OpenSearchBackend) -> None:
+    client = admin(opensearch)
+    before = list(client.indices.get_alias(name=opensearch.alias))
+    opensearch.rebuild(to_document(s) for s in catalogue()[:3])
+    after = client.indices.get_alias(name=opensearch.alias)
+    assert len(after) == 1 and list(after) != before
+    (name,) = after
+    assert name.startswith(f"{opensearch.alias}-v{INDEX_VERSION}-")
+    assert after[name]["aliases"][opensearch.alias].get("is_write_index") is True
+    assert not client.indices.exists(index=before[0])
+    assert not client.indices.exists_alias(name=opensearch.building_alias)
+
+
+def test_upserts_during_a_rebuild_survive_the_swap(opensearch: OpenSearchBackend) -> None:
+    def documents() -> Iterator[dict[str, Any]]:
+        yield to_document(catalogue()[0])
+        # A harvest syncs while the rebuild is still reading the store.
+        opensearch.upsert([to_document(make_course("during", "Beekeeping"))])
+        yield to_document(make_course("during", "Stale title from the store snapshot"))
+
+    opensearch.rebuild(documents())
+    assert [h.id for h in opensearch.search(q("beekeeping")).hits] == [cid("during")]
+
+
+def test_writes_ask_for_a_refresh(opensearch: OpenSearchBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    # osmem shows writes without a refresh; a real cluster does not, so the call must be made.
+    client = admin(opensearch)
+    refreshed: list[str] = []
+    original = client.indices.refresh
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        refreshed.append(str(kwargs.get("index")))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(client.indices, "refresh", spy)
+    opensearch.upsert([to_document(make_course("r", "Refresh me"))])
+    assert refreshed and opensearch.alias in refreshed[-1]
+    refreshed.clear()
+    opensearch.delete([cid("r")])
+    assert refreshed and opensearch.alias in refreshed[-1]
+
+
+def test_writes_are_visible_with_automatic_refresh_off(opensearch: OpenSearchBackend) -> None:
+    admin(opensearch).indices.put_settings(index=opensearch.alias, body={"index": {"refresh_interval": "-1"}})
+    opensearch.upsert([to_document(make_course("nr", "Glassblowing"))])
+    assert opensearch.search(q("glassblowing")).total == 1
+
+
+def test_index_of_another_version_needs_a_reindex(opensearch: OpenSearchBackend) -> None:
+    client = admin(opensearch)
+    old = f"{opensearch.alias}-v0-20200101000000000000"
+    client.indices.create(index=old, body=index_body())
+    (live,) = client.indices.get_alias(name=opensearch.alias)
+    client.indices.update_aliases(
+        body={
+            "actions": [
+                {"remove": {"index": live, "alias": opensearch.alias}},
+                {"add": {"index": old, "alias": opensearch.alias, "is_write_index": True}},
+            ]
+        }
+    )
+    stale = OpenSearchBackend(client=client, index_prefix=opensearch.alias)
+    with pytest.raises(BackendUnavailable, match="reindex"):
+        stale.search(q())
+    with pytest.raises(IndexingError, match="reindex"):
+        stale.upsert([to_document(catalogue()[0])])
+    assert stale.rebuild(to_document(s) for s in catalogue()) == 10
+    assert stale.search(q()).total == 8
+
+
+def test_unreachable_cluster_is_backend_unavailable() -> None:
+    with pytest.raises(BackendUnavailable, match="cannot reach OpenSearch"):
+        OpenSearchBackend("http://127.0.0.1:1", timeout=1)
+
+
+def test_closed_backend_is_unavailable(opensearch: OpenSearchBackend) -> None:
+    opensearch.close()
+    with pytest.raises(BackendUnavailable):
+        opensearch.search(q())
+
+
+def test_factory_opens_opensearch_for_a_url(opensearch: OpenSearchBackend, tmp_path: Any) -> None:
+    if opensearch.index_body.__func__ is OpenSearchBackend.index_body:  # type: ignore[attr-defined]
+        pytest.skip("uses the default index prefix: never on a real cluster")
+    url = admin(opensearch).transport.hosts[0]
+    backend = open_backend(tmp_path / "unused", f"http://{url['host']}:{url['port']}")
+    try:
+        assert isinstance(backend, OpenSearchBackend) and backend.alias == "catalogue"
+        assert not (tmp_path / "unused").exists()
+    finally:
+        backend.close()
+        client = OpenSearch(hosts=[url])
+        names = list(client.indices.get(index="catalogue-*", expand_wildcards="all"))
+        client.indices.delete(index=",".join(names))
+        client.close()
