@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint typecheck check bench clean install install-dev
+.PHONY: run test lint typecheck check bench clean install install-dev translations browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,23 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(VENV)/.installed $@
 
-install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+install: $(VENV)/.installed translations
+install-dev: $(VENV)/.installed-dev translations
+
+## translations: compile the interface catalogues (web/translations/*/LC_MESSAGES/messages.po -> .mo)
+translations: $(VENV)/.installed
+	$(BIN)/python -c "from web.i18n import compile_catalogues; compile_catalogues()"
+
+## browser-deps: Debian's chromium for the end-to-end tests (no browser download works here).
+## Without root or apt-get it only warns: the browser tests then skip locally and fail under CI=true.
+browser-deps:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	else \
+		echo "warning: /usr/bin/chromium is missing and cannot be installed (needs root and apt-get);" \
+		     "browser tests will be skipped (and fail under CI=true)" >&2; \
+	fi
 
 ## run: set up, load the bundled sample feeds into the embedded default and serve on http://$(HOST):$(PORT)
 run: install
@@ -29,7 +44,7 @@ run: install
 	$(BIN)/catalogue serve --host $(HOST) --port $(PORT)
 
 ## test: set up with dev extras and run the whole suite
-test: install-dev
+test: install-dev browser-deps
 	$(BIN)/python -m pytest
 
 lint: install-dev
@@ -40,6 +55,15 @@ typecheck: install-dev
 	$(BIN)/mypy
 
 check: lint typecheck test
+
+## bench: search latency (embedded vs SQLite FTS5) and CSV harvest throughput at BENCH_DOCS records;
+## results go to bench/out/*.json (see BENCHMARKS.md). Corpora are cached in bench/out/.
+BENCH_DOCS ?= 100000
+BENCH_QUERIES ?= 200
+BENCH_SEED ?= 1
+bench: install-dev
+	nice -n 10 $(BIN)/python -m bench.search_bench --docs $(BENCH_DOCS) --queries $(BENCH_QUERIES) --seed $(BENCH_SEED)
+	nice -n 10 $(BIN)/python -m bench.harvest_bench --docs 10000 $(BENCH_DOCS) --repeats 1 --seed $(BENCH_SEED)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

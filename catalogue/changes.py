@@ -8,11 +8,11 @@ withdrawn tombstone), content hash and `seq`, the position of its last change in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from catalogue.model import Course
 
@@ -65,9 +65,12 @@ class Candidate:
     """A valid record of the current run, ready for the store, with the raw payload it came from.
 
     `raw` and `media_type` are kept so a changed mapping can be replayed without re-downloading.
+    `record`, when given, is `course_to_dict(course)` already computed (the pipeline needs it for
+    the hash), so the store does not serialise the course a second time.
     """
 
     course: Course
     content_hash: str
     raw: bytes
     media_type: str
+    record: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import fields, replace
+from dataclasses import fields
 from datetime import date, datetime
 from decimal import Decimal
 from types import MappingProxyType
@@ -41,8 +41,30 @@ _LANG_FIELDS = {
 }
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # dataclass type -> its field names, in order
+
+
 def _plain(value: Any) -> Any:
-    """Turn model values into JSON-safe values (Decimal -> str keeps exact precision)."""
+    """Turn model values into JSON-safe values (Decimal -> str keeps exact precision).
+
+    Dispatches on the exact type first: isinstance against the abstract Mapping costs more than
+    the rest of the work, and this runs for every value of every harvested record (twice).
+    """
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is MappingProxyType or kind is dict:
+        return {k: _plain(v) for k, v in sorted(value.items())}
+    if kind is tuple or kind is list:
+        return [_plain(v) for v in value]
+    names = _FIELD_NAMES.get(kind)
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
+    return _plain_other(value)
+
+
+def _plain_other(value: Any) -> Any:
     if isinstance(value, Decimal):
         return format(value.normalize(), "f") if value == value.to_integral() else str(value)
     if isinstance(value, datetime | date):
@@ -52,7 +74,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
     if hasattr(value, "__dataclass_fields__"):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+        names = tuple(f.name for f in fields(value))
+        _FIELD_NAMES.setdefault(type(value), names)
+        return {name: _plain(getattr(value, name)) for name in names}
     return value
 
 
@@ -132,8 +156,13 @@ def course_from_dict(data: Mapping[str, Any]) -> Course:
 
 def content_hash(course: Course) -> str:
     """SHA-256 over the published content: run id, harvest time and feed position are excluded."""
-    stable = replace(
-        course, provenance=replace(course.provenance, run_id=None, harvested_at=None, pointer=None)
-    )
-    payload = json.dumps(course_to_dict(stable), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return record_hash(course_to_dict(course))
+
+
+def record_hash(record: Mapping[str, Any]) -> str:
+    """`content_hash` of the course whose `course_to_dict` is `record` (which is not modified),
+    for callers that need the dict anyway."""
+    stable = dict(record)
+    stable["provenance"] = {**record["provenance"], "run_id": None, "harvested_at": None, "pointer": None}
+    payload = json.dumps(stable, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()

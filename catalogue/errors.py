@@ -3,6 +3,7 @@
     CatalogueError
     ├── ConfigurationError      a setting is missing or wrong (bad database URL, unknown mapping)
     ├── NotFound                a course, source or run id that does not exist
+    ├── Conflict                the id is taken, or the target changed so the request no longer fits
     ├── StoreError              the database refused an operation (wraps the driver error)
     └── FeedError               a whole feed is unusable: the run fails and nothing changes
         ├── FetchError          could not download (network, HTTP status, size cap, blocked address)
@@ -24,6 +25,10 @@ class NotFound(CatalogueError):
     pass
 
 
+class Conflict(CatalogueError):
+    pass
+
+
 class StoreError(CatalogueError):
     pass
 
@@ -33,7 +38,13 @@ class FeedError(CatalogueError):
 
 
 class FetchError(FeedError):
-    pass
+    """`transient`: worth trying again later (the network failed, a timeout, HTTP 5xx or 429 after
+    the fetcher's own retries); False for answers that will not change by waiting (404, size cap,
+    a blocked address). Schedulers retry only transient failures."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class ParseError(FeedError):

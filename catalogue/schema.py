@@ -144,3 +144,50 @@ changes = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False),  # added | updated | withdrawn
     sqlite_autoincrement=True,  # SQLite must never hand out a seq twice
 )
+
+# --- accounts, API tokens and staged uploads (migration 0002) ------------------------------------
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),  # a slug; sources.owner holds it
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),  # catalogue.accounts.Role value
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    # The public part of the token ("cat_<id>.<secret>"): found by primary key, then the hash of
+    # the whole token is compared in constant time. The plaintext is never stored.
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("account_id", sa.String(64), sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False),  # sha256 hex of the whole token
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_used_at", UTCDateTime),
+    sa.Column("revoked_at", UTCDateTime),
+)
+
+staged_feeds = sa.Table(
+    "staged_feeds",
+    metadata,
+    # A pushed feed kept between its dry run and the provider's confirmation. In the database,
+    # not on disk, so any web process of a multi-host deployment can confirm it.
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("source_id", sa.String(64), sa.ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("account_id", sa.String(64), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.Column("media_type", sa.String(200), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    # the source's format and mapping when the dry run was computed: confirming after either
+    # changed would publish something the provider never previewed
+    sa.Column("format", sa.String(32), nullable=False),
+    sa.Column("mapping", sa.String(200)),
+    sa.Column("dry_run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="SET NULL")),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
+    sa.Index(None, "source_id", "created_at"),
+)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator, Sequence, Set
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -133,6 +133,21 @@ class CatalogueStore:
 
     def close(self) -> None:
         self._engine.dispose()
+
+    # --- hooks for stores of other tables in the same database (accounts, staged feeds) ------
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for reads; driver errors surface as StoreError."""
+        with self._guard(), self._engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """A write transaction (BEGIN IMMEDIATE on SQLite), committed on exit; driver errors
+        surface as StoreError. It allocates no seqs, so it takes no seq lock."""
+        with self._guard(), self._write() as conn:
+            yield conn
 
     # --- source registry ------------------------------------------------------------------
 
@@ -669,7 +684,7 @@ def _course_row(
         "provider_ref": candidate.course.provenance.provider_ref,
         "status": CourseStatus.ACTIVE.value,
         "content_hash": candidate.content_hash,
-        "record": course_to_dict(candidate.course),
+        "record": _record(candidate),
         "seq": seqs[cid],
         "first_seen": now,
         "updated_at": now,
@@ -687,11 +702,15 @@ def _update_row(
         "id_": cid,
         "status_": CourseStatus.ACTIVE.value,
         "content_hash_": candidate.content_hash,
-        "record_": course_to_dict(candidate.course),
+        "record_": _record(candidate),
         "seq_": seqs[cid],
         "updated_at_": now,
         "last_run_id_": run_id,
     }
+
+
+def _record(candidate: Candidate) -> Mapping[str, Any]:
+    return candidate.record if candidate.record is not None else course_to_dict(candidate.course)
 
 
 def _raw_row(candidate: Candidate, now: datetime) -> dict[str, Any]:

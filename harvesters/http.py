@@ -268,10 +268,11 @@ class Fetcher:
             except _Retry as retry:
                 attempt += 1
                 if attempt > self._retries:
-                    raise FetchError(f"{retry.reason}; gave up after {attempt} attempts") from None
+                    message = f"{retry.reason}; gave up after {attempt} attempts"
+                    raise FetchError(message, transient=True) from None
                 delay = self._delay(retry, attempt)
                 if time.monotonic() + delay > deadline:
-                    raise FetchError(f"{retry.reason}; no time left to retry") from None
+                    raise FetchError(f"{retry.reason}; no time left to retry", transient=True) from None
                 logger.warning("fetch %s: %s; retrying in %.1f s", url, retry.reason, delay)
                 self._sleep(delay)
 
@@ -280,7 +281,8 @@ class Fetcher:
             if retry.after > self._max_retry_after:
                 raise FetchError(
                     f"{retry.reason}; the server asks to retry after {retry.after:.0f} s, "
-                    f"longer than the {self._max_retry_after:.0f} s we wait"
+                    f"longer than the {self._max_retry_after:.0f} s we wait",
+                    transient=True,
                 ) from None
             return retry.after
         base, cap = self._backoff

@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+import httpx
+
 from catalogue.changes import Candidate, ChangeSink, HarvestDiff
-from catalogue.codec import content_hash
+from catalogue.codec import course_to_dict, record_hash
 from catalogue.errors import CatalogueError, ConfigurationError, FeedError
 from catalogue.model import Provenance
 from catalogue.runs import Issue, Outcome, RunReport, RunStatus, Severity
@@ -43,6 +45,9 @@ from mappings.items import RawItem
 from mappings.spec import MappingSpec, load_spec
 
 logger = logging.getLogger(__name__)
+
+PlanObserver = Callable[[HarvestDiff, Sequence[Candidate]], None]
+"""Told what a run applied (or would apply): the diff and the candidates it was computed from."""
 
 SINK_FAILED = "search index could not be updated; run `catalogue reindex`"
 
@@ -59,9 +64,12 @@ class HarvestSettings:
     allow_private: bool = False  # SSRF guard off: feeds on private/loopback addresses allowed
     max_withdraw_share: float | None = 0.5  # mass-drop guard (see CatalogueStore.apply_harvest)
     max_issues: int = 10_000  # per run; beyond it issues are counted, not kept
+    # None: the SSRF-guarded network transport; tests inject an httpx.MockTransport
+    transport: httpx.BaseTransport | None = field(default=None, compare=False)
 
     def fetcher(self) -> Fetcher:
         return Fetcher(
+            transport=self.transport,
             max_bytes=self.max_feed_bytes,
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
@@ -82,19 +90,28 @@ def run_harvest(
     settings: HarvestSettings = HarvestSettings(),  # frozen, so one shared default is safe
     complete: bool = True,
     trigger: str = "cli",
+    observe: PlanObserver | None = None,
+    on_failure: Callable[[CatalogueError], None] | None = None,
 ) -> RunReport:
     """Harvest one feed of `source` and return the finished run report (also saved in the store).
 
     `data`: the feed's bytes (upload or file); None fetches `source.url` conditionally.
     `complete`: the feed lists every current course, so absent ones are withdrawn.
     A dry run fetches unconditionally, computes the same report and changes nothing.
+    `observe(diff, candidates)` is called once the store has applied (or, dry, planned) the run:
+    how a dry-run preview learns which records would change and their new versions.
+    `on_failure(error)` is told the feed-level error that failed the run (the report keeps only
+    its message): how a scheduler tells a transient FetchError, worth a retry, from the rest.
     Raises only on programming errors (the run is then recorded FAILED first).
     """
     report = store.start_run(source.id, dry_run=dry_run, trigger=trigger)
     try:
-        diff = _harvest(store, source, report, data, fetcher, dry_run, settings, complete)
+        diff = _harvest(store, source, report, data, fetcher, dry_run, settings, complete, observe)
     except CatalogueError as exc:
-        return _fail(store, report, exc)
+        _fail(store, report, exc)
+        if on_failure is not None:
+            on_failure(exc)  # after the run is recorded: a failing callback cannot leave it RUNNING
+        return report
     except Exception as exc:
         _fail(store, report, exc, internal=True)
         raise
@@ -144,6 +161,7 @@ def _harvest(
     dry_run: bool,
     settings: HarvestSettings,
     complete: bool,
+    observe: PlanObserver | None = None,
 ) -> HarvestDiff | None:
     """Everything up to and including the store transaction; None when the feed is unchanged."""
     fetched: FetchResult | None = None
@@ -181,6 +199,8 @@ def _harvest(
         dry_run=dry_run,
         max_withdraw_share=settings.max_withdraw_share,
     )
+    if observe is not None:
+        observe(diff, intake.candidates)
     if fetched is not None and not dry_run:
         clean = report.counts[Outcome.FAILED] == 0
         state = FetchState(fetched.etag, fetched.last_modified) if clean else FetchState()
@@ -299,7 +319,8 @@ class _Intake:
         when = harvested_at or self._now
         provenance = replace(course.provenance, run_id=self.report.run_id, harvested_at=when)
         course = replace(course, provenance=provenance)
-        self.candidates.append(Candidate(course, content_hash(course), item.content, item.media_type))
+        record = course_to_dict(course)  # once, for both the hash and the store
+        self.candidates.append(Candidate(course, record_hash(record), item.content, item.media_type, record))
         return ref
 
     def _repeat(self, ref: str, item: RawItem) -> Issue | None:

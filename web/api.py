@@ -21,6 +21,7 @@ from catalogue.runs import RunReport, Severity
 from catalogue.sources import Source
 from search.errors import QueryError
 from search.query import Hit
+from web import elm_views
 from web.facets import KNOWN_PARAMS, SearchView, build_view, parse_query
 from web.labels import course_labels
 from web.services import get_services
@@ -86,9 +87,12 @@ def index() -> ResponseReturnValue:
         {
             "links": {
                 "search": url_for("api.search"),
+                "facets": url_for("api.facets"),
+                "suggest": url_for("api.suggest"),
                 "course": url_for("api.course", course_id="ID").removesuffix("ID") + "{id}",  # a template
                 "sources": url_for("api.sources"),
                 "health": url_for("api.health"),
+                "openapi": url_for("api.openapi"),
             },
             "search_parameters": sorted(KNOWN_PARAMS),
         }
@@ -165,8 +169,15 @@ def find_source(source_id: str) -> Source | None:
 
 @bp.get("/courses/<course_id>")
 def course(course_id: str) -> ResponseReturnValue:
+    """The record as our JSON, or as ELM (`Accept: application/ld+json` / `text/turtle`, or
+    `?format=jsonld|turtle|json`); see `web.elm_views`."""
+    wanted = elm_views.negotiate(request)
     stored = get_services().store.get_course(course_id)
-    return jsonify(course_json(stored, find_source(stored.course.provenance.source_id)))
+    if wanted != elm_views.JSON:
+        return elm_views.elm_response(stored.course, wanted)
+    response = jsonify(course_json(stored, find_source(stored.course.provenance.source_id)))
+    response.vary.add("Accept")
+    return response
 
 
 @bp.get("/courses/<course_id>/raw")

@@ -10,7 +10,21 @@ from typing import IO, Any
 
 from flask import Flask, Response, current_app, request
 
-from web import api, errors, labels, services, settings, ui
+from web import (
+    api,
+    api_accounts,
+    api_discovery,
+    api_sources,
+    auth,
+    caching,
+    dashboard,
+    errors,
+    i18n,
+    labels,
+    services,
+    settings,
+    ui,
+)
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -42,8 +56,15 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, instance_path: s
     services.init_app(app)
     errors.init_app(app)
     labels.init_app(app)
+    i18n.init_app(app)
+    caching.init_app(app)
+    assert api_discovery.bp is api.bp  # its routes (suggest, facets, openapi) are on the api blueprint
     app.register_blueprint(api.bp)
     app.register_blueprint(ui.bp)
+    auth.init_app(app)  # session key, CSRF for the dashboard's forms
+    app.register_blueprint(api_sources.bp)
+    app.register_blueprint(api_accounts.bp)
+    app.register_blueprint(dashboard.bp)
     app.after_request(_cors)
     app.after_request(_security_headers)
     return app

@@ -2,7 +2,8 @@
 
 Built on Flask's CLI: every command runs inside the app context of `create_app()` (so it sees
 the same config layers as the web app) and uses the app's services, closed when the command ends.
-Exit codes: 0 done, 1 a harvest run FAILED (or a command's target was not found), 2 usage error.
+Exit codes: 0 done, 1 a harvest run FAILED (or a command's target was not found), 2 usage error,
+3 another harvest of the source is running (nothing was done; try again later).
 """
 
 from __future__ import annotations
@@ -25,11 +26,16 @@ from werkzeug.serving import make_server
 from catalogue.errors import CatalogueError, NotFound
 from catalogue.runs import Outcome, RunStatus
 from catalogue.sources import FORMATS, Source
+from harvesters.jobs import run_harvest_exclusive
 from harvesters.pipeline import remap_source, run_harvest
 from search.sync import reindex
 from web.app import create_app
+from web.cli_accounts import COMMANDS as ACCOUNT_COMMANDS
+from web.cli_tasks import COMMANDS as TASK_COMMANDS
 from web.reports import echo_report
 from web.services import Services, get_services
+
+EXIT_BUSY = 3
 
 
 def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -116,9 +122,19 @@ def harvest_command(
     if is_new or not dry_run:
         svc.store.save_source(source)
     data = file.read_bytes() if file is not None else None
-    report = run_harvest(
-        svc.store, source, data=data, sinks=svc.sinks, dry_run=dry_run, settings=svc.harvest_settings
+    attempt = run_harvest_exclusive(
+        svc.store,
+        source,
+        locks=svc.locks,
+        data=data,
+        sinks=svc.sinks,
+        dry_run=dry_run,
+        settings=svc.harvest_settings,
     )
+    if attempt.report is None:
+        click.echo(f"Error: {attempt.error}; nothing was done, try again when it has finished", err=True)
+        raise SystemExit(EXIT_BUSY)
+    report = attempt.report
     echo_report(report, as_json=as_json)
     if report.status is RunStatus.FAILED:
         raise SystemExit(1)
@@ -370,5 +386,7 @@ for command in (
     load_samples_command,
     shell_command,
     routes_command,
+    *TASK_COMMANDS,
+    *ACCOUNT_COMMANDS,
 ):
     main.add_command(command)

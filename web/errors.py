@@ -38,6 +38,7 @@ class Rule:
 # Most specific first: the first class an exception is an instance of wins.
 ERROR_TABLE: tuple[tuple[type[Exception], Rule], ...] = (
     (catalogue_errors.NotFound, Rule(404, "not_found", True, "It may have been removed from its feed.")),
+    (catalogue_errors.Conflict, Rule(409, "conflict", True)),
     (search_errors.QueryError, Rule(400, "invalid_query", True, "Check the search parameters.")),
     (
         search_errors.BackendUnavailable,
@@ -57,6 +58,8 @@ ERROR_TABLE: tuple[tuple[type[Exception], Rule], ...] = (
 )
 
 _GENERIC_5XX = "An unexpected error occurred. It has been logged."
+# Hints are shown translated on HTML error pages (templates/error.html); they are listed in the
+# translation catalogues under these exact English texts.
 
 
 @dataclass(frozen=True)

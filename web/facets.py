@@ -18,11 +18,12 @@ from flask import url_for
 from werkzeug.datastructures import MultiDict
 
 from search.errors import QueryError
-from search.query import FACETS, FACETS_BY_NAME, MAX_PAGE, Query, SearchResult
-from web.labels import facet_value_label
+from search.query import FACETS, MAX_PAGE, Query, SearchResult
+from web.labels import facet_label, facet_value_label
 
 FILTER_PARAMS = tuple(spec.name for spec in FACETS)
-KNOWN_PARAMS = frozenset({"q", "page", "page_size", "sort", "include_past", *FILTER_PARAMS})
+KNOWN_PARAMS = frozenset({"q", "page", "page_size", "sort", "include_past", "lang", *FILTER_PARAMS})
+"""`lang` picks the language of labels (web.i18n); it never changes what is found."""
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
@@ -174,7 +175,7 @@ def _facet_views(result: SearchResult, urls: _Urls) -> tuple[FacetView, ...]:
             for v in chosen
             if v not in shown
         ]
-        views.append(FacetView(facet.name, facet.label, tuple(values)))
+        views.append(FacetView(facet.name, facet_label(facet.name), tuple(values)))
     return tuple(views)
 
 
@@ -222,8 +223,3 @@ def build_view(result: SearchResult, endpoint: str, default_page_size: int) -> S
         pages=_page_links(result, urls),
         clear_url=url_for(endpoint, **query_params(query, default_page_size, filters={}, page=1)),
     )
-
-
-def facet_label(name: str) -> str:
-    spec = FACETS_BY_NAME.get(name)
-    return spec.label if spec else name

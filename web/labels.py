@@ -1,7 +1,9 @@
 """Human labels for coded values (countries, EQF, languages, modes, ISCED-F) and display formats.
 
 The JSON API sends these labels beside the codes and the templates use the same functions as
-Jinja filters, so a code is labelled the same way everywhere.
+Jinja filters, so a code is labelled the same way everywhere. Everything is in the request's
+interface language (`web.i18n`): vocabulary labels via `web.vocab_labels`, words and dates via
+Flask-Babel. Outside a request (CLI) they are English.
 """
 
 from __future__ import annotations
@@ -12,46 +14,120 @@ from decimal import Decimal
 from typing import Any
 
 import isodate
-from flask import Flask
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
+from babel.units import format_unit
+from flask import Flask, has_request_context
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
-from catalogue import vocabularies as vocab
 from catalogue.model import Course, LangText, Price, first_text
+from search.documents import provider_key
+from search.query import FACETS_BY_NAME
+from web import vocab_labels as vl
+from web.i18n import DEFAULT, current_language
 
-PREFERRED_LANGUAGES = ("en",)
+
+def lang() -> str:
+    """The interface language of the current request; English outside one."""
+    return current_language() if has_request_context() else DEFAULT
+
+
+def country_label(code: str) -> str:
+    return vl.country(code, lang())
+
+
+def language_label(code: str) -> str:
+    return vl.language(code, lang())
+
+
+def mode_label(code: str) -> str:
+    return vl.mode(code, lang())
+
+
+def isced_label(code: str) -> str:
+    return vl.isced(code, lang())
 
 
 def schedule_label(code: str) -> str:
-    term = vocab.SCHEDULES.get(code)
-    return term.label if term else code
+    return vl.schedule(code, lang())
 
 
 def eqf_label(level: Any) -> str:
     try:
-        return vocab.eqf_label(int(level))
+        return vl.eqf(int(level), lang())
     except (TypeError, ValueError):
         return str(level)
 
 
 FACET_LABELLERS: Mapping[str, Callable[[str], str]] = {
-    "country": vocab.country_label,
+    "country": country_label,
     "eqf": eqf_label,
-    "language": vocab.language_label,
-    "mode": vocab.mode_label,
-    "field": vocab.isced_label,
+    "language": language_label,
+    "mode": mode_label,
+    "field": isced_label,
+}
+
+FACET_NAMES = {
+    "country": _l("Country"),
+    "eqf": _l("EQF level"),
+    "language": _l("Language"),
+    "mode": _l("Mode"),
+    "field": _l("Field of study"),
+    "provider": _l("Provider"),
+    "ects": _l("Workload (ECTS)"),
+    "price": _l("Price"),
+}
+RANGE_LABELS = {
+    ("ects", "0-1"): _l("under 1 ECTS"),
+    ("ects", "1-5"): _l("1 to 5 ECTS"),
+    ("ects", "5-15"): _l("5 to 15 ECTS"),
+    ("ects", "15-30"): _l("15 to 30 ECTS"),
+    ("ects", "30-"): _l("30 ECTS or more"),
+    ("price", "free"): _l("Free"),
+    ("price", "0-100"): _l("under 100"),
+    ("price", "100-500"): _l("100 to 500"),
+    ("price", "500-2000"): _l("500 to 2000"),
+    ("price", "2000-"): _l("2000 or more"),
 }
 
 
+def facet_label(name: str) -> str:
+    """The translated name of a facet."""
+    label = FACET_NAMES.get(name)
+    if label is not None:
+        return str(label)
+    spec = FACETS_BY_NAME.get(name)
+    return spec.label if spec else name
+
+
 def facet_value_label(facet: str, value: str, given: str = "") -> str:
-    """The label of one facet value: the backend's label unless it is just the code."""
-    if given and given != value:
-        return given
+    """The label of one facet value in the interface language (vocabularies and ranges are
+    labelled here; other values, e.g. provider names, keep the backend's label)."""
     labeller = FACET_LABELLERS.get(facet)
-    return labeller(value) if labeller else (given or value)
+    if labeller is not None:
+        return labeller(value)
+    ranged = RANGE_LABELS.get((facet, value))
+    if ranged is not None:
+        return str(ranged)
+    return given or value
 
 
 def text(value: LangText | None) -> str:
-    """One language of a multilingual text (English preferred)."""
-    return first_text(value or {}, PREFERRED_LANGUAGES)
+    """One language of a multilingual text: the interface language preferred, then English."""
+    return first_text(value or {}, (lang(), "en"))
+
+
+def text_lang(value: LangText | None) -> str:
+    """The language tag of the text `text()` shows ('' when unknown), for an HTML lang attribute."""
+    shown = text(value)
+    tag = next((tag for tag, body in (value or {}).items() if body == shown), "und")
+    return "" if tag == "und" else tag
+
+
+def count(value: int) -> str:
+    """A count with the interface language's digit grouping: 1,234 / 1 234 / 1.234."""
+    return format_decimal(value, locale=lang())
 
 
 def number(value: Decimal | float | int | str | None) -> str:
@@ -71,7 +147,7 @@ def money(price: Price | Mapping[str, Any] | None) -> str:
         amount, currency, note = price.amount, price.currency, price.note
     if amount is None:
         return ""
-    shown = "Free" if Decimal(str(amount)) == 0 else f"{number(amount)} {currency or ''}".strip()
+    shown = _("Free") if Decimal(str(amount)) == 0 else f"{number(amount)} {currency or ''}".strip()
     return f"{shown} ({note})" if note else shown
 
 
@@ -93,7 +169,8 @@ def duration(value: str | None) -> str:
         weeks, days = divmod(parsed.days, 7) if parsed.days % 7 == 0 else (0, parsed.days)
         hours, rest = divmod(parsed.seconds, 3600)
         parts = [(weeks, "week"), (days, "day"), (hours, "hour"), (rest // 60, "minute")]
-    words = [f"{number(n)} {unit}{'' if n == 1 else 's'}" for n, unit in parts if n]
+    # CLDR unit names: "7 weeks", "7 semaines", "7 Wochen"
+    words = [format_unit(n, f"duration-{unit}", length="long", locale=lang()) for n, unit in parts if n]
     return ", ".join(words) or value
 
 
@@ -107,10 +184,10 @@ def when(value: date | datetime | str | None) -> str:
         except ValueError:
             return value
         return when(parsed)
-    day = f"{value.day} {value:%B %Y}"
     if isinstance(value, datetime):
-        return f"{day}, {value:%H:%M} {value.tzname() or ''}".strip()
-    return day
+        zone = f" {value.tzname()}" if value.tzname() else ""
+        return format_datetime(value, "d MMMM y, HH:mm", locale=lang()) + zone
+    return format_date(value, "d MMMM y", locale=lang())
 
 
 def ects_basis(basis: str | None, hours_per_ects: Decimal | None = None) -> str:
@@ -118,26 +195,29 @@ def ects_basis(basis: str | None, hours_per_ects: Decimal | None = None) -> str:
     if not basis:
         return ""
     if basis == "stated":
-        return "stated by the provider"
+        return _("stated by the provider")
     if basis == "estimated-from-hours":
-        rate = f" at {number(hours_per_ects)} hours per ECTS" if hours_per_ects else ""
-        return f"estimated from the stated hours{rate}"
+        if hours_per_ects:
+            return _(
+                "estimated from the stated hours at %(rate)s hours per ECTS", rate=number(hours_per_ects)
+            )
+        return _("estimated from the stated hours")
     if basis.startswith("converted:"):
-        return f"converted from {basis.split(':', 1)[1]} credits"
+        return _("converted from %(scheme)s credits", scheme=basis.split(":", 1)[1])
     return basis
 
 
 def course_labels(course: Course) -> dict[str, Any]:
     """Labels for every coded value of a course, keyed like the record's fields."""
     return {
-        "country": vocab.country_label(course.country) if course.country else None,
+        "country": country_label(course.country) if course.country else None,
         "eqf_level": eqf_label(course.eqf_level) if course.eqf_level is not None else None,
-        "languages": {code: vocab.language_label(code) for code in course.languages},
-        "modes": {code: vocab.mode_label(code) for code in course.modes},
+        "languages": {code: language_label(code) for code in course.languages},
+        "modes": {code: mode_label(code) for code in course.modes},
         "schedule": schedule_label(course.schedule) if course.schedule else None,
-        "isced_f": {code: vocab.isced_label(code) for code in course.isced_f},
+        "isced_f": {code: isced_label(code) for code in course.isced_f},
         # every country code in the record (provider, awarding bodies, locations)
-        "countries": {code: vocab.country_label(code) for code in _countries(course)},
+        "countries": {code: country_label(code) for code in _countries(course)},
         "ects_basis": ects_basis(course.workload.ects_basis, course.workload.hours_per_ects) or None,
         "duration": duration(course.duration) or None,
         "price": money(course.price) or None,
@@ -155,13 +235,16 @@ def _countries(course: Course) -> list[str]:
 
 def init_app(app: Flask) -> None:
     """Register the labels as Jinja filters (`{{ course.country|country }}`)."""
-    app.add_template_filter(vocab.country_label, "country")
+    app.add_template_filter(country_label, "country")
     app.add_template_filter(eqf_label, "eqf")
-    app.add_template_filter(vocab.language_label, "language")
-    app.add_template_filter(vocab.mode_label, "mode")
-    app.add_template_filter(vocab.isced_label, "isced")
+    app.add_template_filter(language_label, "language")
+    app.add_template_filter(mode_label, "mode")
+    app.add_template_filter(isced_label, "isced")
     app.add_template_filter(schedule_label, "schedule")
     app.add_template_filter(text, "text")
+    app.add_template_filter(text_lang, "text_lang")
+    app.add_template_filter(count, "count")
+    app.add_template_filter(provider_key, "provider_key")
     app.add_template_filter(number, "number")
     app.add_template_filter(money, "money")
     app.add_template_filter(duration, "duration")

@@ -18,6 +18,7 @@ from flask import Flask, current_app
 
 from catalogue.changes import ChangeSink
 from catalogue.store import CatalogueStore
+from harvesters.locks import SourceLocks, open_locks
 from harvesters.pipeline import HarvestSettings
 from search.backend import SearchBackend
 from search.factory import open_backend
@@ -34,6 +35,7 @@ class Services:
         self._lock = threading.Lock()
         self._store: CatalogueStore | None = None
         self._backend: SearchBackend | None = None
+        self._locks: SourceLocks | None = None
 
     @property
     def store(self) -> CatalogueStore:
@@ -59,6 +61,16 @@ class Services:
         return [IndexSync(self.backend)]
 
     @property
+    def locks(self) -> SourceLocks:
+        """One harvest per source at a time: advisory locks on PostgreSQL, else file locks
+        in `<DATA_DIR>/locks` (see harvesters/locks.py)."""
+        with self._lock:
+            if self._locks is None:
+                lock_dir = Path(self._config["DATA_DIR"]) / "locks"
+                self._locks = open_locks(self._config["DATABASE_URL"], lock_dir)
+            return self._locks
+
+    @property
     def harvest_settings(self) -> HarvestSettings:
         return HarvestSettings(
             max_feed_bytes=self._config["MAX_FEED_BYTES"],
@@ -69,8 +81,10 @@ class Services:
     def close(self) -> None:
         """Close whatever is open; safe to call twice, and the next use opens again."""
         with self._lock:
-            backend, store = self._backend, self._store
-            self._backend = self._store = None
+            backend, store, locks = self._backend, self._store, self._locks
+            self._backend = self._store = self._locks = None
+        if locks is not None:
+            locks.close()
         if backend is not None:
             backend.close()
         if store is not None:

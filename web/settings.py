@@ -57,6 +57,37 @@ SETTINGS: tuple[Setting, ...] = (
         "unset (embedded index)",
     ),
     Setting(
+        "BROKER_URL",
+        None,
+        "Celery broker for scheduled harvests (`catalogue worker`). Unset: the filesystem transport in "
+        "`<DATA_DIR>/celery` (no server, one machine). At scale: `redis://host:6379/0`.",
+        "unset (`filesystem://`)",
+    ),
+    Setting(
+        "RESULT_BACKEND",
+        None,
+        "Where Celery keeps task results. Unset: a SQLite file beside the filesystem broker; "
+        "e.g. `redis://host:6379/1` with a Redis broker.",
+        "`db+sqlite:///<DATA_DIR>/celery-results.db`",
+    ),
+    Setting(
+        "HARVEST_SOFT_TIME_LIMIT",
+        3300,
+        "Seconds a worker's harvest may run before it is asked to stop (the run is recorded FAILED).",
+    ),
+    Setting(
+        "HARVEST_TIME_LIMIT",
+        3600,
+        "Seconds after which a worker's harvest is killed; a run it leaves RUNNING is marked FAILED "
+        "(interrupted) by the periodic reaper.",
+    ),
+    Setting(
+        "HARVEST_RETRIES",
+        3,
+        "Retries of a scheduled harvest after a transient fetch failure (network, HTTP 5xx/429), "
+        "with exponential backoff from one minute.",
+    ),
+    Setting(
         "ALLOW_PRIVATE_URLS",
         False,
         "Allow feed URLs that resolve to private, loopback or link-local addresses (SSRF guard off). "
@@ -91,6 +122,25 @@ SETTINGS: tuple[Setting, ...] = (
         str(REPO_ROOT / "samples" / "feeds.toml"),
         "The sample-feed registry `catalogue load-samples` harvests; file paths in it are relative to it.",
         "`samples/feeds.toml` in the repository",
+    ),
+    Setting(
+        "SECRET_KEY",
+        None,
+        "Signs the provider dashboard's session cookie and its CSRF tokens. Set it (the same value on "
+        "every web process); unset, each process makes a random one and dashboard logins do not "
+        "survive a restart or move between processes.",
+        "unset (random per process)",
+    ),
+    Setting(
+        "STAGED_FEED_HOURS",
+        24,
+        "How long a pushed feed's dry run can be confirmed; after that its staged bytes are deleted.",
+    ),
+    Setting(
+        "API_CACHE_SECONDS",
+        60,
+        "How long browsers and proxies may reuse a GET response of `/api/` (`Cache-Control: max-age`); "
+        "they revalidate with the ETag after that. `0`: always revalidate.",
     ),
     Setting(
         "CORS_ORIGINS",
@@ -135,8 +185,13 @@ def resolve(config: MutableMapping[str, Any], instance_path: str) -> None:
     config["INDEX_DIR"] = _under(data_dir, config.get("INDEX_DIR") or "index")
     config["SAMPLE_FEEDS"] = _under(instance, config["SAMPLE_FEEDS"])
     config["OPENSEARCH_URL"] = config.get("OPENSEARCH_URL") or None
+    config["BROKER_URL"] = config.get("BROKER_URL") or "filesystem://"
+    results = f"db+sqlite:///{data_dir / 'celery-results.db'}"
+    config["RESULT_BACKEND"] = config.get("RESULT_BACKEND") or results
+    for name in ("HARVEST_SOFT_TIME_LIMIT", "HARVEST_TIME_LIMIT", "HARVEST_RETRIES"):
+        config[name] = int(config[name])
     config["CORS_ORIGINS"] = _origins(config.get("CORS_ORIGINS"))
-    for name in ("MAX_FEED_BYTES", "MAX_UPLOAD_BYTES", "PAGE_SIZE"):
+    for name in ("MAX_FEED_BYTES", "MAX_UPLOAD_BYTES", "PAGE_SIZE", "STAGED_FEED_HOURS"):
         config[name] = int(config[name])
     config["WITHDRAW_GUARD_SHARE"] = float(config["WITHDRAW_GUARD_SHARE"])
     config["ALLOW_PRIVATE_URLS"] = _truthy(config["ALLOW_PRIVATE_URLS"])

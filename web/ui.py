@@ -1,26 +1,36 @@
-"""The HTML pages: the search page and the course detail page. Plain links and forms, no JavaScript."""
+"""The HTML pages: search, course detail, provider, sources and run reports.
+
+Plain links and forms work without JavaScript; `static/suggest.js` only adds autocomplete.
+Every string is translatable (Flask-Babel, see web.i18n).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
-from flask.typing import ResponseReturnValue
+from typing import Any
 
+from flask import Blueprint, current_app, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
+
+from catalogue.errors import NotFound
 from catalogue.runs import Outcome
 from search.errors import SearchError
-from search.query import SORTS
+from search.query import SORTS, SearchResult
+from web import provenance
 from web.api import find_source, issue_summary, severities
+from web.api_discovery import suggestion_url
 from web.errors import describe
-from web.facets import build_view, parse_query
+from web.facets import build_view, parse_query, query_params
 from web.services import get_services
 
 bp = Blueprint("ui", __name__)
 
 SORT_LABELS = {
-    "relevance": "Best match",
-    "start_date": "Start date",
-    "ects": "Workload (ECTS)",
-    "price": "Price",
-    "title": "Title (A–Z)",
+    "relevance": _l("Best match"),
+    "start_date": _l("Start date"),
+    "ects": _l("Workload (ECTS)"),
+    "price": _l("Price"),
+    "title": _l("Title (A–Z)"),
 }
 
 
@@ -36,7 +46,28 @@ def search() -> ResponseReturnValue:
         error = describe(exc)
         return render_template("search.html", view=None, error=error, **context), error.status
     view = build_view(result, "ui.search", page_size)
-    return render_template("search.html", view=view, error=None, **context)
+    help_links = _empty_help(result) if result.total == 0 else {}
+    return render_template("search.html", view=view, error=None, **context, **help_links)
+
+
+def _empty_help(result: SearchResult) -> dict[str, Any]:
+    """For a search without hits: similar titles (cheap: the suggester on each word's first
+    letters, which survives most typos) and the same search including past courses."""
+    query = result.query
+    similar: dict[str, dict[str, str]] = {}
+    for stem in dict.fromkeys(word[:4] for word in query.text.split()[:4] if len(word) >= 3):
+        try:
+            found = get_services().backend.suggest(stem, 3)
+        except SearchError:
+            break
+        for s in found:
+            if len(similar) < 3:
+                similar.setdefault(s.value, {"text": s.text, "url": suggestion_url(s)})
+    past_url = None
+    if not query.include_past:
+        params = query_params(query, current_app.config["PAGE_SIZE"], page=1)
+        past_url = url_for("ui.search", **params, include_past="true")
+    return {"similar": list(similar.values()), "past_url": past_url}
 
 
 @bp.get("/courses/<course_id>")
@@ -44,7 +75,27 @@ def course(course_id: str) -> ResponseReturnValue:
     """Every standard element of one course, labelled, with its provenance. Unknown id: 404 page."""
     stored = get_services().store.get_course(course_id)
     source = find_source(stored.course.provenance.source_id)
-    return render_template("course.html", stored=stored, source=source)
+    return render_template(
+        "course.html", stored=stored, source=source, originals=provenance.differences(stored.course)
+    )
+
+
+@bp.get("/providers/<provider_key>")
+def provider(provider_key: str) -> ResponseReturnValue:
+    """A provider's courses (the provider facet) and the latest harvest reports of its feeds."""
+    page_size = current_app.config["PAGE_SIZE"]
+    args = request.args.copy()
+    args.setlist("provider", [provider_key])
+    query = parse_query(args, default_page_size=page_size, strict=False)
+    result = get_services().backend.search(query)
+    if result.total == 0 and query.page == 1:
+        raise NotFound(f"no provider {provider_key!r} has courses in the catalogue")
+    view = build_view(result, "ui.search", page_size)
+    name = next(
+        (str(h.fields.get("provider")) for h in result.hits if h.fields.get("provider")), provider_key
+    )
+    feeds = provenance.provider_feeds(get_services().store, [h.id for h in result.hits])
+    return render_template("provider.html", view=view, name=name, provider_key=provider_key, feeds=feeds)
 
 
 MAX_ISSUES_SHOWN = 500

@@ -68,14 +68,21 @@ def text(value: str) -> Result[str]:
 
 
 class _TextExtractor(HTMLParser):
-    """Collects the text of an HTML fragment; block elements become line breaks."""
+    """Collects the text of an HTML fragment; block elements become line breaks, table cells of
+    a row are separated by " | " (else "<td>A</td><td>B</td>" would read "AB")."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._skip = 0
+        self._cells = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("td", "th"):
+            self.parts.append(" | " if self._cells else "")
+            self._cells += 1
+        elif tag == "tr":
+            self._cells = 0
         if tag in ("script", "style"):
             self._skip += 1
         elif tag in _BLOCK_TAGS:

@@ -39,6 +39,13 @@ def test_result_card_shows_title_provider_and_facts(edx_client: FlaskClient) -> 
     assert "<dt>Language</dt><dd>English</dd>" in card
 
 
+def test_result_card_marks_an_estimated_ects_figure(edx_client: FlaskClient) -> None:
+    # edX publishes effort and length only: every ECTS figure is an estimate and must say so
+    html = page(edx_client, "/?q=How+to+Learn+Online")
+    card = html[html.index('class="result'):]
+    assert "≈" in card and "(estimated)" in card
+
+
 def test_selected_facet_value_is_marked_and_listed_as_active_filter(edx_client: FlaskClient) -> None:
     html = page(edx_client, "/?language=en")
     assert 'class="facet-value selected"' in html

@@ -1,0 +1,55 @@
+"""Who may do what: authorisation rules as pure functions of an account and a target.
+
+ADMIN may do everything. A PROVIDER may register sources (it becomes their owner) and change,
+push to, harvest, delete and confirm runs of the sources it owns, and nothing else. A REGISTRY
+account reads everything (reads are public anyway) and writes nothing here; its own eligibility
+schemes will get their own rules. Anonymous callers write nothing.
+"""
+
+from __future__ import annotations
+
+from catalogue.accounts import Account, Role
+from catalogue.sources import Source
+
+
+def is_admin(account: Account | None) -> bool:
+    return account is not None and account.role is Role.ADMIN
+
+
+def can_register_source(account: Account | None) -> bool:
+    return account is not None and account.role in (Role.ADMIN, Role.PROVIDER)
+
+
+def can_assign_owner(account: Account | None) -> bool:
+    """Only an admin registers a source on behalf of another account (or of nobody)."""
+    return is_admin(account)
+
+
+def can_change_source(account: Account | None, source: Source) -> bool:
+    """Edit, push to, harvest, delete the source, and act on its runs and records."""
+    if account is None:
+        return False
+    if account.role is Role.ADMIN:
+        return True
+    return account.role is Role.PROVIDER and source.owner is not None and source.owner == account.id
+
+
+def can_read_source(account: Account | None, source: Source) -> bool:
+    """Source registrations, runs and records are public."""
+    return True
+
+
+def can_manage_accounts(account: Account | None) -> bool:
+    return is_admin(account)
+
+
+def can_manage_tokens(account: Account | None, owner_id: str) -> bool:
+    """Issue or revoke tokens of `owner_id`: an admin, or the account itself (rotation)."""
+    return account is not None and (account.role is Role.ADMIN or account.id == owner_id)
+
+
+def visible_sources(account: Account, sources: list[Source]) -> list[Source]:
+    """The sources an account's dashboard lists: a provider its own, others all of them."""
+    if account.role is Role.PROVIDER:
+        return [s for s in sources if s.owner == account.id]
+    return list(sources)

@@ -1,0 +1,129 @@
+"""Interface languages, translated vocabulary labels, the provider page and the course page's provenance."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from web import vocab_labels as vl
+from web.i18n import TRANSLATIONS, compile_catalogues
+
+EDX_TITLE = "How to Learn Online"
+
+
+def html(client: FlaskClient, url: str, status: int = 200, **kwargs: object) -> str:
+    response = client.get(url, **kwargs)  # type: ignore[arg-type]
+    assert response.status_code == status, response.get_data(as_text=True)[:300]
+    return response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("lang", "label", "language", "facet"),
+    [
+        ("en", "Search courses", "English", "Language"),
+        ("fr", "Rechercher des formations", "Anglais", "Langue"),
+        ("de", "Kurse suchen", "Englisch", "Sprache"),
+    ],
+)
+def test_lang_parameter_translates_ui_and_vocabulary_labels(
+    edx_app: Flask, lang: str, label: str, language: str, facet: str
+) -> None:
+    page = html(edx_app.test_client(), f"/?lang={lang}")
+    assert f'<html lang="{lang}">' in page
+    assert f'<label for="q">{label}</label>' in page
+    assert f">{facet}</h3>" in page
+    assert f'<span class="facet-label">{language}</span>' in page
+
+
+def test_choice_is_kept_in_a_cookie_and_beats_accept_language(edx_app: Flask) -> None:
+    client = edx_app.test_client()
+    first = client.get("/?lang=de")
+    assert "lang=de" in first.headers["Set-Cookie"]
+    assert "Quellen" in html(client, "/sources", headers={"Accept-Language": "fr"})
+
+
+def test_accept_language_picks_the_language_without_a_choice(edx_app: Flask) -> None:
+    page = html(edx_app.test_client(), "/sources", headers={"Accept-Language": "fr-CH, fr;q=0.9, en;q=0.5"})
+    assert "<h1>Sources</h1>" in page and "Jamais moissonné" not in page
+    assert 'lang="fr"' in page
+    unknown = html(edx_app.test_client(), "/", headers={"Accept-Language": "pl"})
+    assert '<html lang="en">' in unknown
+
+
+def test_language_links_keep_the_current_page(edx_client: FlaskClient) -> None:
+    page = html(edx_client, "/?q=data&language=en")
+    links = re.findall(r'<a href="([^"]+)" lang="(\w\w)" hreflang', page)
+    assert {code for _, code in links} == {"en", "fr", "de"}
+    assert all("q=data" in url and "language=en" in url for url, _ in links)
+
+
+def test_vocabulary_labels_per_language() -> None:
+    assert vl.eqf(5, "en") == "Level 5"
+    assert vl.eqf(5, "fr") == "Niveau 5"
+    assert vl.country("DEU", "fr") == "Allemagne"
+    assert vl.country("FRA", "de") == "Frankreich"
+    assert vl.language("de", "fr") == "Allemand"
+    assert vl.mode("online", "fr") == "En ligne"
+    assert vl.schedule("full-time", "de") == "Vollzeit"
+    assert vl.isced("06", "de").startswith("Informations")
+    assert vl.isced("0613", "de") == vl.isced("0613", "en")  # narrower fields stay English
+    assert vl.country("XXX", "de") == "XXX"
+
+
+def test_every_catalogue_translates_every_message() -> None:
+    from babel.messages.pofile import read_po
+
+    catalogues = {}
+    for lang in ("fr", "de"):
+        with (TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+            catalogues[lang] = read_po(handle)
+    ids = [{m.id for m in c if m.id} for c in catalogues.values()]
+    assert ids[0] == ids[1]
+    for lang, catalogue in catalogues.items():
+        untranslated = [
+            m.id
+            for m in catalogue
+            if m.id and not all(m.string if isinstance(m.string, tuple) else [m.string])
+        ]
+        assert untranslated == [], (lang, untranslated)
+    compile_catalogues()
+    assert compile_catalogues() == []  # up to date: nothing is rewritten
+
+
+def test_provider_page_lists_courses_and_the_latest_harvest_report(edx_client: FlaskClient) -> None:
+    page = html(edx_client, "/providers/harvard-university")
+    assert "<h1>Harvard University</h1>" in page
+    assert page.count('<li class="result">') > 0
+    assert "Latest harvest reports" in page
+    assert "edX course catalogue (2020 scrape)" in page
+    assert 'href="/runs/' in page
+    assert "missing standard element" in page  # per-record issues the provider can act on
+    html(edx_client, "/providers/no-such-provider", status=404)
+
+
+def test_result_cards_link_to_the_provider_page(edx_client: FlaskClient) -> None:
+    page = html(edx_client, "/?q=" + EDX_TITLE.replace(" ", "+"))
+    assert re.search(r'<p class="provider"><a href="/providers/[a-z0-9-]+">', page)
+
+
+def test_course_page_offers_elm_downloads_and_shows_originals(edx_client: FlaskClient) -> None:
+    search = html(edx_client, "/?q=" + EDX_TITLE.replace(" ", "+"))
+    href = re.search(r'href="(/courses/[^"]+)"', search)
+    assert href is not None
+    page = html(edx_client, href.group(1))
+    cid = href.group(1).rsplit("/", 1)[1]
+    assert f'href="/api/v1/courses/{cid}?format=jsonld"' in page
+    assert f'href="/api/v1/courses/{cid}?format=turtle"' in page
+    assert "Values as the provider wrote them" in page
+    assert '<tr class="changed">' in page
+    assert "harvest history" in page
+
+
+def test_empty_search_suggests_similar_titles_and_past_courses(edx_client: FlaskClient) -> None:
+    page = html(edx_client, "/?q=pythonx+zzqqxx")
+    assert "No courses found" in page
+    assert "Did you mean one of these?" in page
+    assert "include_past=true" in page

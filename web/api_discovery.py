@@ -1,0 +1,71 @@
+"""The API's discovery surfaces: autocomplete suggestions, facet counts and the OpenAPI document.
+
+Routes join the `api` blueprint of `web.api` (this module is imported by `web.app` before the
+blueprint is registered).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+
+from search.backend import Suggestion
+from search.errors import QueryError
+from web.api import bp, search_json
+from web.apidoc import openapi_document
+from web.facets import build_view, parse_query
+from web.services import get_services
+
+MAX_SUGGESTIONS = 20
+MAX_PREFIX = 100
+
+
+def suggestion_url(suggestion: Suggestion) -> str:
+    """Where choosing a suggestion leads: the course page, the provider page, or a search."""
+    if suggestion.kind == "course":
+        return url_for("ui.course", course_id=suggestion.value)
+    if suggestion.kind == "provider":
+        return url_for("ui.provider", provider_key=suggestion.value)
+    return url_for("ui.search", q=suggestion.value)
+
+
+def _int_arg(name: str, default: int, high: int) -> int:
+    raw = request.args.get(name, str(default)).strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= high:
+        raise QueryError(f"{name} must be a whole number between 1 and {high}")
+    return int(raw)
+
+
+@bp.get("/suggest")
+def suggest() -> ResponseReturnValue:
+    """Completions of `q` as the user types: providers, keywords, course titles (each with a link)."""
+    unknown = sorted(set(request.args) - {"q", "limit", "lang"})
+    if unknown:
+        raise QueryError(f"unknown parameter {unknown[0]!r}; parameters are q, limit, lang")
+    prefix = request.args.get("q", "")
+    if len(prefix) > MAX_PREFIX:
+        raise QueryError(f"q is longer than {MAX_PREFIX} characters")
+    limit = _int_arg("limit", 8, MAX_SUGGESTIONS)
+    found = get_services().backend.suggest(prefix, limit)
+    items: list[dict[str, Any]] = [
+        {"kind": s.kind, "text": s.text, "value": s.value, "url": suggestion_url(s)} for s in found
+    ]
+    return jsonify({"q": prefix, "suggestions": items})
+
+
+@bp.get("/facets")
+def facets() -> ResponseReturnValue:
+    """Facet counts for a search (same parameters as /search), without the hits."""
+    page_size = current_app.config["PAGE_SIZE"]
+    query = parse_query(request.args, default_page_size=page_size, strict=True)
+    view = build_view(get_services().backend.search(query), "api.search", page_size)
+    full = search_json(view)
+    return jsonify({"query": full["query"], "total": full["total"], "facets": full["facets"]})
+
+
+@bp.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    """The OpenAPI 3.1 description of this API (merged from the fragments in web/openapi/)."""
+    return jsonify(openapi_document())
