@@ -10,7 +10,7 @@ from typing import Any
 
 from catalogue.errors import ConfigurationError
 
-FORMATS = ("csv", "xcri-cap", "elm-rdf", "qdr-loq", "xml")
+FORMATS = ("csv", "xcri-cap", "elm-rdf", "qdr-loq", "xml", "json")
 """Feed formats a source may declare; each has a harvester (see harvesters/)."""
 
 _SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")

@@ -57,6 +57,7 @@ _HARVESTERS: dict[str, str] = {
     # libraries load only when a feed of that format is read. Adding a harvester is one line here.
     "csv": "harvesters.csv:CsvHarvester",
     "elm-rdf": "harvesters.elm:ElmRdfHarvester",
+    "json": "harvesters.json:JsonHarvester",
     "qdr-loq": "harvesters.qdr:QdrHarvester",
     "xml": "harvesters.xml:XmlHarvester",
     "xcri-cap": "harvesters.xml:XmlHarvester",

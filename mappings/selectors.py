@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from mappings.items import CSV_ROW, RawItem
+from mappings.json_paths import JSON_MEDIA_TYPE, JsonRecords
 from mappings.rdf_paths import N_TRIPLES, RdfRecords
 from mappings.xml_paths import XML_MEDIA_TYPE, XmlRecords
 
@@ -93,6 +94,7 @@ LANGUAGES: dict[str, SelectorLanguage] = {
     CSV_ROW: CsvRows(),
     XML_MEDIA_TYPE: XmlRecords(),
     N_TRIPLES: RdfRecords(),
+    JSON_MEDIA_TYPE: JsonRecords(),
 }
 """Media type -> selector language."""
 
@@ -102,6 +104,7 @@ FORMAT_MEDIA_TYPES: dict[str, str] = {
     "xcri-cap": XML_MEDIA_TYPE,
     "qdr-loq": XML_MEDIA_TYPE,
     "elm-rdf": N_TRIPLES,
+    "json": JSON_MEDIA_TYPE,
 }
 """Spec `format` -> media type of the items its harvester produces (formats with a selector
 language so far; "xml", "xcri-cap", "qdr-loq" and "elm-rdf" join when their harvesters do)."""

@@ -25,6 +25,7 @@ MEDIA_TYPES: dict[str, frozenset[str]] = {
     "qdr-loq": _XML,
     "xml": _XML,
     "elm-rdf": _RDF,
+    "json": frozenset({"application/json", "application/x-ndjson", "application/jsonl"}),
 }
 """Media types a feed of each source format may be pushed as."""
 
@@ -35,6 +36,9 @@ _EXTENSIONS = {
     ".jsonld": "application/ld+json",
     ".rdf": "application/rdf+xml",
     ".nt": "application/n-triples",
+    ".json": "application/json",
+    ".jsonl": "application/jsonl",
+    ".ndjson": "application/x-ndjson",
 }
 _UNTYPED = {"", "application/octet-stream"}  # what browsers send for an unknown extension
 

@@ -17,9 +17,12 @@ from catalogue.account_store import AccountStore
 from catalogue.changes import CourseStatus
 from catalogue.model import course_id
 from catalogue.runs import RunStatus
+from catalogue.sources import FORMATS
 from harvesters.pipeline import HarvestSettings
 from tests.web.publishing import INITIAL, SOURCE, SUMMARY, URL, World, edx_csv, first_rows, world
+from web.apidoc import openapi_document
 from web.services import Services
+from web.uploads import MEDIA_TYPES
 
 __all__ = ["world"]  # the fixture, imported so pytest finds it here
 
@@ -411,3 +414,15 @@ def test_held_withdrawals_are_confirmed_by_the_owner(world: World) -> None:
     )
     assert confirm.status_code == 200 and len(confirm.get_json()["withdrawn"]) == 10
     assert world.store.count_courses(source_id=SOURCE) == 2
+
+
+def test_every_source_format_can_be_pushed_and_is_documented() -> None:
+    assert set(MEDIA_TYPES) == set(FORMATS), "each format needs the media types it may be pushed as"
+    schemas = openapi_document()["components"]["schemas"]
+    enums = [
+        prop["enum"]
+        for schema in schemas.values()
+        for prop in schema.get("properties", {}).values()
+        if isinstance(prop, dict) and "xcri-cap" in prop.get("enum", ())
+    ]
+    assert enums and all(set(enum) == set(FORMATS) for enum in enums)
