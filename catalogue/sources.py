@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
 from catalogue.errors import ConfigurationError
+from catalogue.model import Course, Organisation, lang_text
+from catalogue.vocabularies import countries
 
 FORMATS = ("csv", "xcri-cap", "elm-rdf", "qdr-loq", "xml", "json")
 """Feed formats a source may declare; each has a harvester (see harvesters/)."""
@@ -51,3 +53,43 @@ class FetchState:
 
     etag: str | None = None
     last_modified: str | None = None
+
+
+def registered_provider(source: Source) -> Organisation | None:
+    """The provider a source's registration names (`settings["provider"]`), if any.
+
+    Shape: {"name": "Uni Zed", "country": "IRL", "homepage": "https://..."}; country is ISO 3166
+    alpha-3. Raises ConfigurationError on a malformed entry, so a bad registration fails loudly.
+    """
+    entry = source.settings.get("provider")
+    if entry is None:
+        return None
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str) or not entry["name"].strip():
+        raise ConfigurationError(f"source {source.id}: settings.provider needs at least a name")
+    country = entry.get("country")
+    if country is not None and country not in countries():
+        raise ConfigurationError(
+            f"source {source.id}: settings.provider.country {country!r} is not ISO alpha-3"
+        )
+    return Organisation(name=lang_text(entry["name"]), country=country, homepage=entry.get("homepage"))
+
+
+def with_registered_provider(course: Course, provider: Organisation) -> tuple[Course, bool]:
+    """Fill the course's missing provider name, country and homepage from the registration.
+
+    Only when the record names no provider, or the same one: a feed that lists other providers
+    (an aggregator) must not get the registrant's country. Returns (course, whether it changed).
+    """
+    own = course.provider
+    names = {text.casefold() for text in own.name.values()}
+    if names and not names & {text.casefold() for text in provider.name.values()}:
+        return course, False
+    merged = replace(
+        own,
+        name=own.name or provider.name,
+        country=own.country or provider.country,
+        homepage=own.homepage or provider.homepage,
+    )
+    if merged == own:
+        return course, False
+    return replace(course, provider=merged), True

@@ -33,9 +33,9 @@ import httpx
 from catalogue.changes import Candidate, ChangeSink, HarvestDiff
 from catalogue.codec import course_to_dict, record_hash
 from catalogue.errors import CatalogueError, ConfigurationError, FeedError
-from catalogue.model import Provenance
+from catalogue.model import Organisation, Provenance
 from catalogue.runs import Issue, Outcome, RunReport, RunStatus, Severity
-from catalogue.sources import FetchState, Source
+from catalogue.sources import FetchState, Source, registered_provider, with_registered_provider
 from catalogue.store import CatalogueStore
 from catalogue.validate import validate
 from harvesters.base import harvester_for
@@ -135,7 +135,7 @@ def remap_source(
     report = store.start_run(source.id, dry_run=dry_run, trigger="remap")
     try:
         spec = _spec_for(source)
-        intake = _Intake(spec, report, settings)
+        intake = _Intake(spec, report, settings, registered_provider(source))
         for stored in store.iter_courses(source_id=source.id):
             _replay(store, intake, stored.course.id, stored.course.provenance)
         intake.close()
@@ -177,7 +177,7 @@ def _harvest(
         raise FeedError(f"the feed is {len(data)} bytes, more than the limit of {settings.max_feed_bytes}")
     spec = _spec_for(source)
     harvester = harvester_for(source.format)
-    intake = _Intake(spec, report, settings)
+    intake = _Intake(spec, report, settings, registered_provider(source))
     for gathered in harvester.gather(data, spec):
         intake.take(gathered.item, gathered.issues)
     intake.close()
@@ -271,8 +271,15 @@ def _replay(store: CatalogueStore, intake: _Intake, course_id: str, provenance: 
 class _Intake:
     """Turns one run's raw items into store candidates: map, validate, de-duplicate, report."""
 
-    def __init__(self, spec: MappingSpec, report: RunReport, settings: HarvestSettings) -> None:
+    def __init__(
+        self,
+        spec: MappingSpec,
+        report: RunReport,
+        settings: HarvestSettings,
+        provider: Organisation | None = None,
+    ) -> None:
         self.spec = spec
+        self.provider = provider  # the source registration's provider: fills gaps in records
         self.report = report
         self.candidates: list[Candidate] = []
         # provider_ref -> (pointer, content digest) of its first occurrence in the feed
@@ -307,6 +314,11 @@ class _Intake:
                     self.report.count(Outcome.FAILED)
                 return ref
         course = mapped.course
+        if course is not None and self.provider is not None:
+            course, filled = with_registered_provider(course, self.provider)
+            if filled:
+                message = "provider details the record lacks were taken from the source registration"
+                issues.append(Issue(Severity.INFO, message, field="provider", code="provider-from-source"))
         if course is not None and not _has_error(issues):
             issues += validate(course)
         for issue in issues:

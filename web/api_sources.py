@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import timedelta
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,7 +24,7 @@ from catalogue.account_store import AccountStore
 from catalogue.errors import ConfigurationError, Conflict, NotFound
 from catalogue.permissions import can_assign_owner, can_change_source, can_register_source
 from catalogue.runs import RunReport, RunStatus
-from catalogue.sources import FORMATS, Source
+from catalogue.sources import FORMATS, Source, registered_provider
 from catalogue.staged_feeds import StagedFeed, StagedFeedStore
 from harvesters import publish
 from mappings.spec import load_spec
@@ -38,7 +39,7 @@ bp = Blueprint("api_sources", __name__, url_prefix="/api/v1")
 MIN_SCHEDULE_MINUTES = 15
 """Pull no more often than this: a feed is a catalogue, not a ticker."""
 _MAPPING_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")  # a bundled spec name, never a path
-_EDITABLE = ("name", "url", "format", "mapping", "schedule_minutes", "owner")
+_EDITABLE = ("name", "url", "format", "mapping", "schedule_minutes", "owner", "provider")
 CONFIRM_NOTE = (
     "The catalogue may have changed since the dry run (another push or a scheduled pull), so this "
     "run's changes can differ from the preview; compare `counts` with `dry_run.counts`."
@@ -103,6 +104,19 @@ def _owner(data: dict[str, Any], default: str | None) -> str | None:
     return owner
 
 
+def _with_provider(source: Source, data: dict[str, Any]) -> Source:
+    """The source with the body's `provider` registration (null removes it), checked; unchanged
+    when the body has none. ConfigurationError for a malformed one."""
+    if "provider" not in data:
+        return source
+    settings = {key: value for key, value in source.settings.items() if key != "provider"}
+    if data["provider"] is not None:
+        settings["provider"] = data["provider"]
+    updated = replace(source, settings=MappingProxyType(settings))
+    registered_provider(updated)
+    return updated
+
+
 def source_json(source: Source) -> dict[str, Any]:
     """A source as its owner sees it (`settings` may hold feed credentials: never shown)."""
     return {
@@ -113,6 +127,7 @@ def source_json(source: Source) -> dict[str, Any]:
         "mapping": source.mapping,
         "schedule_minutes": source.schedule_minutes,
         "owner": source.owner,
+        "provider": source.settings.get("provider"),
         "retired": publish.is_retired(source),
         "links": {
             "self": url_for("api.source", source_id=source.id),
@@ -164,6 +179,7 @@ def register_source() -> ResponseReturnValue:
             schedule_minutes=data.get("schedule_minutes"),
             owner=owner,
         )
+        source = _with_provider(source, data)
     except ConfigurationError as exc:
         raise BadRequest(description=str(exc)) from None
     store.save_source(source)
@@ -183,10 +199,10 @@ def change_source(source_id: str) -> ResponseReturnValue:
     if "id" in data and data["id"] != source_id:
         raise BadRequest(description="A source's id cannot change.")
     _check_fields(data)
-    changes = {key: data[key] for key in _EDITABLE if key in data and key != "owner"}
+    changes = {key: data[key] for key in _EDITABLE if key in data and key not in ("owner", "provider")}
     changes["owner"] = _owner(data, source.owner)
     try:
-        updated = replace(source, **changes)
+        updated = _with_provider(replace(source, **changes), data)
     except ConfigurationError as exc:
         raise BadRequest(description=str(exc)) from None
     get_services().store.save_source(updated)

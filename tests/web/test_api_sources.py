@@ -7,6 +7,7 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,9 +16,12 @@ from flask import Flask
 
 from catalogue.account_store import AccountStore
 from catalogue.changes import CourseStatus
+from catalogue.eligibility import Scheme
+from catalogue.eligibility_store import EligibilityStore
 from catalogue.model import course_id
 from catalogue.runs import RunStatus
 from catalogue.sources import FORMATS
+from catalogue.webhook_store import WebhookStore
 from harvesters.pipeline import HarvestSettings
 from tests.web.publishing import INITIAL, SOURCE, SUMMARY, URL, World, edx_csv, first_rows, world
 from web.apidoc import openapi_document
@@ -96,7 +100,53 @@ CASES: dict[str, tuple[str, Case]] = {
         lambda w: ("POST", "/api/v1/accounts/zed/tokens", {"json": {"label": "ci"}}),
     ),
     "api_accounts.revoke_token": ("zed", lambda w: ("DELETE", f"/api/v1/tokens/{w.token_ids['zed']}", {})),
+    "api_schemes.create_scheme": (
+        "reg",
+        lambda w: ("POST", "/api/v1/schemes", {"json": {"id": "new-fund", "name": "New", "rules": []}}),
+    ),
+    "api_schemes.change_scheme": (
+        "reg",
+        lambda w: ("PATCH", f"/api/v1/schemes/{_scheme(w)}", {"json": {"name": "Renamed fund"}}),
+    ),
+    "api_schemes.decide_course": (
+        "reg",
+        lambda w: (
+            "PUT",
+            f"/api/v1/schemes/{_scheme(w)}/decisions/{_course(w)}",
+            {"json": {"eligible": True, "note": "ok"}},
+        ),
+    ),
+    "api_webhooks.subscribe": (
+        "reg",
+        lambda w: ("POST", "/api/v1/webhooks", {"json": {"url": "https://93.184.216.34/hook"}}),
+    ),
+    "api_webhooks.unsubscribe": ("reg", lambda w: ("DELETE", f"/api/v1/webhooks/{_hook(w)}", {})),
 }
+INTRUDERS: dict[str, tuple[str, ...]] = {
+    # who must get 403 where "reg" (a registry) is the rightful caller
+    "api_schemes.create_scheme": ("other", "zed"),
+    "api_schemes.change_scheme": ("other", "reg2"),
+    "api_schemes.decide_course": ("other", "reg2"),
+    "api_webhooks.subscribe": ("other", "zed"),
+    "api_webhooks.unsubscribe": ("other", "reg2"),
+}
+
+
+def _scheme(w: World) -> str:
+    """A scheme owned by "reg" (created once per world)."""
+    schemes = EligibilityStore(w.store)
+    if not any(s.id == "reg-fund" for s in schemes.list_schemes()):
+        schemes.create_scheme(Scheme("reg-fund", "Reg fund", "reg", ()))
+    return "reg-fund"
+
+
+def _course(w: World) -> str:
+    return next(iter(w.store.iter_courses())).id
+
+
+def _hook(w: World) -> str:
+    subscription, _secret = WebhookStore(w.store).subscribe("reg", "https://93.184.216.34/hook")
+    return subscription.id
 
 
 @pytest.fixture
@@ -154,8 +204,10 @@ def test_every_write_route_refuses_a_wrong_token(app: Flask) -> None:
             assert "error=" in response.headers["WWW-Authenticate"], endpoint
 
 
-@pytest.mark.parametrize("endpoint", sorted(CASES))
-@pytest.mark.parametrize("intruder", ["other", "reg"])
+@pytest.mark.parametrize(
+    ("endpoint", "intruder"),
+    [(e, who) for e in sorted(CASES) for who in INTRUDERS.get(e, ("other", "reg"))],
+)
 def test_other_accounts_get_403(world: World, endpoint: str, intruder: str) -> None:
     _, case = CASES[endpoint]
     courses_before = world.store.count_courses(include_withdrawn=True)
@@ -426,3 +478,23 @@ def test_every_source_format_can_be_pushed_and_is_documented() -> None:
         if isinstance(prop, dict) and "xcri-cap" in prop.get("enum", ())
     ]
     assert enums and all(set(enum) == set(FORMATS) for enum in enums)
+
+
+def test_a_registered_provider_fills_records_that_lack_one(world: World) -> None:
+    zed = world.auth("zed")
+    navarra = {"name": "Universidad Pública de Navarra", "country": "ESP", "homepage": None}
+    body = {"id": "upna", "format": "json", "mapping": "ooapi", "provider": navarra}
+    created = world.client.post("/api/v1/sources", json=body, headers=zed)
+    assert created.status_code == 201 and created.get_json()["provider"] == navarra
+    feed = (Path(__file__).resolve().parent.parent / "fixtures" / "ooapi_course_example.json").read_bytes()
+    pushed = world.client.post(
+        "/api/v1/sources/upna/feed?dry_run=false",
+        data=feed,
+        headers={**zed, "Content-Type": "application/json"},
+    )
+    assert pushed.status_code == 200, pushed.get_json()
+    assert pushed.get_json()["run"]["counts"]["added"] == 1
+    for bad in ({"country": "ESP"}, {"name": "X", "country": "Spain"}):
+        _assert_error(world.client.patch("/api/v1/sources/upna", json={"provider": bad}, headers=zed), 400)
+    cleared = world.client.patch("/api/v1/sources/upna", json={"provider": None}, headers=zed)
+    assert cleared.status_code == 200 and cleared.get_json()["provider"] is None
