@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint typecheck check bench clean install install-dev translations browser-deps
+.PHONY: run test lint typecheck check bench reliability clean install install-dev translations browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,13 @@ BENCH_SEED ?= 1
 bench: install-dev
 	nice -n 10 $(BIN)/python -m bench.search_bench --docs $(BENCH_DOCS) --queries $(BENCH_QUERIES) --seed $(BENCH_SEED)
 	nice -n 10 $(BIN)/python -m bench.harvest_bench --docs 10000 $(BENCH_DOCS) --repeats 1 --seed $(BENCH_SEED)
+
+## reliability: the tests/reliability suite at 10x (hypothesis examples, fuzz runs, kills on a 20k-row
+## feed, load duration), then a 120 s load run; figures in RELIABILITY.md, load in bench/out/load.json.
+RELIABILITY_SCALE ?= 10
+reliability: install-dev
+	RELIABILITY_SCALE=$(RELIABILITY_SCALE) $(BIN)/python -m pytest tests/reliability -q -s -p no:cacheprovider
+	nice -n 10 $(BIN)/python -m bench.load --seconds 120 --concurrency 32 --workers 2
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

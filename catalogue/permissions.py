@@ -2,8 +2,8 @@
 
 ADMIN may do everything. A PROVIDER may register sources (it becomes their owner) and change,
 push to, harvest, delete and confirm runs of the sources it owns, and nothing else. A REGISTRY
-account reads everything (reads are public anyway) and writes nothing here; its own eligibility
-schemes will get their own rules. Anonymous callers write nothing.
+account reads everything (reads are public anyway), defines eligibility schemes (it owns them and
+decides on their courses) and subscribes webhooks. Anonymous callers write nothing.
 """
 
 from __future__ import annotations
@@ -53,3 +53,29 @@ def visible_sources(account: Account, sources: list[Source]) -> list[Source]:
     if account.role is Role.PROVIDER:
         return [s for s in sources if s.owner == account.id]
     return list(sources)
+
+
+# --- eligibility schemes and webhooks (registries) -------------------------------------------------
+
+
+def can_create_scheme(account: Account | None) -> bool:
+    """Registries define eligibility schemes (and own them); admins may too."""
+    return account is not None and account.role in (Role.ADMIN, Role.REGISTRY)
+
+
+def can_change_scheme(account: Account | None, owner: str | None) -> bool:
+    """Edit a scheme and decide on its courses: its owning registry, or an admin."""
+    if account is None:
+        return False
+    if account.role is Role.ADMIN:
+        return True
+    return account.role is Role.REGISTRY and owner is not None and owner == account.id
+
+
+def can_subscribe_webhooks(account: Account | None) -> bool:
+    return account is not None and account.role in (Role.ADMIN, Role.REGISTRY)
+
+
+def can_manage_webhook(account: Account | None, subscriber: str) -> bool:
+    """See or delete a subscription: the account that made it, or an admin."""
+    return account is not None and (account.role is Role.ADMIN or account.id == subscriber)

@@ -191,3 +191,86 @@ staged_feeds = sa.Table(
     sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
     sa.Index(None, "source_id", "created_at"),
 )
+
+# --- eligibility schemes, their decisions and webhooks (migration 0003) ---------------------------
+
+schemes = sa.Table(
+    "schemes",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),  # a slug: the search filter value
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("owner", sa.String(64), sa.ForeignKey("accounts.id")),  # a registry account
+    sa.Column("rules", JSONType, nullable=False),  # catalogue.eligibility.rules_to_data()
+    sa.Column("accredited", JSONType, nullable=False),  # provider names/identifiers
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+scheme_decisions = sa.Table(
+    "scheme_decisions",
+    metadata,
+    # A registry's manual decision on one course: overrides the rules, kept until replaced.
+    sa.Column("scheme_id", sa.String(64), sa.ForeignKey("schemes.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("course_id", sa.String(64), sa.ForeignKey("courses.id"), primary_key=True),
+    sa.Column("eligible", sa.Boolean, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("decided_by", sa.String(64)),
+    sa.Column("decided_at", UTCDateTime, nullable=False),
+)
+
+course_eligibility = sa.Table(
+    "course_eligibility",
+    metadata,
+    sa.Column("scheme_id", sa.String(64), sa.ForeignKey("schemes.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("course_id", sa.String(64), sa.ForeignKey("courses.id"), primary_key=True),
+    sa.Column("eligible", sa.Boolean, nullable=False),
+    sa.Column("since", UTCDateTime, nullable=False),  # when `eligible` last took its value
+    sa.Column("reasons", JSONType, nullable=False),  # [{"rule", "message"}]
+    sa.Column("manual", sa.Boolean, nullable=False),
+    # Position in the scheme's changes feed, from the `changes` sequence: set when the course
+    # became eligible, changed while eligible, or stopped being eligible; NULL while it never was.
+    sa.Column("seq", sa.BigInteger),
+    sa.Column("course_seq", sa.BigInteger, nullable=False),  # courses.seq when last evaluated
+    sa.Column("evaluated_at", UTCDateTime, nullable=False),
+    sa.Index(None, "scheme_id", "seq"),
+    sa.Index(None, "course_id"),
+)
+
+webhook_subscriptions = sa.Table(
+    "webhook_subscriptions",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("account_id", sa.String(64), sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("url", sa.Text, nullable=False),
+    # Kept in plaintext: signing needs it (an HMAC key cannot be stored as a hash). It is shown
+    # once, when the subscription is created, and never returned by the API after that.
+    sa.Column("secret", sa.Text, nullable=False),
+    sa.Column("scheme_id", sa.String(64), sa.ForeignKey("schemes.id", ondelete="CASCADE")),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("cursor", sa.BigInteger, nullable=False),  # newest seq already enqueued for delivery
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "subscription_id",
+        sa.String(32),
+        sa.ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("from_seq", sa.BigInteger, nullable=False),  # exclusive
+    sa.Column("to_seq", sa.BigInteger, nullable=False),  # inclusive
+    sa.Column("status", sa.String(16), nullable=False),  # pending | delivered | failed
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("delivered_at", UTCDateTime),
+    sa.Index(None, "status", "next_attempt_at"),
+    sqlite_autoincrement=True,
+)

@@ -149,6 +149,13 @@ class CatalogueStore:
         with self._guard(), self._write() as conn:
             yield conn
 
+    @contextmanager
+    def sequencing(self) -> Iterator[Connection]:
+        """A write transaction that may allocate seqs (rows of `changes`): serialised with every
+        other such transaction (see the module docstring), so commit order stays seq order."""
+        with self._guard(), self._write(serialise=True) as conn:
+            yield conn
+
     # --- source registry ------------------------------------------------------------------
 
     def save_source(self, source: Source) -> None:
@@ -640,6 +647,14 @@ def _select_stored(
     conn: Connection, *where: Any, order_by: Any = None, limit: int | None = None
 ) -> list[StoredCourse]:
     return [stored for _, stored in _select_rows(conn, *where, order_by=order_by, limit=limit)]
+
+
+def stored_courses(
+    conn: Connection, *where: Any, order_by: Any = None, limit: int | None = None
+) -> list[StoredCourse]:
+    """Courses matching `where`, read on the caller's connection (for stores of other tables that
+    join their rows to courses inside their own transaction)."""
+    return _select_stored(conn, *where, order_by=order_by, limit=limit)
 
 
 def _select_rows(

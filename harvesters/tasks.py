@@ -38,12 +38,14 @@ from harvesters.jobs import (
     schedule,
     schedule_entry,
 )
+from harvesters.webhook_delivery import WebhookSettings, deliver_due
 
 logger = logging.getLogger(__name__)
 
 HARVEST = "catalogue.harvest_source"
 DISPATCH = "catalogue.dispatch_due_harvests"
 REAP = "catalogue.reap_stale_runs"
+DELIVER = "catalogue.deliver_webhooks"
 WIRING = "catalogue_wiring"
 """Celery conf key: a callable returning the HarvestWiring, set by web.celery_app."""
 RETRIES = "catalogue_harvest_retries"
@@ -51,6 +53,7 @@ RETRIES = "catalogue_harvest_retries"
 
 DISPATCH_EVERY = 60.0  # seconds; the finest schedule granularity
 REAP_EVERY = 300.0
+DELIVER_EVERY = 30.0  # seconds; the first webhook retry waits 30 s too
 REAP_GRACE = 60.0  # beyond the hard time limit, before a RUNNING run is presumed dead
 # A run starts a moment after the dispatch that sent it, so one interval later it is due a few
 # hundred ms after that dispatch; without slack each pull would slip a whole dispatch period.
@@ -64,6 +67,7 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "options": {"expires": DISPATCH_EVERY},
     },
     "reap-stale-runs": {"task": REAP, "schedule": REAP_EVERY, "options": {"expires": REAP_EVERY}},
+    "deliver-webhooks": {"task": DELIVER, "schedule": DELIVER_EVERY, "options": {"expires": DELIVER_EVERY}},
 }
 
 
@@ -137,3 +141,20 @@ def reap_stale_runs_task(self: Task) -> list[int]:
     limit = float(self.app.conf.task_time_limit or 0) or 3600.0
     cutoff = _now() - timedelta(seconds=limit + REAP_GRACE)
     return reap_stale_runs(wired.store, wired.locks, cutoff)
+
+
+@shared_task(bind=True, name=DELIVER)
+def deliver_webhooks(self: Task) -> dict[str, int]:
+    """Queue deliveries for committed changes and send every due one (signed, SSRF-guarded);
+    failures are retried by later runs with exponential backoff, then given up (recorded).
+    The wiring may provide `webhook_settings` (web.services.Services does); else the defaults
+    with the harvest's private-address setting."""
+    wired = wiring(self)
+    settings = getattr(wired, "webhook_settings", None)
+    if not isinstance(settings, WebhookSettings):
+        settings = WebhookSettings(allow_private=wired.harvest_settings.allow_private)
+    outcomes = deliver_due(wired.store, settings)
+    counts: dict[str, int] = {}
+    for _, status in outcomes:
+        counts[status.value] = counts.get(status.value, 0) + 1
+    return counts

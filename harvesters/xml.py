@@ -117,11 +117,14 @@ def _context_shells(data: bytes, language: XmlRecords) -> Shells:
 
 
 def _shell(element: Any, bearing: set[str]) -> Any:
-    shell = etree.Element(element.tag, attrib=dict(element.attrib), nsmap=element.nsmap)
-    shell.text = element.text
-    for child in element:
-        if child.tag not in bearing:
-            shell.append(copy.deepcopy(child))
+    # A copy, not etree.Element(tag, attrib, nsmap): lxml's API validates names and namespace
+    # URIs more strictly than its parser (a non-ASCII namespace IRI, an over-long attribute
+    # name), which turned such well-formed feeds into an internal error.
+    shell = copy.deepcopy(element)  # its records and inner contexts are already cleared: cheap
+    shell.tail = None
+    for child in list(shell):
+        if child.tag in bearing:
+            shell.remove(child)
     return shell
 
 

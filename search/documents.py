@@ -71,14 +71,18 @@ _LANGUAGE_ALIASES = {"nb": "no", "nn": "no"}
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 
 
-def to_document(stored: StoredCourse) -> Document:
-    """Flatten a stored course into a search document. Pure: same input, same output."""
+def to_document(stored: StoredCourse, eligible: Iterable[str] = ()) -> Document:
+    """Flatten a stored course into a search document. Pure: same input, same output.
+
+    `eligible`: ids of the funding schemes the course is eligible for (catalogue eligibility,
+    looked up by the caller so that documents stay a function of their arguments)."""
     course = stored.course
     display = ("en", *course.languages)
     provider = first_text(course.provider.name, display)
     doc: Document = {
         "id": course.id,
         "status": str(stored.status),
+        "seq": stored.seq,  # the store's change counter: `search.sync.repair` compares it
         "title": first_text(course.title, display),
         "titles": _joined(course.title.values()),
         "description": first_text(course.description, display),
@@ -96,6 +100,7 @@ def to_document(stored: StoredCourse) -> Document:
         "start_date": course.start_date.isoformat() if course.start_date else None,
         "end_date": course.end_date.isoformat() if course.end_date else None,
         "url": course.url,
+        "eligible": sorted(eligible),
         **_money_fields(course),
     }
     implied = course.languages[0] if len(course.languages) == 1 else None

@@ -15,6 +15,7 @@ Concurrency model:
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -280,6 +281,24 @@ class EmbeddedBackend:
             return key
         hit = HitBuilder(searcher, self._schema, None).hits(found[:1], scored=False)[0]
         return str(hit.fields.get("provider") or key)
+
+    def inventory(self) -> dict[str, tuple[int, str]]:
+        """Every indexed document's id -> (seq, status): what `search.sync.repair` compares."""
+        opened = self._refresh()
+        if not opened.compatible:
+            raise IndexingError("the search index was built by an older version; run reindex")
+        searcher = opened.index.searcher()
+        total = int(searcher.num_docs)
+        found: dict[str, tuple[int, str]] = {}
+        if not total:
+            return found
+        with _wrapped("listing indexed documents"):
+            for _score, address in searcher.search(tantivy.Query.all_query(), total).hits:
+                doc = searcher.doc(address)
+                card = json.loads(bytes(doc.get_first("card") or b"{}"))
+                seq = int(doc.get_first("seq") or 0)
+                found[str(doc.get_first("id"))] = (seq, str(card.get("status") or "active"))
+        return found
 
     def count(self) -> int:
         """Documents in the index, withdrawn tombstones included."""

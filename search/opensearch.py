@@ -244,6 +244,25 @@ class OpenSearchBackend:
                     raise
         raise AssertionError("unreachable")
 
+    def inventory(self) -> dict[str, tuple[int, str]]:
+        """Every indexed document's id -> (seq, status), paged by id (search_after)."""
+        self._writable()
+        found: dict[str, tuple[int, str]] = {}
+        body: dict[str, Any] = {
+            "size": BATCH,
+            "query": {"match_all": {}},
+            "sort": [{"id": "asc"}],
+            "_source": ["seq", "status"],
+        }
+        while True:
+            hits = self._search(body, "listing indexed documents")["hits"]["hits"]
+            for hit in hits:
+                source = hit.get("_source") or {}
+                found[str(hit["_id"])] = (int(source.get("seq") or 0), str(source.get("status") or "active"))
+            if len(hits) < BATCH:
+                return found
+            body["search_after"] = hits[-1]["sort"]
+
     def count(self) -> int:
         """Documents in the live index, withdrawn tombstones included."""
         self._open_or_raise()

@@ -6,7 +6,7 @@ renders them. A `SearchResult` is the single structure both JSON and HTML are bu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
@@ -64,8 +64,26 @@ FACETS: tuple[FacetSpec, ...] = (
     FacetSpec("provider", "Provider", "provider_key", size=20),
     FacetSpec("ects", "Workload (ECTS)", "ects", ranges=ECTS_RANGES),
     FacetSpec("price", "Price", "price", ranges=PRICE_RANGES),
+    FacetSpec("funding", "Funding eligibility", "eligible"),  # values: eligibility scheme ids
 )
 FACETS_BY_NAME: Mapping[str, FacetSpec] = MappingProxyType({f.name: f for f in FACETS})
+
+ValueLabeller = Callable[[str], str | None]
+"""Facet value -> display label, or None when it has none."""
+_VALUE_LABELLERS: dict[str, ValueLabeller] = {}
+
+
+def register_value_labeller(facet: str, labeller: ValueLabeller) -> None:
+    """Label the values of a facet whose values are not a fixed vocabulary (e.g. funding scheme
+    ids -> scheme names). Registered at startup by whoever knows the labels; replaces any earlier."""
+    _VALUE_LABELLERS[facet] = labeller
+
+
+def registered_label(facet: str, value: str) -> str | None:
+    """The registered label of a facet value, or None."""
+    labeller = _VALUE_LABELLERS.get(facet)
+    return labeller(value) if labeller is not None else None
+
 
 SORTS = ("relevance", "start_date", "ects", "price", "title")
 

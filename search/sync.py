@@ -1,12 +1,13 @@
-"""Keeps the search index following the store: a ChangeSink, and a full reindex from the store."""
+"""Keeps the search index following the store: a ChangeSink, a full reindex, and a repair of drift."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from catalogue.changes import StoredCourse
-from search.backend import SearchBackend
+from search.backend import Document, SearchBackend
 from search.documents import to_document
 
 
@@ -18,6 +19,32 @@ class CourseSource(Protocol):
     ) -> Iterable[StoredCourse]: ...
 
 
+class EligibilityLookup(Protocol):
+    """Which funding schemes courses are eligible for (catalogue.eligibility_store provides it)."""
+
+    def eligible_schemes(self, course_ids: Iterable[str]) -> Mapping[str, list[str]]: ...
+
+
+def documents(
+    courses: Iterable[StoredCourse], eligibility: EligibilityLookup | None = None, batch: int = 1000
+) -> Iterator[Document]:
+    """Search documents of `courses`, with their eligible schemes looked up one batch at a time."""
+    chunk: list[StoredCourse] = []
+    for stored in courses:
+        chunk.append(stored)
+        if len(chunk) >= batch:
+            yield from _documents(chunk, eligibility)
+            chunk = []
+    yield from _documents(chunk, eligibility)
+
+
+def _documents(chunk: list[StoredCourse], eligibility: EligibilityLookup | None) -> list[Document]:
+    if not chunk:
+        return []
+    found = eligibility.eligible_schemes(s.id for s in chunk) if eligibility is not None else {}
+    return [to_document(stored, found.get(stored.id, ())) for stored in chunk]
+
+
 class IndexSync:
     """ChangeSink that upserts every changed course, active or withdrawn.
 
@@ -25,16 +52,73 @@ class IndexSync:
     for them), so applying the same changes again leaves the same index: idempotent.
     """
 
-    def __init__(self, backend: SearchBackend) -> None:
+    def __init__(self, backend: SearchBackend, eligibility: EligibilityLookup | None = None) -> None:
         self.backend = backend
+        self.eligibility = eligibility
 
     def apply(self, changed: Sequence[StoredCourse]) -> None:
         # Only the last version of a course delivered in one batch counts.
         latest = {stored.id: stored for stored in changed}
         if latest:
-            self.backend.upsert(to_document(stored) for stored in latest.values())
+            self.backend.upsert(documents(latest.values(), self.eligibility))
 
 
-def reindex(store: CourseSource, backend: SearchBackend) -> int:
+def reindex(store: CourseSource, backend: SearchBackend, eligibility: EligibilityLookup | None = None) -> int:
     """Rebuild the whole index from the store (withdrawn tombstones included); return the count."""
-    return backend.rebuild(to_document(stored) for stored in store.iter_courses(include_withdrawn=True))
+    return backend.rebuild(documents(store.iter_courses(include_withdrawn=True), eligibility))
+
+
+@dataclass(frozen=True)
+class RepairReport:
+    """What `repair` found and did. `drift` = documents it had to write or remove."""
+
+    checked: int  # courses in the store (tombstones included)
+    indexed: int  # documents in the index before the repair
+    missing: int  # in the store, not in the index -> upserted
+    stale: int  # indexed with another seq or status than the store's -> upserted
+    orphans: int  # in the index, not in the store -> deleted
+    dry_run: bool = False
+
+    @property
+    def drift(self) -> int:
+        return self.missing + self.stale + self.orphans
+
+
+def repair(
+    store: CourseSource,
+    backend: SearchBackend,
+    *,
+    dry_run: bool = False,
+    eligibility: EligibilityLookup | None = None,
+) -> RepairReport:
+    """Make the index agree with the store without a rebuild: upsert every course whose indexed
+    copy is missing or has another (seq, status), delete indexed ids the store does not hold.
+
+    How drift happens: a harvest killed between its commit and the index update, a failing sink
+    (the run then says "run `catalogue reindex`"), an index restored from an older backup.
+    The store is the truth; `seq` changes on every stored change, so a matching (seq, status)
+    means the indexed document is the current one. Idempotent: a second run finds no drift.
+    """
+    indexed = backend.inventory()
+    seen: set[str] = set()
+    fix: list[StoredCourse] = []
+    missing = stale = 0
+    for stored in store.iter_courses(include_withdrawn=True):
+        seen.add(stored.id)
+        have = indexed.get(stored.id)
+        if have == (stored.seq, str(stored.status)):
+            continue
+        missing += have is None
+        stale += have is not None
+        if dry_run:
+            continue
+        fix.append(stored)
+        if len(fix) >= 1000:  # bounded memory on a badly drifted index
+            backend.upsert(documents(fix, eligibility))
+            fix.clear()
+    orphans = [doc_id for doc_id in indexed if doc_id not in seen]
+    if not dry_run:
+        if fix:
+            backend.upsert(documents(fix, eligibility))
+        backend.delete(orphans)  # a no-op when there are none
+    return RepairReport(len(seen), len(indexed), missing, stale, len(orphans), dry_run)

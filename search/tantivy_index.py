@@ -24,12 +24,22 @@ from search.backend import Document
 from search.documents import CARD_FIELDS, OTHER, STEMMERS, TEXT_KINDS
 from search.errors import IndexingError
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "3"  # 2: stored `seq` (search.sync.repair); 3: `eligible` (funding schemes)
 """Bump when the schema or an analyzer changes: older indexes then need a `reindex`."""
 
 LANGUAGES: tuple[str, ...] = (*STEMMERS, OTHER)
 FOLD = "cat_fold"
-RAW_FIELDS = ("provider_key", "country", "eqf", "languages", "modes", "schedule", "isced", "isced_broad")
+RAW_FIELDS = (
+    "provider_key",
+    "country",
+    "eqf",
+    "languages",
+    "modes",
+    "schedule",
+    "isced",
+    "isced_broad",
+    "eligible",
+)
 FLOAT_FIELDS = ("ects", "price")
 SORT_FIELDS: Mapping[str, str] = {
     "start_date": "sort_start",
@@ -108,6 +118,7 @@ def build_schema() -> tantivy.Schema:
     for name in SORT_FIELDS.values():
         builder.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
     builder.add_bytes_field("card", stored=True)
+    builder.add_integer_field("seq", stored=True)  # the store's change counter, for `repair`
     return builder.build()
 
 
@@ -132,6 +143,7 @@ def to_tantivy(doc: Document) -> tantivy.Document:
         out.add_text(field, sort_key(sort, doc))
     card = {name: doc.get(name) for name in CARD_FIELDS}
     out.add_bytes("card", json.dumps(card, ensure_ascii=False, default=str).encode())
+    out.add_integer("seq", int(doc.get("seq") or 0))
     return out
 
 

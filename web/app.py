@@ -13,14 +13,20 @@ from flask import Flask, Response, current_app, request
 from web import (
     api,
     api_accounts,
+    api_changes,
     api_discovery,
+    api_exports,
+    api_schemes,
     api_sources,
+    api_webhooks,
     auth,
     caching,
     dashboard,
     errors,
     i18n,
     labels,
+    oaipmh,
+    ratelimit,
     services,
     settings,
     ui,
@@ -62,9 +68,15 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, instance_path: s
     app.register_blueprint(api.bp)
     app.register_blueprint(ui.bp)
     auth.init_app(app)  # session key, CSRF for the dashboard's forms
+    ratelimit.init_app(app)  # anonymous /api/ use per IP
     app.register_blueprint(api_sources.bp)
     app.register_blueprint(api_accounts.bp)
+    app.register_blueprint(api_changes.bp)  # /api/v1/changes (registries' feed)
+    app.register_blueprint(api_schemes.bp)  # eligibility schemes and decisions
+    app.register_blueprint(api_webhooks.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(api_exports.bp)  # /api/v1/export, /api/v1/snapshot.*
+    app.register_blueprint(oaipmh.bp)  # /oai
     app.after_request(_cors)
     app.after_request(_security_headers)
     return app

@@ -6,7 +6,8 @@ Anonymous API responses may be cached by anyone for `API_CACHE_SECONDS`; API res
 authenticated requests and HTML pages (which follow the language cookie and may show a signed-in
 user's dashboard) are `private, no-cache`: kept only by the browser, always revalidated. The
 health check is never stored and has no ETag.
-Streamed responses and responses that already carry an ETag (static files) are left alone.
+Streamed responses and responses that already carry an ETag (static files) are left alone;
+streamed exports set an ETag known in advance with `precomputed` / `stream_validators`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,23 @@ def conditional(response: Response) -> Response:
     if response.get_etag()[0] is None:
         response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])
     response.make_conditional(request)  # turns it into a 304 in place when the ETag matches
+    return response
+
+
+def precomputed(etag: str, headers: dict[str, str] | None = None) -> Response | None:
+    """For a streamed GET whose ETag is known before the body is made (the hook above leaves
+    streams alone): a bodiless 304 when If-None-Match matches `etag`, else None. Call
+    `stream_validators` on the streamed 200."""
+    if not request.if_none_match.contains(etag):
+        return None
+    response = Response(status=304, headers=headers)
+    return stream_validators(response, etag)
+
+
+def stream_validators(response: Response, etag: str) -> Response:
+    """The ETag and Cache-Control a streamed response gets instead of the hook's."""
+    response.set_etag(etag)
+    _cache_control(response)
     return response
 
 

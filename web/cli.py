@@ -23,6 +23,7 @@ from flask import current_app
 from flask.cli import ScriptInfo, routes_command, shell_command, with_appcontext
 from werkzeug.serving import make_server
 
+from catalogue.eligibility_store import EligibilityStore
 from catalogue.errors import CatalogueError, NotFound
 from catalogue.runs import Outcome, RunStatus
 from catalogue.sources import FORMATS, Source
@@ -31,6 +32,7 @@ from harvesters.pipeline import remap_source, run_harvest
 from search.sync import reindex
 from web.app import create_app
 from web.cli_accounts import COMMANDS as ACCOUNT_COMMANDS
+from web.cli_repair import COMMANDS as REPAIR_COMMANDS
 from web.cli_tasks import COMMANDS as TASK_COMMANDS
 from web.reports import echo_report
 from web.services import Services, get_services
@@ -164,7 +166,7 @@ def _safe_url(url: str) -> str:
 def reindex_command() -> None:
     """Rebuild the search index from the store (searches keep working meanwhile)."""
     svc = services()
-    count = reindex(svc.store, svc.backend)
+    count = reindex(svc.store, svc.backend, EligibilityStore(svc.store))  # documents carry eligibility
     click.echo(f"Indexed {count} courses.")
 
 
@@ -388,5 +390,6 @@ for command in (
     routes_command,
     *TASK_COMMANDS,
     *ACCOUNT_COMMANDS,
+    *REPAIR_COMMANDS,
 ):
     main.add_command(command)

@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 
 from catalogue.model import Course, LangText, Price, first_text
 from search.documents import provider_key
-from search.query import FACETS_BY_NAME
+from search.query import FACETS_BY_NAME, registered_label
 from web import vocab_labels as vl
 from web.i18n import DEFAULT, current_language
 
@@ -77,6 +77,7 @@ FACET_NAMES = {
     "provider": _l("Provider"),
     "ects": _l("Workload (ECTS)"),
     "price": _l("Price"),
+    "funding": _l("Funding eligibility"),
 }
 RANGE_LABELS = {
     ("ects", "0-1"): _l("under 1 ECTS"),
@@ -110,7 +111,7 @@ def facet_value_label(facet: str, value: str, given: str = "") -> str:
     ranged = RANGE_LABELS.get((facet, value))
     if ranged is not None:
         return str(ranged)
-    return given or value
+    return registered_label(facet, value) or given or value
 
 
 def text(value: LangText | None) -> str:

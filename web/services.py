@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
 
-from catalogue.changes import ChangeSink
+from catalogue.changes import ChangeSink, StoredCourse
+from catalogue.eligibility_store import EligibilitySink, EligibilityStore
 from catalogue.store import CatalogueStore
+from catalogue.webhook_store import WebhookStore
 from harvesters.locks import SourceLocks, open_locks
 from harvesters.pipeline import HarvestSettings
+from harvesters.webhook_delivery import WebhookSettings
 from search.backend import SearchBackend
 from search.factory import open_backend
 from search.sync import IndexSync
@@ -57,8 +60,23 @@ class Services:
 
     @property
     def sinks(self) -> list[ChangeSink]:
-        """Where committed changes go after a harvest: the search index."""
-        return [IndexSync(self.backend)]
+        """Where committed changes go after a harvest, in this order: eligibility per scheme
+        (before the index, whose documents carry it), the search index, webhook deliveries."""
+        eligibility = EligibilityStore(self.store)
+        return [
+            EligibilitySink(eligibility),
+            IndexSync(self.backend, eligibility),
+            WebhookEnqueue(WebhookStore(self.store)),
+        ]
+
+    @property
+    def webhook_settings(self) -> WebhookSettings:
+        return WebhookSettings(
+            max_attempts=self._config["WEBHOOK_MAX_ATTEMPTS"],
+            timeout=self._config["WEBHOOK_TIMEOUT"],
+            allow_private=self._config["ALLOW_PRIVATE_URLS"],
+            public_url=self._config["PUBLIC_BASE_URL"],
+        )
 
     @property
     def locks(self) -> SourceLocks:
@@ -89,6 +107,17 @@ class Services:
             backend.close()
         if store is not None:
             store.close()
+
+
+class WebhookEnqueue:
+    """ChangeSink: queue a webhook delivery for each subscription whose feed moved (the periodic
+    `deliver_webhooks` task sends them)."""
+
+    def __init__(self, hooks: WebhookStore) -> None:
+        self.hooks = hooks
+
+    def apply(self, changed: Sequence[StoredCourse]) -> None:
+        self.hooks.enqueue()
 
 
 def _ensure_sqlite_dir(url: str) -> None:

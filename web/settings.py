@@ -149,6 +149,76 @@ SETTINGS: tuple[Setting, ...] = (
         '`"*"` allows any. Empty: no CORS headers.',
         "empty",
     ),
+    Setting(
+        "RATELIMIT_ANONYMOUS",
+        "120/minute",
+        "Requests per client IP allowed to `/api/` without an API token (e.g. `120/minute`, "
+        "`10/second;1000/hour`); more get a 429 with `Retry-After`. Valid tokens are exempt. "
+        "Empty: no limit.",
+        "`120/minute`",
+    ),
+    Setting(
+        "RATELIMIT_STORAGE_URI",
+        "memory://",
+        "Where the rate limiter keeps its counters: `memory://` (per web process) or "
+        "`redis://host:6379/2` (shared by every process and host).",
+        "`memory://`",
+    ),
+    Setting(
+        "OAI_REPOSITORY_IDENTIFIER",
+        "catalogue.example.org",
+        "The OAI-PMH `repositoryIdentifier` (a domain name you control): record identifiers are "
+        "`oai:<it>:<course id>`. Set it once and keep it: harvesters key their copies on it.",
+        "`catalogue.example.org`",
+    ),
+    Setting(
+        "OAI_REPOSITORY_NAME",
+        "Course catalogue",
+        "The `repositoryName` OAI-PMH Identify announces.",
+        "`Course catalogue`",
+    ),
+    Setting(
+        "OAI_ADMIN_EMAIL",
+        (),
+        "Administrator addresses OAI-PMH Identify announces (list, or comma-separated in the env var). "
+        "Empty: `webmaster@<OAI_REPOSITORY_IDENTIFIER>`.",
+        "empty",
+    ),
+    Setting(
+        "OAI_PAGE_SIZE",
+        100,
+        "Records (or headers) per OAI-PMH list response; a resumption token continues the list.",
+    ),
+    Setting(
+        "OAI_TOKEN_HOURS",
+        24,
+        "How long an OAI-PMH resumption token stays valid (at least 1). Tokens are signed with "
+        "`SECRET_KEY`: set it, or tokens die with the process that issued them.",
+    ),
+    Setting(
+        "EXPORT_MAX_RECORDS",
+        10000,
+        "Most courses one `/api/v1/export` answer holds (ELM JSON-LD / Turtle of a filtered search); "
+        "the `X-Export-Truncated` header says when a result had more. Snapshots are not capped.",
+    ),
+    Setting(
+        "WEBHOOK_MAX_ATTEMPTS",
+        8,
+        "Attempts of a webhook delivery to a registry (retried with exponential backoff from 30 s, "
+        "capped at 6 h) before it is recorded as failed.",
+    ),
+    Setting(
+        "WEBHOOK_TIMEOUT",
+        10.0,
+        "Seconds to connect to, and to wait for an answer from, a webhook URL (per attempt).",
+    ),
+    Setting(
+        "PUBLIC_BASE_URL",
+        None,
+        "The catalogue's public base URL (e.g. `https://catalogue.example.org`): webhook payloads "
+        "link to the changes feed with it. Unset: the link is a path (`/api/v1/changes?...`).",
+        "unset",
+    ),
 )
 
 SETTINGS_BY_NAME: Mapping[str, Setting] = {s.name: s for s in SETTINGS}
@@ -194,7 +264,14 @@ def resolve(config: MutableMapping[str, Any], instance_path: str) -> None:
     for name in ("MAX_FEED_BYTES", "MAX_UPLOAD_BYTES", "PAGE_SIZE", "STAGED_FEED_HOURS"):
         config[name] = int(config[name])
     config["WITHDRAW_GUARD_SHARE"] = float(config["WITHDRAW_GUARD_SHARE"])
+    for name in ("OAI_PAGE_SIZE", "EXPORT_MAX_RECORDS"):
+        config[name] = max(1, int(config[name]))
+    config["OAI_TOKEN_HOURS"] = max(1, int(config["OAI_TOKEN_HOURS"]))  # the issue asks for >= 1 hour
+    config["OAI_ADMIN_EMAIL"] = _origins(config.get("OAI_ADMIN_EMAIL"))  # same list parsing
     config["ALLOW_PRIVATE_URLS"] = _truthy(config["ALLOW_PRIVATE_URLS"])
+    config["WEBHOOK_MAX_ATTEMPTS"] = max(1, int(config["WEBHOOK_MAX_ATTEMPTS"]))
+    config["WEBHOOK_TIMEOUT"] = float(config["WEBHOOK_TIMEOUT"])
+    config["PUBLIC_BASE_URL"] = config.get("PUBLIC_BASE_URL") or None
     # Flask enforces the request-size cap itself (413) when MAX_CONTENT_LENGTH is set.
     config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_BYTES"]
 

@@ -1,4 +1,5 @@
-"""Serialise a course's ELM graph as Turtle or JSON-LD (pyoxigraph writes both; nothing is fetched).
+"""Serialise a course's ELM graph as Turtle, JSON-LD or RDF/XML (pyoxigraph writes all three;
+nothing is fetched).
 
 pyoxigraph writes JSON-LD in expanded form only, and compacting with the remote EDC context would
 need a JSON-LD processor and that context at run time. We therefore shorten the expanded
@@ -36,6 +37,13 @@ def to_turtle(course: Course, base: str) -> bytes:
     """The course's ELM graph as UTF-8 Turtle with the usual ELM prefixes."""
     data = serialize(course_triples(course, base), format=RdfFormat.TURTLE, prefixes=dict(PREFIXES))
     assert data is not None  # no output file given: serialize returns the bytes
+    return data
+
+
+def to_rdfxml(course: Course, base: str) -> bytes:
+    """The course's ELM graph as UTF-8 RDF/XML (an `rdf:RDF` document), e.g. for OAI-PMH."""
+    data = serialize(course_triples(course, base), format=RdfFormat.RDF_XML, prefixes=dict(PREFIXES))
+    assert data is not None
     return data
 
 

@@ -152,7 +152,11 @@ def test_harvest_task_options_make_a_killed_worker_redeliver(celery: Celery, fla
     assert task.acks_late and task.reject_on_worker_lost
     assert celery.conf.task_soft_time_limit == flask_app.config["HARVEST_SOFT_TIME_LIMIT"] == 3300
     assert celery.conf.task_time_limit == flask_app.config["HARVEST_TIME_LIMIT"] == 3600
-    assert {e["task"] for e in celery.conf.beat_schedule.values()} == {tasks.DISPATCH, tasks.REAP}
+    assert {e["task"] for e in celery.conf.beat_schedule.values()} == {
+        tasks.DISPATCH,
+        tasks.REAP,
+        tasks.DELIVER,
+    }
 
 
 @dataclass

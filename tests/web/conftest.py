@@ -33,7 +33,8 @@ def _clear_env(mp: pytest.MonkeyPatch) -> None:
 
 
 def make_app(instance: Path, **config: object) -> Flask:
-    return create_app({"TESTING": True, **config}, instance_path=str(instance))
+    # No rate limit unless a test asks for one: the shared edX app serves hundreds of requests.
+    return create_app({"TESTING": True, "RATELIMIT_ANONYMOUS": "", **config}, instance_path=str(instance))
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 `world` is a fresh migrated app (the `app` fixture) holding an admin, two providers ("zed" owns
 source "zed-feed", mapped with the real edX mapping and published from the first 12 edX rows),
-and a registry account, each with a token.
+and two registry accounts, each with a token.
 """
 
 from __future__ import annotations
@@ -53,7 +53,13 @@ class World:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
 
 
-ACCOUNTS = {"ops": Role.ADMIN, "zed": Role.PROVIDER, "other": Role.PROVIDER, "reg": Role.REGISTRY}
+ACCOUNTS = {
+    "ops": Role.ADMIN,
+    "zed": Role.PROVIDER,
+    "other": Role.PROVIDER,
+    "reg": Role.REGISTRY,
+    "reg2": Role.REGISTRY,  # a second registry: schemes and webhooks of "reg" are not its own
+}
 SOURCE = "zed-feed"
 INITIAL = first_rows(12)
 

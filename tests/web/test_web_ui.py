@@ -42,7 +42,7 @@ def test_result_card_shows_title_provider_and_facts(edx_client: FlaskClient) -> 
 def test_result_card_marks_an_estimated_ects_figure(edx_client: FlaskClient) -> None:
     # edX publishes effort and length only: every ECTS figure is an estimate and must say so
     html = page(edx_client, "/?q=How+to+Learn+Online")
-    card = html[html.index('class="result'):]
+    card = html[html.index('class="result') :]
     assert "≈" in card and "(estimated)" in card
 
 

@@ -1,0 +1,27 @@
+"""OAI-PMH 2.0 repository of the catalogue (no Flask): requests, records, tokens, XML responses.
+
+`OaiRepository(info, RecordSource(store, provider_key, schemes), TokenCodec(secret, lifetime))`
+answers any request with `respond(arguments)`; web/oaipmh.py serves it at /oai.
+"""
+
+from catalogue.oai.metadata import FORMATS, MetadataFormat
+from catalogue.oai.protocol import OaiError, parse_request
+from catalogue.oai.records import OaiItem, OaiSet, RecordSource, SchemeDirectory, SchemeEntry
+from catalogue.oai.repository import OaiRepository, RepositoryInfo
+from catalogue.oai.tokens import ListState, TokenCodec
+
+__all__ = [
+    "FORMATS",
+    "ListState",
+    "MetadataFormat",
+    "OaiError",
+    "OaiItem",
+    "OaiRepository",
+    "OaiSet",
+    "RecordSource",
+    "RepositoryInfo",
+    "SchemeDirectory",
+    "SchemeEntry",
+    "TokenCodec",
+    "parse_request",
+]

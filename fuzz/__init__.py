@@ -1,0 +1,1 @@
+"""Fuzz targets (atheris) over every harvester + mapping; see RELIABILITY.md for how to run them."""

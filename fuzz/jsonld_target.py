@@ -1,0 +1,6 @@
+"""atheris target: hostile `jsonld` feeds through their harvester and mapping (see fuzz/target.py)."""
+
+from fuzz.target import main
+
+if __name__ == "__main__":
+    main("jsonld")
