@@ -1,0 +1,271 @@
+"""Search latency: the embedded tantivy engine against an SQLite FTS5 baseline, same data, same run.
+
+Builds (or reuses, under bench/out/) an embedded index and an FTS5 database of the same
+synthetic documents, then runs a mix of query types N times each. Every query goes to both
+engines back to back (in random order), so machine load hits both alike. Reports wall and
+process-CPU p50/p95/p99 per query type and engine, and the FTS5/embedded ratio.
+
+    nice -n 10 .venv/bin/python -m bench.search_bench --docs 1000000 --queries 200 --seed 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import random
+import shutil
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from bench.fts_baseline import FtsBaseline
+from bench.generate import ANCHOR, stored_courses
+from bench.machine import describe_machine, percentiles
+from bench.vocab import TOPICS
+from search.backend import Document
+from search.documents import to_document
+from search.embedded import EmbeddedBackend
+from search.query import Query
+from search.tantivy_index import SCHEMA_VERSION
+
+OUT = Path(__file__).parent / "out"
+CORPUS_VERSION = "1"  # bump when the generator changes, so cached corpora are rebuilt
+_CHUNK = 20_000
+
+QueryMaker = Callable[[random.Random], Query]
+
+
+def _words(rng: random.Random, count: int) -> str:
+    """A topic name of `count` words in one of its languages (English most often)."""
+    while True:
+        topic = rng.choice(TOPICS)
+        lang = "en" if rng.random() < 0.6 else rng.choice(list(topic.names))
+        words = topic.names[lang].split()
+        if len(words) >= count:
+            return " ".join(words[:count])
+        if count == 3 and len(words) == 2:
+            return f"{topic.names[lang]} {rng.choice(('online', 'course', 'advanced', 'professional'))}"
+
+
+def _three_filters(rng: random.Random) -> dict[str, list[str]]:
+    country = rng.choices(
+        ("DEU", "FRA", "ITA", "ESP", "POL", "NLD", "BEL", "AUT"), (84, 68, 59, 48, 37, 18, 12, 9)
+    )
+    return {
+        "country": country,
+        "eqf": rng.choice((["6"], ["7"], ["5", "6"], ["6", "7"])),
+        "mode": rng.choice((["online"], ["blended"], ["online", "blended"], ["onsite"])),
+    }
+
+
+def _query(text: str = "", filters: dict[str, list[str]] | None = None, **options: Any) -> Query:
+    return Query.create(text, filters or {}, today=ANCHOR, **options)
+
+
+QUERY_TYPES: dict[str, QueryMaker] = {
+    "1 word": lambda rng: _query(_words(rng, 1)),
+    "2 words": lambda rng: _query(_words(rng, 2)),
+    "2 words + 3 filters": lambda rng: _query(_words(rng, 2), _three_filters(rng)),
+    "3 words + 1 filter": lambda rng: _query(_words(rng, 3), {"language": [rng.choice(("en", "de", "fr"))]}),
+    "no text + 2 filters, by date": lambda rng: _query(
+        "", {"country": ["DEU", "AUT"], "price": ["free"]}, sort="start_date"
+    ),
+    "2 words, page 40": lambda rng: _query(_words(rng, 2), page=40),
+}
+"""Query type -> maker. Every type counts all facets of search.query.FACETS (8, of which the
+target asks for 6)."""
+
+
+# -- building ------------------------------------------------------------------------------------
+
+
+def documents(docs: int, seed: int) -> Iterator[Document]:
+    for stored in stored_courses(docs, seed, hashed=False):
+        yield to_document(stored)
+
+
+def build(directory: Path, docs: int, seed: int) -> dict[str, float]:
+    """Fill `directory` with index/ and fts.db from one pass over the documents; return timings."""
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    fts = FtsBaseline(directory / "fts.db")
+    fts.create()
+    timings = {"generate_s": 0.0, "fts5_insert_s": 0.0}
+
+    def feed() -> Iterator[Document]:
+        stream = documents(docs, seed)
+        while True:
+            started = time.perf_counter()
+            chunk = list(itertools.islice(stream, _CHUNK))
+            timings["generate_s"] += time.perf_counter() - started
+            if not chunk:
+                return
+            started = time.perf_counter()
+            fts.insert(chunk)
+            timings["fts5_insert_s"] += time.perf_counter() - started
+            yield from chunk
+            print(f"  built {fts.count} documents", file=sys.stderr, end="\r")
+
+    started = time.perf_counter()
+    backend = EmbeddedBackend(directory / "index")
+    indexed = backend.rebuild(feed())
+    total = time.perf_counter() - started
+    backend.close()
+    started = time.perf_counter()
+    fts.finish()
+    timings["fts5_finish_s"] = time.perf_counter() - started
+    fts.close()
+    timings["embedded_index_s"] = total - timings["generate_s"] - timings["fts5_insert_s"]
+    timings["fts5_total_s"] = timings["fts5_insert_s"] + timings["fts5_finish_s"]
+    timings["documents"] = indexed
+    (directory / "built.json").write_text(json.dumps({"key": _cache_key(docs, seed), **timings}))
+    return timings
+
+
+def _cache_key(docs: int, seed: int) -> str:
+    return f"{docs}:{seed}:{CORPUS_VERSION}:{SCHEMA_VERSION}"
+
+
+def open_corpus(docs: int, seed: int, out: Path, rebuild: bool) -> tuple[Path, dict[str, Any]]:
+    directory = out / f"search-corpus-{docs}-{seed}"
+    marker = directory / "built.json"
+    if not rebuild and marker.exists():
+        info = json.loads(marker.read_text())
+        if info.get("key") == _cache_key(docs, seed):
+            return directory, {**info, "reused": True}
+    print(f"building the {docs}-document corpus in {directory} ...", file=sys.stderr)
+    return directory, {**build(directory, docs, seed), "reused": False}
+
+
+# -- measuring -----------------------------------------------------------------------------------
+
+
+def _timed(run: Callable[[], Any]) -> tuple[float, float, Any]:
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = run()
+    return (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000, result
+
+
+def _embedded_total(backend: EmbeddedBackend, query: Query) -> int:
+    return backend.search(query).total
+
+
+def _fts_total(fts: FtsBaseline, query: Query) -> int:
+    return int(fts.search(query)["total"])
+
+
+def measure(
+    backend: EmbeddedBackend,
+    fts: FtsBaseline,
+    queries: int,
+    seed: int,
+    baseline_queries: int | None = None,
+    warmup: int = 5,
+) -> dict[str, Any]:
+    """Per query type: `queries` measured queries (after `warmup`), the first `baseline_queries`
+    of them (default all) also sent to FTS5; ratios compare the same queries."""
+    paired = queries if baseline_queries is None else min(queries, baseline_queries)
+    rng = random.Random(seed)
+    order = random.Random(seed + 1)
+    report: dict[str, Any] = {}
+    for name, make in QUERY_TYPES.items():
+        batch = [make(rng) for _ in range(queries + warmup)]
+        samples: dict[str, dict[str, list[float]]] = {
+            e: {"wall": [], "cpu": []} for e in ("embedded", "fts5")
+        }
+        totals: dict[str, list[int]] = {"embedded": [], "fts5": []}
+        for number, query in enumerate(batch):
+            engines: list[tuple[str, Callable[[], Any]]] = [
+                ("embedded", partial(_embedded_total, backend, query)),
+                ("fts5", partial(_fts_total, fts, query)),
+            ]
+            if number >= warmup + paired:
+                engines = engines[:1]
+            order.shuffle(engines)
+            for engine, run in engines:
+                wall, cpu, total = _timed(run)
+                if number >= warmup:
+                    samples[engine]["wall"].append(wall)
+                    samples[engine]["cpu"].append(cpu)
+                    totals[engine].append(total)
+        report[name] = _summary(samples, totals, paired)
+        _print_row(name, report[name])
+    return report
+
+
+def _summary(
+    samples: dict[str, dict[str, list[float]]], totals: dict[str, list[int]], paired: int
+) -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        engine: {
+            "wall_ms": percentiles(times["wall"]),
+            "cpu_ms": percentiles(times["cpu"]),
+            "mean_total_hits": round(statistics.fmean(totals[engine]), 1) if totals[engine] else None,
+            "queries": len(times["wall"]),
+        }
+        for engine, times in samples.items()
+    }
+    embedded = percentiles(samples["embedded"]["wall"][:paired])  # the queries FTS5 also ran
+    fts5 = summary["fts5"]["wall_ms"]
+    summary["fts5_over_embedded_p50"] = round(fts5["p50"] / embedded["p50"], 1) if fts5["p50"] else None
+    summary["fts5_over_embedded_p99"] = round(fts5["p99"] / embedded["p99"], 1) if fts5["p99"] else None
+    return summary
+
+
+def _print_row(name: str, row: dict[str, Any]) -> None:
+    e, f = row["embedded"], row["fts5"]
+    if not f["queries"]:
+        print(f"{name:32} embedded wall p50 {e['wall_ms']['p50']:7.2f} p95 {e['wall_ms']['p95']:7.2f} "
+              f"p99 {e['wall_ms']['p99']:7.2f} cpu p50 {e['cpu_ms']['p50']:7.2f}", flush=True)  # fmt: skip
+        return
+    print(
+        f"{name:32} embedded wall p50 {e['wall_ms']['p50']:7.2f} p95 {e['wall_ms']['p95']:7.2f} "
+        f"p99 {e['wall_ms']['p99']:7.2f} cpu p50 {e['cpu_ms']['p50']:7.2f} | "
+        f"fts5 wall p50 {f['wall_ms']['p50']:8.2f} p99 {f['wall_ms']['p99']:8.2f} | "
+        f"x{row['fts5_over_embedded_p50']} (hits {e['mean_total_hits']:.0f} vs {f['mean_total_hits']:.0f})",
+        flush=True,
+    )
+
+
+def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description="Embedded search vs SQLite FTS5 latency.")
+    parser.add_argument("--docs", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=200, help="measured queries per query type")
+    parser.add_argument(
+        "--baseline-queries", type=int, default=None, help="of those, how many FTS5 also runs (default all)"
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=OUT, help="corpus cache and results directory")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the corpus even if cached")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    directory, built = open_corpus(args.docs, args.seed, args.out, args.rebuild)
+    backend = EmbeddedBackend(directory / "index")
+    fts = FtsBaseline(directory / "fts.db")
+    try:
+        results = measure(backend, fts, args.queries, args.seed, args.baseline_queries)
+    finally:
+        backend.close()
+        fts.close()
+    report = {
+        "bench": "search",
+        "command": " ".join(["python -m bench.search_bench", *sys.argv[1:]]) if argv is None else None,
+        "docs": args.docs,
+        "queries_per_type": args.queries,
+        "baseline_queries_per_type": args.baseline_queries or args.queries,
+        "seed": args.seed,
+        "machine": describe_machine(),
+        "build": built,
+        "results": results,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"search-{args.docs}.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
+if __name__ == "__main__":
+    main()
