@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from catalogue.model import Workload
 from mappings.transforms.durations import iso_hours
-from mappings.transforms.numerals import NUMBER, parse_number, tidy
+from mappings.transforms.numerals import NUMBER, has_negative, parse_number, tidy
 from mappings.transforms.result import Result, fold, info, ok, warn
 
 DEFAULT_HOURS_PER_ECTS = Decimal(25)
@@ -74,6 +74,8 @@ def ects(
         return _from_hours(iso, Decimal(hours_per_ects))
     if _RANGE.search(text):
         return warn(f"a credit range is not one ECTS value: {value[:80]!r}", "credit-range")
+    if has_negative(text):
+        return warn(f"a credit value cannot be negative: {value[:80]!r}", "invalid-credits")
     amount_match = _FIRST_NUMBER.search(text)
     amount = parse_number(amount_match.group(0)) if amount_match else None
     if amount is None:

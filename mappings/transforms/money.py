@@ -16,7 +16,7 @@ import pycountry
 
 from catalogue.model import Price
 from catalogue.vocabularies import currencies
-from mappings.transforms.numerals import NUMBER, parse_number, tidy
+from mappings.transforms.numerals import NUMBER, has_negative, parse_number, tidy
 from mappings.transforms.result import Result, info, ok, warn
 
 _FREE = re.compile(
@@ -91,6 +91,8 @@ def price(value: str, currency: str | None = None) -> Result[Price]:
     if free:
         rest = text[free.end() :]
         return ok(Price(Decimal(0), None, _paid_extra(rest) if rest else None))
+    if has_negative(text):
+        return warn(f"a price cannot be negative: {value[:80]!r}", "invalid-price")
     amounts = [a for a in (parse_number(m) for m in _AMOUNT.findall(text)) if a is not None]
     if not amounts:
         return warn(f"no amount in price {value[:80]!r}", "invalid-price")

@@ -46,3 +46,13 @@ def tidy(value: Decimal) -> Decimal:
     """Round to 2 decimals and drop trailing zeros without switching to exponent notation."""
     value = value.quantize(_TWO)
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
+_NEGATIVE = re.compile(rf"(?:^|[^\w.,])[-\u2212\u2010\u2012](?:{NUMBER})")
+
+
+def has_negative(text: str) -> bool:
+    """True when a number in `text` carries a minus sign ("-5", "€-450", "−3"): credits, hours and
+    prices cannot be negative, and dropping the sign silently would publish a wrong value. A
+    range ("5-10") or a list dash ("- 5") is not a sign."""
+    return _NEGATIVE.search(text) is not None

@@ -121,3 +121,9 @@ def test_estimate_ects_only_fills_a_missing_figure() -> None:
     assert estimated.issues[0].message == "ECTS estimated from 17.5 notional hours at 25 h/ECTS"
     stated = Workload(ects=Decimal(5), hours=Decimal(100), ects_basis="stated")
     assert estimate_ects(stated).value == stated
+
+
+@pytest.mark.parametrize("published", ["-5", "−5 ECTS", "-7,5 ects", "ECTS: -2"])
+def test_negative_credits_are_reported_not_unsigned(published: str) -> None:
+    result = ects(published)
+    assert result.value is None and [i.code for i in result.issues] == ["invalid-credits"]

@@ -72,3 +72,15 @@ def test_currency(published: str, code: str) -> None:
 
 def test_unknown_currency_is_warned() -> None:
     assert currency("XYZ").issues[0].severity is Severity.WARNING
+
+
+@pytest.mark.parametrize("published", ["-450 EUR", "€-5", "EUR −99", "Price: -10 USD"])
+def test_negative_prices_are_reported_not_unsigned(published: str) -> None:
+    result = price(published)
+    assert result.value is None and [i.code for i in result.issues] == ["invalid-price"]
+
+
+@pytest.mark.parametrize(("published", "amount"), [("100-200 EUR", "100"), ("- 450 EUR", "450")])
+def test_ranges_and_list_dashes_are_not_signs(published: str, amount: str) -> None:
+    result = price(published)
+    assert result.value is not None and result.value.amount == Decimal(amount)
