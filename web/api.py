@@ -116,8 +116,8 @@ def search() -> ResponseReturnValue:
     return jsonify(search_json(build_view(result, "api.search", page_size)))
 
 
-def _source_summary(source: Source) -> dict[str, Any]:
-    # `settings` may carry credentials for the feed: never published
+def source_summary(source: Source) -> dict[str, Any]:
+    """The public fields of a source (`settings` may carry feed credentials: never published)."""
     return {
         "id": source.id,
         "name": source.name,
@@ -138,7 +138,7 @@ def course_json(stored: StoredCourse, source: Source | None) -> dict[str, Any]:
         "status": stored.status.value,
         "labels": course_labels(course),
         "provenance": {
-            "source": _source_summary(source) if source else {"id": prov.source_id},
+            "source": source_summary(source) if source else {"id": prov.source_id},
             "provider_ref": prov.provider_ref,
             "pointer": prov.pointer,
             "run_id": prov.run_id,
@@ -210,7 +210,7 @@ def _source_json(source: Source) -> dict[str, Any]:
     store = get_services().store
     runs = store.list_runs(source.id, limit=1)
     return {
-        **_source_summary(source),
+        **source_summary(source),
         "courses": store.count_courses(source_id=source.id),
         "last_run": _run_json(runs[0], with_issues=False) if runs else None,
         "links": {

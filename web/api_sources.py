@@ -28,7 +28,7 @@ from catalogue.sources import FORMATS, Source, registered_provider
 from catalogue.staged_feeds import StagedFeed, StagedFeedStore
 from harvesters import publish
 from mappings.spec import load_spec
-from web.api import issue_summary
+from web.api import issue_summary, source_summary
 from web.auth import current_account, permit, token_required
 from web.errors import ErrorInfo, error_response
 from web.services import get_services
@@ -120,13 +120,7 @@ def _with_provider(source: Source, data: dict[str, Any]) -> Source:
 def source_json(source: Source) -> dict[str, Any]:
     """A source as its owner sees it (`settings` may hold feed credentials: never shown)."""
     return {
-        "id": source.id,
-        "name": source.name,
-        "format": source.format,
-        "url": source.url,
-        "mapping": source.mapping,
-        "schedule_minutes": source.schedule_minutes,
-        "owner": source.owner,
+        **source_summary(source),
         "provider": source.settings.get("provider"),
         "retired": publish.is_retired(source),
         "links": {
