@@ -25,6 +25,13 @@ from search.tantivy_query import split_text
 
 _SCALAR = {"country": "country", "eqf": "eqf", "provider": "provider_key"}
 _MULTI = {"language": "languages", "mode": "modes", "field": "isced_broad", "funding": "eligible"}
+# The facets this baseline models; the place, schedule, ISCED drill-down and start date facets
+# added later are not (so the engine counts more facets than the baseline).
+_COUNTED = tuple(
+    spec
+    for spec in FACETS
+    if spec.name in {"country", "eqf", "language", "mode", "field", "provider", "ects", "price", "funding"}
+)
 _FILTER_MULTI = {"field": "isced"}  # a broad ISCED filter selects every narrower code, as in tantivy
 _SCHEMA = """
 CREATE TABLE courses (rowid INTEGER PRIMARY KEY, id TEXT, status TEXT, country TEXT, eqf TEXT,
@@ -132,7 +139,7 @@ class FtsBaseline:
             )
             for hit, (rowid, _, _) in zip(hits, page, strict=True):
                 hit["snippet"] = snippets.get(rowid)
-        facets = {spec.name: self._facet(spec.name, visible, visible_args, filters) for spec in FACETS}
+        facets = {spec.name: self._facet(spec.name, visible, visible_args, filters) for spec in _COUNTED}
         return {"total": total, "hits": hits, "facets": facets}
 
     def _facet(

@@ -20,6 +20,7 @@ from catalogue.changes import StoredCourse
 from catalogue.model import Course, LangText, first_text
 from catalogue.vocabularies import isced_ancestors
 from search.backend import Document
+from search.query import UNDATED_DAY
 
 STEMMERS: Mapping[str, str] = {
     "da": "danish",
@@ -64,11 +65,16 @@ CARD_FIELDS = (
     "free",
     "url",
     "keywords",  # autocomplete suggests them as skills (search.tantivy_suggest)
+    "cities",  # as published; the region/city facets label their slug values from these
+    "regions",
+    "geo",  # {"lat", "lon"} of an on-site course, else None
 )
 
 # Norwegian Bokmål and Nynorsk share the one Snowball stemmer.
 _LANGUAGE_ALIASES = {"nb": "no", "nn": "no"}
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
+_ON_SITE = frozenset({"onsite", "blended", "workbased"})
+"""Modes with a place to go to: only such courses (or ones without modes) get a geo point."""
 
 
 def to_document(stored: StoredCourse, eligible: Iterable[str] = ()) -> Document:
@@ -96,12 +102,16 @@ def to_document(stored: StoredCourse, eligible: Iterable[str] = ()) -> Document:
         "modes": list(course.modes),
         "schedule": course.schedule,
         "isced": _isced_chain(course.isced_f),
-        "isced_broad": list(dict.fromkeys(code[:2] for code in course.isced_f if len(code) >= 2)),
+        "isced_broad": _isced_level(course.isced_f, 2),
+        "isced_narrow": _isced_level(course.isced_f, 3),
+        "isced_detailed": _isced_level(course.isced_f, 4),
         "start_date": course.start_date.isoformat() if course.start_date else None,
+        "start_day": float(course.start_date.toordinal() if course.start_date else UNDATED_DAY),
         "end_date": course.end_date.isoformat() if course.end_date else None,
         "url": course.url,
         "eligible": sorted(eligible),
         **_money_fields(course),
+        **_place_fields(course),
     }
     implied = course.languages[0] if len(course.languages) == 1 else None
     doc.update(_per_language("title", course.title, implied))
@@ -120,7 +130,8 @@ def text_language(tag: str, implied: str | None = None) -> str:
 
 
 def provider_key(name: str) -> str | None:
-    """A stable, URL-safe facet value for a provider: its name folded to ASCII and slugged."""
+    """A stable, URL-safe facet value for a provider (or a place): its name folded to ASCII and
+    slugged."""
     folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
     slug = _SLUG_JUNK.sub("-", folded.lower()).strip("-")
     return slug or None
@@ -151,6 +162,39 @@ def _money_fields(course: Course) -> dict[str, Any]:
         "currency": price.currency if price is not None else None,
         "free": price.is_free if price is not None else None,
     }
+
+
+def _place_fields(course: Course) -> dict[str, Any]:
+    """Region and city names as published with their slugs (the facet values), and the geo
+    point of an on-site course: its first location with coordinates."""
+    regions = list(
+        dict.fromkeys(loc.region.strip() for loc in course.locations if loc.region and loc.region.strip())
+    )
+    cities = list(
+        dict.fromkeys(loc.city.strip() for loc in course.locations if loc.city and loc.city.strip())
+    )
+    geo = None
+    if not course.modes or _ON_SITE.intersection(course.modes):
+        located = next(
+            (loc for loc in course.locations if loc.latitude is not None and loc.longitude is not None), None
+        )
+        if located is not None:
+            geo = {"lat": float(located.latitude or 0.0), "lon": float(located.longitude or 0.0)}
+    return {
+        "regions": regions,
+        "region_keys": _slugs(regions),
+        "cities": cities,
+        "city_keys": _slugs(cities),
+        "geo": geo,
+    }
+
+
+def _slugs(names: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(key for key in map(provider_key, names) if key))
+
+
+def _isced_level(codes: Iterable[str], length: int) -> list[str]:
+    return list(dict.fromkeys(code[:length] for code in codes if len(code) >= length))
 
 
 def _isced_chain(codes: Iterable[str]) -> list[str]:

@@ -22,27 +22,37 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import tantivy
 
 from search.backend import Document, Suggestion
-from search.documents import OTHER
-from search.errors import BackendUnavailable, IndexingError, SearchError
+from search.documents import OTHER, provider_key
+from search.errors import BackendUnavailable, IndexingError, QueryError, SearchError
+from search.geo import hit_distance
 from search.index_versions import IndexVersions
-from search.query import FACETS_BY_NAME, Query, SearchResult, validate
+from search.query import (
+    FACETS_BY_NAME,
+    LABELLED_FIELDS,
+    Hit,
+    Query,
+    SearchResult,
+    make_cursor,
+    read_cursor,
+    validate,
+)
 from search.tantivy_facets import count_facets, vocabulary_label
 from search.tantivy_hits import HitBuilder
 from search.tantivy_index import (
     SCHEMA_VERSION,
-    SORT_FIELDS,
     build_analyzers,
     build_schema,
     build_stopword_analyzers,
     register_analyzers,
     to_tantivy,
 )
+from search.tantivy_paging import geo_scope, page_by_distance, page_by_key
 from search.tantivy_query import QueryBuilder, combine
 from search.tantivy_suggest import suggest as tantivy_suggest
 
@@ -228,26 +238,30 @@ class EmbeddedBackend:
     def _search(self, searcher: tantivy.Searcher, query: Query) -> SearchResult:
         text = self._builder.text(query.text)
         filters = self._builder.filters(query)
-        full = combine(text, [*self._builder.visibility(query), *filters.values()])
+        scope = geo_scope(searcher, self._builder, query)
+        full = combine(text, [*self._builder.visibility(query), *scope, *filters.values()])
         # tantivy releases the GIL while it searches: the facet aggregation (the larger half of
         # the work) runs on another core while this thread collects the page.
+        sort = "start_date" if query.sort == "relevance" and text is None else query.sort
+        cursor = read_cursor(query)
+        if cursor is not None and cursor.sort != sort:
+            raise QueryError("cursor belongs to another search; start again from the first page")
         labeller = self._labeller(searcher)
-        counting = _facet_pool().submit(count_facets, searcher, self._builder, query, text, filters, labeller)
-        order_by = None
-        if query.sort != "relevance" or text is None:
-            order_by = SORT_FIELDS["start_date" if query.sort == "relevance" else query.sort]
-        found = searcher.search(
-            full,
-            query.page_size,
-            count=True,
-            order_by_field=order_by,
-            offset=query.offset,
-            order=tantivy.Order.Asc,
+        counting = _facet_pool().submit(
+            count_facets, searcher, self._builder, query, text, filters, labeller, scope
         )
-        hits = HitBuilder(searcher, self._schema, text).hits(found.hits, scored=order_by is None)
+        start = cursor.seen if cursor is not None else query.offset
+        if sort == "distance":
+            pairs, after, total = page_by_distance(searcher, full, query, cursor)
+        else:
+            pairs, after, total = page_by_key(searcher, full, sort, query, cursor)
+        hits = HitBuilder(searcher, self._schema, text).hits(pairs, scored=sort == "relevance")
+        if query.near is not None:
+            hits = tuple(replace(h, distance_km=hit_distance(query, h.fields.get("geo"))) for h in hits)
         facets = counting.result()
-        total = found.count  # type: ignore[attr-defined]  # the tantivy stub omits it
-        return SearchResult(query, int(total or 0), hits, facets)
+        end = start + len(hits)
+        next_cursor = make_cursor(query, sort, after, end) if hits and end < total else None
+        return SearchResult(query, total, hits, facets, next_cursor=next_cursor, offset=start)
 
     def suggest(self, prefix: str, limit: int = 8) -> list[Suggestion]:
         """Autocomplete over visible courses: see `SearchBackend.suggest` for the contract."""
@@ -263,24 +277,28 @@ class EmbeddedBackend:
 
     def _labeller(self, searcher: tantivy.Searcher) -> Callable[[str, str], str]:
         def label(name: str, value: str) -> str:
-            if FACETS_BY_NAME[name].field != "provider_key":
+            field = FACETS_BY_NAME[name].field
+            if field not in LABELLED_FIELDS:
                 return vocabulary_label(name, value)
-            cached = self._provider_labels.get(value)
+            cached = self._provider_labels.get(f"{field}:{value}")
             if cached is None:
-                cached = self._provider_name(searcher, value)
+                cached = self._published_name(searcher, field, value)
                 if len(self._provider_labels) >= _LABEL_CACHE_LIMIT:
                     self._provider_labels.clear()
-                self._provider_labels[value] = cached
+                self._provider_labels[f"{field}:{value}"] = cached
             return cached
 
         return label
 
-    def _provider_name(self, searcher: tantivy.Searcher, key: str) -> str:
-        found = searcher.search(self._builder.term("provider_key", key), 1).hits
+    def _published_name(self, searcher: tantivy.Searcher, field: str, key: str) -> str:
+        """The name a slug facet value was made from, as one of its courses publishes it."""
+        found = searcher.search(self._builder.term(field, key), 1).hits
         if not found:
             return key
-        hit = HitBuilder(searcher, self._schema, None).hits(found[:1], scored=False)[0]
-        return str(hit.fields.get("provider") or key)
+        hit: Hit = HitBuilder(searcher, self._schema, None).hits(found[:1], scored=False)[0]
+        names = hit.fields.get(LABELLED_FIELDS[field])
+        names = names if isinstance(names, list) else [names]
+        return next((str(n) for n in names if n and provider_key(str(n)) == key), key)
 
     def inventory(self) -> dict[str, tuple[int, str]]:
         """Every indexed document's id -> (seq, status): what `search.sync.repair` compares."""

@@ -40,9 +40,9 @@ from search.opensearch_query import RequestBuilder
 from search.opensearch_results import read_result
 from search.opensearch_suggest import read_suggestions, suggest_requests
 from search.query import Query, SearchResult, validate
-from search.tantivy_index import title_key
+from search.tantivy_index import SORT_FIELDS, sort_key
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: region/city, schedule, ISCED drill-down, start_day, geo, sort keys
 """Bump with a new `opensearch-index-v<N>.json` when settings or mappings change; indices of
 other versions then need a `reindex`."""
 BATCH = 1000
@@ -66,7 +66,10 @@ def to_source(doc: Document) -> dict[str, Any]:
     if not isinstance(doc_id, str) or not doc_id:
         raise IndexingError(f"search document without an id: {sorted(doc)[:8]}")
     source = {key: value for key, value in doc.items() if value is not None and value != ""}
-    source["sort_title"] = title_key(str(doc.get("title") or ""))
+    # The embedded engine's sort keys (ending in the id): both engines order alike, and a
+    # cursor's search_after value is one keyword.
+    for sort, field in SORT_FIELDS.items():
+        source[field] = sort_key(sort, doc)
     # The last day the course is current: its end date, else its start date; none = never past.
     last = doc.get("end_date") or doc.get("start_date")
     if last:
@@ -213,7 +216,7 @@ class OpenSearchBackend:
         self._readable()
         body = self._requests.body(query)
         response = self._search(body, "search")
-        return read_result(query, response, scored=body["sort"][0] == {"_score": "desc"})
+        return read_result(query, response, body)
 
     def suggest(self, prefix: str, limit: int = 8) -> list[Suggestion]:
         """Autocomplete over visible courses: see `SearchBackend.suggest` for the contract."""

@@ -13,8 +13,12 @@ both engines agree on them.
 
 Facet filters go to `post_filter` (so hits are filtered but counting is not), and every facet
 is counted inside a `filter` aggregation holding the OTHER facets' filters: its own selection
-never narrows its own counts. Visibility (withdrawn, past) is a plain query filter and applies
-to hits and counts alike.
+never narrows its own counts. Visibility (withdrawn, past) and the geo radius are plain query
+filters and apply to hits and counts alike. Drill-down facets (`FacetSpec.parent`) are only
+aggregated when `search.query.counted` says so.
+
+Sorting uses the embedded engine's keyword sort keys (ending in the id) and, for relevance and
+distance, the id as tie-break; a cursor continues with `search_after` on the same sort values.
 """
 
 from __future__ import annotations
@@ -24,12 +28,20 @@ from datetime import date
 from typing import Any
 
 from search.documents import CARD_FIELDS, OTHER, STEMMERS
-from search.query import FACETS, FACETS_BY_NAME, FacetSpec, Query
+from search.errors import QueryError
+from search.query import (
+    FACETS,
+    FACETS_BY_NAME,
+    FacetSpec,
+    Query,
+    counted,
+    facet_ranges,
+    read_cursor,
+)
 from search.tantivy_hits import SNIPPET_CHARS
 from search.tantivy_index import build_stopword_analyzers
 from search.tantivy_query import (
     FIELD_BOOSTS,
-    FILTER_FIELDS,
     FOLDED_BOOSTS,
     FUZZY_BOOST,
     FUZZY_FIELD,
@@ -45,19 +57,21 @@ MAX_TOKEN = 40  # the index analyzers' `length` filter drops longer tokens
 FUZZINESS = "AUTO:5,9"  # none under 5 letters, 1 edit up to 8, 2 from 9: `fuzzy_distance`'s rule
 HIGHLIGHT_START = "\ue000"  # private-use characters as highlight tags: the engine's output is
 HIGHLIGHT_END = "\ue001"  # then escaped by us, never trusted as HTML (see opensearch_results)
-PROVIDER_LABEL_FIELD = "provider.raw"
+LABEL_FIELDS: Mapping[str, str] = {
+    "provider_key": "provider.raw",
+    "region_keys": "regions",
+    "city_keys": "cities",
+}
+"""Slug facet field -> keyword field of the published names (a sub-aggregation labels buckets)."""
+LABEL_CANDIDATES = 10  # names per bucket: a course in several cities has several
 SOURCE_FIELDS = (*CARD_FIELDS, "description_*")
 SORTS: Mapping[str, list[Any]] = {
-    # Missing values sort last; ties are broken by title then id (as the embedded sort keys do),
-    # so paging is stable.
-    "start_date": [
-        {"start_date": {"order": "asc", "missing": "_last"}},
-        {"sort_title": "asc"},
-        {"id": "asc"},
-    ],
-    "ects": [{"ects": {"order": "asc", "missing": "_last"}}, {"id": "asc"}],
-    "price": [{"price": {"order": "asc", "missing": "_last"}}, {"id": "asc"}],
-    "title": [{"sort_title": "asc"}, {"id": "asc"}],
+    # The embedded engine's sort keys: missing values last, ties by title then id (start date)
+    # or by id, so paging is stable and a cursor needs one value.
+    "start_date": [{"sort_start": "asc"}],
+    "ects": [{"sort_ects": "asc"}],
+    "price": [{"sort_price": "asc"}],
+    "title": [{"sort_title": "asc"}],
     "relevance": [{"_score": "desc"}, {"id": "asc"}],
 }
 
@@ -69,11 +83,16 @@ class RequestBuilder:
         self._stopwords = build_stopword_analyzers()
 
     def body(self, query: Query) -> dict[str, Any]:
-        """The whole request: text, visibility, post_filter, facet aggregations, sort, page."""
+        """The whole request: text, visibility, geo, post_filter, facet aggregations, sort, page.
+
+        With a cursor: `search_after` its sort values (QueryError if it was made for another
+        sort). `effective_sort(body)` names the sort used."""
         text = self.text(query.text)
         filters = facet_filters(query)
         body: dict[str, Any] = {
-            "query": {"bool": {"must": [text or {"match_all": {}}], "filter": visibility(query)}},
+            "query": {
+                "bool": {"must": [text or {"match_all": {}}], "filter": visibility(query) + geo(query)}
+            },
             "from": query.offset,
             "size": query.page_size,
             "track_total_hits": True,
@@ -82,10 +101,14 @@ class RequestBuilder:
         }
         if filters:
             body["post_filter"] = {"bool": {"filter": list(filters.values())}}
-        if text is None and query.sort == "relevance":
-            body["sort"] = SORTS["start_date"]  # nothing to rank by: soonest first
-        else:
-            body["sort"] = SORTS[query.sort]
+        sort = "start_date" if text is None and query.sort == "relevance" else query.sort
+        body["sort"] = sort_clauses(sort, query)
+        cursor = read_cursor(query)
+        if cursor is not None:
+            if cursor.sort != sort or len(cursor.after) != len(body["sort"]):
+                raise QueryError("cursor belongs to another search; start again from the first page")
+            body["from"] = 0
+            body["search_after"] = list(cursor.after)
         if text is not None:
             body["highlight"] = highlight()
         return body
@@ -132,15 +155,42 @@ def word_clause(chunk: str, *, phrase: bool) -> dict[str, Any]:
     return {"dis_max": {"queries": clauses, "tie_breaker": TIE_BREAKER}}
 
 
+def sort_clauses(sort: str, query: Query) -> list[dict[str, Any]]:
+    """The `sort` of an effective sort name ("relevance" only with search words)."""
+    if sort == "distance" and query.near is not None:
+        lat, lon = query.near
+        point = {"lat": lat, "lon": lon}
+        return [{"_geo_distance": {"geo": point, "order": "asc", "unit": "km"}}, {"id": "asc"}]
+    return SORTS[sort]
+
+
+def effective_sort(body: Mapping[str, Any]) -> str:
+    """The sort name a body built by `RequestBuilder.body` uses (for its cursors)."""
+    first = body["sort"][0]
+    if "_geo_distance" in first:
+        return "distance"
+    if "_score" in first:
+        return "relevance"
+    return next(name for name, clauses in SORTS.items() if clauses[0] == first)
+
+
+def geo(query: Query) -> list[dict[str, Any]]:
+    """Keep courses with a geo point within `within_km` of `near` (none without `near`)."""
+    if query.near is None or query.within_km is None:
+        return []
+    lat, lon = query.near
+    return [{"geo_distance": {"distance": f"{query.within_km}km", "geo": {"lat": lat, "lon": lon}}}]
+
+
 def facet_filters(query: Query) -> dict[str, dict[str, Any]]:
     """Facet name -> the filter of its selected values (values of one facet are OR-ed)."""
-    return {name: facet_filter(FACETS_BY_NAME[name], values) for name, values in query.filters.items()}
+    return {name: facet_filter(FACETS_BY_NAME[name], values, query) for name, values in query.filters.items()}
 
 
-def facet_filter(spec: FacetSpec, values: Sequence[str]) -> dict[str, Any]:
+def facet_filter(spec: FacetSpec, values: Sequence[str], query: Query) -> dict[str, Any]:
     if not spec.ranges:
-        return {"terms": {FILTER_FIELDS.get(spec.name, spec.field): list(values)}}
-    ranges = [range_filter(spec.field, r.low, r.high) for r in spec.ranges if r.key in values]
+        return {"terms": {spec.filter_on: list(values)}}
+    ranges = [range_filter(spec.field, r.low, r.high) for r in facet_ranges(spec, query) if r.key in values]
     return {"bool": {"should": ranges, "minimum_should_match": 1}}
 
 
@@ -180,24 +230,25 @@ def facet_aggregations(query: Query, filters: Mapping[str, dict[str, Any]]) -> d
     """
     aggregations: dict[str, Any] = {}
     for spec in FACETS:
+        if not counted(spec, query):
+            continue
         others = [clause for name, clause in filters.items() if name != spec.name]
-        inner: dict[str, Any] = {"values": _values_aggregation(spec)}
+        inner: dict[str, Any] = {"values": _values_aggregation(spec, query)}
         selected = query.filters.get(spec.name, ())
         if selected and not spec.ranges:
-            field = FILTER_FIELDS.get(spec.name, spec.field)
-            keyed = {str(i): {"term": {field: value}} for i, value in enumerate(selected)}
+            keyed = {str(i): {"term": {spec.filter_on: value}} for i, value in enumerate(selected)}
             inner["selected"] = {"filters": {"filters": keyed}}
-            if spec.field == "provider_key":
-                inner["selected"]["aggs"] = {"label": _label_aggregation()}
+            if spec.field in LABEL_FIELDS:
+                inner["selected"]["aggs"] = {"label": _label_aggregation(spec.field)}
         scope = {"bool": {"filter": others}} if others else {"match_all": {}}
         aggregations[spec.name] = {"filter": scope, "aggs": inner}
     return aggregations
 
 
-def _values_aggregation(spec: FacetSpec) -> dict[str, Any]:
+def _values_aggregation(spec: FacetSpec, query: Query) -> dict[str, Any]:
     if spec.ranges:
         ranges = []
-        for bucket in spec.ranges:
+        for bucket in facet_ranges(spec, query):
             entry: dict[str, Any] = {"key": bucket.key}
             if bucket.low is not None:
                 entry["from"] = float(bucket.low)
@@ -206,13 +257,13 @@ def _values_aggregation(spec: FacetSpec) -> dict[str, Any]:
             ranges.append(entry)
         return {"range": {"field": spec.field, "ranges": ranges}}
     terms: dict[str, Any] = {"terms": {"field": spec.field, "size": spec.size}}
-    if spec.field == "provider_key":
-        terms["aggs"] = {"label": _label_aggregation()}
+    if spec.field in LABEL_FIELDS:
+        terms["aggs"] = {"label": _label_aggregation(spec.field)}
     return terms
 
 
-def _label_aggregation() -> dict[str, Any]:
-    return {"terms": {"field": PROVIDER_LABEL_FIELD, "size": 1}}
+def _label_aggregation(field: str) -> dict[str, Any]:
+    return {"terms": {"field": LABEL_FIELDS[field], "size": LABEL_CANDIDATES}}
 
 
 def highlight() -> dict[str, Any]:

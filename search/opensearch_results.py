@@ -14,24 +14,43 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
-from search.documents import CARD_FIELDS, OTHER, text_language
-from search.opensearch_query import HIGHLIGHT_END, HIGHLIGHT_START, LANGUAGES
-from search.query import FACETS, Facet, Hit, Query, SearchResult
+from search.documents import CARD_FIELDS, OTHER, provider_key, text_language
+from search.geo import hit_distance
+from search.opensearch_query import HIGHLIGHT_END, HIGHLIGHT_START, LANGUAGES, effective_sort
+from search.query import (
+    FACETS,
+    Facet,
+    Hit,
+    Query,
+    SearchResult,
+    counted,
+    keeps_value,
+    make_cursor,
+    read_cursor,
+)
 from search.tantivy_facets import facet_from_counts, vocabulary_label
 from search.tantivy_hits import excerpt
 
 
-def read_result(query: Query, response: Mapping[str, Any], *, scored: bool) -> SearchResult:
-    """The SearchResult of `query` from its response; `scored` says whether hits were ranked."""
+def read_result(query: Query, response: Mapping[str, Any], body: Mapping[str, Any]) -> SearchResult:
+    """The SearchResult of `query` from the response to `body` (whose sort says whether hits
+    were ranked, and gives the next cursor its search_after values)."""
     found = response.get("hits") or {}
     total = found.get("total") or {}
-    count = total.get("value", 0) if isinstance(total, Mapping) else total
-    hits = tuple(read_hit(raw, scored=scored) for raw in found.get("hits") or ())
+    count = int((total.get("value", 0) if isinstance(total, Mapping) else total) or 0)
+    sort = effective_sort(body)
+    raw_hits = found.get("hits") or ()
+    hits = tuple(read_hit(raw, query, scored=sort == "relevance") for raw in raw_hits)
     facets = read_facets(query, response.get("aggregations") or {})
-    return SearchResult(query, int(count or 0), hits, facets)
+    cursor = read_cursor(query)
+    start = cursor.seen if cursor is not None else query.offset
+    next_cursor = None
+    if raw_hits and start + len(hits) < count and raw_hits[-1].get("sort") is not None:
+        next_cursor = make_cursor(query, sort, tuple(raw_hits[-1]["sort"]), start + len(hits))
+    return SearchResult(query, count, hits, facets, next_cursor=next_cursor, offset=start)
 
 
-def read_hit(raw: Mapping[str, Any], *, scored: bool) -> Hit:
+def read_hit(raw: Mapping[str, Any], query: Query, *, scored: bool) -> Hit:
     source: Mapping[str, Any] = raw.get("_source") or {}
     card = {name: source.get(name) for name in CARD_FIELDS}
     card["id"] = card.get("id") or raw.get("_id")
@@ -41,6 +60,7 @@ def read_hit(raw: Mapping[str, Any], *, scored: bool) -> Hit:
         score=float(score or 0.0),
         fields=MappingProxyType(card),
         snippet=_snippet(source, raw.get("highlight") or {}),
+        distance_km=hit_distance(query, card.get("geo")),
     )
 
 
@@ -96,11 +116,16 @@ def read_facets(query: Query, aggregations: Mapping[str, Any]) -> tuple[Facet, .
     """Every facet of FACETS from the per-facet `filter` aggregations (see opensearch_query)."""
     facets = []
     for spec in FACETS:
+        if not counted(spec, query):
+            facets.append(Facet(spec.name, spec.label, ()))
+            continue
         node: Mapping[str, Any] = aggregations.get(spec.name) or {}
         selected = query.filters.get(spec.name, ())
         buckets = (node.get("values") or {}).get("buckets") or ()
-        counts = {str(b["key"]): int(b["doc_count"]) for b in buckets}
-        labels = {str(b["key"]): _bucket_label(b) for b in buckets}
+        counts = {
+            str(b["key"]): int(b["doc_count"]) for b in buckets if keeps_value(spec, query, str(b["key"]))
+        }
+        labels = {str(b["key"]): _bucket_label(b, str(b["key"])) for b in buckets}
         if spec.ranges:
             declared = {r.key for r in spec.ranges}
             counts = {key: n for key, n in counts.items() if key in declared}
@@ -109,16 +134,17 @@ def read_facets(query: Query, aggregations: Mapping[str, Any]) -> tuple[Facet, .
             for index, value in enumerate(selected):
                 bucket = exact.get(str(index)) or {}
                 counts.setdefault(value, int(bucket.get("doc_count", 0)))
-                labels.setdefault(value, _bucket_label(bucket))
+                labels.setdefault(value, _bucket_label(bucket, value))
 
         def label(name: str, value: str, labels: Mapping[str, str | None] = labels) -> str:
-            return labels.get(value) or (value if name == "provider" else vocabulary_label(name, value))
+            return labels.get(value) or vocabulary_label(name, value)
 
         facets.append(facet_from_counts(spec, counts, selected, label))
     return tuple(facets)
 
 
-def _bucket_label(bucket: Mapping[str, Any]) -> str | None:
-    """The display name a provider bucket carries (its `label` sub-aggregation), else None."""
-    names = (bucket.get("label") or {}).get("buckets") or ()
-    return str(names[0]["key"]) if names else None
+def _bucket_label(bucket: Mapping[str, Any], key: str) -> str | None:
+    """The published name a slug bucket carries (its `label` sub-aggregation): the one whose
+    slug is the key (a course in two cities has both names), else None."""
+    names = [str(b["key"]) for b in (bucket.get("label") or {}).get("buckets") or ()]
+    return next((name for name in names if provider_key(name) == key), names[0] if names else None)

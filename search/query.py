@@ -6,6 +6,11 @@ renders them. A `SearchResult` is the single structure both JSON and HTML are bu
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,27 +22,46 @@ from search.errors import QueryError
 MAX_QUERY_LENGTH = 500
 MAX_PAGE_SIZE = 100
 MAX_PAGE = 500  # deeper than this needs the cursor
+DEFAULT_RADIUS_KM = 50.0  # `near` without `within_km`
+MAX_RADIUS_KM = 1000.0
+UNDATED_DAY = 10**8
+"""The `start_day` of a course without a start date: after every real day number."""
 
 
 @dataclass(frozen=True)
 class Range:
-    """A bucket of a numeric facet: [low, high) with None meaning open-ended."""
+    """A bucket of a numeric facet: [low, high) with None meaning open-ended.
+
+    In a `relative` facet low/high are day offsets from Query.today, unless `absolute`."""
 
     key: str
     label: str
     low: float | None
     high: float | None
+    absolute: bool = False
 
 
 @dataclass(frozen=True)
 class FacetSpec:
-    """A facet as data. `field` is the document field; `ranges` makes it a numeric bucket facet."""
+    """A facet as data. `field` is the document field counted; `ranges` makes it a numeric
+    bucket facet (`relative`: buckets are day offsets from Query.today, resolved per query by
+    `facet_ranges`). `filter_field` is the field its filter uses when that differs (a broad
+    ISCED code selects every course under it). A facet with a `parent` is a drill-down: it is
+    counted only when its parent (or itself) has a selection, and then lists only values that
+    extend a selected parent value (ISCED codes nest by prefix: 06 > 061 > 0613)."""
 
     name: str
     label: str
     field: str
     ranges: tuple[Range, ...] = ()
     size: int = 50
+    filter_field: str | None = None
+    parent: str | None = None
+    relative: bool = False
+
+    @property
+    def filter_on(self) -> str:
+        return self.filter_field or self.field
 
 
 ECTS_RANGES = (
@@ -55,18 +79,73 @@ PRICE_RANGES = (
     Range("2000-", "2000 or more", 2000, None),
 )
 
+START_RANGES = (
+    Range("started", "Already started", None, 0),
+    Range("30d", "In the next 30 days", 0, 30),
+    Range("1-3m", "In 1 to 3 months", 30, 91),
+    Range("3-6m", "In 3 to 6 months", 91, 183),
+    Range("later", "In more than 6 months", 183, None),
+    Range("undated", "No fixed date", UNDATED_DAY, None, absolute=True),
+)
+"""Start date buckets, in days from Query.today; an open upper end stops before UNDATED_DAY."""
+
 FACETS: tuple[FacetSpec, ...] = (
     FacetSpec("country", "Country", "country"),
+    FacetSpec("region", "Region", "region_keys"),  # values: slugs of the published names
+    FacetSpec("city", "City", "city_keys"),
     FacetSpec("eqf", "EQF level", "eqf"),
     FacetSpec("language", "Language", "languages"),
     FacetSpec("mode", "Mode", "modes"),
-    FacetSpec("field", "Field of study", "isced_broad"),
+    FacetSpec("schedule", "Schedule", "schedule"),
+    FacetSpec("field", "Field of study", "isced_broad", filter_field="isced"),
+    FacetSpec("field_narrow", "Narrow field", "isced_narrow", filter_field="isced", parent="field"),
+    FacetSpec(
+        "field_detailed", "Detailed field", "isced_detailed", filter_field="isced", parent="field_narrow"
+    ),
+    FacetSpec("start", "Start date", "start_day", ranges=START_RANGES, relative=True),
     FacetSpec("provider", "Provider", "provider_key", size=20),
     FacetSpec("ects", "Workload (ECTS)", "ects", ranges=ECTS_RANGES),
     FacetSpec("price", "Price", "price", ranges=PRICE_RANGES),
     FacetSpec("funding", "Funding eligibility", "eligible"),  # values: eligibility scheme ids
 )
 FACETS_BY_NAME: Mapping[str, FacetSpec] = MappingProxyType({f.name: f for f in FACETS})
+LABELLED_FIELDS: Mapping[str, str] = MappingProxyType(
+    {"provider_key": "provider", "region_keys": "regions", "city_keys": "cities"}
+)
+"""Slug facet field -> the card field holding the published names the slugs were made from."""
+
+
+def facet_ranges(spec: FacetSpec, query: Query) -> tuple[Range, ...]:
+    """The buckets of a range facet for `query`, with absolute bounds (day numbers for a
+    `relative` facet: `date.toordinal()`)."""
+    if not spec.relative:
+        return spec.ranges
+    base = (query.today or date.today()).toordinal()
+    resolved = []
+    for r in spec.ranges:
+        if r.absolute:
+            resolved.append(r)
+        else:
+            low = None if r.low is None else base + r.low
+            high = UNDATED_DAY if r.high is None else base + r.high
+            resolved.append(Range(r.key, r.label, low, high))
+    return tuple(resolved)
+
+
+def counted(spec: FacetSpec, query: Query) -> bool:
+    """Whether `spec` is counted for `query`: always, unless it is a drill-down whose parent
+    and itself have no selection."""
+    return spec.parent is None or bool(query.filters.get(spec.parent) or query.filters.get(spec.name))
+
+
+def keeps_value(spec: FacetSpec, query: Query, value: str) -> bool:
+    """Whether a counted value of `spec` is listed: a drill-down lists only values extending a
+    selected parent value (its own selected values are always listed by the caller)."""
+    parents = query.filters.get(spec.parent, ()) if spec.parent else ()
+    if not parents:
+        return True
+    return any(value != p and value.startswith(p) for p in parents)
+
 
 ValueLabeller = Callable[[str], str | None]
 """Facet value -> display label, or None when it has none."""
@@ -85,7 +164,8 @@ def registered_label(facet: str, value: str) -> str | None:
     return labeller(value) if labeller is not None else None
 
 
-SORTS = ("relevance", "start_date", "ects", "price", "title")
+SORTS = ("relevance", "start_date", "ects", "price", "title", "distance")
+""""distance" needs `Query.near`; "relevance" without search words orders by start date."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +174,9 @@ class Query:
 
     Filters: facet name -> selected values; values of one facet are OR-ed, facets are AND-ed.
     `text` is user text, never query syntax: backends must escape or tokenise it themselves.
+    `near` (lat, lon in WGS84 degrees) keeps only courses with a geo point (on-site courses
+    with coordinates) within `within_km` of it. `cursor` is the `next_cursor` of the previous
+    page of the same search: with it, `page` is ignored and the page after that one is returned.
     """
 
     text: str = ""
@@ -104,6 +187,9 @@ class Query:
     include_withdrawn: bool = False
     include_past: bool = False
     today: date | None = None  # "past" is judged against this; None means date.today()
+    near: tuple[float, float] | None = None
+    within_km: float | None = None
+    cursor: str | None = None
 
     @classmethod
     def create(
@@ -124,6 +210,8 @@ class Query:
             raise QueryError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
         if sort not in SORTS:
             raise QueryError(f"sort must be one of {', '.join(SORTS)}")
+        if flags.get("near") is not None and flags.get("within_km") is None:
+            flags["within_km"] = DEFAULT_RADIUS_KM
         clean: dict[str, tuple[str, ...]] = {}
         for name, values in (filters or {}).items():
             spec = FACETS_BY_NAME.get(name)
@@ -137,7 +225,9 @@ class Query:
                     raise QueryError(f"unknown {name} range {unknown[0]!r}; use one of {', '.join(known)}")
             if kept:
                 clean[name] = kept
-        return cls(text, MappingProxyType(clean), page, page_size, sort, **flags)
+        query = cls(text, MappingProxyType(clean), page, page_size, sort, **flags)
+        _check_geo_and_cursor(query)
+        return query
 
     @property
     def offset(self) -> int:
@@ -155,6 +245,87 @@ def validate(query: Query) -> None:
     unknown = [name for name in query.filters if name not in FACETS_BY_NAME]
     if unknown:
         raise QueryError(f"unknown filter {unknown[0]!r}")
+    _check_geo_and_cursor(query)
+
+
+def _check_geo_and_cursor(query: Query) -> None:
+    if query.near is not None:
+        lat, lon = query.near
+        if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+            raise QueryError("near must be a latitude (-90..90) and a longitude (-180..180)")
+    if query.within_km is not None:
+        if query.near is None:
+            raise QueryError("within_km needs near")
+        if not (math.isfinite(query.within_km) and 0 < query.within_km <= MAX_RADIUS_KM):
+            raise QueryError(f"within_km must be more than 0 and at most {MAX_RADIUS_KM:g}")
+    if query.sort == "distance" and query.near is None:
+        raise QueryError("sort=distance needs near")
+    if query.cursor is not None:
+        read_cursor(query)  # raises QueryError when it is not a cursor of this search
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where the previous page of a search ended (search_after semantics).
+
+    `after`: the backend's sort values of the last hit, the id (or an id-ending key) last, so
+    hits that did not change are neither repeated nor skipped when others are added. `seen`:
+    hits delivered before the next page (its position). Backends whose engine cannot continue
+    after a relevance score store no `after` and continue at offset `seen` instead."""
+
+    sort: str
+    after: tuple[Any, ...]
+    seen: int
+
+
+def make_cursor(query: Query, sort: str, after: tuple[Any, ...], seen: int) -> str:
+    """The opaque token of a Cursor, bound to `query`'s search (text, filters, sort, geo, flags)."""
+    payload = [_fingerprint(query), sort, list(after), seen]
+    raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def read_cursor(query: Query) -> Cursor | None:
+    """The Cursor of `query.cursor`; QueryError when it is malformed or from another search."""
+    if query.cursor is None:
+        return None
+    decoded = _decode(query.cursor)
+    if decoded is None:
+        raise QueryError("cursor is not valid; start again from the first page")
+    fingerprint, cursor = decoded
+    if fingerprint != _fingerprint(query):
+        raise QueryError("cursor belongs to another search; start again from the first page")
+    return cursor
+
+
+def readable_cursor(token: str) -> bool:
+    """Whether `token` is a cursor at all (made by `make_cursor`, for whichever search)."""
+    return _decode(token) is not None
+
+
+def _decode(token: str) -> tuple[str, Cursor] | None:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        fingerprint, sort, after, seen = json.loads(raw)
+    except (ValueError, TypeError, binascii.Error):
+        return None
+    valid = isinstance(sort, str) and isinstance(after, list) and isinstance(seen, int) and seen >= 0
+    return (str(fingerprint), Cursor(sort, tuple(after), seen)) if valid else None
+
+
+def _fingerprint(query: Query) -> str:
+    parts = [
+        query.text,
+        sorted((k, list(v)) for k, v in query.filters.items()),
+        query.sort,
+        query.page_size,
+        query.include_withdrawn,
+        query.include_past,
+        str(query.today),
+        list(query.near) if query.near else None,
+        query.within_km,
+    ]
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -180,6 +351,7 @@ class Hit:
     score: float
     fields: Mapping[str, Any]
     snippet: str | None = None  # highlighted HTML fragment; only <b> tags, everything else escaped
+    distance_km: float | None = None  # from Query.near, when given
 
 
 @dataclass(frozen=True)
@@ -188,7 +360,14 @@ class SearchResult:
     total: int
     hits: tuple[Hit, ...]
     facets: tuple[Facet, ...]
+    next_cursor: str | None = None  # the cursor of the next page; None after the last hit
+    offset: int | None = None  # hits before this page; None means query.offset (no cursor)
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.query.page_size))
+
+    @property
+    def start(self) -> int:
+        """Hits before this page (for numbering the hits)."""
+        return self.query.offset if self.offset is None else self.offset

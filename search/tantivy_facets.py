@@ -17,8 +17,15 @@ from typing import Any
 
 import tantivy
 
-from catalogue.vocabularies import country_label, eqf_label, isced_label, language_label, mode_label
-from search.query import FACETS, Facet, FacetSpec, FacetValue, Query
+from catalogue.vocabularies import (
+    SCHEDULES,
+    country_label,
+    eqf_label,
+    isced_label,
+    language_label,
+    mode_label,
+)
+from search.query import FACETS, Facet, FacetSpec, FacetValue, Query, counted, facet_ranges, keeps_value
 from search.tantivy_query import FILTER_FIELDS, QueryBuilder, combine
 
 Labeller = Callable[[str, str], str]
@@ -29,7 +36,10 @@ _VOCABULARY_LABELS: Mapping[str, Callable[[str], str]] = {
     "eqf": lambda value: eqf_label(int(value)) if value.isdigit() else value,
     "language": language_label,
     "mode": mode_label,
+    "schedule": lambda value: SCHEDULES[value].label if value in SCHEDULES else value,
     "field": isced_label,
+    "field_narrow": isced_label,
+    "field_detailed": isced_label,
 }
 _MIN_SEGMENT_SIZE = 1000  # per-segment candidates; large enough for exact counts at our cardinalities
 
@@ -48,17 +58,22 @@ def count_facets(
     text: tantivy.Query | None,
     filters: Mapping[str, tantivy.Query],
     labeller: Labeller,
+    scope: Sequence[tantivy.Query] = (),
 ) -> tuple[Facet, ...]:
-    """Every facet of FACETS for `query`, each counted without its own filter."""
-    visibility = builder.visibility(query)
-    expressions = {name: builder.filter_expression(name, values) for name, values in query.filters.items()}
+    """Every facet of FACETS for `query`, each counted without its own filter; `scope`: more
+    filters for hits and counts alike (the geo radius). A drill-down facet that is not
+    `counted` comes back without values."""
+    visibility = [*builder.visibility(query), *scope]
+    expressions = {
+        name: builder.filter_expression(name, values, query) for name, values in query.filters.items()
+    }
     request: dict[str, Any] = {}
     where: dict[str, tuple[str, ...]] = {}  # facet name -> path to its result in the response
     for specs, excluded in _groups(query):
         others = [expr for name, expr in expressions.items() if name != excluded]
         if None in others:
             continue  # a filter that can match nothing: every count of the group is 0
-        aggregations = {spec.name: _aggregation(spec) for spec in specs}
+        aggregations = {spec.name: _aggregation(spec, query) for spec in specs}
         if others:
             group = f"without:{excluded or ''}"
             request[group] = {"filter": " AND ".join(f"({e})" for e in others), "aggs": aggregations}
@@ -69,22 +84,27 @@ def count_facets(
     response = searcher.aggregate(combine(text, visibility), request) if request else {}
     facets = []
     for spec in FACETS:
+        if not counted(spec, query):
+            facets.append(Facet(spec.name, spec.label, ()))
+            continue
         result = _dig(response, where.get(spec.name, ()))
-        counts = _bucket_counts(spec, result)
+        counts = {v: n for v, n in _bucket_counts(spec, result).items() if keeps_value(spec, query, v)}
         selected = query.filters.get(spec.name, ())
         missing = [value for value in selected if value not in counts]
         if missing and spec.name not in FILTER_FIELDS and _complete(result):
             counts.update(dict.fromkeys(missing, 0))  # every non-zero value is listed: these are 0
         elif missing:
-            scope = combine(text, [*visibility, *(q for n, q in filters.items() if n != spec.name)])
-            counts.update({value: _count_value(searcher, builder, spec, scope, value) for value in missing})
+            narrowed = combine(text, [*visibility, *(q for n, q in filters.items() if n != spec.name)])
+            counts.update(
+                {value: _count_value(searcher, builder, spec, narrowed, value) for value in missing}
+            )
         facets.append(facet_from_counts(spec, counts, selected, labeller))
     return tuple(facets)
 
 
 def _groups(query: Query) -> list[tuple[list[FacetSpec], str | None]]:
     """(facets, the filter they ignore): unselected facets together, each selected one alone."""
-    unselected = [spec for spec in FACETS if spec.name not in query.filters]
+    unselected = [spec for spec in FACETS if spec.name not in query.filters and counted(spec, query)]
     groups: list[tuple[list[FacetSpec], str | None]] = [(unselected, None)] if unselected else []
     return groups + [([spec], spec.name) for spec in FACETS if spec.name in query.filters]
 
@@ -96,10 +116,10 @@ def _dig(response: Mapping[str, Any], path: Sequence[str]) -> Mapping[str, Any]:
     return node if isinstance(node, Mapping) else {}
 
 
-def _aggregation(spec: FacetSpec) -> dict[str, Any]:
+def _aggregation(spec: FacetSpec, query: Query) -> dict[str, Any]:
     if spec.ranges:
         ranges = []
-        for bucket in spec.ranges:
+        for bucket in facet_ranges(spec, query):
             entry: dict[str, Any] = {"key": bucket.key}
             if bucket.low is not None:
                 entry["from"] = float(bucket.low)

@@ -12,6 +12,7 @@ tantivy keeps analyzers out of the index files: `register_analyzers` must run on
 
 from __future__ import annotations
 
+import hashlib
 import json
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -24,7 +25,8 @@ from search.backend import Document
 from search.documents import CARD_FIELDS, OTHER, STEMMERS, TEXT_KINDS
 from search.errors import IndexingError
 
-SCHEMA_VERSION = "3"  # 2: stored `seq` (search.sync.repair); 3: `eligible` (funding schemes)
+SCHEMA_VERSION = "4"  # 2: stored `seq` (search.sync.repair); 3: `eligible` (funding schemes);
+# 4: region/city, ISCED narrow/detailed, start_day, geo (lat/lon/id_hash)
 """Bump when the schema or an analyzer changes: older indexes then need a `reindex`."""
 
 LANGUAGES: tuple[str, ...] = (*STEMMERS, OTHER)
@@ -38,9 +40,15 @@ RAW_FIELDS = (
     "schedule",
     "isced",
     "isced_broad",
+    "isced_narrow",
+    "isced_detailed",
+    "region_keys",
+    "city_keys",
     "eligible",
 )
-FLOAT_FIELDS = ("ects", "price")
+FLOAT_FIELDS = ("ects", "price", "start_day")
+GEO_FIELDS = ("lat", "lon")  # the document's `geo` point, for the bounding box and distances
+ID_HASH = "id_hash"  # a fast integer per id: orders equal distances and excludes ids cheaply
 SORT_FIELDS: Mapping[str, str] = {
     "start_date": "sort_start",
     "ects": "sort_ects",
@@ -114,6 +122,9 @@ def build_schema() -> tantivy.Schema:
         builder.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
     for name in FLOAT_FIELDS:
         builder.add_float_field(name, fast=True)
+    for name in GEO_FIELDS:
+        builder.add_float_field(name, fast=True)
+    builder.add_integer_field(ID_HASH, fast=True, indexed=True)
     builder.add_integer_field("visible_until", fast=True)
     for name in SORT_FIELDS.values():
         builder.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
@@ -138,6 +149,11 @@ def to_tantivy(doc: Document) -> tantivy.Document:
     for name in FLOAT_FIELDS:
         if doc.get(name) is not None:
             out.add_float(name, float(doc[name]))
+    geo = doc.get("geo")
+    if isinstance(geo, Mapping) and geo.get("lat") is not None and geo.get("lon") is not None:
+        out.add_float("lat", float(geo["lat"]))
+        out.add_float("lon", float(geo["lon"]))
+    out.add_integer(ID_HASH, id_hash(doc_id))
     out.add_integer("visible_until", visible_until(doc))
     for sort, field in SORT_FIELDS.items():
         out.add_text(field, sort_key(sort, doc))
@@ -145,6 +161,11 @@ def to_tantivy(doc: Document) -> tantivy.Document:
     out.add_bytes("card", json.dumps(card, ensure_ascii=False, default=str).encode())
     out.add_integer("seq", int(doc.get("seq") or 0))
     return out
+
+
+def id_hash(doc_id: str) -> int:
+    """A signed 63-bit hash of an id: stable across processes and versions (blake2b)."""
+    return int.from_bytes(hashlib.blake2b(doc_id.encode(), digest_size=8).digest(), "big") >> 1
 
 
 def visible_until(doc: Document) -> int:

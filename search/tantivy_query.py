@@ -22,7 +22,8 @@ from datetime import date
 import tantivy
 
 from search.documents import OTHER
-from search.query import FACETS_BY_NAME, Query
+from search.geo import bounding_box
+from search.query import FACETS, FACETS_BY_NAME, Query, facet_ranges
 from search.tantivy_index import LANGUAGES, text_field
 
 MAX_WORDS = 32  # a pasted paragraph is not a query; the rest is ignored
@@ -31,7 +32,7 @@ FOLDED_BOOSTS: Mapping[str, float] = {"provider": 2.0, "keywords": 1.5}
 FUZZY_FIELD = "titles"
 FUZZY_BOOST = 0.5
 TIE_BREAKER = 0.1
-FILTER_FIELDS: Mapping[str, str] = {"field": "isced"}
+FILTER_FIELDS: Mapping[str, str] = {spec.name: spec.filter_field for spec in FACETS if spec.filter_field}
 """Facet name -> the field its filter uses when that differs from the counted field: a broad
 ISCED code selects every course under it, and narrower codes can be filtered on too."""
 
@@ -132,19 +133,19 @@ class QueryBuilder:
 
     def filters(self, query: Query) -> dict[str, tantivy.Query]:
         """Facet name -> the (non-scoring) query of its selected values, OR-ed."""
-        return {name: self._facet_filter(name, values) for name, values in query.filters.items()}
+        return {name: self._facet_filter(name, values, query) for name, values in query.filters.items()}
 
-    def _facet_filter(self, name: str, values: Sequence[str]) -> tantivy.Query:
+    def _facet_filter(self, name: str, values: Sequence[str], query: Query) -> tantivy.Query:
         spec = FACETS_BY_NAME[name]
         if not spec.ranges:
             field = FILTER_FIELDS.get(name, spec.field)
             # An OR of term queries, not term_set_query: that one builds an FST of the set (with a
             # large scratch allocation) every time a weight is made, a third of a filtered query.
             return _any_of([self.term(field, value) for value in values])
-        ranges = [r for r in spec.ranges if r.key in values]
+        ranges = [r for r in facet_ranges(spec, query) if r.key in values]
         return _any_of([self.range(spec.field, r.low, r.high) for r in ranges])
 
-    def filter_expression(self, name: str, values: Sequence[str]) -> str | None:
+    def filter_expression(self, name: str, values: Sequence[str], query: Query) -> str | None:
         """The same filter as `filters()` in tantivy query-string syntax, for filter aggregations.
 
         Only values of the shape every indexed facet value has (codes, slugs, range keys) are
@@ -152,7 +153,7 @@ class QueryBuilder:
         """
         spec = FACETS_BY_NAME[name]
         if spec.ranges:
-            ranges = [r for r in spec.ranges if r.key in values]
+            ranges = [r for r in facet_ranges(spec, query) if r.key in values]
             parts = [_range_expression(spec.field, r.low, r.high) for r in ranges]
         else:
             field = FILTER_FIELDS.get(name, spec.field)
@@ -171,6 +172,29 @@ class QueryBuilder:
             include_upper=high is None,  # tantivy wants open ends marked inclusive
         )
 
+    def box(self, near: tuple[float, float], km: float) -> tantivy.Query:
+        """Documents with a geo point in the bounding box of the circle (`near`, `km`)."""
+        min_lat, max_lat, min_lon, max_lon = bounding_box(near, km)
+        lat = tantivy.Query.range_query(
+            self._schema,
+            "lat",
+            tantivy.FieldType.Float,
+            min_lat,
+            max_lat,
+            include_lower=True,
+            include_upper=True,
+        )
+        lon = tantivy.Query.range_query(
+            self._schema,
+            "lon",
+            tantivy.FieldType.Float,
+            min_lon,
+            max_lon,
+            include_lower=True,
+            include_upper=True,
+        )
+        return tantivy.Query.boolean_query([(tantivy.Occur.Must, lat), (tantivy.Occur.Must, lon)])
+
     def visibility(self, query: Query) -> list[tantivy.Query]:
         """Hide withdrawn and past courses unless the query asks for them."""
         clauses = []
@@ -187,6 +211,10 @@ class QueryBuilder:
 
     def term(self, field: str, value: str) -> tantivy.Query:
         return tantivy.Query.term_query(self._schema, field, value)
+
+    def term_set(self, field: str, values: Sequence[int]) -> tantivy.Query:
+        """Documents whose integer `field` is one of `values` (geo: the ids outside a radius)."""
+        return tantivy.Query.term_set_query(self._schema, field, list(values))
 
 
 def combine(text: tantivy.Query | None, filters: Sequence[tantivy.Query]) -> tantivy.Query:

@@ -22,7 +22,7 @@ from catalogue.sources import Source
 from search.errors import QueryError
 from search.query import Hit
 from web import elm_views
-from web.facets import KNOWN_PARAMS, SearchView, build_view, parse_query
+from web.facets import KNOWN_PARAMS, SearchView, build_view, current_page, parse_query
 from web.labels import course_labels
 from web.services import get_services
 
@@ -37,6 +37,7 @@ def _hit(hit: Hit) -> dict[str, Any]:
         "id": hit.id,
         "score": hit.score,
         "snippet": hit.snippet,
+        "distance_km": hit.distance_km,
         "links": {
             "self": url_for("api.course", course_id=hit.id),
             "html": url_for("ui.course", course_id=hit.id),
@@ -45,24 +46,33 @@ def _hit(hit: Hit) -> dict[str, Any]:
 
 
 def search_json(view: SearchView) -> dict[str, Any]:
-    """The search response: query echo, totals, hits, facets with toggle urls, paging links."""
+    """The search response: query echo, totals, hits, facets with toggle urls, paging links.
+
+    `next_cursor` continues the search after this page (also in `links.next`); drill-down
+    facets name their `parent` facet."""
     result, query = view.result, view.result.query
+    echo: dict[str, Any] = {
+        "q": query.text,
+        "filters": {name: list(values) for name, values in query.filters.items()},
+        "sort": query.sort,
+        "include_past": query.include_past,
+    }
+    if query.near is not None:
+        echo["near"] = list(query.near)
+        echo["within_km"] = query.within_km
     return {
-        "query": {
-            "q": query.text,
-            "filters": {name: list(values) for name, values in query.filters.items()},
-            "sort": query.sort,
-            "include_past": query.include_past,
-        },
+        "query": echo,
         "total": result.total,
-        "page": query.page,
+        "page": current_page(result),
         "page_size": query.page_size,
         "pages": result.pages,
+        "next_cursor": result.next_cursor,
         "hits": [_hit(hit) for hit in result.hits],
         "facets": [
             {
                 "name": facet.name,
                 "label": facet.label,
+                "parent": facet.parent,
                 "values": [
                     {
                         "value": v.value,

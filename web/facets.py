@@ -5,24 +5,31 @@ parameter names, on which facet values are selected and on each value's `toggle_
 current search with that value switched on or off, back on page 1).
 
 Parameters: `q`, one repeated parameter per facet (`country=FRA&country=DEU`), `page`,
-`page_size`, `sort`, `include_past`.
+`page_size`, `sort`, `include_past`, `near=<lat>,<lon>` with `within_km`, and `cursor` (the
+`next_cursor` of the previous page; `links.next` carries it, so following `next` pages by
+search_after and never skips or repeats a course that did not change meanwhile).
+
+Drill-down facets (ISCED narrow and detailed fields) are nested under the value of their parent
+facet they extend: `ValueView.children`. Switching a parent value off also drops its children.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import url_for
 from werkzeug.datastructures import MultiDict
 
 from search.errors import QueryError
-from search.query import FACETS, MAX_PAGE, Query, SearchResult
+from search.query import FACETS, FACETS_BY_NAME, MAX_PAGE, Query, SearchResult, readable_cursor
 from web.labels import facet_label, facet_value_label
 
 FILTER_PARAMS = tuple(spec.name for spec in FACETS)
-KNOWN_PARAMS = frozenset({"q", "page", "page_size", "sort", "include_past", "lang", *FILTER_PARAMS})
+KNOWN_PARAMS = frozenset(
+    {"q", "page", "page_size", "sort", "include_past", "near", "within_km", "cursor", "lang", *FILTER_PARAMS}
+)
 """`lang` picks the language of labels (web.i18n); it never changes what is found."""
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -45,6 +52,27 @@ def _flag(args: MultiDict[str, str], name: str) -> bool:
     return raw in _TRUE
 
 
+def _near(args: MultiDict[str, str]) -> tuple[float, float] | None:
+    raw = args.get("near", "").strip()
+    if not raw:
+        return None
+    try:
+        lat, lon = (float(part) for part in raw.split(","))
+    except ValueError:
+        raise QueryError(f"near must be <latitude>,<longitude> in degrees, not {raw[:40]!r}") from None
+    return lat, lon
+
+
+def _float(args: MultiDict[str, str], name: str) -> float | None:
+    raw = args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise QueryError(f"{name} must be a number, not {raw[:40]!r}") from None
+
+
 def parse_query(args: MultiDict[str, str], *, default_page_size: int, strict: bool = True) -> Query:
     """Build a Query from request args. Raises QueryError (HTTP 400) on a bad value; with
     `strict` (the API) an unknown parameter is an error too, so a typo never silently widens
@@ -55,13 +83,23 @@ def parse_query(args: MultiDict[str, str], *, default_page_size: int, strict: bo
             raise QueryError(
                 f"unknown parameter {unknown[0]!r}; parameters are {', '.join(sorted(KNOWN_PARAMS))}"
             )
+    near = _near(args)
+    sort = args.get("sort", "").strip() or "relevance"
+    cursor = args.get("cursor", "").strip()
     return Query.create(
         text=args.get("q", ""),
         filters={name: args.getlist(name) for name in FILTER_PARAMS if name in args},
         page=_int(args, "page", 1),
         page_size=_int(args, "page_size", default_page_size),
-        sort=args.get("sort", "").strip() or "relevance",
+        # Parameters that only mean something together are ignored alone (no 400 for a
+        # request its schema allows): distance without `near` is relevance, a radius without
+        # `near` nothing, and text that is no cursor at all starts at `page`. A real cursor of
+        # another search is still an error.
+        sort="relevance" if sort == "distance" and near is None else sort,
         include_past=_flag(args, "include_past"),
+        near=near,
+        within_km=_float(args, "within_km") if near is not None else None,
+        cursor=cursor if cursor and readable_cursor(cursor) else None,
     )
 
 
@@ -71,8 +109,10 @@ def query_params(
     *,
     filters: Mapping[str, tuple[str, ...]] | None = None,
     page: int | None = None,
+    cursor: str | None = None,
 ) -> dict[str, Any]:
-    """The canonical query-string of a Query (defaults left out), optionally with other filters/page."""
+    """The canonical query-string of a Query (defaults left out), optionally with other
+    filters/page, or a cursor instead of the page."""
     params: dict[str, Any] = {}
     if query.text:
         params["q"] = query.text
@@ -85,6 +125,12 @@ def query_params(
         params["page_size"] = query.page_size
     if query.include_past:
         params["include_past"] = "true"
+    if query.near is not None:
+        params["near"] = f"{query.near[0]!r},{query.near[1]!r}"  # repr: exact, so cursors still match
+        params["within_km"] = repr(query.within_km)
+    if cursor is not None:
+        params["cursor"] = cursor
+        return params
     chosen = query.page if page is None else page
     if chosen > 1:
         params["page"] = chosen
@@ -92,10 +138,18 @@ def query_params(
 
 
 def toggled(filters: Mapping[str, tuple[str, ...]], name: str, value: str) -> dict[str, tuple[str, ...]]:
-    """`filters` with `value` of facet `name` switched: removed when selected, else added."""
+    """`filters` with `value` of facet `name` switched: removed when selected, else added.
+    Removing a value also removes the drill-down values under it (ISCED 06 takes 061, 0613)."""
     result = dict(filters)
     current = result.get(name, ())
-    result[name] = tuple(v for v in current if v != value) if value in current else (*current, value)
+    if value not in current:
+        result[name] = (*current, value)
+        return result
+    result[name] = tuple(v for v in current if v != value)
+    for child in (spec for spec in FACETS if spec.parent == name):
+        kept = tuple(v for v in result.get(child.name, ()) if not v.startswith(value))
+        for dropped in set(result.get(child.name, ())) - set(kept):
+            result = toggled(result, child.name, dropped)
     return result
 
 
@@ -106,6 +160,7 @@ class ValueView:
     count: int
     selected: bool
     toggle_url: str
+    children: tuple[ValueView, ...] = ()  # drill-down values extending this one
 
 
 @dataclass(frozen=True)
@@ -113,6 +168,7 @@ class FacetView:
     name: str
     label: str
     values: tuple[ValueView, ...]
+    parent: str | None = None  # the facet this one drills down from
 
     @property
     def selected(self) -> tuple[ValueView, ...]:
@@ -147,6 +203,9 @@ class _Urls:
     def page(self, number: int) -> str:
         return url_for(self.endpoint, **query_params(self.query, self.default, page=number))
 
+    def cursor(self, cursor: str) -> str:
+        return url_for(self.endpoint, **query_params(self.query, self.default, cursor=cursor))
+
     def filters(self, filters: Mapping[str, tuple[str, ...]]) -> str:
         return url_for(self.endpoint, **query_params(self.query, self.default, filters=filters, page=1))
 
@@ -175,8 +234,30 @@ def _facet_views(result: SearchResult, urls: _Urls) -> tuple[FacetView, ...]:
             for v in chosen
             if v not in shown
         ]
-        views.append(FacetView(facet.name, facet_label(facet.name), tuple(values)))
-    return tuple(views)
+        spec = FACETS_BY_NAME.get(facet.name)
+        views.append(
+            FacetView(facet.name, facet_label(facet.name), tuple(values), spec.parent if spec else None)
+        )
+    return _nested(views)
+
+
+def _nested(views: list[FacetView]) -> tuple[FacetView, ...]:
+    """The views with each drill-down value also listed under the parent value it extends
+    (deepest first, so children carry their own children)."""
+    by_name = {view.name: view for view in views}
+    for view in reversed(views):
+        if view.parent is None or view.parent not in by_name:
+            continue
+        parent = by_name[view.parent]
+        values = tuple(
+            replace(
+                v,
+                children=tuple(c for c in view.values if c.value.startswith(v.value) and c.value != v.value),
+            )
+            for v in parent.values
+        )
+        by_name[parent.name] = replace(parent, values=values)
+    return tuple(by_name[view.name] for view in views)
 
 
 def _active(result: SearchResult, facets: tuple[FacetView, ...]) -> tuple[ValueView, ...]:
@@ -191,8 +272,13 @@ def _active(result: SearchResult, facets: tuple[FacetView, ...]) -> tuple[ValueV
     return tuple(active)
 
 
+def current_page(result: SearchResult) -> int:
+    """The page number of a result, also when it was reached by a cursor."""
+    return result.start // result.query.page_size + 1
+
+
 def _page_links(result: SearchResult, urls: _Urls) -> tuple[PageLink, ...]:
-    last, current = min(result.pages, MAX_PAGE), result.query.page
+    last, current = min(result.pages, MAX_PAGE), current_page(result)
     wanted = sorted({1, last, *range(max(1, current - 2), min(last, current + 2) + 1)})
     links: list[PageLink] = []
     for number in wanted:
@@ -207,13 +293,13 @@ def build_view(result: SearchResult, endpoint: str, default_page_size: int) -> S
     query = result.query
     urls = _Urls(endpoint, query, default_page_size)
     facets = _facet_views(result, urls)
-    last = min(result.pages, MAX_PAGE)
+    last, current = min(result.pages, MAX_PAGE), current_page(result)
     links = {
-        "self": urls.page(query.page),
+        "self": urls.cursor(query.cursor) if query.cursor else urls.page(current),
         "first": urls.page(1),
         "last": urls.page(last),
-        "next": urls.page(query.page + 1) if query.page < last else None,
-        "prev": urls.page(query.page - 1) if query.page > 1 else None,
+        "next": urls.cursor(result.next_cursor) if result.next_cursor else None,
+        "prev": urls.page(min(current - 1, last)) if current > 1 else None,
     }
     return SearchView(
         result=result,

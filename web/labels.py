@@ -65,7 +65,10 @@ FACET_LABELLERS: Mapping[str, Callable[[str], str]] = {
     "eqf": eqf_label,
     "language": language_label,
     "mode": mode_label,
+    "schedule": schedule_label,
     "field": isced_label,
+    "field_narrow": isced_label,
+    "field_detailed": isced_label,
 }
 
 FACET_NAMES = {
@@ -73,7 +76,13 @@ FACET_NAMES = {
     "eqf": _l("EQF level"),
     "language": _l("Language"),
     "mode": _l("Mode"),
+    "region": _l("Region"),
+    "city": _l("City"),
+    "schedule": _l("Schedule"),
     "field": _l("Field of study"),
+    "field_narrow": _l("Narrow field"),
+    "field_detailed": _l("Detailed field"),
+    "start": _l("Start date"),
     "provider": _l("Provider"),
     "ects": _l("Workload (ECTS)"),
     "price": _l("Price"),
@@ -90,6 +99,12 @@ RANGE_LABELS = {
     ("price", "100-500"): _l("100 to 500"),
     ("price", "500-2000"): _l("500 to 2000"),
     ("price", "2000-"): _l("2000 or more"),
+    ("start", "started"): _l("Already started"),
+    ("start", "30d"): _l("In the next 30 days"),
+    ("start", "1-3m"): _l("In 1 to 3 months"),
+    ("start", "3-6m"): _l("In 3 to 6 months"),
+    ("start", "later"): _l("In more than 6 months"),
+    ("start", "undated"): _l("No fixed date"),
 }
 
 

@@ -6,6 +6,7 @@ Every string is translatable (Flask-Babel, see web.i18n).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, url_for
@@ -31,6 +32,7 @@ SORT_LABELS = {
     "ects": _l("Workload (ECTS)"),
     "price": _l("Price"),
     "title": _l("Title (A–Z)"),
+    "distance": _l("Distance"),
 }
 
 
@@ -47,6 +49,10 @@ def search() -> ResponseReturnValue:
         return render_template("search.html", view=None, error=error, **context), error.status
     view = build_view(result, "ui.search", page_size)
     help_links = _empty_help(result) if result.total == 0 else {}
+    near_off = replace(
+        query, near=None, within_km=None, sort="relevance" if query.sort == "distance" else query.sort
+    )
+    context["near_off_url"] = url_for("ui.search", **query_params(near_off, page_size, page=1))
     return render_template("search.html", view=view, error=None, **context, **help_links)
 
 

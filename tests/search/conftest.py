@@ -27,6 +27,7 @@ from catalogue.changes import CourseStatus, StoredCourse
 from catalogue.model import (
     Course,
     LearningOutcome,
+    Location,
     Organisation,
     Price,
     Provenance,
@@ -64,6 +65,8 @@ def make_course(
     end: date | None = None,
     status: CourseStatus = CourseStatus.ACTIVE,
     source: str = "test-source",
+    schedule: str | None = None,
+    locations: Sequence[Location] = (),
 ) -> StoredCourse:
     """A stored course with sensible defaults; text given as str is tagged with the first language."""
     lang = languages[0] if languages else "und"
@@ -83,6 +86,8 @@ def make_course(
         end_date=end,
         price=Price(Decimal(price), currency if Decimal(price) else None) if price is not None else None,
         url=f"https://example.org/courses/{ref}",
+        schedule=schedule,
+        locations=tuple(locations),
     )
     return StoredCourse(
         course=course,
@@ -110,6 +115,9 @@ def catalogue() -> list[StoredCourse]:
             price="0",
             start=date(2025, 9, 1),
             end=date(2025, 12, 1),
+            schedule="self-paced",
+            # online only: its place is faceted, but it has no geo point
+            locations=[Location("NLD", "Noord-Holland", "Amsterdam", latitude=52.3676, longitude=4.9041)],
         ),
         make_course(
             "donnees",
@@ -126,6 +134,8 @@ def catalogue() -> list[StoredCourse]:
             price="1200",
             start=date(2025, 10, 1),
             end=date(2026, 6, 30),
+            schedule="part-time",
+            locations=[Location("FRA", "Île-de-France", "Paris", latitude=48.8566, longitude=2.3522)],
         ),
         make_course(
             "fuehrung",
@@ -141,6 +151,8 @@ def catalogue() -> list[StoredCourse]:
             price="450",
             start=date(2025, 7, 1),
             end=date(2025, 8, 15),
+            schedule="part-time",
+            locations=[Location("DEU", "Bayern", "München", latitude=48.1351, longitude=11.5820)],
         ),
         make_course(
             "stats",
@@ -178,6 +190,8 @@ def catalogue() -> list[StoredCourse]:
             ects="30",
             price="2500",
             start=date(2025, 11, 1),
+            schedule="full-time",
+            locations=[Location("PRT", "Norte", "Porto", latitude=41.1579, longitude=-8.6291)],
         ),
         make_course(
             "undated",
@@ -224,6 +238,7 @@ def catalogue() -> list[StoredCourse]:
             ects="6",
             price="0",
             start=date(2025, 10, 1),
+            locations=[Location("POL", "Mazowieckie", "Warszawa", latitude=52.2297, longitude=21.0122)],
         ),
     ]
 

@@ -59,8 +59,11 @@ def test_deepest_page_fits_the_result_window() -> None:
 
 
 def test_source_carries_sort_and_expiry_keys() -> None:
-    source = to_source(to_document(catalogue()[0]))
-    assert source["sort_title"] == "introduction to python programming"
+    doc = to_document(catalogue()[0])
+    source = to_source(doc)
+    # the embedded engine's keys: title (then id), start date then title then id
+    assert source["sort_title"] == f"introduction to python programming\x01{doc['id']}"
+    assert source["sort_start"].startswith("2025-09-01\x01introduction to python programming\x01")
     assert source["visible_until"] == "2025-12-01"
     assert "visible_until" not in to_source(to_document(make_course("u", "Undated")))
     with pytest.raises(IndexingError):
