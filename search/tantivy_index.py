@@ -193,8 +193,11 @@ def sort_key(sort: str, doc: Document) -> str:
 
 
 def title_key(title: str) -> str:
-    folded = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
-    return " ".join(folded.lower().split())[:64]
+    """Sort key of a title: accents folded ("Économie" sorts with "economie") but letters kept, so
+    Arabic, Greek or Chinese titles get a real key (after Latin ones) instead of an empty one."""
+    decomposed = unicodedata.normalize("NFKD", title)
+    folded = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(folded.casefold().split())[:64]
 
 
 def _add_texts(out: tantivy.Document, name: str, value: Any) -> None:

@@ -113,3 +113,12 @@ def test_unusable_directory_is_backend_unavailable(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     with pytest.raises(BackendUnavailable):
         EmbeddedBackend(blocker / "index")
+
+
+def test_title_sort_key_folds_accents_but_keeps_every_script() -> None:
+    from search.tantivy_index import title_key
+
+    titles = ["مسائل اللغة العربية", "Finance", "Économie", "Data", "Ωκεανογραφία", "数据科学"]
+    ordered = sorted(titles, key=title_key)
+    assert ordered[:3] == ["Data", "Économie", "Finance"]  # Latin first, accents folded
+    assert all(title_key(t) for t in titles)  # no script folds to an empty key
