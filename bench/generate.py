@@ -9,6 +9,7 @@ records are bad (no title, EQF 12, a negative ECTS, an impossible date): `course
 them, as the harvest would reject them; `write_csv()` writes them so the harvest sees them.
 
     python -m bench.generate --docs 100000 --seed 1 --csv bench/out/courses-100000.csv
+    python -m bench.generate --docs 100000 --format elm-rdf --out bench/out/courses-100000.ttl
 """
 
 from __future__ import annotations
@@ -341,16 +342,360 @@ def write_csv(out: TextIO, size: int, seed: int = 1) -> int:
     return rows
 
 
+# -- XML and RDF feeds: the same records, streamed to disk ---------------------------------------
+#
+# Each writer streams: it holds at most one block of records (XCRI-CAP groups a block by provider)
+# or the small provider and location tables (QDR LOQ, ELM), never the whole document. Bad records
+# are spoiled in each format's own way: no title element, EQF level 12 (an `mlo:level` / an EQF
+# IRI that does not exist), a credit point of "-5", an impossible start date.
+
+FORMATS = ("csv", "xcri-cap", "qdr-loq", "elm-rdf")
+_XCRI_ATTENDANCE = {"online": "ON", "onsite": "CM", "blended": "DA", "workbased": "WB", "project": "CM"}
+_XCRI_STUDY = {"full-time": "FT", "part-time": "PT", "part-time-light": "PT"}
+_MODE_IRI = "http://data.europa.eu/snb/learning-assessment/"
+_MODE_IRIS = {
+    "online": _MODE_IRI + "920fbb3cbe",
+    "onsite": _MODE_IRI + "9191af2ed9",
+    "blended": _MODE_IRI + "e92d221e4d",
+    "workbased": _MODE_IRI + "729f3bed4b",
+    "project": _MODE_IRI + "7813801c77",
+}
+_SCHEDULE_IRIS = {
+    "full-time": "http://data.europa.eu/snb/learning-schedule/72a0ab92fa",
+    "part-time-light": "http://data.europa.eu/snb/learning-schedule/67395e6b5a",
+}
+_ECTS_IRI = "http://data.europa.eu/snb/education-credit/6fcec5c5af"
+_COUNTRY_IRI = "http://publications.europa.eu/resource/authority/country/"
+_CURRENCY_IRI = "http://publications.europa.eu/resource/authority/currency/"
+_LANGUAGE_IRI = "http://publications.europa.eu/resource/authority/language/"
+_ISCED_IRI = "http://data.europa.eu/snb/isced-f/"
+_EQF_IRI = "http://data.europa.eu/snb/eqf/"
+_COURSE_TYPE = "http://data.europa.eu/snb/learning-opportunity/05053c1cbe"
+_LANG3 = {
+    "en": "ENG", "fr": "FRA", "de": "DEU", "es": "SPA", "it": "ITA", "pl": "POL", "fi": "FIN",
+    "nl": "NLD", "ro": "RON", "cs": "CES", "sv": "SWE", "pt": "POR", "el": "ELL", "hu": "HUN",
+    "bg": "BUL", "da": "DAN", "sk": "SLK", "hr": "HRV", "lt": "LIT", "sl": "SLV", "lv": "LAV",
+    "et": "EST",
+}  # fmt: skip
+_BASE = "https://courses.example.eu/"
+_BLOCK = 2000
+
+
+def feed_records(size: int, seed: int = 1) -> Iterator[Record]:
+    """The records a feed lists: all but the withdrawn ones (a tombstone is absent from its feed)."""
+    return (r for r in Generator(size, seed).records() if not r.withdrawn)
+
+
+def _x(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _start_text(record: Record) -> str | None:
+    if "start_date" in record.extra:
+        return record.extra["start_date"]
+    return record.start.isoformat() if record.start else None
+
+
+def _eqf_value(record: Record) -> str | None:
+    if "eqf" in record.extra:
+        return record.extra["eqf"]
+    return None if record.eqf is None else str(record.eqf)
+
+
+def _ects_value(record: Record) -> str | None:
+    if "ects" in record.extra:
+        return record.extra["ects"]
+    return None if record.ects is None else f"{record.ects:g}"
+
+
+def write_xcri(out: TextIO, size: int, seed: int = 1) -> int:
+    """XCRI-CAP 1.2: catalog / provider / course / presentation; one presentation per course.
+
+    Records are grouped by provider within blocks of `_BLOCK` records (bounded memory), so a big
+    provider appears as several <provider> elements, as in a feed concatenated from exports."""
+    out.write(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<catalog xmlns="http://xcri.org/profiles/1.2/catalog" xmlns:mlo="http://purl.org/net/mlo"'
+        ' xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/"'
+        ' xmlns:credit="http://purl.org/net/cm" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+        ' generated="2026-06-01T00:00:00Z">\n'
+    )
+    rows = 0
+    providers = {p[0]: (n, p) for n, p in enumerate(Generator(size, seed)._providers)}
+    for block in _blocks(feed_records(size, seed), _BLOCK):
+        grouped: dict[str, list[Record]] = {}
+        for record in block:
+            grouped.setdefault(record.provider, []).append(record)
+        for name, records in grouped.items():
+            number, (_, country, _, _) = providers[name]
+            out.write(
+                f" <provider>\n  <dc:identifier>{_BASE}org/{number}</dc:identifier>\n"
+                f"  <dc:title>{_x(name)}</dc:title>\n  <mlo:url>{_BASE}org/{number}</mlo:url>\n"
+            )
+            for record in records:
+                out.write(_xcri_course(record))
+                rows += 1
+            out.write(f"  <mlo:location><mlo:country>{country}</mlo:country></mlo:location>\n </provider>\n")
+    out.write("</catalog>\n")
+    return rows
+
+
+def _xcri_course(r: Record) -> str:
+    parts = [f"  <course>\n   <dc:identifier>{_BASE}{r.ref}</dc:identifier>\n"]
+    parts += [f'   <dc:title xml:lang="{lang}">{_x(t)}</dc:title>\n' for lang, t in r.title.items()]
+    parts.append(f'   <dc:description xml:lang="{r.language}">{_x(r.description)}</dc:description>\n')
+    parts += [f"   <dc:subject>{_x(k)}</dc:subject>\n" for k in r.keywords]
+    parts += [f'   <dc:subject identifier="{code}">ISCED-F {code}</dc:subject>\n' for code in r.isced]
+    parts.append(f"   <mlo:url>{_BASE}{r.ref}</mlo:url>\n")
+    parts += [f'   <mlo:objective xml:lang="{r.language}">{_x(o)}</mlo:objective>\n' for o in r.outcomes]
+    eqf = _eqf_value(r)
+    if eqf is not None:
+        parts.append(f"   <mlo:level>EQF {eqf}</mlo:level>\n")
+    ects = _ects_value(r)
+    if ects is not None:
+        parts.append(
+            "   <mlo:credit><credit:scheme>ECTS</credit:scheme>"
+            f"<credit:value>{ects}</credit:value></mlo:credit>\n"
+        )
+    parts.append(f"   <presentation>\n    <dc:identifier>{_BASE}{r.ref}/p1</dc:identifier>\n")
+    start = _start_text(r)
+    if start:
+        parts.append(f'    <mlo:start dtf="{start}">{start}</mlo:start>\n')
+    if r.end:
+        parts.append(f'    <end dtf="{r.end.isoformat()}">{r.end.isoformat()}</end>\n')
+    if r.schedule in _XCRI_STUDY:
+        parts.append(f'    <studyMode identifier="{_XCRI_STUDY[r.schedule]}">{r.schedule}</studyMode>\n')
+    for mode in dict.fromkeys(_XCRI_ATTENDANCE[m] for m in r.modes):
+        parts.append(f'    <attendanceMode identifier="{mode}"/>\n')
+    parts.append(f"    <mlo:languageOfInstruction>{r.language}</mlo:languageOfInstruction>\n")
+    if r.price is not None:
+        parts.append(f"    <mlo:cost>{_price_text(r)}</mlo:cost>\n")
+    parts.append("   </presentation>\n  </course>\n")
+    return "".join(parts)
+
+
+def _blocks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
+    while block := list(itertools.islice(records, size)):
+        yield block
+
+
+def write_qdr(out: TextIO, size: int, seed: int = 1, spool: Path | None = None) -> int:
+    """QDR LOQ XML (Europass `<Courses>` upload): flat reference lists linked by idref.
+
+    Opportunities are written straight to `out`; their specifications and outcomes go to spool
+    files (in `spool`, default a temp dir) appended after them; organisations and locations
+    (one per provider / country) come last."""
+    import tempfile
+
+    generator = Generator(size, seed)
+    out.write(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<Courses xmlns="http://data.europa.eu/snb/model/ap/loq-constraints/"'
+        ' xmlns:skos="http://www.w3.org/2004/02/skos/core#" xmlns:dc="http://purl.org/dc/terms/"'
+        ' xsdVersion="3.1.0">\n <learningOpportunityReferences>\n'
+    )
+    providers = {p[0]: n for n, p in enumerate(generator._providers)}
+    rows = 0
+    with tempfile.TemporaryDirectory(dir=spool, prefix="qdr-") as directory:
+        specs_path, outcomes_path = Path(directory) / "specs.xml", Path(directory) / "outcomes.xml"
+        with (
+            open(specs_path, "w", encoding="utf-8") as specs,
+            open(outcomes_path, "w", encoding="utf-8") as los,
+        ):
+            for r in feed_records(size, seed):
+                out.write(_qdr_opportunity(r, providers[r.provider]))
+                specs.write(_qdr_spec(r))
+                for n, outcome in enumerate(r.outcomes):
+                    los.write(
+                        f'  <learningOutcome id="{_BASE}lo/{r.ref}/{n}">\n'
+                        f'   <title language="{r.language}">{_x(outcome)}</title>\n'
+                        '   <type uri="http://data.europa.eu/snb/skill-type/skill"/>\n  </learningOutcome>\n'
+                    )
+                rows += 1
+        out.write(" </learningOpportunityReferences>\n <learningAchievementSpecificationReferences>\n")
+        _copy(specs_path, out)
+        out.write(" </learningAchievementSpecificationReferences>\n <learningOutcomeReferences>\n")
+        _copy(outcomes_path, out)
+    out.write(" </learningOutcomeReferences>\n <agentReferences>\n")
+    for n, (name, country, lang, _) in enumerate(generator._providers):
+        out.write(
+            f'  <organisation id="{_BASE}org/{n}">\n   <legalName language="{lang}">{_x(name)}</legalName>\n'
+            f"   <homepage><contentUrl>{_BASE}org/{n}</contentUrl></homepage>\n"
+            f'   <location idref="{_BASE}place/{country}"/>\n  </organisation>\n'
+        )
+    out.write(" </agentReferences>\n <locationReferences>\n")
+    for country in sorted({p[1] for p in generator._providers}):
+        out.write(
+            f'  <location id="{_BASE}place/{country}">\n'
+            f'   <address><countryCode uri="{_COUNTRY_IRI}{country}"/></address>\n  </location>\n'
+        )
+    out.write(" </locationReferences>\n</Courses>\n")
+    return rows
+
+
+def _copy(path: Path, out: TextIO) -> None:
+    with open(path, encoding="utf-8") as spooled:
+        while chunk := spooled.read(1 << 20):
+            out.write(chunk)
+
+
+def _qdr_opportunity(r: Record, provider: int) -> str:
+    parts = [f'  <learningOpportunity id="{_BASE}{r.ref}">\n']
+    parts += [f'   <title language="{lang}">{_x(t)}</title>\n' for lang, t in r.title.items()]
+    parts.append(f'   <description language="{r.language}">{_x(r.description)}</description>\n')
+    parts.append(f'   <type uri="{_COURSE_TYPE}"/>\n')
+    parts.append(f"   <homepage><contentUrl>{_BASE}{r.ref}</contentUrl></homepage>\n")
+    start = _start_text(r)
+    if start or r.end:
+        parts.append("   <temporal>\n")
+        if start:
+            parts.append(f"    <startDate>{start}T00:00:00</startDate>\n")
+        if r.end:
+            parts.append(f"    <endDate>{r.end.isoformat()}T00:00:00</endDate>\n")
+        parts.append("   </temporal>\n")
+    parts += [f'   <mode uri="{_MODE_IRIS[m]}"/>\n' for m in r.modes]
+    if r.schedule in _SCHEDULE_IRIS:
+        parts.append(f'   <learningSchedule uri="{_SCHEDULE_IRIS[r.schedule]}"/>\n')
+    if r.price is not None:
+        parts.append(
+            f'   <priceDetail><amount><unit uri="{_CURRENCY_IRI}{r.currency}"/>'
+            f"<value>{r.price:.2f}</value></amount></priceDetail>\n"
+        )
+    parts.append(f'   <providedBy idref="{_BASE}org/{provider}"/>\n')
+    parts.append(f'   <learningAchievementSpecification idref="{_BASE}spec/{r.ref}"/>\n')
+    parts.append(f'   <defaultLanguage uri="{_LANGUAGE_IRI}{_LANG3[r.language]}"/>\n')
+    parts.append("  </learningOpportunity>\n")
+    return "".join(parts)
+
+
+def _qdr_spec(r: Record) -> str:
+    parts = [f'  <learningAchievementSpecification id="{_BASE}spec/{r.ref}">\n']
+    parts += [f'   <title language="{lang}">{_x(t)}</title>\n' for lang, t in r.title.items()]
+    parts += [f'   <ISCEDFCode uri="{_ISCED_IRI}{code}"/>\n' for code in r.isced]
+    ects = _ects_value(r)
+    if ects is not None:
+        parts.append(f'   <creditPoint><framework uri="{_ECTS_IRI}"/><point>{ects}</point></creditPoint>\n')
+    eqf = _eqf_value(r)
+    if eqf is not None:
+        parts.append(f'   <educationLevel uri="{_EQF_IRI}{eqf}"/>\n')
+    parts.append(f'   <language uri="{_LANGUAGE_IRI}{_LANG3[r.language]}"/>\n')
+    parts += [f'   <learningOutcome idref="{_BASE}lo/{r.ref}/{n}"/>\n' for n in range(len(r.outcomes))]
+    parts += [f'   <category language="{r.language}">{_x(k)}</category>\n' for k in r.keywords]
+    parts.append("  </learningAchievementSpecification>\n")
+    return "".join(parts)
+
+
+def _lit(text: str, lang: str | None = None) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return f'"{escaped}"@{lang}' if lang else f'"{escaped}"'
+
+
+def write_elm(out: TextIO, size: int, seed: int = 1) -> int:
+    """ELM v3 Turtle: per record an elm:LearningOpportunity, its LearningAchievementSpecification,
+    outcomes, period, price and homepage nodes; organisations (with a location per country) first."""
+    generator = Generator(size, seed)
+    out.write(
+        "@prefix elm: <http://data.europa.eu/snb/model/elm/> .\n"
+        "@prefix dc: <http://purl.org/dc/terms/> .\n"
+        "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n"
+        "@prefix foaf: <http://xmlns.com/foaf/0.1/> .\n"
+        "@prefix rov: <http://www.w3.org/ns/regorg#> .\n"
+        "@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .\n"
+        "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n"
+        f"@prefix c: <{_BASE}> .\n@prefix org: <{_BASE}org/> .\n@prefix place: <{_BASE}place/> .\n\n"
+    )
+    for country in sorted({p[1] for p in generator._providers}):
+        out.write(
+            f"place:{country} a dc:Location ; elm:address place:{country}-address .\n"
+            f"place:{country}-address a elm:Address ; elm:countryCode <{_COUNTRY_IRI}{country}> .\n"
+        )
+    providers = {p[0]: n for n, p in enumerate(generator._providers)}
+    for n, (name, country, lang, _) in enumerate(generator._providers):
+        out.write(
+            f"org:{n} a elm:Organisation ; rov:legalName {_lit(name, lang)} ;"
+            f" elm:location place:{country} .\n"
+        )
+    rows = 0
+    for r in feed_records(size, seed):
+        out.write(_elm_record(r, providers[r.provider]))
+        rows += 1
+    return rows
+
+
+def _elm_record(r: Record, provider: int) -> str:
+    ref = r.ref
+    titles = " , ".join(_lit(t, lang) for lang, t in r.title.items())
+    lo = [f"\nc:{ref} a elm:LearningOpportunity ;\n"]
+    if titles:
+        lo.append(f"  dc:title {titles} ;\n")
+    lo.append(f"  dc:description {_lit(r.description, r.language)} ;\n  dc:type <{_COURSE_TYPE}> ;\n")
+    lo.append(f"  foaf:homepage c:{ref}-home ;\n")
+    start = _start_text(r)
+    if start or r.end:
+        lo.append(f"  dc:temporal c:{ref}-period ;\n")
+    lo += [f"  elm:mode <{_MODE_IRIS[m]}> ;\n" for m in r.modes]
+    if r.schedule in _SCHEDULE_IRIS:
+        lo.append(f"  elm:learningSchedule <{_SCHEDULE_IRIS[r.schedule]}> ;\n")
+    if r.price is not None:
+        lo.append(f"  elm:priceDetail c:{ref}-price ;\n")
+    lo.append(f"  elm:providedBy org:{provider} ;\n  elm:learningAchievementSpecification c:{ref}-spec ;\n")
+    lo.append(f"  elm:defaultLanguage <{_LANGUAGE_IRI}{_LANG3[r.language]}> .\n")
+    lo.append(f'c:{ref}-home a elm:WebResource ; elm:contentUrl "{_BASE}{ref}"^^xsd:anyURI .\n')
+    if start or r.end:
+        lo.append(f"c:{ref}-period a dc:PeriodOfTime")
+        if start:
+            lo.append(f' ; elm:startDate "{start}T00:00:00Z"^^xsd:dateTime')
+        if r.end:
+            lo.append(f' ; elm:endDate "{r.end.isoformat()}T00:00:00Z"^^xsd:dateTime')
+        lo.append(" .\n")
+    if r.price is not None:
+        lo.append(
+            f"c:{ref}-price a elm:PriceDetail ; elm:amount [ a elm:Amount ; "
+            f'elm:unit <{_CURRENCY_IRI}{r.currency}> ; rdf:value "{r.price:.2f}"^^xsd:decimal ] .\n'
+        )
+    lo.append(f"c:{ref}-spec a elm:LearningAchievementSpecification")
+    if titles:
+        lo.append(f" ;\n  dc:title {titles}")
+    lo += [f" ;\n  elm:ISCEDFCode <{_ISCED_IRI}{code}>" for code in r.isced]
+    lo.append(f" ;\n  dc:language <{_LANGUAGE_IRI}{_LANG3[r.language]}>")
+    eqf = _eqf_value(r)
+    if eqf is not None:
+        lo.append(f" ;\n  elm:educationLevel <{_EQF_IRI}{eqf}>")
+    ects = _ects_value(r)
+    if ects is not None:
+        lo.append(
+            f' ;\n  elm:creditPoint [ a elm:CreditPoint ; elm:framework <{_ECTS_IRI}> ; elm:point "{ects}" ]'
+        )
+    lo += [f" ;\n  elm:category {_lit(k, r.language)}" for k in r.keywords]
+    lo += [f" ;\n  elm:learningOutcome c:{ref}-lo{n}" for n in range(len(r.outcomes))]
+    lo.append(" .\n")
+    lo += [
+        f"c:{ref}-lo{n} a elm:LearningOutcome ; dc:title {_lit(o, r.language)} .\n"
+        for n, o in enumerate(r.outcomes)
+    ]
+    return "".join(lo)
+
+
+WRITERS = {"csv": write_csv, "xcri-cap": write_xcri, "qdr-loq": write_qdr, "elm-rdf": write_elm}
+SUFFIXES = {"csv": "csv", "xcri-cap": "xcri.xml", "qdr-loq": "loq.xml", "elm-rdf": "ttl"}
+
+
+def write_feed(fmt: str, path: Path, size: int, seed: int = 1) -> int:
+    """Write the catalogue in `fmt` to `path` (streamed); return the records written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        return WRITERS[fmt](out, size, seed)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--docs", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--csv", type=Path, required=True, help="where to write the CSV")
+    parser.add_argument("--format", choices=FORMATS, default="csv")
+    parser.add_argument("--csv", "--out", dest="out", type=Path, required=True, help="the feed to write")
     args = parser.parse_args(argv)
-    args.csv.parent.mkdir(parents=True, exist_ok=True)
-    with open(args.csv, "w", encoding="utf-8", newline="") as out:
-        rows = write_csv(out, args.docs, args.seed)
-    print(f"wrote {rows} rows to {args.csv}")
+    rows = write_feed(args.format, args.out, args.docs, args.seed)
+    print(f"wrote {rows} {args.format} records to {args.out}")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,19 @@
-"""CSV harvest throughput: read, map, validate, hash and store a generated feed, against raw `csv`.
+"""Harvest throughput per input format, against the raw parse speed of the same file as the ceiling.
 
-The ceiling is Python's `csv` module reading the same bytes into dicts (decode + parse, nothing
-else): our share of it says how much the mapping, validation and store cost on top. Each run
-uses a fresh SQLite store in a temporary directory. Three passes are measured per size:
-a first load (every record ADDED), a re-harvest of the unchanged feed (every record
-UNCHANGED, the common scheduled case) and a dry run. Rates are records per second of wall time
-and per CPU-second (one core), since the machine may be shared.
+For each format (csv, xcri-cap, qdr-loq, elm-rdf) and size, a feed is generated once
+(`bench.generate`, seeded, ~1% bad records, cached under --out) and measured, each measurement in
+its own child process so peak memory (`ru_maxrss`) does not mix between measurements:
 
-    .venv/bin/python -m bench.harvest_bench --docs 10000 100000 --seed 1
+* ceiling: the raw parser alone over the same bytes: `csv.DictReader`; lxml `iterparse` with
+  `clear()` at the end of every record element; `pyoxigraph.parse` iterating every triple;
+* harvest: `harvesters.pipeline.run_harvest` into a fresh SQLite store in a temporary directory
+  (read, map, validate, hash, store): a first load (every record ADDED) and then a re-harvest of the
+  unchanged feed (every record UNCHANGED, the common scheduled case) in the same child.
+
+Rates are records per second of wall time and per CPU-second of the child (`time.process_time`),
+since the machine may be shared; "share of ceiling" compares CPU rates. Medians over --repeats.
+
+    .venv/bin/python -m bench.harvest_bench --formats csv xcri-cap qdr-loq elm-rdf --docs 10000 --repeats 3
 """
 
 from __future__ import annotations
@@ -16,119 +22,189 @@ import argparse
 import csv
 import io
 import json
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
-from functools import partial
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from bench.generate import write_csv
+from bench.generate import FORMATS, SUFFIXES, write_feed
 from bench.machine import describe_machine
-from catalogue.sources import Source
-from catalogue.store import CatalogueStore
-from harvesters.pipeline import run_harvest
 
 OUT = Path(__file__).parent / "out"
 SPEC = Path(__file__).parent / "specs" / "bench-csv.toml"
+MAPPINGS = {"csv": str(SPEC), "xcri-cap": "xcri-cap", "qdr-loq": "qdr-loq", "elm-rdf": "elm-rdf"}
+CEILINGS = {
+    "csv": "csv.DictReader",
+    "xcri-cap": "lxml iterparse + clear()",
+    "qdr-loq": "lxml iterparse + clear()",
+    "elm-rdf": "pyoxigraph.parse (every triple)",
+}
+_XCRI = "{http://xcri.org/profiles/1.2/catalog}"
+_LOQ = "{http://data.europa.eu/snb/model/ap/loq-constraints/}"
+_XML_RECORDS = {"xcri-cap": {_XCRI + "presentation"}, "qdr-loq": {_LOQ + "learningOpportunity"}}
 
 
-def feed(docs: int, seed: int, out: Path) -> bytes:
-    """The CSV feed of `docs` records, generated once and cached under `out`."""
-    path = out / f"harvest-{docs}-{seed}.csv"
+def feed_path(fmt: str, docs: int, seed: int, out: Path) -> Path:
+    """The feed of `docs` records in `fmt`, generated once and cached under `out`."""
+    path = out / f"feed-{docs}-{seed}.{SUFFIXES[fmt]}"
     if not path.exists():
-        out.mkdir(parents=True, exist_ok=True)
-        buffer = io.StringIO()
-        write_csv(buffer, docs, seed)
-        path.write_text(buffer.getvalue(), encoding="utf-8")
-    return path.read_bytes()
+        partial = path.with_suffix(path.suffix + ".part")
+        write_feed(fmt, partial, docs, seed)
+        partial.rename(path)
+    return path
 
 
-def _timed(run: Callable[[], Any]) -> tuple[float, float, Any]:
-    cpu, wall = time.process_time(), time.perf_counter()
-    result = run()
-    return time.perf_counter() - wall, time.process_time() - cpu, result
+# -- what runs in a child process --------------------------------------------------------------------
 
 
-def _ceiling(data: bytes) -> int:
-    return sum(1 for _ in csv.DictReader(io.StringIO(data.decode("utf-8"))))
+def _peak_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux: KiB
 
 
-def _harvest_passes(data: bytes) -> dict[str, tuple[float, float, dict[str, int]]]:
+def ceiling(fmt: str, data: bytes) -> int:
+    """Records seen by the raw parser of `fmt` over `data` (parse only, nothing kept)."""
+    if fmt == "csv":
+        return sum(1 for _ in csv.DictReader(io.StringIO(data.decode("utf-8"))))
+    if fmt == "elm-rdf":
+        import pyoxigraph as ox
+
+        lo = "http://data.europa.eu/snb/model/elm/LearningOpportunity"
+        return sum(1 for q in ox.parse(data, ox.RdfFormat.TURTLE) if q.object.value == lo)
+    from lxml import etree
+
+    records, count = _XML_RECORDS[fmt], 0
+    for _, element in etree.iterparse(io.BytesIO(data), events=("end",)):
+        if element.tag in records:
+            count += 1
+        if len(element) == 0 or element.tag in records or element.getparent() is None:
+            continue
+        element.clear()  # a finished subtree: free it
+    return count
+
+
+def measure_child(kind: str, fmt: str, path: Path) -> dict[str, Any]:
+    data = path.read_bytes()
+    if kind == "ceiling":
+        cpu, wall = time.process_time(), time.perf_counter()
+        records = ceiling(fmt, data)
+        return {
+            "wall_s": time.perf_counter() - wall,
+            "cpu_s": time.process_time() - cpu,
+            "records": records,
+            "peak_mb": _peak_mb(),
+        }
+    from catalogue.sources import Source
+    from catalogue.store import CatalogueStore
+    from harvesters.pipeline import HarvestSettings, run_harvest
+
+    # A 100k-record ELM Turtle feed is 226 MB, over the default 200 MB cap on a feed: raised here
+    # (an operator setting) so the cap does not decide what is measured.
+    settings = HarvestSettings(max_feed_bytes=max(len(data) + 1, HarvestSettings().max_feed_bytes))
+
+    result: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="harvest-bench-") as directory:
         store = CatalogueStore(f"sqlite:///{directory}/catalogue.db")
         store.migrate()
-        source = Source(id="bench", format="csv", name="Benchmark feed", mapping=str(SPEC))
+        source = Source(id="bench", format=fmt, name="Benchmark feed", mapping=MAPPINGS[fmt])
         store.save_source(source)
-        passes = {}
-        for name, dry in (("first load", False), ("unchanged re-harvest", False), ("dry run", True)):
-            wall, cpu, report = _timed(partial(run_harvest, store, source, data=data, dry_run=dry))
+        for name in ("first load", "unchanged re-harvest"):
+            cpu, wall = time.process_time(), time.perf_counter()
+            report = run_harvest(store, source, data=data, settings=settings)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             if report.error:
                 raise RuntimeError(f"the benchmark harvest failed: {report.error}")
-            passes[name] = (wall, cpu, {str(k): v for k, v in report.counts.items()})
+            counts = {str(k): v for k, v in report.counts.items()}
+            result[name] = {"wall_s": wall, "cpu_s": cpu, "counts": counts, "peak_mb": _peak_mb()}
         store.close()
-    return passes
+    return result
 
 
-def measure(docs: int, seed: int, repeats: int, out: Path) -> dict[str, Any]:
-    data = feed(docs, seed, out)
-    rows = _ceiling(data)
-    ceiling = [_timed(lambda: _ceiling(data)) for _ in range(repeats)]
-    runs = [_harvest_passes(data) for _ in range(repeats)]
-    ceiling_wall = statistics.median(w for w, _, _ in ceiling)
-    ceiling_cpu = statistics.median(c for _, c, _ in ceiling)
+def _child(kind: str, fmt: str, path: Path) -> dict[str, Any]:
+    command = [sys.executable, "-m", "bench.harvest_bench", "--child", kind, fmt, str(path)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+# -- the parent: runs children, takes medians -----------------------------------------------------
+
+
+def measure(fmt: str, docs: int, seed: int, repeats: int, out: Path) -> dict[str, Any]:
+    path = feed_path(fmt, docs, seed, out)
+    rows = None
+    if fmt == "csv":
+        with open(path, "rb") as lines:
+            rows = sum(1 for _ in lines) - 1
+    ceilings = [_child("ceiling", fmt, path) for _ in range(repeats)]
+    harvests = [_child("harvest", fmt, path) for _ in range(repeats)]
+    records = ceilings[0]["records"] if rows is None else rows
+    top = _summary(records, ceilings)
     result: dict[str, Any] = {
-        "rows": rows,
-        "feed_bytes": len(data),
-        "csv_ceiling": _rates(rows, ceiling_wall, ceiling_cpu),
+        "records": records,
+        "feed_bytes": path.stat().st_size,
+        "ceiling": {"parser": CEILINGS[fmt], **top},
         "passes": {},
     }
-    for name in runs[0]:
-        wall = statistics.median(r[name][0] for r in runs)
-        cpu = statistics.median(r[name][1] for r in runs)
-        rates = _rates(rows, wall, cpu)
-        rates["share_of_ceiling_cpu"] = round(
-            rates["records_per_cpu_s"] / result["csv_ceiling"]["records_per_cpu_s"], 4
-        )
-        rates["counts"] = runs[0][name][2]
+    for name in harvests[0]:
+        rates = _summary(records, [h[name] for h in harvests])
+        rates["share_of_ceiling_cpu"] = round(rates["records_per_cpu_s"] / top["records_per_cpu_s"], 4)
+        rates["counts"] = harvests[0][name]["counts"]
         result["passes"][name] = rates
-        ceiling = result["csv_ceiling"]["records_per_cpu_s"]
         print(
-            f"{docs:>8} {name:22} {rates['records_per_s']:8.0f} rec/s wall, "
-            f"{rates['records_per_cpu_s']:8.0f} rec/CPU-s "
-            f"({rates['share_of_ceiling_cpu']:.1%} of csv's {ceiling})",
+            f"{fmt:9} {docs:>8} {name:22} {rates['records_per_s']:8.0f} rec/s wall, "
+            f"{rates['records_per_cpu_s']:8.0f} rec/CPU-s ({rates['share_of_ceiling_cpu']:.1%} of "
+            f"{top['records_per_cpu_s']}), peak {rates['peak_mb']} MB",
             flush=True,
         )
     return result
 
 
-def _rates(rows: int, wall: float, cpu: float) -> dict[str, Any]:
+def _summary(records: int, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    wall = statistics.median(r["wall_s"] for r in runs)
+    cpu = statistics.median(r["cpu_s"] for r in runs)
     return {
+        "runs": len(runs),
         "wall_s": round(wall, 3),
         "cpu_s": round(cpu, 3),
-        "records_per_s": round(rows / wall) if wall else None,
-        "records_per_cpu_s": round(rows / cpu) if cpu else None,
+        "records_per_s": round(records / wall) if wall else None,
+        "records_per_cpu_s": round(records / cpu) if cpu else None,
+        "peak_mb": max(r["peak_mb"] for r in runs),
     }
 
 
 def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description="CSV harvest throughput against raw csv parsing.")
+    argv = list(argv) if argv is not None else None
+    args_list = sys.argv[1:] if argv is None else argv
+    if args_list[:1] == ["--child"]:
+        kind, fmt, path = args_list[1:4]
+        print(json.dumps(measure_child(kind, fmt, Path(path))))
+        return {}
+    parser = argparse.ArgumentParser(description="Harvest throughput per format against the raw parser.")
+    parser.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS))
     parser.add_argument("--docs", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3, help="runs per size; medians are reported")
     parser.add_argument("--out", type=Path, default=OUT)
-    args = parser.parse_args(list(argv) if argv is not None else None)
+    args = parser.parse_args(args_list)
+    args.out.mkdir(parents=True, exist_ok=True)
     report = {
-        "bench": "harvest-csv",
-        "command": " ".join(["python -m bench.harvest_bench", *sys.argv[1:]]) if argv is None else None,
+        "bench": "harvest",
+        "command": " ".join(["python -m bench.harvest_bench", *args_list]),
         "seed": args.seed,
         "repeats": args.repeats,
         "machine": describe_machine(),
-        "sizes": {str(docs): measure(docs, args.seed, args.repeats, args.out) for docs in args.docs},
+        "results": {
+            fmt: {str(docs): measure(fmt, docs, args.seed, args.repeats, args.out) for docs in args.docs}
+            for fmt in args.formats
+        },
     }
-    args.out.mkdir(parents=True, exist_ok=True)
+    report["machine_after"] = describe_machine()
     name = "-".join(str(d) for d in args.docs)
     (args.out / f"harvest-{name}.json").write_text(json.dumps(report, indent=2))
     return report

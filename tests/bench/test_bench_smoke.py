@@ -7,8 +7,20 @@ import io
 import json
 from pathlib import Path
 
-from bench import harvest_bench, search_bench
-from bench.generate import CSV_COLUMNS, Generator, courses, stored_courses, write_csv
+import pyoxigraph as ox
+import pytest
+from lxml import etree
+
+from bench import harvest_bench, index_bench, search_bench
+from bench.generate import (
+    CSV_COLUMNS,
+    Generator,
+    courses,
+    feed_records,
+    stored_courses,
+    write_csv,
+    write_feed,
+)
 from catalogue.validate import validate
 
 SIZE = 200
@@ -42,11 +54,42 @@ def test_search_bench_reports_every_query_type(tmp_path: Path) -> None:
     assert saved["machine"]["nproc"] >= 1
 
 
-def test_harvest_bench_reports_each_pass(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fmt", ["xcri-cap", "qdr-loq", "elm-rdf"])
+def test_xml_and_rdf_feeds_are_well_formed(tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / f"feed.{fmt}"
+    written = write_feed(fmt, path, SIZE, seed=3)
+    assert written == sum(1 for _ in feed_records(SIZE, seed=3))
+    again = tmp_path / "again"
+    write_feed(fmt, again, SIZE, seed=3)
+    assert again.read_bytes() == path.read_bytes()  # seeded: the same bytes
+    if fmt == "elm-rdf":
+        triples = list(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
+        lo = "http://data.europa.eu/snb/model/elm/LearningOpportunity"
+        assert sum(1 for t in triples if t.object.value == lo) == written
+    else:
+        root = etree.parse(str(path)).getroot()
+        record = "presentation" if fmt == "xcri-cap" else "learningOpportunity"
+        assert sum(1 for e in root.iter() if etree.QName(e).localname == record) == written
+
+
+def test_harvest_bench_reports_each_format_and_pass(tmp_path: Path) -> None:
     report = harvest_bench.main(["--docs", str(SIZE), "--repeats", "1", "--out", str(tmp_path)])
-    size = report["sizes"][str(SIZE)]
-    assert size["rows"] > 0 and size["csv_ceiling"]["records_per_cpu_s"]
-    assert set(size["passes"]) == {"first load", "unchanged re-harvest", "dry run"}
-    first = size["passes"]["first load"]["counts"]
-    assert first.get("added", 0) + first.get("failed", 0) == size["rows"]
+    assert set(report["results"]) == {"csv", "xcri-cap", "qdr-loq", "elm-rdf"}
+    for fmt, sizes in report["results"].items():
+        size = sizes[str(SIZE)]
+        assert size["records"] > 0 and size["ceiling"]["records_per_cpu_s"], fmt
+        assert set(size["passes"]) == {"first load", "unchanged re-harvest"}
+        first = size["passes"]["first load"]["counts"]
+        assert first.get("added", 0) + first.get("failed", 0) == size["records"], fmt
+        assert size["passes"]["first load"]["peak_mb"] > 0
     assert (tmp_path / f"harvest-{SIZE}.json").exists()
+
+
+def test_index_bench_reports_reindex_and_parts(tmp_path: Path) -> None:
+    report = index_bench.main(["--docs", str(SIZE), "--out", str(tmp_path)])
+    result = report["results"][str(SIZE)]
+    assert result["documents"] > 0
+    for part in ("full_reindex", "read_store", "to_document", "engine_rebuild"):
+        assert result[part]["docs_per_s"], part
+    assert result["full_reindex"]["peak_mb"] > 0
+    assert json.loads((tmp_path / f"index-{SIZE}.json").read_text())["results"]

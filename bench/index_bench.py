@@ -1,0 +1,152 @@
+"""Indexing throughput into the embedded engine: a full reindex from the store, and its parts.
+
+Per size, in two child processes (so the peak memory, `ru_maxrss`, of the reindex is its own):
+
+1. a fresh SQLite store is filled by harvesting the generated CSV feed (`bench.harvest_bench`'s
+   cached feed; this fill is timed, with its own peak, but is not an indexing figure);
+2. in a second child, **full reindex**: `search.sync.reindex(store, EmbeddedBackend)` end to
+   end: read every course (tombstones included) from the store, build its search document,
+   write a new index version and switch to it. The peak memory is read right after it;
+3. the parts, each over all courses: reading the store (`iter_courses`), building documents
+   (`search.documents.to_document`), and `EmbeddedBackend.rebuild` from documents already in
+   memory (the engine alone).
+
+Rates are documents per second of wall time and per CPU-second of the process (all threads: the
+tantivy writer indexes on its own threads, so CPU can exceed wall).
+
+    .venv/bin/python -m bench.index_bench --docs 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bench.harvest_bench import MAPPINGS, OUT, feed_path
+from bench.machine import describe_machine
+
+T = TypeVar("T")
+
+
+def _timed(run: Callable[[], T]) -> tuple[dict[str, float], T]:
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = run()
+    return {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}, result
+
+
+def _rates(times: dict[str, float], docs: int) -> dict[str, Any]:
+    return {
+        "wall_s": round(times["wall_s"], 3),
+        "cpu_s": round(times["cpu_s"], 3),
+        "docs_per_s": round(docs / times["wall_s"]) if times["wall_s"] else None,
+        "docs_per_cpu_s": round(docs / times["cpu_s"]) if times["cpu_s"] else None,
+    }
+
+
+def _store(directory: Path) -> Any:
+    from catalogue.store import CatalogueStore
+
+    return CatalogueStore(f"sqlite:///{directory}/catalogue.db")
+
+
+def fill_child(docs: int, seed: int, out: Path, directory: Path) -> dict[str, Any]:
+    """Harvest the generated CSV feed into a fresh store in `directory` (not an indexing figure)."""
+    from catalogue.sources import Source
+    from harvesters.pipeline import run_harvest
+
+    data = feed_path("csv", docs, seed, out).read_bytes()
+    store = _store(directory)
+    store.migrate()
+    source = Source(id="bench", format="csv", name="Benchmark feed", mapping=MAPPINGS["csv"])
+    store.save_source(source)
+    times, report = _timed(lambda: run_harvest(store, source, data=data))
+    store.close()
+    counts = {str(k): v for k, v in report.counts.items()}
+    return {**_rates(times, sum(counts.values())), "counts": counts, "peak_mb": _peak_mb()}
+
+
+def reindex_child(directory: Path) -> dict[str, Any]:
+    """The full reindex from the store in `directory` (its peak memory alone), then its parts."""
+    from search.documents import to_document
+    from search.embedded import EmbeddedBackend
+    from search.sync import reindex
+
+    store = _store(directory)
+    backend = EmbeddedBackend(directory / "index")
+    result: dict[str, Any] = {}
+    times, indexed = _timed(lambda: reindex(store, backend))
+    result["documents"] = indexed
+    result["full_reindex"] = {**_rates(times, indexed), "peak_mb": _peak_mb()}
+    times, stored = _timed(lambda: list(store.iter_courses(include_withdrawn=True)))
+    result["read_store"] = _rates(times, len(stored))
+    times, documents = _timed(lambda: [to_document(s) for s in stored])
+    result["to_document"] = _rates(times, len(documents))
+    stored = []
+    times, indexed = _timed(lambda: backend.rebuild(documents))
+    result["engine_rebuild"] = _rates(times, indexed)
+    result["peak_mb_with_parts"] = _peak_mb()  # all documents held in memory for the engine pass
+    backend.close()
+    store.close()
+    return result
+
+
+def _run_child(*args: str) -> dict[str, Any]:
+    command = [sys.executable, "-m", "bench.index_bench", "--child", *args]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _peak_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
+    args_list = sys.argv[1:] if argv is None else list(argv)
+    parser = argparse.ArgumentParser(description="Indexing throughput into the embedded engine.")
+    parser.add_argument("--docs", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "DIR"), help=argparse.SUPPRESS)
+    args = parser.parse_args(args_list)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.child:
+        kind, directory = args.child[0], Path(args.child[1])
+        found = fill_child(args.docs[0], args.seed, args.out, directory) if kind == "fill" else None
+        print(json.dumps(found if found is not None else reindex_child(directory)))
+        return {}
+    results = {}
+    for docs in args.docs:
+        feed_path("csv", docs, args.seed, args.out)  # generated here, outside the children's peaks
+        with tempfile.TemporaryDirectory(prefix="index-bench-") as scratch:
+            common = ["--docs", str(docs), "--seed", str(args.seed), "--out", str(args.out)]
+            fill = _run_child("fill", scratch, *common)
+            r = {"store_fill": fill, **_run_child("reindex", scratch, *common)}
+        results[str(docs)] = r
+        print(
+            f"{docs:>8}: full reindex {r['full_reindex']['docs_per_s']} docs/s wall "
+            f"({r['full_reindex']['docs_per_cpu_s']} per CPU-s), engine alone "
+            f"{r['engine_rebuild']['docs_per_s']} docs/s, peak {r['full_reindex']['peak_mb']} MB",
+            flush=True,
+        )
+    report = {
+        "bench": "index",
+        "command": " ".join(["python -m bench.index_bench", *args_list]),
+        "seed": args.seed,
+        "machine": describe_machine(),
+        "results": results,
+    }
+    name = "-".join(str(d) for d in args.docs)
+    (args.out / f"index-{name}.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
+if __name__ == "__main__":
+    main()
