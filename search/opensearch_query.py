@@ -36,6 +36,7 @@ from search.query import (
     Query,
     counted,
     facet_ranges,
+    range_aggregation,
     read_cursor,
 )
 from search.tantivy_hits import SNIPPET_CHARS
@@ -247,15 +248,7 @@ def facet_aggregations(query: Query, filters: Mapping[str, dict[str, Any]]) -> d
 
 def _values_aggregation(spec: FacetSpec, query: Query) -> dict[str, Any]:
     if spec.ranges:
-        ranges = []
-        for bucket in facet_ranges(spec, query):
-            entry: dict[str, Any] = {"key": bucket.key}
-            if bucket.low is not None:
-                entry["from"] = float(bucket.low)
-            if bucket.high is not None:
-                entry["to"] = float(bucket.high)
-            ranges.append(entry)
-        return {"range": {"field": spec.field, "ranges": ranges}}
+        return range_aggregation(spec, query)
     terms: dict[str, Any] = {"terms": {"field": spec.field, "size": spec.size}}
     if spec.field in LABEL_FIELDS:
         terms["aggs"] = {"label": _label_aggregation(spec.field)}

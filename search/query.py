@@ -132,6 +132,20 @@ def facet_ranges(spec: FacetSpec, query: Query) -> tuple[Range, ...]:
     return tuple(resolved)
 
 
+def range_aggregation(spec: FacetSpec, query: Query) -> dict[str, Any]:
+    """The Elasticsearch-style range aggregation of a range facet; tantivy and OpenSearch both
+    take this JSON, so both engines count the same buckets."""
+    ranges = []
+    for bucket in facet_ranges(spec, query):
+        entry: dict[str, Any] = {"key": bucket.key}
+        if bucket.low is not None:
+            entry["from"] = float(bucket.low)
+        if bucket.high is not None:
+            entry["to"] = float(bucket.high)
+        ranges.append(entry)
+    return {"range": {"field": spec.field, "ranges": ranges}}
+
+
 def counted(spec: FacetSpec, query: Query) -> bool:
     """Whether `spec` is counted for `query`: always, unless it is a drill-down whose parent
     and itself have no selection."""

@@ -25,7 +25,7 @@ from catalogue.vocabularies import (
     language_label,
     mode_label,
 )
-from search.query import FACETS, Facet, FacetSpec, FacetValue, Query, counted, facet_ranges, keeps_value
+from search.query import FACETS, Facet, FacetSpec, FacetValue, Query, counted, keeps_value, range_aggregation
 from search.tantivy_query import FILTER_FIELDS, QueryBuilder, combine
 
 Labeller = Callable[[str, str], str]
@@ -118,15 +118,7 @@ def _dig(response: Mapping[str, Any], path: Sequence[str]) -> Mapping[str, Any]:
 
 def _aggregation(spec: FacetSpec, query: Query) -> dict[str, Any]:
     if spec.ranges:
-        ranges = []
-        for bucket in facet_ranges(spec, query):
-            entry: dict[str, Any] = {"key": bucket.key}
-            if bucket.low is not None:
-                entry["from"] = float(bucket.low)
-            if bucket.high is not None:
-                entry["to"] = float(bucket.high)
-            ranges.append(entry)
-        return {"range": {"field": spec.field, "ranges": ranges}}
+        return range_aggregation(spec, query)
     segment_size = max(spec.size * 10, _MIN_SEGMENT_SIZE)
     return {"terms": {"field": spec.field, "size": spec.size, "segment_size": segment_size}}
 
