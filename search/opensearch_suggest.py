@@ -16,19 +16,11 @@ from typing import Any
 import tantivy
 
 from search.backend import Suggestion, SuggestionKind
-from search.documents import OTHER, provider_key
+from search.documents import OTHER
 from search.opensearch_query import visibility
 from search.query import Query
+from search.suggestions import FIELDS, MAX_WORDS, MIN_PREFIX, SHARE, from_records
 from search.tantivy_index import build_analyzers
-
-MIN_PREFIX = 2
-MAX_WORDS = 6
-FIELDS: tuple[tuple[SuggestionKind, str], ...] = (
-    ("provider", "provider"),
-    ("keyword", "keywords"),
-    ("course", "titles"),
-)
-_SHARE = {"provider": 3, "keyword": 3}  # at most this many of a kind; titles fill the rest
 
 
 @cache
@@ -49,7 +41,7 @@ def suggest_requests(prefix: str, limit: int) -> list[tuple[SuggestionKind, dict
     scope = visibility(Query())
     requests = []
     for kind, field in FIELDS:
-        room = min(_SHARE.get(kind, limit), limit)
+        room = min(SHARE.get(kind, limit), limit)
         clauses = [{"prefix": {field: {"value": word}}} for word in words]
         body = {
             "query": {"bool": {"must": clauses, "filter": scope}},
@@ -68,12 +60,12 @@ def read_suggestions(
     words = fold(prefix)[:MAX_WORDS]
     found: dict[tuple[str, str], Suggestion] = {}
     for kind, response in zip(kinds, responses, strict=True):
-        room = min(_SHARE.get(kind, limit), limit - len(found))
+        room = min(SHARE.get(kind, limit), limit - len(found))
         if room <= 0:
             break
         sources = [hit.get("_source") or {} for hit in (response.get("hits") or {}).get("hits") or ()]
         taken = 0
-        for suggestion in _from_sources(kind, sources, words):
+        for suggestion in from_records(kind, sources, words, fold):
             if (suggestion.kind, suggestion.value) in found:
                 continue
             found[suggestion.kind, suggestion.value] = suggestion
@@ -81,22 +73,3 @@ def read_suggestions(
             if taken >= room:
                 break
     return list(found.values())[:limit]
-
-
-def _from_sources(
-    kind: SuggestionKind, sources: list[Mapping[str, Any]], words: list[str]
-) -> list[Suggestion]:
-    out = []
-    for source in sources:
-        if kind == "course" and source.get("title"):
-            out.append(Suggestion("course", str(source["title"]), str(source["id"])))
-        elif kind == "provider" and source.get("provider"):
-            key = provider_key(str(source["provider"]))
-            if key:
-                out.append(Suggestion("provider", str(source["provider"]), key))
-        elif kind == "keyword":
-            for keyword in source.get("keywords") or ():
-                tokens = fold(str(keyword))
-                if all(any(token.startswith(word) for token in tokens) for word in words):
-                    out.append(Suggestion("keyword", str(keyword), str(keyword)))
-    return out

@@ -14,17 +14,8 @@ from typing import Any
 
 import tantivy
 
-from search.backend import Suggestion, SuggestionKind
-from search.documents import provider_key
-
-MIN_PREFIX = 2
-MAX_WORDS = 6
-_FIELDS: tuple[tuple[SuggestionKind, str], ...] = (
-    ("provider", "provider"),
-    ("keyword", "keywords"),
-    ("course", "titles"),
-)
-_SHARE = {"provider": 3, "keyword": 3}  # at most this many of a kind; titles fill the rest
+from search.backend import Suggestion
+from search.suggestions import FIELDS, MAX_WORDS, MIN_PREFIX, SHARE, from_records
 
 
 def suggest(
@@ -40,13 +31,13 @@ def suggest(
     if limit < 1 or sum(len(w) for w in words) < MIN_PREFIX:
         return []
     found: dict[tuple[str, str], Suggestion] = {}
-    for kind, field in _FIELDS:
-        room = min(_SHARE.get(kind, limit), limit - len(found))
+    for kind, field in FIELDS:
+        room = min(SHARE.get(kind, limit), limit - len(found))
         if room <= 0:
             break
         query = _prefix_query(schema, field, words, visibility)
         cards = _cards(searcher, searcher.search(query, room * 4).hits)
-        for suggestion in _from_cards(kind, cards, words, fold):
+        for suggestion in from_records(kind, cards, words, fold):
             found.setdefault((suggestion.kind, suggestion.value), suggestion)
             if sum(1 for k, _ in found if k == kind) >= room:
                 break
@@ -74,24 +65,3 @@ def _cards(
         card.setdefault("id", doc.get_first("id"))
         cards.append(card)
     return cards
-
-
-def _from_cards(
-    kind: SuggestionKind, cards: list[dict[str, Any]], words: list[str], fold: Callable[[str], list[str]]
-) -> Iterable[Suggestion]:
-    for card in cards:
-        if kind == "course" and card.get("title"):
-            yield Suggestion("course", str(card["title"]), str(card["id"]))
-        elif kind == "provider" and card.get("provider"):
-            key = provider_key(str(card["provider"]))
-            if key:
-                yield Suggestion("provider", str(card["provider"]), key)
-        elif kind == "keyword":
-            for keyword in card.get("keywords") or ():
-                if _starts_words(fold(str(keyword)), words):
-                    yield Suggestion("keyword", str(keyword), str(keyword))
-
-
-def _starts_words(tokens: list[str], words: list[str]) -> bool:
-    """Every typed word starts some token of the keyword (what the index matched on)."""
-    return all(any(token.startswith(word) for token in tokens) for word in words)
