@@ -89,57 +89,89 @@ def documents(docs: int, seed: int) -> Iterator[Document]:
         yield to_document(stored)
 
 
-def build(directory: Path, docs: int, seed: int) -> dict[str, float]:
-    """Fill `directory` with index/ and fts.db from one pass over the documents; return timings."""
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir(parents=True)
-    fts = FtsBaseline(directory / "fts.db")
-    fts.create()
-    timings = {"generate_s": 0.0, "fts5_insert_s": 0.0}
+def build(directory: Path, docs: int, seed: int, *, index: bool = True, fts5: bool = True) -> dict[str, Any]:
+    """Fill `directory` with index/ and/or fts.db from one pass over the documents; return timings.
+
+    Each part has its own marker (index.json, fts.json) keyed on what it depends on, so a schema
+    change rebuilds the engine index but reuses the FTS5 baseline (and the reverse)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, Any] = {"generate_s": 0.0}
+    fts: FtsBaseline | None = None
+    if fts5:
+        (directory / "fts.json").unlink(missing_ok=True)
+        for stale in directory.glob("fts.db*"):
+            stale.unlink()
+        fts = FtsBaseline(directory / "fts.db")
+        fts.create()
+        timings["fts5_insert_s"] = 0.0
 
     def feed() -> Iterator[Document]:
         stream = documents(docs, seed)
+        count = 0
         while True:
             started = time.perf_counter()
             chunk = list(itertools.islice(stream, _CHUNK))
             timings["generate_s"] += time.perf_counter() - started
             if not chunk:
                 return
-            started = time.perf_counter()
-            fts.insert(chunk)
-            timings["fts5_insert_s"] += time.perf_counter() - started
+            if fts is not None:
+                started = time.perf_counter()
+                fts.insert(chunk)
+                timings["fts5_insert_s"] += time.perf_counter() - started
+            count += len(chunk)
             yield from chunk
-            print(f"  built {fts.count} documents", file=sys.stderr, end="\r")
+            print(f"  built {count} documents", file=sys.stderr, end="\r")
 
     started = time.perf_counter()
-    backend = EmbeddedBackend(directory / "index")
-    indexed = backend.rebuild(feed())
+    if index:
+        (directory / "index.json").unlink(missing_ok=True)
+        shutil.rmtree(directory / "index", ignore_errors=True)
+        backend = EmbeddedBackend(directory / "index")
+        timings["documents"] = backend.rebuild(feed())
+        backend.close()
+    else:
+        timings["documents"] = sum(1 for _ in feed())
     total = time.perf_counter() - started
-    backend.close()
-    started = time.perf_counter()
-    fts.finish()
-    timings["fts5_finish_s"] = time.perf_counter() - started
-    fts.close()
-    timings["embedded_index_s"] = total - timings["generate_s"] - timings["fts5_insert_s"]
-    timings["fts5_total_s"] = timings["fts5_insert_s"] + timings["fts5_finish_s"]
-    timings["documents"] = indexed
-    (directory / "built.json").write_text(json.dumps({"key": _cache_key(docs, seed), **timings}))
+    if fts is not None:
+        started = time.perf_counter()
+        fts.finish()
+        timings["fts5_finish_s"] = time.perf_counter() - started
+        fts.close()
+        timings["fts5_total_s"] = timings["fts5_insert_s"] + timings["fts5_finish_s"]
+        (directory / "fts.json").write_text(json.dumps({"key": _fts_key(docs, seed), **timings}))
+    if index:
+        timings["embedded_index_s"] = total - timings["generate_s"] - timings.get("fts5_insert_s", 0.0)
+        (directory / "index.json").write_text(json.dumps({"key": _index_key(docs, seed), **timings}))
     return timings
 
 
-def _cache_key(docs: int, seed: int) -> str:
+def _fts_key(docs: int, seed: int) -> str:
+    return f"{docs}:{seed}:{CORPUS_VERSION}"
+
+
+def _index_key(docs: int, seed: int) -> str:
     return f"{docs}:{seed}:{CORPUS_VERSION}:{SCHEMA_VERSION}"
 
 
+def _marker(path: Path, key: str) -> dict[str, Any] | None:
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) and info.get("key") == key else None
+
+
 def open_corpus(docs: int, seed: int, out: Path, rebuild: bool) -> tuple[Path, dict[str, Any]]:
+    """The cached corpus directory, (re)building whichever of its parts is missing or stale."""
     directory = out / f"search-corpus-{docs}-{seed}"
-    marker = directory / "built.json"
-    if not rebuild and marker.exists():
-        info = json.loads(marker.read_text())
-        if info.get("key") == _cache_key(docs, seed):
-            return directory, {**info, "reused": True}
-    print(f"building the {docs}-document corpus in {directory} ...", file=sys.stderr)
-    return directory, {**build(directory, docs, seed), "reused": False}
+    index = None if rebuild else _marker(directory / "index.json", _index_key(docs, seed))
+    fts = None if rebuild else _marker(directory / "fts.json", _fts_key(docs, seed))
+    if index is not None and fts is not None:
+        return directory, {"index": index, "fts5": fts, "reused": True}
+    parts = [name for name, info in (("engine index", index), ("FTS5 baseline", fts)) if info is None]
+    print(f"building the {docs}-document {' and '.join(parts)} in {directory} ...", file=sys.stderr)
+    timings = build(directory, docs, seed, index=index is None, fts5=fts is None)
+    return directory, {"built": timings, "index": index, "fts5": fts, "reused": False}
 
 
 # -- measuring -----------------------------------------------------------------------------------

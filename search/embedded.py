@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import tantivy
@@ -46,10 +47,12 @@ from search.tantivy_facets import count_facets, vocabulary_label
 from search.tantivy_hits import HitBuilder
 from search.tantivy_index import (
     SCHEMA_VERSION,
+    SLUG_FIELDS,
     build_analyzers,
     build_schema,
     build_stopword_analyzers,
     register_analyzers,
+    slug_hash,
     to_tantivy,
 )
 from search.tantivy_paging import geo_scope, page_by_distance, page_by_key
@@ -116,6 +119,7 @@ class EmbeddedBackend:
         self._opened: _Opened | None = None
         self._closed = False
         self._provider_labels: dict[str, str] = {}
+        self._slugs: dict[tuple[str, int], str] = {}
         self._meta_stamp: tuple[int, int, int] | None = None
         try:
             self._versions.root.mkdir(parents=True, exist_ok=True)
@@ -236,7 +240,7 @@ class EmbeddedBackend:
             raise BackendUnavailable(f"search failed: {error}") from error
 
     def _search(self, searcher: tantivy.Searcher, query: Query) -> SearchResult:
-        text = self._builder.text(query.text)
+        text = self._builder.text(query.text, searcher)
         filters = self._builder.filters(query)
         scope = geo_scope(searcher, self._builder, query)
         full = combine(text, [*self._builder.visibility(query), *scope, *filters.values()])
@@ -247,8 +251,9 @@ class EmbeddedBackend:
         if cursor is not None and cursor.sort != sort:
             raise QueryError("cursor belongs to another search; start again from the first page")
         labeller = self._labeller(searcher)
+        slugs = partial(self._slug, searcher)
         counting = _facet_pool().submit(
-            count_facets, searcher, self._builder, query, text, filters, labeller, scope
+            count_facets, searcher, self._builder, query, text, filters, labeller, slugs, scope
         )
         start = cursor.seen if cursor is not None else query.offset
         if sort == "distance":
@@ -289,6 +294,27 @@ class EmbeddedBackend:
             return cached
 
         return label
+
+    def _slug(self, searcher: tantivy.Searcher, field: str, hashed: int) -> str | None:
+        """The slug of `field` whose slug_hash is `hashed` (see SLUG_FIELDS), from one course
+        that has it; None if none has. A hash always maps to the same slug, so answers are kept
+        across index versions (bounded, like the labels)."""
+        slug = self._slugs.get((field, hashed))
+        if slug is not None:
+            return slug
+        found = searcher.search(self._builder.term(SLUG_FIELDS[field], hashed), 1).hits
+        if not found:
+            return None
+        hit: Hit = HitBuilder(searcher, self._schema, None).hits(found[:1], scored=False)[0]
+        names = hit.fields.get(LABELLED_FIELDS[field])
+        for name in names if isinstance(names, list) else [names]:
+            key = provider_key(str(name)) if name else ""
+            if key and slug_hash(key) == hashed:
+                if len(self._slugs) >= _LABEL_CACHE_LIMIT:
+                    self._slugs.clear()
+                self._slugs[(field, hashed)] = key
+                return key
+        return None
 
     def _published_name(self, searcher: tantivy.Searcher, field: str, key: str) -> str:
         """The name a slug facet value was made from, as one of its courses publishes it."""

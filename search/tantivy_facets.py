@@ -26,10 +26,13 @@ from catalogue.vocabularies import (
     mode_label,
 )
 from search.query import FACETS, Facet, FacetSpec, FacetValue, Query, counted, keeps_value, range_aggregation
+from search.tantivy_index import SLUG_FIELDS
 from search.tantivy_query import FILTER_FIELDS, QueryBuilder, combine
 
 Labeller = Callable[[str, str], str]
 """(facet name, value) -> display label."""
+SlugResolver = Callable[[str, int], str | None]
+"""(slug field, slug_hash) -> the slug it hashes, None when no visible course has it any more."""
 
 _VOCABULARY_LABELS: Mapping[str, Callable[[str], str]] = {
     "country": country_label,
@@ -58,11 +61,13 @@ def count_facets(
     text: tantivy.Query | None,
     filters: Mapping[str, tantivy.Query],
     labeller: Labeller,
+    slugs: SlugResolver,
     scope: Sequence[tantivy.Query] = (),
 ) -> tuple[Facet, ...]:
     """Every facet of FACETS for `query`, each counted without its own filter; `scope`: more
     filters for hits and counts alike (the geo radius). A drill-down facet that is not
-    `counted` comes back without values."""
+    `counted` comes back without values. Slug facets (SLUG_FIELDS) are counted on their hash
+    field and mapped back through `slugs`."""
     visibility = [*builder.visibility(query), *scope]
     expressions = {
         name: builder.filter_expression(name, values, query) for name, values in query.filters.items()
@@ -88,7 +93,7 @@ def count_facets(
             facets.append(Facet(spec.name, spec.label, ()))
             continue
         result = _dig(response, where.get(spec.name, ()))
-        counts = {v: n for v, n in _bucket_counts(spec, result).items() if keeps_value(spec, query, v)}
+        counts = {v: n for v, n in _bucket_counts(spec, result, slugs).items() if keeps_value(spec, query, v)}
         selected = query.filters.get(spec.name, ())
         missing = [value for value in selected if value not in counts]
         if missing and spec.name not in FILTER_FIELDS and _complete(result):
@@ -120,11 +125,16 @@ def _aggregation(spec: FacetSpec, query: Query) -> dict[str, Any]:
     if spec.ranges:
         return range_aggregation(spec, query)
     segment_size = max(spec.size * 10, _MIN_SEGMENT_SIZE)
-    return {"terms": {"field": spec.field, "size": spec.size, "segment_size": segment_size}}
+    field = SLUG_FIELDS.get(spec.field, spec.field)
+    return {"terms": {"field": field, "size": spec.size, "segment_size": segment_size}}
 
 
-def _bucket_counts(spec: FacetSpec, result: Mapping[str, Any]) -> dict[str, int]:
-    counts = {str(b["key"]): int(b["doc_count"]) for b in result.get("buckets", ())}
+def _bucket_counts(spec: FacetSpec, result: Mapping[str, Any], slugs: SlugResolver) -> dict[str, int]:
+    buckets = result.get("buckets", ())
+    if spec.field in SLUG_FIELDS:
+        resolved = ((slugs(spec.field, int(b["key"])), int(b["doc_count"])) for b in buckets)
+        return {slug: n for slug, n in resolved if slug is not None}
+    counts = {str(b["key"]): int(b["doc_count"]) for b in buckets}
     if spec.ranges:
         declared = {r.key for r in spec.ranges}
         return {key: n for key, n in counts.items() if key in declared}

@@ -24,15 +24,15 @@ import tantivy
 from search.backend import Document
 from search.documents import CARD_FIELDS, OTHER, STEMMERS, TEXT_KINDS
 from search.errors import IndexingError
+from search.query import FACETS_BY_NAME, Range
 
-SCHEMA_VERSION = "4"  # 2: stored `seq` (search.sync.repair); 3: `eligible` (funding schemes);
-# 4: region/city, ISCED narrow/detailed, start_day, geo (lat/lon/id_hash)
+SCHEMA_VERSION = "5"  # 2: stored `seq` (search.sync.repair); 3: `eligible` (funding schemes);
+# 4: region/city, ISCED narrow/detailed, start_day, geo (lat/lon/id_hash); 5: slug hashes, range buckets
 """Bump when the schema or an analyzer changes: older indexes then need a `reindex`."""
 
 LANGUAGES: tuple[str, ...] = (*STEMMERS, OTHER)
 FOLD = "cat_fold"
 RAW_FIELDS = (
-    "provider_key",
     "country",
     "eqf",
     "languages",
@@ -42,10 +42,22 @@ RAW_FIELDS = (
     "isced_broad",
     "isced_narrow",
     "isced_detailed",
-    "region_keys",
-    "city_keys",
     "eligible",
 )
+"""Facet and filter values with small vocabularies: indexed (filters) and fast (counts)."""
+SLUG_FIELDS: Mapping[str, str] = {
+    "provider_key": "provider_hash",
+    "region_keys": "region_hash",
+    "city_keys": "city_hash",
+}
+"""Open-ended slug facets -> the integer fast field they are counted on. Counting strings from a
+dictionary of thousands of values costs several milliseconds per query at a million courses;
+counting their `slug_hash` integers costs almost nothing, and a hash maps back to its slug
+(search.embedded resolves and caches it). The slugs stay indexed for filtering."""
+BUCKET_FIELDS: Mapping[str, str] = {"ects": "ects_bucket", "price": "price_bucket"}
+"""Float facet fields with fixed ranges -> a raw field holding the key of the range the value
+falls in: a filter on a range key is then a term query, which tantivy evaluates (and, in filter
+aggregations, materialises) from a posting list instead of scanning the float column."""
 FLOAT_FIELDS = ("ects", "price", "start_day")
 GEO_FIELDS = ("lat", "lon")  # the document's `geo` point, for the bounding box and distances
 ID_HASH = "id_hash"  # a fast integer per id: orders equal distances and excludes ids cheaply
@@ -54,6 +66,11 @@ SORT_FIELDS: Mapping[str, str] = {
     "ects": "sort_ects",
     "price": "sort_price",
     "title": "sort_title",
+}
+_RANGES: Mapping[str, tuple[Range, ...]] = {
+    spec.field: spec.ranges
+    for spec in FACETS_BY_NAME.values()
+    if spec.field in BUCKET_FIELDS and not spec.relative
 }
 NEVER = 10**8  # visible_until of a course with no dates: never in the past
 _MAX_TOKEN = 40  # longer "words" are noise (hashes, URLs) and bloat the term dictionary
@@ -120,6 +137,11 @@ def build_schema() -> tantivy.Schema:
     builder.add_text_field("keywords", tokenizer_name=FOLD)
     for name in RAW_FIELDS:
         builder.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
+    for name, hashed in SLUG_FIELDS.items():
+        builder.add_text_field(name, tokenizer_name="raw", index_option="basic")
+        builder.add_integer_field(hashed, fast=True, indexed=True)
+    for name in BUCKET_FIELDS.values():
+        builder.add_text_field(name, tokenizer_name="raw", index_option="basic")
     for name in FLOAT_FIELDS:
         builder.add_float_field(name, fast=True)
     for name in GEO_FIELDS:
@@ -146,9 +168,19 @@ def to_tantivy(doc: Document) -> tantivy.Document:
             _add_texts(out, text_field(kind, lang), doc.get(text_field(kind, lang)))
     for name in ("titles", "provider", "keywords", *RAW_FIELDS):
         _add_texts(out, name, doc.get(name))
+    for name, hashed in SLUG_FIELDS.items():
+        slugs = doc.get(name)
+        for slug in slugs if isinstance(slugs, list | tuple) else [slugs]:
+            if slug:
+                out.add_text(name, str(slug))
+                out.add_integer(hashed, slug_hash(str(slug)))
     for name in FLOAT_FIELDS:
         if doc.get(name) is not None:
             out.add_float(name, float(doc[name]))
+    for name, bucket_field in BUCKET_FIELDS.items():
+        bucket = range_bucket(name, doc.get(name))
+        if bucket is not None:
+            out.add_text(bucket_field, bucket)
     geo = doc.get("geo")
     if isinstance(geo, Mapping) and geo.get("lat") is not None and geo.get("lon") is not None:
         out.add_float("lat", float(geo["lat"]))
@@ -166,6 +198,21 @@ def to_tantivy(doc: Document) -> tantivy.Document:
 def id_hash(doc_id: str) -> int:
     """A signed 63-bit hash of an id: stable across processes and versions (blake2b)."""
     return int.from_bytes(hashlib.blake2b(doc_id.encode(), digest_size=8).digest(), "big") >> 1
+
+
+slug_hash = id_hash
+"""The integer a slug facet value is counted as (SLUG_FIELDS): the same stable 63-bit hash."""
+
+
+def range_bucket(field: str, value: Any) -> str | None:
+    """Key of the FACETS range of float `field` that `value` falls in (BUCKET_FIELDS), or None."""
+    if value is None:
+        return None
+    number = float(value)
+    for bucket in _RANGES[field]:
+        if (bucket.low is None or number >= bucket.low) and (bucket.high is None or number < bucket.high):
+            return bucket.key
+    return None
 
 
 def visible_until(doc: Document) -> int:

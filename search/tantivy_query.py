@@ -8,8 +8,11 @@ the user types can be query syntax.
 Per word, the fields compete in a disjunction-max (the best field wins, the others add a
 little): title x3, provider x2, outcomes and keywords x1.5, description x1, and a fuzzy match
 on titles (edit distance 1 for 5-8 letters, 2 for longer) at a constant 0.5, below any exact
-title match. Words must all match; stop words are optional when other words are present; with
-four or more words one in four may be missing.
+title match. The fuzzy alternative is left out for a word that KNOWN_WORD_TITLES or more titles
+contain exactly: it is a word of the catalogue, not a typo, and a fuzzy term walks the whole
+title dictionary (a third of a two-word query at a million courses). Words must all match;
+stop words are optional when other words are present; with four or more words one in four may
+be missing.
 """
 
 from __future__ import annotations
@@ -24,13 +27,14 @@ import tantivy
 from search.documents import OTHER
 from search.geo import bounding_box
 from search.query import FACETS, FACETS_BY_NAME, Query, facet_ranges
-from search.tantivy_index import LANGUAGES, text_field
+from search.tantivy_index import BUCKET_FIELDS, LANGUAGES, text_field
 
 MAX_WORDS = 32  # a pasted paragraph is not a query; the rest is ignored
 FIELD_BOOSTS: Mapping[str, float] = {"title": 3.0, "outcomes": 1.5, "description": 1.0}
 FOLDED_BOOSTS: Mapping[str, float] = {"provider": 2.0, "keywords": 1.5}
 FUZZY_FIELD = "titles"
 FUZZY_BOOST = 0.5
+KNOWN_WORD_TITLES = 5
 TIE_BREAKER = 0.1
 FILTER_FIELDS: Mapping[str, str] = {spec.name: spec.filter_field for spec in FACETS if spec.filter_field}
 """Facet name -> the field its filter uses when that differs from the counted field: a broad
@@ -68,15 +72,17 @@ class QueryBuilder:
 
     # -- user text -------------------------------------------------------------------------
 
-    def text(self, text: str) -> tantivy.Query | None:
-        """The query for user text, or None when it holds no searchable word (match all)."""
+    def text(self, text: str, searcher: tantivy.Searcher | None = None) -> tantivy.Query | None:
+        """The query for user text, or None when it holds no searchable word (match all).
+
+        With a `searcher`, words that KNOWN_WORD_TITLES titles contain get no fuzzy alternative."""
         required: list[tantivy.Query] = []
         optional: list[tantivy.Query] = []
         for chunk, is_phrase in split_text(text)[:MAX_WORDS]:
             analysis = self._analyse(chunk, check_stopword=not is_phrase)
             if analysis.empty:
                 continue
-            clause = self._clause(analysis, fuzzy=not is_phrase)
+            clause = self._clause(analysis, fuzzy=not is_phrase and not _known(searcher, analysis))
             (optional if analysis.stopword else required).append(clause)
         if not required:
             required, optional = optional, []
@@ -137,11 +143,12 @@ class QueryBuilder:
 
     def _facet_filter(self, name: str, values: Sequence[str], query: Query) -> tantivy.Query:
         spec = FACETS_BY_NAME[name]
-        if not spec.ranges:
-            field = FILTER_FIELDS.get(name, spec.field)
+        if not spec.ranges or spec.field in BUCKET_FIELDS:
+            field = FILTER_FIELDS.get(name, BUCKET_FIELDS.get(spec.field, spec.field))
+            keys = [r.key for r in spec.ranges if r.key in values] if spec.ranges else values
             # An OR of term queries, not term_set_query: that one builds an FST of the set (with a
             # large scratch allocation) every time a weight is made, a third of a filtered query.
-            return _any_of([self.term(field, value) for value in values])
+            return _any_of([self.term(field, value) for value in keys]) if keys else _nothing()
         ranges = [r for r in facet_ranges(spec, query) if r.key in values]
         return _any_of([self.range(spec.field, r.low, r.high) for r in ranges])
 
@@ -152,12 +159,15 @@ class QueryBuilder:
         written into the string, always quoted; None means no value can match anything.
         """
         spec = FACETS_BY_NAME[name]
-        if spec.ranges:
+        if spec.ranges and spec.field not in BUCKET_FIELDS:
             ranges = [r for r in facet_ranges(spec, query) if r.key in values]
             parts = [_range_expression(spec.field, r.low, r.high) for r in ranges]
         else:
-            field = FILTER_FIELDS.get(name, spec.field)
-            parts = [f'{field}:"{value}"' for value in values if _CODE.match(value)]
+            # A term of a posting list, not a range scan of the float column: a filter
+            # aggregation materialises its filter over the whole index.
+            field = FILTER_FIELDS.get(name, BUCKET_FIELDS.get(spec.field, spec.field))
+            keys = [r.key for r in spec.ranges if r.key in values] if spec.ranges else values
+            parts = [f'{field}:"{value}"' for value in keys if _CODE.match(value)]
         return " OR ".join(parts) if parts else None
 
     def range(self, field: str, low: float | None, high: float | None) -> tantivy.Query:
@@ -209,7 +219,7 @@ class QueryBuilder:
             )
         return clauses
 
-    def term(self, field: str, value: str) -> tantivy.Query:
+    def term(self, field: str, value: str | int) -> tantivy.Query:
         return tantivy.Query.term_query(self._schema, field, value)
 
     def term_set(self, field: str, values: Sequence[int]) -> tantivy.Query:
@@ -271,6 +281,18 @@ def _range_expression(field: str, low: float | None, high: float | None) -> str:
     if low is None:
         return f"{field}:<{float(high)!r}"
     return f"{field}:[{float(low)!r} TO {float(high)!r}}}"
+
+
+def _known(searcher: tantivy.Searcher | None, analysis: Analysis) -> bool:
+    """Whether the word is in at least KNOWN_WORD_TITLES titles (exactly, after folding)."""
+    folded = analysis.terms[OTHER]
+    if searcher is None or len(folded) != 1:
+        return False
+    return int(searcher.doc_freq(FUZZY_FIELD, folded[0])) >= KNOWN_WORD_TITLES
+
+
+def _nothing() -> tantivy.Query:
+    return tantivy.Query.empty_query()
 
 
 def _any_of(queries: list[tantivy.Query]) -> tantivy.Query:
