@@ -406,7 +406,7 @@ def _add(writer: tantivy.IndexWriter, doc: Document, *, replace: bool) -> None:
     with _wrapped("adding a document to the search index"):
         if replace:
             writer.delete_documents_by_term("id", doc["id"])
-        writer.add_document(converted)
+        writer.add_json(converted)
 
 
 @contextmanager
