@@ -6,12 +6,29 @@
 Sets up an instance under a temp directory (or --instance) holding the edX fixture (or, with
 --corpus-docs N, the generated N-record benchmark catalogue, harvested through bench-csv), serves it
 with gunicorn (--workers processes on 127.0.0.1), and for --seconds sends mixed requests from
---concurrency asyncio clients (httpx): searches (text, filters, sorts, pages), course details
-and suggestions. Meanwhile a harvest loop re-harvests a slice of the feed in a separate process,
-alternating two versions, so every cycle commits to the store and upserts into the index the
-servers read. Prints (and writes to bench/out/load.json) requests, throughput (also per core
-and per CPU-second of the gunicorn workers), latency percentiles overall and per endpoint,
-counts by status, connection errors, harvests completed and the peak RSS (VmHWM) of each worker.
+--concurrency asyncio clients (httpx): searches, course details and suggestions (see MIX).
+Meanwhile a harvest loop re-harvests a slice of the feed in a separate process, alternating two
+versions, so every cycle commits to the store and upserts into the index the servers read
+(back to back by default, which invalidates the servers' search caches several times a second;
+--harvest-every S waits S seconds between harvests instead).
+
+The request mix is drawn from a popularity distribution rather than a handful of repeated
+queries, so that a result cache is measured on a realistic share of repeats (`QuerySpace`):
+searches are ranked over a large space (texts: every word of `WORDS`, the served catalogue's
+PHRASES most frequent two-word title phrases, and every pair of `WORDS`, most of which match
+little; times filter, sort and page variants: ~85,000 distinct searches) and drawn with
+probability proportional to 1 / rank ** ZIPF_S (Zipf-like, as query logs are), the ranks
+shuffled by the seed; suggestions likewise over word prefixes; course details uniformly over
+the served courses.
+
+By default (--cache both) the run is made twice on the same instance, once with the servers'
+search cache on (the default configuration) and once with it off (SEARCH_CACHE_SIZE=0), so a
+cache-only figure is never reported alone. For each run it prints (and writes to
+bench/out/load.json under "runs") requests, throughput (also per core and per CPU-second of the
+gunicorn workers), latency percentiles overall and per endpoint, the search cache's hit rate
+(from the servers' X-Search-Cache header), counts by status, connection errors, harvests
+completed and the peak RSS (VmHWM) of each worker. Top-level `requests`, `status`, `errors_5xx`,
+`connection_errors` and `harvests_completed` add up the runs.
 
 The anonymous rate limit is off for the run (one client address would only measure 429s).
 """
@@ -20,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import csv
 import io
 import itertools
@@ -27,12 +45,14 @@ import json
 import multiprocessing
 import os
 import random
+import re
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +62,68 @@ from bench.machine import describe_machine, percentiles
 
 ROOT = Path(__file__).resolve().parent.parent
 EDX = ROOT / "tests" / "fixtures" / "csv_edx_courses.csv"
-WORDS = ["data", "python", "history", "business", "health", "design", "law", "music", "energy", "math"]
-FILTERS = [{}, {"language": "en"}, {"sort": "title"}, {"page": "2"}, {"sort": "ects"}, {"sort": "start_date"}]
+WORDS = [
+    "data", "python", "history", "business", "health", "design", "law", "music", "energy", "math",
+    "science", "management", "introduction", "analysis", "computer", "programming", "learning",
+    "engineering", "finance", "marketing", "statistics", "biology", "chemistry", "physics", "language",
+    "english", "writing", "economics", "psychology", "education", "leadership", "security", "network",
+    "cloud", "software", "web", "machine", "digital", "media", "art", "culture", "philosophy",
+    "ethics", "public", "policy", "global", "environment", "climate", "sustainable", "food",
+    "nutrition", "medicine", "care", "nursing", "social", "innovation", "entrepreneurship",
+    "project", "supply", "chain", "accounting", "teaching", "communication", "research", "modelling",
+    "algorithms", "systems", "electronics", "robotics", "architecture", "urban", "water", "agriculture",
+    "genetics", "neuroscience", "astronomy", "quantum", "blockchain", "visualization", "theory",
+]  # fmt: skip
+FILTERS = [
+    {}, {}, {}, {"language": "en"}, {"sort": "title"}, {"page": "2"}, {"page": "3"},
+    {"sort": "ects"}, {"sort": "start_date"}, {"mode": "online"}, {"eqf": "6"}, {"sort": "price"},
+]  # fmt: skip
 MIX = ["search", "search", "search", "detail", "suggest"]  # search-heavy: 60% search, 20% each other
+ZIPF_S = 1.0
+"""Popularity exponent: the r-th most popular query is asked with probability ~ 1 / r**ZIPF_S."""
+CACHE_HEADER = "X-Search-Cache"
+PHRASES = 2000
+STOP_WORDS = frozenset(
+    {"and", "the", "for", "with", "from", "into", "your", "des", "der", "die", "und", "les"}
+)
+
+
+class QuerySpace:
+    """Requests ranked by popularity and drawn Zipf-like (see the module docstring).
+
+    `search()` returns query parameters, `suggest()` a prefix; both deterministic for a seed."""
+
+    def __init__(self, seed: int, phrases: Sequence[str] = (), s: float = ZIPF_S) -> None:
+        rng = random.Random(seed)
+        pairs = (f"{a} {b}" for a in WORDS for b in WORDS if a != b)
+        texts = list(dict.fromkeys([*WORDS, *phrases, *pairs]))
+        self.searches = [{"q": text, **variant} for text in texts for variant in _distinct(FILTERS)]
+        rng.shuffle(self.searches)
+        self.prefixes = sorted({word[:n] for word in WORDS for n in range(2, 6)})
+        rng.shuffle(self.prefixes)
+        self._search_weights = _zipf_cumulative(len(self.searches), s)
+        self._prefix_weights = _zipf_cumulative(len(self.prefixes), s)
+
+    def search(self, rng: random.Random) -> dict[str, str]:
+        return self.searches[_draw(self._search_weights, rng)]
+
+    def suggest(self, rng: random.Random) -> str:
+        return self.prefixes[_draw(self._prefix_weights, rng)]
+
+
+def _distinct(variants: list[dict[str, str]]) -> list[dict[str, str]]:
+    seen: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+    for variant in variants:
+        seen.setdefault(tuple(sorted(variant.items())), variant)
+    return list(seen.values())
+
+
+def _zipf_cumulative(n: int, s: float) -> list[float]:
+    return list(itertools.accumulate(1.0 / rank**s for rank in range(1, n + 1)))
+
+
+def _draw(cumulative: list[float], rng: random.Random) -> int:
+    return min(bisect.bisect_right(cumulative, rng.random() * cumulative[-1]), len(cumulative) - 1)
 
 
 def _port() -> int:
@@ -53,9 +132,11 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-def prepare(instance: Path, corpus_docs: int | None = None, seed: int = 1) -> list[str]:
-    """Migrate, harvest the edX feed (or the generated corpus) into store and index; return some ids."""
+def prepare(instance: Path, corpus_docs: int | None = None, seed: int = 1) -> tuple[list[str], list[str]]:
+    """Migrate, harvest the edX feed (or the generated corpus) into store and index; return some
+    course ids and the catalogue's frequent title phrases (see `title_phrases`)."""
     os.environ["CATALOGUE_INSTANCE_PATH"] = str(instance)
+    from catalogue.model import first_text
     from catalogue.sources import Source
     from harvesters.pipeline import run_harvest
     from web.app import create_app
@@ -74,16 +155,29 @@ def prepare(instance: Path, corpus_docs: int | None = None, seed: int = 1) -> li
         data = EDX.read_bytes()
     services.store.save_source(source)
     run_harvest(services.store, source, data=data, sinks=services.sinks)
-    ids = [s.id for s in itertools.islice(services.store.iter_courses(), 500)]
+    sample = list(itertools.islice(services.store.iter_courses(), 5000))
+    ids = [s.id for s in sample[:500]]
+    phrases = title_phrases(first_text(s.course.title, ("en",)) for s in sample)
     services.close()
-    return ids
+    return ids, phrases
 
 
-def harvest_loop(instance: Path, stop: Any, done: Any) -> None:
+def title_phrases(titles: Iterable[str], limit: int = PHRASES) -> list[str]:
+    """The `limit` most frequent two-word phrases of course titles (words of 3+ letters, no
+    stop words): what people type, and words that do occur together in the catalogue."""
+    counts: Counter[str] = Counter()
+    for title in titles:
+        words = [w for w in re.findall(r"[^\W\d_]{3,}", title.lower()) if w not in STOP_WORDS]
+        counts.update(f"{a} {b}" for a, b in itertools.pairwise(words))
+    return [phrase for phrase, _ in counts.most_common(limit)]
+
+
+def harvest_loop(instance: Path, stop: Any, done: Any, every: float = 0.0) -> None:
     """Harvest a 200-row slice of the feed as its own source, alternating two versions.
 
     Runs in its own process (spawned): in the client's process it would share the GIL with the
-    asyncio clients and slow down the load generator rather than the servers."""
+    asyncio clients and slow down the load generator rather than the servers. `every` > 0
+    waits that many seconds between harvests (0: back to back)."""
     from catalogue.sources import Source
     from harvesters.jobs import run_harvest_exclusive
     from web.app import create_app
@@ -107,20 +201,23 @@ def harvest_loop(instance: Path, stop: Any, done: Any) -> None:
             with done.get_lock():
                 done.value += 1
         n += 1
+        if every > 0:
+            stop.wait(every)
     services.close()
 
 
-async def client(base: str, ids: list[str], until: float, rng: random.Random, stats: dict[str, Any]) -> None:
+async def client(
+    base: str, ids: list[str], until: float, rng: random.Random, space: QuerySpace, stats: dict[str, Any]
+) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         while time.monotonic() < until:
             kind = rng.choice(MIX)
             if kind == "search":
-                params = {"q": rng.choice(WORDS), **rng.choice(FILTERS)}
-                request = http.get("/api/v1/search", params=params)
+                request = http.get("/api/v1/search", params=space.search(rng))
             elif kind == "detail":
                 request = http.get(f"/api/v1/courses/{rng.choice(ids)}")
             else:
-                request = http.get("/api/v1/suggest", params={"q": rng.choice(WORDS)[:3]})
+                request = http.get("/api/v1/suggest", params={"q": space.suggest(rng)})
             started = time.perf_counter()
             try:
                 response = await request
@@ -131,21 +228,27 @@ async def client(base: str, ids: list[str], until: float, rng: random.Random, st
             stats["latencies"].append(elapsed)
             stats["by_endpoint"].setdefault(kind, []).append(elapsed)
             stats["status"][response.status_code] += 1
+            outcome = response.headers.get(CACHE_HEADER)
+            if outcome is not None:
+                stats["cache"][kind][outcome] += 1
             if response.status_code >= 500:
                 stats["errors_by_endpoint"][kind] += 1
 
 
-async def drive(base: str, ids: list[str], seconds: float, concurrency: int, seed: int) -> dict[str, Any]:
+async def drive(
+    base: str, ids: list[str], space: QuerySpace, seconds: float, concurrency: int, seed: int
+) -> dict[str, Any]:
     stats: dict[str, Any] = {
         "latencies": [],
         "by_endpoint": {},
         "status": Counter(),
         "errors_by_endpoint": Counter(),
         "connection_errors": Counter(),
+        "cache": {kind: Counter() for kind in set(MIX)},
     }
     until = time.monotonic() + seconds
     rngs = [random.Random(seed * 1000 + i) for i in range(concurrency)]
-    await asyncio.gather(*(client(base, ids, until, rng, stats) for rng in rngs))
+    await asyncio.gather(*(client(base, ids, until, rng, space, stats) for rng in rngs))
     return stats
 
 
@@ -189,26 +292,86 @@ def _workers(server: subprocess.Popen[bytes]) -> dict[int, dict[str, float]]:
 
 
 def run(
-    seconds: float, concurrency: int, workers: int, instance: Path, seed: int, corpus_docs: int | None = None
+    seconds: float,
+    concurrency: int,
+    workers: int,
+    instance: Path,
+    seed: int,
+    corpus_docs: int | None = None,
+    cache: str = "both",
+    harvest_every: float = 0.0,
 ) -> dict[str, Any]:
     setup_started = time.monotonic()
-    ids = prepare(instance, corpus_docs, seed)
+    ids, phrases = prepare(instance, corpus_docs, seed)
+    space = QuerySpace(seed, phrases)
     setup_s = time.monotonic() - setup_started
+    runs = {}
+    for setting in ("on", "off") if cache == "both" else (cache,):
+        runs[f"cache_{setting}"] = serve_and_drive(
+            seconds,
+            concurrency,
+            workers,
+            instance,
+            seed,
+            ids,
+            space,
+            cache_on=setting == "on",
+            harvest_every=harvest_every,
+        )
+    status: Counter[str] = Counter()
+    connection_errors: Counter[str] = Counter()
+    for figures in runs.values():
+        status.update(figures["status"])
+        connection_errors.update(figures["connection_errors"])
+    return {
+        "machine": describe_machine(),
+        "corpus": f"generated {corpus_docs} records" if corpus_docs else "edX fixture",
+        "detail_ids": len(ids),
+        "setup_s": round(setup_s, 1),
+        "concurrency": concurrency,
+        "workers": workers,
+        "zipf_s": ZIPF_S,
+        "distinct_searches": len(space.searches),
+        "harvest_every_s": harvest_every,
+        "runs": runs,
+        "requests": sum(figures["requests"] for figures in runs.values()),
+        "status": dict(sorted(status.items())),
+        "errors_5xx": sum(figures["errors_5xx"] for figures in runs.values()),
+        "connection_errors": dict(connection_errors),
+        "harvests_completed": sum(figures["harvests_completed"] for figures in runs.values()),
+    }
+
+
+def serve_and_drive(
+    seconds: float,
+    concurrency: int,
+    workers: int,
+    instance: Path,
+    seed: int,
+    ids: list[str],
+    space: QuerySpace,
+    *,
+    cache_on: bool,
+    harvest_every: float = 0.0,
+) -> dict[str, Any]:
+    """One measured run: start gunicorn (search cache on or off) and the harvest loop, drive."""
     port = _port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "CATALOGUE_INSTANCE_PATH": str(instance), "CATALOGUE_RATELIMIT_ANONYMOUS": ""}
     env["CATALOGUE_SECRET_KEY"] = "load-test"
+    if not cache_on:
+        env["CATALOGUE_SEARCH_CACHE_SIZE"] = "0"
     command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}"]
     server = subprocess.Popen([*command, "--log-level", "warning", "web.app:create_app()"], cwd=ROOT, env=env)
     spawn = multiprocessing.get_context("spawn")
     stop, harvests = spawn.Event(), spawn.Value("i", 0)
-    harvester = spawn.Process(target=harvest_loop, args=(instance, stop, harvests))
+    harvester = spawn.Process(target=harvest_loop, args=(instance, stop, harvests, harvest_every))
     try:
         wait_ready(base, server)
         harvester.start()
         before = _workers(server)
         started, client_cpu = time.monotonic(), time.process_time()
-        stats = asyncio.run(drive(base, ids, seconds, concurrency, seed))
+        stats = asyncio.run(drive(base, ids, space, seconds, concurrency, seed))
         elapsed, client_cpu = time.monotonic() - started, time.process_time() - client_cpu
         after = _workers(server)
     finally:
@@ -220,31 +383,55 @@ def run(
     requests = sum(stats["status"].values())
     worker_cpu = sum(a["cpu_s"] - before.get(pid, {"cpu_s": 0.0})["cpu_s"] for pid, a in after.items())
     cores = os.cpu_count() or 1
+    searches = len(stats["by_endpoint"].get("search", []))
     return {
-        "machine": describe_machine(),
-        "corpus": f"generated {corpus_docs} records" if corpus_docs else "edX fixture",
-        "detail_ids": len(ids),
-        "setup_s": round(setup_s, 1),
+        "search_cache": "on" if cache_on else "off",
         "seconds": round(elapsed, 1),
-        "concurrency": concurrency,
-        "workers": workers,
         "requests": requests,
         "throughput_rps": round(requests / elapsed, 1),
         "throughput_rps_per_core": round(requests / elapsed / cores, 1),
         "requests_per_worker_cpu_s": round(requests / worker_cpu, 1) if worker_cpu else None,
+        "searches_per_s_per_core": round(searches / elapsed / cores, 1),
         "worker_cpu_s": round(worker_cpu, 1),
+        "worker_cpu_ms_per_request": round(1000 * worker_cpu / requests, 2) if requests else None,
         "worker_peak_rss_mb": [a["peak_rss_mb"] for a in after.values()],
         "load_generator_cpu_s": round(client_cpu, 1),
         "latency_ms": percentiles(stats["latencies"]),
         "latency_ms_by_endpoint": {
             kind: {"requests": len(v), **percentiles(v)} for kind, v in sorted(stats["by_endpoint"].items())
         },
+        "cache_hit_rate": _hit_rates(stats["cache"]),
         "errors_5xx_by_endpoint": dict(stats["errors_by_endpoint"]),
         "status": {str(k): v for k, v in sorted(stats["status"].items())},
         "errors_5xx": sum(v for k, v in stats["status"].items() if k >= 500),
         "connection_errors": dict(stats["connection_errors"]),
         "harvests_completed": harvests.value,
     }
+
+
+def _hit_rates(cache: dict[str, Counter[str]]) -> dict[str, float | None]:
+    """Share of answers the servers' search cache gave, per endpoint that reports it."""
+    rates: dict[str, float | None] = {}
+    for kind, outcomes in sorted(cache.items()):
+        answered = outcomes["hit"] + outcomes["miss"]
+        if answered:
+            rates[kind] = round(outcomes["hit"] / answered, 3)
+    return rates
+
+
+def summary(result: dict[str, Any]) -> str:
+    """One line per run: the figures to compare."""
+    lines = []
+    for name, r in result["runs"].items():
+        lat = r["latency_ms"]
+        lines.append(
+            f"{name}: {r['requests']} requests in {r['seconds']} s, {r['throughput_rps']} req/s "
+            f"({r['throughput_rps_per_core']} per core, {r['requests_per_worker_cpu_s']} per worker "
+            f"CPU-second, {r['worker_cpu_ms_per_request']} ms worker CPU each), p50/p95/p99 "
+            f"{lat.get('p50')}/{lat.get('p95')}/{lat.get('p99')} ms, cache hit rate {r['cache_hit_rate']}, "
+            f"harvests {r['harvests_completed']}, 5xx {r['errors_5xx']}"
+        )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -255,14 +442,33 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--instance", type=Path, help="Instance directory (default: a new temp dir).")
     parser.add_argument("--corpus-docs", type=int, help="Serve the generated N-record corpus, not edX.")
+    parser.add_argument(
+        "--cache",
+        choices=("both", "on", "off"),
+        default="both",
+        help="Runs with the servers' search cache on and/or off (default: both, one after the other).",
+    )
+    parser.add_argument(
+        "--harvest-every", type=float, default=0.0, help="Seconds between harvests (default 0: back to back)."
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "load.json")
     args = parser.parse_args(argv)
     instance = args.instance or Path(tempfile.mkdtemp(prefix="catalogue-load-"))
-    result = run(args.seconds, args.concurrency, args.workers, instance, args.seed, args.corpus_docs)
+    result = run(
+        args.seconds,
+        args.concurrency,
+        args.workers,
+        instance,
+        args.seed,
+        args.corpus_docs,
+        cache=args.cache,
+        harvest_every=args.harvest_every,
+    )
     result["command"] = " ".join(["python -m bench.load", *(sys.argv[1:] if argv is None else argv)])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
+    print(summary(result))
     return result
 
 

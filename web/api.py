@@ -21,27 +21,27 @@ from catalogue.runs import RunReport, Severity
 from catalogue.sources import Source
 from search.errors import QueryError
 from search.query import Hit
+from search.result_cache import take_outcome
 from web import elm_views
 from web.facets import KNOWN_PARAMS, SearchView, build_view, current_page, parse_query
 from web.labels import course_labels
 from web.services import get_services
+from web.urls import PathTemplate
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 MAX_RUNS = 200
+CACHE_HEADER = "X-Search-Cache"
 
 
-def _hit(hit: Hit) -> dict[str, Any]:
+def _hit(hit: Hit, api_course: PathTemplate, html_course: PathTemplate) -> dict[str, Any]:
     return {
         **hit.fields,
         "id": hit.id,
         "score": hit.score,
         "snippet": hit.snippet,
         "distance_km": hit.distance_km,
-        "links": {
-            "self": url_for("api.course", course_id=hit.id),
-            "html": url_for("ui.course", course_id=hit.id),
-        },
+        "links": {"self": api_course(hit.id), "html": html_course(hit.id)},
     }
 
 
@@ -60,6 +60,7 @@ def search_json(view: SearchView) -> dict[str, Any]:
     if query.near is not None:
         echo["near"] = list(query.near)
         echo["within_km"] = query.within_km
+    api_course, html_course = PathTemplate("api.course", "course_id"), PathTemplate("ui.course", "course_id")
     return {
         "query": echo,
         "total": result.total,
@@ -67,7 +68,7 @@ def search_json(view: SearchView) -> dict[str, Any]:
         "page_size": query.page_size,
         "pages": result.pages,
         "next_cursor": result.next_cursor,
-        "hits": [_hit(hit) for hit in result.hits],
+        "hits": [_hit(hit, api_course, html_course) for hit in result.hits],
         "facets": [
             {
                 "name": facet.name,
@@ -123,7 +124,16 @@ def search() -> ResponseReturnValue:
     page_size = current_app.config["PAGE_SIZE"]
     query = parse_query(request.args, default_page_size=page_size, strict=True)
     result = get_services().backend.search(query)
-    return jsonify(search_json(build_view(result, "api.search", page_size)))
+    return cache_outcome(jsonify(search_json(build_view(result, "api.search", page_size))))
+
+
+def cache_outcome(response: Response) -> Response:
+    """Say in `X-Search-Cache` whether the search cache answered this request ("hit"/"miss");
+    no header when no cache is configured. For operators and the load benchmark."""
+    outcome = take_outcome()
+    if outcome is not None:
+        response.headers[CACHE_HEADER] = outcome
+    return response
 
 
 def source_summary(source: Source) -> dict[str, Any]:

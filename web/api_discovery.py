@@ -13,10 +13,11 @@ from flask.typing import ResponseReturnValue
 
 from search.backend import Suggestion
 from search.errors import QueryError
-from web.api import bp, search_json
+from web.api import bp, cache_outcome, search_json
 from web.apidoc import openapi_document
 from web.facets import build_view, parse_query
 from web.services import get_services
+from web.urls import PathTemplate, query_url
 
 MAX_SUGGESTIONS = 20
 MAX_PREFIX = 100
@@ -29,6 +30,23 @@ def suggestion_url(suggestion: Suggestion) -> str:
     if suggestion.kind == "provider":
         return url_for("ui.provider", provider_key=suggestion.value)
     return url_for("ui.search", q=suggestion.value)
+
+
+class SuggestionUrls:
+    """`suggestion_url` for the many suggestions of one response: one `url_for` per kind,
+    not per suggestion (see `web.urls`)."""
+
+    def __init__(self) -> None:
+        self.course = PathTemplate("ui.course", "course_id")
+        self.provider = PathTemplate("ui.provider", "provider_key")
+        self.search = url_for("ui.search")
+
+    def __call__(self, suggestion: Suggestion) -> str:
+        if suggestion.kind == "course":
+            return self.course(suggestion.value)
+        if suggestion.kind == "provider":
+            return self.provider(suggestion.value)
+        return query_url(self.search, {"q": suggestion.value})
 
 
 def _int_arg(name: str, default: int, high: int) -> int:
@@ -49,10 +67,11 @@ def suggest() -> ResponseReturnValue:
         raise QueryError(f"q is longer than {MAX_PREFIX} characters")
     limit = _int_arg("limit", 8, MAX_SUGGESTIONS)
     found = get_services().backend.suggest(prefix, limit)
+    url = SuggestionUrls()
     items: list[dict[str, Any]] = [
-        {"kind": s.kind, "text": s.text, "value": s.value, "url": suggestion_url(s)} for s in found
+        {"kind": s.kind, "text": s.text, "value": s.value, "url": url(s)} for s in found
     ]
-    return jsonify({"q": prefix, "suggestions": items})
+    return cache_outcome(jsonify({"q": prefix, "suggestions": items}))
 
 
 @bp.get("/facets")
@@ -62,7 +81,7 @@ def facets() -> ResponseReturnValue:
     query = parse_query(request.args, default_page_size=page_size, strict=True)
     view = build_view(get_services().backend.search(query), "api.search", page_size)
     full = search_json(view)
-    return jsonify({"query": full["query"], "total": full["total"], "facets": full["facets"]})
+    return cache_outcome(jsonify({"query": full["query"], "total": full["total"], "facets": full["facets"]}))
 
 
 @bp.get("/openapi.json")

@@ -25,6 +25,7 @@ from werkzeug.datastructures import MultiDict
 from search.errors import QueryError
 from search.query import FACETS, FACETS_BY_NAME, MAX_PAGE, Query, SearchResult, readable_cursor
 from web.labels import facet_label, facet_value_label
+from web.urls import query_url
 
 FILTER_PARAMS = tuple(spec.name for spec in FACETS)
 KNOWN_PARAMS = frozenset(
@@ -195,19 +196,21 @@ class SearchView:
 
 
 class _Urls:
-    """Builds urls of one endpoint for variants of one query."""
+    """Builds urls of one endpoint for variants of one query (as `url_for` would, but with one
+    `url_for` call per view: a result page has a link per facet value; see `web.urls`)."""
 
     def __init__(self, endpoint: str, query: Query, default_page_size: int) -> None:
-        self.endpoint, self.query, self.default = endpoint, query, default_page_size
+        self.query, self.default = query, default_page_size
+        self.base = url_for(endpoint)
 
     def page(self, number: int) -> str:
-        return url_for(self.endpoint, **query_params(self.query, self.default, page=number))
+        return query_url(self.base, query_params(self.query, self.default, page=number))
 
     def cursor(self, cursor: str) -> str:
-        return url_for(self.endpoint, **query_params(self.query, self.default, cursor=cursor))
+        return query_url(self.base, query_params(self.query, self.default, cursor=cursor))
 
     def filters(self, filters: Mapping[str, tuple[str, ...]]) -> str:
-        return url_for(self.endpoint, **query_params(self.query, self.default, filters=filters, page=1))
+        return query_url(self.base, query_params(self.query, self.default, filters=filters, page=1))
 
 
 def _facet_views(result: SearchResult, urls: _Urls) -> tuple[FacetView, ...]:
@@ -307,5 +310,5 @@ def build_view(result: SearchResult, endpoint: str, default_page_size: int) -> S
         active=_active(result, facets),
         links=links,
         pages=_page_links(result, urls),
-        clear_url=url_for(endpoint, **query_params(query, default_page_size, filters={}, page=1)),
+        clear_url=urls.filters({}),
     )

@@ -1,5 +1,8 @@
 """Per-app wiring: the catalogue store, the search backend, the change sinks, harvest settings.
 
+The search backend is wrapped in a per-process result cache (`search.result_cache`) unless
+`SEARCH_CACHE_SIZE` is 0; writes through it, and commits by other processes, invalidate it.
+
 One `Services` lives in `app.extensions["catalogue"]`. Everything opens lazily on first use (so
 `create_app` does no I/O) and stays open for the life of the app, shared by every request and
 thread; `close()` releases it (the CLI closes when a command ends, tests when the app fixture
@@ -25,6 +28,7 @@ from harvesters.pipeline import HarvestSettings
 from harvesters.webhook_delivery import WebhookSettings
 from search.backend import SearchBackend
 from search.factory import open_backend
+from search.result_cache import CachedBackend, EmbeddedGeneration, ExpiringGeneration, Generation
 from search.sync import IndexSync
 
 EXTENSION = "catalogue"
@@ -55,7 +59,7 @@ class Services:
                 url = self._config["OPENSEARCH_URL"]
                 if not url:
                     Path(self._config["INDEX_DIR"]).mkdir(parents=True, exist_ok=True)
-                self._backend = open_backend(self._config["INDEX_DIR"], url)
+                self._backend = _with_cache(open_backend(self._config["INDEX_DIR"], url), self._config)
             return self._backend
 
     @property
@@ -118,6 +122,22 @@ class WebhookEnqueue:
 
     def apply(self, changed: Sequence[StoredCourse]) -> None:
         self.hooks.enqueue()
+
+
+def _with_cache(backend: SearchBackend, config: Mapping[str, Any]) -> SearchBackend:
+    """`backend` behind this process's result cache (search/result_cache.py), when configured:
+    invalidated by the index generation for the embedded engine, by time for OpenSearch."""
+    size = config["SEARCH_CACHE_SIZE"]
+    if size <= 0:
+        return backend
+    generation: Generation
+    if config["OPENSEARCH_URL"]:
+        if config["SEARCH_CACHE_SECONDS"] <= 0:
+            return backend
+        generation = ExpiringGeneration(config["SEARCH_CACHE_SECONDS"])
+    else:
+        generation = EmbeddedGeneration(config["INDEX_DIR"])
+    return CachedBackend(backend, generation, size=size)
 
 
 def _ensure_sqlite_dir(url: str) -> None:

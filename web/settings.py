@@ -143,6 +143,21 @@ SETTINGS: tuple[Setting, ...] = (
         "they revalidate with the ETag after that. `0`: always revalidate.",
     ),
     Setting(
+        "SEARCH_CACHE_SIZE",
+        1024,
+        "Searches and suggestions each web process keeps answers for (least recently used dropped "
+        "first), so a repeated request skips the search engine. The embedded index invalidates "
+        "them on every commit or rebuild by any process: a harvest is visible at once. "
+        "`0`: no cache.",
+    ),
+    Setting(
+        "SEARCH_CACHE_SECONDS",
+        0,
+        "With `OPENSEARCH_URL` only (no cheap way to tell that the index changed): how long a cached "
+        "answer may be served, so other processes' writes show within this time. `0`: no cache "
+        "with OpenSearch. Unused with the embedded index.",
+    ),
+    Setting(
         "CORS_ORIGINS",
         (),
         "Origins allowed to call `/api/` from a browser (list, or comma-separated in the env var); "
@@ -264,6 +279,8 @@ def resolve(config: MutableMapping[str, Any], instance_path: str) -> None:
     for name in ("MAX_FEED_BYTES", "MAX_UPLOAD_BYTES", "PAGE_SIZE", "STAGED_FEED_HOURS"):
         config[name] = int(config[name])
     config["WITHDRAW_GUARD_SHARE"] = float(config["WITHDRAW_GUARD_SHARE"])
+    config["SEARCH_CACHE_SIZE"] = max(0, int(config["SEARCH_CACHE_SIZE"]))
+    config["SEARCH_CACHE_SECONDS"] = max(0.0, float(config["SEARCH_CACHE_SECONDS"]))
     for name in ("OAI_PAGE_SIZE", "EXPORT_MAX_RECORDS"):
         config[name] = max(1, int(config[name]))
     config["OAI_TOKEN_HOURS"] = max(1, int(config["OAI_TOKEN_HOURS"]))  # the issue asks for >= 1 hour
