@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 
 import isodate
 import pycountry
@@ -211,9 +211,8 @@ def _dates(course: Course, issues: _Issues) -> None:
         )
     if course.duration is None:
         return
-    try:
-        length = isodate.parse_duration(course.duration)
-    except (isodate.ISO8601Error, ValueError):
+    length = _parsed_duration(course.duration)
+    if length is None:
         issues.add(
             Severity.ERROR, "duration", "not an ISO 8601 duration", "invalid-duration", course.duration
         )
@@ -231,6 +230,18 @@ def _dates(course: Course, issues: _Issues) -> None:
             "implausible-duration",
             course.duration,
         )
+
+
+@lru_cache(maxsize=1024)
+def _parsed_duration(text: str) -> timedelta | isodate.Duration | None:
+    """`isodate.parse_duration(text)`, None when it is not an ISO 8601 duration. Cached: feeds
+    repeat a few dozen durations, and the parse is a regex match plus object building. The
+    results are only read (`totimedelta` returns a new value)."""
+    try:
+        parsed: timedelta | isodate.Duration = isodate.parse_duration(text)
+    except (isodate.ISO8601Error, ValueError):
+        return None
+    return parsed
 
 
 def _completeness(course: Course, issues: _Issues) -> None:

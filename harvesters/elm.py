@@ -57,11 +57,11 @@ from mappings.rdf_graph import (
     BlankSignatures,
     Graph,
     Lit,
+    Term,
     Triple,
     canonical_labels,
     is_blank,
     record_document,
-    term,
 )
 
 if TYPE_CHECKING:
@@ -152,25 +152,42 @@ def read_graph(data: bytes, syntax: str) -> tuple[Graph, list[str]]:
     graph = Graph()
     out = graph.out
     typed: dict[str, None] = {}
+    # Hundreds of thousands of triples: the loop keeps its names local and creates no dict or
+    # list it does not keep (setdefault would build one per triple). Same index as `term` gives.
+    named, blank, literal = ox.NamedNode, ox.BlankNode, ox.Literal
     collecting = gc.isenabled()
     gc.disable()  # the loop makes no garbage cycles, only a growing index the GC would re-scan
     try:
         for quad in ox.parse(data, SYNTAXES[syntax]):
             subject, obj = quad.subject, quad.object
-            if type(subject) is ox.NamedNode:
+            kind = type(subject)
+            if kind is named:
                 s = subject.value
-            elif type(subject) is ox.BlankNode:
+            elif kind is blank:
                 s = "_:" + subject.value
             else:
                 continue  # RDF-star quoted triple: not used by ELM
-            o = obj.value if type(obj) is ox.NamedNode else term(obj)
-            if o is None:
-                continue
             p = quad.predicate.value
-            if isinstance(o, Lit) and (len(o.value) > MAX_LITERAL_CHARS or p in DROPPED_PREDICATES):
+            kind = type(obj)
+            o: Term
+            if kind is named:
+                o = obj.value
+            elif kind is literal:
+                lexical = obj.value
+                if len(lexical) > MAX_LITERAL_CHARS or p in DROPPED_PREDICATES:
+                    continue
+                o = Lit(lexical, obj.language, obj.datatype.value)
+            elif kind is blank:
+                o = "_:" + obj.value
+            else:
                 continue
-            objects = out.setdefault(s, {}).setdefault(p, [])
-            if o not in objects:
+            props = out.get(s)
+            if props is None:
+                props = out[s] = {}
+            objects = props.get(p)
+            if objects is None:
+                props[p] = [o]
+            elif o not in objects:
                 objects.append(o)
             if p == RDF_TYPE:
                 typed[s] = None

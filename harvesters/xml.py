@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import copy
 import io
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -63,12 +62,17 @@ class XmlHarvester:
             )
 
 
-def _events(data: bytes) -> Iterator[tuple[str, Any]]:
+def _events(data: bytes, tags: set[str] | None = None) -> Iterator[tuple[str, Any]]:
     """lxml start/end events over `data` with entities, DTDs and network off; ParseError on any
-    syntax problem or on a DOCTYPE that declares entities or points to an external DTD."""
+    syntax problem or on a DOCTYPE that declares entities or points to an external DTD.
+
+    `tags`: only events of these elements (libxml2 still parses everything, but Python sees only
+    what it asks for). The DOCTYPE is then checked at the first such event; a feed with none of
+    them is checked by the unfiltered pass that always follows."""
     parser = etree.iterparse(
         io.BytesIO(data),
         events=("start", "end"),
+        tag=tags,
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -102,9 +106,7 @@ def _context_shells(data: bytes, language: XmlRecords) -> Shells:
     shells: Shells = {}
     open_ordinals: list[int] = []
     ordinal = 0
-    for event, element in _events(data):
-        if element.tag not in bearing:
-            continue
+    for event, element in _events(data, bearing):
         if event == "start":
             if element.tag in contexts:
                 open_ordinals.append(ordinal)
@@ -132,31 +134,37 @@ def _records(data: bytes, language: XmlRecords, shells: Shells) -> Iterator[Gath
     """Second pass: each matching record, wrapped in its context shells."""
     contexts = {p.tag for p in language.contexts}
     records = {p.tag for p in language.records}
+    patterns = language.records
+    local_names: dict[str, str] = {}  # Clark tag -> local name: a feed repeats a few dozen tags
     path: list[str] = []
-    siblings: list[Counter[str]] = [Counter()]
+    siblings: list[dict[str, int]] = [{}]
     open_ordinals: list[int] = []
     ordinal = 0
     open_records = 0  # elements that may still turn out to be records: keep their content
     for event, element in _events(data):
         tag = element.tag
         if event == "start":
-            siblings[-1][tag] += 1
-            name = etree.QName(tag).localname
-            path.append(f"{name}[{siblings[-1][tag]}]" if path else name)
-            siblings.append(Counter())
+            counts = siblings[-1]
+            position = counts[tag] = counts.get(tag, 0) + 1
+            name = local_names.get(tag)
+            if name is None:
+                name = local_names[tag] = etree.QName(tag).localname
+            path.append(f"{name}[{position}]" if path else name)
+            siblings.append({})
             if tag in contexts:
                 open_ordinals.append(ordinal)
                 ordinal += 1
             open_records += tag in records
             continue
-        pointer = f"/{'/'.join(path)} (line {element.sourceline})"
-        path.pop()
-        siblings.pop()
         own = open_ordinals.pop() if tag in contexts else None
         if tag in records:
             open_records -= 1
-            if any(p.matches(element) for p in language.records):
+            if any(p.matches(element) for p in patterns):
+                # The pointer is only built for records: most end events are of their fields.
+                pointer = f"/{'/'.join(path)} (line {element.sourceline})"
                 yield _item(element, [shells[o] for o in open_ordinals], pointer)
+        path.pop()
+        siblings.pop()
         if tag in records or own is not None or not open_records:
             element.clear(keep_tail=False)
 

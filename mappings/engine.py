@@ -274,6 +274,8 @@ def _group_plan(rule: GroupRule) -> tuple[tuple[Target, tuple[FieldRule, ...], E
 
 def _merge_workloads(workloads: list[Workload]) -> Workload:
     """Hours: the first given. ECTS: the best-founded (stated > converted > estimated)."""
+    if len(workloads) == 1 and workloads[0].ects is not None:
+        return workloads[0]  # what the general case below rebuilds field by field
     hours = next((w.hours for w in workloads if w.hours is not None), None)
     with_ects = [w for w in workloads if w.ects is not None]
     if not with_ects:
@@ -286,6 +288,8 @@ def _merge_workloads(workloads: list[Workload]) -> Workload:
 
 def _render(value: Any) -> str:
     """The normalised value as text, to compare with what the feed published."""
+    if type(value) is str:  # most normalised values (codes, URLs); str(value) would be value
+        return value
     if value is None:
         return ""
     if isinstance(value, tuple):

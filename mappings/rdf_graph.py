@@ -165,12 +165,21 @@ def to_ntriples(triples: Iterable[Triple]) -> bytes:
 def record_document(triples: Iterable[Triple], root: str | None = None) -> tuple[bytes, Graph]:
     """The N-Triples bytes of `triples` (sorted, duplicates dropped) and their Graph, built in
     the same order `parse_ntriples` reads the bytes back, so a replay evaluates paths alike."""
-    lines = sorted({f"{_nt(s)} <{p}> {_nt(o)} .\n": (s, p, o) for s, p, o in triples}.items())
+    lines = {f"{_nt(s)} <{p}> {_nt(o)} .\n": (s, p, o) for s, p, o in triples}
+    order = sorted(lines)  # the lines are unique: sorting them alone sorts the pairs
     graph = Graph(root)
     out = graph.out
-    for _, (s, p, o) in lines:
-        out.setdefault(s, {}).setdefault(p, []).append(o)
-    return "".join(line for line, _ in lines).encode("utf-8"), graph
+    for line in order:
+        s, p, o = lines[line]
+        props = out.get(s)
+        if props is None:
+            props = out[s] = {}
+        objects = props.get(p)
+        if objects is None:
+            props[p] = [o]
+        else:
+            objects.append(o)
+    return "".join(order).encode("utf-8"), graph
 
 
 # -- canonical blank-node labels -------------------------------------------------------------

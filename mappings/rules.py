@@ -157,6 +157,8 @@ def _shaper(rule: FieldRule) -> Callable[[list[list[str]]], list[Any]]:
 def _transformer(rule: FieldRule) -> Callable[[list[Any], RecordState, str | None], list[Any]]:
     """Default, map and the transform chain applied to the shaped values."""
     default, mapping, steps, target = rule.default, rule.mapping, rule.steps, rule.target
+    if default is None and mapping is None and len(steps) == 1:
+        return _one_step(steps[0], target)
 
     def transform(values: list[Any], state: RecordState, published: str | None) -> list[Any]:
         if not values and default is not None:
@@ -178,6 +180,29 @@ def _transformer(rule: FieldRule) -> Callable[[list[Any], RecordState, str | Non
                     produced.append(retag(result.value, value))
             values = produced
         return values
+
+    return transform
+
+
+def _one_step(step: Step, target: str) -> Callable[[list[Any], RecordState, str | None], list[Any]]:
+    """`_transformer` for the commonest shape, a single transform and no default or map: the
+    same steps without the chain loop and the attribute look-ups per value."""
+    call, many = step.call, step.many
+
+    def transform(values: list[Any], state: RecordState, published: str | None) -> list[Any]:
+        produced: list[Any] = []
+        for value in values:
+            result = call(value)
+            if result.issues:
+                for issue in result.issues:
+                    state.add(issue, target, value if isinstance(value, str) else published)
+            if result.value is None:
+                continue
+            if many:
+                produced.extend(retag(v, value) for v in result.value)
+            else:
+                produced.append(retag(result.value, value))
+        return produced
 
     return transform
 

@@ -63,13 +63,13 @@ def retag(value: Any, source: object) -> Any:
     """A string `value` derived from `source`, carrying exactly `source`'s language (or none).
 
     Also untags: a cached transform result may be a tagged string from an earlier call."""
-    if not isinstance(value, str):
-        return value
     if isinstance(source, Tagged):
+        if not isinstance(value, str):
+            return value
         return (
             value if isinstance(value, Tagged) and value.lang == source.lang else Tagged(value, source.lang)
         )
-    return str(value) if isinstance(value, Tagged) else value
+    return str(value) if isinstance(value, Tagged) else value  # Tagged implies str
 
 
 def strip(value: str) -> str:

@@ -42,6 +42,7 @@ serialised as UTF-8 bytes without an XML declaration."""
 
 MAX_BYTES = 100 * 1024 * 1024
 XML_NS = "http://www.w3.org/XML/1998/namespace"
+EXSLT_REGEXP = "http://exslt.org/regular-expressions"
 _PATTERN = re.compile(r"^\s*([A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?)\s*(\[.*\])?\s*$", re.S)
 _STRING = etree.XPath("string()")
 
@@ -116,9 +117,14 @@ def compile_pattern(text: str, namespaces: Mapping[str, str]) -> ElementPattern:
 
 
 def _xpath(expression: str, namespaces: Mapping[str, str]) -> etree.XPath:
-    """Compiled XPath, tried once on an empty element so unknown prefixes and functions fail now."""
+    """Compiled XPath, tried once on an empty element so unknown prefixes and functions fail now.
+
+    lxml registers the EXSLT regular-expression functions on every call of an XPath compiled with
+    `regexp=True` (its default), a good part of the cost of evaluating a short path. They can only
+    be called through a prefix the spec binds to their namespace, so only such specs get them."""
+    regexp = EXSLT_REGEXP in namespaces.values()
     try:
-        compiled = etree.XPath(expression, namespaces=dict(namespaces), smart_strings=True)
+        compiled = etree.XPath(expression, namespaces=dict(namespaces), smart_strings=True, regexp=regexp)
         compiled(etree.Element("probe"))
     except etree.XPathError as exc:
         raise ValueError(f"invalid XPath {expression!r}: {exc}") from exc
@@ -210,7 +216,10 @@ def _values(result: Any, langs: tuple[str, ...]) -> list[str]:
     for node in result:
         if isinstance(node, etree._Element):
             if isinstance(node.tag, str):  # not a comment or processing instruction
-                values.append(_tag(_STRING(node), node, langs))
+                # A leaf's string value is its text (lxml joins adjacent text and CDATA nodes);
+                # most selected elements are leaves, and string() costs an XPath call.
+                text = (node.text or "") if len(node) == 0 else _STRING(node)
+                values.append(_tag(text, node, langs))
         elif isinstance(node, str):
             values.append(_tag(str(node), _owner(node), langs))
     return values

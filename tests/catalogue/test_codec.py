@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import fields, is_dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from types import MappingProxyType
@@ -139,3 +140,45 @@ def test_hash_of_a_known_course_is_pinned() -> None:
         provenance=Provenance("s", "r"),
     )
     assert content_hash(course) == "47eaef9f6b1458783fec9ec16b7b3f8696083addc94e4bf0ff521c5e0b0b4df7"
+
+
+def _walk(value: object) -> object:
+    """The documented conversion, written plainly: the reference for the generated converters."""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {k: _walk(v) for k, v in sorted(value.items())}
+    if isinstance(value, tuple | list):
+        return [_walk(v) for v in value]
+    if is_dataclass(value):
+        return {f.name: _walk(getattr(value, f.name)) for f in fields(value)}
+    return value
+
+
+@pytest.mark.parametrize(
+    "course",
+    [
+        full_course(),
+        Course(
+            id="x",
+            title=lang_text("T"),
+            provider=Organisation(lang_text("P")),
+            provenance=Provenance("s", "r"),
+        ),
+        # values of other types than the model declares still convert as the generic walk does
+        replace(
+            full_course(),
+            title={"fr": "B", "en": "A"},  # type: ignore[arg-type]
+            modes=["online"],  # type: ignore[arg-type]
+            keywords=(),
+            originals={},
+        ),
+    ],
+)
+def test_course_to_dict_matches_the_generic_walk_key_order_included(course: Course) -> None:
+    data = course_to_dict(course)
+    expected = _walk(course)
+    assert data == expected
+    assert json.dumps(data) == json.dumps(expected)  # same key order at every level

@@ -121,3 +121,20 @@ def test_namespaces_rejected_for_csv(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigurationError, match="take no namespaces"):
         load_spec(str(path))
+
+
+def test_exslt_regular_expressions_stay_available_to_specs_that_bind_them() -> None:
+    # XPaths are compiled without the EXSLT functions (a cost on every call) unless the spec
+    # binds a prefix to their namespace; then they work as before.
+    own = XmlRecords().configure({**NS, "rx": "http://exslt.org/regular-expressions"}, {"record": "c:course"})
+    assert own.compile("xpath", "rx:replace(@id, 'k', '', 'K')")(record(own)) == ["K1"]
+    assert own.compile("xpath", "c:n[rx:test(., '3')]")(record(own)) == ["3"]
+    with pytest.raises(ValueError, match="Undefined namespace prefix"):
+        language().compile("xpath", "rx:test(@id, 'k')")
+
+
+def test_leaf_and_mixed_content_elements_give_their_string_value() -> None:
+    lang = language()
+    doc = b'<c:course xmlns:c="urn:c"><c:a>x<![CDATA[ & y]]></c:a><c:a/><c:a>p<c:b>q</c:b>r</c:a></c:course>'
+    element = lang.parse(RawItem(doc, XML_MEDIA_TYPE))
+    assert lang.compile("xpath", "c:a")(element) == ["x & y", "", "pqr"]
