@@ -2,10 +2,10 @@
 
 A facet's counts exclude that facet's own filter (so the other values of a selected facet stay
 visible with the counts they would get). All counts come from ONE aggregation pass over the
-documents matching the text and visibility: facets without a selection are counted inside a
-`filter` bucket holding every filter, and each selected facet inside a `filter` bucket holding
-the other facets' filters. The text query, the expensive part, so runs once, and the filters
-are evaluated per matching document on fast fields. Selected values are always listed, with
+documents matching the text and visibility: facets without a selection are counted inside
+nested `filter` buckets of every filter, and each selected facet inside those of the other
+facets' filters (see `_request`: the chains share prefixes). The text query so runs once; each
+filter bucket costs a pass over its filter's postings. Selected values are always listed, with
 their count and selected=True.
 """
 
@@ -25,8 +25,18 @@ from catalogue.vocabularies import (
     language_label,
     mode_label,
 )
-from search.query import FACETS, Facet, FacetSpec, FacetValue, Query, counted, keeps_value, range_aggregation
-from search.tantivy_index import SLUG_FIELDS
+from search.query import (
+    FACETS,
+    FACETS_BY_NAME,
+    Facet,
+    FacetSpec,
+    FacetValue,
+    Query,
+    counted,
+    keeps_value,
+    range_aggregation,
+)
+from search.tantivy_index import BUCKET_FIELDS, SLUG_FIELDS
 from search.tantivy_query import FILTER_FIELDS, QueryBuilder, combine
 
 Labeller = Callable[[str, str], str]
@@ -72,20 +82,7 @@ def count_facets(
     expressions = {
         name: builder.filter_expression(name, values, query) for name, values in query.filters.items()
     }
-    request: dict[str, Any] = {}
-    where: dict[str, tuple[str, ...]] = {}  # facet name -> path to its result in the response
-    for specs, excluded in _groups(query):
-        others = [expr for name, expr in expressions.items() if name != excluded]
-        if None in others:
-            continue  # a filter that can match nothing: every count of the group is 0
-        aggregations = {spec.name: _aggregation(spec, query) for spec in specs}
-        if others:
-            group = f"without:{excluded or ''}"
-            request[group] = {"filter": " AND ".join(f"({e})" for e in others), "aggs": aggregations}
-            where.update({spec.name: (group, spec.name) for spec in specs})
-        else:
-            request.update(aggregations)
-            where.update({spec.name: (spec.name,) for spec in specs})
+    request, where = _request(query, expressions, _filter_order(searcher, query, expressions))
     response = searcher.aggregate(combine(text, visibility), request) if request else {}
     facets = []
     for spec in FACETS:
@@ -105,6 +102,50 @@ def count_facets(
             )
         facets.append(facet_from_counts(spec, counts, selected, labeller))
     return tuple(facets)
+
+
+def _request(
+    query: Query, expressions: Mapping[str, str | None], order: Sequence[str]
+) -> tuple[dict[str, Any], dict[str, tuple[str, ...]]]:
+    """The aggregation request, and facet name -> path to its result in the response.
+
+    Each group's facets need the documents passing every filter but the group's own, so each
+    group is a chain of nested single-facet `filter` buckets in `order`, and groups share their
+    common prefixes (a trie). tantivy materialises a filter bucket's filter over the whole index,
+    so what costs is the number of trie nodes and how common their values are: `order` puts the
+    most common filters first, where they appear once, and a selected facet's chain holds only
+    the others."""
+    request: dict[str, Any] = {}
+    where: dict[str, tuple[str, ...]] = {}
+    for specs, excluded in _groups(query):
+        chain = [name for name in order if name != excluded]
+        if any(expressions[name] is None for name in chain):
+            continue  # a filter that can match nothing: every count of the group is 0
+        node, path = request, ()
+        for name in chain:
+            key = f"only:{name}"
+            node = node.setdefault(key, {"filter": expressions[name], "aggs": {}})["aggs"]
+            path = (*path, key)
+        for spec in specs:
+            node[spec.name] = _aggregation(spec, query)
+            where[spec.name] = (*path, spec.name)
+    return request, where
+
+
+def _filter_order(
+    searcher: tantivy.Searcher, query: Query, expressions: Mapping[str, str | None]
+) -> list[str]:
+    """Selected facets, the costliest filter to materialise first: by the documents its values
+    match (a range scan of a float column costs more than any posting list: first of all)."""
+
+    def cost(name: str) -> float:
+        spec = FACETS_BY_NAME[name]
+        field = FILTER_FIELDS.get(name, BUCKET_FIELDS.get(spec.field, spec.field))
+        if spec.ranges and spec.field not in BUCKET_FIELDS:
+            return float("inf")
+        return float(sum(searcher.doc_freq(field, value) for value in query.filters[name]))
+
+    return sorted(expressions, key=lambda name: (-cost(name), name))
 
 
 def _groups(query: Query) -> list[tuple[list[FacetSpec], str | None]]:

@@ -82,7 +82,8 @@ class QueryBuilder:
             analysis = self._analyse(chunk, check_stopword=not is_phrase)
             if analysis.empty:
                 continue
-            clause = self._clause(analysis, fuzzy=not is_phrase and not _known(searcher, analysis))
+            fuzzy = not is_phrase and not _known(searcher, analysis)
+            clause = self._clause(analysis, fuzzy=fuzzy, searcher=searcher)
             (optional if analysis.stopword else required).append(clause)
         if not required:
             required, optional = optional, []
@@ -100,21 +101,33 @@ class QueryBuilder:
         stop = check_stopword and any(not a.analyze(chunk) for a in self._stopwords)
         return Analysis(terms, stop)
 
-    def _clause(self, analysis: Analysis, *, fuzzy: bool) -> tantivy.Query:
+    def _clause(
+        self, analysis: Analysis, *, fuzzy: bool, searcher: tantivy.Searcher | None = None
+    ) -> tantivy.Query:
+        """One word's (or phrase's) alternatives. With a `searcher`, a single term absent from a
+        field is left out: it could match nothing there, and each of the ~50 per-language
+        alternatives costs a dictionary lookup in every segment, on every pass of the query."""
         # A phrase differs from a word only in having several terms (_match makes a phrase
         # query of them) and in getting no fuzzy alternative.
-        clauses = [
-            self._boosted(self._match(text_field(kind, lang), terms), boost)
+        fields = [
+            (text_field(kind, lang), terms, boost)
             for lang, terms in analysis.terms.items()
             if terms
             for kind, boost in FIELD_BOOSTS.items()
         ]
         folded = analysis.terms[OTHER]
         if folded:
-            clauses += [self._boosted(self._match(f, folded), b) for f, b in FOLDED_BOOSTS.items()]
+            fields += [(name, folded, boost) for name, boost in FOLDED_BOOSTS.items()]
+        clauses = [
+            self._boosted(self._match(name, terms), boost)
+            for name, terms, boost in fields
+            if searcher is None or len(terms) > 1 or searcher.doc_freq(name, terms[0]) > 0
+        ]
         typo = self._fuzzy(folded) if fuzzy else None
         if typo is not None:
             clauses.append(typo)
+        if not clauses:
+            return tantivy.Query.empty_query()
         return tantivy.Query.disjunction_max_query(clauses, tie_breaker=TIE_BREAKER)
 
     def _match(self, field: str, terms: list[str]) -> tantivy.Query:
