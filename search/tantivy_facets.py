@@ -121,7 +121,8 @@ def _request(
         chain = [name for name in order if name != excluded]
         if any(expressions[name] is None for name in chain):
             continue  # a filter that can match nothing: every count of the group is 0
-        node, path = request, ()
+        node: dict[str, Any] = request
+        path: tuple[str, ...] = ()
         for name in chain:
             key = f"only:{name}"
             node = node.setdefault(key, {"filter": expressions[name], "aggs": {}})["aggs"]
