@@ -47,7 +47,10 @@ class HarvestDiff:
     unchanged: list[str] = field(default_factory=list)
     withdrawn: list[str] = field(default_factory=list)
     held_withdrawals: list[str] = field(default_factory=list)  # guard tripped: not applied
-    changed: list[StoredCourse] = field(default_factory=list)  # for sinks; empty in a dry run
+    # For sinks; empty in a dry run. A streamed harvest (CatalogueStore.harvesting) leaves it empty
+    # and sets `seqs` instead: CatalogueStore.iter_changed reads the changed courses back in batches.
+    changed: list[StoredCourse] = field(default_factory=list)
+    seqs: tuple[int, int] | None = None  # first and last seq of the committed changes; None if none
 
 
 class ChangeSink(Protocol):

@@ -73,6 +73,9 @@ def preview(
 ) -> DiffPreview:
     """The diff per record: new versions from `candidates`, current ones from the store.
 
+    `candidates` need only hold the first `limit` added and updated records (what a streamed
+    harvest keeps); an added or updated id without its candidate is counted but not listed.
+
     `compare`: list the changed fields of updates, reading the current versions from the store;
     only meaningful before the diff is applied (a dry run), since afterwards the store already
     holds the new versions.
@@ -88,9 +91,11 @@ def preview(
         },
         limit=limit,
     )
-    result.added.extend(_change(by_id[cid]) for cid in diff.added[:limit])
+    result.added.extend(_change(by_id[cid]) for cid in diff.added[:limit] if cid in by_id)
     for cid in diff.updated[:limit]:
-        new = by_id[cid]
+        new = by_id.get(cid)
+        if new is None:
+            continue
         old = _current(store, cid) if compare else None
         fields = changed_fields(old.course, new) if old else ()
         if old is not None and old.status is not CourseStatus.ACTIVE:

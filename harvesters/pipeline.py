@@ -1,11 +1,20 @@
 """The harvest pipeline: feed -> raw items -> mapped, validated courses -> one store transaction -> sinks.
 
+The feed's items stream through map/validate/hash into a spool on disk (`harvesters.spool`) in
+batches of `BATCH`; once the whole feed is read, the batches go to the store inside ONE store
+transaction (`CatalogueStore.harvesting`) that commits only at the end, so the write lock is held
+for the writes and not while the feed is parsed. A run holds a batch of courses in memory, not
+the feed's, plus the ids, digests and counters of the whole run (seen refs for withdrawals and
+duplicates). After the commit the sinks get the changed courses read back from the store in
+batches of `SINK_BATCH`.
+
 `run_harvest` is the one entry point the CLI, the web upload and the scheduler call;
 `remap_source` replays the stored raw payloads of a source through its current mapping.
 
 Guarantees:
 * A feed-level failure (fetch, decode, parse, no mapping, the store refusing the transaction)
-  ends the run FAILED with `report.error` set, and the catalogue is exactly as before.
+  ends the run FAILED with `report.error` set, and the catalogue is exactly as before, even
+  when the feed breaks after batches were written (they were never committed).
 * Item-level problems become Issues; a rejected record counts as FAILED and keeps its previously
   stored version (its provider_ref still counts as seen, so it is not withdrawn).
 * An id seen twice in one feed: an identical copy is noted (WARNING) and ignored; a different
@@ -13,8 +22,9 @@ Guarantees:
 * Change detection ignores where a record sits in the feed (`content_hash` excludes the pointer).
 * Withdrawals need certainty about absence: when some record could not be identified (an
   unreadable row, no provider id), a complete run skips withdrawals and says so in a WARNING.
-* Sinks (the search index) receive the changed courses after the commit; a failing sink leaves
-  the run SUCCEEDED/HELD with a WARNING to run `catalogue reindex`.
+* Sinks (the search index) receive the changed courses after the commit (in batches of at most
+  `SINK_BATCH`, so a big run calls a sink several times); a failing sink gets no further batches
+  and leaves the run SUCCEEDED/HELD with a WARNING to run `catalogue reindex`.
 * HTTP validators (ETag, Last-Modified) are saved only after a successful apply of a feed whose
   every record landed; otherwise they are cleared, so the next run re-reads the feed rather than
   trusting a 304 for content that was never fully stored.
@@ -22,34 +32,37 @@ Guarantees:
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import httpx
 
 from catalogue.changes import Candidate, ChangeSink, HarvestDiff
-from catalogue.codec import course_to_dict, record_hash
 from catalogue.errors import CatalogueError, ConfigurationError, FeedError
-from catalogue.model import Organisation, Provenance
+from catalogue.model import Provenance
+from catalogue.preview import LIMIT as PREVIEW_LIMIT
 from catalogue.runs import Issue, Outcome, RunReport, RunStatus, Severity
-from catalogue.sources import FetchState, Source, registered_provider, with_registered_provider
+from catalogue.sources import FetchState, Source, registered_provider
 from catalogue.store import CatalogueStore
-from catalogue.validate import validate
 from harvesters.base import harvester_for
 from harvesters.http import Fetcher, FetchResult
-from mappings.engine import apply
+from harvesters.intake import Intake
+from harvesters.spool import Spool
 from mappings.items import RawItem
 from mappings.spec import MappingSpec, load_spec
 
 logger = logging.getLogger(__name__)
 
 PlanObserver = Callable[[HarvestDiff, Sequence[Candidate]], None]
-"""Told what a run applied (or would apply): the diff and the candidates it was computed from."""
+"""Told what a run applied (or would apply): the diff and the new versions of (at least) the first
+`catalogue.preview.LIMIT` records listed in `diff.added` and in `diff.updated`."""
 
 SINK_FAILED = "search index could not be updated; run `catalogue reindex`"
+BATCH = 2000
+"""Valid records handed to the store at a time: what bounds a run's memory, whatever the feed size."""
+SINK_BATCH = 5000
+"""Changed courses per sink call: few calls (each may commit an index), bounded memory."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +112,8 @@ def run_harvest(
     `complete`: the feed lists every current course, so absent ones are withdrawn.
     A dry run fetches unconditionally, computes the same report and changes nothing.
     `observe(diff, candidates)` is called once the store has applied (or, dry, planned) the run:
-    how a dry-run preview learns which records would change and their new versions.
+    how a dry-run preview learns which records would change and their new versions (see
+    `PlanObserver`: only the first ones are kept).
     `on_failure(error)` is told the feed-level error that failed the run (the report keeps only
     its message): how a scheduler tells a transient FetchError, worth a retry, from the rest.
     Raises only on programming errors (the run is then recorded FAILED first).
@@ -135,14 +149,19 @@ def remap_source(
     report = store.start_run(source.id, dry_run=dry_run, trigger="remap")
     try:
         spec = _spec_for(source)
-        intake = _Intake(spec, report, settings, registered_provider(source))
-        for stored in store.iter_courses(source_id=source.id):
-            _replay(store, intake, stored.course.id, stored.course.provenance)
-        intake.close()
-        # No seen_refs: a remap saw no feed, so it must not cancel withdrawals held by earlier runs.
-        diff = store.apply_harvest(
-            report, intake.candidates, seen_refs=(), complete=False, dry_run=dry_run, max_withdraw_share=None
-        )
+        intake = Intake(spec, report, settings.max_issues, registered_provider(source))
+        with Spool() as spool:
+            # Everything is read and remapped before the transaction opens (see harvesters.spool).
+            for stored in store.iter_courses(source_id=source.id):
+                _replay(store, intake, stored.course.id, stored.course.provenance)
+                intake.flush(spool, BATCH)
+            intake.flush(spool)
+            intake.close()
+            with store.harvesting(report, dry_run=dry_run) as session:
+                for batch in spool.batches():
+                    session.offer(batch)
+                # No seen_refs: a remap saw no feed, so it must not cancel withdrawals held by earlier runs.
+                diff = session.finish(seen_refs=(), complete=False, max_withdraw_share=None)
     except CatalogueError as exc:
         return _fail(store, report, exc)
     except Exception as exc:
@@ -177,30 +196,33 @@ def _harvest(
         raise FeedError(f"the feed is {len(data)} bytes, more than the limit of {settings.max_feed_bytes}")
     spec = _spec_for(source)
     harvester = harvester_for(source.format)
-    intake = _Intake(spec, report, settings, registered_provider(source))
-    for gathered in harvester.gather(data, spec):
-        intake.take(gathered.item, gathered.issues)
-    intake.close()
-    withdraw = complete and intake.unidentified == 0
-    if complete and not withdraw:
-        report.issues.append(
-            Issue(
-                Severity.WARNING,
-                f"{intake.unidentified} record(s) could not be identified, so this run withdrew nothing: "
-                "a course missing from the feed might be one of them",
-                code="withdrawals-skipped",
+    intake = Intake(spec, report, settings.max_issues, registered_provider(source))
+    keep = PREVIEW_LIMIT if observe is not None else 0
+    with Spool() as spool:
+        for gathered in harvester.gather(data, spec):
+            intake.take(gathered.item, gathered.issues)
+            intake.flush(spool, BATCH)
+        intake.flush(spool)
+        intake.close()
+        withdraw = complete and intake.unidentified == 0
+        if complete and not withdraw:
+            report.issues.append(
+                Issue(
+                    Severity.WARNING,
+                    f"{intake.unidentified} record(s) could not be identified, so this run withdrew "
+                    "nothing: a course missing from the feed might be one of them",
+                    code="withdrawals-skipped",
+                )
             )
-        )
-    diff = store.apply_harvest(
-        report,
-        intake.candidates,
-        seen_refs=intake.seen,
-        complete=withdraw,
-        dry_run=dry_run,
-        max_withdraw_share=settings.max_withdraw_share,
-    )
+        # The feed is read: only now the transaction, which holds the write lock while it lasts.
+        with store.harvesting(report, dry_run=dry_run, keep=keep) as session:
+            for batch in spool.batches():
+                session.offer(batch)
+            diff = session.finish(
+                seen_refs=intake.seen, complete=withdraw, max_withdraw_share=settings.max_withdraw_share
+            )
     if observe is not None:
-        observe(diff, intake.candidates)
+        observe(diff, session.kept)
     if fetched is not None and not dry_run:
         clean = report.counts[Outcome.FAILED] == 0
         state = FetchState(fetched.etag, fetched.last_modified) if clean else FetchState()
@@ -238,7 +260,7 @@ def _spec_for(source: Source) -> MappingSpec:
         ) from None
 
 
-def _replay(store: CatalogueStore, intake: _Intake, course_id: str, provenance: Provenance) -> None:
+def _replay(store: CatalogueStore, intake: Intake, course_id: str, provenance: Provenance) -> None:
     """Feed one stored course's raw payload back through the intake (remap)."""
     raw = store.get_raw(course_id)
     if raw is None:
@@ -266,112 +288,6 @@ def _replay(store: CatalogueStore, intake: _Intake, course_id: str, provenance: 
                 code="ref-changed",
             )
         )
-
-
-class _Intake:
-    """Turns one run's raw items into store candidates: map, validate, de-duplicate, report."""
-
-    def __init__(
-        self,
-        spec: MappingSpec,
-        report: RunReport,
-        settings: HarvestSettings,
-        provider: Organisation | None = None,
-    ) -> None:
-        self.spec = spec
-        self.provider = provider  # the source registration's provider: fills gaps in records
-        self.report = report
-        self.candidates: list[Candidate] = []
-        # provider_ref -> (pointer, content digest) of its first occurrence in the feed
-        self.seen: dict[str, tuple[str | None, bytes]] = {}
-        self.unidentified = 0
-        self._max_issues = settings.max_issues
-        self._dropped = 0
-        self._now = datetime.now(UTC)
-
-    def take(
-        self, item: RawItem, reader_issues: Iterable[Issue] = (), harvested_at: datetime | None = None
-    ) -> str | None:
-        """Map, validate and keep one item (or count it FAILED); returns its provider_ref if known."""
-        reader_issues = list(reader_issues)
-        if _has_error(reader_issues):
-            # Misread cells could even yield a wrong id, so the record counts as unidentified.
-            for issue in reader_issues:
-                self.note(issue)
-            self.unidentified += 1
-            self.report.count(Outcome.FAILED)
-            return None
-        mapped = apply(self.spec, item, self.report.source_id)
-        ref = mapped.provider_ref
-        issues = reader_issues + list(mapped.issues)
-        if ref is None:
-            self.unidentified += 1
-        else:
-            repeat = self._repeat(ref, item)
-            if repeat is not None:
-                self.note(repeat)
-                if repeat.severity is Severity.ERROR:
-                    self.report.count(Outcome.FAILED)
-                return ref
-        course = mapped.course
-        if course is not None and self.provider is not None:
-            course, filled = with_registered_provider(course, self.provider)
-            if filled:
-                message = "provider details the record lacks were taken from the source registration"
-                issues.append(Issue(Severity.INFO, message, field="provider", code="provider-from-source"))
-        if course is not None and not _has_error(issues):
-            issues += validate(course)
-        for issue in issues:
-            self.note(
-                replace(issue, record_ref=issue.record_ref or ref, pointer=issue.pointer or item.pointer)
-            )
-        if course is None or _has_error(issues):
-            self.report.count(Outcome.FAILED)
-            return ref
-        when = harvested_at or self._now
-        provenance = replace(course.provenance, run_id=self.report.run_id, harvested_at=when)
-        course = replace(course, provenance=provenance)
-        record = course_to_dict(course)  # once, for both the hash and the store
-        self.candidates.append(Candidate(course, record_hash(record), item.content, item.media_type, record))
-        return ref
-
-    def _repeat(self, ref: str, item: RawItem) -> Issue | None:
-        """None for the first occurrence of ref; else the issue: an identical copy of a record is
-        only noted, a different record under the same id is an ERROR (the first one wins)."""
-        digest = hashlib.blake2b(item.content, digest_size=16).digest()
-        first = self.seen.get(ref)
-        if first is None:
-            self.seen[ref] = (item.pointer, digest)
-            return None
-        where = f"the id {ref!r} appears again in the feed (first at {first[0]})"
-        if first[1] == digest:
-            message = f"{where} with identical content; the copy was ignored"
-            return Issue(
-                Severity.WARNING, message, record_ref=ref, pointer=item.pointer, code="duplicate-record"
-            )
-        message = f"{where} with different content; this occurrence was skipped"
-        return Issue(Severity.ERROR, message, record_ref=ref, pointer=item.pointer, code="duplicate-ref")
-
-    def note(self, issue: Issue) -> None:
-        """Keep an issue, up to the per-run limit (a broken feed must not flood the database)."""
-        if len(self.report.issues) < self._max_issues:
-            self.report.issues.append(issue)
-        else:
-            self._dropped += 1
-
-    def close(self) -> None:
-        if self._dropped:
-            self.report.issues.append(
-                Issue(
-                    Severity.WARNING,
-                    f"{self._dropped} more issue(s) were not recorded (limit {self._max_issues} per run)",
-                    code="issues-truncated",
-                )
-            )
-
-
-def _has_error(issues: Iterable[Issue]) -> bool:
-    return any(issue.severity is Severity.ERROR for issue in issues)
 
 
 def _fail(store: CatalogueStore, report: RunReport, exc: Exception, *, internal: bool = False) -> RunReport:
@@ -402,16 +318,48 @@ def _finish(
         report.status = RunStatus.SUCCEEDED
     store.finish_run(report)
     logger.info("run %s of %s %s: %s", report.run_id, report.source_id, report.status, dict(report.counts))
-    if diff is None or dry_run or not diff.changed:
+    if diff is None or dry_run:
         return
+    if deliver_changes(store, diff, sinks, report.issues, str(report.run_id)):
+        store.finish_run(report)  # finish_run replaces the saved issues, so this only adds the warnings
+
+
+def deliver_changes(
+    store: CatalogueStore,
+    diff: HarvestDiff,
+    sinks: Sequence[ChangeSink],
+    issues: list[Issue],
+    run: str,
+) -> bool:
+    """Hand a committed diff's changed courses to every sink, read back in batches of SINK_BATCH.
+
+    A sink that raises gets no further batches and a WARNING in `issues`; so does every sink
+    still waiting when the store cannot be read. Returns whether a warning was added.
+    """
+    if not sinks or (diff.seqs is None and not diff.changed):
+        return False
+    live = list(sinks)
     failed = False
-    for sink in sinks:
-        try:
-            sink.apply(diff.changed)
-        except Exception as exc:  # a sink is a plug-in boundary: the committed harvest must stand
-            logger.exception("run %s: change sink %r failed", report.run_id, sink)
-            message = f"{SINK_FAILED} ({type(sink).__name__}: {type(exc).__name__}: {exc})"
-            report.issues.append(Issue(Severity.WARNING, message, code="sink-failed"))
+
+    def note(sink: object, exc: Exception) -> None:
+        message = f"{SINK_FAILED} ({type(sink).__name__}: {type(exc).__name__}: {exc})"
+        issues.append(Issue(Severity.WARNING, message, code="sink-failed"))
+
+    try:
+        for batch in store.iter_changed(diff, SINK_BATCH):
+            for sink in list(live):
+                try:
+                    sink.apply(batch)
+                except Exception as exc:  # a sink is a plug-in boundary: the committed harvest must stand
+                    logger.exception("run %s: change sink %r failed", run, sink)
+                    note(sink, exc)
+                    live.remove(sink)
+                    failed = True
+            if not live:
+                break
+    except CatalogueError as exc:  # reading the changes back failed: the index is behind the store
+        logger.exception("run %s: the changed courses could not be read back for the sinks", run)
+        for sink in live:
+            note(sink, exc)
             failed = True
-    if failed:
-        store.finish_run(report)  # finish_run replaces the saved issues, so this only adds the warning
+    return failed

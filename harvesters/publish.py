@@ -18,14 +18,14 @@ from types import MappingProxyType
 from catalogue.changes import Candidate, ChangeSink, HarvestDiff
 from catalogue.errors import Conflict, NotFound
 from catalogue.preview import DiffPreview, preview
-from catalogue.runs import Issue, Outcome, RunReport, RunStatus, Severity
+from catalogue.runs import Outcome, RunReport, RunStatus
 from catalogue.sources import Source
 from catalogue.staged_feeds import StagedFeed, StagedFeedStore
 from catalogue.store import CatalogueStore
 from harvesters.http import Fetcher
 from harvesters.jobs import run_harvest_exclusive
 from harvesters.locks import AlreadyRunning, SourceLocks
-from harvesters.pipeline import SINK_FAILED, HarvestSettings
+from harvesters.pipeline import HarvestSettings, deliver_changes
 
 logger = logging.getLogger(__name__)
 
@@ -213,7 +213,8 @@ def retire(
 def _retire(store: CatalogueStore, source: Source, sinks: Sequence[ChangeSink]) -> RunReport:
     report = store.start_run(source.id, trigger="delete")
     try:
-        diff = store.apply_harvest(report, [], seen_refs=(), complete=True, max_withdraw_share=None)
+        with store.harvesting(report) as session:
+            diff = session.finish(seen_refs=(), complete=True, max_withdraw_share=None)
     except Exception as exc:
         report.status, report.error = RunStatus.FAILED, str(exc)
         store.finish_run(report)
@@ -221,12 +222,8 @@ def _retire(store: CatalogueStore, source: Source, sinks: Sequence[ChangeSink]) 
     report.status = RunStatus.SUCCEEDED
     settings = {**source.settings, RETIRED: datetime.now(UTC).isoformat()}
     store.save_source(replace(source, schedule_minutes=None, settings=MappingProxyType(settings)))
-    for sink in sinks:
-        try:
-            sink.apply(diff.changed)
-        except Exception as exc:  # the committed withdrawal stands; the index can be rebuilt
-            logger.exception("retiring %s: change sink %r failed", source.id, sink)
-            report.issues.append(Issue(Severity.WARNING, f"{SINK_FAILED} ({exc})", code="sink-failed"))
+    # the committed withdrawal stands whatever a sink does; the index can be rebuilt
+    deliver_changes(store, diff, sinks, report.issues, f"{report.run_id} (retiring {source.id})")
     store.finish_run(report)
     return report
 

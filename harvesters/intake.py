@@ -1,0 +1,165 @@
+"""Turning one run's raw items into store candidates: map, validate, de-duplicate, report.
+
+`Intake` is the item-level half of the harvest pipeline (`harvesters.pipeline` owns the feed and
+the store transaction). What it guarantees about items:
+* Item-level problems become Issues, at most `max_issues` per run (then only counted); a rejected
+  record counts FAILED, and its provider_ref still counts as seen (so it is not withdrawn).
+* An id seen twice in one feed: an identical copy is noted (WARNING) and ignored; a different
+  record under the same id is an ERROR on the later occurrence, and the first one wins.
+* A record that cannot be identified (reader error, no provider id) is counted in `unidentified`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Protocol
+
+from catalogue.changes import Candidate
+from catalogue.codec import course_to_dict, record_hash
+from catalogue.model import Organisation
+from catalogue.runs import Issue, Outcome, RunReport, Severity
+from catalogue.sources import with_registered_provider
+from catalogue.validate import validate
+from mappings.engine import apply
+from mappings.items import RawItem
+from mappings.spec import MappingSpec
+
+
+class BatchTarget(Protocol):
+    """Where `Intake.flush` hands valid records: a store session, or the run's spool."""
+
+    def offer(self, candidates: Sequence[Candidate]) -> None: ...
+
+
+class Intake:
+    """Turns one run's raw items into store candidates: map, validate, de-duplicate, report.
+
+    Valid records wait in `pending` until `flush` hands them to the store session; what stays
+    for the whole run is `seen` (a ref's first pointer and a 16-byte digest) and counters."""
+
+    def __init__(
+        self,
+        spec: MappingSpec,
+        report: RunReport,
+        max_issues: int,
+        provider: Organisation | None = None,
+    ) -> None:
+        self.spec = spec
+        self.provider = provider  # the source registration's provider: fills gaps in records
+        self.report = report
+        self.pending: list[Candidate] = []
+        # provider_ref -> content digest and pointer of its first occurrence in the feed, packed in
+        # one bytes object (see _first): held for every record of the run, so kept small
+        self.seen: dict[str, bytes] = {}
+        self.unidentified = 0
+        self._max_issues = max_issues
+        self._dropped = 0
+        self._now = datetime.now(UTC)
+
+    def take(
+        self, item: RawItem, reader_issues: Iterable[Issue] = (), harvested_at: datetime | None = None
+    ) -> str | None:
+        """Map, validate and keep one item (or count it FAILED); returns its provider_ref if known."""
+        reader_issues = list(reader_issues)
+        if has_error(reader_issues):
+            # Misread cells could even yield a wrong id, so the record counts as unidentified.
+            for issue in reader_issues:
+                self.note(issue)
+            self.unidentified += 1
+            self.report.count(Outcome.FAILED)
+            return None
+        mapped = apply(self.spec, item, self.report.source_id)
+        ref = mapped.provider_ref
+        issues = reader_issues + list(mapped.issues)
+        if ref is None:
+            self.unidentified += 1
+        else:
+            repeat = self._repeat(ref, item)
+            if repeat is not None:
+                self.note(repeat)
+                if repeat.severity is Severity.ERROR:
+                    self.report.count(Outcome.FAILED)
+                return ref
+        course = mapped.course
+        if course is not None and self.provider is not None:
+            course, filled = with_registered_provider(course, self.provider)
+            if filled:
+                message = "provider details the record lacks were taken from the source registration"
+                issues.append(Issue(Severity.INFO, message, field="provider", code="provider-from-source"))
+        if course is not None and not has_error(issues):
+            issues += validate(course)
+        for issue in issues:
+            self.note(
+                replace(issue, record_ref=issue.record_ref or ref, pointer=issue.pointer or item.pointer)
+            )
+        if course is None or has_error(issues):
+            self.report.count(Outcome.FAILED)
+            return ref
+        when = harvested_at or self._now
+        provenance = replace(course.provenance, run_id=self.report.run_id, harvested_at=when)
+        course = replace(course, provenance=provenance)
+        record = course_to_dict(course)  # once, for both the hash and the store
+        self.pending.append(Candidate(course, record_hash(record), item.content, item.media_type, record))
+        return ref
+
+    def flush(self, target: BatchTarget, at_least: int = 1) -> None:
+        """Offer the pending candidates to `target` once there are `at_least` of them."""
+        if len(self.pending) >= at_least:
+            target.offer(self.pending)
+            self.pending = []
+
+    def _repeat(self, ref: str, item: RawItem) -> Issue | None:
+        """None for the first occurrence of ref; else the issue: an identical copy of a record is
+        only noted, a different record under the same id is an ERROR (the first one wins)."""
+        digest = hashlib.blake2b(item.content, digest_size=_DIGEST).digest()
+        first = self.seen.get(ref)
+        if first is None:
+            self.seen[ref] = _first(digest, item.pointer)
+            return None
+        where = f"the id {ref!r} appears again in the feed (first at {_first_pointer(first)})"
+        if first[:_DIGEST] == digest:
+            message = f"{where} with identical content; the copy was ignored"
+            return Issue(
+                Severity.WARNING, message, record_ref=ref, pointer=item.pointer, code="duplicate-record"
+            )
+        message = f"{where} with different content; this occurrence was skipped"
+        return Issue(Severity.ERROR, message, record_ref=ref, pointer=item.pointer, code="duplicate-ref")
+
+    def note(self, issue: Issue) -> None:
+        """Keep an issue, up to the per-run limit (a broken feed must not flood the database)."""
+        if len(self.report.issues) < self._max_issues:
+            self.report.issues.append(issue)
+        else:
+            self._dropped += 1
+
+    def close(self) -> None:
+        if self._dropped:
+            self.report.issues.append(
+                Issue(
+                    Severity.WARNING,
+                    f"{self._dropped} more issue(s) were not recorded (limit {self._max_issues} per run)",
+                    code="issues-truncated",
+                )
+            )
+
+
+_DIGEST = 16  # bytes of blake2b: collisions between two records of one feed are out of reach
+
+
+def _first(digest: bytes, pointer: str | None) -> bytes:
+    """A record's first occurrence as one small object: the digest, then a 0x01 byte and the pointer."""
+    if pointer is None:
+        return digest
+    return digest + b"\x01" + pointer.encode("utf-8", "surrogatepass")
+
+
+def _first_pointer(first: bytes) -> str | None:
+    packed = first[_DIGEST + 1 :]
+    return packed.decode("utf-8", "surrogatepass") if len(first) > _DIGEST else None
+
+
+def has_error(issues: Iterable[Issue]) -> bool:
+    return any(issue.severity is Severity.ERROR for issue in issues)

@@ -1,0 +1,64 @@
+"""A run's valid records on disk while its feed is read, so the store transaction is short.
+
+The harvest pipeline maps a whole feed before it opens the store transaction: a long feed then
+holds the database's write lock (SQLite) or the seq lock (PostgreSQL) only for the writes, not
+for the minutes its parsing and mapping take, and other writers (another source's harvest, the
+dashboard) are not kept waiting past SQLite's busy timeout. Memory stays bounded by one batch:
+the records wait in an anonymous temporary file, pickled (the file is ours, written and read by
+this process only), as their stored dict form, and come back as `Candidate`s with their course
+rebuilt by the codec (the store's own decoding, so nothing is lost).
+"""
+
+from __future__ import annotations
+
+import pickle
+import tempfile
+from collections.abc import Iterator, Sequence
+from types import TracebackType
+from typing import Any
+
+from catalogue.changes import Candidate
+from catalogue.codec import course_from_dict, course_to_dict
+
+
+class Spool:
+    """Batches of candidates written in order and read back in the same order, once or more."""
+
+    def __init__(self) -> None:
+        # Closed by close() / the with-block: the spool lives across the whole run.
+        self._file = tempfile.TemporaryFile(prefix="catalogue-harvest-")  # noqa: SIM115
+        self._batches = 0
+        self.records = 0
+
+    def offer(self, candidates: Sequence[Candidate]) -> None:
+        """Append one batch (the `Intake.flush` target)."""
+        rows = [(_record(c), c.content_hash, c.raw, c.media_type) for c in candidates]
+        pickle.dump(rows, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._batches += 1
+        self.records += len(rows)
+
+    def batches(self) -> Iterator[list[Candidate]]:
+        """Every batch, in the order offered."""
+        self._file.flush()
+        self._file.seek(0)
+        for _ in range(self._batches):
+            rows = pickle.load(self._file)  # our own file, see the module docstring
+            yield [
+                Candidate(course_from_dict(record), digest, raw, media_type, record)
+                for record, digest, raw, media_type in rows
+            ]
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _record(candidate: Candidate) -> dict[str, Any]:
+    return dict(candidate.record) if candidate.record is not None else course_to_dict(candidate.course)
