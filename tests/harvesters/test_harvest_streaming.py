@@ -1,7 +1,7 @@
 """run_harvest streams the feed through the store in batches: the guarantees hold across batches.
 
-BATCH and SINK_BATCH are made tiny so the 975-row edX fixture spans many batches (SQLite and
-PostgreSQL through the `store` fixture).
+BATCH, SINK_BATCH and the spool's memory are made tiny so the 975-row edX fixture spans many
+batches, most of them spooled to disk (SQLite and PostgreSQL through the `store` fixture).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from catalogue.model import course_id
 from catalogue.runs import RunReport, RunStatus, Severity
 from catalogue.sources import Source
 from catalogue.store import CatalogueStore
-from harvesters import pipeline
+from harvesters import pipeline, spool
 from harvesters.base import Gathered
 from harvesters.pipeline import run_harvest
 from tests.harvesters.test_harvest_pipeline import (
@@ -43,6 +43,7 @@ def source(store: CatalogueStore) -> Source:
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pipeline, "BATCH", 40)
     monkeypatch.setattr(pipeline, "SINK_BATCH", 300)
+    monkeypatch.setattr(spool, "IN_MEMORY", 100)  # most batches go through the spool's disk file
 
 
 def test_batches_add_every_course_once_and_sinks_get_them_in_seq_order(
