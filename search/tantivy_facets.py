@@ -27,7 +27,6 @@ from catalogue.vocabularies import (
 )
 from search.query import (
     FACETS,
-    FACETS_BY_NAME,
     Facet,
     FacetSpec,
     FacetValue,
@@ -36,8 +35,8 @@ from search.query import (
     keeps_value,
     range_aggregation,
 )
-from search.tantivy_index import BUCKET_FIELDS, SLUG_FIELDS
-from search.tantivy_query import FILTER_FIELDS, QueryBuilder, combine
+from search.tantivy_index import SLUG_FIELDS
+from search.tantivy_query import FILTER_FIELDS, QueryBuilder, combine, filter_terms
 
 Labeller = Callable[[str, str], str]
 """(facet name, value) -> display label."""
@@ -140,11 +139,11 @@ def _filter_order(
     match (a range scan of a float column costs more than any posting list: first of all)."""
 
     def cost(name: str) -> float:
-        spec = FACETS_BY_NAME[name]
-        field = FILTER_FIELDS.get(name, BUCKET_FIELDS.get(spec.field, spec.field))
-        if spec.ranges and spec.field not in BUCKET_FIELDS:
+        terms = filter_terms(name, query.filters[name])
+        if terms is None:
             return float("inf")
-        return float(sum(searcher.doc_freq(field, value) for value in query.filters[name]))
+        field, keys = terms
+        return float(sum(searcher.doc_freq(field, key) for key in keys))
 
     return sorted(expressions, key=lambda name: (-cost(name), name))
 

@@ -155,13 +155,13 @@ class QueryBuilder:
         return {name: self._facet_filter(name, values, query) for name, values in query.filters.items()}
 
     def _facet_filter(self, name: str, values: Sequence[str], query: Query) -> tantivy.Query:
-        spec = FACETS_BY_NAME[name]
-        if not spec.ranges or spec.field in BUCKET_FIELDS:
-            field = FILTER_FIELDS.get(name, BUCKET_FIELDS.get(spec.field, spec.field))
-            keys = [r.key for r in spec.ranges if r.key in values] if spec.ranges else values
+        terms = filter_terms(name, values)
+        if terms is not None:
+            field, keys = terms
             # An OR of term queries, not term_set_query: that one builds an FST of the set (with a
             # large scratch allocation) every time a weight is made, a third of a filtered query.
             return _any_of([self.term(field, value) for value in keys]) if keys else _nothing()
+        spec = FACETS_BY_NAME[name]
         ranges = [r for r in facet_ranges(spec, query) if r.key in values]
         return _any_of([self.range(spec.field, r.low, r.high) for r in ranges])
 
@@ -171,15 +171,13 @@ class QueryBuilder:
         Only values of the shape every indexed facet value has (codes, slugs, range keys) are
         written into the string, always quoted; None means no value can match anything.
         """
-        spec = FACETS_BY_NAME[name]
-        if spec.ranges and spec.field not in BUCKET_FIELDS:
+        terms = filter_terms(name, values)
+        if terms is None:
+            spec = FACETS_BY_NAME[name]
             ranges = [r for r in facet_ranges(spec, query) if r.key in values]
             parts = [_range_expression(spec.field, r.low, r.high) for r in ranges]
         else:
-            # A term of a posting list, not a range scan of the float column: a filter
-            # aggregation materialises its filter over the whole index.
-            field = FILTER_FIELDS.get(name, BUCKET_FIELDS.get(spec.field, spec.field))
-            keys = [r.key for r in spec.ranges if r.key in values] if spec.ranges else values
+            field, keys = terms
             parts = [f'{field}:"{value}"' for value in keys if _CODE.match(value)]
         return " OR ".join(parts) if parts else None
 
@@ -294,6 +292,19 @@ def _range_expression(field: str, low: float | None, high: float | None) -> str:
     if low is None:
         return f"{field}:<{float(high)!r}"
     return f"{field}:[{float(low)!r} TO {float(high)!r}}}"
+
+
+def filter_terms(name: str, values: Sequence[str]) -> tuple[str, list[str]] | None:
+    """The field and the terms a facet's filter matches (any of them), or None for a range facet
+    that is filtered by a range on its float column (relative start dates). ECTS and price ranges
+    are terms of their range-key field (BUCKET_FIELDS): a term is a posting list, where a range
+    scans the column, and a filter aggregation materialises its filter over the whole index."""
+    spec = FACETS_BY_NAME[name]
+    if spec.ranges and spec.field not in BUCKET_FIELDS:
+        return None
+    field = FILTER_FIELDS.get(name, BUCKET_FIELDS.get(spec.field, spec.field))
+    keys = [r.key for r in spec.ranges if r.key in values] if spec.ranges else list(values)
+    return field, keys
 
 
 def _known(searcher: tantivy.Searcher | None, analysis: Analysis) -> bool:
