@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import tantivy
 
@@ -64,6 +65,9 @@ REBUILD_HEAP = 256_000_000
 _TANTIVY_ERRORS = (ValueError, RuntimeError, OSError)
 _LABEL_CACHE_LIMIT = 50_000
 FACET_THREADS = 4  # facet counts of concurrent searches run on these, each beside its own search
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 _process_locks: dict[Path, threading.RLock] = {}
 _process_locks_guard = threading.Lock()
@@ -288,9 +292,7 @@ class EmbeddedBackend:
             cached = self._provider_labels.get(f"{field}:{value}")
             if cached is None:
                 cached = self._published_name(searcher, field, value)
-                if len(self._provider_labels) >= _LABEL_CACHE_LIMIT:
-                    self._provider_labels.clear()
-                self._provider_labels[f"{field}:{value}"] = cached
+                _bounded_put(self._provider_labels, f"{field}:{value}", cached)
             return cached
 
         return label
@@ -298,33 +300,33 @@ class EmbeddedBackend:
     def _slug(self, searcher: tantivy.Searcher, field: str, hashed: int) -> str | None:
         """The slug of `field` whose slug_hash is `hashed` (see SLUG_FIELDS), from one course
         that has it; None if none has. A hash always maps to the same slug, so answers are kept
-        across index versions (bounded, like the labels)."""
+        across index versions (bounded, like the labels). The name it was made from becomes the
+        slug's label, so the labeller need not look the course up again."""
         slug = self._slugs.get((field, hashed))
         if slug is not None:
             return slug
-        found = searcher.search(self._builder.term(SLUG_FIELDS[field], hashed), 1).hits
-        if not found:
-            return None
-        hit: Hit = HitBuilder(searcher, self._schema, None).hits(found[:1], scored=False)[0]
-        names = hit.fields.get(LABELLED_FIELDS[field])
-        for name in names if isinstance(names, list) else [names]:
-            key = provider_key(str(name)) if name else ""
+        for name in self._names(searcher, self._builder.term(SLUG_FIELDS[field], hashed), field):
+            key = provider_key(name)
             if key and slug_hash(key) == hashed:
-                if len(self._slugs) >= _LABEL_CACHE_LIMIT:
-                    self._slugs.clear()
-                self._slugs[(field, hashed)] = key
+                _bounded_put(self._slugs, (field, hashed), key)
+                self._provider_labels.setdefault(f"{field}:{key}", name)
                 return key
         return None
 
     def _published_name(self, searcher: tantivy.Searcher, field: str, key: str) -> str:
         """The name a slug facet value was made from, as one of its courses publishes it."""
-        found = searcher.search(self._builder.term(field, key), 1).hits
+        names = self._names(searcher, self._builder.term(field, key), field)
+        return next((name for name in names if provider_key(name) == key), key)
+
+    def _names(self, searcher: tantivy.Searcher, match: tantivy.Query, field: str) -> list[str]:
+        """The published names of slug field `field` (LABELLED_FIELDS) on one course matching
+        `match`; empty when none matches."""
+        found = searcher.search(match, 1).hits
         if not found:
-            return key
+            return []
         hit: Hit = HitBuilder(searcher, self._schema, None).hits(found[:1], scored=False)[0]
         names = hit.fields.get(LABELLED_FIELDS[field])
-        names = names if isinstance(names, list) else [names]
-        return next((str(n) for n in names if n and provider_key(str(n)) == key), key)
+        return [str(name) for name in (names if isinstance(names, list) else [names]) if name]
 
     def inventory(self) -> dict[str, tuple[int, str]]:
         """Every indexed document's id -> (seq, status): what `search.sync.repair` compares."""
@@ -391,6 +393,13 @@ class EmbeddedBackend:
         register_analyzers(index, self._analyzers)
         compatible = self._versions.read_marker(name) == SCHEMA_VERSION
         return _Opened(name, index, stamp, compatible)
+
+
+def _bounded_put(cache: dict[K, V], key: K, value: V) -> None:
+    """Store into a cache that is emptied when it reaches _LABEL_CACHE_LIMIT entries."""
+    if len(cache) >= _LABEL_CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
 
 
 def _file_stamp(path: Path) -> tuple[int, int, int] | None:
