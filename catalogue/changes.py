@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from catalogue.codec import course_to_dict
 from catalogue.model import Course
 
 
@@ -77,3 +78,7 @@ class Candidate:
     raw: bytes
     media_type: str
     record: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    def stored_record(self) -> Mapping[str, Any]:
+        """The course as the store keeps it: `record` when given, else computed now."""
+        return self.record if self.record is not None else course_to_dict(self.course)

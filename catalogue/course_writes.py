@@ -21,7 +21,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from catalogue.changes import Candidate, CourseStatus
-from catalogue.codec import course_to_dict
 from catalogue.schema import changes, courses, raw_items
 from catalogue.store_rows import CHUNK, chunks
 
@@ -179,7 +178,7 @@ def _course_row(
         "provider_ref": candidate.course.provenance.provider_ref,
         "status": CourseStatus.ACTIVE.value,
         "content_hash": candidate.content_hash,
-        "record": _record(candidate),
+        "record": candidate.stored_record(),
         "seq": seqs[cid],
         "first_seen": now,
         "updated_at": now,
@@ -197,15 +196,11 @@ def _update_row(
         "id_": cid,
         "status_": CourseStatus.ACTIVE.value,
         "content_hash_": candidate.content_hash,
-        "record_": _record(candidate),
+        "record_": candidate.stored_record(),
         "seq_": seqs[cid],
         "updated_at_": now,
         "last_run_id_": run_id,
     }
-
-
-def _record(candidate: Candidate) -> Mapping[str, Any]:
-    return candidate.record if candidate.record is not None else course_to_dict(candidate.course)
 
 
 def _raw_row(candidate: Candidate, now: datetime) -> dict[str, Any]:

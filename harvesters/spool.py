@@ -19,10 +19,10 @@ import pickle
 import tempfile
 from collections.abc import Iterator, Sequence
 from types import TracebackType
-from typing import IO, Any
+from typing import IO
 
 from catalogue.changes import Candidate
-from catalogue.codec import course_from_dict, course_to_dict
+from catalogue.codec import course_from_dict
 
 IN_MEMORY = 10_000
 """Records a spool keeps in memory before it writes to disk (~13 KB each for a CSV record)."""
@@ -47,7 +47,7 @@ class Spool:
         if self._file is None:
             # Closed by close() / the with-block: the spool lives across the whole run.
             self._file = tempfile.TemporaryFile(prefix="catalogue-harvest-")  # noqa: SIM115
-        rows = [(_record(c), c.content_hash, c.raw, c.media_type) for c in candidates]
+        rows = [(dict(c.stored_record()), c.content_hash, c.raw, c.media_type) for c in candidates]
         pickle.dump(rows, self._file, protocol=pickle.HIGHEST_PROTOCOL)
         self._batches += 1
 
@@ -81,7 +81,3 @@ class Spool:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         self.close()
-
-
-def _record(candidate: Candidate) -> dict[str, Any]:
-    return dict(candidate.record) if candidate.record is not None else course_to_dict(candidate.course)
