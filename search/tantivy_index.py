@@ -73,15 +73,6 @@ _RANGES: Mapping[str, tuple[Range, ...]] = {
     for spec in FACETS_BY_NAME.values()
     if spec.field in BUCKET_FIELDS and not spec.relative
 }
-_TEXT_FIELDS = frozenset(
-    (
-        *(f"{kind}_{lang}" for kind in TEXT_KINDS for lang in LANGUAGES),  # text_field(kind, lang)
-        "titles",
-        "provider",
-        "keywords",
-        *RAW_FIELDS,
-    )
-)
 NEVER = 10**8  # visible_until of a course with no dates: never in the past
 _MAX_TOKEN = 40  # longer "words" are noise (hashes, URLs) and bloat the term dictionary
 _KEY_SEP = "\x01"  # sorts before every printable character, so "ab" < "abc" holds in keys
@@ -93,6 +84,18 @@ def analyzer_name(lang: str) -> str:
 
 def text_field(kind: str, lang: str) -> str:
     return f"{kind}_{lang}"
+
+
+_TEXT_FIELDS = frozenset(
+    (
+        *(text_field(kind, lang) for kind in TEXT_KINDS for lang in LANGUAGES),
+        "titles",
+        "provider",
+        "keywords",
+        *RAW_FIELDS,
+    )
+)
+"""The text fields a search document may hold, added as they are by `to_tantivy`."""
 
 
 def build_analyzers() -> dict[str, tantivy.TextAnalyzer]:
