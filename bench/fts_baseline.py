@@ -139,7 +139,8 @@ class FtsBaseline:
             )
             for hit, (rowid, _, _) in zip(hits, page, strict=True):
                 hit["snippet"] = snippets.get(rowid)
-        facets = {spec.name: self._facet(spec.name, visible, visible_args, filters) for spec in _COUNTED}
+        wanted = [spec for spec in _COUNTED if query.facets is None or spec.name in query.facets]
+        facets = {spec.name: self._facet(spec.name, visible, visible_args, filters) for spec in wanted}
         return {"total": total, "hits": hits, "facets": facets}
 
     def _facet(

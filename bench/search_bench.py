@@ -38,6 +38,9 @@ CORPUS_VERSION = "1"  # bump when the generator changes, so cached corpora are r
 _CHUNK = 20_000
 
 QueryMaker = Callable[[random.Random], Query]
+SIX_FACETS = ("country", "eqf", "mode", "language", "field", "provider")
+"""The target's "6 facet counts": the three filtered facets (each counted without its own
+filter, the costly kind) and three of the largest others; provider has thousands of values."""
 
 
 def _words(rng: random.Random, count: int) -> str:
@@ -71,14 +74,17 @@ QUERY_TYPES: dict[str, QueryMaker] = {
     "1 word": lambda rng: _query(_words(rng, 1)),
     "2 words": lambda rng: _query(_words(rng, 2)),
     "2 words + 3 filters": lambda rng: _query(_words(rng, 2), _three_filters(rng)),
+    "2 words + 3 filters + 6 facets": lambda rng: _query(
+        _words(rng, 2), _three_filters(rng), facets=SIX_FACETS
+    ),
     "3 words + 1 filter": lambda rng: _query(_words(rng, 3), {"language": [rng.choice(("en", "de", "fr"))]}),
     "no text + 2 filters, by date": lambda rng: _query(
         "", {"country": ["DEU", "AUT"], "price": ["free"]}, sort="start_date"
     ),
     "2 words, page 40": lambda rng: _query(_words(rng, 2), page=40),
 }
-"""Query type -> maker. Every type counts all facets of search.query.FACETS (8, of which the
-target asks for 6)."""
+"""Query type -> maker. Every type counts every facet of search.query.FACETS (13), except the
+target's own shape, which asks for SIX_FACETS (the API's `facets` parameter)."""
 
 
 # -- building ------------------------------------------------------------------------------------

@@ -30,7 +30,6 @@ from typing import Any
 from search.documents import CARD_FIELDS, OTHER, STEMMERS
 from search.errors import QueryError
 from search.query import (
-    FACETS,
     FACETS_BY_NAME,
     FacetSpec,
     Query,
@@ -38,6 +37,7 @@ from search.query import (
     facet_ranges,
     range_aggregation,
     read_cursor,
+    requested_facets,
 )
 from search.tantivy_hits import SNIPPET_CHARS
 from search.tantivy_index import build_stopword_analyzers
@@ -98,8 +98,10 @@ class RequestBuilder:
             "size": query.page_size,
             "track_total_hits": True,
             "_source": {"includes": list(SOURCE_FIELDS)},
-            "aggs": facet_aggregations(query, filters),
         }
+        aggregations = facet_aggregations(query, filters)
+        if aggregations:
+            body["aggs"] = aggregations
         if filters:
             body["post_filter"] = {"bool": {"filter": list(filters.values())}}
         sort = "start_date" if text is None and query.sort == "relevance" else query.sort
@@ -230,7 +232,7 @@ def facet_aggregations(query: Query, filters: Mapping[str, dict[str, Any]]) -> d
     the top `size` terms or matches nothing. Provider buckets carry their display name.
     """
     aggregations: dict[str, Any] = {}
-    for spec in FACETS:
+    for spec in requested_facets(query):
         if not counted(spec, query):
             continue
         others = [clause for name, clause in filters.items() if name != spec.name]

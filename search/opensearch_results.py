@@ -18,7 +18,6 @@ from search.documents import CARD_FIELDS, OTHER, provider_key, text_language
 from search.geo import hit_distance
 from search.opensearch_query import HIGHLIGHT_END, HIGHLIGHT_START, LANGUAGES, effective_sort
 from search.query import (
-    FACETS,
     Facet,
     Hit,
     Query,
@@ -27,6 +26,7 @@ from search.query import (
     keeps_value,
     make_cursor,
     read_cursor,
+    requested_facets,
 )
 from search.tantivy_facets import facet_from_counts, vocabulary_label
 from search.tantivy_hits import excerpt
@@ -113,9 +113,10 @@ def _description_fields(languages: Sequence[str]) -> list[str]:
 
 
 def read_facets(query: Query, aggregations: Mapping[str, Any]) -> tuple[Facet, ...]:
-    """Every facet of FACETS from the per-facet `filter` aggregations (see opensearch_query)."""
+    """Every facet of `requested_facets(query)` from the per-facet `filter` aggregations
+    (see opensearch_query)."""
     facets = []
-    for spec in FACETS:
+    for spec in requested_facets(query):
         if not counted(spec, query):
             facets.append(Facet(spec.name, spec.label, ()))
             continue

@@ -146,6 +146,15 @@ def range_aggregation(spec: FacetSpec, query: Query) -> dict[str, Any]:
     return {"range": {"field": spec.field, "ranges": ranges}}
 
 
+def requested_facets(query: Query) -> tuple[FacetSpec, ...]:
+    """The facets a result of `query` holds, in FACETS order: all of them unless
+    `query.facets` names some (an empty tuple asks for none)."""
+    if query.facets is None:
+        return FACETS
+    wanted = set(query.facets)
+    return tuple(spec for spec in FACETS if spec.name in wanted)
+
+
 def counted(spec: FacetSpec, query: Query) -> bool:
     """Whether `spec` is counted for `query`: always, unless it is a drill-down whose parent
     and itself have no selection."""
@@ -204,6 +213,7 @@ class Query:
     near: tuple[float, float] | None = None
     within_km: float | None = None
     cursor: str | None = None
+    facets: tuple[str, ...] | None = None
 
     @classmethod
     def create(
@@ -224,6 +234,8 @@ class Query:
             raise QueryError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
         if sort not in SORTS:
             raise QueryError(f"sort must be one of {', '.join(SORTS)}")
+        if flags.get("facets") is not None:
+            flags["facets"] = tuple(dict.fromkeys(name.strip() for name in flags["facets"] if name.strip()))
         if flags.get("near") is not None and flags.get("within_km") is None:
             flags["within_km"] = DEFAULT_RADIUS_KM
         clean: dict[str, tuple[str, ...]] = {}
@@ -240,7 +252,7 @@ class Query:
             if kept:
                 clean[name] = kept
         query = cls(text, MappingProxyType(clean), page, page_size, sort, **flags)
-        _check_geo_and_cursor(query)
+        _check_options(query)
         return query
 
     @property
@@ -259,10 +271,13 @@ def validate(query: Query) -> None:
     unknown = [name for name in query.filters if name not in FACETS_BY_NAME]
     if unknown:
         raise QueryError(f"unknown filter {unknown[0]!r}")
-    _check_geo_and_cursor(query)
+    _check_options(query)
 
 
-def _check_geo_and_cursor(query: Query) -> None:
+def _check_options(query: Query) -> None:
+    unknown_facets = [name for name in query.facets or () if name not in FACETS_BY_NAME]
+    if unknown_facets:
+        raise QueryError(f"unknown facet {unknown_facets[0]!r}; facets are {', '.join(FACETS_BY_NAME)}")
     if query.near is not None:
         lat, lon = query.near
         if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):

@@ -26,7 +26,6 @@ from catalogue.vocabularies import (
     mode_label,
 )
 from search.query import (
-    FACETS,
     Facet,
     FacetSpec,
     FacetValue,
@@ -34,6 +33,7 @@ from search.query import (
     counted,
     keeps_value,
     range_aggregation,
+    requested_facets,
 )
 from search.tantivy_index import SLUG_FIELDS
 from search.tantivy_query import FILTER_FIELDS, QueryBuilder, combine, filter_terms
@@ -73,7 +73,7 @@ def count_facets(
     slugs: SlugResolver,
     scope: Sequence[tantivy.Query] = (),
 ) -> tuple[Facet, ...]:
-    """Every facet of FACETS for `query`, each counted without its own filter; `scope`: more
+    """Every facet of `requested_facets(query)`, each counted without its own filter; `scope`: more
     filters for hits and counts alike (the geo radius). A drill-down facet that is not
     `counted` comes back without values. Slug facets (SLUG_FIELDS) are counted on their hash
     field and mapped back through `slugs`."""
@@ -84,7 +84,7 @@ def count_facets(
     request, where = _request(query, expressions, _filter_order(searcher, query, expressions))
     response = searcher.aggregate(combine(text, visibility), request) if request else {}
     facets = []
-    for spec in FACETS:
+    for spec in requested_facets(query):
         if not counted(spec, query):
             facets.append(Facet(spec.name, spec.label, ()))
             continue
@@ -149,10 +149,12 @@ def _filter_order(
 
 
 def _groups(query: Query) -> list[tuple[list[FacetSpec], str | None]]:
-    """(facets, the filter they ignore): unselected facets together, each selected one alone."""
-    unselected = [spec for spec in FACETS if spec.name not in query.filters and counted(spec, query)]
+    """(facets, the filter they ignore): unselected facets together, each selected one alone;
+    only the requested facets."""
+    wanted = [spec for spec in requested_facets(query) if counted(spec, query)]
+    unselected = [spec for spec in wanted if spec.name not in query.filters]
     groups: list[tuple[list[FacetSpec], str | None]] = [(unselected, None)] if unselected else []
-    return groups + [([spec], spec.name) for spec in FACETS if spec.name in query.filters]
+    return groups + [([spec], spec.name) for spec in wanted if spec.name in query.filters]
 
 
 def _dig(response: Mapping[str, Any], path: Sequence[str]) -> Mapping[str, Any]:

@@ -60,6 +60,8 @@ def search_json(view: SearchView) -> dict[str, Any]:
     if query.near is not None:
         echo["near"] = list(query.near)
         echo["within_km"] = query.within_km
+    if query.facets is not None:
+        echo["facets"] = list(query.facets)
     api_course, html_course = PathTemplate("api.course", "course_id"), PathTemplate("ui.course", "course_id")
     return {
         "query": echo,

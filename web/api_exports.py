@@ -32,14 +32,15 @@ from web.services import get_services
 bp = Blueprint("api_exports", __name__, url_prefix="/api/v1")
 
 EXPORT_FORMATS = {"jsonld": (elm_views.JSONLD, "jsonld"), "turtle": (elm_views.TURTLE, "ttl")}
-EXPORT_PARAMS = (KNOWN_PARAMS - {"page", "page_size"}) | {"format"}
+EXPORT_PARAMS = (KNOWN_PARAMS - {"page", "page_size", "facets"}) | {"format"}
 JSONL = "application/x-ndjson"
 CSV = "text/csv"
 VERSION = "1"  # bump when the bytes of an unchanged catalogue change (ETags follow)
 
 
 def _export_query() -> tuple[Query, str]:
-    """The search of an export request and its format key; QueryError (400) otherwise."""
+    """The search of an export request and its format key; QueryError (400) otherwise. It
+    counts no facets: an export pages through up to MAX_PAGE searches and shows none."""
     unknown = sorted(set(request.args) - EXPORT_PARAMS)
     if unknown:
         raise QueryError(
@@ -50,7 +51,7 @@ def _export_query() -> tuple[Query, str]:
         raise QueryError(f"format must be one of {', '.join(EXPORT_FORMATS)}")
     args = request.args.copy()
     args.pop("format", None)
-    return parse_query(args, default_page_size=MAX_PAGE_SIZE, strict=True), fmt
+    return replace(parse_query(args, default_page_size=MAX_PAGE_SIZE, strict=True), facets=()), fmt
 
 
 def matching_ids(backend: SearchBackend, first: SearchResult, limit: int) -> Iterator[str]:

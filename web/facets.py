@@ -29,9 +29,22 @@ from web.urls import query_url
 
 FILTER_PARAMS = tuple(spec.name for spec in FACETS)
 KNOWN_PARAMS = frozenset(
-    {"q", "page", "page_size", "sort", "include_past", "near", "within_km", "cursor", "lang", *FILTER_PARAMS}
+    {
+        "q",
+        "page",
+        "page_size",
+        "sort",
+        "include_past",
+        "near",
+        "within_km",
+        "cursor",
+        "lang",
+        "facets",
+        *FILTER_PARAMS,
+    }
 )
-"""`lang` picks the language of labels (web.i18n); it never changes what is found."""
+"""`lang` picks the language of labels (web.i18n) and `facets` which facets are counted; neither
+changes what is found."""
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
@@ -74,6 +87,13 @@ def _float(args: MultiDict[str, str], name: str) -> float | None:
         raise QueryError(f"{name} must be a number, not {raw[:40]!r}") from None
 
 
+def _facet_names(args: MultiDict[str, str]) -> tuple[str, ...] | None:
+    """`facets=country,eqf` (or repeated): the facets to count; absent means all, empty none."""
+    if "facets" not in args:
+        return None
+    return tuple(name.strip() for raw in args.getlist("facets") for name in raw.split(",") if name.strip())
+
+
 def parse_query(args: MultiDict[str, str], *, default_page_size: int, strict: bool = True) -> Query:
     """Build a Query from request args. Raises QueryError (HTTP 400) on a bad value; with
     `strict` (the API) an unknown parameter is an error too, so a typo never silently widens
@@ -101,6 +121,7 @@ def parse_query(args: MultiDict[str, str], *, default_page_size: int, strict: bo
         near=near,
         within_km=_float(args, "within_km") if near is not None else None,
         cursor=cursor if cursor and readable_cursor(cursor) else None,
+        facets=_facet_names(args),
     )
 
 
@@ -129,6 +150,8 @@ def query_params(
     if query.near is not None:
         params["near"] = f"{query.near[0]!r},{query.near[1]!r}"  # repr: exact, so cursors still match
         params["within_km"] = repr(query.within_km)
+    if query.facets is not None:
+        params["facets"] = ",".join(query.facets)
     if cursor is not None:
         params["cursor"] = cursor
         return params

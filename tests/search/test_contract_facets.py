@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from search.backend import SearchBackend
+from search.errors import QueryError
 from search.query import FACETS, SearchResult
 from tests.search.conftest import cid, q
 
@@ -113,6 +114,29 @@ def test_selected_value_without_matches_stays_listed(backend: SearchBackend) -> 
     assert counts(result, "country")["FIN"] == 0
     assert selected(result, "country") == {"FIN"}
     assert counts(result, "price")["2000-"] == 0 and selected(result, "price") == {"2000-"}
+
+
+def test_only_the_requested_facets_are_counted(backend: SearchBackend) -> None:
+    filters = {"country": ["NLD"], "eqf": ["6"]}
+    everything = backend.search(q(filters=filters))
+    chosen = backend.search(q(filters=filters, facets=("mode", "country", "provider")))
+    assert [f.name for f in chosen.facets] == ["country", "mode", "provider"]  # in FACETS order
+    for facet in chosen.facets:  # the same counts as when every facet is counted
+        assert counts(chosen, facet.name) == counts(everything, facet.name)
+    assert counts(chosen, "country") == {"NLD": 1, "FRA": 1, "DEU": 1, "PRT": 1}  # own filter still excluded
+    assert [h.id for h in chosen.hits] == [h.id for h in everything.hits]
+    assert chosen.total == everything.total
+
+
+def test_no_facets_requested_still_finds_the_hits(backend: SearchBackend) -> None:
+    result = backend.search(q("python", facets=()))
+    assert result.facets == ()
+    assert result.total == backend.search(q("python")).total > 0
+
+
+def test_unknown_facet_is_a_query_error(backend: SearchBackend) -> None:
+    with pytest.raises(QueryError, match="unknown facet 'colour'"):
+        backend.search(q(facets=("country", "colour")))
 
 
 def test_facets_follow_the_text_query(backend: SearchBackend) -> None:

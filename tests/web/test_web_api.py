@@ -93,6 +93,22 @@ def test_paging_walks_distinct_hits(edx_client: FlaskClient) -> None:
     assert 1 <= len(last["hits"]) <= 5
 
 
+def test_facets_parameter_counts_only_the_named_facets_and_links_keep_it(edx_client: FlaskClient) -> None:
+    everything = get_json(edx_client, "/api/v1/search?language=en")
+    body = get_json(edx_client, "/api/v1/search?language=en&facets=mode,language&facets=provider")
+    assert [f["name"] for f in body["facets"]] == ["language", "mode", "provider"]
+    assert body["query"]["facets"] == ["mode", "language", "provider"]
+    counted = [(v["value"], v["count"]) for v in facet(body, "mode")["values"]]
+    assert counted == [(v["value"], v["count"]) for v in facet(everything, "mode")["values"]]
+    assert [h["id"] for h in body["hits"]] == [h["id"] for h in everything["hits"]]
+    # paging and toggling keep the choice of facets
+    assert "facets=mode,language,provider&" in body["links"]["next"]
+    toggled = get_json(edx_client, facet(body, "mode")["values"][0]["toggle_url"])
+    assert [f["name"] for f in toggled["facets"]] == ["language", "mode", "provider"]
+    none = get_json(edx_client, "/api/v1/search?language=en&facets=")
+    assert none["facets"] == [] and none["total"] == everything["total"]
+
+
 def test_sort_by_title_orders_hits(edx_client: FlaskClient) -> None:
     body = get_json(edx_client, "/api/v1/search?sort=title&language=en&page_size=30")
     assert body["query"]["sort"] == "title"
@@ -111,6 +127,7 @@ def test_sort_by_title_orders_hits(edx_client: FlaskClient) -> None:
         ("ects=lots", "ects"),
         ("colour=blue", "colour"),
         ("include_past=maybe", "include_past"),
+        ("facets=country,colour", "unknown facet 'colour'"),
         ("q=" + "x" * 600, "longer"),
     ],
 )
