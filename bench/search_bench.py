@@ -204,15 +204,19 @@ def measure(
     seed: int,
     baseline_queries: int | None = None,
     warmup: int = 5,
+    types: Iterable[str] | None = None,
 ) -> dict[str, Any]:
-    """Per query type: `queries` measured queries (after `warmup`), the first `baseline_queries`
-    of them (default all) also sent to FTS5; ratios compare the same queries."""
+    """Per query type (`types`, default all of QUERY_TYPES): `queries` measured queries (after
+    `warmup`), the first `baseline_queries` of them (default all) also sent to FTS5; ratios
+    compare the same queries. Each type draws from its own seeded generator, so a type's
+    queries are the same whichever others run."""
     paired = queries if baseline_queries is None else min(queries, baseline_queries)
-    rng = random.Random(seed)
     order = random.Random(seed + 1)
     report: dict[str, Any] = {}
-    for name, make in QUERY_TYPES.items():
-        batch = [make(rng) for _ in range(queries + warmup)]
+    chosen = list(QUERY_TYPES) if types is None else list(types)
+    for name in chosen:
+        rng = random.Random(f"{seed}:{name}")
+        batch = [QUERY_TYPES[name](rng) for _ in range(queries + warmup)]
         samples: dict[str, dict[str, list[float]]] = {
             e: {"wall": [], "cpu": []} for e in ("embedded", "fts5")
         }
@@ -280,12 +284,15 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=OUT, help="corpus cache and results directory")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the corpus even if cached")
+    parser.add_argument(
+        "--type", action="append", choices=list(QUERY_TYPES), dest="types", help="only this type (repeat)"
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
     directory, built = open_corpus(args.docs, args.seed, args.out, args.rebuild)
     backend = EmbeddedBackend(directory / "index")
     fts = FtsBaseline(directory / "fts.db")
     try:
-        results = measure(backend, fts, args.queries, args.seed, args.baseline_queries)
+        results = measure(backend, fts, args.queries, args.seed, args.baseline_queries, types=args.types)
     finally:
         backend.close()
         fts.close()
