@@ -244,7 +244,7 @@ class EmbeddedBackend:
             raise BackendUnavailable(f"search failed: {error}") from error
 
     def _search(self, searcher: tantivy.Searcher, query: Query) -> SearchResult:
-        text = self._builder.text(query.text, searcher)
+        text, reach = self._builder.text_and_reach(query.text, searcher)
         filters = self._builder.filters(query)
         scope = geo_scope(searcher, self._builder, query)
         full = combine(text, [*self._builder.visibility(query), *scope, *filters.values()])
@@ -257,7 +257,7 @@ class EmbeddedBackend:
         labeller = self._labeller(searcher)
         slugs = partial(self._slug, searcher)
         counting = _facet_pool().submit(
-            count_facets, searcher, self._builder, query, text, filters, labeller, slugs, scope
+            count_facets, searcher, self._builder, query, text, filters, labeller, slugs, scope, reach
         )
         start = cursor.seen if cursor is not None else query.offset
         if sort == "distance":

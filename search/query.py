@@ -11,7 +11,7 @@ import binascii
 import hashlib
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
@@ -132,11 +132,14 @@ def facet_ranges(spec: FacetSpec, query: Query) -> tuple[Range, ...]:
     return tuple(resolved)
 
 
-def range_aggregation(spec: FacetSpec, query: Query) -> dict[str, Any]:
-    """The Elasticsearch-style range aggregation of a range facet; tantivy and OpenSearch both
-    take this JSON, so both engines count the same buckets."""
+def range_aggregation(spec: FacetSpec, query: Query, only: Collection[str] | None = None) -> dict[str, Any]:
+    """The Elasticsearch-style range aggregation of a range facet (of its buckets keyed in
+    `only`, when given); tantivy and OpenSearch both take this JSON, so both engines count the
+    same buckets."""
     ranges = []
     for bucket in facet_ranges(spec, query):
+        if only is not None and bucket.key not in only:
+            continue
         entry: dict[str, Any] = {"key": bucket.key}
         if bucket.low is not None:
             entry["from"] = float(bucket.low)

@@ -46,6 +46,9 @@ RAW_FIELDS = (
     "eligible",
 )
 """Facet and filter values with small vocabularies: indexed (filters) and fast (counts)."""
+SINGLE_VALUED = frozenset({"country", "eqf", "schedule"})
+"""RAW_FIELDS a document holds at most one value of: the documents of several values are then
+disjoint sets, so counts under each value's bucket add up (search.tantivy_facets)."""
 SLUG_FIELDS: Mapping[str, str] = {
     "provider_key": "provider_hash",
     "region_keys": "region_hash",

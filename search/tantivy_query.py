@@ -40,6 +40,7 @@ FILTER_FIELDS: Mapping[str, str] = {spec.name: spec.filter_field for spec in FAC
 """Facet name -> the field its filter uses when that differs from the counted field: a broad
 ISCED code selects every course under it, and narrower codes can be filtered on too."""
 
+_ALL = 2**62  # "every document": a bound that compares above any index's document count
 _WORD = re.compile(r"[^\W_]+")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # every indexed facet value has this shape
 _QUOTED = re.compile(r'"([^"]*)"')
@@ -76,25 +77,39 @@ class QueryBuilder:
         """The query for user text, or None when it holds no searchable word (match all).
 
         With a `searcher`, words that KNOWN_WORD_TITLES titles contain get no fuzzy alternative."""
+        return self.text_and_reach(text, searcher)[0]
+
+    def text_and_reach(
+        self, text: str, searcher: tantivy.Searcher | None = None
+    ) -> tuple[tantivy.Query | None, int | None]:
+        """`text()`, and with a `searcher` an upper bound of the documents it can match (from
+        the document frequencies of its terms; typo alternatives are not counted): None without
+        a searcher or text. Facet counting (search.tantivy_facets) picks its plan by it."""
         required: list[tantivy.Query] = []
         optional: list[tantivy.Query] = []
+        reaches: list[int] = []
+        optional_reaches: list[int] = []
         for chunk, is_phrase in split_text(text)[:MAX_WORDS]:
             analysis = self._analyse(chunk, check_stopword=not is_phrase)
             if analysis.empty:
                 continue
             fuzzy = not is_phrase and not _known(searcher, analysis)
-            clause = self._clause(analysis, fuzzy=fuzzy, searcher=searcher)
+            clause, reach = self._clause(analysis, fuzzy=fuzzy, searcher=searcher)
             (optional if analysis.stopword else required).append(clause)
+            (optional_reaches if analysis.stopword else reaches).append(reach)
         if not required:
-            required, optional = optional, []
+            required, optional, reaches = optional, [], optional_reaches
         if not required:
-            return None
+            return None, None
         core = _at_least(required)
+        # A document matching at least m of n words matches one of any n - m + 1 of them.
+        least = sum(sorted(reaches)[: len(reaches) - _required_count(len(reaches)) + 1])
+        bound = min(least, int(searcher.num_docs)) if searcher is not None else None
         if not optional:
-            return core
+            return core, bound
         return tantivy.Query.boolean_query(
             [(tantivy.Occur.Must, core), *((tantivy.Occur.Should, q) for q in optional)]
-        )
+        ), bound
 
     def _analyse(self, chunk: str, *, check_stopword: bool) -> Analysis:
         terms = {lang: self._analyzers[lang].analyze(chunk) for lang in LANGUAGES}
@@ -103,10 +118,12 @@ class QueryBuilder:
 
     def _clause(
         self, analysis: Analysis, *, fuzzy: bool, searcher: tantivy.Searcher | None = None
-    ) -> tantivy.Query:
-        """One word's (or phrase's) alternatives. With a `searcher`, a single term absent from a
-        field is left out: it could match nothing there, and each of the ~50 per-language
-        alternatives costs a dictionary lookup in every segment, on every pass of the query."""
+    ) -> tuple[tantivy.Query, int]:
+        """One word's (or phrase's) alternatives, and how many documents they can match at most
+        (the sum of the single terms' document frequencies; a phrase counts as every document).
+        With a `searcher`, a single term absent from a field is left out: it could match
+        nothing there, and each of the ~50 per-language alternatives costs a dictionary lookup
+        in every segment, on every pass of the query."""
         # A phrase differs from a word only in having several terms (_match makes a phrase
         # query of them) and in getting no fuzzy alternative.
         fields = [
@@ -118,17 +135,23 @@ class QueryBuilder:
         folded = analysis.terms[OTHER]
         if folded:
             fields += [(name, folded, boost) for name, boost in FOLDED_BOOSTS.items()]
-        clauses = [
-            self._boosted(self._match(name, terms), boost)
-            for name, terms, boost in fields
-            if searcher is None or len(terms) > 1 or searcher.doc_freq(name, terms[0]) > 0
-        ]
+        clauses = []
+        reach = 0
+        for name, terms, boost in fields:
+            if searcher is not None and len(terms) == 1:
+                found = int(searcher.doc_freq(name, terms[0]))
+                if not found:
+                    continue
+                reach += found
+            elif searcher is not None:
+                reach = _ALL
+            clauses.append(self._boosted(self._match(name, terms), boost))
         typo = self._fuzzy(folded) if fuzzy else None
         if typo is not None:
             clauses.append(typo)
         if not clauses:
-            return tantivy.Query.empty_query()
-        return tantivy.Query.disjunction_max_query(clauses, tie_breaker=TIE_BREAKER)
+            return tantivy.Query.empty_query(), 0
+        return tantivy.Query.disjunction_max_query(clauses, tie_breaker=TIE_BREAKER), min(reach, _ALL)
 
     def _match(self, field: str, terms: list[str]) -> tantivy.Query:
         if len(terms) == 1:
@@ -274,6 +297,12 @@ def fuzzy_distance(term: str) -> int:
     return 1 if len(term) <= 8 else 2
 
 
+def _required_count(words: int) -> int:
+    """How many of `words` required words a document must match: all of up to three, else all
+    but one in four."""
+    return words if words < 4 else words - words // 4
+
+
 def _at_least(clauses: list[tantivy.Query]) -> tantivy.Query:
     if len(clauses) == 1:
         return clauses[0]
@@ -281,7 +310,7 @@ def _at_least(clauses: list[tantivy.Query]) -> tantivy.Query:
         return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in clauses])
     return tantivy.Query.boolean_query(
         [(tantivy.Occur.Should, q) for q in clauses],
-        minimum_number_should_match=len(clauses) - len(clauses) // 4,
+        minimum_number_should_match=_required_count(len(clauses)),
     )
 
 

@@ -7,35 +7,95 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from search.documents import to_document
 from search.embedded import EmbeddedBackend
-from search.tantivy_facets import _request
+from search.tantivy_facets import Step, _matched, _request, _step, _step_order
 from search.tantivy_index import range_bucket, slug_hash
 from tests.search.conftest import catalogue, make_course, q
 
 
-def test_filter_buckets_form_a_trie_with_the_first_filter_once() -> None:
+def _filters(*names: str) -> dict[str, Step | None]:
+    return {name: Step({"filter": f'{name}:"x"'}) for name in names}
+
+
+def test_filter_steps_form_a_trie_with_the_first_filter_once() -> None:
     query = q(filters={"country": ["NLD"], "eqf": ["5"], "mode": ["online"]})
-    expressions = {"country": 'country:"NLD"', "eqf": 'eqf:"5"', "mode": 'modes:"online"'}
-    request, where = _request(query, expressions, ["mode", "country", "eqf"])
+    request, where = _request(query, _filters("country", "eqf", "mode"), ["mode", "country", "eqf"])
     # Unselected facets: every filter; each selected facet: the other two.
-    assert where["language"] == ("only:mode", "only:country", "only:eqf", "language")
-    assert where["eqf"] == ("only:mode", "only:country", "eqf")
-    assert where["country"] == ("only:mode", "only:eqf", "country")
-    assert where["mode"] == ("only:country", "only:eqf", "mode")
-    assert set(request) == {"only:mode", "only:country"}  # the costliest filter sits at the root once
+    only = [("only:mode", None), ("only:country", None), ("only:eqf", None)]
+    assert where["language"] == (*only, ("language", None))
+    assert where["eqf"] == (only[0], only[1], ("eqf", None))
+    assert where["country"] == (only[0], only[2], ("country", None))
+    assert where["mode"] == (only[1], only[2], ("mode", None))
+    assert set(request) == {"only:mode", "only:country"}  # the first step sits at the root once
 
     def nodes(level: dict) -> int:
         return sum(1 + nodes(v["aggs"]) for k, v in level.items() if k.startswith("only:"))
 
-    assert nodes(request) == 6  # k(k+1)/2 single-facet filters for k = 3, not 4 AND-ed groups
+    assert nodes(request) == 6  # k(k+1)/2 single-facet steps for k = 3, not 4 AND-ed groups
 
 
 def test_an_impossible_filter_leaves_its_groups_uncounted() -> None:
     query = q(filters={"country": ["NLD"], "eqf": ["5"]})
-    _, where = _request(query, {"country": None, "eqf": 'eqf:"5"'}, ["country", "eqf"])
+    steps = {"country": None, "eqf": Step({"filter": 'eqf:"5"'})}
+    _, where = _request(query, steps, ["country", "eqf"])
     assert "country" in where and "eqf" not in where and "language" not in where
-    assert where["country"] == ("only:eqf", "country")
+    assert where["country"] == (("only:eqf", None), ("country", None))
+
+
+def test_steps_bucket_where_buckets_are_disjoint_and_filter_otherwise(tmp_path: Path) -> None:
+    backend = EmbeddedBackend(tmp_path / "index")
+    backend.rebuild(to_document(c) for c in catalogue())
+    builder = backend._builder
+    query = q(
+        filters={
+            "country": ["NLD", "FRA"],  # single-valued: one terms bucket per value, summed
+            "mode": ["online", "blended"],  # several values of a multi-valued field: a filter
+            "language": ["en"],  # one value of a multi-valued field: a bucket
+            "ects": ["1-5", "5-15"],  # ranges are disjoint: a range bucketing
+            "provider": ["open-learning-institute"],  # slugs are not fast fields: a filter
+        }
+    )
+    steps = {name: _step(name, values, builder, query) for name, values in query.filters.items()}
+    kinds = {name: next(iter(step.request)) for name, step in steps.items() if step is not None}
+    assert kinds == {
+        "country": "terms",
+        "mode": "filter",
+        "language": "terms",
+        "ects": "range",
+        "provider": "filter",
+    }
+    assert steps["country"] == Step(
+        {"terms": {"field": "country", "size": 2, "segment_size": 2, "include": ["NLD", "FRA"]}},
+        frozenset({"NLD", "FRA"}),
+        wide=True,
+    )
+    assert steps["language"] is not None and not steps["language"].wide
+    searcher = backend._refresh().index.searcher()
+    order = _step_order(steps, {name: _matched(searcher, query, name, 10) for name in steps})
+    assert order[:2] == ["mode", "provider"]  # filters first, the commonest first
+    # then bucketings, the most selective first: 4, 4 (ties by name) and 5 courses
+    assert order[2:] == ["country", "ects", "language"]
+    _, where = _request(query, steps, order)
+    assert where["eqf"][-3:] == (
+        ("only:ects", frozenset({"1-5", "5-15"})),
+        ("only:language", frozenset({"en"})),
+        ("eqf", None),
+    )
+
+
+def test_bucketed_values_are_data_not_query_syntax(tmp_path: Path) -> None:
+    backend = EmbeddedBackend(tmp_path / "index")
+    backend.rebuild(to_document(c) for c in catalogue())
+    for hostile in (".*", "NLD|FRA", "[A-Z]+", 'NLD" OR country:"FRA'):
+        result = backend.search(q(filters={"country": [hostile], "eqf": ["6"]}))
+        assert result.total == 0
+        country = next(f for f in result.facets if f.name == "country")
+        assert [(v.value, v.count) for v in country.values if v.selected] == [(hostile, 0)]
+        eqf = next(f for f in result.facets if f.name == "eqf")
+        assert all(v.count == 0 for v in eqf.values)  # no course is in that country
 
 
 def test_range_keys_and_slug_hashes() -> None:
@@ -61,6 +121,34 @@ def test_typos_are_looked_for_only_in_words_few_titles_contain(tmp_path: Path) -
     assert {h.id for h in backend.search(q("python")).hits} == {c.course.id for c in courses[:5]}
     # "pythn" is in none: a typo, looked for within one edit in titles.
     assert backend.search(q("pythn")).total == 6
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"country": ["NLD"], "mode": ["online"], "ects": ["1-5"]},
+        {"country": ["NLD", "FRA", "DEU"], "mode": ["online", "onsite"], "eqf": ["5", "6"]},
+        {"language": ["en"], "price": ["free", "0-100", "100-500"], "start": ["30d", "1-3m", "3-6m"]},
+        {"field": ["05"], "language": ["en", "fr"], "ects": ["5-15", "30-"]},
+        {"provider": ["open-learning-institute", "universite-de-lyon"], "eqf": ["6"], "text": ["python"]},
+    ],
+    ids=["one-value-each", "multi-select", "ranges", "isced-and-multi-valued", "slugs-and-text"],
+)
+def test_counts_match_plain_searches(tmp_path: Path, filters: dict[str, list[str]]) -> None:
+    """Every facet count (filters, bucketings, summed buckets) equals the total of the plain
+    search it stands for: the query with that facet's filter replaced by the counted value."""
+    backend = EmbeddedBackend(tmp_path / "index")
+    backend.rebuild(to_document(c) for c in catalogue())
+    filters = dict(filters)
+    text = " ".join(filters.pop("text", []))
+    result = backend.search(q(text, filters=filters))
+    checked = 0
+    for facet in result.facets:
+        for value in facet.values:
+            narrowed = {**{k: v for k, v in filters.items() if k != facet.name}, facet.name: [value.value]}
+            assert backend.search(q(text, filters=narrowed)).total == value.count, (facet.name, value.value)
+            checked += 1
+    assert checked >= 3  # never vacuous
 
 
 def test_counts_match_between_trie_and_plain_searches(tmp_path: Path) -> None:
