@@ -214,6 +214,7 @@ def measure(
     order = random.Random(seed + 1)
     report: dict[str, Any] = {}
     chosen = list(QUERY_TYPES) if types is None else list(types)
+    pooled: dict[str, list[float]] = {"wall": [], "cpu": []}
     for name in chosen:
         rng = random.Random(f"{seed}:{name}")
         batch = [QUERY_TYPES[name](rng) for _ in range(queries + warmup)]
@@ -237,6 +238,14 @@ def measure(
                     totals[engine].append(total)
         report[name] = _summary(samples, totals, paired)
         _print_row(name, report[name])
+        for kind in ("wall", "cpu"):
+            pooled[kind] += samples["embedded"][kind]
+    if len(chosen) > 1:
+        # The mix: every measured query of every type, one sample each (types equally weighted).
+        report["mix"] = {"embedded": {f"{k}_ms": percentiles(v) for k, v in pooled.items()}}
+        wall, cpu = report["mix"]["embedded"]["wall_ms"], report["mix"]["embedded"]["cpu_ms"]
+        print(f"{'mix of all types':32} embedded wall p50 {wall['p50']:7.2f} p95 {wall['p95']:7.2f} "
+              f"p99 {wall['p99']:7.2f} cpu p50 {cpu['p50']:7.2f}", flush=True)  # fmt: skip
     return report
 
 

@@ -46,7 +46,9 @@ def test_csv_has_the_declared_columns() -> None:
 def test_search_bench_reports_every_query_type(tmp_path: Path) -> None:
     report = search_bench.main(["--docs", str(SIZE), "--queries", "3", "--out", str(tmp_path)])
     saved = json.loads((tmp_path / f"search-{SIZE}.json").read_text())
-    assert saved["results"].keys() == report["results"].keys() == search_bench.QUERY_TYPES.keys()
+    assert saved["results"].keys() == report["results"].keys() == {*search_bench.QUERY_TYPES, "mix"}
+    mix = saved["results"].pop("mix")["embedded"]
+    assert set(mix["wall_ms"]) == set(mix["cpu_ms"]) == {"p50", "p95", "p99"}
     for row in saved["results"].values():
         for engine in ("embedded", "fts5"):
             assert set(row[engine]["wall_ms"]) == {"p50", "p95", "p99"}
