@@ -2,11 +2,12 @@
 
 A facet's counts exclude that facet's own filter (so the other values of a selected facet stay
 visible with the counts they would get). All counts come from ONE aggregation pass over the
-documents matching the text and visibility: facets without a selection are counted inside
-nested `filter` buckets of every filter, and each selected facet inside those of the other
-facets' filters (see `_request`: the chains share prefixes). The text query so runs once; each
-filter bucket costs a pass over its filter's postings. Selected values are always listed, with
-their count and selected=True.
+documents matching the text and visibility: facets without a selection are counted below a step
+for every selected facet, and each selected facet below those of the others (see `_request`: the
+chains share prefixes). A step is a `filter` bucket, or, when fewer documents can reach it than
+its filter matches, a terms/range bucketing of the selected values (see `Step`). The text query
+so runs once. Only the requested facets (`Query.facets`) are counted. Selected values are always
+listed, with their count and selected=True.
 """
 
 from __future__ import annotations
@@ -123,12 +124,13 @@ class Step:
     buckets `keys` are the selected values: a `terms` aggregation with `include`, or a `range`
     aggregation of the selected ranges (tantivy adds buckets for the gaps between them: those
     are skipped). What is counted below a bucketing is summed over its `keys` buckets; `wide`
-    when there can be more than one. tantivy materialises a
-    filter over the whole index (a value in 30% of a million courses costs ~1.5 ms, wherever
-    it sits in the trie), while a bucketing reads one fast-field value per document that
-    reaches it: after the text query, a few thousand. So a filter is bucketed when fewer
-    documents can reach it than its filter matches, and where that is exact: where a
-    document's buckets are disjoint (ranges, single-valued fields, or one selected value)."""
+    when there can be more than one.
+
+    tantivy materialises a filter over the whole index (a value in 30% of a million courses
+    costs ~1.5 ms, wherever it sits in the trie), while a bucketing reads one fast-field value
+    per document that reaches it: after a text query, a few thousand. So a filter is bucketed
+    when fewer documents can reach it than its filter matches, and where that is exact: where
+    a document's buckets are disjoint (ranges, single-valued fields, or one selected value)."""
 
     request: Mapping[str, Any]
     keys: frozenset[str] | None = None
