@@ -12,7 +12,8 @@ Reading rules (the contract the tests pin down):
   (outermost first), each copy keeping its attributes and children except record and context
   elements, so the item is self-contained for replay. That needs the ancestors' children that
   follow the record, so the feed is read twice: once to copy the context elements, once to cut
-  the records. Memory grows with the context elements and the largest record, not the feed.
+  the records. The copies are kept serialised (an lxml element costs several times its text),
+  so memory grows with the context elements' text and the largest record.
 * `RawItem.content` is the (wrapped) record serialised as UTF-8 without an XML declaration;
   `parsed` the record element inside that wrapper; `pointer` its path by local names with
   positions among same-named siblings plus its line, e.g.
@@ -32,10 +33,12 @@ from lxml import etree
 from catalogue.errors import ConfigurationError, ParseError
 from harvesters.base import Gathered
 from mappings.items import RawItem
-from mappings.xml_paths import XML_MEDIA_TYPE, XmlRecords
+from mappings.xml_paths import XML_MEDIA_TYPE, XmlRecords, secure_parser
 
-Shells = dict[int, Any]
-"""Ordinal of a context element in document order -> its copy without record/context children."""
+Shells = dict[int, bytes]
+"""Ordinal of a context element in document order -> its copy without record/context children,
+serialised: a feed whose records sit in a context that holds most of the text (XCRI-CAP's course
+around its presentations) would otherwise be kept whole as an lxml tree, ~6x its size."""
 
 
 class XmlHarvester:
@@ -118,7 +121,7 @@ def _context_shells(data: bytes, language: XmlRecords) -> Shells:
     return shells
 
 
-def _shell(element: Any, bearing: set[str]) -> Any:
+def _shell(element: Any, bearing: set[str]) -> bytes:
     # A copy, not etree.Element(tag, attrib, nsmap): lxml's API validates names and namespace
     # URIs more strictly than its parser (a non-ASCII namespace IRI, an over-long attribute
     # name), which turned such well-formed feeds into an internal error.
@@ -127,7 +130,7 @@ def _shell(element: Any, bearing: set[str]) -> Any:
     for child in list(shell):
         if child.tag in bearing:
             shell.remove(child)
-    return shell
+    return bytes(etree.tostring(shell, encoding="UTF-8", xml_declaration=False))
 
 
 def _records(data: bytes, language: XmlRecords, shells: Shells) -> Iterator[Gathered]:
@@ -141,6 +144,7 @@ def _records(data: bytes, language: XmlRecords, shells: Shells) -> Iterator[Gath
     open_ordinals: list[int] = []
     ordinal = 0
     open_records = 0  # elements that may still turn out to be records: keep their content
+    parser = secure_parser()  # reads back our own serialisation of the shells
     for event, element in _events(data):
         tag = element.tag
         if event == "start":
@@ -162,19 +166,19 @@ def _records(data: bytes, language: XmlRecords, shells: Shells) -> Iterator[Gath
             if any(p.matches(element) for p in patterns):
                 # The pointer is only built for records: most end events are of their fields.
                 pointer = f"/{'/'.join(path)} (line {element.sourceline})"
-                yield _item(element, [shells[o] for o in open_ordinals], pointer)
+                yield _item(element, [shells[o] for o in open_ordinals], pointer, parser)
         path.pop()
         siblings.pop()
         if tag in records or own is not None or not open_records:
             element.clear(keep_tail=False)
 
 
-def _item(element: Any, ancestors: list[Any], pointer: str) -> Gathered:
+def _item(element: Any, ancestors: list[bytes], pointer: str, parser: Any) -> Gathered:
     record = copy.deepcopy(element)
     record.tail = None
     outer = inner = None
     for shell in ancestors:
-        wrapper = copy.deepcopy(shell)
+        wrapper = etree.fromstring(shell, parser)
         if inner is None:
             outer = wrapper
         else:
