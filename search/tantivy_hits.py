@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -36,17 +37,22 @@ class HitBuilder:
 
     def _hit(self, score: Any, address: tantivy.DocAddress, scored: bool) -> Hit:
         doc = self._searcher.doc(address)
-        card: dict[str, Any] = json.loads(bytes(doc.get_first("card") or b"{}"))
-        card.setdefault("id", doc.get_first("id"))
+        # One conversion of the stored fields (a handful: card, id, seq, the descriptions)
+        # rather than a `get_first` call per field looked at.
+        stored: dict[str, list[Any]] = doc.to_dict()
+        card: dict[str, Any] = json.loads(bytes(_first(stored, "card") or b"{}"))
+        card.setdefault("id", _first(stored, "id"))
         return Hit(
             id=str(card["id"]),
             score=float(score) if scored else 0.0,
             fields=MappingProxyType(card),
-            snippet=self._snippet(doc, card.get("languages") or []),
+            snippet=self._snippet(doc, stored, tuple(card.get("languages") or ())),
         )
 
-    def _snippet(self, doc: tantivy.Document, languages: Sequence[str]) -> str | None:
-        fields = [f for f in _description_fields(languages) if doc.get_first(f)]
+    def _snippet(
+        self, doc: tantivy.Document, stored: dict[str, list[Any]], languages: tuple[str, ...]
+    ) -> str | None:
+        fields = [f for f in _description_fields(languages) if _first(stored, f)]
         if not fields:
             return None
         if self._text is not None:
@@ -55,7 +61,7 @@ class HitBuilder:
                 ranges = [(r.start, r.end) for r in snippet.highlighted()]
                 if ranges:
                     return render_snippet(snippet.fragment(), ranges)
-        return html.escape(excerpt(str(doc.get_first(fields[0]))))
+        return html.escape(excerpt(str(_first(stored, fields[0]))))
 
     def _generator(self, field: str) -> tantivy.SnippetGenerator:
         generator = self._generators.get(field)
@@ -92,10 +98,18 @@ def excerpt(text: str, limit: int = SNIPPET_CHARS) -> str:
     return (cut[:space] if space > limit // 2 else cut) + "…"
 
 
-def _description_fields(languages: Sequence[str]) -> list[str]:
+@lru_cache(maxsize=1024)
+def _description_fields(languages: tuple[str, ...]) -> tuple[str, ...]:
     # English first (the display language of the UI), then the course's languages, then the rest.
+    # Memoised: a handful of language lists recur on every page (bounded: they come from cards).
     preferred = ["en", *(text_language(code) for code in languages), OTHER, *LANGUAGES]
-    return [text_field("description", lang) for lang in dict.fromkeys(preferred)]
+    return tuple(text_field("description", lang) for lang in dict.fromkeys(preferred))
+
+
+def _first(stored: dict[str, list[Any]], field: str) -> Any:
+    """`Document.get_first(field)` on the document's `to_dict()`: its first value, or None."""
+    values = stored.get(field)
+    return values[0] if values else None
 
 
 def _escaped(chunk: bytes) -> str:

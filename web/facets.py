@@ -24,7 +24,7 @@ from werkzeug.datastructures import MultiDict
 
 from search.errors import QueryError
 from search.query import FACETS, FACETS_BY_NAME, MAX_PAGE, Query, SearchResult, readable_cursor
-from web.labels import facet_label, facet_value_label
+from web.labels import FacetLabels
 from web.urls import query_url
 
 FILTER_PARAMS = tuple(spec.name for spec in FACETS)
@@ -238,13 +238,14 @@ class _Urls:
 
 def _facet_views(result: SearchResult, urls: _Urls) -> tuple[FacetView, ...]:
     selected = result.query.filters
+    labels = FacetLabels()
     views = []
     for facet in result.facets:
         chosen = selected.get(facet.name, ())
         values = [
             ValueView(
                 value=v.value,
-                label=facet_value_label(facet.name, v.value, v.label),
+                label=labels.value(facet.name, v.value, v.label),
                 count=v.count,
                 selected=v.selected or v.value in chosen,
                 toggle_url=urls.filters(toggled(selected, facet.name, v.value)),
@@ -254,15 +255,13 @@ def _facet_views(result: SearchResult, urls: _Urls) -> tuple[FacetView, ...]:
         # a selected value with no hits left must still be shown so it can be switched off
         shown = {v.value for v in values}
         values += [
-            ValueView(
-                v, facet_value_label(facet.name, v), 0, True, urls.filters(toggled(selected, facet.name, v))
-            )
+            ValueView(v, labels.value(facet.name, v), 0, True, urls.filters(toggled(selected, facet.name, v)))
             for v in chosen
             if v not in shown
         ]
         spec = FACETS_BY_NAME.get(facet.name)
         views.append(
-            FacetView(facet.name, facet_label(facet.name), tuple(values), spec.parent if spec else None)
+            FacetView(facet.name, labels.facet(facet.name), tuple(values), spec.parent if spec else None)
         )
     return _nested(views)
 

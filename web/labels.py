@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import isodate
@@ -27,49 +28,69 @@ from search.query import FACETS_BY_NAME, registered_label
 from web import vocab_labels as vl
 from web.i18n import DEFAULT, current_language
 
+VOCABULARY_CACHE = 4096
+"""Vocabulary labels memoised per process ((kind, code, language) entries)."""
+
 
 def lang() -> str:
     """The interface language of the current request; English outside one."""
     return current_language() if has_request_context() else DEFAULT
 
 
-def country_label(code: str) -> str:
-    return vl.country(code, lang())
-
-
-def language_label(code: str) -> str:
-    return vl.language(code, lang())
-
-
-def mode_label(code: str) -> str:
-    return vl.mode(code, lang())
-
-
-def isced_label(code: str) -> str:
-    return vl.isced(code, lang())
-
-
-def schedule_label(code: str) -> str:
-    return vl.schedule(code, lang())
-
-
-def eqf_label(level: Any) -> str:
+def _eqf(level: Any, language: str) -> str:
     try:
-        return vl.eqf(int(level), lang())
+        return vl.eqf(int(level), language)
     except (TypeError, ValueError):
         return str(level)
 
 
-FACET_LABELLERS: Mapping[str, Callable[[str], str]] = {
-    "country": country_label,
-    "eqf": eqf_label,
-    "language": language_label,
-    "mode": mode_label,
-    "schedule": schedule_label,
-    "field": isced_label,
-    "field_narrow": isced_label,
-    "field_detailed": isced_label,
+VOCABULARIES: Mapping[str, Callable[[str, str], str]] = {
+    "country": vl.country,
+    "eqf": _eqf,
+    "language": vl.language,
+    "mode": vl.mode,
+    "schedule": vl.schedule,
+    "field": vl.isced,
+    "field_narrow": vl.isced,
+    "field_detailed": vl.isced,
 }
+"""Facets (and the course fields named alike) whose values are vocabulary codes -> the label
+of a code in a language: `(code, language) -> label`."""
+
+
+def country_label(code: str) -> str:
+    return vocabulary_label("country", code, lang())
+
+
+def language_label(code: str) -> str:
+    return vocabulary_label("language", code, lang())
+
+
+def mode_label(code: str) -> str:
+    return vocabulary_label("mode", code, lang())
+
+
+def isced_label(code: str) -> str:
+    return vocabulary_label("field", code, lang())
+
+
+def schedule_label(code: str) -> str:
+    return vocabulary_label("schedule", code, lang())
+
+
+def eqf_label(level: Any) -> str:
+    return _eqf(level, lang())
+
+
+@lru_cache(maxsize=VOCABULARY_CACHE)
+def vocabulary_label(kind: str, code: str, language: str) -> str:
+    """The label of vocabulary `kind`'s `code` (a key of VOCABULARIES) in `language`.
+
+    Memoised: a label depends only on its arguments (the vocabularies and catalogues are data
+    files), and one search answer asks for dozens. Bounded, because a code may come from a
+    request (a selected filter value) rather than from the vocabulary."""
+    return VOCABULARIES[kind](code, language)
+
 
 FACET_NAMES = {
     "country": _l("Country"),
@@ -108,25 +129,61 @@ RANGE_LABELS = {
 }
 
 
+class FacetLabels:
+    """Facet and facet-value labels in the interface language of the current request, for the
+    many labels of one response: the language is looked up once, when this is made, and the
+    labels come from per-process memos (a translated facet name costs ~15 us through
+    Flask-Babel, and a search answer has ~15 facets and dozens of values).
+
+    Make one per response, inside the request it labels: a translated name is memoised under
+    the language this object was made for, and translated by Flask-Babel in the current
+    request's locale on its first use, so the two must agree. (Translations depend only on the
+    language: the catalogues are compiled before the app serves, see `web.i18n`.)"""
+
+    def __init__(self) -> None:
+        self.language = lang()
+
+    def facet(self, name: str) -> str:
+        """The translated name of a facet."""
+        key = (self.language, name)
+        found = _translated_names.get(key)
+        if found is None:
+            label = FACET_NAMES.get(name)
+            spec = FACETS_BY_NAME.get(name)
+            found = str(label) if label is not None else spec.label if spec else name
+            if label is not None or spec is not None:  # memo only what the tables name: bounded
+                _translated_names[key] = found
+        return found
+
+    def value(self, facet: str, value: str, given: str = "") -> str:
+        """The label of one facet value (vocabularies and ranges are labelled here; other
+        values, e.g. provider names, keep the backend's label `given`)."""
+        if facet in VOCABULARIES:
+            return vocabulary_label(facet, value, self.language)
+        ranged = RANGE_LABELS.get((facet, value))
+        if ranged is not None:
+            key = (self.language, facet, value)
+            found = _translated_ranges.get(key)
+            if found is None:
+                found = _translated_ranges[key] = str(ranged)
+            return found
+        return registered_label(facet, value) or given or value
+
+
+_translated_names: dict[tuple[str, str], str] = {}
+"""(language, facet name) -> translated FACET_NAMES entry (or the spec's label)."""
+_translated_ranges: dict[tuple[str, str, str], str] = {}
+"""(language, facet, value) -> translated RANGE_LABELS entry."""
+
+
 def facet_label(name: str) -> str:
-    """The translated name of a facet."""
-    label = FACET_NAMES.get(name)
-    if label is not None:
-        return str(label)
-    spec = FACETS_BY_NAME.get(name)
-    return spec.label if spec else name
+    """The translated name of a facet (one label: for many, use one FacetLabels)."""
+    return FacetLabels().facet(name)
 
 
 def facet_value_label(facet: str, value: str, given: str = "") -> str:
-    """The label of one facet value in the interface language (vocabularies and ranges are
-    labelled here; other values, e.g. provider names, keep the backend's label)."""
-    labeller = FACET_LABELLERS.get(facet)
-    if labeller is not None:
-        return labeller(value)
-    ranged = RANGE_LABELS.get((facet, value))
-    if ranged is not None:
-        return str(ranged)
-    return registered_label(facet, value) or given or value
+    """The label of one facet value in the interface language (see `FacetLabels.value`)."""
+    return FacetLabels().value(facet, value, given)
 
 
 def text(value: LangText | None) -> str:
@@ -171,6 +228,13 @@ def duration(value: str | None) -> str:
     """ISO 8601 duration in words: P7W -> '7 weeks', PT40H -> '40 hours'."""
     if not value:
         return ""
+    return _duration(value, lang())
+
+
+@lru_cache(maxsize=VOCABULARY_CACHE)
+def _duration(value: str, language: str) -> str:
+    # Memoised: CLDR unit formatting costs ~0.1 ms a duration (a course page and every API
+    # course record show one), and the answer depends only on the arguments.
     try:
         parsed = isodate.parse_duration(value)
     except (isodate.ISO8601Error, ValueError):
@@ -186,7 +250,7 @@ def duration(value: str | None) -> str:
         hours, rest = divmod(parsed.seconds, 3600)
         parts = [(weeks, "week"), (days, "day"), (hours, "hour"), (rest // 60, "minute")]
     # CLDR unit names: "7 weeks", "7 semaines", "7 Wochen"
-    words = [format_unit(n, f"duration-{unit}", length="long", locale=lang()) for n, unit in parts if n]
+    words = [format_unit(n, f"duration-{unit}", length="long", locale=language) for n, unit in parts if n]
     return ", ".join(words) or value
 
 
@@ -225,15 +289,20 @@ def ects_basis(basis: str | None, hours_per_ects: Decimal | None = None) -> str:
 
 def course_labels(course: Course) -> dict[str, Any]:
     """Labels for every coded value of a course, keyed like the record's fields."""
+    language = lang()
+
+    def label(kind: str, code: str) -> str:
+        return vocabulary_label(kind, code, language)
+
     return {
-        "country": country_label(course.country) if course.country else None,
-        "eqf_level": eqf_label(course.eqf_level) if course.eqf_level is not None else None,
-        "languages": {code: language_label(code) for code in course.languages},
-        "modes": {code: mode_label(code) for code in course.modes},
-        "schedule": schedule_label(course.schedule) if course.schedule else None,
-        "isced_f": {code: isced_label(code) for code in course.isced_f},
+        "country": label("country", course.country) if course.country else None,
+        "eqf_level": _eqf(course.eqf_level, language) if course.eqf_level is not None else None,
+        "languages": {code: label("language", code) for code in course.languages},
+        "modes": {code: label("mode", code) for code in course.modes},
+        "schedule": label("schedule", course.schedule) if course.schedule else None,
+        "isced_f": {code: label("field", code) for code in course.isced_f},
         # every country code in the record (provider, awarding bodies, locations)
-        "countries": {code: country_label(code) for code in _countries(course)},
+        "countries": {code: label("country", code) for code in _countries(course)},
         "ects_basis": ects_basis(course.workload.ects_basis, course.workload.hours_per_ects) or None,
         "duration": duration(course.duration) or None,
         "price": money(course.price) or None,

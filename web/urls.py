@@ -18,6 +18,7 @@ encodes differently fails a test instead of changing links.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -28,21 +29,32 @@ QUERY_SAFE = "!$'()*,/:;?@"
 PATH_SAFE = "!$&'()*+,/:;=@"
 """What werkzeug's default converter leaves unescaped in a path segment (`BaseConverter.to_url`)."""
 _SENTINEL = "\x00url\x00"
+PAIR_CACHE = 4096
+"""Encoded query-string pairs memoised per process (bounded: values come from requests)."""
 
 
 def query_url(base: str, params: Mapping[str, Any]) -> str:
-    """`base` (a path without query string) with `params` encoded as `url_for` would."""
-    items: list[tuple[str, Any]] = []
+    """`base` (a path without query string) with `params` encoded as `url_for` would
+    (values are strings, numbers or lists of them; not bytes)."""
+    pairs: list[str] = []
     for name, value in params.items():
         if value is None:
             continue
         if isinstance(value, list | tuple | set):
-            items.extend((name, v) for v in value if v is not None)
+            pairs.extend(_pair(name, str(v)) for v in value if v is not None)
         else:
-            items.append((name, value))
-    if not items:
+            pairs.append(_pair(name, str(value)))
+    if not pairs:
         return base
-    return f"{base}?{urlencode(items, safe=QUERY_SAFE)}"
+    return f"{base}?{'&'.join(pairs)}"
+
+
+@lru_cache(maxsize=PAIR_CACHE)
+def _pair(name: str, value: str) -> str:
+    # One `name=value` of `urlencode(items, safe=QUERY_SAFE)` (which quotes `str()` of every
+    # name and value). Memoised: the links of one answer repeat the same few pairs (the query
+    # text, the selected filters) dozens of times.
+    return urlencode([(name, value)], safe=QUERY_SAFE)
 
 
 class PathTemplate:

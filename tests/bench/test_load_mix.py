@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from bench.load import FILTERS, WORDS, QuerySpace, _hit_rates, title_phrases
+from bench.load import FILTERS, WORDS, QuerySpace, ServerSettings, _hit_rates, title_phrases
 
 
 def test_title_phrases_are_frequent_word_pairs() -> None:
@@ -40,3 +40,12 @@ def test_popularity_is_zipf_like() -> None:
 def test_hit_rates_per_endpoint() -> None:
     rates = _hit_rates({"search": Counter(hit=3, miss=1), "detail": Counter(), "suggest": Counter(miss=2)})
     assert rates == {"search": 0.75, "suggest": 0.0}
+
+
+def test_server_settings_keep_connections_alive_by_default() -> None:
+    options = ServerSettings().options()
+    assert options[options.index("-k") + 1] == "gthread"  # the sync worker closes every connection
+    assert options[options.index("--threads") + 1] == "1"  # one request at a time per worker
+    assert int(options[options.index("--keep-alive") + 1]) > 0
+    sync = ServerSettings(worker_class="sync").options()
+    assert sync[sync.index("-k") + 1] == "sync"
