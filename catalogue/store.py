@@ -43,6 +43,7 @@ from catalogue.schema import courses, raw_items, run_issues, runs, sources
 from catalogue.sources import FetchState, Source
 from catalogue.store_rows import (
     CHUNK,
+    RecordRow,
     chunks,
     counts_json,
     course_filter,
@@ -50,13 +51,14 @@ from catalogue.store_rows import (
     issue_row,
     report_from_row,
     require_source,
+    select_record_rows,
     select_rows,
     source_from_row,
     stored_courses,
 )
 from catalogue.store_rows import now as _now
 
-__all__ = ["CHUNK", "GUARD_MIN_ACTIVE", "CatalogueStore", "open_engine", "stored_courses"]
+__all__ = ["CHUNK", "GUARD_MIN_ACTIVE", "CatalogueStore", "RecordRow", "open_engine", "stored_courses"]
 
 _SEQ_LOCK = 0x63617461_6C6F67  # advisory lock key ("catalog") that orders seq-allocating commits
 
@@ -335,6 +337,25 @@ class CatalogueStore:
             if len(batch) < batch_size:
                 return
             after = batch[-1][0]
+
+    def iter_records(
+        self, *, source_id: str | None = None, include_withdrawn: bool = False, batch_size: int = 1000
+    ) -> Iterator[RecordRow]:
+        """What `iter_courses` yields, as `RecordRow`s (id, status, seq, record JSON text): the
+        lean read of a full reindex, which needs neither Course objects nor timestamps. Same
+        order, filters and keyset pagination in short transactions as `iter_courses`."""
+        if batch_size < 1:
+            raise ValueError("batch_size must be positive")
+        conditions = course_filter(source_id, include_withdrawn)
+        after: str | None = None
+        while True:
+            page = conditions if after is None else [*conditions, courses.c.id > after]
+            with self._guard(), self._engine.connect() as conn:
+                batch = select_record_rows(conn, *page, limit=batch_size)
+            yield from batch
+            if len(batch) < batch_size:
+                return
+            after = batch[-1].id
 
     def count_courses(self, *, source_id: str | None = None, include_withdrawn: bool = False) -> int:
         query = sa.select(sa.func.count()).select_from(courses)

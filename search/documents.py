@@ -14,10 +14,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from typing import Any
+from datetime import date
+from decimal import Decimal
+from typing import Any, NamedTuple
 
 from catalogue.changes import StoredCourse
-from catalogue.model import Course, LangText, first_text
+from catalogue.model import LangText, Location, first_text, lang_text
 from catalogue.vocabularies import isced_ancestors
 from search.backend import Document
 from search.query import UNDATED_DAY
@@ -83,41 +85,148 @@ def to_document(stored: StoredCourse, eligible: Iterable[str] = ()) -> Document:
     `eligible`: ids of the funding schemes the course is eligible for (catalogue eligibility,
     looked up by the caller so that documents stay a function of their arguments)."""
     course = stored.course
-    display = ("en", *course.languages)
-    provider = first_text(course.provider.name, display)
+    price = course.price
+    return _flatten(
+        _Facts(
+            id=course.id,
+            status=str(stored.status),
+            seq=stored.seq,
+            title=course.title,
+            description=course.description,
+            outcomes=[outcome.text for outcome in course.learning_outcomes],
+            provider=course.provider.name,
+            country=course.country,
+            eqf_level=course.eqf_level,
+            languages=course.languages,
+            modes=course.modes,
+            schedule=course.schedule,
+            isced_f=course.isced_f,
+            start_date=course.start_date,
+            end_date=course.end_date,
+            url=course.url,
+            keywords=course.keywords,
+            ects=course.workload.ects,
+            ects_basis=course.workload.ects_basis,
+            price=price.amount if price is not None else None,
+            currency=price.currency if price is not None else None,
+            locations=course.locations,
+        ),
+        eligible,
+    )
+
+
+def record_document(
+    record: Mapping[str, Any], status: str, seq: int, eligible: Iterable[str] = ()
+) -> Document:
+    """`to_document` of the stored course whose record (`catalogue.codec.course_to_dict`, as the
+    store holds it) is `record`, without building the Course: the full reindex reads records raw.
+
+    Equal to `to_document(StoredCourse(course_from_dict(record), status, seq=seq, ...), eligible)`
+    for every record: values are read and normalised as `course_from_dict` reads them (text
+    through `lang_text`, numbers through Decimal, dates through `date.fromisoformat`), and the
+    document is assembled by the same `_flatten`. Raises KeyError/ValueError on a malformed record.
+    """
+    price = record.get("price")
+    amount = Decimal(str(price["amount"])) if price else None
+    workload = record.get("workload") or {}
+    ects = workload.get("ects")
+    return _flatten(
+        _Facts(
+            id=record["id"],
+            status=str(status),
+            seq=seq,
+            title=lang_text(record.get("title")),
+            description=lang_text(record.get("description")),
+            outcomes=[lang_text(outcome.get("text")) for outcome in record.get("learning_outcomes", ())],
+            provider=lang_text(record["provider"].get("name")),
+            country=record["provider"].get("country"),
+            eqf_level=record.get("eqf_level"),
+            languages=tuple(record.get("languages", ())),
+            modes=tuple(record.get("modes", ())),
+            schedule=record.get("schedule"),
+            isced_f=tuple(record.get("isced_f", ())),
+            start_date=_date(record.get("start_date")),
+            end_date=_date(record.get("end_date")),
+            url=record.get("url"),
+            keywords=tuple(record.get("keywords", ())),
+            ects=Decimal(str(ects)) if ects is not None else None,
+            ects_basis=workload.get("ects_basis"),
+            price=amount,
+            currency=price.get("currency") if price else None,
+            locations=tuple(Location(**location) for location in record.get("locations", ())),
+        ),
+        eligible,
+    )
+
+
+class _Facts(NamedTuple):
+    """What a search document is flattened from, read from a Course or from its stored record."""
+
+    id: str
+    status: str
+    seq: int
+    title: LangText
+    description: LangText
+    outcomes: list[LangText]
+    provider: LangText
+    country: str | None
+    eqf_level: int | None
+    languages: tuple[str, ...]
+    modes: tuple[str, ...]
+    schedule: str | None
+    isced_f: tuple[str, ...]
+    start_date: date | None
+    end_date: date | None
+    url: str | None
+    keywords: tuple[str, ...]
+    ects: Decimal | None
+    ects_basis: str | None
+    price: Decimal | None
+    currency: str | None
+    locations: tuple[Location, ...]
+
+
+def _flatten(facts: _Facts, eligible: Iterable[str]) -> Document:
+    display = ("en", *facts.languages)
+    provider = first_text(facts.provider, display)
+    start = facts.start_date
     doc: Document = {
-        "id": course.id,
-        "status": str(stored.status),
-        "seq": stored.seq,  # the store's change counter: `search.sync.repair` compares it
-        "title": first_text(course.title, display),
-        "titles": _joined(course.title.values()),
-        "description": first_text(course.description, display),
-        "outcomes": _joined(text for o in course.learning_outcomes for text in o.text.values()),
-        "keywords": list(course.keywords),
+        "id": facts.id,
+        "status": facts.status,
+        "seq": facts.seq,  # the store's change counter: `search.sync.repair` compares it
+        "title": first_text(facts.title, display),
+        "titles": _joined(facts.title.values()),
+        "description": first_text(facts.description, display),
+        "outcomes": _joined(text for outcome in facts.outcomes for text in outcome.values()),
+        "keywords": list(facts.keywords),
         "provider": provider,
         "provider_key": provider_key(provider),
-        "country": course.country,
-        "eqf": str(course.eqf_level) if course.eqf_level is not None else None,
-        "languages": list(course.languages),
-        "modes": list(course.modes),
-        "schedule": course.schedule,
-        "isced": _isced_chain(course.isced_f),
-        "isced_broad": _isced_level(course.isced_f, 2),
-        "isced_narrow": _isced_level(course.isced_f, 3),
-        "isced_detailed": _isced_level(course.isced_f, 4),
-        "start_date": course.start_date.isoformat() if course.start_date else None,
-        "start_day": float(course.start_date.toordinal() if course.start_date else UNDATED_DAY),
-        "end_date": course.end_date.isoformat() if course.end_date else None,
-        "url": course.url,
+        "country": facts.country,
+        "eqf": str(facts.eqf_level) if facts.eqf_level is not None else None,
+        "languages": list(facts.languages),
+        "modes": list(facts.modes),
+        "schedule": facts.schedule,
+        "isced": _isced_chain(facts.isced_f),
+        "isced_broad": _isced_level(facts.isced_f, 2),
+        "isced_narrow": _isced_level(facts.isced_f, 3),
+        "isced_detailed": _isced_level(facts.isced_f, 4),
+        "start_date": start.isoformat() if start else None,
+        "start_day": float(start.toordinal() if start else UNDATED_DAY),
+        "end_date": facts.end_date.isoformat() if facts.end_date else None,
+        "url": facts.url,
         "eligible": sorted(eligible),
-        **_money_fields(course),
-        **_place_fields(course),
+        **_money_fields(facts),
+        **_place_fields(facts),
     }
-    implied = course.languages[0] if len(course.languages) == 1 else None
-    doc.update(_per_language("title", course.title, implied))
-    doc.update(_per_language("description", course.description, implied))
-    doc.update(_per_language("outcomes", _outcome_text(course), implied))
+    implied = facts.languages[0] if len(facts.languages) == 1 else None
+    doc.update(_per_language("title", facts.title, implied))
+    doc.update(_per_language("description", facts.description, implied))
+    doc.update(_per_language("outcomes", _outcome_text(facts.outcomes), implied))
     return doc
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None  # as catalogue.codec reads dates
 
 
 def text_language(tag: str, implied: str | None = None) -> str:
@@ -144,39 +253,36 @@ def _per_language(kind: str, text: LangText, implied: str | None) -> dict[str, s
     return {f"{kind}_{lang}": "\n".join(values) for lang, values in grouped.items()}
 
 
-def _outcome_text(course: Course) -> dict[str, str]:
+def _outcome_text(outcomes: list[LangText]) -> dict[str, str]:
     merged: dict[str, list[str]] = {}
-    for outcome in course.learning_outcomes:
-        for tag, value in outcome.text.items():
+    for text in outcomes:
+        for tag, value in text.items():
             merged.setdefault(tag, []).append(value)
     return {tag: "\n".join(values) for tag, values in merged.items()}
 
 
-def _money_fields(course: Course) -> dict[str, Any]:
-    ects = course.workload.ects
-    price = course.price
+def _money_fields(facts: _Facts) -> dict[str, Any]:
+    ects, price = facts.ects, facts.price
     return {
         "ects": float(ects) if ects is not None else None,
-        "ects_basis": course.workload.ects_basis if ects is not None else None,
-        "price": float(price.amount) if price is not None else None,
-        "currency": price.currency if price is not None else None,
-        "free": price.is_free if price is not None else None,
+        "ects_basis": facts.ects_basis if ects is not None else None,
+        "price": float(price) if price is not None else None,
+        "currency": facts.currency if price is not None else None,
+        "free": price == 0 if price is not None else None,  # catalogue.model.Price.is_free
     }
 
 
-def _place_fields(course: Course) -> dict[str, Any]:
+def _place_fields(facts: _Facts) -> dict[str, Any]:
     """Region and city names as published with their slugs (the facet values), and the geo
     point of an on-site course: its first location with coordinates."""
     regions = list(
-        dict.fromkeys(loc.region.strip() for loc in course.locations if loc.region and loc.region.strip())
+        dict.fromkeys(loc.region.strip() for loc in facts.locations if loc.region and loc.region.strip())
     )
-    cities = list(
-        dict.fromkeys(loc.city.strip() for loc in course.locations if loc.city and loc.city.strip())
-    )
+    cities = list(dict.fromkeys(loc.city.strip() for loc in facts.locations if loc.city and loc.city.strip()))
     geo = None
-    if not course.modes or _ON_SITE.intersection(course.modes):
+    if not facts.modes or _ON_SITE.intersection(facts.modes):
         located = next(
-            (loc for loc in course.locations if loc.latitude is not None and loc.longitude is not None), None
+            (loc for loc in facts.locations if loc.latitude is not None and loc.longitude is not None), None
         )
         if located is not None:
             geo = {"lat": float(located.latitude or 0.0), "lon": float(located.longitude or 0.0)}

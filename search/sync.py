@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from catalogue.changes import StoredCourse
 from search.backend import Document, SearchBackend
-from search.documents import to_document
+from search.documents import record_document, to_document
+
+if TYPE_CHECKING:  # annotations only: the search package does not import the store's SQL layer
+    from catalogue.store_rows import RecordRow
 
 
 class CourseSource(Protocol):
@@ -17,6 +21,14 @@ class CourseSource(Protocol):
     def iter_courses(
         self, *, source_id: str | None = None, include_withdrawn: bool = False, batch_size: int = 1000
     ) -> Iterable[StoredCourse]: ...
+
+
+class RecordSource(Protocol):
+    """The part of CatalogueStore a full reindex reads: every course as a `RecordRow`."""
+
+    def iter_records(
+        self, *, source_id: str | None = None, include_withdrawn: bool = False, batch_size: int = 1000
+    ) -> Iterable[RecordRow]: ...
 
 
 class EligibilityLookup(Protocol):
@@ -45,6 +57,30 @@ def _documents(chunk: list[StoredCourse], eligibility: EligibilityLookup | None)
     return [to_document(stored, found.get(stored.id, ())) for stored in chunk]
 
 
+def record_documents(
+    rows: Iterable[RecordRow], eligibility: EligibilityLookup | None = None, batch: int = 1000
+) -> Iterator[Document]:
+    """Search documents of stored records (`record_document`), equal to `documents` of the same
+    courses. Eligible schemes are looked up one batch at a time; each record is decoded only
+    when its document is built, so a batch holds its rows' JSON text, not decoded records."""
+    chunk: list[RecordRow] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= batch:
+            yield from _record_documents(chunk, eligibility)
+            chunk = []
+    yield from _record_documents(chunk, eligibility)
+
+
+def _record_documents(chunk: list[RecordRow], eligibility: EligibilityLookup | None) -> Iterator[Document]:
+    if not chunk:
+        return
+    found = eligibility.eligible_schemes(row.id for row in chunk) if eligibility is not None else {}
+    for row in chunk:
+        record = json.loads(row.record_json)
+        yield record_document(record, row.status, row.seq, found.get(row.id, ()))
+
+
 class IndexSync:
     """ChangeSink that upserts every changed course, active or withdrawn.
 
@@ -63,9 +99,14 @@ class IndexSync:
             self.backend.upsert(documents(latest.values(), self.eligibility))
 
 
-def reindex(store: CourseSource, backend: SearchBackend, eligibility: EligibilityLookup | None = None) -> int:
-    """Rebuild the whole index from the store (withdrawn tombstones included); return the count."""
-    return backend.rebuild(documents(store.iter_courses(include_withdrawn=True), eligibility))
+def reindex(store: RecordSource, backend: SearchBackend, eligibility: EligibilityLookup | None = None) -> int:
+    """Rebuild the whole index from the store (withdrawn tombstones included); return the count.
+
+    Streams: the store is read in keyset pages and documents are built one at a time as the
+    backend consumes them, so memory stays flat whatever the catalogue's size. Reads records raw
+    (`iter_records`, `record_document`): the documents are those `documents` builds from
+    `iter_courses`, without the Course objects and timestamps a reindex does not need."""
+    return backend.rebuild(record_documents(store.iter_records(include_withdrawn=True), eligibility))
 
 
 @dataclass(frozen=True)

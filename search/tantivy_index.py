@@ -204,10 +204,16 @@ def to_tantivy(doc: Document) -> str:
     title = title_key(str(doc.get("title") or ""))
     for sort, field in SORT_FIELDS.items():
         out[field] = sort_key(sort, doc, title)
-    card = json.dumps({name: doc.get(name) for name in CARD_FIELDS}, ensure_ascii=False, default=str)
+    card = _CARD_JSON.encode({name: doc.get(name) for name in CARD_FIELDS})
     out["card"] = base64.b64encode(card.encode()).decode("ascii")  # bytes fields take base64 in JSON
     out["seq"] = int(doc.get("seq") or 0)
-    return json.dumps(out, ensure_ascii=False)
+    return _DOC_JSON.encode(out)
+
+
+_CARD_JSON = json.JSONEncoder(ensure_ascii=False, default=str, check_circular=False)
+_DOC_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)
+# The exact text of json.dumps(..., ensure_ascii=False[, default=str]), from one encoder each
+# instead of a new one per call; documents are trees, so the circular-reference check is skipped.
 
 
 def id_hash(doc_id: str) -> int:

@@ -11,12 +11,14 @@ from itertools import pairwise
 from types import MappingProxyType
 
 import pytest
+import sqlalchemy as sa
 
 from catalogue.changes import Candidate, CourseStatus, HarvestDiff
-from catalogue.codec import content_hash
+from catalogue.codec import content_hash, course_to_dict
 from catalogue.errors import ConfigurationError, NotFound, StoreError
 from catalogue.model import Course, Organisation, Price, Provenance, course_id, lang_text
 from catalogue.runs import Issue, Outcome, RunReport, RunStatus, Severity
+from catalogue.schema import courses as courses_table
 from catalogue.sources import FetchState, Source
 from catalogue.store import CatalogueStore
 
@@ -406,6 +408,25 @@ def test_iter_and_count_filters(edx: CatalogueStore) -> None:
     assert [s.id for s in edx.iter_courses(source_id="other")] == [course_id("other", "x")]
     with pytest.raises(ValueError):
         list(edx.iter_courses(batch_size=0))
+
+
+def test_iter_records_reads_what_iter_courses_reads(edx: CatalogueStore) -> None:
+    edx.save_source(Source("other", "csv"))
+    harvest(edx, [cand(f"r{i}", f"Cours d'été {i}") for i in range(7)])
+    harvest(edx, [cand(f"r{i}", f"Cours d'été {i}") for i in range(5)])  # r5, r6 withdrawn
+    harvest(edx, [cand("x", source_id="other")], source_id="other")
+    for kwargs in ({"include_withdrawn": True}, {}, {"source_id": SOURCE}, {"source_id": "other"}):
+        stored = list(edx.iter_courses(**kwargs))  # type: ignore[arg-type]
+        rows = list(edx.iter_records(batch_size=2, **kwargs))  # type: ignore[arg-type]
+        assert [(r.id, r.status, r.seq) for r in rows] == [(s.id, s.status, s.seq) for s in stored]
+        assert [json.loads(r.record_json) for r in rows] == [course_to_dict(s.course) for s in stored]
+        assert all(isinstance(r.status, CourseStatus) for r in rows)
+    with edx.reading() as conn:  # the driver's own decoding, key order included (JSONB reorders)
+        decoded = conn.execute(sa.select(courses_table.c.record).order_by(courses_table.c.id)).scalars().all()
+    rows = list(edx.iter_records(include_withdrawn=True))
+    assert [json.dumps(json.loads(r.record_json)) for r in rows] == [json.dumps(d) for d in decoded]
+    with pytest.raises(ValueError):
+        list(edx.iter_records(batch_size=0))
 
 
 def test_stored_record_round_trips_exactly(edx: CatalogueStore) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 
-from catalogue.changes import CourseStatus
+from bench.generate import stored_courses
+from catalogue.changes import CourseStatus, StoredCourse
+from catalogue.codec import course_from_dict, course_to_dict
 from catalogue.model import Location
-from search.documents import CARD_FIELDS, provider_key, text_language, to_document
-from tests.search.conftest import make_course
+from search.documents import CARD_FIELDS, provider_key, record_document, text_language, to_document
+from tests.search.conftest import NOW, catalogue, make_course
 
 
 def test_flattens_facets_numbers_and_dates() -> None:
@@ -93,3 +96,56 @@ def test_withdrawn_status_and_card_fields_present() -> None:
 def test_is_pure() -> None:
     stored = make_course("x", "Same", description="Same text", ects="1")
     assert to_document(stored) == to_document(stored)
+
+
+def _both_ways(stored: StoredCourse, eligible: tuple[str, ...] = ()) -> tuple[str, str]:
+    """The document of `stored` as the store hands it back, built from the Course and from the
+    record, as exact JSON text (key order and int/float types count): what a reindex builds must
+    equal what a sync builds. (The store's Course is read from the record, whose mappings
+    `course_to_dict` sorted: the order of a title's languages can differ from the original's.)"""
+    record = json.loads(json.dumps(course_to_dict(stored.course)))  # the stored JSON, read back
+    from_course = to_document(replace(stored, course=course_from_dict(record)), eligible)
+    from_record = record_document(record, stored.status, stored.seq, eligible)
+    return json.dumps(from_course), json.dumps(from_record)
+
+
+def test_record_document_equals_to_document_on_the_fixture_catalogue() -> None:
+    for stored in catalogue():
+        course_doc, record_doc = _both_ways(stored, ("scheme-b", "scheme-a"))
+        assert course_doc == record_doc, stored.id
+
+
+def test_record_document_equals_to_document_on_generated_courses() -> None:
+    # the bench generator: many languages, prices, ECTS bases, places, outcomes and tombstones
+    for stored in stored_courses(400, seed=5, hashed=False):
+        course_doc, record_doc = _both_ways(stored)
+        assert course_doc == record_doc, stored.id
+
+
+def test_record_document_normalises_records_as_the_codec_reads_them() -> None:
+    """A record with text the codec strips or drops, "und" tags, several outcome languages,
+    string and float numbers: the record path must apply course_from_dict's normalisation."""
+    record = course_to_dict(
+        make_course(
+            "x",
+            {"en": "Energy", "fr": "Énergie", "und": "Energia"},
+            outcomes=["Measure power"],
+            languages=["fr"],
+            modes=["blended"],
+            isced=["0713", "07"],
+            ects="7.50",
+            price="0.00",
+            start=date(2025, 1, 2),
+            locations=[Location("FRA", " Bretagne ", "Rennes", latitude=48.1, longitude=-1.68)],
+        ).course
+    )
+    record["title"]["de"] = "  Energie  "  # unstripped: course_from_dict strips it
+    record["description"] = {"en": "   ", "pl": "Energia odnawialna"}  # a blank entry is dropped
+    record["learning_outcomes"].append({"text": {"und": "Bilanz", "fr": " Bilan "}})
+    record["workload"]["ects"] = 7.5  # a JSON number instead of the codec's string
+    record["price"]["amount"] = 0
+    stored = StoredCourse(course_from_dict(record), CourseStatus.WITHDRAWN, "h", 42, NOW, NOW)
+    expected = to_document(stored, ["erasmus"])
+    assert json.dumps(record_document(record, "withdrawn", 42, ["erasmus"])) == json.dumps(expected)
+    assert expected["title_de"] == "Energie" and "description_en" not in expected
+    assert expected["free"] is True and expected["ects"] == 7.5

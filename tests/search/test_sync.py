@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from catalogue.changes import CourseStatus, StoredCourse
+from catalogue.codec import course_to_dict
+from catalogue.sources import Source
+from catalogue.store import CatalogueStore, RecordRow
 from search.backend import SearchBackend
 from search.embedded import EmbeddedBackend
 from search.errors import BackendUnavailable
 from search.factory import open_backend
-from search.sync import IndexSync, reindex
+from search.sync import IndexSync, documents, record_documents, reindex
+from tests.catalogue.test_store import cand, harvest
 from tests.search.conftest import catalogue, cid, q
 
 
 class ListStore:
-    """Stands in for CatalogueStore.iter_courses."""
+    """Stands in for CatalogueStore.iter_courses and iter_records."""
 
     def __init__(self, courses: list[StoredCourse]) -> None:
         self.courses = courses
@@ -29,6 +34,24 @@ class ListStore:
     ) -> Iterator[StoredCourse]:
         self.asked_withdrawn = include_withdrawn
         return iter(c for c in self.courses if include_withdrawn or c.status is CourseStatus.ACTIVE)
+
+    def iter_records(
+        self, *, source_id: str | None = None, include_withdrawn: bool = False, batch_size: int = 1000
+    ) -> Iterator[RecordRow]:
+        for stored in self.iter_courses(include_withdrawn=include_withdrawn):
+            yield RecordRow(stored.id, stored.status, stored.seq, json.dumps(course_to_dict(stored.course)))
+
+
+class Schemes:
+    """An eligibility lookup that remembers the id batches it was asked about."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+
+    def eligible_schemes(self, course_ids: Iterable[str]) -> dict[str, list[str]]:
+        ids = list(course_ids)
+        self.batches.append(ids)
+        return {course_id: ["erasmus", "bildungsgutschein"] for course_id in ids[::2]}
 
 
 @pytest.fixture
@@ -91,3 +114,30 @@ def test_factory_opens_the_embedded_index(tmp_path: Path) -> None:
 def test_factory_reports_an_unreachable_opensearch_as_unavailable(tmp_path: Path) -> None:
     with pytest.raises(BackendUnavailable, match="OpenSearch"):
         open_backend(str(tmp_path / "index"), "http://127.0.0.1:1")
+
+
+def test_reindex_documents_equal_the_sync_documents() -> None:
+    """A reindex reads records raw (`record_documents`); a sync flattens Courses (`documents`):
+    the same courses must give the same documents, eligible schemes included, looked up per batch."""
+    store = ListStore(catalogue())
+    by_records, by_courses = Schemes(), Schemes()
+    built = list(record_documents(store.iter_records(include_withdrawn=True), by_records, batch=3))
+    expected = list(documents(store.iter_courses(include_withdrawn=True), by_courses, batch=3))
+    assert json.dumps(built) == json.dumps(expected) and len(built) == 10
+    assert by_records.batches == by_courses.batches and [len(b) for b in by_records.batches] == [3, 3, 3, 1]
+    assert sum(bool(doc["eligible"]) for doc in built) == 7  # every other id of each batch
+
+
+def test_reindex_from_the_store_keeps_tombstones(store: CatalogueStore, tmp_path: Path) -> None:
+    """End to end on SQLite and PostgreSQL: every course, the withdrawn one as a tombstone."""
+    store.save_source(Source("edx", "csv"))
+    harvest(store, [cand(f"r{i}", f"Cours d'été {i}") for i in range(4)])
+    harvest(store, [cand(f"r{i}", f"Cours d'été {i}") for i in range(3)])  # r3 withdrawn
+    backend = EmbeddedBackend(tmp_path / "index")
+    try:
+        assert reindex(store, backend) == 4
+        stored = {s.id: (s.seq, str(s.status)) for s in store.iter_courses(include_withdrawn=True)}
+        assert backend.inventory() == stored and sorted(v for _, v in stored.values()).count("withdrawn") == 1
+        assert backend.search(q("ete")).total == 3
+    finally:
+        backend.close()
