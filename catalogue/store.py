@@ -22,10 +22,11 @@ writes (on SQLite up to the 30 s busy timeout, then StoreError).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
@@ -61,6 +62,8 @@ from catalogue.store_rows import now as _now
 __all__ = ["CHUNK", "GUARD_MIN_ACTIVE", "CatalogueStore", "RecordRow", "open_engine", "stored_courses"]
 
 _SEQ_LOCK = 0x63617461_6C6F67  # advisory lock key ("catalog") that orders seq-allocating commits
+
+Row = TypeVar("Row", bound=tuple[Any, ...])  # a row whose first item is its course id
 
 
 class CatalogueStore:
@@ -325,18 +328,10 @@ class CatalogueStore:
     ) -> Iterator[StoredCourse]:
         """Courses in id order, read in batches of short transactions (keyset pagination), so a
         long iteration never holds a database snapshot open."""
-        if batch_size < 1:
-            raise ValueError("batch_size must be positive")
-        conditions = course_filter(source_id, include_withdrawn)
-        after: str | None = None
-        while True:
-            page = conditions if after is None else [*conditions, courses.c.id > after]
-            with self._guard(), self._engine.connect() as conn:
-                batch = select_rows(conn, *page, order_by=courses.c.id, limit=batch_size)
+        for batch in self._keyset_pages(
+            source_id, include_withdrawn, batch_size, partial(select_rows, order_by=courses.c.id)
+        ):
             yield from (stored for _, stored in batch)
-            if len(batch) < batch_size:
-                return
-            after = batch[-1][0]
 
     def iter_records(
         self, *, source_id: str | None = None, include_withdrawn: bool = False, batch_size: int = 1000
@@ -344,6 +339,19 @@ class CatalogueStore:
         """What `iter_courses` yields, as `RecordRow`s (id, status, seq, record JSON text): the
         lean read of a full reindex, which needs neither Course objects nor timestamps. Same
         order, filters and keyset pagination in short transactions as `iter_courses`."""
+        for batch in self._keyset_pages(source_id, include_withdrawn, batch_size, select_record_rows):
+            yield from batch
+
+    def _keyset_pages(
+        self,
+        source_id: str | None,
+        include_withdrawn: bool,
+        batch_size: int,
+        select: Callable[..., list[Row]],
+    ) -> Iterator[list[Row]]:
+        """Pages of `select(conn, *conditions, limit=batch_size)` in id order, each read in its
+        own short transaction after the last id of the one before (every row's first item is its
+        course id)."""
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
         conditions = course_filter(source_id, include_withdrawn)
@@ -351,11 +359,11 @@ class CatalogueStore:
         while True:
             page = conditions if after is None else [*conditions, courses.c.id > after]
             with self._guard(), self._engine.connect() as conn:
-                batch = select_record_rows(conn, *page, limit=batch_size)
-            yield from batch
+                batch = select(conn, *page, limit=batch_size)
+            yield batch
             if len(batch) < batch_size:
                 return
-            after = batch[-1].id
+            after = str(batch[-1][0])
 
     def count_courses(self, *, source_id: str | None = None, include_withdrawn: bool = False) -> int:
         query = sa.select(sa.func.count()).select_from(courses)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from itertools import islice
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from catalogue.changes import StoredCourse
 from search.backend import Document, SearchBackend
@@ -13,6 +14,8 @@ from search.documents import record_document, to_document
 
 if TYPE_CHECKING:  # annotations only: the search package does not import the store's SQL layer
     from catalogue.store_rows import RecordRow
+
+T = TypeVar("T")
 
 
 class CourseSource(Protocol):
@@ -41,13 +44,8 @@ def documents(
     courses: Iterable[StoredCourse], eligibility: EligibilityLookup | None = None, batch: int = 1000
 ) -> Iterator[Document]:
     """Search documents of `courses`, with their eligible schemes looked up one batch at a time."""
-    chunk: list[StoredCourse] = []
-    for stored in courses:
-        chunk.append(stored)
-        if len(chunk) >= batch:
-            yield from _documents(chunk, eligibility)
-            chunk = []
-    yield from _documents(chunk, eligibility)
+    for chunk in _batches(courses, batch):
+        yield from _documents(chunk, eligibility)
 
 
 def _documents(chunk: list[StoredCourse], eligibility: EligibilityLookup | None) -> list[Document]:
@@ -63,13 +61,15 @@ def record_documents(
     """Search documents of stored records (`record_document`), equal to `documents` of the same
     courses. Eligible schemes are looked up one batch at a time; each record is decoded only
     when its document is built, so a batch holds its rows' JSON text, not decoded records."""
-    chunk: list[RecordRow] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= batch:
-            yield from _record_documents(chunk, eligibility)
-            chunk = []
-    yield from _record_documents(chunk, eligibility)
+    for chunk in _batches(rows, batch):
+        yield from _record_documents(chunk, eligibility)
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """`items` in lists of `size` (the last one shorter, none empty)."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
 def _record_documents(chunk: list[RecordRow], eligibility: EligibilityLookup | None) -> Iterator[Document]:
