@@ -116,7 +116,8 @@ def course_to_dict(course: Course) -> dict[str, Any]:
     return result
 
 
-def _decimal(value: Any) -> Decimal | None:
+def read_decimal(value: Any) -> Decimal | None:
+    """A stored number (JSON number or string) as the Decimal the model holds; None stays None."""
     return None if value is None else Decimal(str(value))
 
 
@@ -129,7 +130,8 @@ def _org(data: Mapping[str, Any]) -> Organisation:
     )
 
 
-def _date(value: str | None) -> date | None:
+def read_date(value: str | None) -> date | None:
+    """A stored ISO date as a date; empty or None is None."""
     return date.fromisoformat(value) if value else None
 
 
@@ -157,10 +159,10 @@ def course_from_dict(data: Mapping[str, Any]) -> Course:
             for o in data.get("learning_outcomes", ())
         ),
         workload=Workload(
-            ects=_decimal(workload.get("ects")),
-            hours=_decimal(workload.get("hours")),
+            ects=read_decimal(workload.get("ects")),
+            hours=read_decimal(workload.get("hours")),
             ects_basis=workload.get("ects_basis"),
-            hours_per_ects=_decimal(workload.get("hours_per_ects")),
+            hours_per_ects=read_decimal(workload.get("hours_per_ects")),
         ),
         eqf_level=data.get("eqf_level"),
         assessment_types=tuple(data.get("assessment_types", ())),
@@ -169,8 +171,8 @@ def course_from_dict(data: Mapping[str, Any]) -> Course:
         identity_verification=data.get("identity_verification"),
         languages=tuple(data.get("languages", ())),
         isced_f=tuple(data.get("isced_f", ())),
-        start_date=_date(data.get("start_date")),
-        end_date=_date(data.get("end_date")),
+        start_date=read_date(data.get("start_date")),
+        end_date=read_date(data.get("end_date")),
         duration=data.get("duration"),
         price=Price(Decimal(str(price["amount"])), price.get("currency"), price.get("note"))
         if price

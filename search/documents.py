@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from catalogue.changes import StoredCourse
+from catalogue.codec import read_date, read_decimal
 from catalogue.model import LangText, Location, first_text, lang_text
 from catalogue.vocabularies import isced_ancestors
 from search.backend import Document
@@ -122,14 +123,13 @@ def record_document(
     store holds it) is `record`, without building the Course: the full reindex reads records raw.
 
     Equal to `to_document(StoredCourse(course_from_dict(record), status, seq=seq, ...), eligible)`
-    for every record: values are read and normalised as `course_from_dict` reads them (text
-    through `lang_text`, numbers through Decimal, dates through `date.fromisoformat`), and the
+    for every record: values are read with the codec's own readers (`lang_text`, `read_decimal`,
+    `read_date`), and the
     document is assembled by the same `_flatten`. Raises KeyError/ValueError on a malformed record.
     """
     price = record.get("price")
-    amount = Decimal(str(price["amount"])) if price else None
+    amount = read_decimal(price["amount"]) if price else None
     workload = record.get("workload") or {}
-    ects = workload.get("ects")
     return _flatten(
         _Facts(
             id=record["id"],
@@ -145,11 +145,11 @@ def record_document(
             modes=tuple(record.get("modes", ())),
             schedule=record.get("schedule"),
             isced_f=tuple(record.get("isced_f", ())),
-            start_date=_date(record.get("start_date")),
-            end_date=_date(record.get("end_date")),
+            start_date=read_date(record.get("start_date")),
+            end_date=read_date(record.get("end_date")),
             url=record.get("url"),
             keywords=tuple(record.get("keywords", ())),
-            ects=Decimal(str(ects)) if ects is not None else None,
+            ects=read_decimal(workload.get("ects")),
             ects_basis=workload.get("ects_basis"),
             price=amount,
             currency=price.get("currency") if price else None,
@@ -223,10 +223,6 @@ def _flatten(facts: _Facts, eligible: Iterable[str]) -> Document:
     doc.update(_per_language("description", facts.description, implied))
     doc.update(_per_language("outcomes", _outcome_text(facts.outcomes), implied))
     return doc
-
-
-def _date(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None  # as catalogue.codec reads dates
 
 
 def text_language(tag: str, implied: str | None = None) -> str:
