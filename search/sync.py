@@ -49,8 +49,6 @@ def documents(
 
 
 def _documents(chunk: list[StoredCourse], eligibility: EligibilityLookup | None) -> list[Document]:
-    if not chunk:
-        return []
     found = eligibility.eligible_schemes(s.id for s in chunk) if eligibility is not None else {}
     return [to_document(stored, found.get(stored.id, ())) for stored in chunk]
 
@@ -73,8 +71,6 @@ def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 def _record_documents(chunk: list[RecordRow], eligibility: EligibilityLookup | None) -> Iterator[Document]:
-    if not chunk:
-        return
     found = eligibility.eligible_schemes(row.id for row in chunk) if eligibility is not None else {}
     for row in chunk:
         record = json.loads(row.record_json)

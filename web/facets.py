@@ -88,10 +88,11 @@ def _float(args: MultiDict[str, str], name: str) -> float | None:
 
 
 def _facet_names(args: MultiDict[str, str]) -> tuple[str, ...] | None:
-    """`facets=country,eqf` (or repeated): the facets to count; absent means all, empty none."""
+    """`facets=country,eqf` (or repeated): the facets to count; absent means all, empty none
+    (`Query.create` drops blank names and repeats)."""
     if "facets" not in args:
         return None
-    return tuple(name.strip() for raw in args.getlist("facets") for name in raw.split(",") if name.strip())
+    return tuple(name for raw in args.getlist("facets") for name in raw.split(","))
 
 
 def parse_query(args: MultiDict[str, str], *, default_page_size: int, strict: bool = True) -> Query:
