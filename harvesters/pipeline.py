@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from catalogue.changes import Candidate, ChangeSink, HarvestDiff
+from catalogue.collector import paced_collection
 from catalogue.errors import CatalogueError, ConfigurationError, FeedError
 from catalogue.model import Provenance
 from catalogue.preview import LIMIT as PREVIEW_LIMIT
@@ -150,16 +151,18 @@ def remap_source(
     try:
         spec = _spec_for(source)
         intake = Intake(spec, report, settings.max_issues, registered_provider(source))
-        with Spool() as spool:
+        with Spool() as spool, paced_collection(BATCH) as pacer:
             # Everything is read and remapped before the transaction opens (see harvesters.spool).
             for stored in store.iter_courses(source_id=source.id):
                 _replay(store, intake, stored.course.id, stored.course.provenance)
                 intake.flush(spool, BATCH)
+                pacer.tick()
             intake.flush(spool)
             intake.close()
             with store.harvesting(report, dry_run=dry_run) as session:
                 for batch in spool.batches():
                     session.offer(batch)
+                    pacer.tick(len(batch))
                 # No seen_refs: a remap saw no feed, so it must not cancel withdrawals held by earlier runs.
                 diff = session.finish(seen_refs=(), complete=False, max_withdraw_share=None)
     except CatalogueError as exc:
@@ -198,10 +201,11 @@ def _harvest(
     harvester = harvester_for(source.format)
     intake = Intake(spec, report, settings.max_issues, registered_provider(source))
     keep = PREVIEW_LIMIT if observe is not None else 0
-    with Spool() as spool:
+    with Spool() as spool, paced_collection(BATCH) as pacer:
         for gathered in harvester.gather(data, spec):
             intake.take(gathered.item, gathered.issues)
             intake.flush(spool, BATCH)
+            pacer.tick()
         intake.flush(spool)
         intake.close()
         withdraw = complete and intake.unidentified == 0
@@ -218,6 +222,7 @@ def _harvest(
         with store.harvesting(report, dry_run=dry_run, keep=keep) as session:
             for batch in spool.batches():
                 session.offer(batch)
+                pacer.tick(len(batch))
             diff = session.finish(
                 seen_refs=intake.seen, complete=withdraw, max_withdraw_share=settings.max_withdraw_share
             )
@@ -345,21 +350,23 @@ def deliver_changes(
         message = f"{SINK_FAILED} ({type(sink).__name__}: {type(exc).__name__}: {exc})"
         issues.append(Issue(Severity.WARNING, message, code="sink-failed"))
 
-    try:
-        for batch in store.iter_changed(diff, SINK_BATCH):
-            for sink in list(live):
-                try:
-                    sink.apply(batch)
-                except Exception as exc:  # a sink is a plug-in boundary: the committed harvest must stand
-                    logger.exception("run %s: change sink %r failed", run, sink)
-                    note(sink, exc)
-                    live.remove(sink)
-                    failed = True
-            if not live:
-                break
-    except CatalogueError as exc:  # reading the changes back failed: the index is behind the store
-        logger.exception("run %s: the changed courses could not be read back for the sinks", run)
-        for sink in live:
-            note(sink, exc)
-            failed = True
+    with paced_collection(SINK_BATCH) as pacer:
+        try:
+            for batch in store.iter_changed(diff, SINK_BATCH):
+                pacer.tick(len(batch))
+                for sink in list(live):
+                    try:
+                        sink.apply(batch)
+                    except Exception as exc:  # a sink is a plug-in boundary: the committed harvest must stand
+                        logger.exception("run %s: change sink %r failed", run, sink)
+                        note(sink, exc)
+                        live.remove(sink)
+                        failed = True
+                if not live:
+                    break
+        except CatalogueError as exc:  # reading the changes back failed: the index is behind the store
+            logger.exception("run %s: the changed courses could not be read back for the sinks", run)
+            for sink in live:
+                note(sink, exc)
+                failed = True
     return failed
