@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from catalogue.codec import course_to_dict
+from catalogue.codec import course_from_dict, course_to_dict
 from catalogue.model import Course
 
 
@@ -64,21 +64,91 @@ class ChangeSink(Protocol):
     def apply(self, changed: Sequence[StoredCourse]) -> None: ...
 
 
-@dataclass(frozen=True)
 class Candidate:
     """A valid record of the current run, ready for the store, with the raw payload it came from.
 
     `raw` and `media_type` are kept so a changed mapping can be replayed without re-downloading.
     `record`, when given, is `course_to_dict(course)` already computed (the pipeline needs it for
     the hash), so the store does not serialise the course a second time.
+
+    `Candidate.from_record` builds one from the stored record alone (how the harvest spool reads
+    its batches back): the course is then decoded only when something asks for it (a dry-run
+    preview does; the store needs only the record, `course_id`, `source_id` and `provider_ref`).
+    Decoding every spooled course cost ~35 us per record beyond the spool's first 10,000.
+    Equality compares course, content hash, raw payload and media type. Not hashable.
     """
 
-    course: Course
-    content_hash: str
-    raw: bytes
-    media_type: str
-    record: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    __slots__ = ("_course", "content_hash", "media_type", "raw", "record")
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(
+        self,
+        course: Course,
+        content_hash: str,
+        raw: bytes,
+        media_type: str,
+        record: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._course: Course | None = course
+        self.content_hash = content_hash
+        self.raw = raw
+        self.media_type = media_type
+        self.record = record
+
+    @classmethod
+    def from_record(
+        cls, record: Mapping[str, Any], content_hash: str, raw: bytes, media_type: str
+    ) -> Candidate:
+        """A candidate whose course is `course_from_dict(record)`, decoded on first use."""
+        candidate = cls.__new__(cls)
+        candidate._course = None
+        candidate.content_hash = content_hash
+        candidate.raw = raw
+        candidate.media_type = media_type
+        candidate.record = record
+        return candidate
+
+    @property
+    def course(self) -> Course:
+        if self._course is None:
+            assert self.record is not None  # from_record always sets it
+            self._course = course_from_dict(self.record)
+        return self._course
+
+    @property
+    def course_id(self) -> str:
+        if self._course is not None:
+            return self._course.id
+        assert self.record is not None
+        return str(self.record["id"])
+
+    @property
+    def source_id(self) -> str:
+        if self._course is not None:
+            return self._course.provenance.source_id
+        assert self.record is not None
+        return str(self.record["provenance"]["source_id"])
+
+    @property
+    def provider_ref(self) -> str:
+        if self._course is not None:
+            return self._course.provenance.provider_ref
+        assert self.record is not None
+        return str(self.record["provenance"]["provider_ref"])
 
     def stored_record(self) -> Mapping[str, Any]:
         """The course as the store keeps it: `record` when given, else computed now."""
         return self.record if self.record is not None else course_to_dict(self.course)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Candidate):
+            return NotImplemented
+        return (self.course, self.content_hash, self.raw, self.media_type) == (
+            other.course,
+            other.content_hash,
+            other.raw,
+            other.media_type,
+        )
+
+    def __repr__(self) -> str:
+        return f"Candidate({self.course_id!r}, content_hash={self.content_hash!r})"

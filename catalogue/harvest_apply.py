@@ -91,15 +91,14 @@ class HarvestSession:
             raise RuntimeError("the harvest session is finished")
         latest: dict[str, Candidate] = {}
         for candidate in candidates:
-            provenance = candidate.course.provenance
-            if provenance.source_id != self.source_id:
+            source_id, ref = candidate.source_id, candidate.provider_ref
+            if source_id != self.source_id:
                 raise ValueError(
-                    f"candidate {candidate.course.id} belongs to {provenance.source_id!r}, "
-                    f"not {self.source_id!r}"
+                    f"candidate {candidate.course_id} belongs to {source_id!r}, not {self.source_id!r}"
                 )
-            if provenance.provider_ref in self._offered:
-                raise ValueError(f"provider_ref {provenance.provider_ref!r} was offered twice in one run")
-            latest[provenance.provider_ref] = candidate
+            if ref in self._offered:
+                raise ValueError(f"provider_ref {ref!r} was offered twice in one run")
+            latest[ref] = candidate
         self._offered.update(latest)
         for chunk in chunks(list(latest.values()), CHUNK):
             self._apply_chunk(chunk)
@@ -144,12 +143,12 @@ class HarvestSession:
     # --- one batch ------------------------------------------------------------------------------
 
     def _apply_chunk(self, chunk: list[Candidate]) -> None:
-        known = self._known([c.course.provenance.provider_ref for c in chunk])
+        known = self._known([c.provider_ref for c in chunk])
         added: list[Candidate] = []
         updated: list[Candidate] = []
         stale_raw: list[Candidate] = []  # content unchanged, raw payload changed: refresh it only
         for candidate in chunk:
-            row = known.get(candidate.course.provenance.provider_ref)
+            row = known.get(candidate.provider_ref)
             if row is None:
                 added.append(candidate)
                 continue
@@ -160,8 +159,8 @@ class HarvestSession:
                     stale_raw.append(candidate)
             else:
                 updated.append(candidate)
-        self._added.extend(c.course.id for c in added)
-        self._updated.extend(c.course.id for c in updated)
+        self._added.extend(c.course_id for c in added)
+        self._updated.extend(c.course_id for c in updated)
         self._keep_sample(added, updated)
         if self._write:
             self._write_chunk(added, updated, stale_raw)

@@ -7,10 +7,10 @@ dashboard) are not kept waiting past SQLite's busy timeout.
 
 Like `tempfile.SpooledTemporaryFile`, the first `in_memory` records stay in memory as they are;
 later batches go to an anonymous temporary file, pickled (the file is ours, written and read by
-this process only) in their stored dict form, and come back as `Candidate`s with their course
-rebuilt by the codec (the store's own decoding, so nothing is lost). Memory is so bounded by
-`in_memory` records whatever the feed's size, and a typical feed pays nothing for the disk round
-trip (~150 us per record: a quarter of a CSV record's whole harvest).
+this process only) in their stored dict form, and come back as `Candidate`s built from that
+record (`Candidate.from_record`: the course is rebuilt by the codec, the store's own decoding,
+only if something asks for it). Memory is so bounded by `in_memory` records whatever the feed's
+size, and a typical feed pays nothing for the disk round trip (~30 us per record).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from types import TracebackType
 from typing import IO
 
 from catalogue.changes import Candidate
-from catalogue.codec import course_from_dict
 
 IN_MEMORY = 10_000
 """Records a spool keeps in memory before it writes to disk (~13 KB each for a CSV record)."""
@@ -65,7 +64,7 @@ class Spool:
         for _ in range(self._batches):
             rows = pickle.load(self._file)  # our own file, see the module docstring
             yield [
-                Candidate(course_from_dict(record), digest, raw, media_type, record)
+                Candidate.from_record(record, digest, raw, media_type)
                 for record, digest, raw, media_type in rows
             ]
 

@@ -39,3 +39,20 @@ def test_a_small_run_never_touches_the_disk() -> None:
         spool.offer(given)
         assert not spool.on_disk
         assert [c for batch in spool.batches() for c in batch] == given
+
+
+def test_candidates_read_back_know_their_ids_before_their_course_is_decoded() -> None:
+    given = candidates()
+    with Spool(in_memory=0) as spool:
+        spool.offer(given)
+        back = [c for batch in spool.batches() for c in batch]
+    for original, again in zip(given, back, strict=True):
+        assert again._course is None  # what the store reads needs no decoded course
+        assert (again.course_id, again.source_id, again.provider_ref) == (
+            original.course.id,
+            original.course.provenance.source_id,
+            original.course.provenance.provider_ref,
+        )
+        assert again._course is None
+        assert again.course == original.course  # decoded on first use
+        assert again == original
