@@ -71,7 +71,8 @@ class Intake:
             self.unidentified += 1
             self.report.count(Outcome.FAILED)
             return None
-        mapped = apply(self.spec, item, self.report.source_id)
+        when = harvested_at or self._now
+        mapped = apply(self.spec, item, self.report.source_id, run_id=self.report.run_id, harvested_at=when)
         ref = mapped.provider_ref
         issues = reader_issues + list(mapped.issues)
         if ref is None:
@@ -92,15 +93,10 @@ class Intake:
         if course is not None and not has_error(issues):
             issues += validate(course)
         for issue in issues:
-            self.note(
-                replace(issue, record_ref=issue.record_ref or ref, pointer=issue.pointer or item.pointer)
-            )
+            self.note(_located(issue, ref, item.pointer))
         if course is None or has_error(issues):
             self.report.count(Outcome.FAILED)
             return ref
-        when = harvested_at or self._now
-        provenance = replace(course.provenance, run_id=self.report.run_id, harvested_at=when)
-        course = replace(course, provenance=provenance)
         record = course_to_dict(course)  # once, for both the hash and the store
         self.pending.append(Candidate(course, record_hash(record), item.content, item.media_type, record))
         return ref
@@ -159,6 +155,15 @@ def _first(digest: bytes, pointer: str | None) -> bytes:
 def _first_pointer(first: bytes) -> str | None:
     packed = first[_DIGEST + 1 :]
     return packed.decode("utf-8", "surrogatepass") if len(first) > _DIGEST else None
+
+
+def _located(issue: Issue, ref: str | None, pointer: str | None) -> Issue:
+    """`issue` with the record's ref and pointer where it lacks them. Most issues come from the
+    mapping and validation with both set already: those are returned as they are, not copied
+    (a copy per issue cost ~5% of a CSV harvest, at ~4 issues per record)."""
+    if (issue.record_ref or not ref) and (issue.pointer or not pointer):
+        return issue
+    return replace(issue, record_ref=issue.record_ref or ref, pointer=issue.pointer or pointer)
 
 
 def has_error(issues: Iterable[Issue]) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -73,10 +74,19 @@ class MappedRecord:
     issues: list[Issue]
 
 
-def apply(spec: MappingSpec, item: RawItem, source_id: str) -> MappedRecord:
+def apply(
+    spec: MappingSpec,
+    item: RawItem,
+    source_id: str,
+    *,
+    run_id: int | None = None,
+    harvested_at: datetime | None = None,
+) -> MappedRecord:
     """Map one raw item with `spec`. Never raises on item content: problems become issues.
 
-    course.id == course_id(source_id, provider_ref); course.provenance.pointer == item.pointer.
+    course.id == course_id(source_id, provider_ref); course.provenance.pointer == item.pointer,
+    and its run_id and harvested_at are the ones given (a harvest passes them here rather than
+    copying the course afterwards).
     """
     record = RecordState(None, item.pointer, spec.null_values, spec.longest_null)
     record.language = spec.default_language or "und"
@@ -120,7 +130,8 @@ def apply(spec: MappingSpec, item: RawItem, source_id: str) -> MappedRecord:
             rejected = True
     if rejected:
         return MappedRecord(record.ref, None, record.issues)
-    return MappedRecord(record.ref, _course(values, record, source_id, spec.groups), record.issues)
+    provenance = Provenance(source_id, record.ref, run_id, harvested_at, record.pointer)
+    return MappedRecord(record.ref, _course(values, record, provenance, spec.groups), record.issues)
 
 
 Evaluator = Callable[[RecordState], Any]
@@ -319,7 +330,7 @@ def _organisation(values: dict[str, Any]) -> Organisation:
 def _course(
     values: dict[str, Any],
     record: RecordState,
-    source_id: str,
+    provenance: Provenance,
     spec_groups: tuple[tuple[Group, tuple[GroupRule, ...]], ...] = (),
 ) -> Course:
     assert record.ref is not None
@@ -338,10 +349,10 @@ def _course(
     if workloads:
         kwargs["workload"] = _merge_workloads(workloads)
     return Course(
-        id=course_id(source_id, record.ref),
+        id=course_id(provenance.source_id, provenance.provider_ref),
         title=values.get("title", EMPTY_TEXT),
         provider=_organisation(values),
-        provenance=Provenance(source_id=source_id, provider_ref=record.ref, pointer=record.pointer),
+        provenance=provenance,
         originals=MappingProxyType(record.originals) if record.originals else EMPTY_TEXT,
         **kwargs,
     )
