@@ -23,7 +23,6 @@ Reading rules (the contract the tests pin down):
 
 from __future__ import annotations
 
-import copy
 import io
 from collections.abc import Iterator
 from typing import Any
@@ -70,8 +69,8 @@ def _events(data: bytes, tags: set[str] | None = None) -> Iterator[tuple[str, An
     syntax problem or on a DOCTYPE that declares entities or points to an external DTD.
 
     `tags`: only events of these elements (libxml2 still parses everything, but Python sees only
-    what it asks for). The DOCTYPE is then checked at the first such event; a feed with none of
-    them is checked by the unfiltered pass that always follows."""
+    what it asks for). The DOCTYPE is then checked at the first such event; `_check_prolog`
+    checks it where an unfiltered read would, at the root's start."""
     parser = etree.iterparse(
         io.BytesIO(data),
         events=("start", "end"),
@@ -92,6 +91,14 @@ def _events(data: bytes, tags: set[str] | None = None) -> Iterator[tuple[str, An
             yield event, element
     except etree.LxmlError as exc:
         raise ParseError(f"not well-formed XML: {exc}") from None
+
+
+def _check_prolog(data: bytes) -> None:
+    """ParseError when `data` is not well-formed up to its root's start tag or its DOCTYPE is
+    refused: what an unfiltered read finds first (a filtered one would see a syntax error before
+    its first event first, or no event at all). libxml2 parses only the first chunk for it."""
+    for _ in _events(data):
+        return
 
 
 def check_doctype(docinfo: Any) -> None:
@@ -124,61 +131,189 @@ def _context_shells(data: bytes, language: XmlRecords) -> Shells:
 def _shell(element: Any, bearing: set[str]) -> bytes:
     # A copy, not etree.Element(tag, attrib, nsmap): lxml's API validates names and namespace
     # URIs more strictly than its parser (a non-ASCII namespace IRI, an over-long attribute
-    # name), which turned such well-formed feeds into an internal error.
-    shell = copy.deepcopy(element)  # its records and inner contexts are already cleared: cheap
+    # name), which turned such well-formed feeds into an internal error. Not the element itself
+    # either: it would be serialised with other namespace declarations than its copy.
+    # __deepcopy__ directly: copy.deepcopy's memo bookkeeping costs more than the copy here.
+    shell = element.__deepcopy__(None)  # its records and inner contexts are already cleared: cheap
     shell.tail = None
-    for child in list(shell):
-        if child.tag in bearing:
-            shell.remove(child)
+    for child in list(shell.iterchildren(*bearing)):
+        shell.remove(child)
     return bytes(etree.tostring(shell, encoding="UTF-8", xml_declaration=False))
+
+
+class _Open:
+    """An element on the path from the root to the current event: its pointer path and what its
+    children seen so far need to number and sweep the next ones."""
+
+    __slots__ = ("element", "last", "path", "swept")
+
+    def __init__(self, element: Any, path: str) -> None:
+        self.element = element
+        self.path = path  # "catalog/provider[1]/course[2]": local names, positions
+        self.last: dict[str, tuple[Any, int]] = {}  # child tag -> its last child seen, position
+        self.swept: Any = None  # the last child up to which the earlier children were swept
+
+
+class _Path:
+    """Pointer paths for the bearing elements (records, contexts) of a tag-filtered event stream.
+
+    Python sees no event of the other elements, so the path of an element is found through its
+    parent chain: the open elements are kept on a stack (root first) and an element's position
+    among same-named siblings is counted from the last sibling of that name seen before, with
+    lxml's own tag-filtered sibling walk, so each sibling is passed once: O(elements) over the
+    feed. Nothing is removed from the tree while it is read (elements are only cleared), so
+    earlier siblings stay countable.
+
+    Sweeping: the unfiltered reader cleared every element outside the open records at its end
+    (memory, and what a record predicate sees). Here the elements outside records that ended
+    since the last event are the siblings before each newly seen element (or its newly seen
+    ancestors), back to the last one swept: they are cleared when such an element opens, so a
+    record predicate sees the same tree as before. What follows the last record or context of an
+    element is cleared with that element's bearing ancestor, as in the first pass."""
+
+    def __init__(self, bearing: set[str]) -> None:
+        self.bearing = bearing
+        self.stack: list[_Open] = []
+        self.names: dict[str, str] = {}  # Clark tag -> local name: a feed repeats a few dozen tags
+
+    def enter(self, element: Any, sweep: bool) -> None:
+        """`element` starts; `sweep`: no record is open around it."""
+        stack = self.stack
+        parent = element.getparent()
+        if not stack or stack[-1].element is not parent:
+            self._reach(parent, sweep)
+        self._push(element, sweep)
+
+    def leave(self, element: Any) -> str:
+        """`element` (one `enter` was given) ends: its path. Open elements the filter hid whose
+        end went unseen are dropped with it (they are inside it)."""
+        stack = self.stack
+        entry = stack.pop()
+        while entry.element is not element:
+            entry = stack.pop()
+        return entry.path
+
+    def _reach(self, parent: Any, sweep: bool) -> None:
+        """Make `parent` the top of the stack: drop the ended elements the filter hid (only those
+        can be stale: bearing ones leave at their end event), push the ones that opened."""
+        stack = self.stack
+        depth = {id(entry.element): index for index, entry in enumerate(stack)}
+        chain = []
+        node = parent
+        while node is not None and id(node) not in depth:
+            chain.append(node)
+            node = node.getparent()
+        del stack[depth[id(node)] + 1 if node is not None else 0 :]
+        for ancestor in reversed(chain):
+            self._push(ancestor, sweep)
+
+    def _push(self, element: Any, sweep: bool) -> None:
+        tag = element.tag
+        name = self.names.get(tag)
+        if name is None:
+            name = self.names[tag] = etree.QName(tag).localname
+        if not self.stack:
+            self.stack.append(_Open(element, name))
+            return
+        parent = self.stack[-1]
+        last = parent.last.get(tag)
+        position = 1 if last is None else last[1] + 1
+        stop = None if last is None else last[0]
+        for sibling in element.itersiblings(tag, preceding=True):
+            if sibling is stop:
+                break
+            position += 1
+        parent.last[tag] = (element, position)
+        if sweep:
+            self._sweep(parent, element)
+        self.stack.append(_Open(element, f"{parent.path}/{name}[{position}]"))
+
+    def _sweep(self, parent: _Open, element: Any) -> None:
+        stop, bearing = parent.swept, self.bearing
+        for sibling in element.itersiblings(preceding=True):
+            if sibling.tag not in bearing:  # bearing ones were cleared at their end
+                sibling.clear(keep_tail=False)
+            if sibling is stop:
+                break
+        parent.swept = element
 
 
 def _records(data: bytes, language: XmlRecords, shells: Shells) -> Iterator[Gathered]:
     """Second pass: each matching record, wrapped in its context shells."""
     contexts = {p.tag for p in language.contexts}
     records = {p.tag for p in language.records}
-    patterns = language.records
-    local_names: dict[str, str] = {}  # Clark tag -> local name: a feed repeats a few dozen tags
-    path: list[str] = []
-    siblings: list[dict[str, int]] = [{}]
+    tests: dict[str, list[Any]] = {}  # record tag -> its patterns' tests, in order (None: any)
+    for pattern in language.records:
+        tests.setdefault(pattern.tag, []).append(pattern.test)
+    path = _Path(contexts | records)
+    wrappers = _Wrappers(shells)
     open_ordinals: list[int] = []
     ordinal = 0
-    open_records = 0  # elements that may still turn out to be records: keep their content
-    parser = secure_parser()  # reads back our own serialisation of the shells
-    for event, element in _events(data):
+    open_records = 0  # records open around the current element: their content is kept
+    _check_prolog(data)
+    for event, element in _events(data, contexts | records):
         tag = element.tag
         if event == "start":
-            counts = siblings[-1]
-            position = counts[tag] = counts.get(tag, 0) + 1
-            name = local_names.get(tag)
-            if name is None:
-                name = local_names[tag] = etree.QName(tag).localname
-            path.append(f"{name}[{position}]" if path else name)
-            siblings.append({})
+            path.enter(element, not open_records)
             if tag in contexts:
                 open_ordinals.append(ordinal)
                 ordinal += 1
             open_records += tag in records
             continue
         own = open_ordinals.pop() if tag in contexts else None
+        if own is not None:
+            wrappers.closed(own)
+        where = path.leave(element)
         if tag in records:
             open_records -= 1
-            if any(p.matches(element) for p in patterns):
-                # The pointer is only built for records: most end events are of their fields.
-                pointer = f"/{'/'.join(path)} (line {element.sourceline})"
-                yield _item(element, [shells[o] for o in open_ordinals], pointer, parser)
-        path.pop()
-        siblings.pop()
-        if tag in records or own is not None or not open_records:
-            element.clear(keep_tail=False)
+            if any(test is None or test(element) for test in tests[tag]):
+                pointer = f"/{where} (line {element.sourceline})"
+                yield _item(element, wrappers.around(open_ordinals), pointer)
+        element.clear(keep_tail=False)
 
 
-def _item(element: Any, ancestors: list[bytes], pointer: str, parser: Any) -> Gathered:
-    record = copy.deepcopy(element)
+class _Wrappers:
+    """The context copies around records, parsed back from their serialised shells. A context
+    around one record only (XCRI-CAP's course around its presentation) is parsed for it; one
+    around more records (its provider, its catalog) is parsed once more and kept while it is open,
+    and each further record gets a copy of that tree (cheaper than a parse). Only the trees of
+    open contexts are kept."""
+
+    def __init__(self, shells: Shells) -> None:
+        self.shells = shells
+        self.parser = secure_parser()  # reads back our own serialisation of the shells
+        self.used: set[int] = set()  # open contexts whose first record had a parse of its own
+        self.parsed: dict[int, Any] = {}  # open contexts around more than one record so far
+
+    def around(self, ordinals: list[int]) -> list[Any]:
+        """Trees of the shells of `ordinals` for one record (its own: it may keep them), outermost
+        first."""
+        trees = []
+        for ordinal in ordinals:
+            tree = self.parsed.get(ordinal)
+            if tree is not None:
+                trees.append(tree.__deepcopy__(None))
+            elif ordinal in self.used:
+                tree = self.parsed[ordinal] = self._parse(ordinal)
+                trees.append(tree.__deepcopy__(None))
+            else:
+                self.used.add(ordinal)
+                trees.append(self._parse(ordinal))
+        return trees
+
+    def closed(self, ordinal: int) -> None:
+        self.used.discard(ordinal)
+        self.parsed.pop(ordinal, None)
+
+    def _parse(self, ordinal: int) -> Any:
+        return etree.fromstring(self.shells[ordinal], self.parser)
+
+
+def _item(element: Any, ancestors: list[Any], pointer: str) -> Gathered:
+    record = element.__deepcopy__(None)
     record.tail = None
     outer = inner = None
-    for shell in ancestors:
-        wrapper = etree.fromstring(shell, parser)
+    for wrapper in ancestors:
         if inner is None:
             outer = wrapper
         else:
