@@ -10,13 +10,17 @@ Per size, in two child processes (so the peak memory, `ru_maxrss`, of the reinde
 3. the parts of the reindex path, each over the first `--parts-docs` courses (all of them up to
    that many: the engine part holds its documents in memory): reading the store
    (`iter_records`: rows with the record's JSON text), decoding the records and building their
-   documents (`search.sync.record_documents`), and `EmbeddedBackend.rebuild` from documents
-   already in memory (the engine alone, including `to_tantivy` on the calling thread).
+   documents (`search.sync.record_documents`), decoding the records and converting them straight
+   to tantivy's JSON (`to_tantivy_records`: `record_to_tantivy`, the calling thread's work in the
+   full reindex), and `EmbeddedBackend.rebuild` from documents already in memory (the engine
+   alone, including `to_tantivy` on the calling thread).
 
 Rates are documents per second of wall time and per CPU-second of the process (all threads: the
-tantivy writer indexes on its own threads, so CPU can exceed wall). `--store DIR` keeps the
-filled store in DIR and reuses it when it is already there (the fill is the slow part at 1M; a
-reused fill is reported with the figures of the run that made it, marked "reused").
+tantivy writer indexes on its own threads, so CPU can exceed wall); `thread_cpu_us_per_doc` is
+the CPU of the calling thread alone per document (the Python side, with tantivy's `add_json`).
+`--store DIR` keeps the filled store in DIR and reuses it when it is already there (the fill is
+the slow part at 1M; a reused fill is reported with the figures of the run that made it, marked
+"reused").
 
     .venv/bin/python -m bench.index_bench --docs 100000
 """
@@ -43,15 +47,21 @@ T = TypeVar("T")
 
 
 def _timed(run: Callable[[], T]) -> tuple[dict[str, float], T]:
-    cpu, wall = time.process_time(), time.perf_counter()
+    cpu, wall, thread = time.process_time(), time.perf_counter(), time.thread_time()
     result = run()
-    return {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}, result
+    return {
+        "wall_s": time.perf_counter() - wall,
+        "cpu_s": time.process_time() - cpu,
+        "thread_cpu_s": time.thread_time() - thread,
+    }, result
 
 
 def _rates(times: dict[str, float], docs: int) -> dict[str, Any]:
     return {
         "wall_s": round(times["wall_s"], 3),
         "cpu_s": round(times["cpu_s"], 3),
+        # the calling thread's share of cpu_s: the Python side (tantivy indexes on its own threads)
+        "thread_cpu_us_per_doc": round(times["thread_cpu_s"] / docs * 1e6, 1) if docs else None,
         "docs_per_s": round(docs / times["wall_s"]) if times["wall_s"] else None,
         "docs_per_cpu_s": round(docs / times["cpu_s"]) if times["cpu_s"] else None,
     }
@@ -103,6 +113,8 @@ def reindex_child(directory: Path, parts_docs: int) -> dict[str, Any]:
         result["read_store"] = _rates(times, len(stored))
         times, documents = _timed(lambda: list(record_documents(stored)))
         result["to_document"] = _rates(times, len(documents))
+        times, converted = _timed(lambda: _convert(stored))
+        result["to_tantivy_records"] = _rates(times, converted)
         stored = []
         times, indexed = _timed(lambda: backend.rebuild(documents))
         result["engine_rebuild"] = _rates(times, indexed)
@@ -110,6 +122,20 @@ def reindex_child(directory: Path, parts_docs: int) -> dict[str, Any]:
         backend.close()
     store.close()
     return result
+
+
+def _convert(rows: list[Any]) -> int:
+    """Decode `rows` and convert them to tantivy's JSON as a reindex into the embedded engine does
+    (`stored_records`, `record_to_tantivy`), each text dropped as the writer would drop it: keeping
+    100k of them would add the page faults of a few hundred MB to what is measured."""
+    from search.sync import stored_records
+    from search.tantivy_index import record_to_tantivy
+
+    count = 0
+    for record in stored_records(rows):
+        record_to_tantivy(*record)
+        count += 1
+    return count
 
 
 def _run_child(*args: str) -> dict[str, Any]:
@@ -167,7 +193,8 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
         results[str(docs)] = r
         print(
             f"{docs:>8}: full reindex {r['full_reindex']['docs_per_s']} docs/s wall "
-            f"({r['full_reindex']['docs_per_cpu_s']} per CPU-s), engine alone "
+            f"({r['full_reindex']['docs_per_cpu_s']} per CPU-s, calling thread "
+            f"{r['full_reindex']['thread_cpu_us_per_doc']} us/doc), engine alone "
             f"{r['engine_rebuild']['docs_per_s']} docs/s, peak {r['full_reindex']['peak_mb']} MB",
             flush=True,
         )

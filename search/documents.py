@@ -85,35 +85,7 @@ def to_document(stored: StoredCourse, eligible: Iterable[str] = ()) -> Document:
 
     `eligible`: ids of the funding schemes the course is eligible for (catalogue eligibility,
     looked up by the caller so that documents stay a function of their arguments)."""
-    course = stored.course
-    price = course.price
-    return _flatten(
-        _Facts(
-            id=course.id,
-            status=str(stored.status),
-            seq=stored.seq,
-            title=course.title,
-            description=course.description,
-            outcomes=[outcome.text for outcome in course.learning_outcomes],
-            provider=course.provider.name,
-            country=course.country,
-            eqf_level=course.eqf_level,
-            languages=course.languages,
-            modes=course.modes,
-            schedule=course.schedule,
-            isced_f=course.isced_f,
-            start_date=course.start_date,
-            end_date=course.end_date,
-            url=course.url,
-            keywords=course.keywords,
-            ects=course.workload.ects,
-            ects_basis=course.workload.ects_basis,
-            price=price.amount if price is not None else None,
-            currency=price.currency if price is not None else None,
-            locations=course.locations,
-        ),
-        eligible,
-    )
+    return flatten(course_facts(stored), eligible)
 
 
 def record_document(
@@ -123,43 +95,88 @@ def record_document(
     store holds it) is `record`, without building the Course: the full reindex reads records raw.
 
     Equal to `to_document(StoredCourse(course_from_dict(record), status, seq=seq, ...), eligible)`
-    for every record: values are read with the codec's own readers (`lang_text`, `read_decimal`,
-    `read_date`), and the
-    document is assembled by the same `_flatten`. Raises KeyError/ValueError on a malformed record.
+    for every record: values are read with the codec's own readers (`record_facts`), and the
+    document is assembled by the same `flatten`. Raises KeyError/ValueError on a malformed record.
     """
-    price = record.get("price")
-    amount = read_decimal(price["amount"]) if price else None
-    workload = record.get("workload") or {}
-    return _flatten(
-        _Facts(
-            id=record["id"],
-            status=str(status),
-            seq=seq,
-            title=lang_text(record.get("title")),
-            description=lang_text(record.get("description")),
-            outcomes=[lang_text(outcome.get("text")) for outcome in record.get("learning_outcomes", ())],
-            provider=lang_text(record["provider"].get("name")),
-            country=record["provider"].get("country"),
-            eqf_level=record.get("eqf_level"),
-            languages=tuple(record.get("languages", ())),
-            modes=tuple(record.get("modes", ())),
-            schedule=record.get("schedule"),
-            isced_f=tuple(record.get("isced_f", ())),
-            start_date=read_date(record.get("start_date")),
-            end_date=read_date(record.get("end_date")),
-            url=record.get("url"),
-            keywords=tuple(record.get("keywords", ())),
-            ects=read_decimal(workload.get("ects")),
-            ects_basis=workload.get("ects_basis"),
-            price=amount,
-            currency=price.get("currency") if price else None,
-            locations=tuple(Location(**location) for location in record.get("locations", ())),
-        ),
-        eligible,
+    return flatten(record_facts(record, status, seq), eligible)
+
+
+def course_facts(stored: StoredCourse) -> CourseFacts:
+    """The facts a search document of `stored` is flattened from."""
+    course = stored.course
+    price = course.price
+    return CourseFacts(
+        id=course.id,
+        status=str(stored.status),
+        seq=stored.seq,
+        title=course.title,
+        description=course.description,
+        outcomes=[outcome.text for outcome in course.learning_outcomes],
+        provider=course.provider.name,
+        country=course.country,
+        eqf_level=course.eqf_level,
+        languages=course.languages,
+        modes=course.modes,
+        schedule=course.schedule,
+        isced_f=course.isced_f,
+        start_date=course.start_date,
+        end_date=course.end_date,
+        url=course.url,
+        keywords=course.keywords,
+        ects=course.workload.ects,
+        ects_basis=course.workload.ects_basis,
+        price=price.amount if price is not None else None,
+        currency=price.currency if price is not None else None,
+        locations=course.locations,
     )
 
 
-class _Facts(NamedTuple):
+def record_facts(record: Mapping[str, Any], status: str, seq: int) -> CourseFacts:
+    """`course_facts` of the stored course whose record is `record`, read with the codec's own
+    readers (`lang_text`, `read_decimal`, `read_date`, `Location`) so that they are the facts
+    `course_from_dict` would give. Raises KeyError/ValueError on a malformed record."""
+    price = record.get("price")
+    amount = read_decimal(price["amount"]) if price else None
+    workload = record.get("workload") or {}
+    provider = record["provider"]
+    locations = record.get("locations", ())
+    return CourseFacts(
+        id=record["id"],
+        status=str(status),
+        seq=seq,
+        title=lang_text(record.get("title")),
+        description=lang_text(record.get("description")),
+        outcomes=[lang_text(outcome.get("text")) for outcome in record.get("learning_outcomes", ())],
+        provider=lang_text(provider.get("name")),
+        country=provider.get("country"),
+        eqf_level=record.get("eqf_level"),
+        languages=tuple(record.get("languages", ())),
+        modes=tuple(record.get("modes", ())),
+        schedule=record.get("schedule"),
+        isced_f=tuple(record.get("isced_f", ())),
+        start_date=read_date(record.get("start_date")),
+        end_date=read_date(record.get("end_date")),
+        url=record.get("url"),
+        keywords=tuple(record.get("keywords", ())),
+        ects=read_decimal(workload.get("ects")),
+        ects_basis=workload.get("ects_basis"),
+        price=amount,
+        currency=price.get("currency") if price else None,
+        locations=tuple(Location(**location) for location in locations),
+    )
+
+
+class StoredRecord(NamedTuple):
+    """A stored course as a full reindex reads it: its decoded record (`course_to_dict`), its
+    status and seq, and the funding schemes it is eligible for (`record_document`'s arguments)."""
+
+    record: Mapping[str, Any]
+    status: str
+    seq: int
+    eligible: Iterable[str] = ()
+
+
+class CourseFacts(NamedTuple):
     """What a search document is flattened from, read from a Course or from its stored record."""
 
     id: str
@@ -186,18 +203,22 @@ class _Facts(NamedTuple):
     locations: tuple[Location, ...]
 
 
-def _flatten(facts: _Facts, eligible: Iterable[str]) -> Document:
+def flatten(facts: CourseFacts, eligible: Iterable[str]) -> Document:
+    """The search document of `facts` (the one flattening: `to_document`, `record_document`)."""
     display = ("en", *facts.languages)
     provider = first_text(facts.provider, display)
     start = facts.start_date
+    isced, broad, narrow, detailed = isced_fields(facts.isced_f)
+    money = money_fields(facts)
+    place = places(facts.locations, facts.modes)
     doc: Document = {
         "id": facts.id,
         "status": facts.status,
         "seq": facts.seq,  # the store's change counter: `search.sync.repair` compares it
         "title": first_text(facts.title, display),
-        "titles": _joined(facts.title.values()),
+        "titles": joined(facts.title.values()),
         "description": first_text(facts.description, display),
-        "outcomes": _joined(text for outcome in facts.outcomes for text in outcome.values()),
+        "outcomes": joined(text for outcome in facts.outcomes for text in outcome.values()),
         "keywords": list(facts.keywords),
         "provider": provider,
         "provider_key": provider_key(provider),
@@ -206,22 +227,30 @@ def _flatten(facts: _Facts, eligible: Iterable[str]) -> Document:
         "languages": list(facts.languages),
         "modes": list(facts.modes),
         "schedule": facts.schedule,
-        "isced": _isced_chain(facts.isced_f),
-        "isced_broad": _isced_level(facts.isced_f, 2),
-        "isced_narrow": _isced_level(facts.isced_f, 3),
-        "isced_detailed": _isced_level(facts.isced_f, 4),
+        "isced": list(isced),
+        "isced_broad": list(broad),
+        "isced_narrow": list(narrow),
+        "isced_detailed": list(detailed),
         "start_date": start.isoformat() if start else None,
         "start_day": float(start.toordinal() if start else UNDATED_DAY),
         "end_date": facts.end_date.isoformat() if facts.end_date else None,
         "url": facts.url,
         "eligible": sorted(eligible),
-        **_money_fields(facts),
-        **_place_fields(facts),
+        "ects": money.ects,
+        "ects_basis": money.ects_basis,
+        "price": money.price,
+        "currency": money.currency,
+        "free": money.free,
+        "regions": list(place.regions),
+        "region_keys": list(place.region_keys),
+        "cities": list(place.cities),
+        "city_keys": list(place.city_keys),
+        "geo": dict(place.geo) if place.geo is not None else None,
     }
-    implied = facts.languages[0] if len(facts.languages) == 1 else None
-    doc.update(_per_language("title", facts.title, implied))
-    doc.update(_per_language("description", facts.description, implied))
-    doc.update(_per_language("outcomes", _outcome_text(facts.outcomes), implied))
+    implied = implied_language(facts.languages)
+    doc.update(language_texts("title", facts.title, implied))
+    doc.update(language_texts("description", facts.description, implied))
+    doc.update(language_texts("outcomes", outcome_text(facts.outcomes), implied))
     return doc
 
 
@@ -237,19 +266,50 @@ def text_language(tag: str, implied: str | None = None) -> str:
 def provider_key(name: str) -> str | None:
     """A stable, URL-safe facet value for a provider (or a place): its name folded to ASCII and
     slugged."""
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    slug = _SLUG_JUNK.sub("-", folded.lower()).strip("-")
-    return slug or None
+    key = _KEYS.get(name, _MISSING)
+    if key is _MISSING:
+        folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+        key = _SLUG_JUNK.sub("-", folded.lower()).strip("-") or None
+        _remember(_KEYS, name, key)
+    return key
 
 
-def _per_language(kind: str, text: LangText, implied: str | None) -> dict[str, str]:
+def implied_language(languages: tuple[str, ...]) -> str | None:
+    """The language "und" text is taken to be in: the course's only language, if it has one."""
+    return languages[0] if len(languages) == 1 else None
+
+
+def language_texts(kind: str, text: LangText, implied: str | None) -> dict[str, str]:
+    """`text` split by `text_language` into `<kind>_<lang>` keys (texts of one key joined by a
+    newline), in the order their languages first occur in `text`."""
+    if not isinstance(implied, str | None):  # a malformed record's, maybe unhashable: not cached
+        return _grouped(((f"{kind}_{text_language(tag, implied)}", value) for tag, value in text.items()))
+    if len(text) == 1:  # the common case: one text, one key
+        for tag, value in text.items():
+            return {_FIELD_NAMES.get((kind, tag, implied)) or _field_name(kind, tag, implied): value}
+    return _grouped(
+        (_FIELD_NAMES.get((kind, tag, implied)) or _field_name(kind, tag, implied), value)
+        for tag, value in text.items()
+    )
+
+
+def _field_name(kind: str, tag: str, implied: str | None) -> str:
+    name = f"{kind}_{text_language(tag, implied)}"
+    _remember(_FIELD_NAMES, (kind, tag, implied), name)
+    return name
+
+
+def _grouped(named: Iterable[tuple[str, str]]) -> dict[str, str]:
     grouped: dict[str, list[str]] = {}
-    for tag, value in text.items():
-        grouped.setdefault(text_language(tag, implied), []).append(value)
-    return {f"{kind}_{lang}": "\n".join(values) for lang, values in grouped.items()}
+    for name, value in named:
+        grouped.setdefault(name, []).append(value)
+    return {name: "\n".join(values) for name, values in grouped.items()}
 
 
-def _outcome_text(outcomes: list[LangText]) -> dict[str, str]:
+def outcome_text(outcomes: list[LangText]) -> dict[str, str]:
+    """The learning outcomes' texts merged per language tag (one per line)."""
+    if not outcomes:
+        return {}
     merged: dict[str, list[str]] = {}
     for text in outcomes:
         for tag, value in text.items():
@@ -257,54 +317,109 @@ def _outcome_text(outcomes: list[LangText]) -> dict[str, str]:
     return {tag: "\n".join(values) for tag, values in merged.items()}
 
 
-def _money_fields(facts: _Facts) -> dict[str, Any]:
+class Money(NamedTuple):
+    """The money and credit fields of a document: floats, and what qualifies them."""
+
+    ects: float | None
+    ects_basis: str | None
+    price: float | None
+    currency: str | None
+    free: bool | None
+
+
+def money_fields(facts: CourseFacts) -> Money:
+    """ECTS and price as floats; the basis and currency only beside a value."""
     ects, price = facts.ects, facts.price
-    return {
-        "ects": float(ects) if ects is not None else None,
-        "ects_basis": facts.ects_basis if ects is not None else None,
-        "price": float(price) if price is not None else None,
-        "currency": facts.currency if price is not None else None,
-        "free": price == 0 if price is not None else None,  # catalogue.model.Price.is_free
-    }
-
-
-def _place_fields(facts: _Facts) -> dict[str, Any]:
-    """Region and city names as published with their slugs (the facet values), and the geo
-    point of an on-site course: its first location with coordinates."""
-    regions = list(
-        dict.fromkeys(loc.region.strip() for loc in facts.locations if loc.region and loc.region.strip())
+    return Money(
+        float(ects) if ects is not None else None,
+        facts.ects_basis if ects is not None else None,
+        float(price) if price is not None else None,
+        facts.currency if price is not None else None,
+        price == 0 if price is not None else None,  # catalogue.model.Price.is_free
     )
-    cities = list(dict.fromkeys(loc.city.strip() for loc in facts.locations if loc.city and loc.city.strip()))
+
+
+class Places(NamedTuple):
+    """Region and city names as published with their slugs (the facet values), and the geo point
+    of an on-site course. Shared and read-only: copy before changing."""
+
+    regions: tuple[str, ...]
+    region_keys: tuple[str, ...]
+    cities: tuple[str, ...]
+    city_keys: tuple[str, ...]
+    geo: Mapping[str, float] | None
+
+
+_NOWHERE = Places((), (), (), (), None)
+
+
+def places(locations: tuple[Location, ...], modes: tuple[str, ...]) -> Places:
+    """The places of a course: its first location with coordinates gives the geo point, and only
+    to a course with a place to go to (or without modes)."""
+    if not locations:
+        return _NOWHERE
+    regions = tuple(
+        dict.fromkeys(loc.region.strip() for loc in locations if loc.region and loc.region.strip())
+    )
+    cities = tuple(dict.fromkeys(loc.city.strip() for loc in locations if loc.city and loc.city.strip()))
     geo = None
-    if not facts.modes or _ON_SITE.intersection(facts.modes):
+    if not modes or _ON_SITE.intersection(modes):
         located = next(
-            (loc for loc in facts.locations if loc.latitude is not None and loc.longitude is not None), None
+            (loc for loc in locations if loc.latitude is not None and loc.longitude is not None), None
         )
         if located is not None:
             geo = {"lat": float(located.latitude or 0.0), "lon": float(located.longitude or 0.0)}
-    return {
-        "regions": regions,
-        "region_keys": _slugs(regions),
-        "cities": cities,
-        "city_keys": _slugs(cities),
-        "geo": geo,
-    }
+    return Places(regions, _slugs(regions), cities, _slugs(cities), geo)
 
 
-def _slugs(names: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(key for key in map(provider_key, names) if key))
+def isced_fields(codes: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """ISCED-F codes -> (every code with its ancestors, broad, narrow, detailed codes), each in
+    first-seen order. Shared and read-only (few distinct code sets: they are computed once)."""
+    try:
+        fields = _ISCED.get(codes)
+    except TypeError:  # a malformed record's codes may be unhashable: computed, not kept
+        return _isced_uncached(codes)
+    if fields is None:
+        fields = _isced_uncached(codes)
+        _remember(_ISCED, codes, fields)
+    return fields
 
 
-def _isced_level(codes: Iterable[str], length: int) -> list[str]:
-    return list(dict.fromkeys(code[:length] for code in codes if len(code) >= length))
+def _isced_uncached(codes: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    return (_isced_chain(codes), _isced_level(codes, 2), _isced_level(codes, 3), _isced_level(codes, 4))
 
 
-def _isced_chain(codes: Iterable[str]) -> list[str]:
+def joined(texts: Iterable[str]) -> str:
+    """The distinct `texts`, one per line, in first-seen order."""
+    return "\n".join(dict.fromkeys(texts))
+
+
+def _slugs(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(key for key in map(provider_key, names) if key))
+
+
+def _isced_level(codes: Iterable[str], length: int) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(code[:length] for code in codes if len(code) >= length))
+
+
+def _isced_chain(codes: Iterable[str]) -> tuple[str, ...]:
     chain: dict[str, None] = {}
     for code in codes:
         chain.update(dict.fromkeys(isced_ancestors(code)))
-    return list(chain)
+    return tuple(chain)
 
 
-def _joined(texts: Iterable[str]) -> str:
-    return "\n".join(dict.fromkeys(texts))
+# Memos of pure functions of values that repeat across a catalogue (provider and place names,
+# language tags, ISCED code sets): a reindex computes each once instead of once per course.
+# Bounded: a cache is emptied when it reaches _MEMO_LIMIT entries.
+_MEMO_LIMIT = 50_000
+_MISSING: Any = object()
+_KEYS: dict[str, str | None] = {}
+_FIELD_NAMES: dict[tuple[str, str, str | None], str] = {}  # (kind, tag, implied) -> field
+_ISCED: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = {}
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(cache) >= _MEMO_LIMIT:
+        cache.clear()
+    cache[key] = value

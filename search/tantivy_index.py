@@ -16,16 +16,35 @@ import base64
 import hashlib
 import json
 import unicodedata
-from collections.abc import Iterable, Mapping
+from binascii import b2a_base64
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
+from json.encoder import c_make_encoder, encode_basestring, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 import tantivy
 
+from catalogue.model import first_text
 from search.backend import Document
-from search.documents import CARD_FIELDS, OTHER, STEMMERS, TEXT_KINDS
+from search.documents import (
+    CARD_FIELDS,
+    OTHER,
+    STEMMERS,
+    TEXT_KINDS,
+    CourseFacts,
+    flatten,
+    implied_language,
+    isced_fields,
+    joined,
+    language_texts,
+    money_fields,
+    outcome_text,
+    places,
+    provider_key,
+    record_facts,
+)
 from search.errors import IndexingError
-from search.query import FACETS_BY_NAME, Range
+from search.query import FACETS_BY_NAME, UNDATED_DAY, Range
 
 SCHEMA_VERSION = "5"  # 2: stored `seq` (search.sync.repair); 3: `eligible` (funding schemes);
 # 4: region/city, ISCED narrow/detailed, start_day, geo (lat/lon/id_hash); 5: slug hashes, range buckets
@@ -204,16 +223,168 @@ def to_tantivy(doc: Document) -> str:
     title = title_key(str(doc.get("title") or ""))
     for sort, field in SORT_FIELDS.items():
         out[field] = sort_key(sort, doc, title)
-    card = _CARD_JSON.encode({name: doc.get(name) for name in CARD_FIELDS})
+    card = _encode_card({name: doc.get(name) for name in CARD_FIELDS})
     out["card"] = base64.b64encode(card.encode()).decode("ascii")  # bytes fields take base64 in JSON
     out["seq"] = int(doc.get("seq") or 0)
-    return _DOC_JSON.encode(out)
+    return _encode_doc(out)
+
+
+def record_to_tantivy(record: Mapping[str, Any], status: str, seq: int, eligible: Iterable[str] = ()) -> str:
+    """`to_tantivy(record_document(record, status, seq, eligible))`, the same text, without the
+    search document in between: the embedded engine's full reindex (`EmbeddedBackend.rebuild_records`).
+    Raises what those two raise."""
+    return facts_to_tantivy(record_facts(record, status, seq), eligible)
+
+
+def facts_to_tantivy(facts: CourseFacts, eligible: Iterable[str] = ()) -> str:
+    """`to_tantivy(flatten(facts, eligible))`, built field by field from the facts.
+
+    The search document is a dict of some forty keys that `to_tantivy` walks again; here each
+    tantivy field is written once, from the same helpers `flatten` uses (`search.documents`), in
+    the key order `to_tantivy` gives (the document's order for its text fields, then its own), so
+    the JSON text is identical (tests/search/test_tantivy_records.py compares them)."""
+    doc_id = facts.id
+    if not isinstance(doc_id, str) or not doc_id:
+        return to_tantivy(flatten(facts, eligible))  # raises to_tantivy's IndexingError
+    languages, modes, keywords = facts.languages, facts.modes, facts.keywords
+    display = ("en", *languages)
+    title = first_text(facts.title, display)
+    provider = first_text(facts.provider, display)
+    eqf = str(facts.eqf_level) if facts.eqf_level is not None else None
+    start, end = facts.start_date, facts.end_date
+    start_iso = start.isoformat() if start else None
+    end_iso = end.isoformat() if end else None
+    money = money_fields(facts)
+    place = places(facts.locations, modes)
+    out: dict[str, Any] = {"id": doc_id, "status": facts.status or "active"}
+    # The text fields, in the document's key order (`flatten`), each when it has a value.
+    titles = joined(facts.title.values())
+    if titles:
+        out["titles"] = [titles]
+    _put(out, "keywords", keywords)
+    if provider:
+        out["provider"] = [provider]
+    _put(out, "country", facts.country)
+    if eqf:
+        out["eqf"] = [eqf]
+    _put(out, "languages", languages)
+    _put(out, "modes", modes)
+    _put(out, "schedule", facts.schedule)
+    plain = all(type(code) is str for code in facts.isced_f)  # then codes are non-empty strings
+    for name, codes in zip(_ISCED_FIELDS, isced_fields(facts.isced_f), strict=True):
+        if not plain:
+            _put(out, name, codes)
+        elif codes:
+            out[name] = codes
+    _put(out, "eligible", sorted(eligible))
+    implied = implied_language(languages)
+    for kind, text in (
+        ("title", facts.title),
+        ("description", facts.description),
+        ("outcomes", outcome_text(facts.outcomes)),
+    ):
+        if text:
+            for name, value in language_texts(kind, text, implied).items():
+                out[name] = [value]  # non-empty: joined non-blank texts
+    # Then to_tantivy's own fields, in its order.
+    key = provider_key(provider)
+    if key:
+        out["provider_key"], out["provider_hash"] = [key], [slug_hash(key)]
+    for name, hashed, slugs in (
+        ("region_keys", "region_hash", place.region_keys),
+        ("city_keys", "city_hash", place.city_keys),
+    ):
+        if slugs:  # non-empty slugs
+            out[name], out[hashed] = slugs, [slug_hash(slug) for slug in slugs]
+    if money.ects is not None:
+        out["ects"] = money.ects
+    if money.price is not None:
+        out["price"] = money.price
+    out["start_day"] = float(start.toordinal() if start else UNDATED_DAY)
+    for field, number in (("ects", money.ects), ("price", money.price)):
+        bucket = range_bucket(field, number)
+        if bucket is not None:
+            out[BUCKET_FIELDS[field]] = bucket
+    geo = place.geo
+    if geo is not None:
+        out["lat"], out["lon"] = geo["lat"], geo["lon"]
+    out[ID_HASH] = id_hash(doc_id)
+    last = end or start
+    out["visible_until"] = last.toordinal() if last else NEVER
+    title_sort = title_key(title)
+    out["sort_start"] = _KEY_SEP.join((start_iso or "~", title_sort, doc_id))
+    out["sort_ects"] = _number_key(money.ects, doc_id)
+    out["sort_price"] = _number_key(money.price, doc_id)
+    out["sort_title"] = _KEY_SEP.join((title_sort, doc_id))
+    card = {
+        "id": doc_id,
+        "status": facts.status,
+        "title": title,
+        "provider": provider,
+        "country": facts.country,
+        "eqf": eqf,
+        "ects": money.ects,
+        "ects_basis": money.ects_basis,
+        "modes": modes,  # tuples: the same JSON arrays as the document's lists
+        "languages": languages,
+        "schedule": facts.schedule,
+        "start_date": start_iso,
+        "end_date": end_iso,
+        "price": money.price,
+        "currency": money.currency,
+        "free": money.free,
+        "url": facts.url,
+        "keywords": keywords,
+        "cities": place.cities,
+        "regions": place.regions,
+        "geo": geo,
+    }
+    out["card"] = b2a_base64(_encode_card(card).encode(), newline=False).decode("ascii")  # = b64encode
+    out["seq"] = int(facts.seq or 0)
+    return _encode_doc(out)
+
+
+_ISCED_FIELDS = ("isced", "isced_broad", "isced_narrow", "isced_detailed")
+
+
+def _put(out: dict[str, Any], name: str, value: Any) -> None:
+    """Set text field `name` as to_tantivy does: when the value is set and has a non-empty text."""
+    if value:
+        texts = [value] if type(value) is str else _texts(value)
+        if texts:
+            out[name] = texts
+
+
+def _number_key(value: float | None, doc_id: str) -> str:
+    """`sort_key` of a float field whose document value is `value`."""
+    return _KEY_SEP.join(("~" if value is None else f"{round(float(value) * 100):015d}", doc_id))
+
+
+def _one_shot(encoder: json.JSONEncoder) -> Callable[[Any], str]:
+    """`encoder.encode` for dicts, without the C encoder it builds on every call (a fixed cost
+    of about 1.5 us, as much as encoding a card). Same text: the same C encoder, same settings."""
+    if c_make_encoder is None or encoder.check_circular or encoder.indent is not None:
+        return encoder.encode
+    make = c_make_encoder(
+        None,
+        encoder.default,
+        encode_basestring_ascii if encoder.ensure_ascii else encode_basestring,
+        None,
+        encoder.key_separator,
+        encoder.item_separator,
+        encoder.sort_keys,
+        encoder.skipkeys,
+        encoder.allow_nan,
+    )
+    return lambda obj: "".join(make(obj, 0))
 
 
 _CARD_JSON = json.JSONEncoder(ensure_ascii=False, default=str, check_circular=False)
 _DOC_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)
 # The exact text of json.dumps(..., ensure_ascii=False[, default=str]), from one encoder each
 # instead of a new one per call; documents are trees, so the circular-reference check is skipped.
+_encode_card = _one_shot(_CARD_JSON)
+_encode_doc = _one_shot(_DOC_JSON)
 
 
 def id_hash(doc_id: str) -> int:
@@ -221,8 +392,19 @@ def id_hash(doc_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(doc_id.encode(), digest_size=8).digest(), "big") >> 1
 
 
-slug_hash = id_hash
-"""The integer a slug facet value is counted as (SLUG_FIELDS): the same stable 63-bit hash."""
+def slug_hash(slug: str) -> int:
+    """The integer a slug facet value is counted as (SLUG_FIELDS): the same stable 63-bit hash
+    as `id_hash`. Slugs repeat across a catalogue, so their hashes are kept (bounded)."""
+    hashed = _SLUG_HASHES.get(slug)
+    if hashed is None:
+        if len(_SLUG_HASHES) >= _SLUG_HASH_LIMIT:
+            _SLUG_HASHES.clear()
+        hashed = _SLUG_HASHES[slug] = id_hash(slug)
+    return hashed
+
+
+_SLUG_HASHES: dict[str, int] = {}
+_SLUG_HASH_LIMIT = 50_000
 
 
 def range_bucket(field: str, value: Any) -> str | None:
@@ -267,9 +449,22 @@ def title_key(title: str) -> str:
     Arabic, Greek or Chinese titles get a real key (after Latin ones) instead of an empty one."""
     if title.isascii():  # nothing to fold: the common case, ten times cheaper
         return " ".join(title.casefold().split())[:64]
-    decomposed = unicodedata.normalize("NFKD", title)
-    folded = "".join(char for char in decomposed if not unicodedata.combining(char))
+    folded = unicodedata.normalize("NFKD", title).translate(_UNCOMBINED)
     return " ".join(folded.casefold().split())[:64]
+
+
+class _Uncombined(dict[int, int | None]):
+    """A `str.translate` table that deletes combining characters (the accents NFKD splits off):
+    the same text as keeping the characters `unicodedata.combining` is 0 for, at C speed. Filled
+    as characters are met (at most one entry per code point)."""
+
+    def __missing__(self, code: int) -> int | None:
+        kept = None if unicodedata.combining(chr(code)) else code
+        self[code] = kept
+        return kept
+
+
+_UNCOMBINED = _Uncombined()
 
 
 def _texts(value: Any) -> list[str]:
