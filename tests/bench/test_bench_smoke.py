@@ -91,7 +91,8 @@ def test_index_bench_reports_reindex_and_parts(tmp_path: Path) -> None:
     report = index_bench.main(["--docs", str(SIZE), "--out", str(tmp_path)])
     result = report["results"][str(SIZE)]
     assert result["documents"] > 0
-    for part in ("full_reindex", "read_store", "to_document", "engine_rebuild"):
+    for part in ("full_reindex", "read_store", "to_document", "to_tantivy_records", "engine_rebuild"):
         assert result[part]["docs_per_s"], part
+    assert result["parts_docs"] == result["documents"]  # every course went through the parts
     assert result["full_reindex"]["peak_mb"] > 0
     assert json.loads((tmp_path / f"index-{SIZE}.json").read_text())["results"]
