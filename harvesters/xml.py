@@ -32,7 +32,7 @@ from lxml import etree
 from catalogue.errors import ConfigurationError, ParseError
 from harvesters.base import Gathered
 from mappings.items import RawItem
-from mappings.xml_paths import XML_MEDIA_TYPE, XmlRecords, secure_parser
+from mappings.xml_paths import XML_MEDIA_TYPE, ElementPattern, XmlRecords, secure_parser
 
 Shells = dict[int, bytes]
 """Ordinal of a context element in document order -> its copy without record/context children,
@@ -242,9 +242,9 @@ def _records(data: bytes, language: XmlRecords, shells: Shells) -> Iterator[Gath
     """Second pass: each matching record, wrapped in its context shells."""
     contexts = {p.tag for p in language.contexts}
     records = {p.tag for p in language.records}
-    tests: dict[str, list[Any]] = {}  # record tag -> its patterns' tests, in order (None: any)
+    patterns: dict[str, list[ElementPattern]] = {}  # record tag -> its patterns, in order
     for pattern in language.records:
-        tests.setdefault(pattern.tag, []).append(pattern.test)
+        patterns.setdefault(pattern.tag, []).append(pattern)
     path = _Path(contexts | records)
     wrappers = _Wrappers(shells)
     open_ordinals: list[int] = []
@@ -266,7 +266,7 @@ def _records(data: bytes, language: XmlRecords, shells: Shells) -> Iterator[Gath
         where = path.leave(element)
         if tag in records:
             open_records -= 1
-            if any(test is None or test(element) for test in tests[tag]):
+            if any(p.matches(element) for p in patterns[tag]):
                 pointer = f"/{where} (line {element.sourceline})"
                 yield _item(element, wrappers.around(open_ordinals), pointer)
         element.clear(keep_tail=False)

@@ -270,7 +270,7 @@ def provider_key(name: str) -> str | None:
     if key is _MISSING:
         folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
         key = _SLUG_JUNK.sub("-", folded.lower()).strip("-") or None
-        _remember(_KEYS, name, key)
+        remember(_KEYS, name, key)
     return key
 
 
@@ -295,7 +295,7 @@ def language_texts(kind: str, text: LangText, implied: str | None) -> dict[str, 
 
 def _field_name(kind: str, tag: str, implied: str | None) -> str:
     name = f"{kind}_{text_language(tag, implied)}"
-    _remember(_FIELD_NAMES, (kind, tag, implied), name)
+    remember(_FIELD_NAMES, (kind, tag, implied), name)
     return name
 
 
@@ -381,7 +381,7 @@ def isced_fields(codes: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
         return _isced_uncached(codes)
     if fields is None:
         fields = _isced_uncached(codes)
-        _remember(_ISCED, codes, fields)
+        remember(_ISCED, codes, fields)
     return fields
 
 
@@ -411,15 +411,17 @@ def _isced_chain(codes: Iterable[str]) -> tuple[str, ...]:
 
 # Memos of pure functions of values that repeat across a catalogue (provider and place names,
 # language tags, ISCED code sets): a reindex computes each once instead of once per course.
-# Bounded: a cache is emptied when it reaches _MEMO_LIMIT entries.
-_MEMO_LIMIT = 50_000
+# Bounded: a cache is emptied when it reaches MEMO_LIMIT entries.
+MEMO_LIMIT = 50_000
 _MISSING: Any = object()
 _KEYS: dict[str, str | None] = {}
 _FIELD_NAMES: dict[tuple[str, str, str | None], str] = {}  # (kind, tag, implied) -> field
 _ISCED: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = {}
 
 
-def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
-    if len(cache) >= _MEMO_LIMIT:
+def remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    """Keep `value` under `key` in a memo of a pure function, emptying the memo first when it
+    holds MEMO_LIMIT entries (the bound of every search-document memo)."""
+    if len(cache) >= MEMO_LIMIT:
         cache.clear()
     cache[key] = value

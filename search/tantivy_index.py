@@ -42,6 +42,7 @@ from search.documents import (
     places,
     provider_key,
     record_facts,
+    remember,
 )
 from search.errors import IndexingError
 from search.query import FACETS_BY_NAME, UNDATED_DAY, Range
@@ -397,14 +398,12 @@ def slug_hash(slug: str) -> int:
     as `id_hash`. Slugs repeat across a catalogue, so their hashes are kept (bounded)."""
     hashed = _SLUG_HASHES.get(slug)
     if hashed is None:
-        if len(_SLUG_HASHES) >= _SLUG_HASH_LIMIT:
-            _SLUG_HASHES.clear()
-        hashed = _SLUG_HASHES[slug] = id_hash(slug)
+        hashed = id_hash(slug)
+        remember(_SLUG_HASHES, slug, hashed)
     return hashed
 
 
 _SLUG_HASHES: dict[str, int] = {}
-_SLUG_HASH_LIMIT = 50_000
 
 
 def range_bucket(field: str, value: Any) -> str | None:
