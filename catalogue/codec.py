@@ -10,7 +10,6 @@ therefore keeps the pointer of its last change.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import fields
 from datetime import date, datetime
@@ -18,6 +17,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
+from catalogue.jsontext import canonical_bytes
 from catalogue.model import (
     EMPTY_TEXT,
     Course,
@@ -196,10 +196,5 @@ def record_hash(record: Mapping[str, Any]) -> str:
     for callers that need the dict anyway."""
     stable = dict(record)
     stable["provenance"] = {**record["provenance"], "run_id": None, "harvested_at": None, "pointer": None}
-    return hashlib.sha256(_HASH_JSON.encode(stable).encode()).hexdigest()
-
-
-_HASH_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), check_circular=False)
-# The exact text `json.dumps(..., sort_keys=True, ensure_ascii=False, separators=(",", ":"))` gives
-# (stored hashes depend on it), from one encoder instead of a new one per record; records are
-# trees, so the circular-reference check is skipped.
+    # Stored hashes depend on this exact text (see `canonical_bytes`).
+    return hashlib.sha256(canonical_bytes(stable)).hexdigest()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -20,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from catalogue import jsontext
 from catalogue.changes import Candidate, CourseStatus
 from catalogue.schema import UTCDateTime, changes, courses, raw_items
 from catalogue.store_rows import CHUNK, chunks
@@ -161,7 +161,7 @@ def _copy(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None
         with dbapi_connection.cursor() as cursor, cursor.copy(sql) as copy:
             for row in rows:
                 copy.write_row(
-                    [json.dumps(row[n]) if j else row[n] for n, j in zip(names, is_json, strict=True)]
+                    [jsontext.dumps(row[n]) if j else row[n] for n, j in zip(names, is_json, strict=True)]
                 )
     except conn.dialect.loaded_dbapi.Error as exc:  # raw driver call: wrap it like SQLAlchemy would
         raise sa.exc.DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc

@@ -13,7 +13,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from catalogue import jsontext
 from catalogue.errors import ConfigurationError
+
+_JSON_CODEC: dict[str, Any] = {"json_serializer": jsontext.dumps, "json_deserializer": jsontext.loads}
+# JSON columns (every record, written once per harvested course) through orjson: see jsontext.
 
 WRITER = "catalogue_writer"
 """Execution option of a write connection: the SQLite "begin" hook then emits BEGIN IMMEDIATE."""
@@ -28,7 +32,7 @@ def open_engine(url: str) -> Engine:
         if backend == "sqlite":
             return _sqlite_engine(parsed)
         if backend == "postgresql":
-            return sa.create_engine(parsed, pool_pre_ping=True)
+            return sa.create_engine(parsed, pool_pre_ping=True, **_JSON_CODEC)
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise ConfigurationError(f"bad database URL {url!r}: {exc}") from exc
     raise ConfigurationError(
@@ -40,10 +44,10 @@ def _sqlite_engine(url: sa.URL) -> Engine:
     memory = url.database in (None, "", ":memory:")
     if memory:
         # one shared connection, or every checkout would see a different empty database
-        engine = sa.create_engine(url, poolclass=sa.pool.StaticPool)
+        engine = sa.create_engine(url, poolclass=sa.pool.StaticPool, **_JSON_CODEC)
     else:
         Path(str(url.database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url)
+        engine = sa.create_engine(url, **_JSON_CODEC)
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from typing import Any
 import charset_normalizer
 
 from catalogue.errors import ConfigurationError, ParseError
+from catalogue.jsontext import dumps_bytes
 from catalogue.runs import Issue, Severity
 from harvesters.base import Gathered
 from mappings.items import CSV_ROW, RawItem
@@ -56,7 +56,6 @@ _BOMS = (  # UTF-32 first: its little-endian mark begins with the UTF-16 one
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _READER_KEYS = ("encoding", "delimiter", "quotechar", "max_cell_chars")
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -247,7 +246,7 @@ def _row(header: list[str], cells: list[str], line: int, max_cell: int) -> Gathe
             message = f"cell {name!r} has {len(cell)} characters, more than the limit of {max_cell}"
             trimmed = {k: v[:200] for k, v in record.items()}
             return _unreadable(line, message, "cell-too-large", trimmed, cell[:100])
-    content = _JSON.encode(record).encode("utf-8")
+    content = dumps_bytes(record)
     return Gathered(RawItem(content, CSV_ROW, pointer=f"line {line}", parsed=record))
 
 
@@ -260,6 +259,6 @@ def _unreadable(
 ) -> Gathered:
     """An item the reader could not reconstruct faithfully, with the ERROR saying why."""
     pointer = f"line {line}"
-    content = _JSON.encode(record).encode("utf-8")
+    content = dumps_bytes(record)
     issue = Issue(Severity.ERROR, message, pointer=pointer, code=code, value=value)
     return Gathered(RawItem(content, CSV_ROW, pointer=pointer, parsed=record), (issue,))
