@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
+import orjson
+
 from catalogue.changes import StoredCourse
 from search.backend import Document, SearchBackend
 from search.documents import StoredRecord, record_document, to_document
@@ -95,21 +97,17 @@ def _stored_records(chunk: list[RecordRow], eligibility: EligibilityLookup | Non
         yield StoredRecord(_decode(row.record_json), row.status, row.seq, found.get(row.id, ()))
 
 
-_scan_once = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-
-
 def _decode(text: str) -> Any:
-    """`json.loads(text)` of a stored record, through the C scanner directly: `json.loads` wraps
-    it in two regular-expression matches for surrounding whitespace, ~1.5 us per record. Text
-    that starts or ends with whitespace, or is not JSON, goes to `json.loads` (its result, its
-    error)."""
-    if type(text) is not str:
-        return json.loads(text)
+    """`json.loads(text)` of a stored record, by orjson (about half the stdlib's time per record).
+
+    The values are the stdlib's for every record (strings, ints, Decimal strings, lists, dicts;
+    the last of duplicate keys wins in both). Text orjson refuses (NaN/Infinity, integers beyond
+    64 bits, lone surrogate escapes, or text that is not JSON) goes to `json.loads`: its result,
+    its error."""
     try:
-        decoded, end = _scan_once(text, 0)
-    except StopIteration:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
         return json.loads(text)
-    return decoded if end == len(text) else json.loads(text)
 
 
 class IndexSync:

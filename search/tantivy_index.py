@@ -17,11 +17,11 @@ import hashlib
 import json
 import unicodedata
 from binascii import b2a_base64
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
-from json.encoder import c_make_encoder, encode_basestring, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
+import orjson
 import tantivy
 
 from catalogue.model import first_text
@@ -224,8 +224,8 @@ def to_tantivy(doc: Document) -> str:
     title = title_key(str(doc.get("title") or ""))
     for sort, field in SORT_FIELDS.items():
         out[field] = sort_key(sort, doc, title)
-    card = _encode_card({name: doc.get(name) for name in CARD_FIELDS})
-    out["card"] = base64.b64encode(card.encode()).decode("ascii")  # bytes fields take base64 in JSON
+    card = _card_bytes({name: doc.get(name) for name in CARD_FIELDS})
+    out["card"] = base64.b64encode(card).decode("ascii")  # bytes fields take base64 in JSON
     out["seq"] = int(doc.get("seq") or 0)
     return _encode_doc(out)
 
@@ -340,7 +340,7 @@ def facts_to_tantivy(facts: CourseFacts, eligible: Iterable[str] = ()) -> str:
         "regions": place.regions,
         "geo": geo,
     }
-    out["card"] = b2a_base64(_encode_card(card).encode(), newline=False).decode("ascii")  # = b64encode
+    out["card"] = b2a_base64(_card_bytes(card), newline=False).decode("ascii")  # = b64encode
     out["seq"] = int(facts.seq or 0)
     return _encode_doc(out)
 
@@ -361,31 +361,30 @@ def _number_key(value: float | None, doc_id: str) -> str:
     return _KEY_SEP.join(("~" if value is None else f"{round(float(value) * 100):015d}", doc_id))
 
 
-def _one_shot(encoder: json.JSONEncoder) -> Callable[[Any], str]:
-    """`encoder.encode` for dicts, without the C encoder it builds on every call (a fixed cost
-    of about 1.5 us, as much as encoding a card). Same text: the same C encoder, same settings."""
-    if c_make_encoder is None or encoder.check_circular or encoder.indent is not None:
-        return encoder.encode
-    make = c_make_encoder(
-        None,
-        encoder.default,
-        encode_basestring_ascii if encoder.ensure_ascii else encode_basestring,
-        None,
-        encoder.key_separator,
-        encoder.item_separator,
-        encoder.sort_keys,
-        encoder.skipkeys,
-        encoder.allow_nan,
-    )
-    return lambda obj: "".join(make(obj, 0))
-
-
+_PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+# orjson writes dates and dataclasses natively; passed through, they go where the stdlib sent
+# them: to `default` (str) in a card, to a TypeError in a document (documents hold JSON values).
 _CARD_JSON = json.JSONEncoder(ensure_ascii=False, default=str, check_circular=False)
 _DOC_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)
-# The exact text of json.dumps(..., ensure_ascii=False[, default=str]), from one encoder each
-# instead of a new one per call; documents are trees, so the circular-reference check is skipped.
-_encode_card = _one_shot(_CARD_JSON)
-_encode_doc = _one_shot(_DOC_JSON)
+
+
+def _card_bytes(card: Mapping[str, Any]) -> bytes:
+    """The card's UTF-8 JSON (orjson: a tenth of the stdlib's time). The same values as
+    `json.dumps(card, ensure_ascii=False, default=str)`, in compact text; what orjson refuses
+    (integers beyond 64 bits, lone surrogates) is encoded by the stdlib, as before."""
+    try:
+        return orjson.dumps(card, default=str, option=_PASSTHROUGH)
+    except orjson.JSONEncodeError:
+        return _CARD_JSON.encode(card).encode()
+
+
+def _encode_doc(doc: Mapping[str, Any]) -> str:
+    """The JSON text of a tantivy document (orjson; the stdlib for what orjson refuses). Raises
+    TypeError on a value that is not JSON, as `json.dumps` does."""
+    try:
+        return orjson.dumps(doc, option=_PASSTHROUGH).decode()
+    except orjson.JSONEncodeError:
+        return _DOC_JSON.encode(doc)
 
 
 def id_hash(doc_id: str) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from search.documents import StoredRecord, record_document
 from search.embedded import EmbeddedBackend
 from search.errors import IndexingError
 from search.sync import RecordRebuild, record_documents, reindex, stored_records
-from search.tantivy_index import _encode_card, _encode_doc, record_to_tantivy, to_tantivy
+from search.tantivy_index import _card_bytes, _encode_doc, record_to_tantivy, to_tantivy
 from tests.search.conftest import catalogue, make_course, q
 from tests.search.test_sync import ListStore
 
@@ -149,19 +149,30 @@ def test_a_record_without_an_id_fails_as_the_document_path_does() -> None:
         record_to_tantivy({"title": {}}, "active", 1)
 
 
-def test_encoders_give_the_text_of_json_dumps() -> None:
+def test_encoders_give_the_values_of_json_dumps() -> None:
+    """orjson writes the tantivy JSON and the card: compact text, the same values as the
+    stdlib's `json.dumps` (what the engine and the hits read back); what orjson refuses falls
+    back to the stdlib."""
     card = {
         "id": "x",
         "title": "Économie\u2028",
         "ects": 7.5,
         "price": Decimal("1.50"),
         "day": date(2025, 1, 2),
+        "at": datetime(2025, 1, 2, 3, 4),  # default=str: "2025-01-02 03:04:00", as before
+        "big": 2**70,  # beyond orjson: the stdlib's text
     }
-    assert _encode_card(card) == json.dumps(card, ensure_ascii=False, default=str)
-    doc = {"id": "x", "titles": ["Ωmega \x01", '"quoted"'], "n": 2**62, "f": 0.1, "none": None}
-    assert _encode_doc(doc) == json.dumps(doc, ensure_ascii=False)
-    with pytest.raises(TypeError):
-        _encode_doc({"price": Decimal("1")})  # documents hold JSON values only, as before
+    expected = json.loads(json.dumps(card, ensure_ascii=False, default=str))
+    assert json.loads(_card_bytes(card)) == expected
+    assert json.loads(_card_bytes({k: v for k, v in card.items() if k != "big"})) == {
+        k: v for k, v in expected.items() if k != "big"
+    }
+    doc = {"id": "x", "titles": ["Ωmega \x01", '"quoted"'], "n": 2**62, "f": 0.1, "g": 1e16, "none": None}
+    assert json.loads(_encode_doc(doc)) == doc
+    assert json.loads(_encode_doc({**doc, "n": 2**70})) == {**doc, "n": 2**70}
+    for value in (Decimal("1"), date(2025, 1, 2)):
+        with pytest.raises(TypeError):
+            _encode_doc({"price": value})  # documents hold JSON values only, as before
 
 
 def test_stored_records_feed_record_documents() -> None:
