@@ -48,6 +48,8 @@ import multiprocessing
 import os
 import random
 import re
+import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -58,6 +60,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -108,6 +111,80 @@ class ServerSettings:
     def options(self) -> list[str]:
         """gunicorn command-line options for these settings."""
         return ["-k", self.worker_class, "--threads", str(self.threads), "--keep-alive", str(self.keep_alive)]
+
+
+WRK_SCRIPT = ROOT / "bench" / "wrk" / "mix.lua"
+WRK_MARK = "WRK_JSON "
+"""Prefix of the line bench/wrk/mix.lua's done() prints: the run's figures as one JSON object."""
+WRK_SOCKET_ERRORS = ("connect", "read", "write", "timeout")
+
+
+@dataclass(frozen=True)
+class WrkSettings:
+    """How wrk drives the servers (--client wrk): threads (at most one per connection), how many
+    request paths to draw for bench/wrk/mix.lua to cycle through, and the per-request timeout
+    (wrk's default of 2 s would drop slow answers from the latency figures as timeouts)."""
+
+    threads: int = 2
+    paths: int = 100_000
+    timeout_s: int = 30
+
+
+def wrk_command(base: str, seconds: float, connections: int, wrk: WrkSettings, paths_file: Path) -> list[str]:
+    """The wrk command line for one bounded run (-d whole seconds, at least 1)."""
+    executable = shutil.which("wrk")
+    if executable is None:
+        raise SystemExit("wrk is not installed: `make bench-deps` (Debian: apt-get install wrk)")
+    threads = max(1, min(wrk.threads, connections))
+    return [
+        executable,
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{max(1, round(seconds))}s",
+        "--timeout",
+        f"{wrk.timeout_s}s",
+        "--latency",
+        "-s",
+        str(WRK_SCRIPT),
+        base,
+        "--",
+        str(paths_file),
+        str(threads),
+    ]
+
+
+def parse_wrk_output(text: str) -> dict[str, Any]:
+    """The JSON object on the `WRK_MARK` line that bench/wrk/mix.lua's done() prints."""
+    for line in text.splitlines():
+        if line.startswith(WRK_MARK):
+            report: dict[str, Any] = json.loads(line[len(WRK_MARK) :])
+            return report
+    raise ValueError(f"wrk printed no {WRK_MARK.strip()} line (is bench/wrk/mix.lua's done() running?)")
+
+
+def wrk_stats(report: dict[str, Any]) -> dict[str, Any]:
+    """A wrk report in the shapes `serve_and_drive` reports: latency percentiles in ms, responses
+    by status, socket errors (non-zero ones), requests issued by kind, cache outcomes by kind."""
+    latency = report.get("latency_us", {})
+    cache: dict[str, Counter[str]] = {kind: Counter() for kind in set(MIX)}
+    for slot, n in report.get("cache", {}).items():
+        kind, _, outcome = slot.partition(":")
+        cache.setdefault(kind, Counter())[outcome] += n
+    errors = report.get("errors", {})
+    return {
+        "latency_ms": {
+            name: round(latency[name] / 1000, 2)
+            for name in ("p50", "p90", "p95", "p99", "p99.9", "mean", "max")
+            if latency.get(name) is not None
+        },
+        "status": Counter({int(code): n for code, n in report.get("status", {}).items()}),
+        "connection_errors": Counter({k: errors[k] for k in WRK_SOCKET_ERRORS if errors.get(k)}),
+        "requests_by_endpoint": dict(report.get("issued", {})),
+        "cache": cache,
+    }
 
 
 class QuerySpace:
@@ -228,18 +305,36 @@ def harvest_loop(instance: Path, stop: Any, done: Any, every: float = 0.0) -> No
     services.close()
 
 
+def draw(rng: random.Random, space: QuerySpace, ids: Sequence[str]) -> tuple[str, str, dict[str, str]]:
+    """One request of the mix: its kind (see MIX), path and query parameters."""
+    kind = rng.choice(MIX)
+    if kind == "search":
+        return kind, "/api/v1/search", space.search(rng)
+    if kind == "detail":
+        return kind, f"/api/v1/courses/{quote(rng.choice(ids), safe='')}", {}
+    return kind, "/api/v1/suggest", {"q": space.suggest(rng)}
+
+
+def write_paths(path: Path, space: QuerySpace, ids: Sequence[str], n: int, seed: int) -> Counter[str]:
+    """Write `n` requests drawn from the mix (as `draw`, seeded) for bench/wrk/mix.lua: one a line,
+    "<kind>\t<path with query string>". Returns how many of each kind were written."""
+    rng = random.Random(seed)
+    kinds: Counter[str] = Counter()
+    with path.open("w", encoding="utf-8") as out:
+        for _ in range(n):
+            kind, target, params = draw(rng, space, ids)
+            kinds[kind] += 1
+            out.write(f"{kind}\t{target}?{urlencode(params)}\n" if params else f"{kind}\t{target}\n")
+    return kinds
+
+
 async def client(
     base: str, ids: list[str], until: float, rng: random.Random, space: QuerySpace, stats: dict[str, Any]
 ) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         while time.monotonic() < until:
-            kind = rng.choice(MIX)
-            if kind == "search":
-                request = http.get("/api/v1/search", params=space.search(rng))
-            elif kind == "detail":
-                request = http.get(f"/api/v1/courses/{rng.choice(ids)}")
-            else:
-                request = http.get("/api/v1/suggest", params={"q": space.suggest(rng)})
+            kind, target, params = draw(rng, space, ids)
+            request = http.get(target, params=params or None)
             started = time.perf_counter()
             try:
                 response = await request
@@ -303,6 +398,14 @@ def _proc(pid: int) -> dict[str, float]:
     return {"peak_rss_mb": round(peak, 1), "cpu_s": (int(fields[11]) + int(fields[12])) / ticks}
 
 
+def _cpu_s(pid: int | None) -> float:
+    """CPU seconds of a live process so far (0 when it is gone or not started)."""
+    try:
+        return _proc(pid)["cpu_s"] if pid else 0.0
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def _workers(server: subprocess.Popen[bytes]) -> dict[int, dict[str, float]]:
     found = {}
     for pid in _children(server.pid):
@@ -323,11 +426,20 @@ def run(
     cache: str = "both",
     harvest_every: float = 0.0,
     server: ServerSettings | None = None,
+    client: str = "httpx",
+    wrk: WrkSettings | None = None,
 ) -> dict[str, Any]:
     server = server or ServerSettings()
+    wrk = (wrk or WrkSettings()) if client == "wrk" else None
+    if wrk is not None and shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: `make bench-deps` (Debian: apt-get install wrk)")
     setup_started = time.monotonic()
     ids, phrases = prepare(instance, corpus_docs, seed)
     space = QuerySpace(seed, phrases)
+    paths_file, drawn = None, None
+    if wrk is not None:
+        paths_file = instance / "wrk-paths.txt"
+        drawn = write_paths(paths_file, space, ids, wrk.paths, seed)
     setup_s = time.monotonic() - setup_started
     runs = {}
     for setting in ("on", "off") if cache == "both" else (cache,):
@@ -342,6 +454,8 @@ def run(
             cache_on=setting == "on",
             harvest_every=harvest_every,
             server=server,
+            wrk=wrk,
+            paths_file=paths_file,
         )
     status: Counter[str] = Counter()
     connection_errors: Counter[str] = Counter()
@@ -350,6 +464,8 @@ def run(
         connection_errors.update(figures["connection_errors"])
     return {
         "machine": describe_machine(),
+        "client": client,
+        **({"wrk_paths": dict(sorted(drawn.items())), "wrk_threads": wrk.threads} if wrk and drawn else {}),
         "corpus": f"generated {corpus_docs} records" if corpus_docs else "edX fixture",
         "detail_ids": len(ids),
         "setup_s": round(setup_s, 1),
@@ -382,8 +498,11 @@ def serve_and_drive(
     cache_on: bool,
     harvest_every: float = 0.0,
     server: ServerSettings | None = None,
+    wrk: WrkSettings | None = None,
+    paths_file: Path | None = None,
 ) -> dict[str, Any]:
-    """One measured run: start gunicorn (search cache on or off) and the harvest loop, drive."""
+    """One measured run: start gunicorn (search cache on or off) and the harvest loop, drive it
+    with the httpx clients or, given `wrk` settings and a `paths_file` (`write_paths`), with wrk."""
     server = server or ServerSettings()
     port = _port()
     base = f"http://127.0.0.1:{port}"
@@ -407,14 +526,43 @@ def serve_and_drive(
     spawn = multiprocessing.get_context("spawn")
     stop, harvests = spawn.Event(), spawn.Value("i", 0)
     harvester = spawn.Process(target=harvest_loop, args=(instance, stop, harvests, harvest_every))
+    extra: dict[str, Any] = {}
     try:
         wait_ready(base, gunicorn)
         harvester.start()
         before = _workers(gunicorn)
-        started, client_cpu = time.monotonic(), time.process_time()
-        stats = asyncio.run(drive(base, ids, space, seconds, concurrency, seed))
-        elapsed, client_cpu = time.monotonic() - started, time.process_time() - client_cpu
-        after = _workers(gunicorn)
+        harvest_cpu = _cpu_s(harvester.pid)
+        if wrk is not None and paths_file is not None:
+            command = wrk_command(base, seconds, concurrency, wrk, paths_file)
+            started, children = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
+            completed = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 300)
+            wall = time.monotonic() - started
+            after = _workers(gunicorn)
+            harvest_cpu = _cpu_s(harvester.pid) - harvest_cpu
+            usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk is the only child reaped
+            client_cpu = usage.ru_utime + usage.ru_stime - children.ru_utime - children.ru_stime
+            if completed.returncode != 0:
+                raise SystemExit(f"wrk exited with {completed.returncode}: {completed.stderr.strip()}")
+            report = parse_wrk_output(completed.stdout)
+            stats = wrk_stats(report)
+            elapsed = report["duration_us"] / 1e6
+            extra = {
+                "wrk": {
+                    "command": " ".join(["wrk", *command[1:]]),
+                    "threads": report.get("threads"),
+                    "wall_s": round(wall, 1),
+                    "bytes": report.get("bytes"),
+                    "errors": report.get("errors", {}),
+                    "latency_us": report.get("latency_us", {}),
+                    "output": [ln for ln in completed.stdout.splitlines() if not ln.startswith(WRK_MARK)],
+                }
+            }
+        else:
+            started, client_cpu = time.monotonic(), time.process_time()
+            stats = asyncio.run(drive(base, ids, space, seconds, concurrency, seed))
+            elapsed, client_cpu = time.monotonic() - started, time.process_time() - client_cpu
+            after = _workers(gunicorn)
+            harvest_cpu = _cpu_s(harvester.pid) - harvest_cpu
     finally:
         stop.set()
         if harvester.is_alive():
@@ -424,8 +572,20 @@ def serve_and_drive(
     requests = sum(stats["status"].values())
     worker_cpu = sum(a["cpu_s"] - before.get(pid, {"cpu_s": 0.0})["cpu_s"] for pid, a in after.items())
     cores = os.cpu_count() or 1
-    searches = len(stats["by_endpoint"].get("search", []))
+    if "latency_ms" in stats:  # wrk: percentiles from its histogram, requests by kind as issued
+        searches = stats["requests_by_endpoint"].get("search", 0)
+        latency = stats["latency_ms"]
+        by_endpoint = {kind: {"requests": n} for kind, n in sorted(stats["requests_by_endpoint"].items())}
+        errors_by_endpoint = None  # a wrk response cannot be told apart by endpoint
+    else:
+        searches = len(stats["by_endpoint"].get("search", []))
+        latency = percentiles(stats["latencies"])
+        by_endpoint = {
+            kind: {"requests": len(v), **percentiles(v)} for kind, v in sorted(stats["by_endpoint"].items())
+        }
+        errors_by_endpoint = dict(stats["errors_by_endpoint"])
     return {
+        "client": "wrk" if wrk is not None and paths_file is not None else "httpx",
         "search_cache": "on" if cache_on else "off",
         "seconds": round(elapsed, 1),
         "requests": requests,
@@ -437,16 +597,16 @@ def serve_and_drive(
         "worker_cpu_ms_per_request": round(1000 * worker_cpu / requests, 2) if requests else None,
         "worker_peak_rss_mb": [a["peak_rss_mb"] for a in after.values()],
         "load_generator_cpu_s": round(client_cpu, 1),
-        "latency_ms": percentiles(stats["latencies"]),
-        "latency_ms_by_endpoint": {
-            kind: {"requests": len(v), **percentiles(v)} for kind, v in sorted(stats["by_endpoint"].items())
-        },
+        "harvest_process_cpu_s": round(harvest_cpu, 1),
+        "latency_ms": latency,
+        "latency_ms_by_endpoint": by_endpoint,
         "cache_hit_rate": _hit_rates(stats["cache"]),
-        "errors_5xx_by_endpoint": dict(stats["errors_by_endpoint"]),
+        "errors_5xx_by_endpoint": errors_by_endpoint,
         "status": {str(k): v for k, v in sorted(stats["status"].items())},
         "errors_5xx": sum(v for k, v in stats["status"].items() if k >= 500),
         "connection_errors": dict(stats["connection_errors"]),
         "harvests_completed": harvests.value,
+        **extra,
     }
 
 
@@ -502,6 +662,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--keep-alive", type=int, default=defaults.keep_alive, help="gunicorn keep-alive seconds."
     )
+    parser.add_argument(
+        "--client",
+        choices=("httpx", "wrk"),
+        default="httpx",
+        help="Load generator: httpx asyncio clients in this process (default) or wrk with "
+        "bench/wrk/mix.lua (`make bench-deps` installs it; C, so it leaves the servers more CPU).",
+    )
+    wrk_defaults = WrkSettings()
+    parser.add_argument(
+        "--wrk-threads", type=int, default=wrk_defaults.threads, help="wrk threads (--client wrk)."
+    )
+    parser.add_argument(
+        "--wrk-paths",
+        type=int,
+        default=wrk_defaults.paths,
+        help="Requests drawn from the mix for wrk to cycle through (--client wrk).",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "load.json")
     args = parser.parse_args(argv)
     instance = args.instance or Path(tempfile.mkdtemp(prefix="catalogue-load-"))
@@ -515,6 +692,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         cache=args.cache,
         harvest_every=args.harvest_every,
         server=ServerSettings(args.worker_class, args.threads, args.keep_alive),
+        client=args.client,
+        wrk=WrkSettings(threads=args.wrk_threads, paths=args.wrk_paths),
     )
     result["command"] = " ".join(["python -m bench.load", *(sys.argv[1:] if argv is None else argv)])
     args.out.parent.mkdir(parents=True, exist_ok=True)
