@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint typecheck check bench reliability clean install install-dev translations browser-deps
+.PHONY: run test lint typecheck check bench reliability clean install install-dev translations browser-deps bench-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,18 @@ browser-deps:
 		     "browser tests will be skipped (and fail under CI=true)" >&2; \
 	fi
 
+## bench-deps: Debian's wrk for the load bench's `--client wrk` (bench/load.py, bench/wrk/mix.lua).
+## Without root or apt-get it only warns: `--client wrk` then stops with a message; the default httpx
+## client and the test suite do not need wrk (its test is skipped).
+bench-deps:
+	@if command -v wrk >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; \
+	else \
+		echo "warning: wrk is missing and cannot be installed (needs root and apt-get);" \
+		     "bench.load --client wrk will not run (the default httpx client still does)" >&2; \
+	fi
+
 ## run: set up, load the bundled sample feeds into the embedded default and serve on http://$(HOST):$(PORT)
 run: install
 	$(BIN)/catalogue init
@@ -64,7 +76,7 @@ check: lint typecheck test
 BENCH_DOCS ?= 100000
 BENCH_QUERIES ?= 200
 BENCH_SEED ?= 1
-bench: install-dev
+bench: install-dev bench-deps
 	nice -n 10 $(BIN)/python -m bench.search_bench --docs $(BENCH_DOCS) --queries $(BENCH_QUERIES) --seed $(BENCH_SEED)
 	nice -n 10 $(BIN)/python -m bench.harvest_bench --docs 10000 --repeats 3 --seed $(BENCH_SEED)
 	nice -n 10 $(BIN)/python -m bench.harvest_bench --formats csv --docs $(BENCH_DOCS) --repeats 1 --seed $(BENCH_SEED)
