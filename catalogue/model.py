@@ -35,8 +35,9 @@ def lang_text(value: Mapping[str, str] | str | None = None, lang: str = "und") -
     """Build a read-only LangText from a mapping or a single string, dropping blank entries."""
     if value is None:
         return EMPTY_TEXT
-    if isinstance(value, str):
-        value = {lang: value}
+    if isinstance(value, str):  # the common case, a single text: one strip, no comprehension
+        text = value.strip()
+        return MappingProxyType({lang: text}) if text else EMPTY_TEXT
     cleaned = {tag: text.strip() for tag, text in value.items() if text and text.strip()}
     return MappingProxyType(cleaned) if cleaned else EMPTY_TEXT
 

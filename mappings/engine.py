@@ -144,6 +144,8 @@ def _plan(spec: MappingSpec) -> tuple[tuple[Target, tuple[FieldRule, ...], Evalu
 
 
 def _evaluator(target: Target, rules: tuple[FieldRule, ...]) -> Evaluator:
+    """`_evaluate` for the target, specialised when it has one rule: the same value, issues and
+    originals without the merging loop (only "text" and "texts" targets never note originals)."""
     if len(rules) > 1:
         return functools.partial(_evaluate, target, rules)
     rule, path = rules[0], target.path
@@ -169,6 +171,26 @@ def _evaluator(target: Target, rules: tuple[FieldRule, ...]) -> Evaluator:
             return value
 
         return scalar
+    if target.kind == "codes":
+
+        def codes(record: RecordState) -> Any:
+            values, published = run(record)
+            value = tuple(dict.fromkeys(values)) if values else None
+            if published and published != _render(value):
+                record.originals[path] = published
+            return value
+
+        return codes
+    if target.kind == "texts":
+        lang = rule.lang
+
+        def texts(record: RecordState) -> Any:
+            values, _ = run(record)
+            if not values:
+                return None
+            return tuple(lang_text(v, lang or lang_of(v) or record.language) for v in values)
+
+        return texts
     return functools.partial(_evaluate, target, rules)
 
 

@@ -23,6 +23,7 @@ from catalogue.model import (
     course_id,
     lang_text,
 )
+from mappings.values import Tagged
 
 
 def full_course() -> Course:
@@ -174,6 +175,15 @@ def _walk(value: object) -> object:
             modes=["online"],  # type: ignore[arg-type]
             keywords=(),
             originals={},
+        ),
+        replace(
+            full_course(),
+            title=MappingProxyType({"fr": Tagged("B", "fr"), "en": "A"}),
+            keywords=(Tagged("données", "fr"), "data"),
+            start_date=datetime(2025, 9, 1, 8, 0, tzinfo=UTC),  # a datetime where a date is declared
+            awarding_bodies=[Organisation(name=lang_text("Board"))],  # type: ignore[arg-type]
+            locations=(),
+            price=None,
         ),
     ],
 )
