@@ -3,7 +3,7 @@
 Text fields per language (`title_fr`, `description_de`, ...) use an analyzer that lowercases,
 folds accents to ASCII and then stems, so "donnees" and "données" meet at the same stem; the
 `*_other` fields and `titles`/`provider`/`keywords` only lowercase and fold. Facet and filter
-values are raw (untokenised) fast fields, numbers are fast floats. Sorting uses one raw fast
+values are raw (untokenised) fast fields, numbers are fast floats. Sorting uses one fast (not searched)
 string key per sort order that ends with the id, so ties are broken by id and paging is stable.
 
 tantivy keeps analyzers out of the index files: `register_analyzers` must run on every
@@ -47,8 +47,9 @@ from search.documents import (
 from search.errors import IndexingError
 from search.query import FACETS_BY_NAME, UNDATED_DAY, Range
 
-SCHEMA_VERSION = "5"  # 2: stored `seq` (search.sync.repair); 3: `eligible` (funding schemes);
-# 4: region/city, ISCED narrow/detailed, start_day, geo (lat/lon/id_hash); 5: slug hashes, range buckets
+SCHEMA_VERSION = "6"  # 2: stored `seq` (search.sync.repair); 3: `eligible` (funding schemes);
+# 4: region/city, ISCED narrow/detailed, start_day, geo (lat/lon/id_hash); 5: slug hashes, range buckets;
+# 6: sort keys are fast columns only (SORT_KEY: no terms in the inverted index)
 """Bump when the schema or an analyzer changes: older indexes then need a `reindex`."""
 
 LANGUAGES: tuple[str, ...] = (*STEMMERS, OTHER)
@@ -96,6 +97,12 @@ _RANGES: Mapping[str, tuple[Range, ...]] = {
     for spec in FACETS_BY_NAME.values()
     if spec.field in BUCKET_FIELDS and not spec.relative
 }
+SORT_KEY = "cat_sort_key"
+"""The tokenizer name of the SORT_FIELDS. tantivy-py indexes every text field, but a sort key is
+only ever read from its fast column (`order_by_field`), never searched: under this name the
+indexing analyzer emits no token (so a key adds no term to the inverted index, where each unique
+key cost a posting list and a term dictionary entry) while the fast-field analyzer keeps the
+whole key, as the built-in "raw" does, so the columns and the order they give are unchanged."""
 NEVER = 10**8  # visible_until of a course with no dates: never in the past
 _MAX_TOKEN = 40  # longer "words" are noise (hashes, URLs) and bloat the term dictionary
 _KEY_SEP = "\x01"  # sorts before every printable character, so "ab" < "abc" holds in keys
@@ -156,6 +163,16 @@ def _analyzer(stemmer: str | None) -> tantivy.TextAnalyzer:
 def register_analyzers(index: tantivy.Index, analyzers: Mapping[str, tantivy.TextAnalyzer]) -> None:
     for lang, analyzer in analyzers.items():
         index.register_tokenizer(analyzer_name(lang), analyzer)
+    no_terms, whole = _SORT_KEY_ANALYZERS
+    index.register_tokenizer(SORT_KEY, no_terms)
+    index.register_fast_field_tokenizer(SORT_KEY, whole)
+
+
+_SORT_KEY_ANALYZERS = (
+    # remove_long(1) drops every token of one byte or more: a key (never empty) leaves none
+    tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.raw()).filter(tantivy.Filter.remove_long(1)).build(),
+    tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.raw()).build(),  # the built-in "raw"
+)
 
 
 def build_schema() -> tantivy.Schema:
@@ -185,7 +202,7 @@ def build_schema() -> tantivy.Schema:
     builder.add_integer_field(ID_HASH, fast=True, indexed=True)
     builder.add_integer_field("visible_until", fast=True)
     for name in SORT_FIELDS.values():
-        builder.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
+        builder.add_text_field(name, fast=True, tokenizer_name=SORT_KEY, index_option="basic")
     builder.add_bytes_field("card", stored=True)
     builder.add_integer_field("seq", stored=True)  # the store's change counter, for `repair`
     return builder.build()

@@ -122,3 +122,26 @@ def test_title_sort_key_folds_accents_but_keeps_every_script() -> None:
     ordered = sorted(titles, key=title_key)
     assert ordered[:3] == ["Data", "Économie", "Finance"]  # Latin first, accents folded
     assert all(title_key(t) for t in titles)  # no script folds to an empty key
+
+
+def test_sort_keys_are_fast_columns_only(tmp_path: Path, backend: EmbeddedBackend) -> None:
+    """Sort keys (SORT_KEY) add no term to the inverted index but keep their whole text in the
+    fast column: the key order, cursors and upserts through a reopened index are unchanged."""
+    from search.tantivy_index import SORT_FIELDS, sort_key
+
+    searcher = backend._refresh().index.searcher()
+    docs = [to_document(s) for s in catalogue()]
+    for sort, field in SORT_FIELDS.items():
+        keys = sorted(sort_key(sort, doc) for doc in docs)
+        term = backend._builder.term(field, keys[0])
+        assert searcher.search(term, 10).count == 0  # not searchable: no terms
+        found = searcher.search(tantivy.Query.all_query(), 20, order_by_field=field, order=tantivy.Order.Asc)
+        assert [str(key) for key, _ in found.hits] == keys  # the whole keys, in key order
+    reopened = EmbeddedBackend(tmp_path / "index")  # the fast-field tokenizer registered on open
+    added = make_course("aaa", "Aardvark studies")
+    reopened.upsert([to_document(added)])
+    first = reopened.search(q(sort="title", include_past=True, include_withdrawn=True)).hits[0]
+    assert first.id == added.id
+    page = reopened.search(q(sort="title", page_size=3))
+    rest = reopened.search(q(sort="title", page_size=3, cursor=page.next_cursor))
+    assert [h.id for h in rest.hits] == [h.id for h in reopened.search(q(sort="title", page_size=6)).hits][3:]
