@@ -2,6 +2,7 @@
 
     python -m bench.load --seconds 60 --concurrency 32 --workers 2
     python -m bench.load --seconds 60 --concurrency 32 --workers 2 --corpus-docs 100000
+    python -m bench.load --client wrk --seconds 30 --concurrency 32 --workers 2
 
 Sets up an instance under a temp directory (or --instance) holding the edX fixture (or, with
 --corpus-docs N, the generated N-record benchmark catalogue, harvested through bench-csv), serves it
@@ -29,8 +30,21 @@ cache-only figure is never reported alone. For each run it prints (and writes to
 bench/out/load.json under "runs") requests, throughput (also per core and per CPU-second of the
 gunicorn workers), latency percentiles overall and per endpoint, the search cache's hit rate
 (from the servers' X-Search-Cache header), counts by status, connection errors, harvests
-completed and the peak RSS (VmHWM) of each worker. Top-level `requests`, `status`, `errors_5xx`,
-`connection_errors` and `harvests_completed` add up the runs.
+completed, the harvest process's CPU seconds and the peak RSS (VmHWM) of each worker. Top-level
+`requests`, `status`, `errors_5xx`, `connection_errors` and `harvests_completed` add up the runs.
+
+Two load generators (--client): `httpx` (the default, as in earlier rounds: asyncio clients in
+this Python process, whose CPU competes with the servers') and `wrk` (`make bench-deps` installs
+it): the same instance, gunicorn and harvest loop, but wrk (C) runs for --seconds (-d) with
+--wrk-threads threads, --concurrency connections, --latency and bench/wrk/mix.lua, which cycles
+through --wrk-paths requests that `write_paths` draws beforehand from the same mix and seed (each
+wrk thread from its own offset). The script's done() prints one JSON line (`WRK_MARK`): latency
+percentiles from wrk's histogram (p50, p90, p95, p99, p99.9), responses by status, socket errors
+(connect/read/write/timeout, reported as `connection_errors`), requests issued by kind and the
+cache outcomes by kind. Each run then has "client": "wrk", a "wrk" block (command, errors,
+latency in us, wrk's console report) and the load generator's CPU is wrk's (from getrusage of
+the reaped child). What wrk cannot give: latency and 5xx per endpoint (`latency_ms_by_endpoint`
+holds the requests issued per kind only, `errors_5xx_by_endpoint` is null).
 
 The anonymous rate limit is off for the run (one client address would only measure 429s).
 """
