@@ -46,7 +46,6 @@ vocabulary and external schemas that are not shipped with it.
 
 from __future__ import annotations
 
-import copy
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -164,8 +163,9 @@ class QdrHarvester:
                 "learningAchievementSpecification: nothing to harvest"
             )
         positions = _Positions()
+        copies = _Copies()
         for element in records:
-            yield _item(element, index, positions)
+            yield _item(element, index, positions, copies)
 
 
 def _records(root: Any) -> tuple[list[Any], list[Any]]:
@@ -188,7 +188,9 @@ def _describe(tag: Any) -> str:
     return f"{qname.localname} xmlns={qname.namespace!r}" if qname.namespace else qname.localname
 
 
-def _item(element: Any, index: _Index, positions: _Positions | None = None) -> Gathered:
+def _item(
+    element: Any, index: _Index, positions: _Positions | None = None, copies: _Copies | None = None
+) -> Gathered:
     pointer = _pointer(element, positions or _Positions())
     ident = element.get("id")
     issues: list[Issue] = []
@@ -198,7 +200,7 @@ def _item(element: Any, index: _Index, positions: _Positions | None = None) -> G
                 f"id {ident!r} is defined more than once; used the first", pointer, ident, "duplicate-id"
             )
         )
-    record = _Inliner(index, pointer, ident, issues).inline(element)
+    record = _Inliner(index, pointer, ident, issues, copies or _Copies()).inline(element)
     if element.tag != _OPPORTUNITY:
         wrapper = etree.Element(_SPEC_RELATION, nsmap=record.nsmap)
         wrapper.set("idref", ident or "")
@@ -213,7 +215,10 @@ class _Inliner:
     """Copies a record element and fills its idref stubs breadth-first (near links first, so a
     budget cut keeps the provider and the specification)."""
 
-    def __init__(self, index: _Index, pointer: str, ref: str | None, issues: list[Issue]) -> None:
+    def __init__(
+        self, index: _Index, pointer: str, ref: str | None, issues: list[Issue], copies: _Copies
+    ) -> None:
+        self.copies = copies
         self.index = index
         self.pointer = pointer
         self.ref = ref
@@ -221,13 +226,19 @@ class _Inliner:
         self.reported: set[str] = set()
 
     def inline(self, element: Any) -> Any:
-        record = self._copy(element)
-        queue: deque[tuple[Any, tuple[str, ...]]] = deque([(record, (element.get("id") or "",))])
+        record = _copy(element)
+        # Each copy's stubs are found when it is made: only its own processing fills them later.
+        queue: deque[tuple[list[Any], tuple[str, ...]]] = deque(
+            [(_stubs(record), (element.get("id") or "",))]
+        )
         copies = 0
+        relations = self.copies.relations
         while queue:
-            node, path = queue.popleft()
-            for stub in _stubs(node):
-                relation = etree.QName(stub).localname
+            stubs, path = queue.popleft()
+            for stub in stubs:
+                relation = relations.get(stub.tag)
+                if relation is None:
+                    relation = relations[stub.tag] = etree.QName(stub).localname
                 ref = stub.get("idref")
                 if relation in _NOT_FOLLOWED or ref in path:
                     continue
@@ -244,20 +255,11 @@ class _Inliner:
                     self.issues.append(_warning(message, self.pointer, self.ref, "reference-budget"))
                     return record
                 copies += 1
-                inlined = self._copy(target)
+                inlined, inner = self.copies.of(target)
                 stub.append(inlined)
                 if relation not in _SHALLOW:
-                    queue.append((inlined, (*path, ref)))
+                    queue.append((inner, (*path, ref)))
         return record
-
-    def _copy(self, element: Any) -> Any:
-        duplicate = copy.deepcopy(element)
-        duplicate.tail = None
-        for media in duplicate.iter(*_MEDIA):
-            for content in media.findall(_CONTENT):
-                if len(content.text or "") > MAX_MEDIA_CHARS:
-                    media.remove(content)
-        return duplicate
 
     def _duplicate(self, ref: str) -> None:
         if ref not in self.reported:
@@ -273,17 +275,70 @@ class _Inliner:
         self.issues.append(_warning(message, self.pointer, self.ref, "dangling-reference", ref))
 
 
-def _stubs(node: Any) -> list[Any]:
-    """idref stubs under `node`, not looking inside elements that have an id (inlined copies)."""
-    found: list[Any] = []
-    for child in node:
-        if not isinstance(child.tag, str):
-            continue
-        if child.get("idref") is not None and len(child) == 0:
-            found.append(child)
-        elif child.get("id") is None:
-            found.extend(_stubs(child))
-    return found
+def _copy(element: Any) -> Any:
+    """A copy of `element` without its tail and without oversized media contents."""
+    duplicate = element.__deepcopy__(None)  # what copy.deepcopy calls, without its memo
+    duplicate.tail = None
+    for media in duplicate.iter(*_MEDIA):
+        for content in media.findall(_CONTENT):
+            if len(content.text or "") > MAX_MEDIA_CHARS:
+                media.remove(content)
+    return duplicate
+
+
+class _Copies:
+    """Copies of the referenced elements, with their idref stubs. The organisations (and any
+    element inlined into more than one record) are trimmed (`_copy`) and searched for stubs once,
+    on their second use: later copies are made from that template, whose stubs sit at the same
+    child positions in every copy."""
+
+    def __init__(self) -> None:
+        self._seen: set[Any] = set()
+        self._templates: dict[Any, tuple[Any, list[tuple[int, ...]]]] = {}
+        self.relations: dict[str, str] = {}  # stub tag -> local name
+
+    def of(self, target: Any) -> tuple[Any, list[Any]]:
+        """A fresh copy of `target` and its idref stubs (as `_stubs` finds them), in order."""
+        known = self._templates.get(target)
+        if known is None:
+            if target not in self._seen:
+                self._seen.add(target)
+                duplicate = _copy(target)
+                return duplicate, _stubs(duplicate)
+            template = _copy(target)
+            known = self._templates[target] = (template, [_position(s, template) for s in _stubs(template)])
+        template, positions = known
+        duplicate = template.__deepcopy__(None)
+        stubs = []
+        for position in positions:
+            node = duplicate
+            for index in position:
+                node = node[index]
+            stubs.append(node)
+        return duplicate, stubs
+
+
+def _position(node: Any, root: Any) -> tuple[int, ...]:
+    """Child indexes from `root` down to `node`."""
+    steps = []
+    while node is not root:
+        parent = node.getparent()
+        steps.append(parent.index(node))
+        node = parent
+    return tuple(reversed(steps))
+
+
+_STUBS = etree.XPath(
+    "descendant::*[@idref][not(* or comment() or processing-instruction())]"
+    "[not(ancestor::*[@id][ancestor::*])]"
+)
+"""The idref stubs under a copy's root, not inside elements with an id below it (inlined copies)."""
+
+
+def _stubs(copy: Any) -> list[Any]:
+    """idref stubs (no children) under `copy`, the root of its tree, in document order, not looking
+    inside elements that have an id (inlined copies)."""
+    return list(_STUBS(copy))
 
 
 def _warning(message: str, pointer: str, ref: str | None, code: str, value: str | None = None) -> Issue:

@@ -265,3 +265,38 @@ def test_pipeline_harvests_and_replays_a_qdr_feed(sqlite_store: CatalogueStore) 
     assert stored[LO1].course.eqf_level == 6
     again = run_harvest(sqlite_store, source, data=HANDMADE.read_bytes())
     assert again.counts[Outcome.UNCHANGED] == 2
+
+
+def test_an_element_inlined_into_many_records_is_the_same_in_each() -> None:
+    # From its second use a target is copied from a template: every copy must be whole and
+    # independent (its own stubs filled, nothing shared between items).
+    opportunities = "".join(
+        f'<learningOpportunity id="lo{n}"><title>T{n}</title><providedBy idref="org"/></learningOpportunity>'
+        for n in range(4)
+    )
+    data = feed(
+        f"<learningOpportunityReferences>{opportunities}</learningOpportunityReferences>"
+        '<agentReferences><organisation id="org"><legalName>O</legalName><location idref="loc"/>'
+        '<!-- a comment --><note idref="loc"><!-- not a stub: it has a comment child --></note>'
+        "</organisation></agentReferences>"
+        '<locationReferences><location id="loc"><geographicName>Turku</geographicName></location>'
+        "</locationReferences>"
+    )
+    items = gather(data)
+    bodies = [
+        g.item.content.replace(f'id="lo{n}"'.encode(), b"").replace(f">T{n}<".encode(), b"")
+        for n, g in enumerate(items)
+    ]
+    assert len(set(bodies)) == 1
+    roots = [content(g) for g in items]
+    for root in roots:
+        assert root.xpath(
+            "loq:providedBy/loq:organisation/loq:location/loq:location/loq:geographicName/text()",
+            namespaces=NS,
+        ) == ["Turku"]
+        assert [len(e) for e in root.xpath("loq:providedBy/loq:organisation/loq:note", namespaces=NS)] == [1]
+    assert len({id(g.item.parsed) for g in items}) == 4
+    items[0].item.parsed.find(f"{{{LOQ_NS}}}providedBy")[0].clear()  # one item's tree is its own
+    assert items[1].item.parsed.xpath(
+        "loq:providedBy/loq:organisation/loq:legalName/text()", namespaces=NS
+    ) == ["O"]
