@@ -339,10 +339,6 @@ def _item(
     return Gathered(RawItem(content, N_TRIPLES, guid, guid, parsed), tuple(issues))
 
 
-def _private(graph: Graph, node: str) -> bool:
-    return any(t in _PRIVATE_TYPES for t in graph.types(node))
-
-
 def _closure(graph: Graph, starts: list[str], stops: frozenset[str]) -> tuple[list[Triple], bool]:
     """Triples reachable from `starts`; nodes in `stops` (the start itself aside: it is already
     seen), typed private, or reached through `_NOT_EXPANDED` predicates are not expanded."""
@@ -353,11 +349,14 @@ def _closure(graph: Graph, starts: list[str], stops: frozenset[str]) -> tuple[li
     while queue:
         node = queue.pop()
         for p, objects in out.get(node, {}).items():
+            triples.extend([(node, p, o) for o in objects])
             for o in objects:
-                triples.append((node, p, o))
                 if isinstance(o, str) and o not in seen:
                     seen.add(o)
-                    if o not in stops and o in out and p not in _NOT_EXPANDED and not _private(graph, o):
+                    if o in stops or p in _NOT_EXPANDED:
+                        continue
+                    props = out.get(o)
+                    if props is not None and not _PRIVATE_TYPES.intersection(props.get(RDF_TYPE, ())):
                         queue.append(o)
         if len(triples) > MAX_ITEM_TRIPLES:
             return triples[:MAX_ITEM_TRIPLES], False

@@ -236,7 +236,37 @@ def _predicate(iri: str, inverse: bool) -> Step:
                 found.extend(props.get(iri, ()))
         return _unique(found)
 
+    forward.forward_iri = iri  # type: ignore[attr-defined]  # lets `_sequence` fuse a chain
     return forward
+
+
+def _forward_chain(iris: list[str]) -> Step:
+    """`p1/p2/...` of plain forward predicates as one step: the same lookups as a sequence of
+    `forward` steps (single terms follow the index's own lists, several are merged without
+    duplicates), without a call per predicate."""
+
+    def chain(graph: Graph, terms: list[Term]) -> list[Term]:
+        out = graph.out
+        for iri in iris:
+            if len(terms) == 1:
+                term = terms[0]
+                props = out.get(term) if isinstance(term, str) else None
+                terms = props.get(iri, []) if props else []
+                if not terms:
+                    return terms
+                continue
+            found: list[Term] = []
+            for t in terms:
+                props = out.get(t) if isinstance(t, str) else None
+                if props:
+                    found.extend(props.get(iri, ()))
+            terms = _unique(found)
+            if not terms:
+                return terms
+        return terms
+
+    chain.forward_iri = None  # type: ignore[attr-defined]
+    return chain
 
 
 def _self(graph: Graph, terms: list[Term]) -> list[Term]:
@@ -244,6 +274,10 @@ def _self(graph: Graph, terms: list[Term]) -> list[Term]:
 
 
 def _sequence(steps: list[Step]) -> Step:
+    iris = [getattr(step, "forward_iri", None) for step in steps]
+    if all(iri is not None for iri in iris):
+        return _forward_chain([iri for iri in iris if iri is not None])
+
     def sequence(graph: Graph, terms: list[Term]) -> list[Term]:
         for step in steps:
             if not terms:
@@ -374,10 +408,21 @@ class RdfRecords:
         return replace(self, namespaces=MappingProxyType(dict(namespaces)))
 
     def compile(self, key: str, expression: str) -> Select:
-        path = compile_path(expression, self.namespaces)
+        step = compile_path(expression, self.namespaces).step
 
-        def select(doc: Focus) -> list[str] | None:
-            return path.values(doc.graph, doc.node)
+        def select(doc: Focus) -> list[str] | None:  # RdfPath.values, without two calls
+            graph, node = doc
+            if node is None:
+                node = graph.root
+                if node is None:
+                    return []
+            found: list[str] = []
+            for t in step(graph, [node]):
+                if isinstance(t, Lit):
+                    found.append(tagged(t.value, t.lang))
+                elif not t.startswith("_:"):
+                    found.append(t)
+            return found
 
         return select
 
