@@ -70,7 +70,8 @@ check: lint typecheck test
 
 ## bench: search latency (embedded vs SQLite FTS5) at BENCH_DOCS; harvest throughput per format (CSV,
 ## XCRI-CAP, QDR LOQ, ELM Turtle) against the raw parser at 10k, CSV also at BENCH_DOCS; indexing
-## throughput and a full reindex at BENCH_DOCS; 60 s of API load (edX fixture) with a harvest running.
+## throughput and a full reindex at BENCH_DOCS; 60 s of API load (edX fixture; wrk when
+## installed, else the httpx client) with a harvest running.
 ## ~15 min at the default on an idle 2-core machine. Results in bench/out/*.json (see BENCHMARKS.md);
 ## corpora and feeds are cached in bench/out/.
 BENCH_DOCS ?= 100000
@@ -81,7 +82,7 @@ bench: install-dev bench-deps
 	nice -n 10 $(BIN)/python -m bench.harvest_bench --docs 10000 --repeats 3 --seed $(BENCH_SEED)
 	nice -n 10 $(BIN)/python -m bench.harvest_bench --formats csv --docs $(BENCH_DOCS) --repeats 1 --seed $(BENCH_SEED)
 	nice -n 10 $(BIN)/python -m bench.index_bench --docs $(BENCH_DOCS) --seed $(BENCH_SEED)
-	$(BIN)/python -m bench.load --seconds 60 --concurrency 32 --workers 2
+	$(BIN)/python -m bench.load --seconds 60 --concurrency 32 --workers 2 $$(command -v wrk >/dev/null && echo --client wrk)
 
 ## reliability: the tests/reliability suite at 10x (hypothesis examples, fuzz runs, kills on a 20k-row
 ## feed, load duration), then a 120 s load run; figures in RELIABILITY.md, load in bench/out/load.json.
