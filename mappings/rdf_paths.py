@@ -356,13 +356,19 @@ class RdfPath:
 
     def values(self, graph: Graph, start: Term | None = None) -> list[str]:
         """IRIs as strings and literals as language-tagged values; blank nodes are skipped."""
-        found: list[str] = []
-        for t in self.nodes(graph, start):
-            if isinstance(t, Lit):
-                found.append(tagged(t.value, t.lang))
-            elif not t.startswith("_:"):
-                found.append(t)
-        return found
+        return published(self.nodes(graph, start))
+
+
+def published(terms: list[Term]) -> list[str]:
+    """The published values of `terms`: IRIs as strings, literals as language-tagged values;
+    blank nodes are skipped."""
+    found: list[str] = []
+    for t in terms:
+        if isinstance(t, Lit):
+            found.append(tagged(t.value, t.lang))
+        elif not t.startswith("_:"):
+            found.append(t)
+    return found
 
 
 def compile_path(expression: str, namespaces: Mapping[str, str] | None = None) -> RdfPath:
@@ -410,19 +416,13 @@ class RdfRecords:
     def compile(self, key: str, expression: str) -> Select:
         step = compile_path(expression, self.namespaces).step
 
-        def select(doc: Focus) -> list[str] | None:  # RdfPath.values, without two calls
+        def select(doc: Focus) -> list[str] | None:  # RdfPath.values, without the nodes() call
             graph, node = doc
             if node is None:
                 node = graph.root
                 if node is None:
                     return []
-            found: list[str] = []
-            for t in step(graph, [node]):
-                if isinstance(t, Lit):
-                    found.append(tagged(t.value, t.lang))
-                elif not t.startswith("_:"):
-                    found.append(t)
-            return found
+            return published(step(graph, [node]))
 
         return select
 
