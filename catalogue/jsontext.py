@@ -35,10 +35,7 @@ def dumps_bytes(value: Any) -> bytes:
 
 def dumps(value: Any) -> str:
     """`dumps_bytes` as text: the store's JSON column serialiser."""
-    try:
-        return orjson.dumps(value).decode("utf-8")
-    except (orjson.JSONEncodeError, TypeError):
-        return _STD_COMPACT.encode(value)
+    return dumps_bytes(value).decode("utf-8")
 
 
 def canonical_bytes(value: Any) -> bytes:
