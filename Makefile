@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint typecheck check bench reliability clean install install-dev translations browser-deps bench-deps
+.PHONY: run test lint typecheck check bench reliability clean install install-dev translations browser-deps bench-deps services services-stop
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,15 @@ bench-deps:
 		     "bench.load --client wrk will not run (the default httpx client still does)" >&2; \
 	fi
 
+## services: PostgreSQL (database `test`, trust auth) and Redis on 127.0.0.1, installed from Debian's
+## packages when missing and started when not answering (tools/services.sh; idempotent). Without root
+## or apt-get it only warns: the tests that need a server then skip locally and fail under CI=true.
+services:
+	tools/services.sh start
+
+services-stop:
+	tools/services.sh stop
+
 ## run: set up, load the bundled sample feeds into the embedded default and serve on http://$(HOST):$(PORT)
 run: install
 	$(BIN)/catalogue init
@@ -56,7 +65,7 @@ run: install
 	$(BIN)/catalogue serve --host $(HOST) --port $(PORT)
 
 ## test: set up with dev extras and run the whole suite
-test: install-dev browser-deps
+test: install-dev browser-deps services
 	$(BIN)/python -m pytest
 
 lint: install-dev
