@@ -70,8 +70,9 @@ def to_source(doc: Document) -> dict[str, Any]:
     # cursor's search_after value is one keyword.
     for sort, field in SORT_FIELDS.items():
         source[field] = sort_key(sort, doc)
-    # The last day the course is current: its end date, else its start date; none = never past.
-    last = doc.get("end_date") or doc.get("start_date")
+    # The last day the course is current: its end date; none = never past (a course that has
+    # started but states no end, such as a self-paced one, stays current).
+    last = doc.get("end_date")
     if last:
         source["visible_until"] = str(last)
     return source

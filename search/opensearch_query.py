@@ -210,8 +210,8 @@ def range_filter(field: str, low: float | None, high: float | None) -> dict[str,
 def visibility(query: Query) -> list[dict[str, Any]]:
     """Hide withdrawn and past courses unless the query asks for them.
 
-    A course is past after `visible_until` (its end date, else its start date); without
-    either date it never expires.
+    A course is past after `visible_until` (its end date); without one it never expires, even
+    once it has started.
     """
     clauses: list[dict[str, Any]] = []
     if not query.include_withdrawn:

@@ -47,9 +47,10 @@ from search.documents import (
 from search.errors import IndexingError
 from search.query import FACETS_BY_NAME, UNDATED_DAY, Range
 
-SCHEMA_VERSION = "6"  # 2: stored `seq` (search.sync.repair); 3: `eligible` (funding schemes);
+SCHEMA_VERSION = "7"  # 2: stored `seq` (search.sync.repair); 3: `eligible` (funding schemes);
 # 4: region/city, ISCED narrow/detailed, start_day, geo (lat/lon/id_hash); 5: slug hashes, range buckets;
-# 6: sort keys are fast columns only (SORT_KEY: no terms in the inverted index)
+# 6: sort keys are fast columns only (SORT_KEY: no terms in the inverted index);
+# 7: visible_until is the end date only (a started course without an end date stays current)
 """Bump when the schema or an analyzer changes: older indexes then need a `reindex`."""
 
 LANGUAGES: tuple[str, ...] = (*STEMMERS, OTHER)
@@ -327,8 +328,7 @@ def facts_to_tantivy(facts: CourseFacts, eligible: Iterable[str] = ()) -> str:
     if geo is not None:
         out["lat"], out["lon"] = geo["lat"], geo["lon"]
     out[ID_HASH] = id_hash(doc_id)
-    last = end or start
-    out["visible_until"] = last.toordinal() if last else NEVER
+    out["visible_until"] = end.toordinal() if end else NEVER
     title_sort = title_key(title)
     out["sort_start"] = _KEY_SEP.join((start_iso or "~", title_sort, doc_id))
     out["sort_ects"] = _number_key(money.ects, doc_id)
@@ -434,8 +434,9 @@ def range_bucket(field: str, value: Any) -> str | None:
 
 
 def visible_until(doc: Document) -> int:
-    """Ordinal of the last day the course is current: its end date, else its start date."""
-    last = doc.get("end_date") or doc.get("start_date")
+    """Ordinal of the last day the course is current: its end date. A course without an end date
+    never ends, even when it has started (self-paced, on demand, open enrolment)."""
+    last = doc.get("end_date")
     if not last:
         return NEVER
     try:

@@ -270,6 +270,33 @@ def when(value: date | datetime | str | None) -> str:
     return format_date(value, "d MMMM y", locale=lang())
 
 
+def _day(value: date | str | None) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date) or value is None:
+        return value
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def course_timing(start: date | str | None, end: date | str | None, today: date | None = None) -> str | None:
+    """Where a course stands today: "ended" (its end date is past), "started" (its start date is
+    past or today and it has not ended, including self-paced courses that state no end),
+    "upcoming", or None when it states no dates. Matches search's visibility rule: only an end
+    date in the past hides a course by default."""
+    today = today or date.today()
+    first, last = _day(start), _day(end)
+    if last is not None and last < today:
+        return "ended"
+    if first is not None and first <= today:
+        return "started"
+    if first is not None:
+        return "upcoming"
+    return None
+
+
 def ects_basis(basis: str | None, hours_per_ects: Decimal | None = None) -> str:
     """How the ECTS figure was obtained, in words."""
     if not basis:
@@ -335,3 +362,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(duration, "duration")
     app.add_template_filter(when, "when")
     app.add_template_filter(ects_basis, "ects_basis")
+    app.jinja_env.globals["course_timing"] = course_timing

@@ -212,8 +212,10 @@ def test_past_is_judged_against_query_today(backend: SearchBackend) -> None:
     # a course ending today is still current; the day after it is past
     assert cid("fuehrung") in found(backend, {}, today=date(2025, 8, 15))
     assert cid("fuehrung") not in found(backend, {}, today=date(2025, 8, 16))
-    # without an end date the start date counts; without any date a course never expires
-    assert cid("rust") not in found(backend, {}, today=date(2025, 8, 2))
+    # a course that has started but states no end (self-paced, on demand) is still current:
+    # only an end date in the past hides a course; without any date a course never expires
+    assert cid("rust") in found(backend, {}, today=date(2025, 8, 2))
+    assert cid("rust") in found(backend, {}, today=date(2099, 1, 1))
     assert cid("undated") in found(backend, {}, today=date(2099, 1, 1))
 
 

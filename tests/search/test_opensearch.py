@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -66,6 +67,8 @@ def test_source_carries_sort_and_expiry_keys() -> None:
     assert source["sort_start"].startswith("2025-09-01\x01introduction to python programming\x01")
     assert source["visible_until"] == "2025-12-01"
     assert "visible_until" not in to_source(to_document(make_course("u", "Undated")))
+    started = make_course("s", "Started, no end", start=date(2025, 1, 2))
+    assert "visible_until" not in to_source(to_document(started))  # started, never ends
     with pytest.raises(IndexingError):
         to_source({"title": "no id"})
 
