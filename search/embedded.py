@@ -31,7 +31,7 @@ import tantivy
 
 from search.backend import Document, Suggestion
 from search.documents import OTHER, StoredRecord, provider_key
-from search.errors import BackendUnavailable, IndexingError, QueryError, SearchError
+from search.errors import BackendUnavailable, IndexingError, IndexOutdated, QueryError, SearchError
 from search.geo import hit_distance
 from search.index_versions import IndexVersions
 from search.query import (
@@ -72,6 +72,8 @@ V = TypeVar("V")
 
 _process_locks: dict[Path, threading.RLock] = {}
 _process_locks_guard = threading.Lock()
+
+OUTDATED = "the search index was built by an older version of the software; run `catalogue reindex`"
 
 
 _pool: ThreadPoolExecutor | None = None
@@ -213,7 +215,7 @@ class EmbeddedBackend:
             while True:
                 opened = self._refresh()
                 if not opened.compatible:
-                    raise IndexingError("the search index was built by an older version; run reindex")
+                    raise IndexingError(OUTDATED)
                 with self._writer(opened.index, heap=UPDATE_HEAP, threads=1) as writer:
                     # Another process may have switched CURRENT while we waited for its lock.
                     if self._versions.current() != opened.name:
@@ -252,7 +254,7 @@ class EmbeddedBackend:
         validate(query)
         opened = self._refresh()
         if not opened.compatible:
-            raise BackendUnavailable("the search index was built by an older version; run reindex")
+            raise IndexOutdated(OUTDATED)
         try:
             return self._search(opened.index.searcher(), query)
         except SearchError:
@@ -293,7 +295,7 @@ class EmbeddedBackend:
         """Autocomplete over visible courses: see `SearchBackend.suggest` for the contract."""
         opened = self._refresh()
         if not opened.compatible:
-            raise BackendUnavailable("the search index was built by an older version; run reindex")
+            raise IndexOutdated(OUTDATED)
         fold = self._analyzers[OTHER].analyze
         visibility = self._builder.visibility(Query())
         try:
@@ -349,7 +351,7 @@ class EmbeddedBackend:
         """Every indexed document's id -> (seq, status): what `search.sync.repair` compares."""
         opened = self._refresh()
         if not opened.compatible:
-            raise IndexingError("the search index was built by an older version; run reindex")
+            raise IndexOutdated(OUTDATED)
         searcher = opened.index.searcher()
         total = int(searcher.num_docs)
         found: dict[str, tuple[int, str]] = {}
@@ -364,8 +366,12 @@ class EmbeddedBackend:
         return found
 
     def count(self) -> int:
-        """Documents in the index, withdrawn tombstones included."""
-        return int(self._refresh().index.searcher().num_docs)
+        """Documents in the index, withdrawn tombstones included; IndexOutdated when the index was
+        built by an older schema (so a health check and `catalogue init` notice it)."""
+        opened = self._refresh()
+        if not opened.compatible:
+            raise IndexOutdated(OUTDATED)
+        return int(opened.index.searcher().num_docs)
 
     def close(self) -> None:
         with self._state_lock:

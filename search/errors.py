@@ -3,6 +3,7 @@
 SearchError
 ├── QueryError          the user's request is invalid (HTTP 400): bad page, unknown filter, too long
 ├── BackendUnavailable  the engine cannot be reached or opened (HTTP 503)
+│   └── IndexOutdated   the index was built by an older schema: `reindex` (or `init`) rebuilds it
 └── IndexingError       indexing failed; the store stays the truth and `reindex` repairs
 """
 
@@ -16,6 +17,10 @@ class QueryError(SearchError):
 
 
 class BackendUnavailable(SearchError):
+    pass
+
+
+class IndexOutdated(BackendUnavailable):
     pass
 
 

@@ -29,6 +29,7 @@ from catalogue.runs import Outcome, RunStatus
 from catalogue.sources import FORMATS, Source
 from harvesters.jobs import run_harvest_exclusive
 from harvesters.pipeline import remap_source, run_harvest
+from search.errors import IndexOutdated
 from search.sync import reindex
 from web.app import create_app
 from web.cli_accounts import COMMANDS as ACCOUNT_COMMANDS
@@ -151,7 +152,13 @@ def init_command() -> None:
         Path(config[key]).mkdir(parents=True, exist_ok=True)
     svc = services()
     svc.store.migrate()
-    svc.backend.count()  # opens (and so creates) the index
+    try:
+        svc.backend.count()  # opens (and so creates) the index
+    except IndexOutdated:
+        # Like the database migration above: an index built by an older schema is rebuilt from
+        # the store (searches keep the old version until the new one is switched in).
+        count = reindex(svc.store, svc.backend, EligibilityStore(svc.store))
+        click.echo(f"Search index rebuilt for this version ({count} courses).")
     click.echo(f"Database ready: {_safe_url(config['DATABASE_URL'])}")
     click.echo(f"Search index: {config['OPENSEARCH_URL'] or config['INDEX_DIR']}")
 

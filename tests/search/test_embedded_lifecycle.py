@@ -16,7 +16,7 @@ from catalogue.model import lang_text
 from search.backend import Document
 from search.documents import to_document
 from search.embedded import EmbeddedBackend
-from search.errors import BackendUnavailable, IndexingError
+from search.errors import BackendUnavailable, IndexingError, IndexOutdated
 from search.index_versions import MARKER, POINTER
 from tests.search.conftest import catalogue, make_course, q
 
@@ -100,8 +100,10 @@ def test_index_from_an_older_schema_needs_a_reindex(tmp_path: Path, backend: Emb
     live = (tmp_path / "index" / POINTER).read_text().strip()
     (tmp_path / "index" / live / MARKER).write_text("0\n")
     stale = EmbeddedBackend(tmp_path / "index")
-    with pytest.raises(BackendUnavailable, match="reindex"):
+    with pytest.raises(IndexOutdated, match="reindex"):
         stale.search(q())
+    with pytest.raises(IndexOutdated, match="reindex"):
+        stale.count()
     with pytest.raises(IndexingError, match="reindex"):
         stale.upsert([to_document(catalogue()[0])])
     assert stale.rebuild(to_document(s) for s in catalogue()) == 10

@@ -42,6 +42,20 @@ def test_init_creates_database_and_index_and_is_repeatable(app_factory: Callable
     assert get_services(app).store.list_sources() == []
 
 
+def test_init_rebuilds_an_index_built_by_an_older_schema(app: Flask, runner: FlaskCliRunner) -> None:
+    harvest_json(runner)
+    root = Path(app.config["INDEX_DIR"])
+    current = (root / "CURRENT").read_text(encoding="utf-8").strip()
+    (root / current / "SCHEMA").write_text("0\n", encoding="utf-8")  # as if built by older code
+    (root / "CURRENT.new").write_text(current + "\n", encoding="utf-8")
+    (root / "CURRENT.new").replace(root / "CURRENT")  # a new inode: every process reopens the index
+    assert app.test_client().get("/api/v1/search?q=data").status_code == 503
+    result = run(runner, "init")
+    assert f"Search index rebuilt for this version ({EDX_COURSES} courses)" in result.output
+    assert app.test_client().get("/api/v1/search?q=data").get_json()["total"] > 0
+    assert "rebuilt" not in run(runner, "init").output  # only once
+
+
 def test_harvest_adds_then_reports_unchanged(app: Flask, runner: FlaskCliRunner) -> None:
     first = harvest_json(runner)
     assert first["status"] == "succeeded"
