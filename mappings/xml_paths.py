@@ -385,13 +385,15 @@ class XmlCoverage:
                         if lang is not None:
                             read.add(lang)
                 continue
-            owner = node.getparent() if isinstance(node, str) else None
+            owner = getattr(node, "getparent", lambda: None)()
             if owner is None:
                 continue
             if getattr(node, "is_attribute", False):
                 base = paths.get(owner)
                 if base is not None:
-                    read.add(f"{base}/@{self.name(node.attrname)}" if base else f"@{self.name(node.attrname)}")
+                    read.add(
+                        f"{base}/@{self.name(node.attrname)}" if base else f"@{self.name(node.attrname)}"
+                    )
             elif getattr(node, "is_tail", False):
                 owner = owner.getparent()
                 base = paths.get(owner) if owner is not None else None

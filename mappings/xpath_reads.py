@@ -127,7 +127,7 @@ def _tokens(expression: str) -> list[tuple[str, str]]:
             break
         match = _TOKEN.match(expression, pos)
         if match is None or match.lastgroup is None:
-            raise ValueError(f"cannot read the XPath at {expression[pos:pos + 20]!r}")
+            raise ValueError(f"cannot read the XPath at {expression[pos : pos + 20]!r}")
         kind, text = match.lastgroup, match.group(match.lastgroup)
         pos = match.end()
         previous = tokens[-1] if tokens else None
@@ -136,11 +136,11 @@ def _tokens(expression: str) -> list[tuple[str, str]]:
         )
         if operand_ended and previous is not None and previous[1] in ("@", "::", "$"):
             operand_ended = False
-        if kind == "op" and text == "*" and operand_ended:
-            kind = "operator"
-        elif kind == "name" and operand_ended and text in _OPERATOR_NAMES:
-            kind = "operator"
-        elif kind == "op" and text in ("=", "!=", "<", "<=", ">", ">=", "+", "-", "|"):
+        if (
+            (kind == "op" and text == "*" and operand_ended)
+            or (kind == "name" and operand_ended and text in _OPERATOR_NAMES)
+            or (kind == "op" and text in ("=", "!=", "<", "<=", ">", ">=", "+", "-", "|"))
+        ):
             kind = "operator"
         tokens.append((kind, text))
     return tokens
@@ -186,7 +186,9 @@ class _Parser:
         if level == len(self._LEVELS):
             return self.unary()
         left = self.binary(level + 1)
-        while (token := self.peek()) is not None and token[0] == "operator" and token[1] in self._LEVELS[level]:
+        while (
+            (token := self.peek()) is not None and token[0] == "operator" and token[1] in self._LEVELS[level]
+        ):
             self.take()
             left = Binary(token[1], left, self.binary(level + 1))
         return left

@@ -287,7 +287,13 @@ def issue_summary(report: RunReport) -> dict[str, Any]:
     return {
         "by_severity": {s.value: n for s, n in report.severity_totals().items()},
         "by_kind": [
-            {"severity": severity.value, "code": code, "field": field, "count": n, "kept": kept[severity, code, field]}
+            {
+                "severity": severity.value,
+                "code": code,
+                "field": field,
+                "count": n,
+                "kept": kept[severity, code, field],
+            }
             for (severity, code, field), n in report.totals().most_common()
         ],
         "truncated": report.truncated,

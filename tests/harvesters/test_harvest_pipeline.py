@@ -420,7 +420,9 @@ def test_remap_dry_run_changes_nothing(store: CatalogueStore, source: Source, ha
     assert report.dry_run and counts(report) == {"unchanged": N}
 
 
-def test_issue_totals_are_exact_beyond_the_kept_sample(store: CatalogueStore, source: Source, rows: list[list[str]]) -> None:
+def test_issue_totals_are_exact_beyond_the_kept_sample(
+    store: CatalogueStore, source: Source, rows: list[list[str]]
+) -> None:
     settings = HarvestSettings(max_issues=50, max_issues_per_kind=25)
     report = run_harvest(store, source, data=feed(rows), settings=settings)
     totals = report.totals()

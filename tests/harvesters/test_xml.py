@@ -410,7 +410,9 @@ def test_an_element_inside_a_record_stays_whole_whatever_its_tag() -> None:
     for gathered in harvester_for("xcri-cap").gather(VENUES, spec):
         mapped = apply(spec, gathered.item, "src")
         assert mapped.course is not None
-        found[mapped.provider_ref] = [(loc.city, loc.postcode, loc.address) for loc in mapped.course.locations]
+        found[mapped.provider_ref] = [
+            (loc.city, loc.postcode, loc.address) for loc in mapped.course.locations
+        ]
     assert found == {
         "P1": [("Perth", "PH1 1AA", "Town Campus, 1 High St")],
         "P2": [("Dundee", "DD1 1BB", "City Campus, 2 Low Rd")],

@@ -122,7 +122,9 @@ def test_an_ignore_entry_that_matches_a_read_path_is_a_warning(tmp_path: Path) -
     spec = _spec(tmp_path, XML_SPEC.format(ignore='ignore = ["c:name"]'))
     coverage, issues = coverage_of(FEED, spec)
     assert next(p for p in coverage.paths if p.path == "c:name").status is PathStatus.MAPPED
-    assert [(i.severity.value, i.code, i.value) for i in issues] == [("warning", "ignored-but-read", "c:name")]
+    assert [(i.severity.value, i.code, i.value) for i in issues] == [
+        ("warning", "ignored-but-read", "c:name")
+    ]
 
 
 def test_bad_ignore_entries_fail_the_spec(tmp_path: Path) -> None:

@@ -221,10 +221,12 @@ def test_a_feed_whose_every_record_is_rejected_fails_and_changes_nothing(
         rows = list(csv.reader(handle))
     title = rows[0].index("title")
     with no_titles.open("w", encoding="utf-8", newline="") as out:
-        csv.writer(out).writerows([rows[0], *(r[:title] + [""] + r[title + 1 :] for r in rows[1:4])])
+        csv.writer(out).writerows([rows[0], *([*r[:title], "", *r[title + 1 :]] for r in rows[1:4])])
     result = runner.invoke(main, ["harvest", "--file", str(no_titles), "--source", "edx", "--json"])
     assert result.exit_code == 1, result.output
     report = json.loads(result.stdout)
-    assert report["status"] == "failed" and "every one of the feed's 3 record(s) was rejected" in report["error"]
+    assert (
+        report["status"] == "failed" and "every one of the feed's 3 record(s) was rejected" in report["error"]
+    )
     assert report["counts"]["failed"] == 3
     assert get_services(app).store.count_courses() == EDX_COURSES  # nothing withdrawn
