@@ -1,7 +1,13 @@
-"""Harvest runs and their reports: outcomes per record and item-level issues.
+"""Harvest runs and their reports: outcomes per record, item-level issues and source coverage.
 
 Run-level problems (feed cannot be fetched or parsed) raise `catalogue.errors.FeedError` and fail
 the run; item-level problems become `Issue` entries in the report and never raise.
+
+A report keeps a bounded sample of its issues (the first ones of each kind, see
+`harvesters.intake`) but counts every one: `RunReport.totals()` gives the exact number per
+(severity, code, field), whatever was kept, and every count a report shows comes from it.
+`RunReport.coverage` says, per source path that carried a value, in how many records it did and
+whether a mapping rule read it (see `mappings.coverage`).
 """
 
 from __future__ import annotations
@@ -79,6 +85,81 @@ class Issue:
         )
 
 
+IssueKind = tuple[Severity, str, str | None]
+"""(severity, code, field): what issue totals are counted by."""
+
+
+class PathStatus(StrEnum):
+    """What became of the values a feed published at one source path."""
+
+    MAPPED = "mapped"  # a mapping rule reads it
+    UNMAPPED = "unmapped"  # nothing reads it and the spec does not say why: a gap
+    IGNORED = "ignored"  # the spec's `ignore` list names it: a decision
+
+
+@dataclass(frozen=True)
+class PathCoverage:
+    """One source path: the records that had a non-blank value there (exact), one example value
+    (truncated), what became of it and, when ignored, the `ignore` entry that matched."""
+
+    path: str
+    records: int
+    status: PathStatus
+    example: str | None = None
+    ignore: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"path": self.path, "records": self.records, "example": self.example}
+        if self.ignore is not None:
+            data["ignore"] = self.ignore
+        return data
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What a run's records published and what the mapping read of it.
+
+    `records`: records examined (every item the mapping could parse); `paths`: every source path
+    with a value in at least one of them, sorted by path."""
+
+    records: int = 0
+    paths: tuple[PathCoverage, ...] = ()
+
+    def of(self, status: PathStatus) -> list[PathCoverage]:
+        return [p for p in self.paths if p.status is status]
+
+    @property
+    def unmapped(self) -> list[PathCoverage]:
+        return self.of(PathStatus.UNMAPPED)
+
+    @property
+    def ignored(self) -> list[PathCoverage]:
+        return self.of(PathStatus.IGNORED)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "unmapped": [p.to_dict() for p in self.unmapped],
+            "ignored": [p.to_dict() for p in self.ignored],
+            "mapped": [p.to_dict() for p in self.of(PathStatus.MAPPED)],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Coverage:
+        paths = [
+            PathCoverage(
+                path=entry["path"],
+                records=int(entry["records"]),
+                status=status,
+                example=entry.get("example"),
+                ignore=entry.get("ignore"),
+            )
+            for status in PathStatus
+            for entry in data.get(status.value, ())
+        ]
+        return cls(int(data.get("records", 0)), tuple(sorted(paths, key=lambda p: p.path)))
+
+
 @dataclass
 class RunReport:
     """Everything a run did, as shown on the CLI, in the API and on the provider pages."""
@@ -92,9 +173,30 @@ class RunReport:
     issues: list[Issue] = field(default_factory=list)
     error: str | None = None  # the feed-level failure, when status is FAILED
     dry_run: bool = False
+    # issues counted but not kept (beyond the per-kind sample): totals() = kept + dropped
+    dropped: Counter[IssueKind] = field(default_factory=Counter)
+    coverage: Coverage | None = None
 
     def count(self, outcome: Outcome, n: int = 1) -> None:
         self.counts[outcome] += n
+
+    def totals(self) -> Counter[IssueKind]:
+        """The exact number of issues per (severity, code, field), kept or not."""
+        totals: Counter[IssueKind] = Counter((i.severity, i.code, i.field) for i in self.issues)
+        totals.update(self.dropped)
+        return totals
+
+    def severity_totals(self) -> dict[Severity, int]:
+        """The exact number of issues per severity (every severity present, 0 when none)."""
+        by_severity = dict.fromkeys(Severity, 0)
+        for (severity, _, _), n in self.totals().items():
+            by_severity[severity] += n
+        return by_severity
+
+    @property
+    def truncated(self) -> bool:
+        """Some issues were counted but not kept."""
+        return any(self.dropped.values())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -107,4 +209,5 @@ class RunReport:
             "counts": {o.value: self.counts.get(o, 0) for o in Outcome},
             "error": self.error,
             "issues": [i.to_dict() for i in self.issues],
+            "coverage": self.coverage.to_dict() if self.coverage is not None else None,
         }

@@ -86,6 +86,8 @@ runs = sa.Table(
     sa.Column("counts", JSONType, nullable=False),  # Outcome value -> number of records
     sa.Column("error", sa.Text),
     sa.Column("held_withdrawals", JSONType, nullable=False),  # course ids awaiting confirmation
+    sa.Column("issue_totals", JSONType),  # [[severity, code, field, count], ...]: every issue counted
+    sa.Column("coverage", JSONType),  # catalogue.runs.Coverage.to_dict()
     sqlite_autoincrement=True,  # never reuse a run id, even after the newest run is deleted
 )
 

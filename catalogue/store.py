@@ -56,6 +56,7 @@ from catalogue.store_rows import (
     select_rows,
     source_from_row,
     stored_courses,
+    totals_json,
 )
 from catalogue.store_rows import now as _now
 
@@ -174,8 +175,9 @@ class CatalogueStore:
         return RunReport(source_id=source_id, run_id=run_id, started_at=now, dry_run=dry_run)
 
     def finish_run(self, report: RunReport) -> None:
-        """Persist status, counts, issues (replacing any saved before), error and finished_at
-        (set to now when the report has none). Held withdrawals are left as they are."""
+        """Persist status, counts, issues (replacing any saved before), the exact issue totals,
+        the coverage report, error and finished_at (set to now when the report has none). Held
+        withdrawals are left as they are."""
         run_id = _run_id(report)
         if report.finished_at is None:
             report.finished_at = _now()
@@ -187,6 +189,8 @@ class CatalogueStore:
                 counts=counts_json(report.counts),
                 error=report.error,
                 finished_at=report.finished_at,
+                issue_totals=totals_json(report.totals()),
+                coverage=report.coverage.to_dict() if report.coverage is not None else None,
             )
         )
         with self._guard(), self._write() as conn:
@@ -206,7 +210,7 @@ class CatalogueStore:
         return report_from_row(row, issues)
 
     def list_runs(self, source_id: str | None = None, limit: int = 20) -> list[RunReport]:
-        """Newest first; issues are omitted (use get_run)."""
+        """Newest first; issues are omitted (use get_run), their totals are not."""
         query = sa.select(runs).order_by(runs.c.id.desc()).limit(limit)
         if source_id is not None:
             query = query.where(runs.c.source_id == source_id)
@@ -230,11 +234,12 @@ class CatalogueStore:
         other writers of the database wait for it, up to SQLite's busy timeout, so callers should
         have their records ready before they enter it (the pipeline spools them).
         `keep`: how many added and updated candidates the session keeps for a preview.
-        Raises NotFound for an unknown source, StoreError when the database fails.
+        Raises NotFound for an unknown source (unless dry), StoreError when the database fails.
         """
         dry = dry_run or report.dry_run
         with self._guard(), self._snapshot() if dry else self._write(serialise=True) as conn:
-            require_source(conn, report.source_id)
+            if not dry:  # a dry run of a source not registered yet plans against nothing
+                require_source(conn, report.source_id)
             session = HarvestSession(conn, report, write=not dry, now=_now(), keep=keep)
             yield session
             diff = session.diff  # unfinished: RuntimeError, so nothing half-decided commits

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from catalogue.changes import CourseStatus, StoredCourse
 from catalogue.codec import course_from_dict
 from catalogue.errors import NotFound
-from catalogue.runs import Issue, Outcome, RunReport, RunStatus, Severity
+from catalogue.runs import Coverage, Issue, IssueKind, Outcome, RunReport, RunStatus, Severity
 from catalogue.schema import courses, sources
 from catalogue.sources import Source
 
@@ -126,7 +126,9 @@ def source_from_row(row: sa.Row[Any]) -> Source:
 
 
 def report_from_row(row: sa.Row[Any], issues: list[Issue]) -> RunReport:
-    return RunReport(
+    """The run's report with `issues` (all it kept, or none for a listing): its exact totals
+    are the stored ones whatever `issues` holds (runs from before totals were kept: the issues)."""
+    report = RunReport(
         source_id=row.source_id,
         run_id=row.id,
         status=RunStatus(row.status),
@@ -136,7 +138,24 @@ def report_from_row(row: sa.Row[Any], issues: list[Issue]) -> RunReport:
         issues=issues,
         error=row.error,
         dry_run=row.dry_run,
+        coverage=Coverage.from_dict(row.coverage) if row.coverage else None,
     )
+    if row.issue_totals is not None:
+        totals: Counter[IssueKind] = Counter()
+        for severity, code, field, n in row.issue_totals:
+            totals[Severity(severity), code, field] += int(n)
+        totals.subtract(report.totals())  # what the listed issues already count
+        report.dropped = Counter({kind: n for kind, n in totals.items() if n > 0})
+    return report
+
+
+def totals_json(totals: Counter[IssueKind]) -> list[list[Any]]:
+    return [[s.value, code, field, n] for (s, code, field), n in sorted(totals.items(), key=_kind_order) if n]
+
+
+def _kind_order(item: tuple[IssueKind, int]) -> tuple[str, str, str]:
+    (severity, code, field), _ = item
+    return (severity.value, code, field or "")
 
 
 def counts_json(counts: Counter[Outcome]) -> dict[str, int]:

@@ -2,8 +2,13 @@
 
 `Intake` is the item-level half of the harvest pipeline (`harvesters.pipeline` owns the feed and
 the store transaction). What it guarantees about items:
-* Item-level problems become Issues, at most `max_issues` per run (then only counted); a rejected
-  record counts FAILED, and its provider_ref still counts as seen (so it is not withdrawn).
+* Item-level problems become Issues. Every one is counted (`RunReport.totals()` is exact); the
+  report keeps the first `max_per_kind` of each (severity, code) and at most `max_issues` in all,
+  but always the first `ALWAYS_KEPT` of each kind, so a flood of one warning cannot hide the
+  others. A rejected record counts FAILED, and its provider_ref still counts as seen (so it is
+  not withdrawn).
+* Every parsed item is observed for the run's coverage report (`mappings.coverage`), which
+  `close()` puts in the report.
 * An id seen twice in one feed: an identical copy is noted (WARNING) and ignored; a different
   record under the same id is an ERROR on the later occurrence, and the first one wins.
 * A record that cannot be identified (reader error, no provider id) is counted in `unidentified`.
@@ -20,9 +25,10 @@ from typing import Protocol
 from catalogue.changes import Candidate
 from catalogue.codec import course_to_dict, record_hash
 from catalogue.model import Organisation
-from catalogue.runs import Issue, Outcome, RunReport, Severity
+from catalogue.runs import Issue, IssueKind, Outcome, RunReport, Severity
 from catalogue.sources import with_registered_provider
 from catalogue.validate import validate
+from mappings.coverage import counter_for
 from mappings.engine import apply
 from mappings.items import RawItem
 from mappings.spec import MappingSpec
@@ -46,6 +52,8 @@ class Intake:
         report: RunReport,
         max_issues: int,
         provider: Organisation | None = None,
+        *,
+        max_per_kind: int = 1000,
     ) -> None:
         self.spec = spec
         self.provider = provider  # the source registration's provider: fills gaps in records
@@ -55,15 +63,20 @@ class Intake:
         # one bytes object (see _first): held for every record of the run, so kept small
         self.seen: dict[str, bytes] = {}
         self.unidentified = 0
+        self.items = 0  # items taken (records of the feed, readable or not)
+        self.valid = 0  # items that became candidates for the store
         self._max_issues = max_issues
-        self._dropped = 0
+        self._max_per_kind = max_per_kind
+        self._kept: dict[IssueKind, int] = {}
         self._now = datetime.now(UTC)
+        self.coverage = counter_for(spec)
 
     def take(
         self, item: RawItem, reader_issues: Iterable[Issue] = (), harvested_at: datetime | None = None
     ) -> str | None:
         """Map, validate and keep one item (or count it FAILED); returns its provider_ref if known."""
         reader_issues = list(reader_issues)
+        self.items += 1
         if has_error(reader_issues):
             # Misread cells could even yield a wrong id, so the record counts as unidentified.
             for issue in reader_issues:
@@ -72,7 +85,14 @@ class Intake:
             self.report.count(Outcome.FAILED)
             return None
         when = harvested_at or self._now
-        mapped = apply(self.spec, item, self.report.source_id, run_id=self.report.run_id, harvested_at=when)
+        mapped = apply(
+            self.spec,
+            item,
+            self.report.source_id,
+            run_id=self.report.run_id,
+            harvested_at=when,
+            coverage=self.coverage,
+        )
         ref = mapped.provider_ref
         issues = reader_issues + list(mapped.issues)
         if ref is None:
@@ -98,6 +118,7 @@ class Intake:
             self.report.count(Outcome.FAILED)
             return ref
         record = course_to_dict(course)  # once, for both the hash and the store
+        self.valid += 1
         self.pending.append(Candidate(course, record_hash(record), item.content, item.media_type, record))
         return ref
 
@@ -125,22 +146,26 @@ class Intake:
         return Issue(Severity.ERROR, message, record_ref=ref, pointer=item.pointer, code="duplicate-ref")
 
     def note(self, issue: Issue) -> None:
-        """Keep an issue, up to the per-run limit (a broken feed must not flood the database)."""
-        if len(self.report.issues) < self._max_issues:
+        """Count an issue and keep it within the limits (a broken feed must not flood the
+        database, nor one kind of issue crowd out the others)."""
+        kind = (issue.severity, issue.code, issue.field)
+        kept = self._kept.get(kind, 0)
+        if kept < ALWAYS_KEPT or (kept < self._max_per_kind and len(self.report.issues) < self._max_issues):
+            self._kept[kind] = kept + 1
             self.report.issues.append(issue)
         else:
-            self._dropped += 1
+            self.report.dropped[kind] += 1
 
     def close(self) -> None:
-        if self._dropped:
-            self.report.issues.append(
-                Issue(
-                    Severity.WARNING,
-                    f"{self._dropped} more issue(s) were not recorded (limit {self._max_issues} per run)",
-                    code="issues-truncated",
-                )
-            )
+        """The run's items are all taken: its coverage goes into the report."""
+        if self.coverage is not None:
+            self.report.coverage = self.coverage.result()
+            for issue in self.coverage.issues():
+                self.note(issue)
 
+
+ALWAYS_KEPT = 20
+"""Issues of each (severity, code, field) kept whatever the run-wide limit."""
 
 _DIGEST = 16  # bytes of blake2b: collisions between two records of one feed are out of reach
 

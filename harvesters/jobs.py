@@ -87,6 +87,7 @@ def run_harvest_exclusive(
     complete: bool = True,
     trigger: str = "cli",
     observe: PlanObserver | None = None,
+    record: bool = True,
 ) -> HarvestAttempt:
     """`run_harvest` (same arguments) while holding the source's lock. If another harvest of the
     source holds it, nothing is run or recorded and the attempt is `already_running`: it never
@@ -106,6 +107,7 @@ def run_harvest_exclusive(
                 trigger=trigger,
                 observe=observe,
                 on_failure=errors.append,
+                record=record,
             )
     except AlreadyRunning as exc:
         logger.info("%s; skipped", exc)

@@ -16,7 +16,14 @@ Guarantees:
   ends the run FAILED with `report.error` set, and the catalogue is exactly as before, even
   when the feed breaks after batches were written (they were never committed).
 * Item-level problems become Issues; a rejected record counts as FAILED and keeps its previously
-  stored version (its provider_ref still counts as seen, so it is not withdrawn).
+  stored version (its provider_ref still counts as seen, so it is not withdrawn). Issue counts are
+  exact; the report keeps a sample of each kind (`harvesters.intake`).
+* A feed that has records but not one the catalogue could take (every record rejected) FAILS the
+  run: nothing is added, updated or withdrawn, and the report says why, record by record.
+* A dry run changes nothing; with `record=False` (the CLI's `--dry-run`) it is not even recorded:
+  no run row, and the source need not be registered.
+* Every run's report has a coverage report: each source path with values, in how many records,
+  and whether the mapping reads it (`mappings.coverage`).
 * An id seen twice in one feed: an identical copy is noted (WARNING) and ignored; a different
   record under the same id is an ERROR on the later occurrence, and the first one wins.
 * Change detection ignores where a record sits in the feed (`content_hash` excludes the pointer).
@@ -35,6 +42,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import httpx
 
@@ -77,7 +85,8 @@ class HarvestSettings:
     retries: int = 3  # extra attempts on connection errors, 5xx and 429
     allow_private: bool = False  # SSRF guard off: feeds on private/loopback addresses allowed
     max_withdraw_share: float | None = 0.5  # mass-drop guard (see CatalogueStore.apply_harvest)
-    max_issues: int = 10_000  # per run; beyond it issues are counted, not kept
+    max_issues: int = 10_000  # issues kept per run; beyond it they are counted, not kept ...
+    max_issues_per_kind: int = 1_000  # ... and of each (severity, code, field) (see harvesters.intake)
     # None: the SSRF-guarded network transport; tests inject an httpx.MockTransport
     transport: httpx.BaseTransport | None = field(default=None, compare=False)
 
@@ -106,6 +115,7 @@ def run_harvest(
     trigger: str = "cli",
     observe: PlanObserver | None = None,
     on_failure: Callable[[CatalogueError], None] | None = None,
+    record: bool = True,
 ) -> RunReport:
     """Harvest one feed of `source` and return the finished run report (also saved in the store).
 
@@ -117,21 +127,31 @@ def run_harvest(
     `PlanObserver`: only the first ones are kept).
     `on_failure(error)` is told the feed-level error that failed the run (the report keeps only
     its message): how a scheduler tells a transient FetchError, worth a retry, from the rest.
+    `record=False` (dry runs only): the run is not saved and `source` need not be registered;
+    the report has no run_id.
     Raises only on programming errors (the run is then recorded FAILED first).
     """
-    report = store.start_run(source.id, dry_run=dry_run, trigger=trigger)
+    if not record and not dry_run:
+        raise ValueError("only a dry run can go unrecorded")
+    report = _start(store, source, dry_run, trigger, record)
     try:
         diff = _harvest(store, source, report, data, fetcher, dry_run, settings, complete, observe)
     except CatalogueError as exc:
-        _fail(store, report, exc)
+        _fail(store, report, exc, record=record)
         if on_failure is not None:
             on_failure(exc)  # after the run is recorded: a failing callback cannot leave it RUNNING
         return report
     except Exception as exc:
-        _fail(store, report, exc, internal=True)
+        _fail(store, report, exc, internal=True, record=record)
         raise
-    _finish(store, report, diff, sinks, dry_run)
+    _finish(store, report, diff, sinks, dry_run, record=record)
     return report
+
+
+def _start(store: CatalogueStore, source: Source, dry_run: bool, trigger: str, record: bool) -> RunReport:
+    if record:
+        return store.start_run(source.id, dry_run=dry_run, trigger=trigger)
+    return RunReport(source_id=source.id, started_at=datetime.now(UTC), dry_run=True)
 
 
 def remap_source(
@@ -150,7 +170,7 @@ def remap_source(
     report = store.start_run(source.id, dry_run=dry_run, trigger="remap")
     try:
         spec = _spec_for(source)
-        intake = Intake(spec, report, settings.max_issues, registered_provider(source))
+        intake = _intake(spec, report, settings, source)
         with Spool() as spool, paced_collection(BATCH) as pacer:
             # Everything is read and remapped before the transaction opens (see harvesters.spool).
             for stored in store.iter_courses(source_id=source.id):
@@ -199,7 +219,7 @@ def _harvest(
         raise FeedError(f"the feed is {len(data)} bytes, more than the limit of {settings.max_feed_bytes}")
     spec = _spec_for(source)
     harvester = harvester_for(source.format)
-    intake = Intake(spec, report, settings.max_issues, registered_provider(source))
+    intake = _intake(spec, report, settings, source)
     keep = PREVIEW_LIMIT if observe is not None else 0
     with Spool() as spool, paced_collection(BATCH) as pacer:
         for gathered in harvester.gather(data, spec):
@@ -208,6 +228,15 @@ def _harvest(
             pacer.tick()
         intake.flush(spool)
         intake.close()
+        if intake.items and not intake.valid:
+            # Not one record the catalogue can take: publishing the run would withdraw the whole
+            # listing (or leave it stale while saying "succeeded"). Nothing changes.
+            report.status = RunStatus.FAILED
+            report.error = (
+                f"every one of the feed's {intake.items} record(s) was rejected, so nothing was "
+                "changed: see the issues for why"
+            )
+            return None
         withdraw = complete and intake.unidentified == 0
         if complete and not withdraw:
             report.issues.append(
@@ -250,6 +279,16 @@ def _fetch(
         return fetcher.fetch(source.url, etag=state.etag, last_modified=state.last_modified)
     with settings.fetcher() as own:
         return own.fetch(source.url, etag=state.etag, last_modified=state.last_modified)
+
+
+def _intake(spec: MappingSpec, report: RunReport, settings: HarvestSettings, source: Source) -> Intake:
+    return Intake(
+        spec,
+        report,
+        settings.max_issues,
+        registered_provider(source),
+        max_per_kind=settings.max_issues_per_kind,
+    )
 
 
 def _spec_for(source: Source) -> MappingSpec:
@@ -295,7 +334,9 @@ def _replay(store: CatalogueStore, intake: Intake, course_id: str, provenance: P
         )
 
 
-def _fail(store: CatalogueStore, report: RunReport, exc: Exception, *, internal: bool = False) -> RunReport:
+def _fail(
+    store: CatalogueStore, report: RunReport, exc: Exception, *, internal: bool = False, record: bool = True
+) -> RunReport:
     """Record a feed-level failure; nothing was written, so the catalogue is unchanged."""
     report.status = RunStatus.FAILED
     report.error = f"internal error: {type(exc).__name__}: {exc}" if internal else str(exc)
@@ -307,7 +348,10 @@ def _fail(store: CatalogueStore, report: RunReport, exc: Exception, *, internal:
         report.source_id,
         report.error,
     )
-    store.finish_run(report)
+    if record:
+        store.finish_run(report)
+    else:
+        report.finished_at = datetime.now(UTC)
     return report
 
 
@@ -317,10 +361,15 @@ def _finish(
     diff: HarvestDiff | None,
     sinks: Sequence[ChangeSink],
     dry_run: bool,
+    *,
+    record: bool = True,
 ) -> None:
     """Close the run, then hand committed changes to the sinks (re-saving the report if one fails)."""
     if report.status is RunStatus.RUNNING:
         report.status = RunStatus.SUCCEEDED
+    if not record:
+        report.finished_at = datetime.now(UTC)
+        return
     store.finish_run(report)
     logger.info("run %s of %s %s: %s", report.run_id, report.source_id, report.status, dict(report.counts))
     if diff is None or dry_run:

@@ -7,7 +7,10 @@ Reading rules (the contract the tests pin down):
   is read; a bare `<!DOCTYPE catalog>` is accepted. Feeds larger than `reader.max_bytes`
   (default 100 MiB) and lxml's own limits (huge_tree off) fail the feed too.
 * Records: the elements matching `reader.record` (see mappings/xml_paths.py), in document order
-  of their end tags. A record nested in another record is yielded on its own as well.
+  of their end tags. A record nested in another record is yielded on its own as well (and left
+  empty in the outer one). An element inside a record whose tag names a context element is the
+  record's content and stays whole (XCRI-CAP: `venue/provider` inside a presentation has the tag
+  of the catalog's `provider`).
 * Context: with `reader.context`, each record is wrapped in copies of its listed ancestors
   (outermost first), each copy keeping its attributes and children except record and context
   elements, so the item is self-contained for replay. That needs the ancestors' children that
@@ -269,7 +272,11 @@ def _records(data: bytes, language: XmlRecords, shells: Shells) -> Iterator[Gath
             if any(p.matches(element) for p in patterns[tag]):
                 pointer = f"/{where} (line {element.sourceline})"
                 yield _item(element, wrappers.around(open_ordinals), pointer)
-        element.clear(keep_tail=False)
+        if not open_records or tag in records:
+            # Inside an open record an element whose tag names a context is the record's content
+            # (XCRI-CAP's venue holds a <provider>, like the catalog's): it is cleared with that
+            # record, never before. A nested record is yielded on its own and cleared as before.
+            element.clear(keep_tail=False)
 
 
 class _Wrappers:

@@ -28,6 +28,7 @@ from catalogue.model import (
     lang_text,
 )
 from catalogue.runs import Issue, Severity
+from mappings.coverage import CoverageCounter
 from mappings.items import RawItem
 from mappings.rules import FieldRule, GroupRule, RecordState
 from mappings.spec import MappingSpec
@@ -81,8 +82,12 @@ def apply(
     *,
     run_id: int | None = None,
     harvested_at: datetime | None = None,
+    coverage: CoverageCounter | None = None,
 ) -> MappedRecord:
     """Map one raw item with `spec`. Never raises on item content: problems become issues.
+
+    `coverage`: the run's coverage counter, told about every item that could be parsed (what it
+    published and what the spec reads of it, see `mappings.coverage`).
 
     course.id == course_id(source_id, provider_ref); course.provenance.pointer == item.pointer,
     and its run_id and harvested_at are the ones given (a harvest passes them here rather than
@@ -103,6 +108,8 @@ def apply(
     except ValueError as exc:
         record.error(f"unreadable item: {exc}", None, "unreadable-item")
         return MappedRecord(item.guid, None, record.issues)
+    if coverage is not None:
+        coverage.observe(record.doc)
     if record.ref is None and spec.id_rule is not None:
         ids, _ = spec.id_rule.run(record)
         record.ref = ids[0] if ids else None

@@ -23,13 +23,15 @@ cannot climb back to the record, so a group reads only what lies below its nodes
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import jmespath
 from jmespath.exceptions import JMESPathError
+from jmespath.visitor import TreeInterpreter
 
 from mappings.items import RawItem
 from mappings.values import tagged
@@ -162,6 +164,10 @@ class JsonRecords:
 
         return nodes
 
+    def coverage_tracker(self, uses: Iterable[Any]) -> JsonCoverage:
+        """What the spec's selectors (`mappings.coverage.SelectorUse`s) read, per record."""
+        return JsonCoverage(self, uses)
+
     def parse(self, item: RawItem) -> Any:
         """The record: `item.parsed` when the harvester left it, else the JSON in `content`."""
         if isinstance(item.parsed, dict | list):
@@ -200,3 +206,146 @@ def _tagged(obj: dict[str, Any], pair: tuple[str, str]) -> str | None:
     text = value if isinstance(value, str) else flatten(value, None)[0]
     lang = obj.get(lang_key)
     return tagged(text, lang if isinstance(lang, str) else None)
+
+
+# -- coverage ------------------------------------------------------------------------------
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Tracking(TreeInterpreter):
+    """JMESPath's interpreter, noting every (container, key) a selector looks up."""
+
+    def __init__(self, marks: set[tuple[int, Any]]) -> None:
+        super().__init__()
+        self.marks = marks
+
+    def visit_field(self, node: dict[str, Any], value: Any) -> Any:
+        try:
+            found = value.get(node["value"])
+        except AttributeError:
+            return None
+        if found is not None:
+            self.marks.add((id(value), node["value"]))
+        return found
+
+    def visit_index(self, node: dict[str, Any], value: Any) -> Any:
+        if isinstance(value, list):
+            self.marks.add((id(value), None))
+        return super().visit_index(node, value)
+
+
+class JsonCoverage:
+    """Coverage of JSON records (see `mappings.coverage`).
+
+    Paths: keys from the record, joined with `.`, list members as `[]` (`name[].value`,
+    `studyLoad.value`, `keywords[]`); a key that is not a plain name is quoted
+    (`"course name"`). Values: strings, numbers and booleans (not null).
+
+    Reads: every selector is evaluated with JMESPath's own interpreter, noting each key it looks
+    up and each list it indexes: a filter's tests (`[?studyLoadUnit == 'ects']`) read what they
+    compare, a selected value is read, a selected language-tagged object (`lang_pair`) has both
+    of its keys read. Limits: `keys(@)`, `values(@)`, `to_string(@)` and the like read objects
+    without looking keys up: what they touch is not seen."""
+
+    def __init__(self, language: JsonRecords, uses: Iterable[Any]) -> None:
+        self.pair = language.lang_pair
+        self.marks: set[tuple[int, Any]] = set()
+        self._interpreter = _Tracking(self.marks)
+        self._plain: list[Any] = []
+        self._groups: dict[str, tuple[Any, list[Any]]] = {}
+        problems: list[str] = []
+        for use in uses:
+            try:
+                parsed = compile_expression(use.expression).parsed
+            except ValueError as exc:
+                problems.append(f"path {use.expression!r}: {exc}")
+                continue
+            if use.nodes:
+                self._groups.setdefault(use.expression, (parsed, []))
+            elif use.each is not None:
+                group = self._groups.get(use.each)
+                if group is None:
+                    group = self._groups[use.each] = (compile_expression(use.each).parsed, [])
+                group[1].append(parsed)
+            else:
+                self._plain.append(parsed)
+        self.problems = tuple(problems)
+
+    def values(self, doc: Any) -> tuple[dict[str, str], Any]:
+        values: dict[str, str] = {}
+        sites: dict[tuple[int, Any], str] = {}
+        stack: list[tuple[Any, str]] = [(doc, "")]
+        while stack:
+            node, path = stack.pop()
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    step = key if _NAME.match(key) else json.dumps(key, ensure_ascii=False)
+                    where = f"{path}.{step}" if path else step
+                    text = _scalar(value)
+                    if text is not None:
+                        if text.strip():
+                            values.setdefault(where, text)
+                        sites[id(node), key] = where
+                    elif isinstance(value, dict | list):
+                        if isinstance(value, list) and any(_scalar(v) is not None for v in value):
+                            sites[id(node), key] = where + "[]"
+                        stack.append((value, where))
+            elif isinstance(node, list):
+                where = path + "[]"
+                for member in node:
+                    text = _scalar(member)
+                    if text is not None:
+                        if text.strip():
+                            values.setdefault(where, text)
+                        sites[id(node), None] = where
+                    elif isinstance(member, dict | list):
+                        stack.append((member, where))
+        return values, sites
+
+    def reads(self, doc: Any, state: Any) -> set[str]:
+        sites: dict[tuple[int, Any], str] = state
+        marks = self.marks
+        marks.clear()
+        visit = self._interpreter.visit
+        for parsed in self._plain:
+            self._taken(self._search(visit, parsed, doc))
+        for each, subs in self._groups.values():
+            found = self._search(visit, each, doc)
+            nodes = [] if found is None else found if isinstance(found, list) else [found]
+            for node in nodes:
+                for parsed in subs:
+                    self._taken(self._search(visit, parsed, node))
+        read = {sites[mark] for mark in marks if mark in sites}
+        marks.clear()
+        return read
+
+    @staticmethod
+    def _search(visit: Callable[[Any, Any], Any], parsed: Any, node: Any) -> Any:
+        try:
+            return visit(parsed, node)
+        except JMESPathError:
+            return None
+
+    def _taken(self, result: Any) -> None:
+        """A selector's result is taken as values: language-tagged objects in it are read whole."""
+        if self.pair is None:
+            return
+        stack = [result]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, list):
+                stack.extend(current)
+            elif isinstance(current, dict) and self.pair[1] in current and self.pair[0] in current:
+                self.marks.add((id(current), self.pair[0]))
+                self.marks.add((id(current), self.pair[1]))
+
+
+def _scalar(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    return None

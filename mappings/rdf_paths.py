@@ -28,7 +28,7 @@ Paths are compiled once into closures over the dict index of `mappings.rdf_graph
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
@@ -75,9 +75,12 @@ _TOKEN = re.compile(
 class _Parser:
     """Recursive descent over the token list; ValueError says what is wrong and where."""
 
-    def __init__(self, expression: str, prefixes: Mapping[str, str]) -> None:
+    def __init__(
+        self, expression: str, prefixes: Mapping[str, str], marks: set[tuple[str, str]] | None = None
+    ) -> None:
         self.expression = expression
         self.prefixes = prefixes
+        self.marks = marks  # when given, every (node, predicate) a step follows is noted there
         self.tokens = self._tokenise(expression)
         self.pos = 0
 
@@ -131,7 +134,7 @@ class _Parser:
             steps.append(self.step(inverse))
         if inverse:
             steps.reverse()  # ^(a/b) == ^b/^a
-        return steps[0] if len(steps) == 1 else _sequence(steps)
+        return steps[0] if len(steps) == 1 else _sequence(steps, fuse=self.marks is None)
 
     def step(self, inverse: bool) -> Step:
         if self.peek() == ".":
@@ -158,9 +161,9 @@ class _Parser:
             self.expect(")")
             return inner
         if kind == "word" and value == "a":
-            return _predicate(RDF_TYPE, inverse)
+            return _predicate(RDF_TYPE, inverse, self.marks)
         if kind in ("iri", "pname"):
-            return _predicate(self.iri(kind, value), inverse)
+            return _predicate(self.iri(kind, value), inverse, self.marks)
         raise ValueError(f"expected a property, found {value!r}")
 
     def iri(self, kind: str, value: str) -> str:
@@ -212,7 +215,9 @@ def _unique(terms: list[Term]) -> list[Term]:
     return list(dict.fromkeys(terms)) if len(terms) > 1 else terms
 
 
-def _predicate(iri: str, inverse: bool) -> Step:
+def _predicate(iri: str, inverse: bool, marks: set[tuple[str, str]] | None = None) -> Step:
+    if marks is not None:
+        return _noted(iri, inverse, marks)
     if inverse:
 
         def backward(graph: Graph, terms: list[Term]) -> list[Term]:
@@ -238,6 +243,29 @@ def _predicate(iri: str, inverse: bool) -> Step:
 
     forward.forward_iri = iri  # type: ignore[attr-defined]  # lets `_sequence` fuse a chain
     return forward
+
+
+def _noted(iri: str, inverse: bool, marks: set[tuple[str, str]]) -> Step:
+    """A predicate step that notes each (subject, predicate) it follows (coverage)."""
+
+    def noted(graph: Graph, terms: list[Term]) -> list[Term]:
+        found: list[Term] = []
+        for t in terms:
+            if not isinstance(t, str):
+                continue
+            if inverse:
+                subjects = graph.subjects(iri, t)
+                marks.update((s, iri) for s in subjects)
+                found.extend(subjects)
+            else:
+                props = graph.out.get(t)
+                objects = props.get(iri) if props else None
+                if objects:
+                    marks.add((t, iri))
+                    found.extend(objects)
+        return _unique(found)
+
+    return noted
 
 
 def _forward_chain(iris: list[str]) -> Step:
@@ -273,9 +301,9 @@ def _self(graph: Graph, terms: list[Term]) -> list[Term]:
     return terms
 
 
-def _sequence(steps: list[Step]) -> Step:
+def _sequence(steps: list[Step], fuse: bool = True) -> Step:
     iris = [getattr(step, "forward_iri", None) for step in steps]
-    if all(iri is not None for iri in iris):
+    if fuse and all(iri is not None for iri in iris):
         return _forward_chain([iri for iri in iris if iri is not None])
 
     def sequence(graph: Graph, terms: list[Term]) -> list[Term]:
@@ -371,10 +399,13 @@ def published(terms: list[Term]) -> list[str]:
     return found
 
 
-def compile_path(expression: str, namespaces: Mapping[str, str] | None = None) -> RdfPath:
-    """Compile `expression`; ValueError (with the reason) when it is not a valid path."""
+def compile_path(
+    expression: str, namespaces: Mapping[str, str] | None = None, marks: set[tuple[str, str]] | None = None
+) -> RdfPath:
+    """Compile `expression`; ValueError (with the reason) when it is not a valid path. With
+    `marks`, the path notes in that set every (node, predicate IRI) it follows (coverage)."""
     prefixes = {**BUILTIN_PREFIXES, **(namespaces or {})}
-    return RdfPath(expression, _Parser(expression, prefixes).parse())
+    return RdfPath(expression, _Parser(expression, prefixes, marks).parse())
 
 
 # -- the selector language -----------------------------------------------------------------
@@ -435,6 +466,10 @@ class RdfRecords:
 
         return nodes
 
+    def coverage_tracker(self, uses: Iterable[Any]) -> RdfCoverage:
+        """What the spec's paths (`mappings.coverage.SelectorUse`s) read, per record."""
+        return RdfCoverage(self, uses)
+
     def parse(self, item: RawItem) -> Any:
         """The record graph focused on its root: the harvester's cached graph, else the N-Triples."""
         graph = item.parsed if isinstance(item.parsed, Graph) else parse_ntriples(item.content)
@@ -456,3 +491,120 @@ def _root(graph: Graph, guid: str | None) -> str | None:
             if wanted in props.get(RDF_TYPE, ()):
                 return subject
     return None
+
+
+# -- coverage ------------------------------------------------------------------------------
+
+
+class RdfCoverage:
+    """Coverage of RDF records (see `mappings.coverage`).
+
+    Paths: predicate paths from the record's root subject, with the spec's and the built-in
+    prefixes (`<iri>` otherwise): `dc:title`, `elm:learningAchievementSpecification/elm:EQFLevel`.
+    A node of the record reached only backwards (a credential's achievement pointing at the
+    specification) is named with inverse steps, `^elm:specifiedBy/elm:provenBy/...`. Each node
+    is named by the first (shortest) path that reaches it, forward steps first. Values: literals
+    and IRIs (a vocabulary concept, a homepage, an organisation); the properties of a node are
+    values at longer paths (`elm:mode/skos:prefLabel`); blank nodes are structure only.
+
+    Reads: every path is evaluated with steps that note each (node, predicate) they follow, so
+    what filters test (`[elm:framework = <...>]`) counts as read; a value is read when its
+    (subject, predicate) was followed."""
+
+    def __init__(self, language: RdfRecords, uses: Iterable[Any]) -> None:
+        self.prefixes = {**BUILTIN_PREFIXES, **language.namespaces}
+        self._by_iri = sorted(((iri, p) for p, iri in self.prefixes.items()), key=lambda pair: -len(pair[0]))
+        self._names: dict[str, str] = {}
+        self.marks: set[tuple[str, str]] = set()
+        self._plain: list[RdfPath] = []
+        self._groups: dict[str, tuple[RdfPath, list[RdfPath]]] = {}
+        problems: list[str] = []
+        for use in uses:
+            try:
+                path = compile_path(use.expression, language.namespaces, self.marks)
+                if use.nodes:
+                    self._groups.setdefault(use.expression, (path, []))
+                elif use.each is not None:
+                    group = self._groups.get(use.each)
+                    if group is None:
+                        each = compile_path(use.each, language.namespaces, self.marks)
+                        group = self._groups[use.each] = (each, [])
+                    group[1].append(path)
+                else:
+                    self._plain.append(path)
+            except ValueError as exc:
+                problems.append(f"path {use.expression!r}: {exc}")
+        self.problems = tuple(problems)
+
+    def name(self, iri: str) -> str:
+        name = self._names.get(iri)
+        if name is None:
+            name = f"<{iri}>"
+            for base, prefix in self._by_iri:
+                local = iri[len(base) :]
+                if iri.startswith(base) and re.match(r"^[\w-]+$", local):
+                    name = f"{prefix}:{local}"
+                    break
+            self._names[iri] = name
+        return name
+
+    def values(self, doc: Any) -> tuple[dict[str, str], Any]:
+        graph, root = doc
+        out = graph.out
+        named: dict[str, str] = {root: ""}
+        order = [root]
+        values: dict[str, str] = {}
+        sites: dict[tuple[str, str], str] = {}
+        while True:
+            index = 0
+            while index < len(order):  # forward, breadth first
+                node = order[index]
+                index += 1
+                base = named[node]
+                for predicate, objects in out.get(node, {}).items():
+                    where = f"{base}/{self.name(predicate)}" if base else self.name(predicate)
+                    for o in objects:
+                        if isinstance(o, Lit):
+                            if o.value.strip():
+                                values.setdefault(where, o.value)
+                                sites[node, predicate] = where
+                        elif o in out or o.startswith("_:"):
+                            if not o.startswith("_:"):  # an IRI with properties: a value too
+                                values.setdefault(where, o)
+                                sites[node, predicate] = where
+                            if o not in named:
+                                named[o] = where
+                                order.append(o)
+                        else:
+                            values.setdefault(where, o)
+                            sites[node, predicate] = where
+            back = [
+                (s, f"{named[o]}/^{self.name(p)}" if named[o] else f"^{self.name(p)}")
+                for s, props in out.items()
+                if s not in named
+                for p, objects in props.items()
+                for o in objects
+                if isinstance(o, str) and o in named
+            ]
+            if not back:
+                return values, sites
+            for s, where in back:
+                if s not in named:
+                    named[s] = where
+                    order.append(s)
+
+    def reads(self, doc: Any, state: Any) -> set[str]:
+        sites: dict[tuple[str, str], str] = state
+        graph, root = doc
+        marks = self.marks
+        marks.clear()
+        for path in self._plain:
+            path.nodes(graph, root)
+        for each, subs in self._groups.values():
+            for node in each.nodes(graph, root):
+                if isinstance(node, str):
+                    for path in subs:
+                        path.nodes(graph, node)
+        read = {sites[mark] for mark in marks if mark in sites}
+        marks.clear()
+        return read

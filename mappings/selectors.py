@@ -15,6 +15,9 @@ Optional members a language may add (the spec loader looks for them with getattr
   `[namespaces]` is a spec error.
 * `reader_checks: Mapping[str, Callable[[Any], str | None]]`: accepted `[reader]` keys and their
   checks (a problem text or None) for formats the loader has no table for.
+* `coverage_tracker(uses) -> mappings.coverage.CoverageTracker`: how the language names the
+  source paths of a record and learns which of them the spec's selectors (`uses`) read, for the
+  run's coverage report. Without it, runs of the language's specs have no coverage report.
 
 Selectors may return `mappings.values.Tagged` strings to carry each value's language.
 """
@@ -22,9 +25,10 @@ Selectors may return `mappings.values.Tagged` strings to carry each value's lang
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from mappings.coverage import ColumnTracker, SelectorUse
 from mappings.items import CSV_ROW, RawItem
 from mappings.json_paths import JSON_MEDIA_TYPE, JsonRecords
 from mappings.rdf_paths import N_TRIPLES, RdfRecords
@@ -77,6 +81,10 @@ class CsvRows:
             return [cell] if isinstance(cell, str) else [str(cell)]
 
         return select
+
+    def coverage_tracker(self, uses: Iterable[SelectorUse]) -> ColumnTracker:
+        """Coverage by column: the non-blank cells of a row; the columns the selectors name."""
+        return ColumnTracker(uses)
 
     def parse(self, item: RawItem) -> Any:
         if isinstance(item.parsed, dict):

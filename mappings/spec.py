@@ -23,6 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 from catalogue.errors import ConfigurationError
+from mappings.coverage import IgnoreRules, SelectorUse, check_ignore_entry
 from mappings.rules import FieldRule, GroupRule, Step, compile_runner
 from mappings.selectors import FORMAT_MEDIA_TYPES, LANGUAGES, Select, SelectorLanguage
 from mappings.targets import GROUPS, TARGETS, Group, Target
@@ -42,6 +43,7 @@ _TOP_KEYS = frozenset(
         "null_values",
         "fields",
         "namespaces",
+        "ignore",
     }
 )
 _RULE_KEYS = frozenset(
@@ -102,6 +104,10 @@ class MappingSpec:
     selector_language: SelectorLanguage = field(default=LANGUAGES[FORMAT_MEDIA_TYPES["csv"]], compare=False)
     groups: tuple[tuple[Group, tuple[GroupRule, ...]], ...] = ()  # repeating groups, spec order
     namespaces: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # every selector the rules use (id, fields, each, sub-fields): what coverage probes
+    uses: tuple[SelectorUse, ...] = ()
+    ignore: tuple[str, ...] = ()  # source paths deliberately left unmapped (mappings.coverage)
+    ignore_rules: IgnoreRules = field(default_factory=lambda: IgnoreRules(()), compare=False)
 
 
 def _spec_path(name_or_path: str) -> Path:
@@ -134,6 +140,8 @@ class _Compiler:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.language: SelectorLanguage = LANGUAGES[FORMAT_MEDIA_TYPES["csv"]]
+        self.uses: list[SelectorUse] = []
+        self._each: str | None = None  # the `each` of the group whose sub-fields are compiled
 
     def fail(self, key: str, problem: str) -> ConfigurationError:
         return ConfigurationError(f"{self.path}: {key}: {problem}")
@@ -161,14 +169,16 @@ class _Compiler:
         self._no_mixing(groups, fields)
         compiled.sort(key=lambda pair: pair[0].path != "languages")
         id_table = data.get("id")
+        id_rule = None if id_table is None else self._id_rule(id_table)
         nulls = [fold(v) for v in self._strings("null_values", data.get("null_values", []))]
+        ignore = self._ignore(data.get("ignore", []))
         return MappingSpec(
             name=self._string("name", data.get("name", self.path.stem)),
             path=str(self.path),
             format=fmt,
             media_type=media_type,
             reader=MappingProxyType(reader),
-            id_rule=None if id_table is None else self._id_rule(id_table),
+            id_rule=id_rule,
             default_language=self._language("default_language", data.get("default_language")),
             null_values=frozenset(nulls),
             longest_null=max(map(len, nulls), default=-1),
@@ -177,7 +187,20 @@ class _Compiler:
             selector_language=self.language,
             groups=tuple(groups),
             namespaces=MappingProxyType(namespaces),
+            uses=tuple(dict.fromkeys(self.uses)),
+            ignore=ignore,
+            ignore_rules=IgnoreRules(ignore),
         )
+
+    def _ignore(self, value: Any) -> tuple[str, ...]:
+        entries = self._strings("ignore", value)
+        for entry in entries:
+            problem = check_ignore_entry(entry)
+            if problem:
+                raise self.fail("ignore", problem)
+        if len(set(entries)) != len(entries):
+            raise self.fail("ignore", "an entry is listed twice")
+        return entries
 
     # -- small checks ----------------------------------------------------------------------
 
@@ -301,18 +324,23 @@ class _Compiler:
             except ValueError as exc:
                 raise self.fail(f"{key}.each", str(exc)) from exc
             source = f"each {expression!r}"
+            self.uses.append(SelectorUse(expression, nodes=True))
         subs = table.get("fields")
         if not isinstance(subs, dict) or not subs:
             raise self.fail(f"{key}.fields", f"needs sub-fields: {', '.join(group.fields)}")
         compiled = []
-        for name, sub in subs.items():
-            if name not in group.fields:
-                raise self.fail(
-                    f"{key}.fields.{name}", f"unknown sub-field; known: {', '.join(group.fields)}"
+        self._each = table.get("each")
+        try:
+            for name, sub in subs.items():
+                if name not in group.fields:
+                    raise self.fail(
+                        f"{key}.fields.{name}", f"unknown sub-field; known: {', '.join(group.fields)}"
+                    )
+                compiled.append(
+                    (group.fields[name], self._rules(f"{key}.fields.{name}", group.fields[name], sub))
                 )
-            compiled.append(
-                (group.fields[name], self._rules(f"{key}.fields.{name}", group.fields[name], sub))
-            )
+        finally:
+            self._each = None
         return GroupRule(
             group=group,
             source=source,
@@ -341,9 +369,11 @@ class _Compiler:
 
     def _compile_selector(self, key: str, name: str, expression: str) -> Select:
         try:
-            return self.language.compile(name, expression)
+            compiled = self.language.compile(name, expression)
         except ValueError as exc:
             raise self.fail(key, str(exc)) from exc
+        self.uses.append(SelectorUse(expression, each=self._each))
+        return compiled
 
     def _rule(self, key: str, target: Target, table: Any) -> FieldRule:
         self._no_unknown(key, table, _RULE_KEYS | self._selector_keys())

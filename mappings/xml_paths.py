@@ -23,7 +23,7 @@ Element, attribute and text results carry the language found through `lang_attri
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -188,6 +188,10 @@ class XmlRecords:
 
         return nodes
 
+    def coverage_tracker(self, uses: Iterable[Any]) -> XmlCoverage:
+        """What the spec's selectors (`mappings.coverage.SelectorUse`s) read, per record."""
+        return XmlCoverage(self, uses)
+
     def parse(self, item: RawItem) -> Any:
         """The record element: `item.parsed` when the harvester left it, else found in `content`
         (the first element matching a `record` pattern, else the root)."""
@@ -239,3 +243,167 @@ def _tag(text: str, element: Any, langs: tuple[str, ...]) -> str:
                 return tagged(text, lang)
         element = element.getparent()
     return text
+
+
+# -- coverage ------------------------------------------------------------------------------
+
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+_PLUMBING = frozenset({f"{{{XSI_NS}}}schemaLocation", f"{{{XSI_NS}}}noNamespaceSchemaLocation"})
+"""Attributes that say where a schema is, not anything about a course: never listed."""
+
+
+class XmlCoverage:
+    """Coverage of XML records (see `mappings.coverage`).
+
+    Paths: from the record element, by qualified names with the spec's prefixes (`{iri}name` for
+    a namespace the spec does not declare): `mlo:start`, `mlo:start/@dtf`, `.` for the record's
+    own text, `@id` for its attributes; values in the context ancestors the harvester copies
+    around the record are absolute, `/xcri:catalog/xcri:provider/dc:title`. An element has a
+    value when its own text (not its children's) is not blank. The language attributes
+    (`lang_attributes`) and schema locations (`xsi:schemaLocation`) are not values: never listed.
+
+    Reads: the spec's selectors become node-set probes (`mappings.xpath_reads`), evaluated as
+    one union per record: a selected element is read with its descendants' text (that is its
+    string value), an attribute or text node by itself; the language attribute that tags a read
+    value (`lang_attributes`, nearest ancestor-or-self) is read with it."""
+
+    def __init__(self, language: XmlRecords, uses: Iterable[Any]) -> None:
+        from mappings.xpath_reads import Probes
+
+        self.namespaces = language.namespaces
+        self.lang_attributes = frozenset(language.lang_attributes)
+        prefixes = {XML_NS: "xml"}
+        for prefix, iri in language.namespaces.items():
+            prefixes.setdefault(iri, prefix)
+        self._prefixes = prefixes
+        self._names: dict[str, str] = {}
+        probes = Probes()
+        contexts: dict[str, str] = {}
+        problems: list[str] = []
+        for use in uses:
+            try:
+                if use.nodes:
+                    contexts[use.expression] = probes.nodes(use.expression)
+                elif use.each is not None:
+                    context = contexts.get(use.each)
+                    if context is None:
+                        context = contexts[use.each] = probes.nodes(use.each)
+                    probes.selector(use.expression, context)
+                else:
+                    probes.selector(use.expression)
+            except ValueError as exc:
+                problems.append(f"xpath {use.expression!r}: {exc}")
+        self._probe, bad = self._compile(probes.expressions)
+        problems += [f"xpath probe {expression!r}" for expression in bad]
+        self.problems = tuple(problems)
+
+    def _compile(self, expressions: list[str]) -> tuple[Callable[[Any], Any] | None, list[str]]:
+        """One XPath for the union of the probes; a probe lxml refuses is left out (and named)."""
+        if not expressions:
+            return None, []
+        namespaces = dict(self.namespaces)
+        try:
+            return _xpath(" | ".join(expressions), namespaces), []
+        except ValueError:
+            good, bad = [], []
+            for expression in expressions:
+                try:
+                    _xpath(expression, namespaces)
+                    good.append(expression)
+                except ValueError:
+                    bad.append(expression)
+            return (_xpath(" | ".join(good), namespaces) if good else None), bad
+
+    def name(self, tag: str) -> str:
+        """`{iri}local` -> `prefix:local` with the spec's prefixes."""
+        name = self._names.get(tag)
+        if name is None:
+            iri, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+            prefix = self._prefixes.get(iri) if iri else None
+            name = local if not iri else f"{prefix}:{local}" if prefix else tag
+            self._names[tag] = name
+        return name
+
+    def values(self, doc: Any) -> tuple[dict[str, str], Any]:
+        top = doc
+        while (parent := top.getparent()) is not None:
+            top = parent
+        values: dict[str, str] = {}
+        paths: dict[Any, str] = {}
+        langs: dict[Any, str] = {}
+        name, lang_attributes = self.name, self.lang_attributes
+        stack: list[tuple[Any, str, str | None]] = [(top, "" if top is doc else "/" + name(top.tag), None)]
+        while stack:
+            element, path, lang = stack.pop()
+            paths[element] = path
+            own = path or "."
+            for key, value in element.items():
+                if key in _PLUMBING:
+                    continue
+                at = f"{path}/@{name(key)}" if path else f"@{name(key)}"
+                if key in lang_attributes:
+                    lang = at
+                    continue  # a value's language, not a value: read with the values it tags
+                if value and not value.isspace():
+                    values.setdefault(at, value)
+            if lang is not None:
+                langs[element] = lang
+            text = element.text
+            if text and not text.isspace():
+                values.setdefault(own, text)
+            children = []
+            for child in element:
+                tail = child.tail
+                if tail and not tail.isspace():
+                    values.setdefault(own, tail)
+                tag = child.tag
+                if type(tag) is not str:  # a comment or processing instruction
+                    continue
+                if child is doc:
+                    children.append((child, "", lang))
+                else:
+                    children.append((child, f"{path}/{name(tag)}" if path else name(tag), lang))
+            stack.extend(reversed(children))
+        return values, (paths, langs)
+
+    def reads(self, doc: Any, state: Any) -> set[str]:
+        read: set[str] = set()
+        if self._probe is None:
+            return read
+        paths, langs = state
+        try:
+            found = self._probe(doc)
+        except etree.XPathError:
+            return read
+        for node in found if isinstance(found, list) else ():
+            if isinstance(node, etree._Element):
+                for element in node.iter():
+                    path = paths.get(element)
+                    if path is not None:
+                        read.add(path or ".")
+                        lang = langs.get(element)
+                        if lang is not None:
+                            read.add(lang)
+                continue
+            owner = getattr(node, "getparent", lambda: None)()
+            if owner is None:
+                continue
+            if getattr(node, "is_attribute", False):
+                base = paths.get(owner)
+                if base is not None:
+                    read.add(
+                        f"{base}/@{self.name(node.attrname)}" if base else f"@{self.name(node.attrname)}"
+                    )
+            elif getattr(node, "is_tail", False):
+                owner = owner.getparent()
+                base = paths.get(owner) if owner is not None else None
+                if base is not None:
+                    read.add(base or ".")
+            else:
+                base = paths.get(owner)
+                if base is not None:
+                    read.add(base or ".")
+            lang = langs.get(owner) if owner is not None else None
+            if lang is not None:
+                read.add(lang)
+        return read

@@ -218,9 +218,13 @@ def course_raw(course_id: str) -> ResponseReturnValue:
 
 
 def _run_json(report: RunReport, *, with_issues: bool) -> dict[str, Any]:
+    """A run as JSON: with its issues and coverage report, or (a listing) without them; the exact
+    issue count per severity either way."""
     data = report.to_dict()
+    data["issue_totals"] = {s.value: n for s, n in report.severity_totals().items()}
     if not with_issues:
         data.pop("issues", None)
+        data.pop("coverage", None)
     data["links"] = {
         "self": url_for("api.run", run_id=report.run_id) if report.run_id is not None else None,
         "source": url_for("api.source", source_id=report.source_id),
@@ -276,14 +280,23 @@ def severities(args: MultiDict[str, str]) -> tuple[Severity, ...]:
 
 
 def issue_summary(report: RunReport) -> dict[str, Any]:
-    """Issue counts per severity and per (severity, code): what a provider fixes first."""
-    kinds = Counter((i.severity.value, i.code, i.field) for i in report.issues)
+    """Exact issue counts per severity and per (severity, code, field): what a provider fixes
+    first. `kept` says how many of a kind the report lists (a sample when a run had many);
+    `truncated` whether any kind was cut."""
+    kept = Counter((i.severity, i.code, i.field) for i in report.issues)
     return {
-        "by_severity": {s.value: sum(1 for i in report.issues if i.severity is s) for s in Severity},
+        "by_severity": {s.value: n for s, n in report.severity_totals().items()},
         "by_kind": [
-            {"severity": severity, "code": code, "field": field, "count": n}
-            for (severity, code, field), n in kinds.most_common()
+            {
+                "severity": severity.value,
+                "code": code,
+                "field": field,
+                "count": n,
+                "kept": kept[severity, code, field],
+            }
+            for (severity, code, field), n in report.totals().most_common()
         ],
+        "truncated": report.truncated,
     }
 
 

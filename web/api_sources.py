@@ -133,6 +133,7 @@ def source_json(source: Source) -> dict[str, Any]:
 
 def run_json(report: RunReport) -> dict[str, Any]:
     data = report.to_dict()
+    data["issue_totals"] = {s.value: n for s, n in report.severity_totals().items()}
     data["issue_summary"] = issue_summary(report)
     data["links"] = {"self": url_for("api.run", run_id=report.run_id) if report.run_id else None}
     return data

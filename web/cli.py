@@ -2,7 +2,8 @@
 
 Built on Flask's CLI: every command runs inside the app context of `create_app()` (so it sees
 the same config layers as the web app) and uses the app's services, closed when the command ends.
-Exit codes: 0 done, 1 a harvest run FAILED (or a command's target was not found), 2 usage error,
+Exit codes: 0 done, 1 a harvest run FAILED (a feed-level error, or a feed whose every record was
+rejected; or a command's target was not found), 2 usage error,
 3 another harvest of the source is running (nothing was done; try again later).
 """
 
@@ -101,7 +102,9 @@ def _resolve_source(
 @click.option(
     "--source", "source_id", help="Source id; registered or updated. Default: from the mapping/file name."
 )
-@click.option("--dry-run", is_flag=True, help="Compute the report; change nothing.")
+@click.option(
+    "--dry-run", is_flag=True, help="Compute and print the report; change, register and record nothing."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
 @with_appcontext
 def harvest_command(
@@ -116,13 +119,12 @@ def harvest_command(
     """Harvest one feed (a file, a URL, or the registered source's URL) into the catalogue."""
     if file is not None and url:
         raise click.UsageError("give --file or --url, not both")
-    source, is_new = _resolve_source(source_id, file, url, fmt, mapping)
+    source, _ = _resolve_source(source_id, file, url, fmt, mapping)
     if file is None and not source.url:
         raise click.UsageError(f"source {source.id!r} has no URL: give --file or --url")
     svc = services()
-    # Runs are recorded against a registered source, so a dry run registers a new source;
-    # it never alters an existing registration.
-    if is_new or not dry_run:
+    # A dry run registers nothing, changes nothing and is not recorded: its report is printed.
+    if not dry_run:
         svc.store.save_source(source)
     data = file.read_bytes() if file is not None else None
     attempt = run_harvest_exclusive(
@@ -133,6 +135,7 @@ def harvest_command(
         sinks=svc.sinks,
         dry_run=dry_run,
         settings=svc.harvest_settings,
+        record=not dry_run,
     )
     if attempt.report is None:
         click.echo(f"Error: {attempt.error}; nothing was done, try again when it has finished", err=True)
@@ -329,6 +332,9 @@ def runs_list(source_id: str | None, limit: int) -> None:
     """List recent runs, newest first."""
     for report in services().store.list_runs(source_id, limit=limit):
         counts = ", ".join(f"{o.value} {report.counts.get(o, 0)}" for o in Outcome if report.counts.get(o))
+        totals = report.severity_totals()
+        if any(totals.values()):
+            counts += "  issues: " + ", ".join(f"{n} {s.value}" for s, n in totals.items() if n)
         started = report.started_at.isoformat(timespec="seconds") if report.started_at else "-"
         click.echo(f"{report.run_id:6} {report.source_id:20} {report.status.value:9} {started}  {counts}")
 

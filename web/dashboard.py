@@ -20,7 +20,7 @@ from catalogue.accounts import Account
 from catalogue.errors import ConfigurationError, Conflict, NotFound
 from catalogue.permissions import can_change_source, can_register_source, visible_sources
 from catalogue.quality import Quality, quality
-from catalogue.runs import Issue, Outcome, RunReport, RunStatus, Severity
+from catalogue.runs import Outcome, RunReport, RunStatus, Severity
 from catalogue.sources import FORMATS, Source
 from catalogue.staged_feeds import StagedFeedStore
 from catalogue.store import CatalogueStore
@@ -62,9 +62,11 @@ def _login_redirect() -> ResponseReturnValue | None:
     return None
 
 
-def issues_by_field(issues: list[Issue]) -> list[dict[str, Any]]:
-    """One row per field: counts per severity, most errors first."""
-    counts = Counter((i.field or "(record)", i.severity) for i in issues)
+def issues_by_field(report: RunReport) -> list[dict[str, Any]]:
+    """One row per field: exact counts per severity (the run's totals), most errors first."""
+    counts: Counter[tuple[str, Severity]] = Counter()
+    for (severity, _, field), n in report.totals().items():
+        counts[field or "(record)", severity] += n
     fields = sorted(
         {f for f, _ in counts}, key=lambda f: (-counts[f, Severity.ERROR], -counts[f, Severity.WARNING], f)
     )
@@ -87,7 +89,7 @@ def _source_row(store: CatalogueStore, source: Source, account: Account) -> dict
         "can_change": can_change_source(account, source),
         "runs": store.list_runs(source.id, limit=RUNS_SHOWN),
         "last": last,
-        "issues": issues_by_field(last.issues) if last else [],
+        "issues": issues_by_field(last) if last else [],
         "quality": _quality(store, source.id),
     }
 
@@ -196,7 +198,7 @@ def upload(source_id: str) -> ResponseReturnValue:
         report=report,
         diff=published.diff,
         staged=published.staged,
-        issues=issues_by_field(report.issues),
+        issues=issues_by_field(report),
         filename=feed.filename,
     ), status
 

@@ -418,3 +418,20 @@ def test_remap_with_a_changed_mapping_updates_and_never_withdraws(
 def test_remap_dry_run_changes_nothing(store: CatalogueStore, source: Source, harvested: RunReport) -> None:
     report = remap_source(store, source, dry_run=True)
     assert report.dry_run and counts(report) == {"unchanged": N}
+
+
+def test_issue_totals_are_exact_beyond_the_kept_sample(
+    store: CatalogueStore, source: Source, rows: list[list[str]]
+) -> None:
+    settings = HarvestSettings(max_issues=50, max_issues_per_kind=25)
+    report = run_harvest(store, source, data=feed(rows), settings=settings)
+    totals = report.totals()
+    assert report.truncated and len(report.issues) < sum(totals.values())
+    kept = {kind: sum(1 for i in report.issues if (i.severity, i.code, i.field) == kind) for kind in totals}
+    assert all(n <= max(25, 20) for n in kept.values())
+    assert all(kept[kind] >= min(n, 20) for kind, n in totals.items())  # every kind keeps its first ones
+    stored = store.get_run(report.run_id or 0)
+    assert stored.totals() == totals and stored.truncated
+    assert store.list_runs("edx")[0].totals() == totals  # listings count without their issues
+    assert report.coverage is not None and stored.coverage == report.coverage
+    assert [p.path for p in stored.coverage.unmapped] == []

@@ -377,3 +377,44 @@ def test_many_same_named_siblings_are_numbered_in_order(tmp_path: Path) -> None:
         expected.append(position)
         position += 1 if n % 3 else 0
     assert positions == expected
+
+
+VENUES = b"""<catalog xmlns="http://xcri.org/profiles/1.2/catalog" xmlns:mlo="http://purl.org/net/mlo"
+  xmlns:dc="http://purl.org/dc/elements/1.1/">
+ <provider><dc:title>Example College</dc:title>
+  <mlo:location><mlo:town>Headquarters Town</mlo:town></mlo:location>
+  <course><dc:identifier>C1</dc:identifier><dc:title>HNC Computing</dc:title>
+   <presentation><dc:identifier>P1</dc:identifier>
+    <venue><provider><dc:title>Town Campus</dc:title><mlo:location><mlo:street>1 High St</mlo:street>
+     <mlo:town>Perth</mlo:town><mlo:postcode>PH1 1AA</mlo:postcode></mlo:location></provider></venue>
+   </presentation>
+   <presentation><dc:identifier>P2</dc:identifier>
+    <venue><provider><dc:title>City Campus</dc:title><mlo:location><mlo:street>2 Low Rd</mlo:street>
+     <mlo:town>Dundee</mlo:town><mlo:postcode>DD1 1BB</mlo:postcode></mlo:location></provider></venue>
+   </presentation>
+  </course>
+  <course><dc:identifier>C2</dc:identifier><dc:title>NC Care</dc:title>
+   <presentation><dc:identifier>P3</dc:identifier>
+    <venue><provider><mlo:location><mlo:town>Perth</mlo:town></mlo:location></provider></venue>
+   </presentation>
+  </course>
+ </provider>
+</catalog>"""
+
+
+def test_an_element_inside_a_record_stays_whole_whatever_its_tag() -> None:
+    # A real college feed (several presentations per course, each with a venue) lost every venue:
+    # the venue's <provider> has the tag of a context element and was cleared as one.
+    spec = load_spec("xcri-cap")
+    found = {}
+    for gathered in harvester_for("xcri-cap").gather(VENUES, spec):
+        mapped = apply(spec, gathered.item, "src")
+        assert mapped.course is not None
+        found[mapped.provider_ref] = [
+            (loc.city, loc.postcode, loc.address) for loc in mapped.course.locations
+        ]
+    assert found == {
+        "P1": [("Perth", "PH1 1AA", "Town Campus, 1 High St")],
+        "P2": [("Dundee", "DD1 1BB", "City Campus, 2 Low Rd")],
+        "P3": [("Perth", None, None)],
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -201,3 +202,31 @@ def test_settings_reach_the_harvester(app_factory: Callable[..., Flask]) -> None
     app = app_factory(ALLOW_PRIVATE_URLS=True, MAX_FEED_BYTES=1234, WITHDRAW_GUARD_SHARE=0.25)
     given = get_services(app).harvest_settings
     assert (given.allow_private, given.max_feed_bytes, given.max_withdraw_share) == (True, 1234, 0.25)
+
+
+def test_a_dry_run_registers_and_records_nothing(app: Flask, runner: FlaskCliRunner) -> None:
+    output = run(runner, "harvest", *EDX_ARGS, "--dry-run").output
+    assert f"would add {EDX_COURSES}" in output and "nothing was changed or recorded" in output
+    assert "Coverage:" in output and "n_enrolled" in output  # the ignored column is listed
+    store = get_services(app).store
+    assert store.list_sources() == [] and store.list_runs() == []
+
+
+def test_a_feed_whose_every_record_is_rejected_fails_and_changes_nothing(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    harvest_json(runner)
+    no_titles = tmp_path / "no-titles.csv"
+    with EDX_CSV.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    title = rows[0].index("title")
+    with no_titles.open("w", encoding="utf-8", newline="") as out:
+        csv.writer(out).writerows([rows[0], *([*r[:title], "", *r[title + 1 :]] for r in rows[1:4])])
+    result = runner.invoke(main, ["harvest", "--file", str(no_titles), "--source", "edx", "--json"])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert (
+        report["status"] == "failed" and "every one of the feed's 3 record(s) was rejected" in report["error"]
+    )
+    assert report["counts"]["failed"] == 3
+    assert get_services(app).store.count_courses() == EDX_COURSES  # nothing withdrawn
