@@ -31,7 +31,7 @@ import tomllib
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -381,6 +381,11 @@ def _location_value_ok(key: str, expected: Any, location: Location) -> bool:
         return False
     if key in ("latitude", "longitude"):
         return math.isclose(float(value), float(expected), abs_tol=1e-6)
+    if key == "address":
+        # The model has no field for a venue's name, so a spec may put it before the street
+        # address ("Kirkcaldy (St Brycedale Campus), St Brycedale Avenue"): the stated address
+        # must be there, whole and in order.
+        return norm(str(expected)).casefold() in norm(str(value)).casefold()
     return norm(str(value)).casefold() == norm(str(expected)).casefold()
 
 
@@ -667,6 +672,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.ratchet:
         for change in ratchet(results):
             print(f"floor raised: {change}")
+        floors = {feed.name: feed.floor for feed in load_manifest()}
+        for result in results:
+            result.feed = replace(result.feed, floor=floors[result.feed.name])
     if args.write:
         if args.feed:
             parser.error("--write needs the whole corpus (no --feed)")

@@ -16,6 +16,10 @@ import pytest
 
 from catalogue.model import Course, Location, Organisation, Price, Provenance, Workload, lang_text
 from catalogue.runs import Issue, RunReport, RunStatus, Severity
+from harvesters.base import harvester_for
+from mappings.coverage import counter_for
+from mappings.engine import apply
+from mappings.spec import load_spec
 from tests.corpus import fidelity
 from tests.corpus.fidelity import Check, FeedResult, Harvest, compare_field, compare_record
 
@@ -155,3 +159,19 @@ def test_accuracy_and_floor() -> None:
     result = FeedResult(feed, checks, 1, "succeeded")
     assert result.accuracy == 50.0 and result.failures == checks[1:]
     assert fidelity.floor_of(63.66) == 63.6 and fidelity.floor_of(100.0) == 100.0
+
+
+@pytest.mark.parametrize(
+    ("feed_file", "spec_name"),
+    [("csv/udemy_courses_2017.csv", "udemy-csv"), ("csv/coursera_courses_2023.csv", "coursera-csv")],
+)
+def test_platform_csv_specs_map_or_ignore_every_column(feed_file: str, spec_name: str) -> None:
+    spec = load_spec(spec_name)
+    counter = counter_for(spec)
+    assert counter is not None
+    data = (fidelity.CORPUS / feed_file).read_bytes()
+    for gathered in harvester_for(spec.format).gather(data, spec):
+        apply(spec, gathered.item, "src", coverage=counter)
+    result = counter.result()
+    assert [p.path for p in result.unmapped] == [] and counter.issues() == []
+    assert {p.ignore for p in result.ignored} == set(spec.ignore)
