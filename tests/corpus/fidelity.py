@@ -166,6 +166,7 @@ class Check:
     produced: str
     ok: bool
     cause: str | None = None  # "kind: why" from the expectation file, for a failing check
+    lost: bool = False  # the whole record was not stored (rejected, or the feed failed)
 
     @property
     def cause_kind(self) -> str:
@@ -448,12 +449,12 @@ def compare_record(
         for name, value in wanted.items():
             if name == "locations" and value != "none":
                 checks += [
-                    Check(ref, f"locations.{k}", _show(v), why, False, cause)
+                    Check(ref, f"locations.{k}", _show(v), why, False, cause, lost=True)
                     for loc in value
                     for k, v in loc.items()
                 ]
             else:
-                checks.append(Check(ref, name, _show(value), why, False, cause))
+                checks.append(Check(ref, name, _show(value), why, False, cause, lost=True))
         return checks
     checks = []
     for name, value in wanted.items():
@@ -556,7 +557,9 @@ def failure_section(result: FeedResult) -> list[str]:
         lines += [f"Run status: {result.status}. {result.error or ''}".rstrip(), ""]
     by_kind: dict[str, dict[tuple[str, str], list[Check]]] = defaultdict(lambda: defaultdict(list))
     for check in result.failures:
-        by_kind[check.cause_kind][(check.field, check.cause_text)].append(check)
+        # a lost record is one failure of every field it states: one entry, not one per field
+        name = "(whole record: every stated field)" if check.lost else check.field
+        by_kind[check.cause_kind][(name, check.cause_text)].append(check)
     order = [*CAUSE_KINDS.values(), UNDIAGNOSED]
     for kind in order:
         groups = by_kind.get(kind)
@@ -566,6 +569,15 @@ def failure_section(result: FeedResult) -> list[str]:
         lines.append(f"**{kind}** ({count} field{'s' if count != 1 else ''})")
         lines.append("")
         for (name, why), checks in sorted(groups.items(), key=lambda item: (-len(item[1]), item[0])):
+            if checks[0].lost:
+                refs = sorted({check.ref for check in checks})
+                lines.append(
+                    f"- {name}: {len(checks)} fields of {len(refs)} record(s)" + (f": {why}" if why else "")
+                )
+                lines.append(f"  - {checks[0].produced}; records: " + ", ".join(f"`{r}`" for r in refs[:5]))
+                if len(refs) > 5:
+                    lines[-1] += f" and {len(refs) - 5} more"
+                continue
             head = f"- `{name}` x{len(checks)}" + (f": {why}" if why else "")
             lines.append(head)
             for check in checks[:3]:
