@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint typecheck check bench reliability clean install install-dev translations browser-deps bench-deps services services-stop
+.PHONY: run test lint typecheck check bench reliability clean install install-dev translations browser-deps bench-deps services services-stop fidelity
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,12 @@ run: install
 ## test: set up with dev extras and run the whole suite
 test: install-dev browser-deps services
 	$(BIN)/python -m pytest
+
+## fidelity: harvest the real-feed corpus (tests/fixtures/corpus/corpus.toml), print field accuracy per
+## feed and rewrite FIDELITY.md (what still fails, by cause). `make fidelity RATCHET=1` also raises the
+## manifest's floors to the measured accuracies (tests/corpus fails a feed that drops below its floor).
+fidelity: install
+	$(BIN)/python -m tests.corpus.fidelity --write $(if $(RATCHET),--ratchet)
 
 lint: install-dev
 	$(BIN)/ruff check .
