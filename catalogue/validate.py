@@ -217,12 +217,7 @@ def _dates(course: Course, issues: _Issues) -> None:
             Severity.ERROR, "duration", "not an ISO 8601 duration", "invalid-duration", course.duration
         )
         return
-    days = (
-        length.totimedelta(start=course.start_date or _EPOCH)
-        if isinstance(length, isodate.Duration)
-        else length
-    )
-    if days > MAX_MICRO_DURATION:
+    if _length(length, course.start_date) > MAX_MICRO_DURATION:
         issues.add(
             Severity.WARNING,
             "duration",
@@ -230,6 +225,19 @@ def _dates(course: Course, issues: _Issues) -> None:
             "implausible-duration",
             course.duration,
         )
+
+
+def _length(duration: timedelta | isodate.Duration, start: date | None) -> timedelta:
+    """A duration's length in days: calendar months and years counted from the course's start
+    (else a fixed reference day); fractional ones ("P4.5M", a range's midpoint), which calendar
+    arithmetic refuses, at their average length (30.44 and 365.25 days)."""
+    if not isinstance(duration, isodate.Duration):
+        return duration
+    try:
+        return duration.totimedelta(start=start or _EPOCH)
+    except ValueError:
+        days = float(duration.years) * 365.25 + float(duration.months) * 30.44
+        return duration.tdelta + timedelta(days=days)
 
 
 @lru_cache(maxsize=1024)

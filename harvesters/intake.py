@@ -17,6 +17,7 @@ the store transaction). What it guarantees about items:
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -32,6 +33,8 @@ from mappings.coverage import counter_for
 from mappings.engine import apply
 from mappings.items import RawItem
 from mappings.spec import MappingSpec
+
+logger = logging.getLogger(__name__)
 
 
 class BatchTarget(Protocol):
@@ -85,14 +88,17 @@ class Intake:
             self.report.count(Outcome.FAILED)
             return None
         when = harvested_at or self._now
-        mapped = apply(
-            self.spec,
-            item,
-            self.report.source_id,
-            run_id=self.report.run_id,
-            harvested_at=when,
-            coverage=self.coverage,
-        )
+        try:
+            mapped = apply(
+                self.spec,
+                item,
+                self.report.source_id,
+                run_id=self.report.run_id,
+                harvested_at=when,
+                coverage=self.coverage,
+            )
+        except Exception:  # a fault on one record's content must not cost the rest of the feed
+            return self._fault(item, None)
         ref = mapped.provider_ref
         issues = reader_issues + list(mapped.issues)
         if ref is None:
@@ -111,7 +117,10 @@ class Intake:
                 message = "provider details the record lacks were taken from the source registration"
                 issues.append(Issue(Severity.INFO, message, field="provider", code="provider-from-source"))
         if course is not None and not has_error(issues):
-            issues += validate(course)
+            try:
+                issues += validate(course)
+            except Exception:
+                return self._fault(item, ref)
         for issue in issues:
             self.note(_located(issue, ref, item.pointer))
         if course is None or has_error(issues):
@@ -120,6 +129,22 @@ class Intake:
         record = course_to_dict(course)  # once, for both the hash and the store
         self.valid += 1
         self.pending.append(Candidate(course, record_hash(record), item.content, item.media_type, record))
+        return ref
+
+    def _fault(self, item: RawItem, ref: str | None) -> str | None:
+        """A programming fault met while mapping or validating one item: the record is rejected
+        with an ERROR naming the fault (traceback in the log) and the run goes on. A known ref was
+        already counted as seen (so its stored version stays); an unknown ref makes the record
+        unidentified, so the run withdraws nothing (as for any unreadable record)."""
+        logger.exception("run %s: fault while processing record %s", self.report.run_id, ref or item.pointer)
+        if ref is None:
+            self.unidentified += 1
+        message = (
+            "this record could not be processed because of a fault in the harvester (logged); "
+            "the rest of the feed was processed"
+        )
+        self.note(Issue(Severity.ERROR, message, record_ref=ref, pointer=item.pointer, code="internal-error"))
+        self.report.count(Outcome.FAILED)
         return ref
 
     def flush(self, target: BatchTarget, at_least: int = 1) -> None:

@@ -118,6 +118,7 @@ def test_errors_reject_the_record(changes: dict[str, Any], field: str, code: str
         ({"duration": "P3Y"}, "duration", "implausible-duration"),
         ({"duration": "P60M"}, "duration", "implausible-duration"),  # formats.md §6.10: the MC sample's P60M
         ({"duration": "P110W"}, "duration", "implausible-duration"),
+        ({"duration": "P2.5Y"}, "duration", "implausible-duration"),  # fractional: no calendar arithmetic
         ({"title": lang_text({"en": "T", "xx-YY": "?"})}, "title", "unknown-language"),
     ],
 )
@@ -174,3 +175,11 @@ def test_missing_description_is_info() -> None:
     assert codes(complete_course(description=lang_text())) == {
         (Severity.INFO, "description", "missing-description")
     }
+
+
+@pytest.mark.parametrize("duration", ["P4.5M", "P0.5Y", "P1.5M2W"])
+def test_fractional_calendar_durations_are_plausible_not_a_crash(duration: str) -> None:
+    """A range's midpoint ("3 - 6 Months" -> P4.5M) is a valid ISO 8601 duration that calendar
+    arithmetic refuses; validation must judge it, not raise (one such row cost a whole feed)."""
+    found = codes(complete_course(duration=duration))
+    assert not any(field == "duration" for _, field, _ in found)

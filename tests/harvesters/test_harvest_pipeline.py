@@ -435,3 +435,38 @@ def test_issue_totals_are_exact_beyond_the_kept_sample(
     assert store.list_runs("edx")[0].totals() == totals  # listings count without their issues
     assert report.coverage is not None and stored.coverage == report.coverage
     assert [p.path for p in stored.coverage.unmapped] == []
+
+
+@pytest.mark.parametrize("stage", ["apply", "validate"])
+def test_a_fault_on_one_record_rejects_that_record_only(
+    store: CatalogueStore, source: Source, monkeypatch: pytest.MonkeyPatch, stage: str
+) -> None:
+    """A programming fault met on one record's content (a transform or validation bug) rejects
+    that record with an internal-error issue; the rest of the feed lands and nothing is withdrawn."""
+    from harvesters import intake
+
+    rows = edx_rows()
+    first = run_harvest(store, source, data=feed(rows))
+    assert first.counts[Outcome.ADDED] == N
+    victim = rows[5][0]  # the title of one row
+    real = getattr(intake, stage)
+
+    def faulty(*args: object, **kwargs: object) -> object:
+        result = real(*args, **kwargs)
+        course = result.course if stage == "apply" else args[0]
+        if course is not None and victim in course.title.values():
+            raise ValueError("fractional months not supported")
+        return result
+
+    monkeypatch.setattr(intake, stage, faulty)
+    changed = [
+        rows[0],
+        *([row[0] + " (new edition)", *row[1:]] if i == 9 else row for i, row in enumerate(rows[1:], 1)),
+    ]
+    report = run_harvest(store, source, data=feed(changed))
+    assert report.status is RunStatus.SUCCEEDED
+    assert report.counts[Outcome.FAILED] == 1 and report.counts[Outcome.UPDATED] == 1
+    assert report.counts[Outcome.WITHDRAWN] == 0
+    faults = [i for i in report.issues if i.code == "internal-error"]
+    assert len(faults) == 1 and faults[0].severity is Severity.ERROR
+    assert store.count_courses() == N  # the faulty record keeps its stored version
