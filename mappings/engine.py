@@ -377,6 +377,15 @@ def _course(
     workloads = [values[k] for k in ("workload", "workload.ects", "workload.hours") if k in values]
     if workloads:
         kwargs["workload"] = _merge_workloads(workloads)
+    start, end = kwargs.get("start_date"), kwargs.get("end_date")
+    if start is not None and end is not None and end < start:
+        # Which of the two is wrong cannot be told: keep the course, drop both dates (their text
+        # stays in the originals) and say so, rather than reject every other element with them.
+        del kwargs["start_date"], kwargs["end_date"]
+        record.originals.setdefault("start_date", str(start))
+        record.originals.setdefault("end_date", str(end))
+        message = f"the end date ({end}) is before the start date ({start}): both dates were left out"
+        record.add(Issue(Severity.WARNING, message, code="invalid-dates"), "end_date", f"{start} / {end}")
     return Course(
         id=course_id(provenance.source_id, provenance.provider_ref),
         title=values.get("title", EMPTY_TEXT),
