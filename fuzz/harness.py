@@ -17,6 +17,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 import sqlalchemy as sa
 
@@ -38,9 +39,17 @@ class Feed:
     format: str
     mapping: str
     load: Callable[[], bytes]
+    provider: str | None = None  # the registration's provider, for feeds that only cite an org id
 
     def source(self) -> Source:
-        return Source(id=f"fuzz-{self.name}", format=self.format, name=self.name, mapping=self.mapping)
+        settings = {"provider": {"name": self.provider}} if self.provider else {}
+        return Source(
+            id=f"fuzz-{self.name}",
+            format=self.format,
+            name=self.name,
+            mapping=self.mapping,
+            settings=MappingProxyType(settings),
+        )
 
 
 def _file(name: str) -> Callable[[], bytes]:
@@ -74,7 +83,8 @@ FEEDS: dict[str, Feed] = {
         Feed("turtle", "elm-rdf", "elm-rdf", _file("lo_example_loq.ttl")),
         Feed("jsonld", "elm-rdf", "elm-rdf", _file("lo_example_loq.edc-context.jsonld")),
         Feed("rdfxml", "elm-rdf", "elm-rdf", _rdf_xml),
-        Feed("json", "json", "ooapi", _file("ooapi_course_example.json")),
+        # The OOAPI example cites its organisation by id only: registered as OOAPI sources are.
+        Feed("json", "json", "ooapi", _file("ooapi_course_example.json"), "Universidad Pública de Navarra"),
     )
 }
 
