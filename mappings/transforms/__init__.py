@@ -79,10 +79,10 @@ def _check_ects(args: Mapping[str, Any]) -> str | None:
 
 def _check_eqf(args: Mapping[str, Any]) -> str | None:
     framework = args.get("framework")
-    if framework is None or str(framework).lower() == "eqf" or str(framework).lower() in levels.frameworks():
+    if framework is None or (isinstance(framework, str) and framework.lower() in levels.framework_keys()):
         return None
-    known = ", ".join(sorted({f.key for f in levels.frameworks().values()}))
-    return f"unknown framework {framework!r}; known: EQF, {known}"
+    known = ", ".join(sorted(set(levels.framework_keys().values())))
+    return f"unknown framework {framework!r}; known: {known}"
 
 
 def _check_price(args: Mapping[str, Any]) -> str | None:
