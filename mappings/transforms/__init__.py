@@ -98,6 +98,15 @@ def _check_date(args: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _check_participation(args: Mapping[str, Any]) -> str | None:
+    codes = args.get("codes")
+    if codes is not None and codes not in participation.code_lists():
+        return f"codes must be one of {', '.join(participation.code_lists())}, not {codes!r}"
+    if not isinstance(args.get("quiet", False), bool):
+        return f"quiet must be true or false, not {args['quiet']!r}"
+    return None
+
+
 def _check_separator(args: Mapping[str, Any]) -> str | None:
     separator = args.get("separator", "-")
     return None if isinstance(separator, str) and separator else "separator must be a non-empty string"
@@ -132,7 +141,7 @@ REGISTRY: dict[str, TransformDef] = _defs(
     TransformDef("currency", money.currency),
     TransformDef("date", dates.date_value, returns="date", check=_check_date),
     TransformDef("isced_f", fields.isced_f),
-    TransformDef("mode", participation.mode),
-    TransformDef("schedule", participation.schedule),
+    TransformDef("mode", participation.mode, many=True, check=_check_participation),
+    TransformDef("schedule", participation.schedule, check=_check_participation),
 )
 """Transform name (as written in specs) -> definition."""
