@@ -422,11 +422,13 @@ def _declared_reading(bare: _Bare, declared: str | None) -> list[_Reading]:
 
 def _bare(value: str, bare: _Bare, declared: str | None) -> Result[int]:
     level, roman = bare.level, bare.roman
+    how = "the framework declared for this feed"
     if bare.entry:
         declared = declared if declared in ("RQF", "CQFW") else "RQF"  # entry levels exist only there
-        level = f"entry {level}"
+        level, how = f"entry {level}", "entry levels exist in the RQF and CQFW only"
     elif roman and declared is None and any(n == "niveau" for _, n in _tokens(value)):
-        declared = "FR-1969"  # "niveau V": the 1969 nomenclature was written in roman numerals
+        declared = "FR-1969"
+        how = "the 1969 nomenclature wrote its levels in roman numerals"
     if declared is None:
         return warn(
             f"{value[:80]!r} names no framework: declare the qualification framework of this feed "
@@ -443,7 +445,7 @@ def _bare(value: str, bare: _Bare, declared: str | None) -> Result[int]:
     shown = _shown(framework.key, (level,))
     if eqf is None:
         return warn(f"{shown} has no EQF referencing ({value[:80]!r})", "unknown-level")
-    note = f"{value.strip()[:80]!r} read as {shown} ({framework.label}) = EQF {eqf}"
+    note = f"{value.strip()[:80]!r} read as {shown} ({how}; {framework.label}) = EQF {eqf}"
     return info(eqf, note, "level-crosswalk")
 
 
