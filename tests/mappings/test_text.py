@@ -33,9 +33,34 @@ def test_clean_text(published: str, clean: str) -> None:
         ("a<br>b", "a\nb"),
         ("no markup here", "no markup here"),
         ("<script>x()</script>kept", "kept"),
+        # entities are decoded exactly once
+        ("<p>Use &amp;lt;b&amp;gt;</p>", "Use &lt;b&gt;"),
+        ("Tom &amp; Jerry", "Tom & Jerry"),
+        ("&lt;p&gt; is a tag", "<p> is a tag"),
+        # blocks never glue words together
+        (
+            "<ul><li>Online Communications</li><li>Microsoft Office Applications</li></ul>",
+            "Online Communications\nMicrosoft Office Applications",
+        ),
+        ("<p>at Level 4</p><p>NQ Digital Media</p>", "at Level 4\n\nNQ Digital Media"),
+        ("<h2>Entry</h2>Level 4<h3>Progression</h3>HNC", "Entry\n\nLevel 4\n\nProgression\n\nHNC"),
+        (
+            "<table><tr><th>Unit</th><th>Credits</th></tr><tr><td>Maths</td><td>8</td></tr></table>",
+            "Unit | Credits\nMaths | 8",
+        ),
+        ("<div>one</div><div>two</div>", "one\ntwo"),
+        ("line<br/>break<br>twice", "line\nbreak\ntwice"),
+        # whitespace inside HTML is layout, not text
+        ("<p>one\n   two</p>", "one two"),
+        # text without tags keeps its own line breaks; so does a fragment without block markup
+        ("First line\n\nSecond &amp; last", "First line\n\nSecond & last"),
+        ("Intro\n\n<b>Note:</b> bring a laptop", "Intro\n\nNote: bring a laptop"),
+        ("x < y and y > z", "x < y and y > z"),
+        ("", None),
+        ("<p> </p>", None),
     ],
 )
-def test_html_text(published: str, text: str) -> None:
+def test_html_text(published: str, text: str | None) -> None:
     assert html_text(published).value == text
 
 
