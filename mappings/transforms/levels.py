@@ -27,7 +27,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from mappings.transforms.result import Result, info, ok, warn
+from mappings.transforms.result import Result, info, ok, unaccented, warn
 
 _EQF_URI = re.compile(r"data\.europa\.eu/snb/eqf/([1-8])/?$")
 _WORD = re.compile(r"[^\W\d_]+|\d+")
@@ -134,15 +134,11 @@ def framework_keys() -> dict[str, str]:
     return {"eqf": _EQF, **{alias: f.key for alias, f in frameworks().items()}}
 
 
-def _strip_accents(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-
-
 def _tokens(text: str) -> list[tuple[str, str]]:
     """(word as written, normalised word: case folded, without accents) pairs."""
     text = unicodedata.normalize("NFC", text)
     text = _APOSTROPHE.sub(" ", _POSSESSIVE.sub("s", _DOTTED.sub("", text))).replace("+", " plus ")
-    return [(word, _strip_accents(word).casefold()) for word in _WORD.findall(text)]
+    return [(word, unaccented(word).casefold()) for word in _WORD.findall(text)]
 
 
 def _words(phrase: str) -> tuple[tuple[str, str | None], ...]:

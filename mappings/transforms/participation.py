@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -27,7 +26,7 @@ from typing import Any
 
 from catalogue.runs import Issue, Severity
 from catalogue.vocabularies import MODES, SCHEDULES
-from mappings.transforms.result import Result
+from mappings.transforms.result import Result, unaccented
 
 _SEPARATORS = re.compile(r"[/,;|+&()\[\]]")
 _SPACES = re.compile(r"[-_'’.\s]+")
@@ -35,7 +34,6 @@ _WORD = re.compile(r"[^\W_]+")
 _INTENSITY = ("full-time", "part-time", "part-time-light", "part-time-intensive")
 _PART_TIME = frozenset(("part-time", "part-time-light", "part-time-intensive"))
 _SHOWN = 80
-_UNDECOMPOSED = str.maketrans({"ł": "l", "đ": "d", "ø": "o", "æ": "ae", "œ": "oe", "ı": "i"})
 
 
 @dataclass(frozen=True)
@@ -71,8 +69,7 @@ class Reading:
 
 def key(text: str) -> str:
     """Lookup form of a phrase: no accents (ł is l), case folded, "-", "_", "'", "." as spaces."""
-    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return _SPACES.sub(" ", plain.casefold().translate(_UNDECOMPOSED)).strip()
+    return _SPACES.sub(" ", unaccented(text).casefold()).strip()
 
 
 def _term(value: str) -> _Term:
