@@ -416,13 +416,22 @@ def _declared_reading(bare: _Bare, declared: str | None) -> list[_Reading]:
     return [_Reading(frozenset({framework.levels.get(level)}), how)]
 
 
+def _not_roman(declared: str | None) -> bool:
+    """True when the declared framework (if any) writes no level in roman numerals."""
+    if declared is None:
+        return True
+    if declared == _EQF:
+        return False
+    return not any(level in _ROMAN for level in frameworks()[declared.lower()].levels)
+
+
 def _bare(value: str, bare: _Bare, declared: str | None) -> Result[int]:
     level, roman = bare.level, bare.roman
     how = "the framework declared for this feed"
     if bare.entry:
         declared = declared if declared in ("RQF", "CQFW") else "RQF"  # entry levels exist only there
         level, how = f"entry {level}", "entry levels exist in the RQF and CQFW only"
-    elif roman and declared is None and any(n == "niveau" for _, n in _tokens(value)):
+    elif roman and _not_roman(declared) and any(n == "niveau" for _, n in _tokens(value)):
         declared = "FR-1969"
         how = "the 1969 nomenclature wrote its levels in roman numerals"
     if declared is None:

@@ -65,6 +65,7 @@ def test_national_levels_use_the_crosswalk_and_say_so(published: str, level: int
         ("7", "SCQF", 5),
         ("Level 6", "NFQ-IE", 5),
         ("niveau 5", "FR", 5),
+        ("niveau V", "FR", 3),  # roman numerals are the 1969 nomenclature's, whatever the feed declares
         ("5", "EQF", 5),
         ("V", "EQF", 5),
         ("Level 5", "eqf", 5),
