@@ -98,7 +98,6 @@ class _Entry:
     cased: bool = False
     framework: str | None = None  # kind "framework": the key ("EQF" for the EQF)
     awards: tuple[Award, ...] = ()
-    needs_number: bool = False
 
 
 @dataclass(frozen=True)
@@ -169,18 +168,17 @@ def _vocabulary() -> dict[str, tuple[_Entry, ...]]:
     """Phrase entries by their first normalised word, longest phrases first."""
     entries: list[_Entry] = []
     data = _data("awards.toml")
-    grouped: dict[tuple[tuple[tuple[str, str | None], ...], bool, bool], list[Award]] = {}
+    grouped: dict[tuple[tuple[tuple[str, str | None], ...], bool], list[Award]] = {}
     for key, table in data.items():
         if not isinstance(table, dict):
             continue
         for row in table["awards"]:
             for framework in (key, *row.get("also", ())):
                 award = _award(framework, row)
-                needs_number = not award.level and (award.numbers is not None or award.numbered is not None)
                 for name in row["names"]:
-                    grouped.setdefault((_words(name), bool(row.get("cased")), needs_number), []).append(award)
-    for (words, cased, needs_number), awards in grouped.items():
-        entries.append(_Entry(words, "award", cased, awards=tuple(awards), needs_number=needs_number))
+                    grouped.setdefault((_words(name), bool(row.get("cased"))), []).append(award)
+    for (words, cased), awards in grouped.items():
+        entries.append(_Entry(words, "award", cased, awards=tuple(awards)))
     entries += [_Entry(_words(p), "ambiguous") for p in data["ambiguous"]]
     entries += [_Entry(_words(p), "ignore") for p in data["ignore"]]
     entries += [_Entry(_words(a), "framework", framework=_EQF) for a in _EQF_ALIASES]
