@@ -72,8 +72,8 @@ def _positive(*names: str) -> Callable[[Mapping[str, Any]], str | None]:
 
 def _check_ects(args: Mapping[str, Any]) -> str | None:
     scheme = args.get("scheme", "ECTS")
-    if not isinstance(scheme, str) or scheme.upper() not in ("ECTS", "SCQF", "CATS", "US"):
-        return f"scheme must be one of ECTS, SCQF, CATS, US, not {scheme!r}"
+    if not isinstance(scheme, str) or scheme.upper() not in ("ECTS", "SCQF", "CATS", "US", "OTHER"):
+        return f"scheme must be one of ECTS, SCQF, CATS, US, other, not {scheme!r}"
     return _positive("hours_per_ects", "ects_per_us_credit")(args)
 
 

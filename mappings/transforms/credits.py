@@ -68,7 +68,8 @@ def ects(
 ) -> Result[Workload]:
     """Credits as ECTS: "5", "7,5 ECTS", "5 credits (ECTS)", "20 SCQF credits", "15 CATS", "40 hours".
 
-    `scheme` is what a bare number or "credits" means in this feed (ECTS, SCQF, CATS or US).
+    `scheme` is what a bare number or "credits" means in this feed (ECTS, SCQF, CATS or US; "other"
+    for a scheme without a documented rate, whose figures are reported, not converted).
     Hours become an ECTS estimate at `hours_per_ects`. Ranges are reported, not averaged.
     """
     text = quantity_text(value)
@@ -103,6 +104,9 @@ def ects(
             "(rate stated in the mapping)",
             "ects-converted",
         )
+    if name == "OTHER":
+        message = f"credits of a scheme without a documented ECTS rate are not converted: {value[:80]!r}"
+        return warn(message, "unconvertible-credits")
     return warn(f"{name} credits have no documented ECTS conversion: {value[:80]!r}", "unconvertible-credits")
 
 

@@ -39,6 +39,28 @@ _LEVEL_WORDS = frozenset(
     {"level", "levels", "lvl", "niveau", "niveaux", "nivel", "livello", "stufe", "poziom", "poziomu"}
 )
 _HONOURS = frozenset({"hons", "honours", "honors"})
+_CONNECTORS = frozenset(
+    [
+        "and",
+        "or",
+        "to",
+        "und",
+        "oder",
+        "bis",
+        "et",
+        "ou",
+        "a",
+        "en",
+        "of",
+        "tot",
+        "y",
+        "o",
+        "e",
+        "i",
+        "lub",
+        "do",
+    ]
+)
 _EQF = "EQF"
 _EQF_ALIASES = (
     "eqf",
@@ -235,6 +257,17 @@ def _number(tokens: list[tuple[str, str]], i: int) -> tuple[str, int] | None:
     return None
 
 
+def _more_numbers(tokens: list[tuple[str, str]], i: int) -> list[str]:
+    """Numbers listed after the one at token i: "Intermediate 1 and 2", "SVQ 2/3", "Level 2 or 3"."""
+    found: list[str] = []
+    while True:
+        j = i + 2 if i + 1 < len(tokens) and tokens[i + 1][1] in _CONNECTORS else i + 1
+        if j >= len(tokens) or not tokens[j][1].isdigit() or (j == i + 1 and not tokens[j - 1][1].isdigit()):
+            return found
+        found.append(str(int(tokens[j][1])))
+        i = j
+
+
 @dataclass(frozen=True)
 class _Bare:
     """A level the text states without naming a framework: "Level 3", "niveau V", "3"."""
@@ -306,6 +339,7 @@ def _award_reading(
     if declared and any(a.framework == declared for a in awards):
         awards = [a for a in awards if a.framework == declared]
     near = _number(tokens, match.end)
+    listed = [near[0], *_more_numbers(tokens, near[1])] if near else []
     honours = any(norm in _HONOURS for _, norm in tokens[match.end : match.end + 2])
     found: dict[str, tuple[str, ...]] = {}
     eqf: set[int | None] = set()
@@ -313,17 +347,18 @@ def _award_reading(
     for award in awards:
         # A number elsewhere in the text ("NQ Care | Level 5") counts only for awards that have
         # a level without one: "National" needs its number right after it ("National 5").
-        number = near[0] if near else (loose_number if award.level else None)
-        levels = award.levels(number, honours)
+        numbers: list[str | None] = list(listed) or [loose_number if award.level else None]
+        levels = tuple(dict.fromkeys(level for n in numbers for level in award.levels(n, honours)))
         if not levels:
             continue
-        counted = counted or (_is_numbered(award) and number is not None)
+        counted = counted or (_is_numbered(award) and numbers != [None])
         framework = frameworks()[award.framework.lower()]
         found.setdefault(framework.key, levels)
         eqf |= {framework.levels.get(level) for level in levels}
     if not found:
         return None
-    name = match.text + ((f" {near[0]}" if near else f" (level {loose_number})") if counted else "")
+    number_text = " and ".join(listed) if listed else f"(level {loose_number})"
+    name = match.text + (f" {number_text}" if counted else "")
     if "QF-EHEA" in found and len(eqf) == 1:
         shown = _shown("QF-EHEA", found["QF-EHEA"])
     else:
@@ -361,11 +396,22 @@ def _weigh(primary: list[_Reading], awards: list[_Reading], value: str) -> Resul
     """Stated levels (explicit, or bare through the declared framework) against the awards: an
     award agrees when its span holds the stated level; one that does not is a conflict."""
     if not primary:
-        return _conclude(awards, value, "ambiguous-award")
+        return _together(awards, value)
     stated: frozenset[int | None] = frozenset().union(*(r.eqf for r in primary))
     same = [a for a in awards if a.eqf == stated]
     clash = [a for a in awards if not stated <= a.eqf]
     return _conclude(primary + same + clash, value, "level-conflict")
+
+
+def _together(awards: list[_Reading], value: str) -> Result[int]:
+    """Several awards named together describe one level: the one they all allow ("NC | Higher"
+    is the NC at SCQF 6), else the text is ambiguous ("Intermediate 2 to Higher")."""
+    common: frozenset[int | None] = frozenset.intersection(*(a.eqf for a in awards))
+    if len(common) == 1:
+        return _conclude([_Reading(common, "; ".join(a.how for a in awards))], value, "ambiguous-award")
+    shown = common or frozenset().union(*(a.eqf for a in awards))
+    how = "; ".join(a.how for a in awards)
+    return warn(f"{value[:80]!r}: {how}, so {_levels_text(shown)}; not recorded", "ambiguous-award")
 
 
 def read_level(value: str, framework: str | None = None) -> Result[int]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import re
+from copy import deepcopy
+from typing import Any
 from urllib.parse import urlsplit
 
 import lxml.etree
@@ -18,6 +20,40 @@ _BLOCK_TAG = re.compile(
 )
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 _NOT_TEXT = (lxml.etree.Comment, lxml.etree.ProcessingInstruction, "script", "style", "template")
+# Inline elements run on with the text around them, as a browser shows them ("Manager:<a>x</a>"
+# reads "Manager:x"); html-text would put a space at every element boundary.
+_INLINE = (
+    "a",
+    "abbr",
+    "b",
+    "bdi",
+    "bdo",
+    "big",
+    "cite",
+    "code",
+    "data",
+    "del",
+    "dfn",
+    "em",
+    "font",
+    "i",
+    "ins",
+    "kbd",
+    "mark",
+    "q",
+    "s",
+    "samp",
+    "small",
+    "span",
+    "strike",
+    "strong",
+    "sub",
+    "sup",
+    "time",
+    "tt",
+    "u",
+    "var",
+)
 
 
 def _messy(line: str) -> bool:
@@ -67,14 +103,27 @@ def html_text(value: str) -> Result[str]:
         return text(html.unescape(value))
     if not _BLOCK_TAG.search(value):
         value = _BLANK_LINE.sub("<p></p>", value)
-    tree = parse_html(value)
+    return ok(_tree_text(parse_html(value)) or None)
+
+
+def xhtml_text(element: Any) -> str:
+    """Text of an XML element whose content is XHTML (XCRI-CAP descriptions wrap theirs in
+    `<xhtml:div>`), with its blocks kept as `html_text` keeps them; the element is not changed."""
+    copy = deepcopy(element)
+    for node in copy.iter(lxml.etree.Element):
+        node.tag = lxml.etree.QName(node).localname
+    return _tree_text(copy)
+
+
+def _tree_text(tree: Any) -> str:
     # What is not text: html-text's full cleaner would also take out links, frames and forms
     # (and cost a third of the call); text extraction needs only these gone.
     lxml.etree.strip_elements(tree, *_NOT_TEXT, with_tail=False)
+    lxml.etree.strip_tags(tree, *_INLINE)
     for row in tree.iter("tr"):  # cells of a row read "A | B", not "A B"
         for cell in [c for c in row if c.tag in ("td", "th")][1:]:
             cell.text = "| " + (cell.text or "")
-    return ok(clean_text(etree_to_text(tree, guess_layout=True)) or None)
+    return clean_text(etree_to_text(tree, guess_layout=True))
 
 
 def url(value: str) -> Result[str]:

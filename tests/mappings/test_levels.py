@@ -108,6 +108,9 @@ AWARDS = [
     ("National 5 Biology", 3, "SCQF level 5"),
     ("Access 3", 1, "SCQF level 3"),
     ("PDA Cyber Security at SCQF level 7", 5, "SCQF level 7"),
+    ("NC | Higher", 4, "SCQF level 6"),  # awards named together: the level they all allow
+    ("NQ | Intermediate 2", 3, "SCQF level 5"),
+    ("HNC/HND Computing", 5, "SCQF level 8"),
     ("Foundation Apprenticeship", 4, "SCQF level 6"),
     ("Graduate Diploma", 6, "SCQF levels 9-10"),
     ("Certificate of Higher Education", 5, "SCQF level 7"),
@@ -206,6 +209,9 @@ def test_the_declared_framework_picks_the_award_table(published: str, framework:
         ("GCSE English", None, "ambiguous-award"),  # RQF 1-2
         ("MA", None, "ambiguous-award"),  # Scottish first degree or a master
         ("Standard Grade", None, "ambiguous-award"),
+        ("Intermediate 1 and 2", None, "ambiguous-award"),  # several levels
+        ("Intermediate 2 to Higher", None, "ambiguous-award"),
+        ("SVQ 2/3", None, "ambiguous-award"),
         ("Ausbildung zum Koch", None, "ambiguous-award"),  # DQR 3 or 4
         ("Diploma in Cookery", None, "ambiguous-award"),
         ("Postgraduate", None, "ambiguous-award"),

@@ -5,10 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from lxml import etree
 
 from catalogue.runs import Severity
 from mappings.transforms.numerals import parse_number, tidy
-from mappings.transforms.text import clean_text, html_text, iri, person_names, url
+from mappings.transforms.text import clean_text, html_text, iri, person_names, url, xhtml_text
 
 
 @pytest.mark.parametrize(
@@ -52,6 +53,9 @@ def test_clean_text(published: str, clean: str) -> None:
         ("line<br/>break<br>twice", "line\nbreak\ntwice"),
         # whitespace inside HTML is layout, not text
         ("<p>one\n   two</p>", "one two"),
+        # inline elements run on with their text, as a browser shows them
+        ("<p>Programme Manager:<a href='mailto:x@y.uk'>x@y.uk</a>.</p>", "Programme Manager:x@y.uk."),
+        ("<p>Co<em>op</em> <b>bold</b></p>", "Coop bold"),
         # text without tags keeps its own line breaks; so does a fragment without block markup
         ("First line\n\nSecond &amp; last", "First line\n\nSecond & last"),
         ("Intro\n\n<b>Note:</b> bring a laptop", "Intro\n\nNote: bring a laptop"),
@@ -120,3 +124,13 @@ def test_parse_number(token: str, value: str) -> None:
 )
 def test_tidy(value: str, shown: str) -> None:
     assert str(tidy(Decimal(value))) == shown
+
+
+def test_xhtml_inside_xml_keeps_its_blocks() -> None:
+    element = etree.fromstring(
+        '<description xmlns="http://purl.org/dc/elements/1.1/">'
+        '<div xmlns="http://www.w3.org/1999/xhtml"><p>at Level 4</p><!-- note -->'
+        "<ul><li>Online Communications</li><li>Microsoft Office &amp; more</li></ul></div></description>"
+    )
+    assert xhtml_text(element) == "at Level 4\n\nOnline Communications\nMicrosoft Office & more"
+    assert len(element[0]) == 3  # the selected element itself is left as it was
