@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any
 
+import pycountry
+
 from catalogue.errors import ConfigurationError
 from catalogue.model import Course, Organisation, lang_text
-from catalogue.vocabularies import countries
+from catalogue.vocabularies import countries, currencies
 
 FORMATS = ("csv", "xcri-cap", "elm-rdf", "qdr-loq", "xml", "json")
 """Feed formats a source may declare; each has a harvester (see harvesters/)."""
@@ -93,3 +96,158 @@ def with_registered_provider(course: Course, provider: Organisation) -> tuple[Co
     if merged == own:
         return course, False
     return replace(course, provider=merged), True
+
+
+PARAMETERS = ("framework", "currency", "country", "language", "hours_per_ects")
+"""Source parameters: what a registration may declare that its feed leaves implicit."""
+
+_MAX_HOURS_PER_ECTS = Decimal(100)
+
+
+@dataclass(frozen=True)
+class SourceParameters:
+    """What a source's feed leaves implicit, declared at registration (`settings["parameters"]`).
+
+    `framework`: the qualification framework bare levels ("Level 3") belong to (a key of the
+    frameworks table: SCQF, RQF, NFQ-IE, ... or EQF); `currency`: ISO 4217 of bare amounts;
+    `country`: ISO 3166 alpha-3 of the provider when a record gives none; `language`: ISO 639
+    code of the feed's text when a record does not say; `hours_per_ects`: the rate ECTS are
+    estimated from notional hours at. The mapping engine uses each where the spec does not set
+    it explicitly (see `mappings.spec.bind_parameters`).
+    """
+
+    framework: str | None = None
+    currency: str | None = None
+    country: str | None = None
+    language: str | None = None
+    hours_per_ects: Decimal | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The set parameters as stored and shown (hours_per_ects as a number)."""
+        data: dict[str, Any] = {}
+        for name in PARAMETERS:
+            value = getattr(self, name)
+            if isinstance(value, Decimal):
+                value = int(value) if value == value.to_integral_value() else float(value)
+            if value is not None:
+                data[name] = value
+        return data
+
+
+def _fail(name: str, problem: str) -> ConfigurationError:
+    return ConfigurationError(f"parameters.{name}: {problem}")
+
+
+def _text(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(name, f"must be a non-empty string, not {value!r}")
+    return value.strip()
+
+
+def _country(value: Any) -> str:
+    code = _text("country", value).upper()
+    if len(code) == 2 and (found := pycountry.countries.get(alpha_2=code)) is not None:
+        code = found.alpha_3
+    if code not in countries():
+        raise _fail("country", f"{value!r} is not an ISO 3166 country code (alpha-3 'GBR' or alpha-2 'GB')")
+    return code
+
+
+def _currency(value: Any) -> str:
+    code = _text("currency", value).upper()
+    if code not in currencies() and pycountry.currencies.get(alpha_3=code) is None:
+        raise _fail("currency", f"{value!r} is not an ISO 4217 currency code (e.g. 'EUR', 'GBP')")
+    return code
+
+
+def _language(value: Any) -> str:
+    code = _text("language", value).lower()
+    found = (
+        pycountry.languages.get(alpha_2=code)
+        if len(code) == 2
+        else pycountry.languages.get(alpha_3=code)
+        if len(code) == 3
+        else None
+    )
+    if found is None:
+        raise _fail("language", f"{value!r} is not an ISO 639 language code (e.g. 'en', 'fr', 'gsw')")
+    return str(getattr(found, "alpha_2", None) or found.alpha_3)
+
+
+def _framework(value: Any, frameworks: Mapping[str, str]) -> str:
+    name = _text("framework", value)
+    if name.lower() not in frameworks:
+        known = ", ".join(sorted(set(frameworks.values())))
+        raise _fail("framework", f"unknown qualification framework {value!r}; known: {known}")
+    return frameworks[name.lower()]
+
+
+def _hours_per_ects(value: Any) -> Decimal:
+    try:
+        rate = Decimal(str(value)) if not isinstance(value, bool) else Decimal("NaN")
+    except InvalidOperation:
+        rate = Decimal("NaN")
+    if not rate.is_finite() or not 0 < rate <= _MAX_HOURS_PER_ECTS:
+        raise _fail("hours_per_ects", f"must be a number of hours above 0 and at most 100, not {value!r}")
+    return rate
+
+
+def check_parameters(
+    raw: Any, frameworks: Mapping[str, str], current: SourceParameters | None = None
+) -> SourceParameters:
+    """Validate and normalise source parameters given by an interface (API body, CLI options,
+    dashboard form): `raw` is a mapping of parameter name -> value, where null (None) or an
+    empty string removes that parameter from `current` (the source's parameters so far).
+
+    `frameworks` maps every accepted framework name (lower case) to its key, "eqf" included;
+    the mapping layer owns that table (`mappings.transforms.levels.framework_keys`). Raises
+    ConfigurationError naming the parameter ("parameters.currency: ...").
+    """
+    if not isinstance(raw, Mapping):
+        raise ConfigurationError(f"parameters must be an object of {', '.join(PARAMETERS)}, not {raw!r}")
+    unknown = sorted(set(raw) - set(PARAMETERS))
+    if unknown:
+        raise ConfigurationError(
+            f"parameters: unknown parameter(s) {', '.join(map(str, unknown))}; known: {', '.join(PARAMETERS)}"
+        )
+    readers: dict[str, Any] = {
+        "framework": lambda v: _framework(v, frameworks),
+        "currency": _currency,
+        "country": _country,
+        "language": _language,
+        "hours_per_ects": _hours_per_ects,
+    }
+    values = {name: getattr(current, name) for name in PARAMETERS} if current else {}
+    for name, value in raw.items():
+        values[name] = None if value is None or value == "" else readers[name](value)
+    return SourceParameters(**values)
+
+
+def source_parameters(source: Source) -> SourceParameters:
+    """The parameters a source's registration declares (`settings["parameters"]`), as stored by
+    `set_parameters` after `check_parameters`. Raises ConfigurationError for a malformed entry,
+    so a bad registration fails its harvest loudly instead of being ignored."""
+    stored = source.settings.get("parameters")
+    if not stored:
+        return SourceParameters()
+    if not isinstance(stored, Mapping):
+        raise ConfigurationError(f"source {source.id}: settings.parameters must be an object")
+    try:
+        rate = stored.get("hours_per_ects")
+        return SourceParameters(
+            framework=stored.get("framework"),
+            currency=stored.get("currency"),
+            country=stored.get("country"),
+            language=stored.get("language"),
+            hours_per_ects=None if rate is None else _hours_per_ects(rate),
+        )
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"source {source.id}: {exc}") from None
+
+
+def set_parameters(source: Source, parameters: SourceParameters) -> Source:
+    """The source with these parameters stored in its settings (none set: the entry removed)."""
+    settings = {key: value for key, value in source.settings.items() if key != "parameters"}
+    if parameters.to_json():
+        settings["parameters"] = parameters.to_json()
+    return replace(source, settings=MappingProxyType(settings))

@@ -52,14 +52,14 @@ from catalogue.errors import CatalogueError, ConfigurationError, FeedError
 from catalogue.model import Provenance
 from catalogue.preview import LIMIT as PREVIEW_LIMIT
 from catalogue.runs import Issue, Outcome, RunReport, RunStatus, Severity
-from catalogue.sources import FetchState, Source, registered_provider
+from catalogue.sources import FetchState, Source, registered_provider, source_parameters
 from catalogue.store import CatalogueStore
 from harvesters.base import harvester_for
 from harvesters.http import Fetcher, FetchResult
 from harvesters.intake import Intake
 from harvesters.spool import Spool
 from mappings.items import RawItem
-from mappings.spec import MappingSpec, load_spec
+from mappings.spec import MappingSpec, bind_parameters, load_spec
 
 logger = logging.getLogger(__name__)
 
@@ -292,11 +292,12 @@ def _intake(spec: MappingSpec, report: RunReport, settings: HarvestSettings, sou
 
 
 def _spec_for(source: Source) -> MappingSpec:
-    """The source's mapping, else the default mapping named after its format."""
+    """The source's mapping, else the default mapping named after its format, bound to the
+    parameters the source declares (qualification framework, currency, country, ...)."""
     if source.mapping:
-        return load_spec(source.mapping)
+        return bind_parameters(load_spec(source.mapping), source_parameters(source))
     try:
-        return load_spec(source.format)
+        return bind_parameters(load_spec(source.format), source_parameters(source))
     except ConfigurationError as exc:
         raise ConfigurationError(
             f"source {source.id!r} names no mapping and there is no default mapping for "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -138,7 +138,8 @@ def apply(
     if rejected:
         return MappedRecord(record.ref, None, record.issues)
     provenance = Provenance(source_id, record.ref, run_id, harvested_at, record.pointer)
-    return MappedRecord(record.ref, _course(values, record, provenance, spec.groups), record.issues)
+    course = _course(values, record, provenance, spec.groups, spec.default_country)
+    return MappedRecord(record.ref, course, record.issues)
 
 
 Evaluator = Callable[[RecordState], Any]
@@ -361,6 +362,7 @@ def _course(
     record: RecordState,
     provenance: Provenance,
     spec_groups: tuple[tuple[Group, tuple[GroupRule, ...]], ...] = (),
+    default_country: str | None = None,
 ) -> Course:
     assert record.ref is not None
     kwargs = {k: v for k, v in values.items() if k in _COURSE_FIELDS}
@@ -386,10 +388,13 @@ def _course(
         record.originals.setdefault("end_date", str(end))
         message = f"the end date ({end}) is before the start date ({start}): both dates were left out"
         record.add(Issue(Severity.WARNING, message, code="invalid-dates"), "end_date", f"{start} / {end}")
+    provider = _organisation(values)
+    if provider.country is None and default_country is not None:  # the source's `country` parameter
+        provider = replace(provider, country=default_country)
     return Course(
         id=course_id(provenance.source_id, provenance.provider_ref),
         title=values.get("title", EMPTY_TEXT),
-        provider=_organisation(values),
+        provider=provider,
         provenance=provenance,
         originals=MappingProxyType(record.originals) if record.originals else EMPTY_TEXT,
         **kwargs,

@@ -52,6 +52,8 @@ class FieldRule:
     required: bool = False
     fallback: bool = False
     whole: bool = False  # the first transform reads the tuple of selected values
+    transforms: tuple[str, ...] = ()  # the chain's transform names, to bind source parameters later
+    args: Mapping[str, Any] = field(default_factory=dict, compare=False)  # as the spec sets them
     run: Runner = field(default=lambda state: ([], None), compare=False, repr=False)
 
 

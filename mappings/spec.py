@@ -23,6 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 from catalogue.errors import ConfigurationError
+from catalogue.sources import SourceParameters
 from mappings.coverage import IgnoreRules, SelectorUse, check_ignore_entry
 from mappings.rules import FieldRule, GroupRule, Step, compile_runner
 from mappings.selectors import FORMAT_MEDIA_TYPES, LANGUAGES, Select, SelectorLanguage
@@ -108,6 +109,7 @@ class MappingSpec:
     uses: tuple[SelectorUse, ...] = ()
     ignore: tuple[str, ...] = ()  # source paths deliberately left unmapped (mappings.coverage)
     ignore_rules: IgnoreRules = field(default_factory=lambda: IgnoreRules(()), compare=False)
+    default_country: str | None = None  # the provider's country when a record gives none
 
 
 def _spec_path(name_or_path: str) -> Path:
@@ -383,7 +385,7 @@ class _Compiler:
             raise self.fail(
                 key, f"give either a selector ({', '.join(sorted(self._selector_keys()))}) or a constant"
             )
-        steps, whole = self._steps(key, target, table, constant is not None)
+        steps, whole, names, args = self._steps(key, target, table, constant is not None)
         lang = self._language(f"{key}.lang", table.get("lang"))
         if lang and target.kind not in ("text", "texts"):
             raise self.fail(
@@ -404,6 +406,8 @@ class _Compiler:
             required=self._bool(f"{key}.required", table.get("required", False)),
             fallback=self._bool(f"{key}.fallback", table.get("fallback", False)),
             whole=whole,
+            transforms=names,
+            args=MappingProxyType(args),
         )
 
     def _id_rule(self, table: Any) -> FieldRule:
@@ -412,7 +416,7 @@ class _Compiler:
         if not selectors:
             raise self.fail("id", f"needs a selector ({', '.join(sorted(self._selector_keys()))})")
         identity = Target("id", "code", None)
-        steps, whole = self._steps("id", identity, table, False)
+        steps, whole, _, _ = self._steps("id", identity, table, False)
         return self._compiled(
             target="id",
             sources=sources,
@@ -478,7 +482,9 @@ class _Compiler:
 
     def _steps(
         self, key: str, target: Target, table: dict[str, Any], constant: bool
-    ) -> tuple[tuple[Step, ...], bool]:
+    ) -> tuple[tuple[Step, ...], bool, tuple[str, ...], dict[str, Any]]:
+        """The bound transform chain, whether it reads the selection whole, the transform names
+        and the arguments the spec sets."""
         names = self._strings(f"{key}.transform", table["transform"]) if "transform" in table else None
         if names is None:
             names = (target.default_transform,) if target.default_transform else ()
@@ -487,8 +493,8 @@ class _Compiler:
         defs = [self._transform(f"{key}.transform", n) for n in names]
         args = self._args(f"{key}.args", table.get("args", {}), defs)
         self._check_chain(key, target, defs, table, constant)
-        steps = tuple(self._bind(d, args) for d in defs)
-        return steps, bool(defs) and defs[0].reads == "slots"
+        steps = tuple(_bind(d, args) for d in defs)
+        return steps, bool(defs) and defs[0].reads == "slots", tuple(names), args
 
     def _transform(self, key: str, name: str) -> TransformDef:
         if name not in REGISTRY:
@@ -533,9 +539,61 @@ class _Compiler:
                 f"{target.path} needs a {target.value_type} value, the transforms give {produced}",
             )
 
-    def _bind(self, definition: TransformDef, args: dict[str, Any]) -> Step:
-        own = {k: v for k, v in args.items() if k in definition.arg_names}
-        call: Callable[[Any], Result[Any]] = functools.partial(definition.fn, **own) if own else definition.fn
-        if definition.cache:
-            call = functools.lru_cache(maxsize=_CACHE_SIZE)(call)
-        return Step(definition.name, call, definition.many)
+
+def _bind(definition: TransformDef, args: Mapping[str, Any]) -> Step:
+    own = {k: v for k, v in args.items() if k in definition.arg_names}
+    call: Callable[[Any], Result[Any]] = functools.partial(definition.fn, **own) if own else definition.fn
+    if definition.cache:
+        call = functools.lru_cache(maxsize=_CACHE_SIZE)(call)
+    return Step(definition.name, call, definition.many)
+
+
+PARAMETER_ARGS = ("framework", "currency", "hours_per_ects")
+"""Source parameters that are transform arguments of the same name and meaning."""
+
+
+@functools.lru_cache(maxsize=64)
+def bind_parameters(spec: MappingSpec, parameters: SourceParameters) -> MappingSpec:
+    """`spec` as a source with these parameters maps its feed; compiled once per (spec, parameters).
+
+    A transform argument the spec does not set for a field takes the source parameter of that
+    name (`framework` for eqf, `currency` for price, `hours_per_ects` for ects and
+    estimate_ects); one the spec sets explicitly wins (the SCQF credit level of xcri-cap stays
+    SCQF). The source's `language` replaces the spec's `default_language`, and its `country`
+    is the provider's country when a record gives none. Raises ConfigurationError when a
+    parameter does not suit a transform.
+    """
+    if parameters == SourceParameters():
+        return spec
+    values = {name: getattr(parameters, name) for name in PARAMETER_ARGS}
+    given = {name: value for name, value in values.items() if value is not None}
+
+    def rules(pairs: tuple[tuple[Target, tuple[FieldRule, ...]], ...]) -> Any:
+        return tuple((target, tuple(_with_args(rule, given) for rule in found)) for target, found in pairs)
+
+    groups = tuple(
+        (group, tuple(replace(rule, fields=rules(rule.fields)) for rule in group_rules))
+        for group, group_rules in spec.groups
+    )
+    return replace(
+        spec,
+        fields=rules(spec.fields),
+        groups=groups,
+        default_language=parameters.language or spec.default_language,
+        default_country=parameters.country or spec.default_country,
+    )
+
+
+def _with_args(rule: FieldRule, given: Mapping[str, Any]) -> FieldRule:
+    """The rule with the source's arguments its transforms accept and the spec left unset."""
+    defs = [REGISTRY[name] for name in rule.transforms]
+    extra = {k: v for k, v in given.items() if k not in rule.args and any(k in d.arg_names for d in defs)}
+    if not extra:
+        return rule
+    args = {**extra, **rule.args}
+    for d in defs:
+        problem = d.check({k: v for k, v in args.items() if k in d.arg_names}) if d.check else None
+        if problem:
+            raise ConfigurationError(f"source parameters do not suit {rule.target} ({d.name}): {problem}")
+    bound = replace(rule, steps=tuple(_bind(d, args) for d in defs))
+    return replace(bound, run=compile_runner(bound))

@@ -15,7 +15,8 @@ default namespace: elements of a default namespace need a prefix too) and its re
 
 Selectors are evaluated with the record element as the context node (`dc:title`, `@id`,
 `ancestor::xcri:course/dc:title`). A selected element gives its string value (all descendant
-text), an attribute or text node its text, an XPath function its string / number / boolean.
+text; XHTML content keeps its paragraphs, list items and rows apart), an attribute or text node
+its text, an XPath function its string / number / boolean.
 Element, attribute and text results carry the language found through `lang_attributes`
 (`mappings.values.Tagged`).
 """
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from lxml import etree
 
 from mappings.items import RawItem
+from mappings.transforms.text import xhtml_text
 from mappings.values import tagged
 
 if TYPE_CHECKING:  # selectors.py registers this module: a runtime import would be circular
@@ -45,6 +47,7 @@ XML_NS = "http://www.w3.org/XML/1998/namespace"
 EXSLT_REGEXP = "http://exslt.org/regular-expressions"
 _PATTERN = re.compile(r"^\s*([A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?)\s*(\[.*\])?\s*$", re.S)
 _STRING = etree.XPath("string()")
+_XHTML = "{http://www.w3.org/1999/xhtml}"
 
 
 def secure_parser() -> etree.XMLParser:
@@ -220,13 +223,23 @@ def _values(result: Any, langs: tuple[str, ...]) -> list[str]:
     for node in result:
         if isinstance(node, etree._Element):
             if isinstance(node.tag, str):  # not a comment or processing instruction
-                # A leaf's string value is its text (lxml joins adjacent text and CDATA nodes);
-                # most selected elements are leaves, and string() costs an XPath call.
-                text = (node.text or "") if len(node) == 0 else _STRING(node)
-                values.append(_tag(text, node, langs))
+                values.append(_tag(_element_text(node), node, langs))
         elif isinstance(node, str):
             values.append(_tag(str(node), _owner(node), langs))
     return values
+
+
+def _element_text(node: Any) -> str:
+    """An element's string value; XHTML inside it (an XCRI-CAP description) keeps its blocks
+    ("<li>Biology</li><li>Chemistry</li>" gives two lines, not "BiologyChemistry")."""
+    if len(node) == 0:
+        # A leaf's string value is its text (lxml joins adjacent text and CDATA nodes); most
+        # selected elements are leaves, and string() costs an XPath call.
+        return node.text or ""
+    for descendant in node.iterdescendants():
+        if isinstance(descendant.tag, str) and descendant.tag.startswith(_XHTML):
+            return xhtml_text(node)
+    return str(_STRING(node))
 
 
 def _owner(value: Any) -> Any:

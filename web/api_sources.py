@@ -24,10 +24,19 @@ from catalogue.account_store import AccountStore
 from catalogue.errors import ConfigurationError, Conflict, NotFound
 from catalogue.permissions import can_assign_owner, can_change_source, can_register_source
 from catalogue.runs import RunReport, RunStatus
-from catalogue.sources import FORMATS, Source, registered_provider
+from catalogue.sources import (
+    FORMATS,
+    Source,
+    SourceParameters,
+    check_parameters,
+    registered_provider,
+    set_parameters,
+    source_parameters,
+)
 from catalogue.staged_feeds import StagedFeed, StagedFeedStore
 from harvesters import publish
 from mappings.spec import load_spec
+from mappings.transforms.levels import framework_keys
 from web.api import issue_summary, source_summary
 from web.auth import current_account, permit, token_required
 from web.errors import ErrorInfo, error_response
@@ -39,7 +48,7 @@ bp = Blueprint("api_sources", __name__, url_prefix="/api/v1")
 MIN_SCHEDULE_MINUTES = 15
 """Pull no more often than this: a feed is a catalogue, not a ticker."""
 _MAPPING_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")  # a bundled spec name, never a path
-_EDITABLE = ("name", "url", "format", "mapping", "schedule_minutes", "owner", "provider")
+_EDITABLE = ("name", "url", "format", "mapping", "schedule_minutes", "owner", "provider", "parameters")
 CONFIRM_NOTE = (
     "The catalogue may have changed since the dry run (another push or a scheduled pull), so this "
     "run's changes can differ from the preview; compare `counts` with `dry_run.counts`."
@@ -117,11 +126,25 @@ def _with_provider(source: Source, data: dict[str, Any]) -> Source:
     return updated
 
 
+def _with_parameters(source: Source, data: dict[str, Any], *, merge: bool) -> Source:
+    """The source with the body's `parameters` (what its feed leaves implicit), checked by the
+    domain; `merge`: a PATCH changes only the parameters it names (null removes one), and
+    `"parameters": null` removes them all. ConfigurationError names a bad parameter."""
+    if "parameters" not in data:
+        return source
+    raw = data["parameters"]
+    if raw is None:
+        return set_parameters(source, SourceParameters())
+    current = source_parameters(source) if merge else None
+    return set_parameters(source, check_parameters(raw, framework_keys(), current))
+
+
 def source_json(source: Source) -> dict[str, Any]:
     """A source as its owner sees it (`settings` may hold feed credentials: never shown)."""
     return {
         **source_summary(source),
         "provider": source.settings.get("provider"),
+        "parameters": dict(source.settings.get("parameters") or {}),
         "retired": publish.is_retired(source),
         "links": {
             "self": url_for("api.source", source_id=source.id),
@@ -174,7 +197,7 @@ def register_source() -> ResponseReturnValue:
             schedule_minutes=data.get("schedule_minutes"),
             owner=owner,
         )
-        source = _with_provider(source, data)
+        source = _with_parameters(_with_provider(source, data), data, merge=False)
     except ConfigurationError as exc:
         raise BadRequest(description=str(exc)) from None
     store.save_source(source)
@@ -187,17 +210,18 @@ def register_source() -> ResponseReturnValue:
 @bp.patch("/sources/<source_id>")
 @token_required
 def change_source(source_id: str) -> ResponseReturnValue:
-    """Change the given fields of a source (name, url, format, mapping, schedule_minutes; owner:
-    admin only)."""
+    """Change the given fields of a source (name, url, format, mapping, schedule_minutes,
+    provider, parameters: only those named change; owner: admin only)."""
     source = _source_for_change(source_id)
     data = _body()
     if "id" in data and data["id"] != source_id:
         raise BadRequest(description="A source's id cannot change.")
     _check_fields(data)
-    changes = {key: data[key] for key in _EDITABLE if key in data and key not in ("owner", "provider")}
+    settings_keys = ("owner", "provider", "parameters")
+    changes = {key: data[key] for key in _EDITABLE if key in data and key not in settings_keys}
     changes["owner"] = _owner(data, source.owner)
     try:
-        updated = _with_provider(replace(source, **changes), data)
+        updated = _with_parameters(_with_provider(replace(source, **changes), data), data, merge=True)
     except ConfigurationError as exc:
         raise BadRequest(description=str(exc)) from None
     get_services().store.save_source(updated)

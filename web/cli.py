@@ -27,9 +27,10 @@ from werkzeug.serving import make_server
 from catalogue.eligibility_store import EligibilityStore
 from catalogue.errors import CatalogueError, NotFound
 from catalogue.runs import Outcome, RunStatus
-from catalogue.sources import FORMATS, Source
+from catalogue.sources import FORMATS, Source, check_parameters, set_parameters, source_parameters
 from harvesters.jobs import run_harvest_exclusive
 from harvesters.pipeline import remap_source, run_harvest
+from mappings.transforms.levels import framework_keys
 from search.errors import IndexOutdated
 from search.sync import reindex
 from web.app import create_app
@@ -297,16 +298,59 @@ def sources_group(ctx: click.Context) -> None:
 @click.option("--mapping", required=True, help="Mapping spec name.")
 @click.option("--schedule", type=click.IntRange(min=1), help="Minutes between pulls.")
 @click.option("--name", help="Display name.")
+@click.option("--framework", help="Parameter: qualification framework of bare levels (SCQF, RQF, ...).")
+@click.option("--currency", help="Parameter: ISO 4217 currency of amounts written without one.")
+@click.option("--country", help="Parameter: provider country (ISO 3166) when a record gives none.")
+@click.option("--language", help="Parameter: ISO 639 language of text when a record does not say.")
+@click.option("--hours-per-ects", "hours_per_ects", help="Parameter: notional hours per ECTS for estimates.")
 @with_appcontext
 def sources_add(
-    source_id: str, url: str | None, fmt: str, mapping: str, schedule: int | None, name: str | None
+    source_id: str,
+    url: str | None,
+    fmt: str,
+    mapping: str,
+    schedule: int | None,
+    name: str | None,
+    **parameters: str | None,
 ) -> None:
-    """Register a source, or update it if the id exists."""
+    """Register a source, or update it if the id exists.
+
+    The parameter options declare what the feed leaves implicit; an existing source keeps the
+    parameters not given, and an empty value ('') removes one."""
+    store = services().store
+    try:
+        known: Source | None = store.get_source(source_id)
+    except NotFound:
+        known = None
+    current = source_parameters(known) if known is not None else None
+    given = {key: value for key, value in parameters.items() if value is not None}
     source = Source(
         id=source_id, format=fmt, name=name or source_id, url=url, mapping=mapping, schedule_minutes=schedule
     )
-    services().store.save_source(source)
-    click.echo(f"Source {source_id!r} saved.")
+    source = set_parameters(source, check_parameters(given, framework_keys(), current))
+    store.save_source(source)
+    shown = ", ".join(f"{key} {value}" for key, value in source_parameters(source).to_json().items())
+    click.echo(f"Source {source_id!r} saved." + (f" Parameters: {shown}." if shown else ""))
+
+
+@sources_group.command("show")
+@click.argument("source_id")
+@with_appcontext
+def sources_show(source_id: str) -> None:
+    """Print one source's registration, parameters included."""
+    source = services().store.get_source(source_id)
+    for label, value in (
+        ("id", source.id),
+        ("name", source.name),
+        ("format", source.format),
+        ("mapping", source.mapping or "-"),
+        ("url", source.url or "-"),
+        ("schedule", f"every {source.schedule_minutes} minutes" if source.schedule_minutes else "-"),
+        ("owner", source.owner or "-"),
+    ):
+        click.echo(f"{label:15} {value}")
+    for key, value in source_parameters(source).to_json().items():
+        click.echo(f"{key:15} {value}")
 
 
 @click.group("runs")

@@ -21,11 +21,12 @@ from catalogue.errors import ConfigurationError, Conflict, NotFound
 from catalogue.permissions import can_change_source, can_register_source, visible_sources
 from catalogue.quality import Quality, quality
 from catalogue.runs import Outcome, RunReport, RunStatus, Severity
-from catalogue.sources import FORMATS, Source
+from catalogue.sources import FORMATS, PARAMETERS, Source, check_parameters, set_parameters
 from catalogue.staged_feeds import StagedFeedStore
 from catalogue.store import CatalogueStore
 from harvesters import publish
 from mappings.spec import load_spec
+from mappings.transforms.levels import framework_keys
 from web.auth import log_in, log_out, protect_form, session_account
 from web.services import get_services
 from web.uploads import MEDIA_TYPES, read_feed
@@ -241,7 +242,7 @@ def _form_source(account: Account) -> Source:
     if schedule and (not schedule.isdigit() or int(schedule) < 15):
         raise ValueError("the schedule must be a whole number of minutes, at least 15")
     try:
-        return Source(
+        source = Source(
             id=form.get("id", "").strip(),
             format=form.get("format", ""),
             name=form.get("name", "").strip() or form.get("id", "").strip(),
@@ -250,13 +251,16 @@ def _form_source(account: Account) -> Source:
             schedule_minutes=int(schedule) if schedule else None,
             owner=account.id,
         )
+        given = {name: form.get(name, "").strip() for name in PARAMETERS if form.get(name, "").strip()}
+        return set_parameters(source, check_parameters(given, framework_keys()))
     except ConfigurationError as exc:
         raise ValueError(str(exc)) from None
 
 
 @bp.route("/sources/new", methods=["GET", "POST"])
 def new_source() -> ResponseReturnValue:
-    """Register a feed (URL, format, mapping, schedule) owned by the logged-in account."""
+    """Register a feed (URL, format, mapping, schedule, and the parameters its feed leaves
+    implicit) owned by the logged-in account."""
     if (redirected := _login_redirect()) is not None:
         return redirected
     account = _account()
@@ -276,5 +280,9 @@ def new_source() -> ResponseReturnValue:
         except ValueError as exc:
             error = str(exc)
     return render_template(
-        "dashboard/new_source.html", formats=FORMATS, error=error, form=request.form
+        "dashboard/new_source.html",
+        formats=FORMATS,
+        frameworks=sorted(set(framework_keys().values())),
+        error=error,
+        form=request.form,
     ), 400 if error else 200

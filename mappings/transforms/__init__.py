@@ -72,17 +72,17 @@ def _positive(*names: str) -> Callable[[Mapping[str, Any]], str | None]:
 
 def _check_ects(args: Mapping[str, Any]) -> str | None:
     scheme = args.get("scheme", "ECTS")
-    if not isinstance(scheme, str) or scheme.upper() not in ("ECTS", "SCQF", "CATS", "US"):
-        return f"scheme must be one of ECTS, SCQF, CATS, US, not {scheme!r}"
+    if not isinstance(scheme, str) or scheme.upper() not in ("ECTS", "SCQF", "CATS", "US", "OTHER"):
+        return f"scheme must be one of ECTS, SCQF, CATS, US, other, not {scheme!r}"
     return _positive("hours_per_ects", "ects_per_us_credit")(args)
 
 
 def _check_eqf(args: Mapping[str, Any]) -> str | None:
     framework = args.get("framework")
-    if framework is None or str(framework).lower() == "eqf" or str(framework).lower() in levels.frameworks():
+    if framework is None or (isinstance(framework, str) and framework.lower() in levels.framework_keys()):
         return None
-    known = ", ".join(sorted({f.key for f in levels.frameworks().values()}))
-    return f"unknown framework {framework!r}; known: EQF, {known}"
+    known = ", ".join(sorted(set(levels.framework_keys().values())))
+    return f"unknown framework {framework!r}; known: {known}"
 
 
 def _check_price(args: Mapping[str, Any]) -> str | None:
@@ -95,6 +95,15 @@ def _check_price(args: Mapping[str, Any]) -> str | None:
 def _check_date(args: Mapping[str, Any]) -> str | None:
     if not isinstance(args.get("day_first", False), bool):
         return f"day_first must be true or false, not {args['day_first']!r}"
+    return None
+
+
+def _check_participation(args: Mapping[str, Any]) -> str | None:
+    codes = args.get("codes")
+    if codes is not None and codes not in participation.code_lists():
+        return f"codes must be one of {', '.join(participation.code_lists())}, not {codes!r}"
+    if not isinstance(args.get("quiet", False), bool):
+        return f"quiet must be true or false, not {args['quiet']!r}"
     return None
 
 
@@ -132,7 +141,7 @@ REGISTRY: dict[str, TransformDef] = _defs(
     TransformDef("currency", money.currency),
     TransformDef("date", dates.date_value, returns="date", check=_check_date),
     TransformDef("isced_f", fields.isced_f),
-    TransformDef("mode", participation.mode),
-    TransformDef("schedule", participation.schedule),
+    TransformDef("mode", participation.mode, many=True, check=_check_participation),
+    TransformDef("schedule", participation.schedule, check=_check_participation),
 )
 """Transform name (as written in specs) -> definition."""

@@ -18,9 +18,17 @@ import re
 from decimal import Decimal
 
 from catalogue.model import Workload
-from mappings.transforms.durations import iso_hours
-from mappings.transforms.numerals import NUMBER, has_negative, parse_number, tidy
-from mappings.transforms.result import Result, fold, info, ok, warn
+from mappings.transforms.durations import iso_hours, quantity_text
+from mappings.transforms.numerals import (
+    NUMBER,
+    has_negative,
+    parse_number,
+    quantities,
+    range_words,
+    tidy,
+    words_pattern,
+)
+from mappings.transforms.result import Result, info, ok, unaccented, warn
 
 DEFAULT_HOURS_PER_ECTS = Decimal(25)
 _ECTS_PER_POINT = {"SCQF": Decimal("0.5"), "CATS": Decimal("0.5")}
@@ -28,17 +36,12 @@ _AMOUNT = re.compile(rf"^(?:{NUMBER})")
 # A credit figure stands on its own: "S91ZbAwnQrf" or "ABC123" hold no credit value (the EC QDR
 # sample has such garbage in elm:point). Digits may only touch letters that form a unit: "5ECTS".
 _FIRST_NUMBER = re.compile(rf"(?<![\w.,])(?:{NUMBER})(?=[^\w]|$|(?:ects|ec|cr|credits?|h|hrs?|hours?)\b)")
-_HOURS_UNIT = re.compile(
-    r"(?:hours?|hrs?|h|heures?|stunden|std|horas|ore|uur)(?: of (?:study|learning|work))?"
-)
-_RANGE = re.compile(rf"({NUMBER})\s*(?:[-–—]|to|à|bis|a)\s*({NUMBER})")
-_SCHEMES = (
-    ("ECVET", re.compile(r"\becvet\b")),
-    ("ECTS", re.compile(r"\bects\b|\bec\b|european credit|crédits? ects|ects-punkte|créditos ects")),
-    ("SCQF", re.compile(r"\bscqf\b")),
-    ("CATS", re.compile(r"\bcats\b|\buk credits?\b")),
-    ("US", re.compile(r"semester (?:credit )?hours?|\bus credits?\b|credit hours?|\bsch\b")),
-    ("HOURS", re.compile(r"\b(?:hours?|hrs?|h|heures?|stunden|std|horas|ore|uur|timer|tunnit?)\b")),
+_HOURS_WORDS = tuple(unaccented(w) for w in quantities()["units"]["TH"])
+_HOURS_UNIT = re.compile(rf"(?:{words_pattern(_HOURS_WORDS)})(?: of (?:study|learning|work))?")
+_RANGE = re.compile(rf"({NUMBER})\s*(?:{range_words()})\s*({NUMBER})")
+_SCHEMES = tuple(
+    (name, re.compile(rf"\b(?:{words_pattern(tuple(unaccented(p) for p in phrases))})\b"))
+    for name, phrases in quantities()["credits"].items()
 )
 
 
@@ -65,10 +68,11 @@ def ects(
 ) -> Result[Workload]:
     """Credits as ECTS: "5", "7,5 ECTS", "5 credits (ECTS)", "20 SCQF credits", "15 CATS", "40 hours".
 
-    `scheme` is what a bare number or "credits" means in this feed (ECTS, SCQF, CATS or US).
+    `scheme` is what a bare number or "credits" means in this feed (ECTS, SCQF, CATS or US; "other"
+    for a scheme without a documented rate, whose figures are reported, not converted).
     Hours become an ECTS estimate at `hours_per_ects`. Ranges are reported, not averaged.
     """
-    text = fold(value)
+    text = quantity_text(value)
     iso = iso_hours(value.strip())
     if iso is not None:
         return _from_hours(iso, Decimal(hours_per_ects))
@@ -100,6 +104,9 @@ def ects(
             "(rate stated in the mapping)",
             "ects-converted",
         )
+    if name == "OTHER":
+        message = f"credits of a scheme without a documented ECTS rate are not converted: {value[:80]!r}"
+        return warn(message, "unconvertible-credits")
     return warn(f"{name} credits have no documented ECTS conversion: {value[:80]!r}", "unconvertible-credits")
 
 
@@ -108,7 +115,7 @@ def hours(value: str) -> Result[Workload]:
     iso = iso_hours(value.strip())
     if iso is not None:
         return ok(Workload(hours=tidy(iso)))
-    text = fold(value)
+    text = quantity_text(value)
     match = _AMOUNT.match(text)
     amount = parse_number(match.group(0)) if match else None
     unit = text[match.end() :].strip(" .") if match else ""

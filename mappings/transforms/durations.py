@@ -11,8 +11,16 @@ import re
 from decimal import Decimal
 
 from catalogue.model import Workload
-from mappings.transforms.numerals import NUMBER, parse_number, tidy
-from mappings.transforms.result import Result, fold, info, ok, warn
+from mappings.transforms.numerals import (
+    NUMBER,
+    parse_number,
+    quantities,
+    range_words,
+    spelled_out,
+    tidy,
+    words_pattern,
+)
+from mappings.transforms.result import Result, fold, info, ok, unaccented, warn
 
 _N = r"(\d+(?:[.,]\d+)?)"
 _ISO = re.compile(
@@ -20,18 +28,12 @@ _ISO = re.compile(
 )
 _ISO_FIELDS = ("Y", "M", "W", "D", "TH", "TM", "TS")
 
-_UNIT_WORDS = {
-    "Y": "y yr yrs year years an ans année années jahr jahre jahren año años anno anni jaar jaren",
-    "M": "mo mos month months mois monat monate monaten mes meses mese mesi maand maanden",
-    "W": "w wk wks week weeks semaine semaines woche wochen semana semanas settimana settimane weken",
-    "D": "d day days jour jours tag tage tagen día días dia dias giorno giorni dag dagen",
-    "TH": "h hr hrs hour hours heure heures stunde stunden std hora horas ora ore uur",
-    "TM": "min mins minute minutes minuto minutos minuti minuten",
-}
-_UNIT_OF = {word: unit for unit, words in _UNIT_WORDS.items() for word in words.split()}
-_UNIT = "|".join(sorted(map(re.escape, _UNIT_OF), key=len, reverse=True))
-_QUANTITY = re.compile(rf"({NUMBER})(?:\s*(?:-|–|—|to|à|a|bis)\s*({NUMBER}))?\s*({_UNIT})\b\.?")
-_PER = re.compile(rf"(?:\b(?:per|a|an|par|pro|por|al|alla|each|every|la|le|im|in der)\s+|/\s*)({_UNIT})\b")
+_UNIT_OF = {unaccented(word): unit for unit, words in quantities()["units"].items() for word in words}
+_UNIT = words_pattern(tuple(_UNIT_OF))
+_QUANTITY = re.compile(rf"({NUMBER})(?:\s*(?:{range_words()})\s*({NUMBER}))?\s*({_UNIT})\b\.?")
+_PER = re.compile(rf"(?:\b(?:{words_pattern(quantities()['per']['words'])})\s+|/\s*)({_UNIT})\b")
+_ADVERB_OF = {unaccented(w): unit for unit, words in quantities()["per"]["adverbs"].items() for w in words}
+_PER_ADVERB = re.compile(rf"\b({words_pattern(tuple(_ADVERB_OF))})\b")
 _DAYS = {"Y": Decimal("365.25"), "M": Decimal("30.4375"), "W": Decimal(7), "D": Decimal(1)}
 
 
@@ -52,6 +54,21 @@ def iso_hours(value: str) -> Decimal | None:
     if not parts or any(unit in parts for unit in ("Y", "M", "W", "D")):
         return None
     return parts.get("TH", Decimal(0)) + parts.get("TM", Decimal(0)) / 60 + parts.get("TS", Decimal(0)) / 3600
+
+
+def quantity_text(value: str) -> str:
+    """A published quantity as the patterns read it: case folded, without accents, numbers in
+    words as digits ("Cinq heures par semaine" -> "5 heures par semaine")."""
+    return spelled_out(unaccented(fold(value)))
+
+
+def _period(text: str) -> str | None:
+    """The period unit an effort is given per ("per week", "/wk", "weekly"), if any."""
+    per = _PER.search(text)
+    if per:
+        return _UNIT_OF[per.group(1)]
+    adverb = _PER_ADVERB.search(text)
+    return _ADVERB_OF[" ".join(adverb.group(1).split())] if adverb else None
 
 
 def _quantities(text: str) -> tuple[list[tuple[Decimal, str]], bool]:
@@ -88,8 +105,8 @@ def duration(value: str) -> Result[str]:
     compact = value.strip().upper().replace(" ", "")
     if _iso_parts(compact) is not None:
         return ok(compact)
-    text = fold(value)
-    if _PER.search(text):
+    text = quantity_text(value)
+    if _period(text):
         return warn(f"{value[:80]!r} is an effort per period, not a duration", "invalid-duration")
     parts, ranged = _quantities(text)
     if not parts:
@@ -103,7 +120,7 @@ def duration(value: str) -> Result[str]:
 def _length_days(value: str) -> Decimal | None:
     parts = _iso_parts(value.strip().upper().replace(" ", ""))
     if parts is None:
-        found, _ = _quantities(fold(value))
+        found, _ = _quantities(quantity_text(value))
         parts = {unit: amount for amount, unit in found}
     if not parts or any(unit.startswith("T") for unit in parts):
         return None
@@ -117,8 +134,7 @@ def _effort(text: str) -> tuple[Decimal, str | None] | None:
     if len(time) != 1:
         return None
     amount, unit = time[0]
-    per = _PER.search(text)
-    period = _UNIT_OF[per.group(1)] if per else None
+    period = _period(text)
     if period in ("TH", "TM"):
         return None
     return (amount if unit == "TH" else amount / 60), period
@@ -133,7 +149,7 @@ def effort_hours(values: tuple[str | None, ...]) -> Result[Workload]:
     length_text = values[1] if len(values) > 1 else None
     if not effort_text:
         return ok(None)
-    effort = _effort(fold(effort_text))
+    effort = _effort(quantity_text(effort_text))
     if effort is None:
         return warn(f"not an effort in hours: {effort_text[:80]!r}", "invalid-effort")
     hours, period = effort

@@ -8,16 +8,19 @@ about access, and the certificate price is still shown.
 
 from __future__ import annotations
 
+import gettext
 import re
+import tomllib
 from decimal import Decimal
 from functools import cache
+from importlib import resources
 
 import pycountry
 
 from catalogue.model import Price
 from catalogue.vocabularies import currencies
 from mappings.transforms.numerals import NUMBER, has_negative, parse_number, tidy
-from mappings.transforms.result import Result, info, ok, warn
+from mappings.transforms.result import Result, info, ok, unaccented, warn
 
 _FREE = re.compile(
     r"^(?:free(?: of charge)?|gratuit[e]?|gratis|gratuito|gratuita|gratuiti|kostenlos|kostenfrei|"
@@ -48,6 +51,88 @@ _SYMBOLS = (
 )
 
 
+_NAME_WORD = re.compile(r"[^\W\d_]+")
+_NAME_WORDS = 4  # the longest currency name read beside an amount, in words
+_SHORTEST_NAME = 5  # letters of a one-word ISO name read from pycountry
+# Languages whose pycountry ISO 4217 catalogues name currencies (the EU languages it has).
+_NAME_LANGUAGES = [
+    "cs",
+    "da",
+    "de",
+    "el",
+    "es",
+    "et",
+    "fi",
+    "fr",
+    "ga",
+    "hr",
+    "hu",
+    "it",
+    "lt",
+    "lv",
+    "nl",
+    "pl",
+    "pt",
+    "ro",
+    "sk",
+    "sl",
+    "sv",
+]
+
+
+def _name_key(text: str) -> str:
+    return " ".join(_NAME_WORD.findall(unaccented(text).casefold()))
+
+
+@cache
+def currency_names() -> dict[str, tuple[str, bool]]:
+    """Currency name (folded, without accents) -> (ISO 4217 code, assumed): the ISO names in
+    English and the EU languages (pycountry), and `data/currencies.toml`. A name pycountry gives
+    to several currencies, or a one-word name under five letters, is not taken from pycountry;
+    the data file's `assumed` words are read with a note."""
+    found: dict[str, set[str]] = {}
+    catalogues = [gettext.NullTranslations()]
+    for language in _NAME_LANGUAGES:
+        try:
+            catalogues.append(gettext.translation("iso4217", pycountry.LOCALES_DIR, languages=[language]))
+        except OSError:
+            continue  # a pycountry release without this catalogue: its names are simply absent
+    for entry in pycountry.currencies:
+        for catalogue in catalogues:
+            found.setdefault(_name_key(catalogue.gettext(entry.name)), set()).add(entry.alpha_3)
+    # One short word is as often an ordinary one ("won", "real", "rand"): those come from the
+    # data file only, where a word is listed on purpose.
+    names = {
+        key: (codes.pop(), False)
+        for key, codes in found.items()
+        if len(codes) == 1 and (" " in key or len(key) >= _SHORTEST_NAME)
+    }
+    path = resources.files("mappings.transforms") / "data" / "currencies.toml"
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    for kind, assumed in (("names", False), ("assumed", True)):
+        for code, words in data[kind].items():
+            names.update({_name_key(word): (code, assumed) for word in words})
+    return names
+
+
+def _named(text: str) -> tuple[str | None, bool]:
+    """(currency, assumed) of a currency name written right before or after an amount."""
+    names = currency_names()
+    best: tuple[str, bool] | None = None
+    for match in _AMOUNT.finditer(text):
+        after = _NAME_WORD.findall(unaccented(text[match.end() : match.end() + 60]).casefold())
+        before = _NAME_WORD.findall(unaccented(text[max(0, match.start() - 60) : match.start()]).casefold())
+        after = after[:_NAME_WORDS] if re.match(r"\s*[^\W\d_]", text[match.end() :]) else []
+        before = before[-_NAME_WORDS:] if re.search(r"[^\W\d_][\s.]*$", text[: match.start()]) else []
+        for n in range(_NAME_WORDS, 0, -1):
+            for words in (after[:n], before[-n:]):
+                if len(words) == n and (hit := names.get(" ".join(words))) is not None:
+                    if not hit[1]:
+                        return hit[0], False
+                    best = best or hit
+    return (best[0], True) if best else (None, False)
+
+
 @cache
 def known_currency(code: str) -> bool:
     """True for an ISO 4217 code (EU currency table or ISO 4217 via pycountry)."""
@@ -55,14 +140,19 @@ def known_currency(code: str) -> bool:
 
 
 def _currency_in(text: str, default: str | None) -> tuple[str | None, str | None, bool]:
-    """(currency, unknown code seen, assumed from an ambiguous symbol)."""
+    """(currency, unknown code seen, assumed from an ambiguous symbol or word)."""
     for code in _CODE.findall(text):
         if known_currency(code):
             return code, None, False
+    named, assumed = _named(text)
+    if named is not None and not assumed:
+        return named, None, False
     lowered = text.casefold()
     for symbol, code, ambiguous in _SYMBOLS:
         if symbol.casefold() in lowered:
             return code, None, ambiguous
+    if named is not None:
+        return named, None, True
     codes = _CODE.findall(text)
     if codes:
         return None, codes[0], False
@@ -108,14 +198,19 @@ def price(value: str, currency: str | None = None) -> Result[Price]:
     note = f"from {tidy(amounts[0])} to {tidy(amounts[1])} {code}" if span and len(amounts) > 1 else None
     result = Price(amount, code, note)
     if assumed:
-        return info(result, f"currency symbol in {value[:80]!r} read as {code}", "currency-assumed")
+        return info(result, f"currency symbol or word in {value[:80]!r} read as {code}", "currency-assumed")
     return ok(result)
 
 
 def currency(value: str) -> Result[str]:
-    """ISO 4217 code from a code ("eur"), a symbol ("€") or an EU currency IRI."""
+    """ISO 4217 code from a code ("eur"), a symbol ("€"), a name in an EU language ("US Dollar",
+    "livres sterling", "Schweizer Franken", "złoty") or an EU currency IRI."""
     text = value.strip().rsplit("/", 1)[-1]
     if known_currency(text.upper()):
         return ok(text.upper())
-    code, _unknown, _assumed = _currency_in(text, None)
-    return ok(code) if code else warn(f"unknown currency {value[:80]!r}", "unknown-currency")
+    named = currency_names().get(_name_key(value))
+    if named is not None:
+        note = f"currency {value[:80]!r} read as {named[0]}"
+        return info(named[0], note, "currency-assumed") if named[1] else ok(named[0])
+    found, _unknown, _assumed = _currency_in(text, None)
+    return ok(found) if found else warn(f"unknown currency {value[:80]!r}", "unknown-currency")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Generic, NamedTuple, TypeVar
 
 from catalogue.runs import Issue, Severity
@@ -38,3 +39,16 @@ def info(value: T | None, message: str, code: str = "note") -> Result[T]:
 def fold(text: str) -> str:
     """Lookup key of a published label: whitespace runs folded to one space, case folded."""
     return " ".join(text.split()).casefold()
+
+
+# Letters NFKD does not split into a base letter and an accent.
+_UNDECOMPOSED = str.maketrans({"ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ø": "o", "Ø": "O", "ı": "i"})
+
+
+def unaccented(text: str) -> str:
+    """`text` without accents ("présentiel" -> "presentiel", "złoty" -> "zloty"), case kept, so
+    vocabulary tables match what feeds write with or without them."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text.translate(_UNDECOMPOSED))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))

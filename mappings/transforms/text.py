@@ -4,37 +4,55 @@ from __future__ import annotations
 
 import html
 import re
-from html.parser import HTMLParser
+from copy import deepcopy
+from typing import Any
 from urllib.parse import urlsplit
+
+import lxml.etree
+from html_text import etree_to_text, parse_html
 
 from mappings.transforms.result import Result, ok, warn
 
 _TAG_HINT = re.compile(r"<[a-zA-Z/!]|&[#a-zA-Z0-9]+;")
-_BLOCK_TAGS = frozenset(
-    [
-        "p",
-        "div",
-        "br",
-        "li",
-        "ul",
-        "ol",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "tr",
-        "table",
-        "section",
-        "article",
-        "header",
-        "footer",
-        "blockquote",
-        "pre",
-        "dd",
-        "dt",
-    ]
+_TAG = re.compile(r"<[a-zA-Z/!]")
+_BLOCK_TAG = re.compile(
+    r"<(?:p|div|br|li|ul|ol|h[1-6]|tr|table|section|article|blockquote|pre|dd|dt)\b", re.IGNORECASE
+)
+_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
+_NOT_TEXT = (lxml.etree.Comment, lxml.etree.ProcessingInstruction, "script", "style", "template")
+# Inline elements run on with the text around them, as a browser shows them ("Manager:<a>x</a>"
+# reads "Manager:x"); html-text would put a space at every element boundary.
+_INLINE = (
+    "a",
+    "abbr",
+    "b",
+    "bdi",
+    "bdo",
+    "big",
+    "cite",
+    "code",
+    "data",
+    "del",
+    "dfn",
+    "em",
+    "font",
+    "i",
+    "ins",
+    "kbd",
+    "mark",
+    "q",
+    "s",
+    "samp",
+    "small",
+    "span",
+    "strike",
+    "strong",
+    "sub",
+    "sup",
+    "time",
+    "tt",
+    "u",
+    "var",
 )
 
 
@@ -68,49 +86,44 @@ def text(value: str) -> Result[str]:
     return ok(clean_text(value) or None)
 
 
-class _TextExtractor(HTMLParser):
-    """Collects the text of an HTML fragment; block elements become line breaks, table cells of
-    a row are separated by " | " (else "<td>A</td><td>B</td>" would read "AB")."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-        self._cells = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("td", "th"):
-            self.parts.append(" | " if self._cells else "")
-            self._cells += 1
-        elif tag == "tr":
-            self._cells = 0
-        if tag in ("script", "style"):
-            self._skip += 1
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n\n" if tag != "br" and tag != "li" else "\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style"):
-            self._skip = max(0, self._skip - 1)
-        elif tag in _BLOCK_TAGS and tag != "li":
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
 def html_text(value: str) -> Result[str]:
-    """Text of an HTML fragment: tags removed, entities decoded, paragraphs kept as blank lines.
+    """Text of an HTML fragment with its blocks kept: paragraphs and headings become blank
+    lines, list items, line breaks and table rows new lines, cells " | "; entities are decoded once
+    ("&amp;lt;b&amp;gt;" gives "&lt;b&gt;"); script and style content is dropped.
 
-    Plain text passes through `text` unchanged, so the transform is safe on mixed columns.
+    The work is done by Zyte's html-text on lxml (see pyproject.toml). Text without tags only
+    has its entities decoded, so its own line breaks stay; a fragment whose markup has no
+    block element keeps the blank lines of its text as paragraph breaks (feeds that mix plain
+    paragraphs with inline tags). Plain text passes through `text` unchanged, so the transform
+    is safe on mixed columns.
     """
     if not _TAG_HINT.search(value):
         return text(value)
-    parser = _TextExtractor()
-    parser.feed(value)
-    parser.close()
-    return ok(clean_text(html.unescape("".join(parser.parts))) or None)
+    if not _TAG.search(value):
+        return text(html.unescape(value))
+    if not _BLOCK_TAG.search(value):
+        value = _BLANK_LINE.sub("<p></p>", value)
+    return ok(_tree_text(parse_html(value)) or None)
+
+
+def xhtml_text(element: Any) -> str:
+    """Text of an XML element whose content is XHTML (XCRI-CAP descriptions wrap theirs in
+    `<xhtml:div>`), with its blocks kept as `html_text` keeps them; the element is not changed."""
+    copy = deepcopy(element)
+    for node in copy.iter(lxml.etree.Element):
+        node.tag = lxml.etree.QName(node).localname
+    return _tree_text(copy)
+
+
+def _tree_text(tree: Any) -> str:
+    # What is not text: html-text's full cleaner would also take out links, frames and forms
+    # (and cost a third of the call); text extraction needs only these gone.
+    lxml.etree.strip_elements(tree, *_NOT_TEXT, with_tail=False)
+    lxml.etree.strip_tags(tree, *_INLINE)
+    for row in tree.iter("tr"):  # cells of a row read "A | B", not "A B"
+        for cell in [c for c in row if c.tag in ("td", "th")][1:]:
+            cell.text = "| " + (cell.text or "")
+    return clean_text(etree_to_text(tree, guess_layout=True))
 
 
 def url(value: str) -> Result[str]:

@@ -50,6 +50,7 @@ split = ","
 
 [fields.eqf_level]
 column = "level"
+args = { framework = "EQF" }        # the export's levels are EQF levels
 
 [fields."workload.ects"]
 column = "credits"

@@ -5,10 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from lxml import etree
 
 from catalogue.runs import Severity
 from mappings.transforms.numerals import parse_number, tidy
-from mappings.transforms.text import clean_text, html_text, iri, person_names, url
+from mappings.transforms.text import clean_text, html_text, iri, person_names, url, xhtml_text
 
 
 @pytest.mark.parametrize(
@@ -33,9 +34,37 @@ def test_clean_text(published: str, clean: str) -> None:
         ("a<br>b", "a\nb"),
         ("no markup here", "no markup here"),
         ("<script>x()</script>kept", "kept"),
+        # entities are decoded exactly once
+        ("<p>Use &amp;lt;b&amp;gt;</p>", "Use &lt;b&gt;"),
+        ("Tom &amp; Jerry", "Tom & Jerry"),
+        ("&lt;p&gt; is a tag", "<p> is a tag"),
+        # blocks never glue words together
+        (
+            "<ul><li>Online Communications</li><li>Microsoft Office Applications</li></ul>",
+            "Online Communications\nMicrosoft Office Applications",
+        ),
+        ("<p>at Level 4</p><p>NQ Digital Media</p>", "at Level 4\n\nNQ Digital Media"),
+        ("<h2>Entry</h2>Level 4<h3>Progression</h3>HNC", "Entry\n\nLevel 4\n\nProgression\n\nHNC"),
+        (
+            "<table><tr><th>Unit</th><th>Credits</th></tr><tr><td>Maths</td><td>8</td></tr></table>",
+            "Unit | Credits\nMaths | 8",
+        ),
+        ("<div>one</div><div>two</div>", "one\ntwo"),
+        ("line<br/>break<br>twice", "line\nbreak\ntwice"),
+        # whitespace inside HTML is layout, not text
+        ("<p>one\n   two</p>", "one two"),
+        # inline elements run on with their text, as a browser shows them
+        ("<p>Programme Manager:<a href='mailto:x@y.uk'>x@y.uk</a>.</p>", "Programme Manager:x@y.uk."),
+        ("<p>Co<em>op</em> <b>bold</b></p>", "Coop bold"),
+        # text without tags keeps its own line breaks; so does a fragment without block markup
+        ("First line\n\nSecond &amp; last", "First line\n\nSecond & last"),
+        ("Intro\n\n<b>Note:</b> bring a laptop", "Intro\n\nNote: bring a laptop"),
+        ("x < y and y > z", "x < y and y > z"),
+        ("", None),
+        ("<p> </p>", None),
     ],
 )
-def test_html_text(published: str, text: str) -> None:
+def test_html_text(published: str, text: str | None) -> None:
     assert html_text(published).value == text
 
 
@@ -95,3 +124,13 @@ def test_parse_number(token: str, value: str) -> None:
 )
 def test_tidy(value: str, shown: str) -> None:
     assert str(tidy(Decimal(value))) == shown
+
+
+def test_xhtml_inside_xml_keeps_its_blocks() -> None:
+    element = etree.fromstring(
+        '<description xmlns="http://purl.org/dc/elements/1.1/">'
+        '<div xmlns="http://www.w3.org/1999/xhtml"><p>at Level 4</p><!-- note -->'
+        "<ul><li>Online Communications</li><li>Microsoft Office &amp; more</li></ul></div></description>"
+    )
+    assert xhtml_text(element) == "at Level 4\n\nOnline Communications\nMicrosoft Office & more"
+    assert len(element[0]) == 3  # the selected element itself is left as it was
