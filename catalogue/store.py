@@ -38,7 +38,7 @@ from catalogue.changes import Candidate, CourseStatus, HarvestDiff, StoredCourse
 from catalogue.course_writes import withdraw
 from catalogue.engine import WRITER, open_engine
 from catalogue.errors import NotFound, StoreError
-from catalogue.harvest_apply import GUARD_MIN_ACTIVE, HarvestSession
+from catalogue.harvest_apply import GUARD_COUNT, GUARD_SHARE, HarvestSession
 from catalogue.runs import Outcome, RunReport, RunStatus
 from catalogue.schema import courses, raw_items, run_issues, runs, sources
 from catalogue.sources import FetchState, Source
@@ -60,7 +60,15 @@ from catalogue.store_rows import (
 )
 from catalogue.store_rows import now as _now
 
-__all__ = ["CHUNK", "GUARD_MIN_ACTIVE", "CatalogueStore", "RecordRow", "open_engine", "stored_courses"]
+__all__ = [
+    "CHUNK",
+    "GUARD_COUNT",
+    "GUARD_SHARE",
+    "CatalogueStore",
+    "RecordRow",
+    "open_engine",
+    "stored_courses",
+]
 
 _SEQ_LOCK = 0x63617461_6C6F67  # advisory lock key ("catalog") that orders seq-allocating commits
 
@@ -255,7 +263,8 @@ class CatalogueStore:
         seen_refs: Collection[str],
         complete: bool,
         dry_run: bool = False,
-        max_withdraw_share: float | None = 0.5,
+        max_withdraw_share: float | None = GUARD_SHARE,
+        max_withdraw_count: int | None = GUARD_COUNT,
     ) -> HarvestDiff:
         """Apply one run's valid records to its source in ONE transaction (`harvesting` with a
         single batch), and return the diff with the changed courses in `changed` (seq order).
@@ -267,7 +276,12 @@ class CatalogueStore:
         """
         with self.harvesting(report, dry_run=dry_run) as session:
             session.offer(candidates)
-            session.finish(seen_refs=seen_refs, complete=complete, max_withdraw_share=max_withdraw_share)
+            session.finish(
+                seen_refs=seen_refs,
+                complete=complete,
+                max_withdraw_share=max_withdraw_share,
+                max_withdraw_count=max_withdraw_count,
+            )
         diff = session.diff
         return replace(diff, changed=[stored for batch in self.iter_changed(diff) for stored in batch])
 

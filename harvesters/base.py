@@ -10,6 +10,11 @@ A harvester only reads; it never maps, validates or stores. Its two kinds of tro
 `Gathered.item` is always set, so the record's position (`item.pointer`) reaches the run report.
 An ERROR reader issue means the reader could not reconstruct the record faithfully: the pipeline
 must not map it, and since its identity is then unknown, the run must not withdraw anything.
+
+A feed without any record is unusable, whatever its format: a complete feed that lists nothing
+would withdraw every course of its source. Each harvester says so in its own words; the harvesters
+`harvester_for` hands out enforce it for every format (`NonEmpty`), so a new harvester cannot
+forget it.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from catalogue.errors import ConfigurationError
+from catalogue.errors import ConfigurationError, ParseError
 from catalogue.runs import Issue, Severity
 from mappings.items import RawItem
 
@@ -64,15 +69,37 @@ _HARVESTERS: dict[str, str] = {
 }
 
 
-def harvester_for(format: str) -> Harvester:
-    """The harvester for a source format; ConfigurationError if there is none (yet)."""
+def harvester_for(format: str) -> NonEmpty:
+    """The harvester for a source format (refusing feeds without a record, see `NonEmpty`);
+    ConfigurationError if there is none (yet)."""
     target = _HARVESTERS.get(format)
     if target is None:
         known = ", ".join(sorted(_HARVESTERS))
         raise ConfigurationError(f"no harvester for format {format!r} yet; available: {known}")
     module_name, _, class_name = target.partition(":")
     harvester: Harvester = getattr(importlib.import_module(module_name), class_name)()
-    return harvester
+    return NonEmpty(harvester)
+
+
+EMPTY_FEED = (
+    "the feed has no record: an empty feed is refused, so that a broken, truncated or foreign feed "
+    "cannot withdraw every course of its source (to withdraw them, delete the source)"
+)
+
+
+@dataclass(frozen=True)
+class NonEmpty:
+    """A harvester that raises ParseError, after the last record, when it yielded none."""
+
+    harvester: Harvester
+
+    def gather(self, data: bytes, spec: MappingSpec) -> Iterator[Gathered]:
+        found = False
+        for gathered in self.harvester.gather(data, spec):
+            found = True
+            yield gathered
+        if not found:
+            raise ParseError(EMPTY_FEED)
 
 
 def harvester_formats() -> tuple[str, ...]:

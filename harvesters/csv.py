@@ -9,9 +9,10 @@ Reading rules (the contract the tests pin down):
   , ; TAB |, else ",". Quoting is standard RFC 4180 (double quotes, doubled to escape); quoted cells
   may span lines.
 * The first non-blank row is the header; it must name every column exactly once (ParseError).
-* Blank lines and rows whose cells are all empty are skipped. A row with a different number of
-  cells than the header (surplus empty trailing cells aside) or with a cell longer than
-  `max_cell_chars` is reported as an ERROR on that row; the rest of the feed still lands.
+* Blank lines and rows whose cells are all empty are skipped; a feed with no row but its header
+  is a ParseError, never an empty catalogue. A row with a different number of cells than the
+  header (surplus empty trailing cells aside) or with a cell longer than `max_cell_chars` is
+  reported as an ERROR on that row; the rest of the feed still lands.
 * `RawItem.pointer` is "line N": the physical line where the record starts (1-based).
 
 Cells are passed on verbatim. Spreadsheet formula injection (cells starting with = + - @) is a
@@ -179,11 +180,19 @@ class CsvHarvester:
         reader = csv.reader(text, delimiter=delimiter, quotechar=options.quotechar, strict=False)
         rows = _numbered_rows(reader, encoding)
         header = _read_header(rows)
+        found = False
         for line, cells in rows:
             if isinstance(cells, csv.Error):
+                found = True
                 yield _unreadable(line, f"row could not be read: {cells}", "unreadable-row", {})
             elif any(cell.strip() for cell in cells):
+                found = True
                 yield _row(header, cells, line, options.max_cell_chars)
+        if not found:
+            raise ParseError(
+                "the feed has a header row but no record: an empty feed is refused, so that a "
+                "truncated or broken export cannot withdraw every course of its source"
+            )
 
 
 _Row = tuple[int, "list[str] | csv.Error"]

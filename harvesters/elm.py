@@ -13,7 +13,7 @@ Reading rules (the contract the tests pin down):
 * A syntax error is a ParseError carrying the parser's line/column message.
 * Items: one per subject typed `elm:LearningOpportunity`. A graph without any (a credential, a
   bare specification) gives one item per `elm:LearningAchievementSpecification` /
-  `elm:Qualification` instead. A non-empty graph with neither is a ParseError (it is not a
+  `elm:Qualification` instead. A graph with neither, empty or not, is a ParseError (it is not a
   catalogue feed; failing keeps a complete-feed run from withdrawing everything).
 * An item's content is the root's bounded subgraph as N-Triples (`application/n-triples`): every
   triple reachable from the root through IRIs and blank nodes, stopping at other item roots and
@@ -289,10 +289,11 @@ def itemise(graph: Graph, typed: list[str]) -> Iterator[Gathered]:
     roots = [_Root(s, False) for s in typed if LEARNING_OPPORTUNITY in graph.types(s)]
     if not roots:
         roots = [_Root(s, True) for s in typed if any(t in SPECIFICATIONS for t in graph.types(s))]
-    if not roots and graph.out:
+    if not roots:
         raise ParseError(
-            "the graph has no elm:LearningOpportunity, elm:LearningAchievementSpecification or "
-            "elm:Qualification: nothing to catalogue"
+            f"the graph {'has no' if graph.out else 'is empty: no'} elm:LearningOpportunity, "
+            "elm:LearningAchievementSpecification or elm:Qualification: no record to catalogue "
+            "(an empty feed is refused, so that it cannot withdraw every course of its source)"
         )
     stops = frozenset(r.node for r in roots)
     signatures = BlankSignatures(graph)

@@ -12,8 +12,8 @@ Reading rules (the contract the tests pin down):
   `learningOpportunity` elements. A feed without any (a register of qualifications) yields one
   record per `qualification` / `learningAchievementSpecification` instead; specifications of a
   feed that has opportunities are not records of their own (they describe those opportunities).
-  A non-empty feed with neither is a ParseError (it is not a catalogue feed; failing keeps a
-  complete-feed run from withdrawing everything).
+  A feed with neither, empty or not, is a ParseError (it is not a catalogue feed; failing keeps
+  a complete-feed run from withdrawing everything).
 * An item is the record's element with its references inlined: each `<x idref="ID"/>` stub gets a
   copy of the element with that id appended as its child, and so on inside the copies, so a spec
   follows links with plain child steps (`loq:providedBy/loq:organisation/rov:legalName`). Which
@@ -157,10 +157,11 @@ class QdrHarvester:
         index = _Index.build(root)
         opportunities, specifications = _records(root)
         records = opportunities or specifications
-        if not records and len(root):
+        if not records:
             raise ParseError(
                 "the feed has no learningOpportunity and no qualification or "
-                "learningAchievementSpecification: nothing to harvest"
+                "learningAchievementSpecification: no record to harvest (an empty feed is refused, "
+                "so that it cannot withdraw every course of its source)"
             )
         positions = _Positions()
         copies = _Copies()

@@ -314,20 +314,36 @@ def test_complete_run_supersedes_earlier_held_withdrawals(edx: CatalogueStore) -
 
 
 @pytest.mark.parametrize(
-    ("share", "n_kept", "held"),
-    [(0.5, 5, False), (0.5, 4, True), (None, 0, False), (0.0, 9, True), (1.0, 0, False)],
+    ("share", "count", "n_kept", "held"),
+    [
+        (0.5, None, 5, False),
+        (0.5, None, 4, True),
+        (None, None, 0, False),  # guard off (deleting a source, a remap)
+        (0.0, None, 9, False),  # one course may always go...
+        (0.0, None, 8, True),  # ... not two beyond the share
+        (1.0, None, 1, False),
+        (1.0, None, 0, True),  # every course of the source: always held
+        (0.5, 3, 6, True),  # 4 > the absolute cap of 3, though under the share
+        (0.5, 4, 6, False),
+    ],
 )
-def test_withdraw_guard_threshold(edx: CatalogueStore, share: float | None, n_kept: int, held: bool) -> None:
+def test_withdraw_guard_threshold(
+    edx: CatalogueStore, share: float | None, count: int | None, n_kept: int, held: bool
+) -> None:
     _ten(edx)
-    report, diff = harvest(edx, [cand(f"r{i}") for i in range(n_kept)], max_withdraw_share=share)
+    kept = [cand(f"r{i}") for i in range(n_kept)]
+    report, diff = harvest(edx, kept, max_withdraw_share=share, max_withdraw_count=count)
     assert (report.status is RunStatus.HELD) is held
     assert len(diff.held_withdrawals if held else diff.withdrawn) == 10 - n_kept
 
 
-def test_guard_ignores_small_sources(edx: CatalogueStore) -> None:
-    harvest(edx, [cand(f"r{i}") for i in range(9)])
-    report, diff = harvest(edx, [])
-    assert report.status is not RunStatus.HELD and len(diff.withdrawn) == 9
+@pytest.mark.parametrize("n", [1, 2, 9])
+def test_guard_holds_emptying_a_small_source(edx: CatalogueStore, n: int) -> None:
+    # sources under 10 courses were once unguarded: an empty or renamed feed withdrew them all
+    harvest(edx, [cand(f"r{i}") for i in range(n)])
+    report, diff = harvest(edx, [cand("renamed")])
+    assert report.status is RunStatus.HELD and len(diff.held_withdrawals) == n
+    assert edx.count_courses() == n + 1
 
 
 def test_dry_run_computes_diff_and_writes_nothing(edx: CatalogueStore) -> None:
@@ -394,7 +410,7 @@ def test_seq_is_monotonic_and_changes_since_follows_it(edx: CatalogueStore) -> N
 def test_iter_and_count_filters(edx: CatalogueStore) -> None:
     edx.save_source(Source("other", "csv"))
     harvest(edx, [cand(f"r{i}") for i in range(7)])
-    harvest(edx, [cand(f"r{i}") for i in range(5)])  # r5, r6 withdrawn (2 of 7, guard not tripped)
+    harvest(edx, [cand(f"r{i}") for i in range(5)], max_withdraw_share=None)  # r5, r6 withdrawn
     harvest(edx, [cand("x", source_id="other")], source_id="other")
     assert edx.count_courses() == 6 and edx.count_courses(include_withdrawn=True) == 8
     assert edx.count_courses(source_id=SOURCE) == 5

@@ -17,7 +17,7 @@ import pytest
 from catalogue.errors import ConfigurationError, ParseError
 from catalogue.runs import Severity
 from catalogue.sources import FORMATS
-from harvesters.base import Gathered, harvester_for, harvester_formats
+from harvesters.base import Gathered, NonEmpty, harvester_for, harvester_formats
 from harvesters.csv import CsvHarvester, detect_encoding, sniff_delimiter
 from mappings.items import CSV_ROW
 
@@ -174,8 +174,11 @@ def test_empty_feed_is_a_parse_error(data: bytes) -> None:
         gather(data)
 
 
-def test_header_only_feed_yields_nothing() -> None:
-    assert gather(b"id,name,city\n") == []
+@pytest.mark.parametrize("data", [b"id,name,city\n", b"id,name,city\n\n,,\n  ,\t,\n"])
+def test_header_only_feed_is_a_parse_error(data: bytes) -> None:
+    # it once yielded nothing, which a complete run took as "every course gone"
+    with pytest.raises(ParseError, match="header row but no record"):
+        gather(data)
 
 
 def test_header_names_are_trimmed() -> None:
@@ -245,9 +248,19 @@ def test_rows_stream_with_flat_memory() -> None:
 
 def test_registry() -> None:
     assert "csv" in harvester_formats()
-    assert isinstance(harvester_for("csv"), CsvHarvester)
+    assert isinstance(harvester_for("csv").harvester, CsvHarvester)
     for fmt in harvester_formats():
         assert callable(harvester_for(fmt).gather)
     assert set(harvester_formats()) == set(FORMATS), "every source format has a harvester"
     with pytest.raises(ConfigurationError, match="no harvester for format 'pdf'"):
         harvester_for("pdf")
+
+
+def test_every_registered_harvester_refuses_a_feed_without_records() -> None:
+    class Silent:  # a harvester that forgot the rule: reads the feed and finds nothing
+        def gather(self, data: bytes, spec: Any) -> Any:
+            return iter(())
+
+    with pytest.raises(ParseError, match="the feed has no record: an empty feed is refused"):
+        list(NonEmpty(Silent()).gather(b"", spec()))  # type: ignore[arg-type]
+    assert all(isinstance(harvester_for(fmt), NonEmpty) for fmt in harvester_formats())
