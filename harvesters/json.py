@@ -192,8 +192,19 @@ def _where(document: Any, selected: Any, records: str | None, base: str) -> str:
     return f"{base} ({records})"
 
 
+def _content(record: Any) -> bytes:
+    """The record's canonical JSON bytes. A lone surrogate (JSON allows a `"\\ud800"` escape; it
+    is no character and has no UTF-8) stays the escape it was published as: the raw payload keeps
+    what was published, and the mapped course is rejected by the store's check if it holds one."""
+    try:
+        return dumps(record)
+    except UnicodeEncodeError:
+        text = json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        return text.encode("utf-8", "backslashreplace")
+
+
 def _gathered(record: Any, pointer: str, parsed: _Parsed) -> Gathered:
-    content = dumps(record)
+    content = _content(record)
     if not isinstance(record, dict):
         kind = "an array" if isinstance(record, list) else "null" if record is None else type(record).__name__
         issue = Issue(

@@ -9,18 +9,20 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import pairwise
 from types import MappingProxyType
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from catalogue.changes import Candidate, CourseStatus, HarvestDiff
 from catalogue.codec import content_hash, course_to_dict
+from catalogue.course_writes import unstorable
 from catalogue.errors import ConfigurationError, NotFound, StoreError
 from catalogue.model import Course, Organisation, Price, Provenance, course_id, lang_text
 from catalogue.runs import Issue, Outcome, RunReport, RunStatus, Severity
 from catalogue.schema import courses as courses_table
 from catalogue.sources import FetchState, Source
-from catalogue.store import CatalogueStore
+from catalogue.store import CatalogueStore, printable
 
 SOURCE = "edx"
 
@@ -500,3 +502,43 @@ def test_concurrent_harvests_commit_in_seq_order(edx: CatalogueStore) -> None:
         ranges = sorted((min(seqs), max(seqs)) for seqs in pool.map(run, sources))
     assert all(prev[1] < nxt[0] for prev, nxt in pairwise(ranges))
     assert edx.count_courses() == 1200
+
+
+# --- values the store cannot hold ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("record", "field", "what"),
+    [
+        ({"title": {"en": "Py\x00thon"}}, "title", "title.en holds a NUL character (U+0000) at character 3"),
+        ({"keywords": ["a", "b\ud800"]}, "keywords", "keywords[1] holds a lone surrogate (U+D800"),
+        ({"originals": {"eqf_level": "\x00"}}, "eqf_level", "originals.eqf_level holds a NUL"),
+        ({"provenance": {"provider_ref": "r\udfff"}}, "provider_ref", "provenance.provider_ref holds a lone"),
+        ({"title": {"e\x00n": "x"}}, "title", "title.e\x00n holds a NUL"),
+    ],
+)
+def test_unstorable_values_reject_the_record(record: dict[str, Any], field: str, what: str) -> None:
+    issue = unstorable(record)
+    assert issue is not None and issue.severity is Severity.ERROR and issue.code == "unstorable-value"
+    assert issue.field == field and issue.message.startswith(what) and issue.value is None
+
+
+@pytest.mark.parametrize(
+    "record", [{"title": {"en": "Python"}}, {"title": {"en": "a literal \\u0000, escaped"}}, {"n": 2**70}]
+)
+def test_storable_records_pass(record: dict[str, Any]) -> None:
+    assert unstorable(record) is None
+
+
+def test_report_text_with_nul_or_surrogates_is_saved_escaped(edx: CatalogueStore) -> None:
+    report = edx.start_run(SOURCE)
+    issue = Issue(Severity.WARNING, "could not read 'a\x00b'", value="a\x00b\ud800", record_ref="r\x00")
+    report.issues.append(issue)
+    report.error = "broken \x00 feed"
+    edx.finish_run(report)  # PostgreSQL refused the NUL: the whole report was lost
+    saved = edx.get_run(report.run_id or 0)
+    (issue,) = saved.issues
+    assert (issue.message, issue.value) == ("could not read 'a\\x00b'", "a\\x00b\\ud800")
+    assert issue.record_ref == "r\\x00"
+    assert saved.error == "broken \\x00 feed"
+    assert printable("plain é text") == "plain é text" and printable(None) is None
