@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -50,6 +51,7 @@ from lxml import etree
 from catalogue.errors import ConfigurationError, ParseError
 from catalogue.runs import Issue, Severity
 from harvesters.base import Gathered
+from harvesters.json import depth_exceeded
 from mappings.items import RawItem
 from mappings.rdf_graph import (
     N_TRIPLES,
@@ -87,6 +89,8 @@ MAX_LITERAL_CHARS = 64 * 1024
 DROPPED_PREDICATES = frozenset({ELM + "content"})
 """Embedded files (base64 logos and images of elm:MediaObject): never course data, often large."""
 _JSONLD_CONTENT_KEYS = frozenset({"content", "elm:content", ELM + "content"})
+MAX_JSONLD_DEPTH = 64
+"""Deepest JSON-LD nesting read (ELM documents nest ~10 levels)."""
 MAX_ITEM_TRIPLES = 20_000
 """A record's subgraph is cut at this size (with a WARNING): it bounds runaway graphs."""
 
@@ -200,44 +204,116 @@ def read_graph(data: bytes, syntax: str) -> tuple[Graph, list[str]]:
 
 
 MAX_ENTITY_CHARS = 2048
+"""Longest entity value RDF/XML may declare (a namespace IRI is ~50 characters)."""
+MAX_ENTITY_EXPANSION = 1024 * 1024
+"""Entity references may add at most this many bytes, or the feed's own size if larger, to the
+document pyoxigraph reads: abbreviations in attributes add a fraction of it."""
+_DECLARATION = re.compile(rb"<!(?i:(doctype)|entity(\s+%)?)")
+_REFERENCE = re.compile(rb"&([A-Za-z_:][-A-Za-z0-9._:]*);")
+_PROLOG_CHUNK = 1 << 16
 
 
 def check_rdfxml_doctype(data: bytes) -> None:
-    """Refuse RDF/XML entity declarations that could amplify: external ones, ones that refer to
-    other entities (billion laughs) and long ones. pyoxigraph expands declarations eagerly (nine
-    nested levels: a 1 GB string, 16 s), so this runs before it. Plain abbreviations such as
-    `<!ENTITY rdf "http://www.w3.org/1999/02/22-rdf-syntax-ns#">`, common in RDF/XML, pass."""
-    if b"<!ENTITY" not in data[:1_000_000] and b"<!DOCTYPE" not in data[:1_000_000]:
+    """Refuse RDF/XML entity declarations that could amplify, wherever they sit in the document.
+
+    pyoxigraph expands declarations eagerly (nine nested levels: a 1 GB string, 16 s) and reads a
+    DOCTYPE anywhere, even inside the root element (which XML forbids), so this runs before it,
+    over the whole input: a case-insensitive scan for `<!DOCTYPE` and `<!ENTITY` (C speed, no
+    copy; a feed without either passes at once). When there are any, the prolog is read with lxml
+    (streamed in chunks up to the root's start tag, so a megabyte of comment before the DOCTYPE
+    changes nothing) and the declarations must be exactly what lxml found there: one DOCTYPE, in
+    the prolog, with an internal subset only, whose entities are internal, not parameter entities,
+    not nested (no `&` or `%` in the value), at most MAX_ENTITY_CHARS long, and whose references
+    add at most MAX_ENTITY_EXPANSION bytes (or the feed's size) in total. A declaration lxml did
+    not see (inside the root, in a comment) is refused. Plain abbreviations such as
+    `<!ENTITY rdf "http://www.w3.org/1999/02/22-rdf-syntax-ns#">`, common in RDF/XML, pass.
+    pyoxigraph reads UTF-8 only, so an ASCII scan sees every declaration it would."""
+    doctypes = entities = 0
+    for match in _DECLARATION.finditer(data):
+        if match.group(1) is not None:
+            doctypes += 1
+        elif match.group(2) is not None:
+            raise ParseError("the feed declares a parameter entity (<!ENTITY %); those are refused")
+        else:
+            entities += 1
+    if not doctypes and not entities:
         return
-    parser = etree.XMLPullParser(
-        events=("start",), resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
-    )
-    try:
-        parser.feed(data[:1_000_000])  # the DOCTYPE precedes the root; this reads through to it
-        docinfo = next((element.getroottree().docinfo for _, element in parser.read_events()), None)
-    except etree.LxmlError as exc:
-        raise ParseError(f"not valid RDF-XML: {exc}") from None
-    if docinfo is None:
-        raise ParseError("not valid RDF-XML: no root element in the first megabyte")
-    if docinfo.system_url or docinfo.public_id:
+    docinfo = _prolog(data)
+    dtd = docinfo.internalDTD if docinfo is not None else None
+    if docinfo is not None and (docinfo.system_url or docinfo.public_id):
         raise ParseError("the feed's DOCTYPE names an external DTD; external DTDs are not read")
-    dtd = docinfo.internalDTD
-    for entity in dtd.iterentities() if dtd is not None else ():
+    declared = list(dtd.iterentities()) if dtd is not None else []
+    if doctypes != 1 or dtd is None or entities != len(declared):
+        raise ParseError(
+            "the feed has a DOCTYPE or an entity declaration outside the prolog's DOCTYPE (inside "
+            "the root element, in a comment, or more than one DOCTYPE); such declarations are refused"
+        )
+    sizes: dict[bytes, int] = {}
+    for entity in declared:
         content = entity.content or ""
         if entity.system_url or "&" in content or "%" in content or len(content) > MAX_ENTITY_CHARS:
             raise ParseError(
                 f"the feed's DOCTYPE declares entity {entity.name!r} that is external, nested or over "
                 f"{MAX_ENTITY_CHARS} characters; such entities are refused"
             )
+        sizes[entity.name.encode("utf-8")] = len(content.encode("utf-8"))
+    budget = max(MAX_ENTITY_EXPANSION, len(data))
+    expansion = sum(sizes.get(m.group(1), 0) for m in _REFERENCE.finditer(data))
+    if expansion > budget:
+        raise ParseError(
+            f"the feed's entity references would expand to {expansion} bytes, more than {budget}; "
+            "entities may abbreviate, not amplify"
+        )
+
+
+def _prolog(data: bytes) -> Any:
+    """lxml's docinfo of `data`, read up to the root's start tag (in chunks, never further);
+    None when there is no root element. ParseError when the prolog is not well-formed XML (an
+    error after the root's start, in the rest of its chunk, is pyoxigraph's to find)."""
+    parser = etree.XMLPullParser(
+        events=("start",),
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+    try:
+        for start in range(0, len(data), _PROLOG_CHUNK):
+            parser.feed(data[start : start + _PROLOG_CHUNK])
+            for _, element in parser.read_events():
+                return element.getroottree().docinfo
+        parser.close()
+    except etree.LxmlError as exc:
+        for _, element in parser.read_events():  # the root started before the error
+            return element.getroottree().docinfo
+        raise ParseError(f"not valid RDF-XML: {exc}") from None
+    return None
 
 
 def _offline_jsonld(data: bytes) -> bytes:
-    """The document with known remote contexts inlined and oversized strings dropped."""
+    """The document with known remote contexts inlined and oversized strings dropped.
+
+    ParseError for a document nested deeper than MAX_JSONLD_DEPTH (pyoxigraph's JSON-LD parser
+    recurses: 5,000 nested objects crashed the process) and for a lone surrogate escape
+    (`"\\ud800"`: no character, and the whole document is one parse)."""
     try:
         document = json.loads(data)
+    except RecursionError:
+        raise ParseError(f"not valid JSON-LD: nested too deeply (limit {MAX_JSONLD_DEPTH} levels)") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ParseError(f"not valid JSON-LD: {exc}") from exc
-    return json.dumps(_localise(document), ensure_ascii=False).encode("utf-8")
+    if depth_exceeded(document, MAX_JSONLD_DEPTH):
+        raise ParseError(f"not valid JSON-LD: nested deeper than {MAX_JSONLD_DEPTH} levels")
+    try:
+        return json.dumps(_localise(document), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        found = exc.object[exc.start : exc.end]
+        raise ParseError(
+            f"not valid JSON-LD: a string holds a lone surrogate (U+{ord(found[:1] or '?'):04X}), "
+            "which is not a character"
+        ) from None
 
 
 def _localise(node: Any) -> Any:

@@ -71,7 +71,7 @@ class _Parsed:
         except json.JSONDecodeError as exc:
             hint = " (JSON Lines? set reader.lines = true)" if exc.msg == "Extra data" else ""
             raise ValueError(f"not valid JSON: {exc}{hint}") from None
-        if _depth_exceeded(value, max_depth):
+        if depth_exceeded(value, max_depth):
             raise ValueError(f"the JSON is nested deeper than {max_depth} levels (reader.max_depth)")
         return value
 
@@ -95,7 +95,7 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON (RFC 8259 has no NaN or Infinity)")
 
 
-def _depth_exceeded(value: Any, limit: int) -> bool:
+def depth_exceeded(value: Any, limit: int) -> bool:
     """True when containers nest deeper than `limit` (the top-level container is level 1)."""
     stack = [(value, 1)] if isinstance(value, dict | list) else []
     while stack:

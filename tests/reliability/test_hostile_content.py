@@ -21,8 +21,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -246,3 +249,49 @@ def test_store_errors_never_carry_sql_or_record_content(postgres_url: str) -> No
         assert "UntranslatableCharacter" in message or "NUL" in message or "\\u0000" in message
     finally:
         store.close()
+
+
+# --- class 6: entity declarations anywhere, within a memory bound -------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+MEMORY_SLACK_MB = 64  # above the same child harvesting a benign feed of the same size
+
+
+def memory_child(directory: Path, case: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-m", "tests.reliability.memory_child", str(directory), case],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.fixture(scope="module")
+def benign_peak_mb(tmp_path_factory: pytest.TempPathFactory) -> int:
+    result = memory_child(tmp_path_factory.mktemp("benign"), "rdfxml-benign")
+    assert result["status"] == "succeeded", result
+    return int(result["peak_mb"])
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "rdfxml-comment-then-doctype",  # the tester's: 594 MB for a 1 MB feed (1.2 GB for this one)
+        "rdfxml-doctype-inside-root",
+        "rdfxml-flat-amplification",
+        "xcri",  # every XML reader: the same megabyte of comment, then a billion laughs
+        "lheo",
+        "qdr",
+        "jsonld-deep",  # no DTD in JSON-LD: its bomb is nesting (an internal error, a crash deeper)
+    ],
+)
+def test_entity_declarations_anywhere_are_refused_within_memory(
+    tmp_path: Path, benign_peak_mb: int, case: str
+) -> None:
+    result = memory_child(tmp_path, case)
+    assert result["status"] == "failed", result
+    assert result["peak_mb"] <= benign_peak_mb + MEMORY_SLACK_MB, result
