@@ -34,6 +34,7 @@ from catalogue.runs import Outcome, RunReport, RunStatus
 from catalogue.sources import Source
 from catalogue.store import CatalogueStore
 from harvesters.pipeline import HarvestSettings, run_harvest
+from tests.harvesters.test_hostile_rdf import hang_guard
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 EDX = FIXTURES / "csv_edx_courses.csv"
@@ -295,3 +296,35 @@ def test_entity_declarations_anywhere_are_refused_within_memory(
     result = memory_child(tmp_path, case)
     assert result["status"] == "failed", result
     assert result["peak_mb"] <= benign_peak_mb + MEMORY_SLACK_MB, result
+
+
+# --- class 7: many values of one subject and property -------------------------------------------
+
+
+def test_a_push_of_80k_values_of_one_property_is_reported_not_read_for_a_minute(
+    store: CatalogueStore,
+) -> None:
+    """The tester's 3 MB dry-run push (one subject, 80,000 values of one property) held the
+    server for 72 s. Reading is linear now, and a subject over the limit rejects its record; the
+    feed's other record is read. (The test runs under a hang guard, not a timing assertion.)"""
+    source = register(store, "elm", "elm-rdf", "elm-rdf")
+    seed = (FIXTURES / "lo_example_loq.ttl").read_bytes()
+    lo = "https://catalogue.example.org/id/lo-123"
+    values = ", ".join(f'"keyword number {i}"@en' for i in range(80_000))
+    other = "https://catalogue.example.org/id/lo-other"
+    feed = (
+        seed
+        + (
+            f"\n<{lo}> <http://data.europa.eu/snb/model/elm/keyword> {values} .\n"
+            f"<{other}> a <http://data.europa.eu/snb/model/elm/LearningOpportunity> ; "
+            f'<http://purl.org/dc/terms/title> "Other"@en .\n'
+        ).encode()
+    )
+    assert len(feed) > 2_000_000
+    with hang_guard(120):
+        report = run_harvest(store, source, data=feed, dry_run=True)
+    assert report.status is RunStatus.SUCCEEDED, report.error
+    (issue,) = [i for i in report.issues if i.code == "too-many-values"]
+    assert issue.record_ref == lo and "10000" in issue.message
+    assert sum(report.counts.values()) == 2  # the other record was read and mapped
+    assert any(i.record_ref == other and i.code != "too-many-values" for i in report.issues)
