@@ -28,6 +28,7 @@ RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 N_TRIPLES = "application/n-triples"
+_SCAN = 8  # values of one subject and property de-duplicated by a list scan; beyond, by a set
 
 
 class Lit(NamedTuple):
@@ -54,17 +55,30 @@ class Graph:
     backwards.
     """
 
-    __slots__ = ("_inverse", "out", "root")
+    __slots__ = ("_crowded", "_inverse", "out", "root")
 
     def __init__(self, root: str | None = None) -> None:
         self.root = root
         self.out: dict[str, dict[str, list[Term]]] = {}
         self._inverse: dict[str, dict[str, list[str]]] | None = None  # predicate -> object -> subjects
+        self._crowded: dict[int, set[Term]] = {}  # id(objects list) -> its members, past _SCAN
 
     def add(self, s: str, p: str, o: Term) -> None:
+        """Add a triple unless the graph holds it. Linear in the values of (s, p): a list scan
+        while there are few, then a set kept beside the list (`add` must then be the list's only
+        writer, as it is for `graph_of` and `parse_ntriples`)."""
         objects = self.out.setdefault(s, {}).setdefault(p, [])
-        if o not in objects:
-            objects.append(o)
+        if len(objects) < _SCAN:
+            if o in objects:
+                return
+        else:
+            members = self._crowded.get(id(objects))
+            if members is None:
+                members = self._crowded[id(objects)] = set(objects)
+            if o in members:
+                return
+            members.add(o)
+        objects.append(o)
         self._inverse = None
 
     def objects(self, s: str, p: str) -> list[Term]:
