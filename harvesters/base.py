@@ -87,6 +87,45 @@ EMPTY_FEED = (
 )
 
 
+@dataclass
+class ItemBudget:
+    """How big the items of one feed may grow through what a harvester copies into them (QDR
+    `idref` targets, XML context shells): `record` bytes per item, `feed` bytes for all of them.
+    `room()` is what the next item may use; `refusal()` accounts an item or says why it is
+    refused (an ERROR: the item is reported, not processed, and the rest of the feed carries on)."""
+
+    record: int
+    feed: int
+    used: int = 0
+
+    @classmethod
+    def for_feed(cls, max_record_bytes: int, max_expansion: int, feed_bytes: int) -> ItemBudget:
+        """`max_expansion` bytes of items per byte of feed, plus one record's cap (so a feed of
+        one record may always use it)."""
+        return cls(max_record_bytes, max_expansion * feed_bytes + max_record_bytes)
+
+    def room(self) -> int:
+        return max(0, min(self.record, self.feed - self.used))
+
+    def refusal(self, size: int, pointer: str | None, ref: str | None) -> Issue | None:
+        """None (and `size` counted) when an item of `size` bytes fits; else the ERROR."""
+        if size > self.record:
+            message = (
+                f"the record grows to more than {self.record} bytes through the elements it copies "
+                "(linked or enclosing elements; reader.max_record_bytes): it was not processed"
+            )
+            return Issue(Severity.ERROR, message, record_ref=ref, pointer=pointer, code="record-too-large")
+        if self.used + size > self.feed:
+            message = (
+                f"the feed's records together grow to more than {self.feed} bytes through the elements "
+                "they copy (reader.max_expansion times the feed, plus one record): this record was "
+                "not processed"
+            )
+            return Issue(Severity.ERROR, message, record_ref=ref, pointer=pointer, code="feed-too-large")
+        self.used += size
+        return None
+
+
 @dataclass(frozen=True)
 class NonEmpty:
     """A harvester that raises ParseError, after the last record, when it yielded none."""

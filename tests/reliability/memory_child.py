@@ -67,6 +67,17 @@ def feed(case: str) -> tuple[str, bytes]:
         seed = harness.FEEDS[case].load()
         root = {"xcri": b"catalog", "lheo": b"lheo", "qdr": b"Courses"}[case]
         return case, after_declaration(seed, comment + laughs(8, root))
+    if case == "qdr-idref":  # the tester's: 179 KB of QDR stored a 205 MB record (910 MB used)
+        loq = "http://data.europa.eu/snb/model/ap/loq-constraints/"
+        links = b'<providedBy idref="org"/>' * 2_000
+        return "qdr", (
+            f'<Courses xmlns="{loq}" xsdVersion="3.1.0"><learningOpportunityReferences>'
+            '<learningOpportunity id="lo-1"><title language="en">T</title>'
+        ).encode() + links + (
+            "</learningOpportunity></learningOpportunityReferences><agentReferences>"
+            f'<organisation id="org"><legalName language="en">{"x" * 100_000}</legalName></organisation>'
+            "</agentReferences></Courses>"
+        ).encode()
     if case == "jsonld-deep":
         seed = harness.FEEDS["jsonld"].load()
         document = json.loads(seed)

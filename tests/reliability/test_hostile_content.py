@@ -328,3 +328,30 @@ def test_a_push_of_80k_values_of_one_property_is_reported_not_read_for_a_minute(
     assert issue.record_ref == lo and "10000" in issue.message
     assert sum(report.counts.values()) == 2  # the other record was read and mapped
     assert any(i.record_ref == other and i.code != "too-many-values" for i in report.issues)
+
+
+# --- class 8: QDR idref expansion -----------------------------------------------------------------
+
+
+def test_idref_expansion_is_bounded_per_record(tmp_path: Path, benign_peak_mb: int) -> None:
+    """One 100 KB organisation named by 2,000 links of one opportunity (a 150 KB feed): the
+    item would be 200 MB. The record is reported (reader.max_record_bytes), not built or stored."""
+    result = memory_child(tmp_path, "qdr-idref")
+    assert result["status"] == "succeeded", result  # the run ends; its one record failed
+    assert result["bytes"] < 200_000
+    assert result["peak_mb"] <= benign_peak_mb + MEMORY_SLACK_MB, result
+
+
+def test_an_expanded_record_over_the_cap_is_reported_and_never_stored(store: CatalogueStore) -> None:
+    from tests.harvesters.test_expansion_bounds import big_organisation, opportunity, qdr_feed
+
+    source = register(store, "q", "qdr-loq", "qdr-loq")
+    seed = (FIXTURES / "qdr_loq_handmade.xml").read_bytes()
+    assert run_harvest(store, source, data=seed).status is RunStatus.SUCCEEDED
+    before = active(store, "q")
+    bomb = qdr_feed(opportunity("lo-bomb", uses=2_000), big_organisation())
+    report = run_harvest(store, source, data=bomb)
+    assert report.status is RunStatus.SUCCEEDED and report.counts[Outcome.FAILED] == 1
+    assert [i.code for i in report.issues if i.severity.value == "error"] == ["record-too-large"]
+    assert active(store, "q") == before  # unidentified: nothing withdrawn, nothing stored
+    assert any(i.code == "withdrawals-skipped" for i in report.issues)
