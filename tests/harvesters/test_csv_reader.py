@@ -264,3 +264,63 @@ def test_every_registered_harvester_refuses_a_feed_without_records() -> None:
     with pytest.raises(ParseError, match="the feed has no record: an empty feed is refused"):
         list(NonEmpty(Silent()).gather(b"", spec()))  # type: ignore[arg-type]
     assert all(isinstance(harvester_for(fmt), NonEmpty) for fmt in harvester_formats())
+
+
+# -- hostile shapes: millions of columns, one enormous cell (issue 22) ----------------------------
+
+
+def _peak(data: bytes, **reader: Any) -> tuple[Any, int]:
+    """What gathering `data` gives (the items, or the exception) and its peak traced memory."""
+    tracemalloc.start()
+    try:
+        try:
+            outcome: Any = gather(data, **reader)
+        except ParseError as exc:
+            outcome = exc
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return outcome, peak
+
+
+def test_a_row_of_a_million_cells_fails_the_feed_before_the_parser_builds_it() -> None:
+    """3 MB of "ab," is a million cells: the csv module built a list of them (about 60 MB, 20x
+    the row) before the row could be refused as ragged; 200 MB would have been gigabytes."""
+    data = b"id,title\n1,ok\n" + b"ab," * 1_000_000 + b"\n2,fine\n"
+    outcome, peak = _peak(data)
+    assert isinstance(outcome, ParseError) and "line 3" in str(outcome) and "max_columns" in str(outcome)
+    assert peak < 4 * len(data)
+
+
+def test_a_header_of_a_million_columns_fails_the_feed() -> None:
+    data = b",".join(b"c%d" % i for i in range(1_000_000)) + b"\n1\n"
+    outcome, peak = _peak(data)
+    assert isinstance(outcome, ParseError) and "line 1" in str(outcome) and "10000" in str(outcome)
+    assert peak < 4 * len(data)
+
+
+def test_many_delimiters_inside_a_quoted_cell_count_against_the_limit_only_per_line() -> None:
+    cell = '"' + ",\n".join(["many commas"] * 50_000) + '"'  # 50,000 commas, one per line
+    assert rows(f"id,text\n1,{cell}\n".encode())[0]["text"].count(",") == 49_999
+    assert len(rows(b"a,b,c\n1,2,3\n", max_columns=3)) == 1
+    with pytest.raises(ParseError, match="max_columns"):
+        gather(b"a,b,c\n1,2,3,4,5\n", max_columns=3)
+
+
+def test_an_oversized_cell_is_a_row_error_within_bounded_memory() -> None:
+    big = 3_000_000  # over max_cell_chars, under the parser's hard limit
+    data = b'id,title\n1,"' + b"x" * big + b'"\n2,fine\n'
+    outcome, peak = _peak(data)
+    first, second = outcome
+    assert [i.code for i in first.issues] == ["cell-too-large"] and second.readable
+    assert peak < 16 * len(data)  # the csv module's cell buffer is 4 bytes a character, grown by doubling
+
+
+def test_an_enormous_cell_fails_the_feed_within_bounded_memory() -> None:
+    """Past the parser's hard limit the csv module loses track of the quotes: the cell's own
+    lines would be read as rows (records smuggled in a description). It cost ~500 MB before."""
+    smuggled = "\n".join(f"{i},a smuggled row" for i in range(2_000_000))
+    data = f'id,title\n1,"{smuggled}"\n2,fine\n'.encode()
+    outcome, peak = _peak(data)
+    assert isinstance(outcome, ParseError) and "cannot be told apart" in str(outcome)
+    assert peak < 4 * len(data)
