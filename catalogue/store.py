@@ -90,6 +90,18 @@ def printable(text: str | None) -> str | None:
     return text
 
 
+def printable_json(value: Any) -> Any:
+    """`value` (JSON data: the coverage report quotes published values and column names) with
+    `printable` applied to every string and key."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable(k) if isinstance(k, str) else k: printable_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [printable_json(v) for v in value]
+    return value
+
+
 def _printable_issue(issue: Issue) -> Issue:
     texts = (issue.message, issue.field, issue.record_ref, issue.pointer, issue.code, issue.value)
     cleaned = [printable(t) for t in texts]
@@ -234,8 +246,8 @@ class CatalogueStore:
                 counts=counts_json(report.counts),
                 error=printable(report.error),
                 finished_at=report.finished_at,
-                issue_totals=totals_json(report.totals()),
-                coverage=report.coverage.to_dict() if report.coverage is not None else None,
+                issue_totals=printable_json(totals_json(report.totals())),
+                coverage=printable_json(report.coverage.to_dict()) if report.coverage is not None else None,
             )
         )
         with self._guard(), self._write() as conn:
