@@ -5,27 +5,96 @@ Pure functions of a connection inside the caller's transaction (`catalogue.harve
 function returns the (first, last) seq range its changes took, None when there were none.
 New rows go in with COPY on PostgreSQL and the driver's executemany on SQLite; updates with
 SQLAlchemy's executemany.
+
+What the store can hold is decided before any transaction, by `unstorable`: a record holding a
+value no backend can store (a NUL character, a lone surrogate) is rejected on its own, on every
+backend, so a dry run, SQLite and PostgreSQL agree on which records land and one record never
+fails a whole run's transaction.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from catalogue import jsontext
 from catalogue.changes import Candidate, CourseStatus
+from catalogue.runs import Issue, Severity
 from catalogue.schema import UTCDateTime, changes, courses, raw_items
 from catalogue.store_rows import CHUNK, chunks
 
 Span = tuple[int, int]
 """First and last seq of a group of changes."""
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_ESCAPED_NUL = b"\\u0000"  # how orjson writes U+0000 (a backslash before it is escaped too)
+
+
+def unstorable(record: Mapping[str, Any]) -> Issue | None:
+    """The ERROR that rejects a record (a `course_to_dict` value) holding text no backend can
+    store, else None. A NUL character (U+0000): PostgreSQL's text and JSON types refuse it, and
+    its COPY then failed the whole run, good records included. A lone surrogate (a JSON
+    `"\\ud800"` escape): not a character, it has no UTF-8 form for any backend. SQLite could keep a
+    NUL, but a record must not land or fail depending on the backend or on a dry run.
+
+    Rejected, not repaired: a NUL in course text is the mark of a broken export (a wrong encoding
+    declared, a binary field), the record's other values are suspect too, and its stored version
+    (if any) stays as it was; the raw payload keeps the published bytes either way. The issue
+    names the field and the character's position, never the text around it.
+
+    One orjson serialisation per record (a few microseconds) decides; the record is only walked
+    when that finds something."""
+    try:
+        if _ESCAPED_NUL not in orjson.dumps(record):
+            return None
+    except orjson.JSONEncodeError:  # a lone surrogate, or a value orjson has no form for
+        pass
+    found = _first_unstorable(record, "")
+    if found is None:
+        return None
+    path, position, what = found
+    top, _, rest = path.partition(".")
+    field = rest if top in {"originals", "provenance"} else top  # originals.<target>: the target
+    message = (
+        f"{path} holds {what} at character {position + 1}, which the catalogue cannot store: the "
+        "record was rejected and its stored version, if any, is kept"
+    )
+    field = field.split(".", 1)[0].split("[", 1)[0]
+    return Issue(Severity.ERROR, message, field=field or None, code="unstorable-value")
+
+
+def _first_unstorable(value: Any, path: str) -> tuple[str, int, str] | None:
+    """(path, position, description) of the first NUL or lone surrogate in keys or strings."""
+    if isinstance(value, str):
+        at = value.find("\x00")
+        if at >= 0:
+            return path, at, "a NUL character (U+0000)"
+        match = _SURROGATE.search(value)
+        if match is not None:
+            return path, match.start(), f"a lone surrogate (U+{ord(match.group()):04X}, not a character)"
+        return None
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            found = _first_unstorable(key, where) if isinstance(key, str) else None
+            found = found or _first_unstorable(item, where)
+            if found is not None:
+                return found
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = _first_unstorable(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 def insert_courses(

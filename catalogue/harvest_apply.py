@@ -13,6 +13,10 @@ Memory for the whole run is the ids of the diff, the set of refs offered, a seq 
 counters: a batch's courses are dropped once it is written (except the first `keep` added and
 updated ones, kept for a preview). The changed courses are read back for the sinks after the commit
 (`CatalogueStore.iter_changed`), by the run's seq range.
+
+The mass-withdrawal guard (`withdrawals_held`) protects every source, whatever its size: a run
+whose withdrawals it holds withdraws nothing and is marked HELD, with the ids kept on the run
+until `CatalogueStore.confirm_withdrawals` (`catalogue runs confirm`) applies them.
 """
 
 from __future__ import annotations
@@ -37,8 +41,34 @@ from catalogue.runs import RunReport, RunStatus
 from catalogue.schema import courses, raw_items, runs
 from catalogue.store_rows import CHUNK, chunks
 
-GUARD_MIN_ACTIVE = 10
-"""The mass-withdrawal guard only applies to sources with at least this many active courses."""
+GUARD_SHARE = 0.1
+"""Default share of a source's active courses one run may withdraw without a confirmation."""
+GUARD_COUNT = 1000
+"""Default number of courses one run may withdraw without a confirmation, whatever the share."""
+GUARD_ALLOWANCE = 1
+"""Withdrawals always allowed below the share (one course of a small source), unless they would
+withdraw every course of the source."""
+
+
+def withdrawals_held(withdrawing: int, n_active: int, share: float | None, count: int | None = None) -> bool:
+    """Whether a complete run that would withdraw `withdrawing` of the source's `n_active` active
+    courses must wait for a confirmation. `share` None turns the guard off (the owner deleting a
+    source, a remap); `count` None means no absolute cap. Held when the run would:
+
+    * withdraw every active course of the source, however few (a header-only or cut feed, or a
+      provider that renamed every id, must never empty a source silently);
+    * withdraw more than `count` courses (a cut feed of a large source loses thousands of rows
+      while staying under the share);
+    * withdraw more than `share` of the active courses and more than `GUARD_ALLOWANCE` (a feed cut
+      at a row boundary, a partial export sent as a complete one).
+    """
+    if share is None or withdrawing <= 0:
+        return False
+    if withdrawing >= n_active:
+        return True
+    if count is not None and withdrawing > count:
+        return True
+    return withdrawing > max(share * n_active, GUARD_ALLOWANCE)
 
 
 class _Known(NamedTuple):
@@ -104,23 +134,24 @@ class HarvestSession:
             self._apply_chunk(chunk)
 
     def finish(
-        self, *, seen_refs: Collection[str], complete: bool, max_withdraw_share: float | None
+        self,
+        *,
+        seen_refs: Collection[str],
+        complete: bool,
+        max_withdraw_share: float | None,
+        max_withdraw_count: int | None = None,
     ) -> HarvestDiff:
         """Decide (and unless dry, apply) withdrawals, update earlier runs' held withdrawals and
         mark a run whose withdrawals the guard held HELD. `seen_refs`: every ref the feed listed,
-        valid or not (a rejected record is not withdrawn); `complete`: absent courses go."""
+        valid or not (a rejected record is not withdrawn); `complete`: absent courses go.
+        `max_withdraw_share` (None: no guard) and `max_withdraw_count`: see `withdrawals_held`."""
         if self._diff is not None:
             raise RuntimeError("the harvest session is finished")
         withdrawn: list[str] = []
         held: list[str] = []
         if complete:
             absent, n_active = self._absent(seen_refs)
-            limit = (
-                None
-                if max_withdraw_share is None or n_active < GUARD_MIN_ACTIVE
-                else max_withdraw_share * n_active
-            )
-            if limit is not None and len(absent) > limit:
+            if withdrawals_held(len(absent), n_active, max_withdraw_share, max_withdraw_count):
                 held = absent
             else:
                 withdrawn = absent

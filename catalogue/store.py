@@ -21,6 +21,7 @@ writes (on SQLite up to the 30 s busy timeout, then StoreError).
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -38,8 +39,8 @@ from catalogue.changes import Candidate, CourseStatus, HarvestDiff, StoredCourse
 from catalogue.course_writes import withdraw
 from catalogue.engine import WRITER, open_engine
 from catalogue.errors import NotFound, StoreError
-from catalogue.harvest_apply import GUARD_MIN_ACTIVE, HarvestSession
-from catalogue.runs import Outcome, RunReport, RunStatus
+from catalogue.harvest_apply import GUARD_COUNT, GUARD_SHARE, HarvestSession
+from catalogue.runs import Issue, Outcome, RunReport, RunStatus
 from catalogue.schema import courses, raw_items, run_issues, runs, sources
 from catalogue.sources import FetchState, Source
 from catalogue.store_rows import (
@@ -60,9 +61,63 @@ from catalogue.store_rows import (
 )
 from catalogue.store_rows import now as _now
 
-__all__ = ["CHUNK", "GUARD_MIN_ACTIVE", "CatalogueStore", "RecordRow", "open_engine", "stored_courses"]
+__all__ = [
+    "CHUNK",
+    "GUARD_COUNT",
+    "GUARD_SHARE",
+    "CatalogueStore",
+    "RecordRow",
+    "open_engine",
+    "stored_courses",
+]
 
 _SEQ_LOCK = 0x63617461_6C6F67  # advisory lock key ("catalog") that orders seq-allocating commits
+_ERROR_CHARS = 300  # of a driver's first message line in a StoreError
+
+logger = logging.getLogger(__name__)
+
+
+def printable(text: str | None) -> str | None:
+    """`text` with NUL characters and lone surrogates written as escapes (`\\x00`, `\\ud800`):
+    report text no backend refuses. Any other text is returned as it is."""
+    if text is None or (text.isascii() and "\x00" not in text):
+        return text
+    text = text.replace("\x00", "\\x00")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def printable_json(value: Any) -> Any:
+    """`value` (JSON data: the coverage report quotes published values and column names) with
+    `printable` applied to every string and key."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable(k) if isinstance(k, str) else k: printable_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [printable_json(v) for v in value]
+    return value
+
+
+def _printable_issue(issue: Issue) -> Issue:
+    texts = (issue.message, issue.field, issue.record_ref, issue.pointer, issue.code, issue.value)
+    cleaned = [printable(t) for t in texts]
+    if all(a is b for a, b in zip(texts, cleaned, strict=True)):
+        return issue
+    message, field, record_ref, pointer, code, value = cleaned
+    return replace(
+        issue,
+        message=message or "",
+        field=field,
+        record_ref=record_ref,
+        pointer=pointer,
+        code=code or "invalid",
+        value=value,
+    )
+
 
 Row = TypeVar("Row", bound=tuple[Any, ...])  # a row whose first item is its course id
 
@@ -177,7 +232,9 @@ class CatalogueStore:
     def finish_run(self, report: RunReport) -> None:
         """Persist status, counts, issues (replacing any saved before), the exact issue totals,
         the coverage report, error and finished_at (set to now when the report has none). Held
-        withdrawals are left as they are."""
+        withdrawals are left as they are. Report text quotes what feeds publish: a NUL or a lone
+        surrogate in it is saved escaped (`\\x00`, `\\ud800`), so a report can always be saved, on
+        every backend."""
         run_id = _run_id(report)
         if report.finished_at is None:
             report.finished_at = _now()
@@ -187,10 +244,10 @@ class CatalogueStore:
             .values(
                 status=report.status.value,
                 counts=counts_json(report.counts),
-                error=report.error,
+                error=printable(report.error),
                 finished_at=report.finished_at,
-                issue_totals=totals_json(report.totals()),
-                coverage=report.coverage.to_dict() if report.coverage is not None else None,
+                issue_totals=printable_json(totals_json(report.totals())),
+                coverage=printable_json(report.coverage.to_dict()) if report.coverage is not None else None,
             )
         )
         with self._guard(), self._write() as conn:
@@ -198,7 +255,7 @@ class CatalogueStore:
                 raise NotFound(f"no run {run_id}")
             conn.execute(run_issues.delete().where(run_issues.c.run_id == run_id))
             for chunk in chunks(report.issues, CHUNK):
-                conn.execute(run_issues.insert(), [issue_row(run_id, issue) for issue in chunk])
+                conn.execute(run_issues.insert(), [issue_row(run_id, _printable_issue(i)) for i in chunk])
 
     def get_run(self, run_id: int) -> RunReport:
         issues_query = sa.select(run_issues).where(run_issues.c.run_id == run_id).order_by(run_issues.c.id)
@@ -255,7 +312,8 @@ class CatalogueStore:
         seen_refs: Collection[str],
         complete: bool,
         dry_run: bool = False,
-        max_withdraw_share: float | None = 0.5,
+        max_withdraw_share: float | None = GUARD_SHARE,
+        max_withdraw_count: int | None = GUARD_COUNT,
     ) -> HarvestDiff:
         """Apply one run's valid records to its source in ONE transaction (`harvesting` with a
         single batch), and return the diff with the changed courses in `changed` (seq order).
@@ -267,7 +325,12 @@ class CatalogueStore:
         """
         with self.harvesting(report, dry_run=dry_run) as session:
             session.offer(candidates)
-            session.finish(seen_refs=seen_refs, complete=complete, max_withdraw_share=max_withdraw_share)
+            session.finish(
+                seen_refs=seen_refs,
+                complete=complete,
+                max_withdraw_share=max_withdraw_share,
+                max_withdraw_count=max_withdraw_count,
+            )
         diff = session.diff
         return replace(diff, changed=[stored for batch in self.iter_changed(diff) for stored in batch])
 
@@ -394,12 +457,18 @@ class CatalogueStore:
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
-        """Turn driver errors into StoreError (the message is the driver's, without the SQL)."""
+        """Turn driver errors into StoreError. Its message (which run reports show, publicly for
+        public runs) is the driver's first line: never the SQL, nor PostgreSQL's DETAIL and
+        CONTEXT lines, which quote the values of the failing row (a COPY quoted a whole record).
+        The whole message goes to the log."""
         try:
             yield
         except sa.exc.SQLAlchemyError as exc:
             cause = getattr(exc, "orig", None) or exc
-            raise StoreError(f"{type(cause).__name__}: {cause}".strip()) from exc
+            text = str(cause).strip()
+            logger.warning("store error: %s: %s", type(cause).__name__, text)
+            first = text.splitlines()[0][:_ERROR_CHARS] if text else ""
+            raise StoreError(f"{type(cause).__name__}: {first}".strip()) from exc
 
     @contextmanager
     def _write(self, *, serialise: bool = False) -> Iterator[Connection]:

@@ -9,10 +9,14 @@ Reading rules (the contract the tests pin down):
   , ; TAB |, else ",". Quoting is standard RFC 4180 (double quotes, doubled to escape); quoted cells
   may span lines.
 * The first non-blank row is the header; it must name every column exactly once (ParseError).
-* Blank lines and rows whose cells are all empty are skipped. A row with a different number of
-  cells than the header (surplus empty trailing cells aside) or with a cell longer than
-  `max_cell_chars` is reported as an ERROR on that row; the rest of the feed still lands.
+* Blank lines and rows whose cells are all empty are skipped; a feed with no row but its header
+  is a ParseError, never an empty catalogue. A row with a different number of cells than the
+  header (surplus empty trailing cells aside) or with a cell longer than `max_cell_chars` is
+  reported as an ERROR on that row; the rest of the feed still lands.
 * `RawItem.pointer` is "line N": the physical line where the record starts (1-based).
+* Limits: a header of more than `max_columns` (10,000) columns, or a physical line with more
+  delimiters, fails the feed before the csv module builds the cells; so does a cell over 8x
+  `max_cell_chars` (after it the parser cannot tell the cell's text from rows).
 
 Cells are passed on verbatim. Spreadsheet formula injection (cells starting with = + - @) is a
 concern of whoever exports to spreadsheets, not of the harvester, which must keep what was published.
@@ -38,11 +42,16 @@ from mappings.items import CSV_ROW, RawItem
 
 MAX_CELL_CHARS = 1_000_000
 """Default soft cap on one cell: a bigger cell rejects its row, not the feed."""
+MAX_COLUMNS = 10_000
+"""Default `reader.max_columns`: more columns in the header, or more delimiters on one physical
+line, fail the feed before the csv module builds the cells (a million-cell row cost 20x its bytes)."""
 
-_HARD_FIELD_LIMIT = 64 * 1024 * 1024
+_HARD_FIELD_LIMIT = 8 * MAX_CELL_CHARS
 # csv.field_size_limit is process-wide and, once exceeded, leaves the parser out of step with the
-# record boundaries (the rest of a quoted cell is read as new rows). So it is only a backstop set
-# far above the soft cap, which is checked on whole parsed rows and keeps the parser in step.
+# record boundaries (the rest of a quoted cell is read as new rows, which could pass for records).
+# So it is a backstop above the soft cap (which is checked on whole parsed rows and keeps the
+# parser in step), and a cell past it fails the feed. It bounds memory too: the csv module grows
+# a cell in a 4-bytes-per-character buffer (a 64M-character limit let one cell take ~500 MB).
 
 _DELIMITERS = ",;\t|"
 _DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
@@ -55,7 +64,7 @@ _BOMS = (  # UTF-32 first: its little-endian mark begins with the UTF-16 one
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-_READER_KEYS = ("encoding", "delimiter", "quotechar", "max_cell_chars")
+_READER_KEYS = ("encoding", "delimiter", "quotechar", "max_cell_chars", "max_columns")
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,7 @@ class CsvOptions:
     delimiter: str | None = None
     quotechar: str = '"'
     max_cell_chars: int = MAX_CELL_CHARS
+    max_columns: int = MAX_COLUMNS
 
     @classmethod
     def from_reader(cls, reader: Mapping[str, Any] | None) -> CsvOptions:
@@ -90,12 +100,13 @@ class CsvOptions:
         quotechar = str(reader.get("quotechar", '"'))
         if len(quotechar) != 1:
             raise ConfigurationError(f"CSV reader quotechar must be one character, got {quotechar!r}")
-        max_cell = reader.get("max_cell_chars", MAX_CELL_CHARS)
-        if not isinstance(max_cell, int) or max_cell < 1:
-            raise ConfigurationError(
-                f"CSV reader max_cell_chars must be a positive integer, got {max_cell!r}"
-            )
-        return cls(encoding, delimiter, quotechar, max_cell)
+        limits = []
+        for key, default in (("max_cell_chars", MAX_CELL_CHARS), ("max_columns", MAX_COLUMNS)):
+            value = reader.get(key, default)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigurationError(f"CSV reader {key} must be a positive integer, got {value!r}")
+            limits.append(value)
+        return cls(encoding, delimiter, quotechar, *limits)
 
 
 def detect_encoding(data: bytes) -> str:
@@ -172,21 +183,50 @@ class CsvHarvester:
         encoding = options.encoding or detect_encoding(data)
         check_decodable(data, encoding)
         delimiter = options.delimiter or sniff_delimiter(data, encoding)
-        if csv.field_size_limit() < _HARD_FIELD_LIMIT:
-            csv.field_size_limit(_HARD_FIELD_LIMIT)
+        hard_limit = max(_HARD_FIELD_LIMIT, 2 * options.max_cell_chars)
+        if csv.field_size_limit() < hard_limit:
+            csv.field_size_limit(hard_limit)
         # newline="" hands line endings to the csv module, as it requires for quoted multi-line cells.
         text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, errors="strict", newline="")
-        reader = csv.reader(text, delimiter=delimiter, quotechar=options.quotechar, strict=False)
+        lines = _narrow_lines(text, delimiter, options.max_columns)
+        reader = csv.reader(lines, delimiter=delimiter, quotechar=options.quotechar, strict=False)
         rows = _numbered_rows(reader, encoding)
         header = _read_header(rows)
+        if len(header) > options.max_columns:
+            raise ParseError(
+                f"the header row names {len(header)} columns, more than {options.max_columns} "
+                "(reader.max_columns)"
+            )
+        found = False
         for line, cells in rows:
             if isinstance(cells, csv.Error):
+                found = True
                 yield _unreadable(line, f"row could not be read: {cells}", "unreadable-row", {})
             elif any(cell.strip() for cell in cells):
+                found = True
                 yield _row(header, cells, line, options.max_cell_chars)
+        if not found:
+            raise ParseError(
+                "the feed has a header row but no record: an empty feed is refused, so that a "
+                "truncated or broken export cannot withdraw every course of its source"
+            )
 
 
 _Row = tuple[int, "list[str] | csv.Error"]
+
+
+def _narrow_lines(text: Iterator[str], delimiter: str, max_columns: int) -> Iterator[str]:
+    """The physical lines of `text`; ParseError for a line with more than `max_columns`
+    delimiters, before the csv module splits it (a row's cells cost ~50 bytes each, so a line of
+    a million empty cells made ~60 MB). Delimiters inside a quoted cell count too: a cell with
+    more than `max_columns` of them on one line is not course data either."""
+    for number, line in enumerate(text, start=1):
+        if len(line) > max_columns and line.count(delimiter) > max_columns:
+            raise ParseError(
+                f"line {number} has more than {max_columns} {delimiter!r} delimiters: more columns "
+                "than a feed may have (reader.max_columns)"
+            )
+        yield line
 
 
 def _numbered_rows(reader: Any, encoding: str) -> Iterator[_Row]:
@@ -203,6 +243,12 @@ def _numbered_rows(reader: Any, encoding: str) -> Iterator[_Row]:
                 "set reader.encoding in the mapping if the detected encoding is wrong"
             ) from None
         except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                # the parser is out of step: what follows could be the cell's text read as rows
+                raise ParseError(
+                    f"near line {line}: a cell has more than {csv.field_size_limit()} characters; "
+                    "the rest of the feed cannot be told apart from it"
+                ) from None
             yield line, exc
             continue
         yield line, cells

@@ -12,6 +12,8 @@ the store transaction). What it guarantees about items:
 * An id seen twice in one feed: an identical copy is noted (WARNING) and ignored; a different
   record under the same id is an ERROR on the later occurrence, and the first one wins.
 * A record that cannot be identified (reader error, no provider id) is counted in `unidentified`.
+* A record holding a value the store cannot hold (`catalogue.course_writes.unstorable`) is
+  rejected here, before the store transaction, whatever the backend and on dry runs alike.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Protocol
 
 from catalogue.changes import Candidate
 from catalogue.codec import course_to_dict, record_hash
+from catalogue.course_writes import unstorable
 from catalogue.model import Organisation
 from catalogue.runs import Issue, IssueKind, Outcome, RunReport, Severity
 from catalogue.sources import with_registered_provider
@@ -127,6 +130,11 @@ class Intake:
             self.report.count(Outcome.FAILED)
             return ref
         record = course_to_dict(course)  # once, for both the hash and the store
+        refused = unstorable(record)  # before any transaction, on every backend: see the function
+        if refused is not None:
+            self.note(_located(refused, ref, item.pointer))
+            self.report.count(Outcome.FAILED)
+            return ref
         self.valid += 1
         self.pending.append(Candidate(course, record_hash(record), item.content, item.media_type, record))
         return ref

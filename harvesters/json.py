@@ -71,7 +71,7 @@ class _Parsed:
         except json.JSONDecodeError as exc:
             hint = " (JSON Lines? set reader.lines = true)" if exc.msg == "Extra data" else ""
             raise ValueError(f"not valid JSON: {exc}{hint}") from None
-        if _depth_exceeded(value, max_depth):
+        if depth_exceeded(value, max_depth):
             raise ValueError(f"the JSON is nested deeper than {max_depth} levels (reader.max_depth)")
         return value
 
@@ -95,7 +95,7 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON (RFC 8259 has no NaN or Infinity)")
 
 
-def _depth_exceeded(value: Any, limit: int) -> bool:
+def depth_exceeded(value: Any, limit: int) -> bool:
     """True when containers nest deeper than `limit` (the top-level container is level 1)."""
     stack = [(value, 1)] if isinstance(value, dict | list) else []
     while stack:
@@ -192,8 +192,19 @@ def _where(document: Any, selected: Any, records: str | None, base: str) -> str:
     return f"{base} ({records})"
 
 
+def _content(record: Any) -> bytes:
+    """The record's canonical JSON bytes. A lone surrogate (JSON allows a `"\\ud800"` escape; it
+    is no character and has no UTF-8) stays the escape it was published as: the raw payload keeps
+    what was published, and the mapped course is rejected by the store's check if it holds one."""
+    try:
+        return dumps(record)
+    except UnicodeEncodeError:
+        text = json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        return text.encode("utf-8", "backslashreplace")
+
+
 def _gathered(record: Any, pointer: str, parsed: _Parsed) -> Gathered:
-    content = dumps(record)
+    content = _content(record)
     if not isinstance(record, dict):
         kind = "an array" if isinstance(record, list) else "null" if record is None else type(record).__name__
         issue = Issue(

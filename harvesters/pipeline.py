@@ -53,7 +53,7 @@ from catalogue.model import Provenance
 from catalogue.preview import LIMIT as PREVIEW_LIMIT
 from catalogue.runs import Issue, Outcome, RunReport, RunStatus, Severity
 from catalogue.sources import FetchState, Source, registered_provider, source_parameters
-from catalogue.store import CatalogueStore
+from catalogue.store import GUARD_COUNT, GUARD_SHARE, CatalogueStore
 from harvesters.base import harvester_for
 from harvesters.http import Fetcher, FetchResult
 from harvesters.intake import Intake
@@ -84,7 +84,8 @@ class HarvestSettings:
     total_timeout: float = 900.0  # whole download, retries included
     retries: int = 3  # extra attempts on connection errors, 5xx and 429
     allow_private: bool = False  # SSRF guard off: feeds on private/loopback addresses allowed
-    max_withdraw_share: float | None = 0.5  # mass-drop guard (see CatalogueStore.apply_harvest)
+    max_withdraw_share: float | None = GUARD_SHARE  # mass-drop guard (harvest_apply.withdrawals_held)
+    max_withdraw_count: int | None = GUARD_COUNT  # ... and its absolute cap
     max_issues: int = 10_000  # issues kept per run; beyond it they are counted, not kept ...
     max_issues_per_kind: int = 1_000  # ... and of each (severity, code, field) (see harvesters.intake)
     # None: the SSRF-guarded network transport; tests inject an httpx.MockTransport
@@ -253,7 +254,10 @@ def _harvest(
                 session.offer(batch)
                 pacer.tick(len(batch))
             diff = session.finish(
-                seen_refs=intake.seen, complete=withdraw, max_withdraw_share=settings.max_withdraw_share
+                seen_refs=intake.seen,
+                complete=withdraw,
+                max_withdraw_share=settings.max_withdraw_share,
+                max_withdraw_count=settings.max_withdraw_count,
             )
     if observe is not None:
         observe(diff, session.kept)

@@ -12,8 +12,8 @@ Reading rules (the contract the tests pin down):
   `learningOpportunity` elements. A feed without any (a register of qualifications) yields one
   record per `qualification` / `learningAchievementSpecification` instead; specifications of a
   feed that has opportunities are not records of their own (they describe those opportunities).
-  A non-empty feed with neither is a ParseError (it is not a catalogue feed; failing keeps a
-  complete-feed run from withdrawing everything).
+  A feed with neither, empty or not, is a ParseError (it is not a catalogue feed; failing keeps
+  a complete-feed run from withdrawing everything).
 * An item is the record's element with its references inlined: each `<x idref="ID"/>` stub gets a
   copy of the element with that id appended as its child, and so on inside the copies, so a spec
   follows links with plain child steps (`loq:providedBy/loq:organisation/rov:legalName`). Which
@@ -26,6 +26,11 @@ Reading rules (the contract the tests pin down):
   feed failure; so is a followed id defined twice (`duplicate-id`, the first definition is used)
   and an item that reaches `MAX_COPIES` (`reference-budget`). Links that are not followed
   (publisher, group membership...) often name agents outside the file and are not checked.
+* Expansion is bounded in bytes (`harvesters.base.ItemBudget`): an item the copies would grow
+  past `reader.max_record_bytes` (8 MiB), or past the feed's share (`reader.max_expansion` times
+  the feed, plus one record), is an ERROR (`record-too-large`, `feed-too-large`), reported and
+  not processed; inlining stops as soon as the copies pass it, so nothing that size is built.
+  (A 179 KB feed naming one large element from thousands of links once made a 205 MB item.)
 * guid = the record's `id`; pointer = the record's XPath in the feed
   (`/loq:Courses/loq:learningOpportunityReferences/loq:learningOpportunity[2]`).
 * `content` of `bannerImage` / `logo` media objects longer than `MAX_MEDIA_CHARS` (base64 images)
@@ -55,10 +60,10 @@ from lxml import etree
 
 from catalogue.errors import ParseError
 from catalogue.runs import Issue, Severity
-from harvesters.base import Gathered
+from harvesters.base import Gathered, ItemBudget
 from harvesters.xml import check_doctype
 from mappings.items import RawItem
-from mappings.xml_paths import MAX_BYTES, XML_MEDIA_TYPE, XmlRecords, secure_parser
+from mappings.xml_paths import MAX_RECORD_BYTES, XML_MEDIA_TYPE, XmlRecords, secure_parser
 
 LOQ_NS = "http://data.europa.eu/snb/model/ap/loq-constraints/"
 QDR_ITEM = XML_MEDIA_TYPE
@@ -146,7 +151,10 @@ class QdrHarvester:
 
     def gather(self, data: bytes, spec: Any) -> Iterator[Gathered]:
         language = getattr(spec, "selector_language", None)
-        limit = language.max_bytes if isinstance(language, XmlRecords) else MAX_BYTES
+        if not isinstance(language, XmlRecords):
+            language = XmlRecords()
+        limit = language.max_bytes
+        budget = ItemBudget.for_feed(language.max_record_bytes, language.max_expansion, len(data))
         if len(data) > limit:
             raise ParseError(f"the feed has {len(data)} bytes, more than reader.max_bytes ({limit})")
         root = parse_feed(data)
@@ -157,15 +165,16 @@ class QdrHarvester:
         index = _Index.build(root)
         opportunities, specifications = _records(root)
         records = opportunities or specifications
-        if not records and len(root):
+        if not records:
             raise ParseError(
                 "the feed has no learningOpportunity and no qualification or "
-                "learningAchievementSpecification: nothing to harvest"
+                "learningAchievementSpecification: no record to harvest (an empty feed is refused, "
+                "so that it cannot withdraw every course of its source)"
             )
         positions = _Positions()
         copies = _Copies()
         for element in records:
-            yield _item(element, index, positions, copies)
+            yield _item(element, index, positions, copies, budget)
 
 
 def _records(root: Any) -> tuple[list[Any], list[Any]]:
@@ -189,10 +198,15 @@ def _describe(tag: Any) -> str:
 
 
 def _item(
-    element: Any, index: _Index, positions: _Positions | None = None, copies: _Copies | None = None
+    element: Any,
+    index: _Index,
+    positions: _Positions | None = None,
+    copies: _Copies | None = None,
+    budget: ItemBudget | None = None,
 ) -> Gathered:
     pointer = _pointer(element, positions or _Positions())
     ident = element.get("id")
+    budget = budget or ItemBudget(MAX_RECORD_BYTES, MAX_RECORD_BYTES)
     issues: list[Issue] = []
     if ident is not None and ident in index.duplicates:
         issues.append(
@@ -200,15 +214,36 @@ def _item(
                 f"id {ident!r} is defined more than once; used the first", pointer, ident, "duplicate-id"
             )
         )
-    record = _Inliner(index, pointer, ident, issues, copies or _Copies()).inline(element)
+    inliner = _Inliner(index, pointer, ident, issues, copies or _Copies(), budget.room())
+    try:
+        record = inliner.inline(element)
+    except _OverBudget as over:
+        return _refused(budget, over.size, pointer, ident)
     if element.tag != _OPPORTUNITY:
         wrapper = etree.Element(_SPEC_RELATION, nsmap=record.nsmap)
         wrapper.set("idref", ident or "")
         wrapper.append(record)
         record = wrapper
     content = etree.tostring(record, encoding="utf-8", xml_declaration=False)
+    refusal = budget.refusal(len(content), pointer, ident)
+    if refusal is not None:
+        return Gathered(RawItem(b"", QDR_ITEM, pointer=pointer, guid=ident), (refusal,))
     item = RawItem(content, QDR_ITEM, pointer=pointer, guid=ident, parsed=record)
     return Gathered(item, tuple(issues))
+
+
+class _OverBudget(Exception):
+    """Inlining passed the item's room: `size` bytes of copies so far."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+def _refused(budget: ItemBudget, size: int, pointer: str, ident: str | None) -> Gathered:
+    refusal = budget.refusal(size, pointer, ident)
+    assert refusal is not None, "inlining stops only past the budget's room"
+    return Gathered(RawItem(b"", QDR_ITEM, pointer=pointer, guid=ident), (refusal,))
 
 
 class _Inliner:
@@ -216,8 +251,15 @@ class _Inliner:
     budget cut keeps the provider and the specification)."""
 
     def __init__(
-        self, index: _Index, pointer: str, ref: str | None, issues: list[Issue], copies: _Copies
+        self,
+        index: _Index,
+        pointer: str,
+        ref: str | None,
+        issues: list[Issue],
+        copies: _Copies,
+        room: int = MAX_RECORD_BYTES,
     ) -> None:
+        self.room = room  # bytes of copies allowed: _OverBudget past it
         self.copies = copies
         self.index = index
         self.pointer = pointer
@@ -232,6 +274,7 @@ class _Inliner:
             [(_stubs(record), (element.get("id") or "",))]
         )
         copies = 0
+        size = 0  # bytes of the copies inlined so far (each as serialised, its stubs empty)
         relations = self.copies.relations
         while queue:
             stubs, path = queue.popleft()
@@ -255,7 +298,10 @@ class _Inliner:
                     self.issues.append(_warning(message, self.pointer, self.ref, "reference-budget"))
                     return record
                 copies += 1
-                inlined, inner = self.copies.of(target)
+                inlined, inner, bytes_ = self.copies.of(target)
+                size += bytes_
+                if size > self.room:
+                    raise _OverBudget(size)
                 stub.append(inlined)
                 if relation not in _SHALLOW:
                     queue.append((inner, (*path, ref)))
@@ -293,18 +339,20 @@ class _Copies:
     child positions in every copy."""
 
     def __init__(self) -> None:
-        self._seen: set[Any] = set()
+        self._sizes: dict[Any, int] = {}  # target -> bytes of its copy, stubs empty (seen once)
         self._templates: dict[Any, tuple[Any, list[tuple[int, ...]]]] = {}
         self.relations: dict[str, str] = {}  # stub tag -> local name
 
-    def of(self, target: Any) -> tuple[Any, list[Any]]:
-        """A fresh copy of `target` and its idref stubs (as `_stubs` finds them), in order."""
+    def of(self, target: Any) -> tuple[Any, list[Any], int]:
+        """A fresh copy of `target`, its idref stubs (as `_stubs` finds them) in order, and the
+        copy's size in bytes as serialised (measured once per target, on its first copy)."""
         known = self._templates.get(target)
         if known is None:
-            if target not in self._seen:
-                self._seen.add(target)
+            size = self._sizes.get(target)
+            if size is None:
                 duplicate = _copy(target)
-                return duplicate, _stubs(duplicate)
+                size = self._sizes[target] = len(etree.tostring(duplicate, encoding="utf-8"))
+                return duplicate, _stubs(duplicate), size
             template = _copy(target)
             known = self._templates[target] = (template, [_position(s, template) for s in _stubs(template)])
         template, positions = known
@@ -315,7 +363,7 @@ class _Copies:
             for index in position:
                 node = node[index]
             stubs.append(node)
-        return duplicate, stubs
+        return duplicate, stubs, self._sizes[target]
 
 
 def _position(node: Any, root: Any) -> tuple[int, ...]:

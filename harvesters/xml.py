@@ -17,6 +17,10 @@ Reading rules (the contract the tests pin down):
   follow the record, so the feed is read twice: once to copy the context elements, once to cut
   the records. The copies are kept serialised (an lxml element costs several times its text),
   so memory grows with the context elements' text and the largest record.
+* Expansion is bounded in bytes (`harvesters.base.ItemBudget`): a record whose wrapped item would
+  pass `reader.max_record_bytes` (8 MiB), or the feed's share (`reader.max_expansion` times the
+  feed, plus one record), is an ERROR (`record-too-large`, `feed-too-large`), reported and not
+  processed: a large context element around many records is copied into each of them.
 * `RawItem.content` is the (wrapped) record serialised as UTF-8 without an XML declaration;
   `parsed` the record element inside that wrapper; `pointer` its path by local names with
   positions among same-named siblings plus its line, e.g.
@@ -33,7 +37,8 @@ from typing import Any
 from lxml import etree
 
 from catalogue.errors import ConfigurationError, ParseError
-from harvesters.base import Gathered
+from catalogue.runs import Issue
+from harvesters.base import Gathered, ItemBudget
 from mappings.items import RawItem
 from mappings.xml_paths import XML_MEDIA_TYPE, ElementPattern, XmlRecords, secure_parser
 
@@ -56,8 +61,9 @@ class XmlHarvester:
             limit = language.max_bytes
             raise ParseError(f"the feed has {len(data)} bytes, more than reader.max_bytes ({limit})")
         shells = _context_shells(data, language) if language.contexts else {}
+        budget = ItemBudget.for_feed(language.max_record_bytes, language.max_expansion, len(data))
         found = 0
-        for gathered in _records(data, language, shells):
+        for gathered in _records(data, language, shells, budget):
             found += 1
             yield gathered
         if not found:
@@ -241,8 +247,8 @@ class _Path:
         parent.swept = element
 
 
-def _records(data: bytes, language: XmlRecords, shells: Shells) -> Iterator[Gathered]:
-    """Second pass: each matching record, wrapped in its context shells."""
+def _records(data: bytes, language: XmlRecords, shells: Shells, budget: ItemBudget) -> Iterator[Gathered]:
+    """Second pass: each matching record, wrapped in its context shells (within `budget`)."""
     contexts = {p.tag for p in language.contexts}
     records = {p.tag for p in language.records}
     patterns: dict[str, list[ElementPattern]] = {}  # record tag -> its patterns, in order
@@ -271,12 +277,24 @@ def _records(data: bytes, language: XmlRecords, shells: Shells) -> Iterator[Gath
             open_records -= 1
             if any(p.matches(element) for p in patterns[tag]):
                 pointer = f"/{where} (line {element.sourceline})"
-                yield _item(element, wrappers.around(open_ordinals), pointer)
+                wrapped = sum(len(shells[o]) for o in open_ordinals)
+                if wrapped > budget.room():  # refused before any copy is made
+                    yield _refused(budget, wrapped, pointer)
+                else:
+                    gathered = _item(element, wrappers.around(open_ordinals), pointer)
+                    refusal = budget.refusal(len(gathered.item.content), pointer, None)
+                    yield gathered if refusal is None else _refused(budget, 0, pointer, refusal)
         if not open_records or tag in records:
             # Inside an open record an element whose tag names a context is the record's content
             # (XCRI-CAP's venue holds a <provider>, like the catalog's): it is cleared with that
             # record, never before. A nested record is yielded on its own and cleared as before.
             element.clear(keep_tail=False)
+
+
+def _refused(budget: ItemBudget, size: int, pointer: str, refusal: Issue | None = None) -> Gathered:
+    refusal = refusal or budget.refusal(size, pointer, None)
+    assert refusal is not None, "refused only past the budget's room"
+    return Gathered(RawItem(b"", XML_MEDIA_TYPE, pointer=pointer), (refusal,))
 
 
 class _Wrappers:

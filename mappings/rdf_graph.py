@@ -28,6 +28,7 @@ RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 N_TRIPLES = "application/n-triples"
+_SCAN = 8  # values of one subject and property de-duplicated by a list scan; beyond, by a set
 
 
 class Lit(NamedTuple):
@@ -54,17 +55,30 @@ class Graph:
     backwards.
     """
 
-    __slots__ = ("_inverse", "out", "root")
+    __slots__ = ("_crowded", "_inverse", "out", "root")
 
     def __init__(self, root: str | None = None) -> None:
         self.root = root
         self.out: dict[str, dict[str, list[Term]]] = {}
         self._inverse: dict[str, dict[str, list[str]]] | None = None  # predicate -> object -> subjects
+        self._crowded: dict[int, set[Term]] = {}  # id(objects list) -> its members, past _SCAN
 
     def add(self, s: str, p: str, o: Term) -> None:
+        """Add a triple unless the graph holds it. Linear in the values of (s, p): a list scan
+        while there are few, then a set kept beside the list (`add` must then be the list's only
+        writer, as it is for `graph_of` and `parse_ntriples`)."""
         objects = self.out.setdefault(s, {}).setdefault(p, [])
-        if o not in objects:
-            objects.append(o)
+        if len(objects) < _SCAN:
+            if o in objects:
+                return
+        else:
+            members = self._crowded.get(id(objects))
+            if members is None:
+                members = self._crowded[id(objects)] = set(objects)
+            if o in members:
+                return
+            members.add(o)
+        objects.append(o)
         self._inverse = None
 
     def objects(self, s: str, p: str) -> list[Term]:
@@ -195,26 +209,61 @@ class BlankSignatures:
         self._memo: dict[str, str] = {}
 
     def __call__(self, node: str) -> str:
-        known = self._memo.get(node)
-        return known if known is not None else self._signature(node, set())
-
-    def _signature(self, node: str, visiting: set[str]) -> str:
-        known = self._memo.get(node)
+        """The signature of `node`: depth first, children before parents, a blank node already on
+        the path written as "_:cycle". An explicit stack, not recursion: a chain of thousands of
+        nested blank nodes went past Python's recursion limit (an internal error)."""
+        memo = self._memo
+        known = memo.get(node)
         if known is not None:
             return known
-        visiting.add(node)
-        lines = []
-        for p, objects in self.graph.out.get(node, {}).items():
-            for o in objects:
+        out = self.graph.out
+        visiting = {node}
+        # frames: [node, its (predicate, object) pairs, their lines so far, predicate awaiting a child]
+        stack: list[_Frame] = [_Frame(node, _pairs(out, node))]
+        signature = ""
+        while stack:
+            frame = stack[-1]
+            if frame.waiting is not None:  # a child's signature just came back
+                frame.lines.append(f"{frame.waiting} _:{signature}")
+                frame.waiting = None
+            for p, o in frame.pairs:
                 if isinstance(o, str) and is_blank(o):
-                    part = "_:cycle" if o in visiting else "_:" + self._signature(o, visiting)
+                    if o in visiting:
+                        frame.lines.append(f"{p} _:cycle")
+                        continue
+                    known = memo.get(o)
+                    if known is None:
+                        frame.waiting = p
+                        visiting.add(o)
+                        stack.append(_Frame(o, _pairs(out, o)))
+                        break
+                    frame.lines.append(f"{p} _:{known}")
                 else:
-                    part = _nt(o)
-                lines.append(f"{p} {part}")
-        visiting.discard(node)
-        digest = hashlib.sha1("\n".join(sorted(lines)).encode("utf-8"), usedforsecurity=False)
-        self._memo[node] = signature = digest.hexdigest()[:24]
+                    frame.lines.append(f"{p} {_nt(o)}")
+            else:
+                stack.pop()
+                visiting.discard(frame.node)
+                digest = hashlib.sha1("\n".join(sorted(frame.lines)).encode("utf-8"), usedforsecurity=False)
+                memo[frame.node] = signature = digest.hexdigest()[:24]
         return signature
+
+
+class _Frame:
+    """One blank node whose signature is being computed (see `BlankSignatures.__call__`)."""
+
+    __slots__ = ("lines", "node", "pairs", "waiting")
+
+    def __init__(self, node: str, pairs: Iterator[tuple[str, Term]]) -> None:
+        self.node = node
+        self.pairs = pairs
+        self.lines: list[str] = []
+        self.waiting: str | None = None
+
+
+def _pairs(out: dict[str, dict[str, list[Term]]], node: str) -> Iterator[tuple[str, Term]]:
+    for p, objects in out.get(node, {}).items():
+        for o in objects:
+            yield p, o
 
 
 def canonical_labels(triples: list[Triple], signatures: BlankSignatures) -> list[Triple]:

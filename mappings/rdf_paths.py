@@ -429,6 +429,11 @@ def _check_syntax(value: Any) -> str | None:
     return None if value in SYNTAX_NAMES else f"must be one of {', '.join(SYNTAX_NAMES)}"
 
 
+def _check_positive(value: Any) -> str | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
+    return None if ok else "must be a positive integer"
+
+
 @dataclass(frozen=True)
 class RdfRecords:
     """N-Triples record subgraphs (from the ELM harvester); selectors are `path` expressions."""
@@ -437,7 +442,13 @@ class RdfRecords:
     keys: tuple[str, ...] = ("path",)
     namespaces: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     reader_checks: ClassVar[Mapping[str, Callable[[Any], str | None]]] = MappingProxyType(
-        {"syntax": _check_syntax}
+        # the ELM harvester's limits (harvesters/elm.py): values of one subject and property, and
+        # triples of one record, beyond which the record is reported, not processed
+        {
+            "syntax": _check_syntax,
+            "max_values_per_property": _check_positive,
+            "max_record_triples": _check_positive,
+        }
     )
 
     def configure(self, namespaces: Mapping[str, str], reader: Mapping[str, Any]) -> RdfRecords:

@@ -72,6 +72,9 @@ _READER_KEYS: dict[str, dict[str, Callable[[Any], str | None]]] = {
         "max_cell_chars": lambda v: (
             None if isinstance(v, int) and not isinstance(v, bool) and v > 0 else "must be a positive integer"
         ),
+        "max_columns": lambda v: (
+            None if isinstance(v, int) and not isinstance(v, bool) and v > 0 else "must be a positive integer"
+        ),
     },
 }
 _CACHE_SIZE = 4096

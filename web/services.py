@@ -98,6 +98,7 @@ class Services:
             max_feed_bytes=self._config["MAX_FEED_BYTES"],
             allow_private=self._config["ALLOW_PRIVATE_URLS"],
             max_withdraw_share=self._config["WITHDRAW_GUARD_SHARE"],
+            max_withdraw_count=self._config["WITHDRAW_GUARD_COUNT"] or None,
         )
 
     def close(self) -> None:

@@ -108,9 +108,19 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "WITHDRAW_GUARD_SHARE",
-        0.5,
-        "A complete feed that would withdraw more than this share of a source's active courses "
-        "(with at least 10 of them) is HELD: withdrawals wait for `catalogue runs confirm`.",
+        0.1,
+        "Mass-withdrawal guard, for sources of any size: a complete feed is HELD (nothing is "
+        "withdrawn until `catalogue runs confirm <run>`) when it would withdraw every active course "
+        "of its source, more than `WITHDRAW_GUARD_COUNT` courses, or more than this share of them "
+        "(one course of a small source may always go). An empty feed (header-only CSV, no record) "
+        "fails in every format.",
+    ),
+    Setting(
+        "WITHDRAW_GUARD_COUNT",
+        1000,
+        "The guard's absolute cap: a complete feed that would withdraw more courses than this is "
+        "HELD whatever the share (a feed cut short loses thousands of rows of a large source while "
+        "staying under the share). `0`: no absolute cap.",
     ),
     Setting(
         "PAGE_SIZE",
@@ -279,6 +289,7 @@ def resolve(config: MutableMapping[str, Any], instance_path: str) -> None:
     for name in ("MAX_FEED_BYTES", "MAX_UPLOAD_BYTES", "PAGE_SIZE", "STAGED_FEED_HOURS"):
         config[name] = int(config[name])
     config["WITHDRAW_GUARD_SHARE"] = float(config["WITHDRAW_GUARD_SHARE"])
+    config["WITHDRAW_GUARD_COUNT"] = max(0, int(config["WITHDRAW_GUARD_COUNT"]))
     config["SEARCH_CACHE_SIZE"] = max(0, int(config["SEARCH_CACHE_SIZE"]))
     config["SEARCH_CACHE_SECONDS"] = max(0.0, float(config["SEARCH_CACHE_SECONDS"]))
     for name in ("OAI_PAGE_SIZE", "EXPORT_MAX_RECORDS"):

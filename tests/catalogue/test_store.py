@@ -9,18 +9,20 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import pairwise
 from types import MappingProxyType
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from catalogue.changes import Candidate, CourseStatus, HarvestDiff
 from catalogue.codec import content_hash, course_to_dict
+from catalogue.course_writes import unstorable
 from catalogue.errors import ConfigurationError, NotFound, StoreError
 from catalogue.model import Course, Organisation, Price, Provenance, course_id, lang_text
 from catalogue.runs import Issue, Outcome, RunReport, RunStatus, Severity
 from catalogue.schema import courses as courses_table
 from catalogue.sources import FetchState, Source
-from catalogue.store import CatalogueStore
+from catalogue.store import CatalogueStore, printable
 
 SOURCE = "edx"
 
@@ -314,20 +316,36 @@ def test_complete_run_supersedes_earlier_held_withdrawals(edx: CatalogueStore) -
 
 
 @pytest.mark.parametrize(
-    ("share", "n_kept", "held"),
-    [(0.5, 5, False), (0.5, 4, True), (None, 0, False), (0.0, 9, True), (1.0, 0, False)],
+    ("share", "count", "n_kept", "held"),
+    [
+        (0.5, None, 5, False),
+        (0.5, None, 4, True),
+        (None, None, 0, False),  # guard off (deleting a source, a remap)
+        (0.0, None, 9, False),  # one course may always go...
+        (0.0, None, 8, True),  # ... not two beyond the share
+        (1.0, None, 1, False),
+        (1.0, None, 0, True),  # every course of the source: always held
+        (0.5, 3, 6, True),  # 4 > the absolute cap of 3, though under the share
+        (0.5, 4, 6, False),
+    ],
 )
-def test_withdraw_guard_threshold(edx: CatalogueStore, share: float | None, n_kept: int, held: bool) -> None:
+def test_withdraw_guard_threshold(
+    edx: CatalogueStore, share: float | None, count: int | None, n_kept: int, held: bool
+) -> None:
     _ten(edx)
-    report, diff = harvest(edx, [cand(f"r{i}") for i in range(n_kept)], max_withdraw_share=share)
+    kept = [cand(f"r{i}") for i in range(n_kept)]
+    report, diff = harvest(edx, kept, max_withdraw_share=share, max_withdraw_count=count)
     assert (report.status is RunStatus.HELD) is held
     assert len(diff.held_withdrawals if held else diff.withdrawn) == 10 - n_kept
 
 
-def test_guard_ignores_small_sources(edx: CatalogueStore) -> None:
-    harvest(edx, [cand(f"r{i}") for i in range(9)])
-    report, diff = harvest(edx, [])
-    assert report.status is not RunStatus.HELD and len(diff.withdrawn) == 9
+@pytest.mark.parametrize("n", [1, 2, 9])
+def test_guard_holds_emptying_a_small_source(edx: CatalogueStore, n: int) -> None:
+    # sources under 10 courses were once unguarded: an empty or renamed feed withdrew them all
+    harvest(edx, [cand(f"r{i}") for i in range(n)])
+    report, diff = harvest(edx, [cand("renamed")])
+    assert report.status is RunStatus.HELD and len(diff.held_withdrawals) == n
+    assert edx.count_courses() == n + 1
 
 
 def test_dry_run_computes_diff_and_writes_nothing(edx: CatalogueStore) -> None:
@@ -394,7 +412,7 @@ def test_seq_is_monotonic_and_changes_since_follows_it(edx: CatalogueStore) -> N
 def test_iter_and_count_filters(edx: CatalogueStore) -> None:
     edx.save_source(Source("other", "csv"))
     harvest(edx, [cand(f"r{i}") for i in range(7)])
-    harvest(edx, [cand(f"r{i}") for i in range(5)])  # r5, r6 withdrawn (2 of 7, guard not tripped)
+    harvest(edx, [cand(f"r{i}") for i in range(5)], max_withdraw_share=None)  # r5, r6 withdrawn
     harvest(edx, [cand("x", source_id="other")], source_id="other")
     assert edx.count_courses() == 6 and edx.count_courses(include_withdrawn=True) == 8
     assert edx.count_courses(source_id=SOURCE) == 5
@@ -484,3 +502,43 @@ def test_concurrent_harvests_commit_in_seq_order(edx: CatalogueStore) -> None:
         ranges = sorted((min(seqs), max(seqs)) for seqs in pool.map(run, sources))
     assert all(prev[1] < nxt[0] for prev, nxt in pairwise(ranges))
     assert edx.count_courses() == 1200
+
+
+# --- values the store cannot hold ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("record", "field", "what"),
+    [
+        ({"title": {"en": "Py\x00thon"}}, "title", "title.en holds a NUL character (U+0000) at character 3"),
+        ({"keywords": ["a", "b\ud800"]}, "keywords", "keywords[1] holds a lone surrogate (U+D800"),
+        ({"originals": {"eqf_level": "\x00"}}, "eqf_level", "originals.eqf_level holds a NUL"),
+        ({"provenance": {"provider_ref": "r\udfff"}}, "provider_ref", "provenance.provider_ref holds a lone"),
+        ({"title": {"e\x00n": "x"}}, "title", "title.e\x00n holds a NUL"),
+    ],
+)
+def test_unstorable_values_reject_the_record(record: dict[str, Any], field: str, what: str) -> None:
+    issue = unstorable(record)
+    assert issue is not None and issue.severity is Severity.ERROR and issue.code == "unstorable-value"
+    assert issue.field == field and issue.message.startswith(what) and issue.value is None
+
+
+@pytest.mark.parametrize(
+    "record", [{"title": {"en": "Python"}}, {"title": {"en": "a literal \\u0000, escaped"}}, {"n": 2**70}]
+)
+def test_storable_records_pass(record: dict[str, Any]) -> None:
+    assert unstorable(record) is None
+
+
+def test_report_text_with_nul_or_surrogates_is_saved_escaped(edx: CatalogueStore) -> None:
+    report = edx.start_run(SOURCE)
+    issue = Issue(Severity.WARNING, "could not read 'a\x00b'", value="a\x00b\ud800", record_ref="r\x00")
+    report.issues.append(issue)
+    report.error = "broken \x00 feed"
+    edx.finish_run(report)  # PostgreSQL refused the NUL: the whole report was lost
+    saved = edx.get_run(report.run_id or 0)
+    (issue,) = saved.issues
+    assert (issue.message, issue.value) == ("could not read 'a\\x00b'", "a\\x00b\\ud800")
+    assert issue.record_ref == "r\\x00"
+    assert saved.error == "broken \\x00 feed"
+    assert printable("plain é text") == "plain é text" and printable(None) is None

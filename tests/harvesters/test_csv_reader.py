@@ -17,7 +17,7 @@ import pytest
 from catalogue.errors import ConfigurationError, ParseError
 from catalogue.runs import Severity
 from catalogue.sources import FORMATS
-from harvesters.base import Gathered, harvester_for, harvester_formats
+from harvesters.base import Gathered, NonEmpty, harvester_for, harvester_formats
 from harvesters.csv import CsvHarvester, detect_encoding, sniff_delimiter
 from mappings.items import CSV_ROW
 
@@ -174,8 +174,11 @@ def test_empty_feed_is_a_parse_error(data: bytes) -> None:
         gather(data)
 
 
-def test_header_only_feed_yields_nothing() -> None:
-    assert gather(b"id,name,city\n") == []
+@pytest.mark.parametrize("data", [b"id,name,city\n", b"id,name,city\n\n,,\n  ,\t,\n"])
+def test_header_only_feed_is_a_parse_error(data: bytes) -> None:
+    # it once yielded nothing, which a complete run took as "every course gone"
+    with pytest.raises(ParseError, match="header row but no record"):
+        gather(data)
 
 
 def test_header_names_are_trimmed() -> None:
@@ -245,9 +248,79 @@ def test_rows_stream_with_flat_memory() -> None:
 
 def test_registry() -> None:
     assert "csv" in harvester_formats()
-    assert isinstance(harvester_for("csv"), CsvHarvester)
+    assert isinstance(harvester_for("csv").harvester, CsvHarvester)
     for fmt in harvester_formats():
         assert callable(harvester_for(fmt).gather)
     assert set(harvester_formats()) == set(FORMATS), "every source format has a harvester"
     with pytest.raises(ConfigurationError, match="no harvester for format 'pdf'"):
         harvester_for("pdf")
+
+
+def test_every_registered_harvester_refuses_a_feed_without_records() -> None:
+    class Silent:  # a harvester that forgot the rule: reads the feed and finds nothing
+        def gather(self, data: bytes, spec: Any) -> Any:
+            return iter(())
+
+    with pytest.raises(ParseError, match="the feed has no record: an empty feed is refused"):
+        list(NonEmpty(Silent()).gather(b"", spec()))  # type: ignore[arg-type]
+    assert all(isinstance(harvester_for(fmt), NonEmpty) for fmt in harvester_formats())
+
+
+# -- hostile shapes: millions of columns, one enormous cell (issue 22) ----------------------------
+
+
+def _peak(data: bytes, **reader: Any) -> tuple[Any, int]:
+    """What gathering `data` gives (the items, or the exception) and its peak traced memory."""
+    tracemalloc.start()
+    try:
+        try:
+            outcome: Any = gather(data, **reader)
+        except ParseError as exc:
+            outcome = exc
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return outcome, peak
+
+
+def test_a_row_of_a_million_cells_fails_the_feed_before_the_parser_builds_it() -> None:
+    """3 MB of "ab," is a million cells: the csv module built a list of them (about 60 MB, 20x
+    the row) before the row could be refused as ragged; 200 MB would have been gigabytes."""
+    data = b"id,title\n1,ok\n" + b"ab," * 1_000_000 + b"\n2,fine\n"
+    outcome, peak = _peak(data)
+    assert isinstance(outcome, ParseError) and "line 3" in str(outcome) and "max_columns" in str(outcome)
+    assert peak < 4 * len(data)
+
+
+def test_a_header_of_a_million_columns_fails_the_feed() -> None:
+    data = b",".join(b"c%d" % i for i in range(1_000_000)) + b"\n1\n"
+    outcome, peak = _peak(data)
+    assert isinstance(outcome, ParseError) and "line 1" in str(outcome) and "10000" in str(outcome)
+    assert peak < 4 * len(data)
+
+
+def test_many_delimiters_inside_a_quoted_cell_count_against_the_limit_only_per_line() -> None:
+    cell = '"' + ",\n".join(["many commas"] * 50_000) + '"'  # 50,000 commas, one per line
+    assert rows(f"id,text\n1,{cell}\n".encode())[0]["text"].count(",") == 49_999
+    assert len(rows(b"a,b,c\n1,2,3\n", max_columns=3)) == 1
+    with pytest.raises(ParseError, match="max_columns"):
+        gather(b"a,b,c\n1,2,3,4,5\n", max_columns=3)
+
+
+def test_an_oversized_cell_is_a_row_error_within_bounded_memory() -> None:
+    big = 3_000_000  # over max_cell_chars, under the parser's hard limit
+    data = b'id,title\n1,"' + b"x" * big + b'"\n2,fine\n'
+    outcome, peak = _peak(data)
+    first, second = outcome
+    assert [i.code for i in first.issues] == ["cell-too-large"] and second.readable
+    assert peak < 16 * len(data)  # the csv module's cell buffer is 4 bytes a character, grown by doubling
+
+
+def test_an_enormous_cell_fails_the_feed_within_bounded_memory() -> None:
+    """Past the parser's hard limit the csv module loses track of the quotes: the cell's own
+    lines would be read as rows (records smuggled in a description). It cost ~500 MB before."""
+    smuggled = "\n".join(f"{i},a smuggled row" for i in range(2_000_000))
+    data = f'id,title\n1,"{smuggled}"\n2,fine\n'.encode()
+    outcome, peak = _peak(data)
+    assert isinstance(outcome, ParseError) and "cannot be told apart" in str(outcome)
+    assert peak < 4 * len(data)

@@ -86,7 +86,7 @@ def test_the_reader_option_overrides_sniffing() -> None:
 
 
 def test_harvester_is_registered_for_elm_rdf() -> None:
-    assert isinstance(harvester_for("elm-rdf"), ElmRdfHarvester)
+    assert isinstance(harvester_for("elm-rdf").harvester, ElmRdfHarvester)
 
 
 # -- JSON-LD offline -------------------------------------------------------------------------
@@ -129,9 +129,18 @@ def test_malformed_turtle_is_a_parse_error_with_its_line() -> None:
 
 
 def test_a_graph_without_opportunity_or_specification_is_refused() -> None:
-    with pytest.raises(ParseError, match="nothing to catalogue"):
+    with pytest.raises(ParseError, match="has no elm:LearningOpportunity"):
         gather(fixture("elm3.1_credential_sample.ttl"))
-    assert gather(b"") == []
+
+
+@pytest.mark.parametrize(
+    "feed",
+    [b"", PREFIXES.encode(), b"[]", b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>'],
+)
+def test_an_empty_graph_is_refused(feed: bytes) -> None:
+    # it once yielded nothing, which a complete run took as "every course gone"
+    with pytest.raises(ParseError, match=r"is empty.*an empty feed is refused"):
+        gather(feed)
 
 
 # -- items -----------------------------------------------------------------------------------

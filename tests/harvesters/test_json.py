@@ -38,7 +38,7 @@ def gather(data: bytes, spec: MappingSpec) -> list[Gathered]:
 
 
 def test_registered_for_json() -> None:
-    assert isinstance(harvester_for("json"), JsonHarvester)
+    assert isinstance(harvester_for("json").harvester, JsonHarvester)
 
 
 @pytest.mark.parametrize(

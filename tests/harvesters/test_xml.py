@@ -56,8 +56,8 @@ def items(data: bytes, spec: MappingSpec) -> list[RawItem]:
 
 
 def test_registered_for_xml_and_xcri() -> None:
-    assert isinstance(harvester_for("xml"), XmlHarvester)
-    assert isinstance(harvester_for("xcri-cap"), XmlHarvester)
+    assert isinstance(harvester_for("xml").harvester, XmlHarvester)
+    assert isinstance(harvester_for("xcri-cap").harvester, XmlHarvester)
 
 
 def test_records_with_context_are_self_contained(tmp_path: Path) -> None:

@@ -199,9 +199,12 @@ def test_url_harvest_is_guarded_against_private_addresses(app: Flask, runner: Fl
 
 
 def test_settings_reach_the_harvester(app_factory: Callable[..., Flask]) -> None:
-    app = app_factory(ALLOW_PRIVATE_URLS=True, MAX_FEED_BYTES=1234, WITHDRAW_GUARD_SHARE=0.25)
+    app = app_factory(
+        ALLOW_PRIVATE_URLS=True, MAX_FEED_BYTES=1234, WITHDRAW_GUARD_SHARE=0.25, WITHDRAW_GUARD_COUNT=7
+    )
     given = get_services(app).harvest_settings
-    assert (given.allow_private, given.max_feed_bytes, given.max_withdraw_share) == (True, 1234, 0.25)
+    assert (given.allow_private, given.max_feed_bytes) == (True, 1234)
+    assert (given.max_withdraw_share, given.max_withdraw_count) == (0.25, 7)
 
 
 def test_a_dry_run_registers_and_records_nothing(app: Flask, runner: FlaskCliRunner) -> None:

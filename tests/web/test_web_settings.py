@@ -38,7 +38,7 @@ def test_defaults_follow_the_instance_path(tmp_path: Path) -> None:
     assert app.config["INDEX_DIR"] == str(inst / "data" / "index")
     assert app.config["OPENSEARCH_URL"] is None
     assert app.config["PAGE_SIZE"] == 20
-    assert app.config["WITHDRAW_GUARD_SHARE"] == 0.5
+    assert app.config["WITHDRAW_GUARD_SHARE"] == 0.1 and app.config["WITHDRAW_GUARD_COUNT"] == 1000
     assert app.config["MAX_CONTENT_LENGTH"] == app.config["MAX_UPLOAD_BYTES"]
     assert not inst.exists(), "create_app must not create anything"
 
