@@ -27,6 +27,7 @@ from search.errors import QueryError
 from search.query import register_value_labeller
 from search.sync import IndexSync
 from web.auth import accounts, current_account, permit, token_required
+from web.bodies import json_object
 from web.services import get_services
 
 bp = Blueprint("api_schemes", __name__, url_prefix="/api/v1")
@@ -71,10 +72,7 @@ def eligibility_json(found: CourseEligibility) -> dict[str, Any]:
 
 
 def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise BadRequest(description="The request body must be a JSON object.")
-    return data
+    return json_object()
 
 
 def _scheme_from(data: dict[str, Any], base: Scheme | None, owner: str | None) -> Scheme:

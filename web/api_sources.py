@@ -30,6 +30,7 @@ from harvesters import publish
 from mappings.spec import load_spec
 from web.api import issue_summary, source_summary
 from web.auth import current_account, permit, token_required
+from web.bodies import json_object
 from web.errors import ErrorInfo, error_response
 from web.services import get_services
 from web.uploads import read_feed
@@ -47,9 +48,7 @@ CONFIRM_NOTE = (
 
 
 def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise BadRequest(description="The request body must be a JSON object.")
+    data = json_object()
     unknown = set(data) - {"id", *_EDITABLE}
     if unknown:
         raise BadRequest(description=f"Unknown fields: {', '.join(sorted(unknown))}.")

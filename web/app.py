@@ -20,6 +20,7 @@ from web import (
     api_sources,
     api_webhooks,
     auth,
+    bodies,
     caching,
     dashboard,
     errors,
@@ -49,6 +50,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, instance_path: s
         template_folder=str(TEMPLATE_DIR),
         static_folder=str(STATIC_DIR),
     )
+    app.request_class = bodies.CatalogueRequest  # one byte limit for every body; strict JSON
     app.config.from_mapping(settings.defaults())
     app.config.from_file(
         str(Path(app.instance_path) / settings.INSTANCE_FILE), load=_load_toml, silent=True, text=False
