@@ -235,9 +235,15 @@ def _offline_jsonld(data: bytes) -> bytes:
     """The document with known remote contexts inlined and oversized strings dropped."""
     try:
         document = json.loads(data)
+        return json.dumps(_localise(document), ensure_ascii=False).encode("utf-8")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ParseError(f"not valid JSON-LD: {exc}") from exc
-    return json.dumps(_localise(document), ensure_ascii=False).encode("utf-8")
+    except RecursionError:
+        raise ParseError("not valid JSON-LD: nested too deeply to read") from None
+    except UnicodeEncodeError:  # a lone "\ud800" escape: JSON can write it, no text can hold it
+        raise ParseError(
+            "not valid JSON-LD: a string holds a lone UTF-16 surrogate (such as \\ud800)"
+        ) from None
 
 
 def _localise(node: Any) -> Any:

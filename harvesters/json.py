@@ -193,7 +193,12 @@ def _where(document: Any, selected: Any, records: str | None, base: str) -> str:
 
 
 def _gathered(record: Any, pointer: str, parsed: _Parsed) -> Gathered:
-    content = dumps(record)
+    try:
+        content = dumps(record)
+    except UnicodeEncodeError:  # JSON may escape half of a UTF-16 pair ("\ud800"); text cannot hold it
+        escaped = json.dumps(record, ensure_ascii=True, sort_keys=True).encode("ascii")
+        message = "the record holds a lone UTF-16 surrogate (an escape such as \\ud800 without its pair)"
+        return _unreadable(escaped, pointer, message, "invalid-unicode")
     if not isinstance(record, dict):
         kind = "an array" if isinstance(record, list) else "null" if record is None else type(record).__name__
         issue = Issue(

@@ -25,6 +25,7 @@ from search.result_cache import take_outcome
 from web import elm_views
 from web.facets import KNOWN_PARAMS, SearchView, build_view, current_page, parse_query
 from web.labels import course_labels
+from web.params import whole_number
 from web.services import get_services
 from web.urls import PathTemplate
 
@@ -257,10 +258,7 @@ def source(source_id: str) -> ResponseReturnValue:
 
 
 def _limit(args: Mapping[str, str]) -> int:
-    raw = args.get("limit", "20")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_RUNS:
-        raise QueryError(f"limit must be a whole number between 1 and {MAX_RUNS}")
-    return int(raw)
+    return whole_number(args, "limit", 20, 1, MAX_RUNS)
 
 
 @bp.get("/sources/<source_id>/runs")

@@ -102,7 +102,15 @@ def _holds_nul(value: Any) -> bool:
 class CatalogueRequest(Request):
     """Flask's request with the body limit of `CountedStream` and strict JSON (module docstring)."""
 
-    json_module = _StrictJson
+    @property
+    def json_module(self) -> Any:
+        return _StrictJson
+
+    @json_module.setter
+    def json_module(self, value: Any) -> None:
+        # Flask assigns the app's JSON provider to every request (flask.ctx); request bodies
+        # are untrusted, so they are always parsed by `strict_loads` instead.
+        pass
 
     @cached_property
     def stream(self) -> IO[bytes]:

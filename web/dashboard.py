@@ -7,10 +7,12 @@ has the button that confirms exactly the staged bytes. Plain forms, no JavaScrip
 
 from __future__ import annotations
 
+import posixpath
+import re
 from collections import Counter
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -62,6 +64,31 @@ def _login_redirect() -> ResponseReturnValue | None:
     return None
 
 
+_NOT_IN_PATHS = re.compile(r"[\x00-\x20\x7f\\]")
+"""Controls, blanks and backslashes: browsers drop tabs and newlines from URLs and read "\\" as
+"/", so "/\t/evil.example" or "/\\evil.example" would leave the site."""
+_PATH_SAFE = "/%-._~!$&'()*+,;=:@"
+
+
+def local_path(target: str) -> str | None:
+    """`target` as a path on this site (dot segments resolved, the rest percent-encoded, no
+    fragment), or None when it is anything else: an absolute or scheme-relative URL, a path
+    that a browser would read as one, or text with controls, blanks or backslashes. What a
+    login redirects to, so that a crafted `next` can never send a user to another origin."""
+    if not target or _NOT_IN_PATHS.search(target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return None
+    path = posixpath.normpath(parts.path)
+    if parts.path.endswith("/") and path != "/":
+        path += "/"
+    if path.startswith("//"):
+        return None
+    query = quote(parts.query, safe=_PATH_SAFE + "?")
+    return quote(path, safe=_PATH_SAFE) + (f"?{query}" if query else "")
+
+
 def issues_by_field(report: RunReport) -> list[dict[str, Any]]:
     """One row per field: exact counts per severity (the run's totals), most errors first."""
     counts: Counter[tuple[str, Severity]] = Counter()
@@ -103,10 +130,7 @@ def login() -> ResponseReturnValue:
     error = None
     if request.method == "POST":
         if log_in(request.form.get("token", "")) is not None:
-            target = request.args.get("next", "")
-            # only a path on this site: never an open redirect to another origin
-            safe = target.startswith("/") and not target.startswith("//")
-            return redirect(target if safe else url_for("dashboard.index"))
+            return redirect(local_path(request.args.get("next", "")) or url_for("dashboard.index"))
         error = "That token is not valid, or it has been revoked."
     status = 401 if error else 200
     return render_template("dashboard/login.html", error=error), status

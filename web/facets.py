@@ -23,8 +23,9 @@ from flask import url_for
 from werkzeug.datastructures import MultiDict
 
 from search.errors import QueryError
-from search.query import FACETS, FACETS_BY_NAME, MAX_PAGE, Query, SearchResult, readable_cursor
+from search.query import FACETS, FACETS_BY_NAME, MAX_PAGE, MAX_PAGE_SIZE, Query, SearchResult, readable_cursor
 from web.labels import FacetLabels
+from web.params import whole_number
 from web.urls import query_url
 
 FILTER_PARAMS = tuple(spec.name for spec in FACETS)
@@ -47,16 +48,6 @@ KNOWN_PARAMS = frozenset(
 changes what is found."""
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
-
-
-def _int(args: MultiDict[str, str], name: str, default: int) -> int:
-    raw = args.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise QueryError(f"{name} must be a whole number, not {raw[:40]!r}") from None
 
 
 def _flag(args: MultiDict[str, str], name: str) -> bool:
@@ -111,8 +102,8 @@ def parse_query(args: MultiDict[str, str], *, default_page_size: int, strict: bo
     return Query.create(
         text=args.get("q", ""),
         filters={name: args.getlist(name) for name in FILTER_PARAMS if name in args},
-        page=_int(args, "page", 1),
-        page_size=_int(args, "page_size", default_page_size),
+        page=whole_number(args, "page", 1, 1, MAX_PAGE),
+        page_size=whole_number(args, "page_size", default_page_size, 1, MAX_PAGE_SIZE),
         # Parameters that only mean something together are ignored alone (no 400 for a
         # request its schema allows): distance without `near` is relevance, a radius without
         # `near` nothing, and text that is no cursor at all starts at `page`. A real cursor of

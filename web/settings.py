@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from catalogue.errors import ConfigurationError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_FILE = "catalogue.toml"
 ENV_PREFIX = "CATALOGUE"
@@ -130,6 +132,22 @@ SETTINGS: tuple[Setting, ...] = (
         "every web process); unset, each process makes a random one and dashboard logins do not "
         "survive a restart or move between processes.",
         "unset (random per process)",
+    ),
+    Setting(
+        "SESSION_COOKIE_SAMESITE",
+        "Lax",
+        "SameSite attribute of the dashboard's session cookie: `Lax` (default) or `Strict`; with "
+        "`Strict` a link to the dashboard from another site arrives logged out.",
+        "`Lax`",
+    ),
+    Setting(
+        "SESSION_COOKIE_SECURE",
+        "auto",
+        "`Secure` attribute of the dashboard's session cookie: `auto` sets it on requests that came "
+        "over HTTPS (behind a TLS-terminating proxy, let the app see the client's scheme: werkzeug's "
+        "ProxyFix or gunicorn's `--forwarded-allow-ips`), `true` always (then the dashboard works "
+        "only over HTTPS), `false` never. The cookie is always HttpOnly.",
+        "`auto`",
     ),
     Setting(
         "STAGED_FEED_HOURS",
@@ -286,11 +304,24 @@ def resolve(config: MutableMapping[str, Any], instance_path: str) -> None:
     config["OAI_TOKEN_HOURS"] = max(1, int(config["OAI_TOKEN_HOURS"]))  # the issue asks for >= 1 hour
     config["OAI_ADMIN_EMAIL"] = _origins(config.get("OAI_ADMIN_EMAIL"))  # same list parsing
     config["ALLOW_PRIVATE_URLS"] = _truthy(config["ALLOW_PRIVATE_URLS"])
+    config["SESSION_COOKIE_SAMESITE"] = _same_site(config.get("SESSION_COOKIE_SAMESITE"))
+    secure = config.get("SESSION_COOKIE_SECURE")
+    auto = isinstance(secure, str) and secure.strip().lower() == "auto"
+    config["SESSION_COOKIE_SECURE"] = "auto" if auto else _truthy(secure)
     config["WEBHOOK_MAX_ATTEMPTS"] = max(1, int(config["WEBHOOK_MAX_ATTEMPTS"]))
     config["WEBHOOK_TIMEOUT"] = float(config["WEBHOOK_TIMEOUT"])
     config["PUBLIC_BASE_URL"] = config.get("PUBLIC_BASE_URL") or None
     # Flask enforces the request-size cap itself (413) when MAX_CONTENT_LENGTH is set.
     config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_BYTES"]
+
+
+def _same_site(value: Any) -> str:
+    """ "Lax" or "Strict" (any case); anything else is a configuration error: SameSite=None
+    would send the session with cross-site requests."""
+    chosen = str(value or "").strip().capitalize()
+    if chosen not in {"Lax", "Strict"}:
+        raise ConfigurationError(f"SESSION_COOKIE_SAMESITE must be Lax or Strict, not {value!r}")
+    return chosen
 
 
 def _truthy(value: Any) -> bool:

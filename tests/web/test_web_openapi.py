@@ -70,7 +70,11 @@ GET_OPERATIONS = [
 @pytest.fixture(scope="module")
 def api_schema(edx_app: Flask) -> Any:
     """The served document, loaded by schemathesis against the app in-process (WSGI)."""
-    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", edx_app).include(method="GET")
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", edx_app).include(method="GET")
+    # A NUL in any parameter is refused with 400 before the route runs (web.params): no id or
+    # filter value can hold one, so strings with NUL are not schema-valid inputs here.
+    schema.config.generation.update(allow_x00=False)
+    return schema
 
 
 def _run(operation: Any, **fixed: Any) -> None:
