@@ -30,6 +30,7 @@ from web.services import get_services
 bp = Blueprint("api_changes", __name__, url_prefix="/api/v1")
 
 _CURSOR = re.compile(r"[0-9]{1,18}")
+PARAMETERS = frozenset({"since", "limit", "scheme"})
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
@@ -82,6 +83,12 @@ def scheme_entry(entry: EligibilityEntry) -> dict[str, Any]:
 @bp.get("/changes")
 def changes() -> ResponseReturnValue:
     """A page of the feed after `since`, with `next_cursor`, `has_more` and a `next` link."""
+    unknown = sorted(set(request.args) - PARAMETERS)
+    if unknown:  # e.g. `cursor=` for `since=`: ignoring it would silently restart the feed
+        raise QueryError(
+            f"unknown parameter {unknown[0][:40]!r}; the changes feed takes since (the next_cursor "
+            "of the previous page), limit and scheme"
+        )
     since = parse_cursor(request.args.get("since"))
     limit = _limit()
     scheme_id = request.args.get("scheme") or None

@@ -23,7 +23,7 @@ from flask import url_for
 from werkzeug.datastructures import MultiDict
 
 from search.errors import QueryError
-from search.query import FACETS, FACETS_BY_NAME, MAX_PAGE, MAX_PAGE_SIZE, Query, SearchResult, readable_cursor
+from search.query import FACETS, FACETS_BY_NAME, MAX_PAGE, MAX_PAGE_SIZE, Query, SearchResult
 from web.labels import FacetLabels
 from web.params import whole_number
 from web.urls import query_url
@@ -106,13 +106,13 @@ def parse_query(args: MultiDict[str, str], *, default_page_size: int, strict: bo
         page_size=whole_number(args, "page_size", default_page_size, 1, MAX_PAGE_SIZE),
         # Parameters that only mean something together are ignored alone (no 400 for a
         # request its schema allows): distance without `near` is relevance, a radius without
-        # `near` nothing, and text that is no cursor at all starts at `page`. A real cursor of
-        # another search is still an error.
+        # `near` nothing. A cursor is checked (`Query.create`): one that is malformed, cut or
+        # of another search is a 400, never a silent first page.
         sort="relevance" if sort == "distance" and near is None else sort,
         include_past=_flag(args, "include_past"),
         near=near,
         within_km=_float(args, "within_km") if near is not None else None,
-        cursor=cursor if cursor and readable_cursor(cursor) else None,
+        cursor=cursor or None,
         facets=_facet_names(args),
     )
 

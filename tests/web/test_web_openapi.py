@@ -77,9 +77,17 @@ def api_schema(edx_app: Flask) -> Any:
     return schema
 
 
+def _without_cursor(case: Any) -> Any:
+    # A generated string is never a cursor a search wrote (base64url JSON bound to its search),
+    # and a malformed cursor is a 400 by design (issue 22, class 19; tests/web/test_cursors.py).
+    if case.query and "cursor" in case.query:
+        case.query = {name: value for name, value in case.query.items() if name != "cursor"}
+    return case
+
+
 def _run(operation: Any, **fixed: Any) -> None:
     @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-    @given(case=operation.as_strategy(**fixed))
+    @given(case=operation.as_strategy(**fixed).map(_without_cursor))
     def check(case: Any) -> None:
         case.call_and_validate()  # no 5xx; status, content type, headers and body as documented
 
