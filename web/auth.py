@@ -74,6 +74,21 @@ def authenticate_request() -> Account:
     return found[0]
 
 
+def bearer_account() -> Account | None:
+    """The account of a valid bearer token on this request, else None (no header, another
+    scheme, unknown or revoked token): for public reads that show more to some callers (their
+    own dry runs). Never raises; looked up once per request."""
+    if "bearer_account" not in g:
+        header = flask_request.headers.get("Authorization", "")
+        scheme, _, token = header.strip().partition(" ")
+        found = (
+            accounts().authenticate(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+        )
+        g.bearer_account = found[0] if found else None
+    account: Account | None = g.bearer_account
+    return account
+
+
 def token_required(view: _View) -> _View:
     """Authenticate before the view runs (so an unauthenticated write never learns whether its
     target exists); the view reads the caller with `current_account()`."""
