@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from catalogue.errors import ConfigurationError
+from catalogue.errors import ConfigurationError, QuotaExceeded
 from catalogue.model import Course, Organisation, lang_text
 from catalogue.vocabularies import countries
 
@@ -93,3 +93,20 @@ def with_registered_provider(course: Course, provider: Organisation) -> tuple[Co
     if merged == own:
         return course, False
     return replace(course, provider=merged), True
+
+
+def check_source_cap(sources: Iterable[Source], owner: str, limit: int) -> None:
+    """QuotaExceeded when `owner` already owns `limit` sources (retired ones included: their
+    courses stay in the catalogue as tombstones); `limit` 0 means no cap. The caller decides
+    whom the cap applies to (provider accounts, not admins)."""
+    if limit <= 0:
+        return
+    used = sum(1 for source in sources if source.owner == owner)
+    if used >= limit:
+        raise QuotaExceeded(
+            f"Account {owner!r} owns {used} sources, the most the MAX_SOURCES_PER_ACCOUNT quota allows; "
+            "register this feed under an existing source, or ask an admin.",
+            setting="MAX_SOURCES_PER_ACCOUNT",
+            limit=limit,
+            used=used,
+        )

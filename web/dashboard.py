@@ -19,7 +19,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import Forbidden
 
 from catalogue.accounts import Account
-from catalogue.errors import ConfigurationError, Conflict, NotFound
+from catalogue.errors import ConfigurationError, Conflict, NotFound, QuotaExceeded
 from catalogue.permissions import can_change_source, can_register_source, visible_sources
 from catalogue.quality import Quality, quality
 from catalogue.runs import Outcome, RunReport, RunStatus, Severity
@@ -29,6 +29,7 @@ from catalogue.store import CatalogueStore
 from harvesters import publish
 from mappings.spec import load_spec
 from web.auth import log_in, log_out, protect_form, session_account
+from web.quotas import check_source_quota, staged_feeds
 from web.services import get_services
 from web.uploads import MEDIA_TYPES, read_feed
 
@@ -158,7 +159,7 @@ def index() -> ResponseReturnValue:
     )
 
 
-def _source_page(source_id: str, **extra: Any) -> ResponseReturnValue:
+def _source_page(source_id: str, status: int | None = None, **extra: Any) -> ResponseReturnValue:
     account = _account()
     store = get_services().store
     source = store.get_source(source_id)
@@ -175,7 +176,9 @@ def _source_page(source_id: str, **extra: Any) -> ResponseReturnValue:
         "upload_error": None,
         **extra,
     }
-    return render_template("dashboard/source.html", **context), 400 if extra.get("upload_error") else 200
+    if status is None:
+        status = 400 if extra.get("upload_error") else 200
+    return render_template("dashboard/source.html", **context), status
 
 
 @bp.get("/sources/<source_id>")
@@ -199,10 +202,12 @@ def upload(source_id: str) -> ResponseReturnValue:
     account, found = _changeable(source_id)
     feed = read_feed(found)
     services = get_services()
+    staged = staged_feeds(account)
     try:
+        staged.check_room(found, account.id, len(feed.content))
         published = publish.push(
             services.store,
-            StagedFeedStore(services.store),
+            staged,
             found,
             feed.content,
             feed.media_type,
@@ -214,6 +219,8 @@ def upload(source_id: str) -> ResponseReturnValue:
         )
     except Conflict as exc:
         return _source_page(source_id, upload_error=str(exc))
+    except QuotaExceeded as exc:
+        return _source_page(source_id, status=409, upload_error=str(exc))
     report = published.report
     status = 422 if report.status is RunStatus.FAILED else 200
     return render_template(
@@ -286,7 +293,7 @@ def new_source() -> ResponseReturnValue:
     account = _account()
     if not can_register_source(account):
         raise Forbidden(description="Only provider and admin accounts register sources.")
-    error = None
+    error, status = None, 200
     if request.method == "POST":
         store = get_services().store
         try:
@@ -295,10 +302,13 @@ def new_source() -> ResponseReturnValue:
                 store.get_source(created.id)
                 raise ValueError(f"a source {created.id!r} already exists")
             except NotFound:
+                check_source_quota(created.owner)
                 store.save_source(created)
             return redirect(url_for("dashboard.source", source_id=created.id), code=303)
         except ValueError as exc:
-            error = str(exc)
+            error, status = str(exc), 400
+        except QuotaExceeded as exc:
+            error, status = str(exc), 409
     return render_template(
         "dashboard/new_source.html", formats=FORMATS, error=error, form=request.form
-    ), 400 if error else 200
+    ), status

@@ -39,6 +39,7 @@ class Rule:
 ERROR_TABLE: tuple[tuple[type[Exception], Rule], ...] = (
     (catalogue_errors.NotFound, Rule(404, "not_found", True, "It may have been removed from its feed.")),
     (catalogue_errors.Conflict, Rule(409, "conflict", True)),
+    (catalogue_errors.QuotaExceeded, Rule(409, "quota_exceeded", True)),
     (search_errors.QueryError, Rule(400, "invalid_query", True, "Check the search parameters.")),
     (
         search_errors.BackendUnavailable,
@@ -105,7 +106,8 @@ def describe(exc: BaseException) -> ErrorInfo:
     for cls, rule in ERROR_TABLE:
         if isinstance(exc, cls):
             message = str(exc) if rule.public and str(exc) else _default_message(rule)
-            return ErrorInfo(rule.status, rule.code, message, hint=rule.hint)
+            details = dict(getattr(exc, "details", None) or {}) if rule.public else {}
+            return ErrorInfo(rule.status, rule.code, message, details, hint=rule.hint)
     return ErrorInfo(500, "internal_error", _GENERIC_5XX)
 
 

@@ -155,6 +155,40 @@ SETTINGS: tuple[Setting, ...] = (
         "How long a pushed feed's dry run can be confirmed; after that its staged bytes are deleted.",
     ),
     Setting(
+        "STAGED_FEEDS_PER_SOURCE",
+        5,
+        "Staged feeds (pushed dry runs awaiting `confirm`) one source keeps; staging one more "
+        "deletes the oldest. At least 1.",
+    ),
+    Setting(
+        "STAGED_BYTES_PER_SOURCE",
+        100 * 1024 * 1024,
+        "Bytes of staged feeds one source keeps: the oldest are deleted to make room; a single feed "
+        "over it is refused (409 `quota_exceeded`). `0`: no limit.",
+        "`104857600` (100 MiB)",
+    ),
+    Setting(
+        "STAGED_FEEDS_PER_ACCOUNT",
+        20,
+        "Staged feeds one provider account may hold over all its sources; one more is refused "
+        "(409 `quota_exceeded`, before the dry run) until one is confirmed or expires. Admins have "
+        "no account quota. `0`: no limit.",
+    ),
+    Setting(
+        "STAGED_BYTES_PER_ACCOUNT",
+        200 * 1024 * 1024,
+        "Bytes of staged feeds one provider account may hold over all its sources (as "
+        "`STAGED_FEEDS_PER_ACCOUNT`). `0`: no limit.",
+        "`209715200` (200 MiB)",
+    ),
+    Setting(
+        "MAX_SOURCES_PER_ACCOUNT",
+        25,
+        "Sources one provider account may own (retired ones included: their tombstones stay); "
+        "registering one more is refused with 409 `quota_exceeded`. Admins' sources have no cap. "
+        "`0`: no cap.",
+    ),
+    Setting(
         "API_CACHE_SECONDS",
         60,
         "How long browsers and proxies may reuse a GET response of `/api/` (`Cache-Control: max-age`); "
@@ -255,6 +289,13 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 SETTINGS_BY_NAME: Mapping[str, Setting] = {s.name: s for s in SETTINGS}
+QUOTAS = (
+    "STAGED_FEEDS_PER_SOURCE",
+    "STAGED_BYTES_PER_SOURCE",
+    "STAGED_FEEDS_PER_ACCOUNT",
+    "STAGED_BYTES_PER_ACCOUNT",
+    "MAX_SOURCES_PER_ACCOUNT",
+)
 
 
 def defaults() -> dict[str, Any]:
@@ -296,6 +337,10 @@ def resolve(config: MutableMapping[str, Any], instance_path: str) -> None:
     config["CORS_ORIGINS"] = _origins(config.get("CORS_ORIGINS"))
     for name in ("MAX_FEED_BYTES", "MAX_UPLOAD_BYTES", "PAGE_SIZE", "STAGED_FEED_HOURS"):
         config[name] = int(config[name])
+    for name in QUOTAS:
+        config[name] = max(0, int(config[name]))
+    if config["STAGED_FEEDS_PER_SOURCE"] < 1:
+        raise ConfigurationError("STAGED_FEEDS_PER_SOURCE must be at least 1 (the feed being staged)")
     config["WITHDRAW_GUARD_SHARE"] = float(config["WITHDRAW_GUARD_SHARE"])
     config["SEARCH_CACHE_SIZE"] = max(0, int(config["SEARCH_CACHE_SIZE"]))
     config["SEARCH_CACHE_SECONDS"] = max(0.0, float(config["SEARCH_CACHE_SECONDS"]))
