@@ -22,6 +22,9 @@ from search.errors import QueryError
 MAX_QUERY_LENGTH = 500
 MAX_PAGE_SIZE = 100
 MAX_PAGE = 500  # deeper than this needs the cursor
+MAX_FILTER_VALUES = 100
+"""Filter values one search may name, every facet together: each toggle link of a result page
+repeats the query, so the page grows with values x links; a person selects a handful."""
 MAX_CURSOR_LENGTH = 2000
 """Longest cursor token read (one a search writes is a few hundred characters)."""
 MAX_CURSOR_POSITION = 10**9
@@ -258,6 +261,7 @@ class Query:
                     raise QueryError(f"unknown {name} range {unknown[0]!r}; use one of {', '.join(known)}")
             if kept:
                 clean[name] = kept
+        _check_filter_count(sum(len(values) for values in clean.values()))
         query = cls(text, MappingProxyType(clean), page, page_size, sort, **flags)
         _check_options(query)
         return query
@@ -278,7 +282,13 @@ def validate(query: Query) -> None:
     unknown = [name for name in query.filters if name not in FACETS_BY_NAME]
     if unknown:
         raise QueryError(f"unknown filter {unknown[0]!r}")
+    _check_filter_count(sum(len(values) for values in query.filters.values()))
     _check_options(query)
+
+
+def _check_filter_count(count: int) -> None:
+    if count > MAX_FILTER_VALUES:
+        raise QueryError(f"a search takes at most {MAX_FILTER_VALUES} filter values, not {count}")
 
 
 def _check_options(query: Query) -> None:

@@ -115,9 +115,14 @@ def _default_message(rule: Rule) -> str:
     return rule.hint or _GENERIC_5XX
 
 
+MACHINE_PATHS = frozenset({"/oai"})
+"""Paths for programs outside /api/: their HTTP errors (429, 405, 413...) are JSON too (OAI-PMH
+protocol errors are still XML documents with status 200, see catalogue.oai)."""
+
+
 def wants_json() -> bool:
-    """API paths always get JSON; every other path gets an HTML page."""
-    return request.path.startswith("/api/")
+    """API paths (and MACHINE_PATHS) always get JSON; every other path gets an HTML page."""
+    return request.path.startswith("/api/") or request.path in MACHINE_PATHS
 
 
 def error_response(info: ErrorInfo) -> Response:

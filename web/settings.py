@@ -225,6 +225,21 @@ SETTINGS: tuple[Setting, ...] = (
         "`120/minute`",
     ),
     Setting(
+        "RATELIMIT_PAGES",
+        "120/minute",
+        "Requests per client IP allowed to the HTML pages (search, course, provider, sources, runs, "
+        "dashboard login) without a login or token; a separate budget from the API's. Static files "
+        "and logged-in dashboard sessions are exempt. Empty: no limit.",
+        "`120/minute`",
+    ),
+    Setting(
+        "RATELIMIT_OAI",
+        "60/minute",
+        "Requests per client IP allowed to `/oai` without an API token (a separate budget); more "
+        "get a 429 with `Retry-After`. Empty: no limit.",
+        "`60/minute`",
+    ),
+    Setting(
         "RATELIMIT_STORAGE_URI",
         "memory://",
         "Where the rate limiter keeps its counters: `memory://` (per web process) or "
