@@ -15,7 +15,6 @@ from flask.typing import ResponseReturnValue
 from catalogue.eligibility_store import EligibilityStore
 from catalogue.oai import OaiRepository, RecordSource, RepositoryInfo, TokenCodec
 from catalogue.oai.schemes import EligibilitySchemes
-from search.documents import provider_key
 from web import elm_views
 from web.services import get_services
 
@@ -37,7 +36,7 @@ def repository() -> OaiRepository:
         page_size=config["OAI_PAGE_SIZE"],
     )
     store = get_services().store
-    records = RecordSource(store, provider_key, EligibilitySchemes(EligibilityStore(store)))
+    records = RecordSource(store, EligibilitySchemes(EligibilityStore(store)))
     tokens = TokenCodec(config["SECRET_KEY"], timedelta(hours=config["OAI_TOKEN_HOURS"]))
     return OaiRepository(info, records, tokens)
 
