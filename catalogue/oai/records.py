@@ -36,8 +36,6 @@ from catalogue.store import CatalogueStore, stored_courses
 
 PROVIDER = "provider"
 SCHEME = "scheme"
-BATCH = 500
-"""Rows read per query while filling a page (a set filter may skip many)."""
 
 
 @dataclass(frozen=True)
@@ -81,9 +79,12 @@ class SchemeDirectory(Protocol):
 
     def eligible_schemes(self, course_ids: Sequence[str]) -> Mapping[str, Sequence[str]]: ...
 
-    def changes(self, scheme_id: str, after: int, limit: int) -> list[SchemeEntry]:
-        """Eligibility changes of the scheme with a seq above `after`, ascending; NotFound
-        for an unknown scheme."""
+    def changes(
+        self, scheme_id: str, after: int, limit: int, window: Window | None = None
+    ) -> list[SchemeEntry]:
+        """Up to `limit` eligibility changes of the scheme with a seq above `after`, ascending,
+        dated (the later of the course's last change and the eligibility's) within `window`
+        (selected by the database, not after reading); NotFound for an unknown scheme."""
         ...
 
 
@@ -186,7 +187,7 @@ class RecordSource:
         found: list[OaiItem] = []
         while len(found) <= limit:
             try:
-                entries = self.schemes.changes(scheme_id, after, BATCH)
+                entries = self.schemes.changes(scheme_id, after, limit + 1, window)
             except NotFound:
                 return []
             items = self._items([(e.seq, e.stored) for e in entries])
@@ -195,7 +196,7 @@ class RecordSource:
                 if window.contains(datestamp):
                     deleted = item.deleted or not entry.eligible
                     found.append(OaiItem(item.course, entry.seq, datestamp, deleted, item.sets))
-            if len(entries) < BATCH:
+            if len(entries) <= limit:
                 break
             after = entries[-1].seq
         return found[: limit + 1]

@@ -270,3 +270,40 @@ def test_the_migration_fills_the_provider_columns_of_existing_courses(
     finally:
         engine.dispose()
     get_services(app).close()
+
+
+def test_a_scheme_set_with_a_window_is_selected_by_the_database(
+    catalogue: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import catalogue.eligibility_store as eligibility_store
+    import catalogue.oai.schemes as oai_schemes
+    from catalogue.account_store import AccountStore
+    from catalogue.accounts import Role
+
+    store = get_services(catalogue).store
+    accounts = AccountStore(store)
+    accounts.create_account("reg-oai", "Registry", Role.REGISTRY)
+    token = {"Authorization": f"Bearer {accounts.issue_token('reg-oai', 't').plaintext}"}
+    client = catalogue.test_client()
+    rules = [{"id": "any-level", "field": "eqf_level", "op": "between", "value": [1, 8]}]
+    created = client.post(
+        "/api/v1/schemes", json={"id": "wide", "name": "Wide", "rules": rules}, headers=token
+    )
+    assert created.status_code == 201, created.get_json()
+    everyone, _ = _list(client, "verb=ListIdentifiers&metadataPrefix=oai_dc&set=scheme:wide")
+    assert len(everyone) > SIZE // 2
+    rows = {"n": 0}
+    for module in (oai_records, oai_schemes, eligibility_store):
+        original = module.stored_courses
+
+        def counting(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            found = _original(*args, **kwargs)
+            rows["n"] += len(found)
+            return found
+
+        monkeypatch.setattr(module, "stored_courses", counting)
+    late = client.get("/oai?verb=ListIdentifiers&metadataPrefix=oai_dc&set=scheme:wide&from=2999-01-01")
+    assert "noRecordsMatch" in late.get_data(as_text=True)
+    assert rows["n"] == 0, f"read {rows['n']} course rows to find that no entry is in the window"
+    within, _ = _list(client, "verb=ListIdentifiers&metadataPrefix=oai_dc&set=scheme:wide&until=2999-01-01")
+    assert within == everyone
