@@ -121,7 +121,10 @@ class CatalogueRequest(Request):
             raise too_large(limit)
         # Bounded by Content-Length, or the server-terminated stream, or empty (never unbounded).
         raw = get_input_stream(self.environ, max_content_length=None)
-        return raw if limit is None else CountedStream(raw, limit)
+        if limit is None:
+            return raw
+        counted: IO[bytes] = CountedStream(raw, limit)  # type: ignore[assignment]  # a RawIOBase is a binary IO
+        return counted
 
     def on_json_loading_failed(self, e: ValueError | None) -> Any:
         if e is None:

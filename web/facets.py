@@ -307,7 +307,7 @@ def _nested(views: list[FacetView]) -> tuple[FacetView, ...]:
 
 def _active(result: SearchResult, facets: tuple[FacetView, ...]) -> tuple[ValueView, ...]:
     by_value = {f.name: {v.value: v for v in f.values} for f in facets}
-    active = []
+    active: list[ValueView] = []
     for name, values in result.query.filters.items():
         views = by_value.get(name, {})
         active.extend(views[value] for value in values if value in views)

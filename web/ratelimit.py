@@ -82,7 +82,7 @@ def init_app(app: Flask) -> None:
     """Install the limiter with one application limit per configured budget (none: no
     limiter). A breach raises werkzeug's TooManyRequests, which `web.errors` answers with 429
     and a Retry-After header (JSON on /api/ and /oai, the error page elsewhere)."""
-    limits = [
+    limits: list[str | Callable[[], str] | ApplicationLimit] = [
         _application_limit(budget, setting) for budget, setting in BUDGETS.items() if app.config.get(setting)
     ]
     if not limits:
