@@ -105,7 +105,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "MAX_UPLOAD_BYTES",
         50 * 1024 * 1024,
-        "Largest HTTP request body accepted (feed uploads); bigger requests get a 413 error.",
+        "Largest HTTP request body accepted (feed uploads), counted as it is read whatever the "
+        "transfer encoding (chunked too); bigger requests get a 413 error.",
         "`52428800` (50 MiB)",
     ),
     Setting(
