@@ -133,7 +133,10 @@ def window(since: str | None, until: str | None) -> Window:
         low, low_day = _datestamp(since, "from")
     if until is not None:
         start, high_day = _datestamp(until, "until")
-        high = start + (timedelta(days=1) if high_day else timedelta(seconds=1))
+        try:
+            high = start + (timedelta(days=1) if high_day else timedelta(seconds=1))
+        except OverflowError:  # until the last day a date can have: no upper bound at all
+            high = None
     if low_day is not None and high_day is not None and low_day != high_day:
         raise OaiError("badArgument", "from and until must have the same granularity.")
     if low is not None and high is not None and low >= high:

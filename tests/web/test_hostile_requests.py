@@ -263,6 +263,25 @@ def test_oai_arguments_with_nul_are_a_protocol_error(any_backend: Flask) -> None
         assert b"<error code=" in response.data, response.data[:500]
 
 
+@pytest.mark.parametrize(
+    "dates",
+    [
+        "until=9999-12-31",
+        "until=9999-12-31T23:59:59Z",
+        "from=0001-01-01&until=9999-12-31",
+        "from=9999-12-31T23:59:59Z",
+        "from=٢٠٢٥-٠١-٠١",
+        "from=2025-02-30",
+        "from=2025-01-01&until=2024-01-01",
+    ],
+)
+def test_oai_dates_at_the_edges_of_the_calendar_are_answered(world: World, dates: str) -> None:
+    response = world.client.get(f"/oai?verb=ListIdentifiers&metadataPrefix=oai_dc&{dates}")
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    body = response.get_data(as_text=True)
+    assert "<ListIdentifiers>" in body or '<error code="' in body
+
+
 def test_a_login_next_with_a_newline_is_not_a_500(world: World) -> None:
     for target in ("/x\r\nSet-Cookie: evil=1", "/dashboard/\n", "\n/dashboard/", "/%0d%0a"):
         client = world.app.test_client()
