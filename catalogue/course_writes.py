@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 
 from catalogue import jsontext
 from catalogue.changes import Candidate, CourseStatus
+from catalogue.provider_keys import provider_columns
 from catalogue.runs import Issue, Severity
 from catalogue.schema import UTCDateTime, changes, courses, raw_items
 from catalogue.store_rows import CHUNK, chunks
@@ -145,6 +146,8 @@ _UPDATE_COURSE = (
         status=sa.bindparam("status_"),
         content_hash=sa.bindparam("content_hash_"),
         record=sa.bindparam("record_"),
+        provider_key=sa.bindparam("provider_key_"),
+        provider_name=sa.bindparam("provider_name_"),
         seq=sa.bindparam("seq_"),
         updated_at=sa.bindparam("updated_at_"),
         last_run_id=sa.bindparam("last_run_id_"),
@@ -193,7 +196,8 @@ def _insert_many(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) 
     if conn.dialect.name == "postgresql":
         _copy(conn, table, rows)
         return
-    names = tuple(rows[0])
+    # the compiled INSERT lists its columns in table order: give the values in that order too
+    names = tuple(column.name for column in table.c if column.name in rows[0])
     sql, processors = _plain_insert(conn.dialect, table, names)
     # Timestamp columns hold the same value (the run's `now`) in every row, and SQLite's
     # DateTime processor formats it anew each time (~5 us a value, 4 per course): format it once.
@@ -251,13 +255,15 @@ def _course_row(
     candidate: Candidate, source_id: str, seqs: dict[str, int], run_id: int | None, now: datetime
 ) -> dict[str, Any]:
     cid = candidate.course_id
+    record = candidate.stored_record()
     return {
         "id": cid,
         "source_id": source_id,
         "provider_ref": candidate.provider_ref,
         "status": CourseStatus.ACTIVE.value,
         "content_hash": candidate.content_hash,
-        "record": candidate.stored_record(),
+        "record": record,
+        **provider_columns(record),
         "seq": seqs[cid],
         "first_seen": now,
         "updated_at": now,
@@ -271,11 +277,15 @@ def _update_row(
 ) -> dict[str, Any]:
     """Parameters of _UPDATE_COURSE (bind names differ from column names, as SQLAlchemy requires)."""
     cid = candidate.course_id
+    record = candidate.stored_record()
+    columns = provider_columns(record)
     return {
         "id_": cid,
         "status_": CourseStatus.ACTIVE.value,
         "content_hash_": candidate.content_hash,
-        "record_": candidate.stored_record(),
+        "record_": record,
+        "provider_key_": columns["provider_key"],
+        "provider_name_": columns["provider_name"],
         "seq_": seqs[cid],
         "updated_at_": now,
         "last_run_id_": run_id,

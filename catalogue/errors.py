@@ -4,6 +4,7 @@
     ├── ConfigurationError      a setting is missing or wrong (bad database URL, unknown mapping)
     ├── NotFound                a course, source or run id that does not exist
     ├── Conflict                the id is taken, or the target changed so the request no longer fits
+    ├── QuotaExceeded           an account would hold more than a configured quota allows
     ├── StoreError              the database refused an operation (wraps the driver error)
     └── FeedError               a whole feed is unusable: the run fails and nothing changes
         ├── FetchError          could not download (network, HTTP status, size cap, blocked address)
@@ -27,6 +28,14 @@ class NotFound(CatalogueError):
 
 class Conflict(CatalogueError):
     pass
+
+
+class QuotaExceeded(CatalogueError):
+    """`details`: the `setting` that sets the quota, its `limit` and what is `used` already."""
+
+    def __init__(self, message: str, *, setting: str, limit: int, used: int) -> None:
+        super().__init__(message)
+        self.details = {"setting": setting, "limit": limit, "used": used}
 
 
 class StoreError(CatalogueError):

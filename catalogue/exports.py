@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
@@ -59,6 +60,11 @@ CSV_COLUMNS = (
 )
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """A cell starting with one of these is a formula (or becomes one) in spreadsheet programs."""
+_FORMULA_MARKS = ("=", "+", "-", "@", "\u2212")  # U+2212: the minus sign some programs take for "-"
+_UNSEEN = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+"""Unicode categories of what a spreadsheet skips or shows as nothing before a formula: controls
+(NUL, vertical tab), format characters (BOM, zero-width space and joiners, word joiner, soft
+hyphen, direction marks) and spaces (no-break, ideographic)."""
 
 
 # --- reading ---------------------------------------------------------------------------------------
@@ -176,8 +182,21 @@ def snapshot_jsonl(items: Iterable[StoredCourse]) -> Iterator[bytes]:
 
 
 def csv_safe(value: str) -> str:
-    """The cell as a spreadsheet shows it, never runs it: a formula start gets a leading "'"."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    """The cell as a spreadsheet shows it, never runs it: a cell that is or may become a formula
+    gets a leading "'" before its unchanged text.
+
+    A formula is recognised behind what a reader cannot see and in its compatibility forms: the
+    characters before the first visible one (`_UNSEEN`) are skipped, and that one is compared
+    after NFKC normalisation, so a BOM or a zero-width space before "=", or a fullwidth "＝",
+    "＋", "－", "＠" (and their small forms) are guarded like "=" itself."""
+    if value.startswith(FORMULA_STARTS):
+        return "'" + value
+    start = 0
+    while start < len(value) and unicodedata.category(value[start]) in _UNSEEN:
+        start += 1
+    if start < len(value) and unicodedata.normalize("NFKC", value[start]).startswith(_FORMULA_MARKS):
+        return "'" + value
+    return value
 
 
 def csv_row(stored: StoredCourse) -> list[str]:

@@ -35,8 +35,17 @@ def can_change_source(account: Account | None, source: Source) -> bool:
 
 
 def can_read_source(account: Account | None, source: Source) -> bool:
-    """Source registrations, runs and records are public."""
+    """Source registrations, published runs and records are public."""
     return True
+
+
+def can_read_run(account: Account | None, source: Source | None, *, dry_run: bool) -> bool:
+    """A published run's report is public. A dry run's is a preview of a feed that is not
+    published (its records and their issues): only those who may change the source read it,
+    so its owner and admins; registries read what is published, like everyone else."""
+    if not dry_run:
+        return True
+    return source is not None and can_change_source(account, source)
 
 
 def can_manage_accounts(account: Account | None) -> bool:

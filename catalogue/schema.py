@@ -119,8 +119,13 @@ courses = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("last_run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="SET NULL")),
     sa.Column("withdrawn_at", UTCDateTime),
+    # catalogue.provider_keys: the provider's key (bounded form) and display name, so OAI-PMH
+    # provider sets are an index range in seq order (migration 0005)
+    sa.Column("provider_key", sa.String(200)),
+    sa.Column("provider_name", sa.Text),
     sa.UniqueConstraint("source_id", "provider_ref"),
     sa.Index(None, "source_id", "status"),
+    sa.Index(None, "provider_key", "seq"),
 )
 
 raw_items = sa.Table(

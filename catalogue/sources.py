@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
@@ -11,7 +11,7 @@ from typing import Any
 
 import pycountry
 
-from catalogue.errors import ConfigurationError
+from catalogue.errors import ConfigurationError, QuotaExceeded
 from catalogue.model import Course, Organisation, lang_text
 from catalogue.vocabularies import countries, currencies
 
@@ -251,3 +251,20 @@ def set_parameters(source: Source, parameters: SourceParameters) -> Source:
     if parameters.to_json():
         settings["parameters"] = parameters.to_json()
     return replace(source, settings=MappingProxyType(settings))
+
+
+def check_source_cap(sources: Iterable[Source], owner: str, limit: int) -> None:
+    """QuotaExceeded when `owner` already owns `limit` sources (retired ones included: their
+    courses stay in the catalogue as tombstones); `limit` 0 means no cap. The caller decides
+    whom the cap applies to (provider accounts, not admins)."""
+    if limit <= 0:
+        return
+    used = sum(1 for source in sources if source.owner == owner)
+    if used >= limit:
+        raise QuotaExceeded(
+            f"Account {owner!r} owns {used} sources, the most the MAX_SOURCES_PER_ACCOUNT quota allows; "
+            "register this feed under an existing source, or ask an admin.",
+            setting="MAX_SOURCES_PER_ACCOUNT",
+            limit=limit,
+            used=used,
+        )

@@ -1,8 +1,16 @@
 """Staged feeds: pushed bytes kept between their dry run and the provider's confirmation.
 
 Kept in the catalogue database (not on a local disk) so that whichever web process or host
-receives the confirmation can read them. Each expires after a TTL; expired ones, and all but
-the newest `MAX_PER_SOURCE` of a source, are deleted whenever a feed is staged.
+receives the confirmation can read them. Each expires after a TTL; expired ones are deleted
+whenever a feed is staged.
+
+What one source and one account may keep is bounded by a `StagedQuota` (issue 22: without it one
+provider could stage gigabytes). Per source, the oldest staged feeds are deleted to make room
+for a new one (count and bytes), so a provider re-pushing fixes never gets stuck. Per account
+nothing is deleted behind the provider's back: a feed that does not fit is refused with
+`QuotaExceeded` (confirm a staged feed, or wait until one expires). `check_room` answers the same
+question before a dry run is spent on a feed that could not be staged; `stage` decides again in
+the transaction that stores it.
 """
 
 from __future__ import annotations
@@ -15,13 +23,24 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from catalogue.errors import NotFound
+from catalogue.errors import NotFound, QuotaExceeded
 from catalogue.schema import staged_feeds
 from catalogue.sources import Source
 from catalogue.store import CatalogueStore
 
 MAX_PER_SOURCE = 5
-"""Staged feeds kept per source: a provider re-pushing fixes does not pile up bytes."""
+"""Default of `StagedQuota.feeds_per_source`: a provider re-pushing fixes does not pile up bytes."""
+
+
+@dataclass(frozen=True)
+class StagedQuota:
+    """Staged feeds a source and an account may hold. `feeds_per_source` is at least 1; every
+    other limit is off when 0. The names of the settings that fill it are in the messages."""
+
+    feeds_per_source: int = MAX_PER_SOURCE
+    bytes_per_source: int = 0
+    feeds_per_account: int = 0
+    bytes_per_account: int = 0
 
 
 @dataclass(frozen=True)
@@ -51,8 +70,15 @@ class StagedFeed:
 class StagedFeedStore:
     """Staged feeds of one catalogue database."""
 
-    def __init__(self, store: CatalogueStore) -> None:
+    def __init__(self, store: CatalogueStore, quota: StagedQuota | None = None) -> None:
         self._store = store
+        self.quota = quota or StagedQuota()
+
+    def check_room(self, source: Source, account_id: str, size: int) -> None:
+        """QuotaExceeded if a feed of `size` bytes pushed by `account_id` to `source` could not
+        be staged now (see the module docstring); changes nothing."""
+        with self._store.reading() as conn:
+            _room(conn, self.quota, _now(), source.id, account_id, size)
 
     def stage(
         self,
@@ -64,7 +90,8 @@ class StagedFeedStore:
         dry_run_id: int | None,
         ttl: timedelta,
     ) -> StagedFeed:
-        """Keep `content` for a later confirmation; also purges expired and surplus ones."""
+        """Keep `content` for a later confirmation; also deletes expired staged feeds and the
+        oldest of the source beyond its quota. QuotaExceeded when it does not fit."""
         now = _now()
         staged = StagedFeed(
             id=secrets.token_hex(12),
@@ -80,7 +107,10 @@ class StagedFeedStore:
             expires_at=now + ttl,
         )
         with self._store.writing() as conn:
-            _purge(conn, now, source.id)
+            dropped = _room(conn, self.quota, now, source.id, account_id, staged.size)
+            conn.execute(staged_feeds.delete().where(staged_feeds.c.expires_at <= now))
+            if dropped:
+                conn.execute(staged_feeds.delete().where(staged_feeds.c.id.in_(dropped)))
             conn.execute(staged_feeds.insert().values(content=content, **_row(staged)))
         return staged
 
@@ -118,29 +148,75 @@ class StagedFeedStore:
     def purge_expired(self) -> int:
         """Delete every expired staged feed; returns how many."""
         with self._store.writing() as conn:
-            return _purge(conn, _now(), None)
+            return int(
+                conn.execute(staged_feeds.delete().where(staged_feeds.c.expires_at <= _now())).rowcount
+            )
 
 
 _FACTS = [c for c in staged_feeds.c if c.name != "content"]
 
 
-def _purge(conn: sa.Connection, now: datetime, source_id: str | None) -> int:
-    """Delete expired staged feeds, and (for `source_id`) all but its newest MAX_PER_SOURCE - 1,
-    making room for one more."""
-    deleted = conn.execute(staged_feeds.delete().where(staged_feeds.c.expires_at <= now)).rowcount
-    if source_id is not None:
-        keep = (
-            sa.select(staged_feeds.c.id)
-            .where(staged_feeds.c.source_id == source_id)
-            .order_by(staged_feeds.c.created_at.desc())
-            .limit(MAX_PER_SOURCE - 1)
+def _room(
+    conn: sa.Connection, quota: StagedQuota, now: datetime, source_id: str, account_id: str, size: int
+) -> list[str]:
+    """The ids of the source's staged feeds to delete so that one more of `size` bytes fits its
+    per-source quota (oldest first); QuotaExceeded when it cannot fit the source's bytes or,
+    with those deleted, the account's quota."""
+    live = staged_feeds.c.expires_at > now
+    if quota.bytes_per_source and size > quota.bytes_per_source:
+        raise QuotaExceeded(
+            f"A feed of {size} bytes is more than a source may keep staged (the STAGED_BYTES_PER_SOURCE "
+            f"quota is {quota.bytes_per_source} bytes).",
+            setting="STAGED_BYTES_PER_SOURCE",
+            limit=quota.bytes_per_source,
+            used=size,
         )
-        kept = list(conn.execute(keep).scalars())
-        stmt = staged_feeds.delete().where(
-            staged_feeds.c.source_id == source_id, staged_feeds.c.id.not_in(kept)
+    query = (
+        sa.select(staged_feeds.c.id, staged_feeds.c.size)
+        .where(staged_feeds.c.source_id == source_id, live)
+        .order_by(staged_feeds.c.created_at.desc(), staged_feeds.c.id.desc())
+    )
+    kept_count, kept_bytes, dropped = 0, size, []
+    for row in conn.execute(query):
+        fits_bytes = not quota.bytes_per_source or kept_bytes + row.size <= quota.bytes_per_source
+        if kept_count < max(1, quota.feeds_per_source) - 1 and fits_bytes:
+            kept_count, kept_bytes = kept_count + 1, kept_bytes + row.size
+        else:
+            dropped.append(row.id)
+    if quota.feeds_per_account or quota.bytes_per_account:
+        mine = sa.select(staged_feeds.c.size, staged_feeds.c.expires_at).where(
+            staged_feeds.c.account_id == account_id, live, staged_feeds.c.id.not_in(dropped)
         )
-        deleted += conn.execute(stmt).rowcount
-    return int(deleted)
+        held = list(conn.execute(mine))
+        first_expiry = min((row.expires_at for row in held), default=None)
+        _check_account(quota, len(held), sum(row.size for row in held), size, first_expiry)
+    return dropped
+
+
+def _check_account(
+    quota: StagedQuota, count: int, used: int, size: int, first_expiry: datetime | None
+) -> None:
+    free = (
+        "Confirm or replace one of them"
+        + (f", or wait until the first expires at {first_expiry.isoformat()}" if first_expiry else "")
+        + "."
+    )
+    if quota.feeds_per_account and count + 1 > quota.feeds_per_account:
+        raise QuotaExceeded(
+            f"Your account has {count} staged feeds awaiting confirmation, the most the "
+            f"STAGED_FEEDS_PER_ACCOUNT quota allows. {free}",
+            setting="STAGED_FEEDS_PER_ACCOUNT",
+            limit=quota.feeds_per_account,
+            used=count,
+        )
+    if quota.bytes_per_account and used + size > quota.bytes_per_account:
+        raise QuotaExceeded(
+            f"Your account has {used} bytes of staged feeds; {size} more would exceed the "
+            f"STAGED_BYTES_PER_ACCOUNT quota of {quota.bytes_per_account} bytes. {free}",
+            setting="STAGED_BYTES_PER_ACCOUNT",
+            limit=quota.bytes_per_account,
+            used=used,
+        )
 
 
 def _row(staged: StagedFeed) -> dict[str, Any]:

@@ -31,6 +31,16 @@ def stale_sources(store: CatalogueStore, started_before: datetime) -> list[str]:
         return list(conn.execute(query).scalars())
 
 
+def stale_runs(store: CatalogueStore, started_before: datetime, *, source_id: str | None = None) -> list[int]:
+    """Ids of the RUNNING runs started before `started_before` (of one source, or all),
+    ascending: what `fail_stale_runs` would fail. Changes nothing."""
+    where = [runs.c.status == RunStatus.RUNNING.value, runs.c.started_at < started_before]
+    if source_id is not None:
+        where.append(runs.c.source_id == source_id)
+    with store.reading() as conn:
+        return list(conn.execute(sa.select(runs.c.id).where(*where).order_by(runs.c.id)).scalars())
+
+
 def fail_stale_runs(
     store: CatalogueStore, started_before: datetime, *, source_id: str | None = None, error: str = INTERRUPTED
 ) -> list[int]:

@@ -266,11 +266,15 @@ class CatalogueStore:
             issues = [issue_from_row(r) for r in conn.execute(issues_query)]
         return report_from_row(row, issues)
 
-    def list_runs(self, source_id: str | None = None, limit: int = 20) -> list[RunReport]:
+    def list_runs(
+        self, source_id: str | None = None, limit: int = 20, *, include_dry_runs: bool = True
+    ) -> list[RunReport]:
         """Newest first; issues are omitted (use get_run), their totals are not."""
         query = sa.select(runs).order_by(runs.c.id.desc()).limit(limit)
         if source_id is not None:
             query = query.where(runs.c.source_id == source_id)
+        if not include_dry_runs:
+            query = query.where(runs.c.dry_run.is_(False))
         with self._guard(), self._engine.connect() as conn:
             return [report_from_row(row, []) for row in conn.execute(query)]
 

@@ -94,20 +94,32 @@ class AddressGuard:
         self._resolver = resolver
 
     def resolve(self, host: str, port: int) -> list[str]:
-        """The checked addresses of host; FetchError if it does not resolve or one is refused."""
+        """The checked addresses of host; FetchError if it does not resolve or one is refused.
+
+        The error never names the address a host *name* resolved to, nor its kind: whoever
+        registers a feed URL (or a webhook) would otherwise learn the internal network's layout
+        from our DNS. The log has it, for the operator."""
         host = host.strip("[]")
         try:
             addresses = [str(ipaddress.ip_address(host))]  # a literal needs no lookup
+            literal = True
         except ValueError:
             addresses = self._lookup(host, port)
+            literal = False
         if not self.allow_private:
             for address in addresses:
                 reason = blocked_reason(address)
-                if reason:
-                    raise FetchError(
-                        f"refusing to fetch from {host!r}: it resolves to {address}, a {reason} address "
-                        "(set allow_private to harvest from internal hosts)"
+                if reason is None:
+                    continue
+                if literal:  # the caller wrote the address: saying what it is reveals nothing
+                    what = f"it is a {reason} address"
+                else:
+                    logger.warning(
+                        "refused to fetch from %r: it resolves to %s, a %s address", host, address, reason
                     )
+                    what = "it resolves to an address that is not public"
+                hint = "set allow_private to harvest from internal hosts"
+                raise FetchError(f"refusing to fetch from {host!r}: {what} ({hint})")
         return addresses
 
     def _lookup(self, host: str, port: int) -> list[str]:

@@ -19,7 +19,7 @@ from catalogue.changes import ChangeSink
 from catalogue.errors import CatalogueError, FetchError
 from catalogue.runs import RunReport
 from catalogue.sources import Source
-from catalogue.stale_runs import fail_stale_runs, stale_sources
+from catalogue.stale_runs import fail_stale_runs, stale_runs, stale_sources
 from catalogue.store import CatalogueStore
 from harvesters.http import Fetcher
 from harvesters.locks import AlreadyRunning, SourceLocks
@@ -178,17 +178,23 @@ def retry_delay(
     return min(cap, base * 2**retries) * (0.5 + jitter() / 2)
 
 
-def reap_stale_runs(store: CatalogueStore, locks: SourceLocks, started_before: datetime) -> list[int]:
+def reap_stale_runs(
+    store: CatalogueStore, locks: SourceLocks, started_before: datetime, *, dry_run: bool = False
+) -> list[int]:
     """Fail the RUNNING runs started before `started_before` whose source nobody is harvesting.
 
     The time limit alone would misjudge a long harvest started from the CLI (no time limit), so
     a source's runs are only failed while this function holds the source's lock: no live
-    harvest can then own them. Returns the failed run ids.
+    harvest can then own them. Returns the failed run ids; with `dry_run`, the ids it would
+    fail (found the same way, under the lock), changing nothing.
     """
     failed: list[int] = []
     for source_id in stale_sources(store, started_before):
         try:
             with locks.hold(source_id):
+                if dry_run:
+                    failed.extend(stale_runs(store, started_before, source_id=source_id))
+                    continue
                 ids = fail_stale_runs(store, started_before, source_id=source_id)
         except AlreadyRunning:
             continue  # a live harvest holds it: its run is slow, not dead

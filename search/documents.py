@@ -11,8 +11,6 @@ can count them the same way; numbers are floats and dates ISO strings.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
@@ -21,6 +19,7 @@ from typing import Any, NamedTuple
 from catalogue.changes import StoredCourse
 from catalogue.codec import read_date, read_decimal
 from catalogue.model import LangText, Location, first_text, lang_text
+from catalogue.provider_keys import slug
 from catalogue.vocabularies import isced_ancestors
 from search.backend import Document
 from search.query import UNDATED_DAY
@@ -75,7 +74,6 @@ CARD_FIELDS = (
 
 # Norwegian Bokmål and Nynorsk share the one Snowball stemmer.
 _LANGUAGE_ALIASES = {"nb": "no", "nn": "no"}
-_SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 _ON_SITE = frozenset({"onsite", "blended", "workbased"})
 """Modes with a place to go to: only such courses (or ones without modes) get a geo point."""
 
@@ -268,8 +266,7 @@ def provider_key(name: str) -> str | None:
     slugged."""
     key = _KEYS.get(name, _MISSING)
     if key is _MISSING:
-        folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-        key = _SLUG_JUNK.sub("-", folded.lower()).strip("-") or None
+        key = slug(name)  # the key the store keeps too, for OAI-PMH provider sets
         remember(_KEYS, name, key)
     return key
 

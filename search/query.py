@@ -22,6 +22,13 @@ from search.errors import QueryError
 MAX_QUERY_LENGTH = 500
 MAX_PAGE_SIZE = 100
 MAX_PAGE = 500  # deeper than this needs the cursor
+MAX_FILTER_VALUES = 100
+"""Filter values one search may name, every facet together: each toggle link of a result page
+repeats the query, so the page grows with values x links; a person selects a handful."""
+MAX_CURSOR_LENGTH = 2000
+"""Longest cursor token read (one a search writes is a few hundred characters)."""
+MAX_CURSOR_POSITION = 10**9
+"""Hits a cursor may say were delivered before it (no index holds more courses)."""
 DEFAULT_RADIUS_KM = 50.0  # `near` without `within_km`
 MAX_RADIUS_KM = 1000.0
 UNDATED_DAY = 10**8
@@ -254,6 +261,7 @@ class Query:
                     raise QueryError(f"unknown {name} range {unknown[0]!r}; use one of {', '.join(known)}")
             if kept:
                 clean[name] = kept
+        _check_filter_count(sum(len(values) for values in clean.values()))
         query = cls(text, MappingProxyType(clean), page, page_size, sort, **flags)
         _check_options(query)
         return query
@@ -274,7 +282,13 @@ def validate(query: Query) -> None:
     unknown = [name for name in query.filters if name not in FACETS_BY_NAME]
     if unknown:
         raise QueryError(f"unknown filter {unknown[0]!r}")
+    _check_filter_count(sum(len(values) for values in query.filters.values()))
     _check_options(query)
+
+
+def _check_filter_count(count: int) -> None:
+    if count > MAX_FILTER_VALUES:
+        raise QueryError(f"a search takes at most {MAX_FILTER_VALUES} filter values, not {count}")
 
 
 def _check_options(query: Query) -> None:
@@ -330,19 +344,36 @@ def read_cursor(query: Query) -> Cursor | None:
     return cursor
 
 
-def readable_cursor(token: str) -> bool:
-    """Whether `token` is a cursor at all (made by `make_cursor`, for whichever search)."""
-    return _decode(token) is not None
-
-
 def _decode(token: str) -> tuple[str, Cursor] | None:
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        fingerprint, sort, after, seen = json.loads(raw)
-    except (ValueError, TypeError, binascii.Error):
+    """The fingerprint and Cursor of a token made by `make_cursor`; None for anything else (a
+    token that is too long, not strict base64url, not the JSON shape, or holds other types)."""
+    if len(token) > MAX_CURSOR_LENGTH:
         return None
-    valid = isinstance(sort, str) and isinstance(after, list) and isinstance(seen, int) and seen >= 0
-    return (str(fingerprint), Cursor(sort, tuple(after), seen)) if valid else None
+    try:
+        raw = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True)
+        fingerprint, sort, after, seen = json.loads(raw)
+    except (ValueError, TypeError, binascii.Error, RecursionError):
+        return None
+    valid = (
+        isinstance(fingerprint, str)
+        and isinstance(sort, str)
+        and isinstance(after, list)
+        and all(_sort_value(value) for value in after)
+        and type(seen) is int
+        and 0 <= seen <= MAX_CURSOR_POSITION
+    )
+    return (fingerprint, Cursor(sort, tuple(after), seen)) if valid else None
+
+
+def _sort_value(value: Any) -> bool:
+    """What `make_cursor` writes as a sort value: text, a finite number (not a bool) or null."""
+    if value is None or isinstance(value, str):
+        return True
+    if isinstance(value, bool):
+        return False
+    return (isinstance(value, int) and abs(value) < 2**63) or (
+        isinstance(value, float) and math.isfinite(value)
+    )
 
 
 def _fingerprint(query: Query) -> str:

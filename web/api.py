@@ -14,17 +14,21 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
+from catalogue.accounts import Account
 from catalogue.changes import StoredCourse
 from catalogue.codec import course_to_dict
 from catalogue.errors import NotFound
+from catalogue.permissions import can_read_run
 from catalogue.runs import RunReport, Severity
 from catalogue.sources import Source
 from search.errors import QueryError
 from search.query import Hit
 from search.result_cache import take_outcome
 from web import elm_views
+from web.auth import bearer_account
 from web.facets import KNOWN_PARAMS, SearchView, build_view, current_page, parse_query
 from web.labels import course_labels
+from web.params import whole_number
 from web.services import get_services
 from web.urls import PathTemplate
 
@@ -232,9 +236,14 @@ def _run_json(report: RunReport, *, with_issues: bool) -> dict[str, Any]:
     return data
 
 
+def shows_dry_runs(source: Source) -> bool:
+    """Whether this API caller may see the source's dry runs (see `can_read_run`)."""
+    return can_read_run(bearer_account(), source, dry_run=True)
+
+
 def _source_json(source: Source) -> dict[str, Any]:
     store = get_services().store
-    runs = store.list_runs(source.id, limit=1)
+    runs = store.list_runs(source.id, limit=1, include_dry_runs=shows_dry_runs(source))
     return {
         **source_summary(source),
         "courses": store.count_courses(source_id=source.id),
@@ -257,17 +266,14 @@ def source(source_id: str) -> ResponseReturnValue:
 
 
 def _limit(args: Mapping[str, str]) -> int:
-    raw = args.get("limit", "20")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_RUNS:
-        raise QueryError(f"limit must be a whole number between 1 and {MAX_RUNS}")
-    return int(raw)
+    return whole_number(args, "limit", 20, 1, MAX_RUNS)
 
 
 @bp.get("/sources/<source_id>/runs")
 def source_runs(source_id: str) -> ResponseReturnValue:
     store = get_services().store
-    store.get_source(source_id)  # 404 for an unknown source rather than an empty list
-    runs = store.list_runs(source_id, limit=_limit(request.args))
+    source = store.get_source(source_id)  # 404 for an unknown source rather than an empty list
+    runs = store.list_runs(source_id, limit=_limit(request.args), include_dry_runs=shows_dry_runs(source))
     return jsonify({"source_id": source_id, "runs": [_run_json(r, with_issues=False) for r in runs]})
 
 
@@ -277,6 +283,15 @@ def severities(args: MultiDict[str, str]) -> tuple[Severity, ...]:
         return tuple(Severity(value) for value in args.getlist("severity"))
     except ValueError:
         raise QueryError(f"severity must be one of {', '.join(s.value for s in Severity)}") from None
+
+
+def readable_run(run_id: int, account: Account | None) -> RunReport:
+    """The run report `account` may read: NotFound, exactly as for a run that does not exist,
+    for a dry run of a source it may not change (a 403 would tell that the run exists)."""
+    report = get_services().store.get_run(run_id)
+    if not can_read_run(account, find_source(report.source_id), dry_run=report.dry_run):
+        raise NotFound(f"no run {run_id}")
+    return report
 
 
 def issue_summary(report: RunReport) -> dict[str, Any]:
@@ -304,7 +319,7 @@ def issue_summary(report: RunReport) -> dict[str, Any]:
 def run(run_id: int) -> ResponseReturnValue:
     """One run report with its issues (`?severity=error` keeps only those) and their summary."""
     wanted = severities(request.args)
-    report = get_services().store.get_run(run_id)
+    report = readable_run(run_id, bearer_account())
     data = _run_json(report, with_issues=True)
     data["issue_summary"] = issue_summary(report)
     if wanted:

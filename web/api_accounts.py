@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest
 
 from catalogue.accounts import Account, ApiToken, IssuedToken, check_account_id, parse_role, slug_for
 from catalogue.permissions import can_manage_accounts, can_manage_tokens
 from web.auth import accounts, current_account, permit, token_required
+from web.bodies import json_object
 
 bp = Blueprint("api_accounts", __name__, url_prefix="/api/v1")
 
@@ -44,12 +45,7 @@ def _issued(issued: IssuedToken) -> dict[str, Any]:
 
 
 def _json_object() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if data is None and not request.get_data():
-        return {}
-    if not isinstance(data, dict):
-        raise BadRequest(description="The request body must be a JSON object.")
-    return data
+    return json_object(empty={})
 
 
 def _secret(body: dict[str, Any], status: int) -> Response:

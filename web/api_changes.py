@@ -14,6 +14,7 @@ which courses a scheme funds is public information (a registry's transparency). 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, jsonify, request, url_for
@@ -23,10 +24,13 @@ from catalogue.changes import CourseStatus, StoredCourse
 from catalogue.codec import course_to_dict
 from catalogue.eligibility_store import EligibilityEntry, EligibilityStore
 from search.errors import QueryError
+from web.params import whole_number
 from web.services import get_services
 
 bp = Blueprint("api_changes", __name__, url_prefix="/api/v1")
 
+_CURSOR = re.compile(r"[0-9]{1,18}")
+PARAMETERS = frozenset({"since", "limit", "scheme"})
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
@@ -35,16 +39,13 @@ def parse_cursor(raw: str | None) -> int:
     """The seq a cursor stands for; absent or empty means the start. QueryError when malformed."""
     if raw is None or raw == "":
         return 0
-    if not raw.isdigit() or len(raw) > 18:
+    if not _CURSOR.fullmatch(raw):
         raise QueryError("since must be a cursor from an earlier response (next_cursor)")
     return int(raw)
 
 
 def _limit() -> int:
-    raw = request.args.get("limit", str(DEFAULT_LIMIT))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise QueryError(f"limit must be a whole number between 1 and {MAX_LIMIT}")
-    return int(raw)
+    return whole_number(request.args, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
 
 
 def course_entry(stored: StoredCourse, seq: int) -> dict[str, Any]:
@@ -82,6 +83,12 @@ def scheme_entry(entry: EligibilityEntry) -> dict[str, Any]:
 @bp.get("/changes")
 def changes() -> ResponseReturnValue:
     """A page of the feed after `since`, with `next_cursor`, `has_more` and a `next` link."""
+    unknown = sorted(set(request.args) - PARAMETERS)
+    if unknown:  # e.g. `cursor=` for `since=`: ignoring it would silently restart the feed
+        raise QueryError(
+            f"unknown parameter {unknown[0][:40]!r}; the changes feed takes since (the next_cursor "
+            "of the previous page), limit and scheme"
+        )
     since = parse_cursor(request.args.get("since"))
     limit = _limit()
     scheme_id = request.args.get("scheme") or None

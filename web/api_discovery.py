@@ -16,6 +16,7 @@ from search.errors import QueryError
 from web.api import bp, cache_outcome, search_json
 from web.apidoc import openapi_document
 from web.facets import build_view, parse_query
+from web.params import whole_number
 from web.services import get_services
 from web.urls import PathTemplate, query_url
 
@@ -50,10 +51,7 @@ class SuggestionUrls:
 
 
 def _int_arg(name: str, default: int, high: int) -> int:
-    raw = request.args.get(name, str(default)).strip()
-    if not raw.isdigit() or not 1 <= int(raw) <= high:
-        raise QueryError(f"{name} must be a whole number between 1 and {high}")
-    return int(raw)
+    return whole_number(request.args, name, default, 1, high)
 
 
 @bp.get("/suggest")

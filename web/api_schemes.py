@@ -27,6 +27,8 @@ from search.errors import QueryError
 from search.query import register_value_labeller
 from search.sync import IndexSync
 from web.auth import accounts, current_account, permit, token_required
+from web.bodies import json_object
+from web.params import whole_number
 from web.services import get_services
 
 bp = Blueprint("api_schemes", __name__, url_prefix="/api/v1")
@@ -71,10 +73,7 @@ def eligibility_json(found: CourseEligibility) -> dict[str, Any]:
 
 
 def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise BadRequest(description="The request body must be a JSON object.")
-    return data
+    return json_object()
 
 
 def _scheme_from(data: dict[str, Any], base: Scheme | None, owner: str | None) -> Scheme:
@@ -192,10 +191,7 @@ def scheme_courses(scheme_id: str) -> ResponseReturnValue:
     raw = request.args.get("eligible")
     if raw not in (None, "true", "false"):
         raise QueryError("eligible must be true or false")
-    limit_raw = request.args.get("limit", "100")
-    if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= MAX_PAGE:
-        raise QueryError(f"limit must be a whole number between 1 and {MAX_PAGE}")
-    limit = int(limit_raw)
+    limit = whole_number(request.args, "limit", 100, 1, MAX_PAGE)
     eligible = None if raw is None else raw == "true"
     found = store.scheme_courses(scheme_id, eligible=eligible, after=request.args.get("after"), limit=limit)
     links: dict[str, str | None] = {"next": None}

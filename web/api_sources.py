@@ -39,7 +39,9 @@ from mappings.spec import load_spec
 from mappings.transforms.levels import framework_keys
 from web.api import issue_summary, source_summary
 from web.auth import current_account, permit, token_required
+from web.bodies import json_object
 from web.errors import ErrorInfo, error_response
+from web.quotas import check_source_quota, staged_feeds
 from web.services import get_services
 from web.uploads import read_feed
 
@@ -56,9 +58,7 @@ CONFIRM_NOTE = (
 
 
 def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise BadRequest(description="The request body must be a JSON object.")
+    data = json_object()
     unknown = set(data) - {"id", *_EDITABLE}
     if unknown:
         raise BadRequest(description=f"Unknown fields: {', '.join(sorted(unknown))}.")
@@ -187,6 +187,8 @@ def register_source() -> ResponseReturnValue:
         known = None
     if known is not None and not (publish.is_retired(known) and can_change_source(account, known)):
         raise Conflict(f"source {data['id']!r} already exists")
+    if known is None or known.owner != owner:  # a retired source of one's own is no new one
+        check_source_quota(owner)
     try:
         source = Source(
             id=data["id"],
@@ -220,6 +222,8 @@ def change_source(source_id: str) -> ResponseReturnValue:
     settings_keys = ("owner", "provider", "parameters")
     changes = {key: data[key] for key in _EDITABLE if key in data and key not in settings_keys}
     changes["owner"] = _owner(data, source.owner)
+    if changes["owner"] != source.owner:
+        check_source_quota(changes["owner"])
     try:
         updated = _with_parameters(_with_provider(replace(source, **changes), data), data, merge=True)
     except ConfigurationError as exc:
@@ -275,13 +279,17 @@ def push_feed(source_id: str) -> ResponseReturnValue:
     dry_run = _flag("dry_run", True)
     upload = read_feed(source)
     services = get_services()
+    account = current_account()
+    staged = staged_feeds(account)
+    if dry_run:  # a feed that could not be staged is refused before its dry run is spent
+        staged.check_room(source, account.id, len(upload.content))
     published = publish.push(
         services.store,
-        StagedFeedStore(services.store),
+        staged,
         source,
         upload.content,
         upload.media_type,
-        account_id=current_account().id,
+        account_id=account.id,
         dry_run=dry_run,
         ttl=timedelta(hours=current_app.config["STAGED_FEED_HOURS"]),
         locks=services.locks,

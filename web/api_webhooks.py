@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest
 
@@ -21,6 +21,7 @@ from catalogue.webhook_store import WebhookStore
 from catalogue.webhooks import Delivery, Subscription
 from harvesters.webhook_delivery import check_url
 from web.auth import current_account, permit, token_required
+from web.bodies import json_object
 from web.services import get_services
 
 bp = Blueprint("api_webhooks", __name__, url_prefix="/api/v1")
@@ -76,8 +77,8 @@ def subscribe() -> ResponseReturnValue:
     """Subscribe {"url": ..., "scheme": <id> | null}; the answer carries the secret, once."""
     account = current_account()
     permit(can_subscribe_webhooks(account), "Only registry and admin accounts subscribe webhooks.")
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict) or set(data) - {"url", "scheme"} or not isinstance(data.get("url"), str):
+    data = json_object()
+    if set(data) - {"url", "scheme"} or not isinstance(data.get("url"), str):
         raise BadRequest(
             description='The body is {"url": "https://...", "scheme": "<scheme id>" (optional)}.'
         )

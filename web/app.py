@@ -20,12 +20,14 @@ from web import (
     api_sources,
     api_webhooks,
     auth,
+    bodies,
     caching,
     dashboard,
     errors,
     i18n,
     labels,
     oaipmh,
+    params,
     ratelimit,
     services,
     settings,
@@ -49,6 +51,8 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, instance_path: s
         template_folder=str(TEMPLATE_DIR),
         static_folder=str(STATIC_DIR),
     )
+    app.request_class = bodies.CatalogueRequest  # one byte limit for every body; strict JSON
+    params.install_converters(app)  # before any route: <int:...> holds at most a 64-bit id
     app.config.from_mapping(settings.defaults())
     app.config.from_file(
         str(Path(app.instance_path) / settings.INSTANCE_FILE), load=_load_toml, silent=True, text=False
@@ -61,6 +65,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, instance_path: s
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented key order
     services.init_app(app)
     errors.init_app(app)
+    params.init_app(app)  # no NUL in any parameter
     labels.init_app(app)
     i18n.init_app(app)
     caching.init_app(app)

@@ -19,8 +19,9 @@ from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Flask, g, session
+from flask import Flask, g, has_request_context, session
 from flask import request as flask_request
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Forbidden, Unauthorized
@@ -71,6 +72,21 @@ def authenticate_request() -> Account:
         raise _unauthorized("The API token is invalid or has been revoked.", "invalid_token")
     g.account, g.api_token = found
     return found[0]
+
+
+def bearer_account() -> Account | None:
+    """The account of a valid bearer token on this request, else None (no header, another
+    scheme, unknown or revoked token): for public reads that show more to some callers (their
+    own dry runs). Never raises; looked up once per request."""
+    if "bearer_account" not in g:
+        header = flask_request.headers.get("Authorization", "")
+        scheme, _, token = header.strip().partition(" ")
+        found = (
+            accounts().authenticate(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+        )
+        g.bearer_account = found[0] if found else None
+    account: Account | None = g.bearer_account
+    return account
 
 
 def token_required(view: _View) -> _View:
@@ -140,14 +156,37 @@ def protect_form() -> None:
         csrf.protect()
 
 
+AUTO = "auto"
+"""SESSION_COOKIE_SECURE value: Secure exactly on requests that came over HTTPS."""
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions whose cookie is `Secure` per request when the setting
+    SESSION_COOKIE_SECURE is "auto": on requests that came over HTTPS (`request.is_secure`;
+    behind a TLS-terminating proxy that needs ProxyFix or gunicorn's --forwarded-allow-ips, so
+    the scheme is the client's). A browser then never sends the session over plain HTTP, and a
+    plain-HTTP development server still gets a cookie it can use."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        setting = app.config["SESSION_COOKIE_SECURE"]
+        if setting == AUTO:
+            return bool(has_request_context() and flask_request.is_secure)
+        return bool(setting)
+
+
 def init_app(app: Flask) -> None:
     """A secret key for the session (random per process if unset), cookie flags, CSRFProtect
-    checking only where `protect_form` is called (the dashboard), not on the bearer-token API."""
+    checking only where `protect_form` is called (the dashboard), not on the bearer-token API.
+
+    The flags are assigned, not `setdefault`: Flask defines every SESSION_COOKIE_* key with its
+    own default (SameSite None), so a default here would never apply. They come from the
+    settings SESSION_COOKIE_SAMESITE and SESSION_COOKIE_SECURE (`web.settings`); HttpOnly is
+    always on (no script of ours reads the session)."""
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secrets.token_hex(32)
         if not app.testing:
             log.warning("SECRET_KEY is not set: dashboard logins last only as long as this process")
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.session_interface = SessionCookies()
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     csrf.init_app(app)

@@ -26,19 +26,22 @@ from web.services import get_services
 @with_appcontext
 def repair_command(dry_run: bool, as_json: bool) -> None:
     """Mark runs left RUNNING by a killed process FAILED, then upsert/delete the index documents
-    that differ from the store (missing, stale seq or status, orphans). Exit 0 either way."""
+    that differ from the store (missing, stale seq or status, orphans). With --dry-run, list
+    both (the runs it would fail, the drift it would fix) and change nothing. Exit 0 either way.
+    JSON: `stale_runs` (found), `reaped_runs` (failed now; empty on a dry run) and the drift."""
     svc = get_services()
-    reaped: list[int] = []
-    if not dry_run:
-        # Every harvest holds its source's lock while RUNNING, so "lock free" = "owner dead":
-        # no age threshold is needed.
-        reaped = reap_stale_runs(svc.store, svc.locks, datetime.now(UTC))
+    # Every harvest holds its source's lock while RUNNING, so "lock free" = "owner dead": no age
+    # threshold is needed. A dry run lists the runs found that way without failing them.
+    stale = reap_stale_runs(svc.store, svc.locks, datetime.now(UTC), dry_run=dry_run)
+    reaped = [] if dry_run else stale
     report = repair(svc.store, svc.backend, dry_run=dry_run, eligibility=EligibilityStore(svc.store))
     if as_json:
-        click.echo(json.dumps({"reaped_runs": reaped, **asdict(report), "drift": report.drift}))
+        findings = {"stale_runs": stale, "reaped_runs": reaped, **asdict(report), "drift": report.drift}
+        click.echo(json.dumps(findings))
         return
-    if reaped:
-        click.echo(f"Marked interrupted run(s) {', '.join(map(str, reaped))} FAILED.")
+    if stale:
+        would = "Would mark" if dry_run else "Marked"
+        click.echo(f"{would} interrupted run(s) {', '.join(map(str, stale))} FAILED.")
     verb = "Would fix" if dry_run else "Fixed"
     click.echo(
         f"Checked {report.checked} courses against {report.indexed} indexed documents. "

@@ -7,17 +7,19 @@ has the button that confirms exactly the staged bytes. Plain forms, no JavaScrip
 
 from __future__ import annotations
 
+import posixpath
+import re
 from collections import Counter
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import Forbidden
 
 from catalogue.accounts import Account
-from catalogue.errors import ConfigurationError, Conflict, NotFound
+from catalogue.errors import ConfigurationError, Conflict, NotFound, QuotaExceeded
 from catalogue.permissions import can_change_source, can_register_source, visible_sources
 from catalogue.quality import Quality, quality
 from catalogue.runs import Outcome, RunReport, RunStatus, Severity
@@ -28,6 +30,7 @@ from harvesters import publish
 from mappings.spec import load_spec
 from mappings.transforms.levels import framework_keys
 from web.auth import log_in, log_out, protect_form, session_account
+from web.quotas import check_source_quota, staged_feeds
 from web.services import get_services
 from web.uploads import MEDIA_TYPES, read_feed
 
@@ -61,6 +64,31 @@ def _login_redirect() -> ResponseReturnValue | None:
     if session_account() is None:
         return redirect(url_for("dashboard.login", next=request.path))
     return None
+
+
+_NOT_IN_PATHS = re.compile(r"[\x00-\x20\x7f\\]")
+"""Controls, blanks and backslashes: browsers drop tabs and newlines from URLs and read "\\" as
+"/", so "/\t/evil.example" or "/\\evil.example" would leave the site."""
+_PATH_SAFE = "/%-._~!$&'()*+,;=:@"
+
+
+def local_path(target: str) -> str | None:
+    """`target` as a path on this site (dot segments resolved, the rest percent-encoded, no
+    fragment), or None when it is anything else: an absolute or scheme-relative URL, a path
+    that a browser would read as one, or text with controls, blanks or backslashes. What a
+    login redirects to, so that a crafted `next` can never send a user to another origin."""
+    if not target or _NOT_IN_PATHS.search(target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return None
+    path = posixpath.normpath(parts.path)
+    if parts.path.endswith("/") and path != "/":
+        path += "/"
+    if path.startswith("//"):
+        return None
+    query = quote(parts.query, safe=_PATH_SAFE + "?")
+    return quote(path, safe=_PATH_SAFE) + (f"?{query}" if query else "")
 
 
 def issues_by_field(report: RunReport) -> list[dict[str, Any]]:
@@ -104,10 +132,7 @@ def login() -> ResponseReturnValue:
     error = None
     if request.method == "POST":
         if log_in(request.form.get("token", "")) is not None:
-            target = request.args.get("next", "")
-            # only a path on this site: never an open redirect to another origin
-            safe = target.startswith("/") and not target.startswith("//")
-            return redirect(target if safe else url_for("dashboard.index"))
+            return redirect(local_path(request.args.get("next", "")) or url_for("dashboard.index"))
         error = "That token is not valid, or it has been revoked."
     status = 401 if error else 200
     return render_template("dashboard/login.html", error=error), status
@@ -135,7 +160,7 @@ def index() -> ResponseReturnValue:
     )
 
 
-def _source_page(source_id: str, **extra: Any) -> ResponseReturnValue:
+def _source_page(source_id: str, status: int | None = None, **extra: Any) -> ResponseReturnValue:
     account = _account()
     store = get_services().store
     source = store.get_source(source_id)
@@ -152,7 +177,9 @@ def _source_page(source_id: str, **extra: Any) -> ResponseReturnValue:
         "upload_error": None,
         **extra,
     }
-    return render_template("dashboard/source.html", **context), 400 if extra.get("upload_error") else 200
+    if status is None:
+        status = 400 if extra.get("upload_error") else 200
+    return render_template("dashboard/source.html", **context), status
 
 
 @bp.get("/sources/<source_id>")
@@ -176,10 +203,12 @@ def upload(source_id: str) -> ResponseReturnValue:
     account, found = _changeable(source_id)
     feed = read_feed(found)
     services = get_services()
+    staged = staged_feeds(account)
     try:
+        staged.check_room(found, account.id, len(feed.content))
         published = publish.push(
             services.store,
-            StagedFeedStore(services.store),
+            staged,
             found,
             feed.content,
             feed.media_type,
@@ -191,6 +220,8 @@ def upload(source_id: str) -> ResponseReturnValue:
         )
     except Conflict as exc:
         return _source_page(source_id, upload_error=str(exc))
+    except QuotaExceeded as exc:
+        return _source_page(source_id, status=409, upload_error=str(exc))
     report = published.report
     status = 422 if report.status is RunStatus.FAILED else 200
     return render_template(
@@ -266,7 +297,7 @@ def new_source() -> ResponseReturnValue:
     account = _account()
     if not can_register_source(account):
         raise Forbidden(description="Only provider and admin accounts register sources.")
-    error = None
+    error, status = None, 200
     if request.method == "POST":
         store = get_services().store
         try:
@@ -275,14 +306,17 @@ def new_source() -> ResponseReturnValue:
                 store.get_source(created.id)
                 raise ValueError(f"a source {created.id!r} already exists")
             except NotFound:
+                check_source_quota(created.owner)
                 store.save_source(created)
             return redirect(url_for("dashboard.source", source_id=created.id), code=303)
         except ValueError as exc:
-            error = str(exc)
+            error, status = str(exc), 400
+        except QuotaExceeded as exc:
+            error, status = str(exc), 409
     return render_template(
         "dashboard/new_source.html",
         formats=FORMATS,
         frameworks=sorted(set(framework_keys().values())),
         error=error,
         form=request.form,
-    ), 400 if error else 200
+    ), status

@@ -39,6 +39,7 @@ class Rule:
 ERROR_TABLE: tuple[tuple[type[Exception], Rule], ...] = (
     (catalogue_errors.NotFound, Rule(404, "not_found", True, "It may have been removed from its feed.")),
     (catalogue_errors.Conflict, Rule(409, "conflict", True)),
+    (catalogue_errors.QuotaExceeded, Rule(409, "quota_exceeded", True)),
     (search_errors.QueryError, Rule(400, "invalid_query", True, "Check the search parameters.")),
     (
         search_errors.BackendUnavailable,
@@ -105,7 +106,8 @@ def describe(exc: BaseException) -> ErrorInfo:
     for cls, rule in ERROR_TABLE:
         if isinstance(exc, cls):
             message = str(exc) if rule.public and str(exc) else _default_message(rule)
-            return ErrorInfo(rule.status, rule.code, message, hint=rule.hint)
+            details = dict(getattr(exc, "details", None) or {}) if rule.public else {}
+            return ErrorInfo(rule.status, rule.code, message, details, hint=rule.hint)
     return ErrorInfo(500, "internal_error", _GENERIC_5XX)
 
 
@@ -113,9 +115,14 @@ def _default_message(rule: Rule) -> str:
     return rule.hint or _GENERIC_5XX
 
 
+MACHINE_PATHS = frozenset({"/oai"})
+"""Paths for programs outside /api/: their HTTP errors (429, 405, 413...) are JSON too (OAI-PMH
+protocol errors are still XML documents with status 200, see catalogue.oai)."""
+
+
 def wants_json() -> bool:
-    """API paths always get JSON; every other path gets an HTML page."""
-    return request.path.startswith("/api/")
+    """API paths (and MACHINE_PATHS) always get JSON; every other path gets an HTML page."""
+    return request.path.startswith("/api/") or request.path in MACHINE_PATHS
 
 
 def error_response(info: ErrorInfo) -> Response:

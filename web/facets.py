@@ -23,8 +23,17 @@ from flask import url_for
 from werkzeug.datastructures import MultiDict
 
 from search.errors import QueryError
-from search.query import FACETS, FACETS_BY_NAME, MAX_PAGE, Query, SearchResult, readable_cursor
+from search.query import (
+    FACETS,
+    FACETS_BY_NAME,
+    MAX_FILTER_VALUES,
+    MAX_PAGE,
+    MAX_PAGE_SIZE,
+    Query,
+    SearchResult,
+)
 from web.labels import FacetLabels
+from web.params import whole_number
 from web.urls import query_url
 
 FILTER_PARAMS = tuple(spec.name for spec in FACETS)
@@ -47,16 +56,6 @@ KNOWN_PARAMS = frozenset(
 changes what is found."""
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
-
-
-def _int(args: MultiDict[str, str], name: str, default: int) -> int:
-    raw = args.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise QueryError(f"{name} must be a whole number, not {raw[:40]!r}") from None
 
 
 def _flag(args: MultiDict[str, str], name: str) -> bool:
@@ -105,23 +104,26 @@ def parse_query(args: MultiDict[str, str], *, default_page_size: int, strict: bo
             raise QueryError(
                 f"unknown parameter {unknown[0]!r}; parameters are {', '.join(sorted(KNOWN_PARAMS))}"
             )
+    given = sum(len(args.getlist(name)) for name in FILTER_PARAMS)
+    if given > MAX_FILTER_VALUES:  # counted as sent, repeats included, before any other work
+        raise QueryError(f"a search takes at most {MAX_FILTER_VALUES} filter values, not {given}")
     near = _near(args)
     sort = args.get("sort", "").strip() or "relevance"
     cursor = args.get("cursor", "").strip()
     return Query.create(
         text=args.get("q", ""),
         filters={name: args.getlist(name) for name in FILTER_PARAMS if name in args},
-        page=_int(args, "page", 1),
-        page_size=_int(args, "page_size", default_page_size),
+        page=whole_number(args, "page", 1, 1, MAX_PAGE),
+        page_size=whole_number(args, "page_size", default_page_size, 1, MAX_PAGE_SIZE),
         # Parameters that only mean something together are ignored alone (no 400 for a
         # request its schema allows): distance without `near` is relevance, a radius without
-        # `near` nothing, and text that is no cursor at all starts at `page`. A real cursor of
-        # another search is still an error.
+        # `near` nothing. A cursor is checked (`Query.create`): one that is malformed, cut or
+        # of another search is a 400, never a silent first page.
         sort="relevance" if sort == "distance" and near is None else sort,
         include_past=_flag(args, "include_past"),
         near=near,
         within_km=_float(args, "within_km") if near is not None else None,
-        cursor=cursor if cursor and readable_cursor(cursor) else None,
+        cursor=cursor or None,
         facets=_facet_names(args),
     )
 
@@ -164,18 +166,32 @@ def query_params(
 
 def toggled(filters: Mapping[str, tuple[str, ...]], name: str, value: str) -> dict[str, tuple[str, ...]]:
     """`filters` with `value` of facet `name` switched: removed when selected, else added.
-    Removing a value also removes the drill-down values under it (ISCED 06 takes 061, 0613)."""
+    Removing a value also removes every drill-down value under it (ISCED 06 takes 061 and
+    0613: codes nest by prefix). One pass over the selection: linear in the query."""
     result = dict(filters)
     current = result.get(name, ())
     if value not in current:
         result[name] = (*current, value)
         return result
     result[name] = tuple(v for v in current if v != value)
-    for child in (spec for spec in FACETS if spec.parent == name):
-        kept = tuple(v for v in result.get(child.name, ()) if not v.startswith(value))
-        for dropped in set(result.get(child.name, ())) - set(kept):
-            result = toggled(result, child.name, dropped)
+    for child in _DRILL_DOWNS.get(name, ()):
+        if result.get(child):
+            result[child] = tuple(v for v in result[child] if not v.startswith(value))
     return result
+
+
+def _drill_downs() -> dict[str, tuple[str, ...]]:
+    """Facet -> every facet that drills down from it, directly or through another."""
+    below: dict[str, tuple[str, ...]] = {}
+    for spec in FACETS:
+        parent = spec.parent
+        while parent is not None:
+            below[parent] = (*below.get(parent, ()), spec.name)
+            parent = FACETS_BY_NAME[parent].parent
+    return below
+
+
+_DRILL_DOWNS = _drill_downs()
 
 
 @dataclass(frozen=True)
@@ -243,12 +259,13 @@ def _facet_views(result: SearchResult, urls: _Urls) -> tuple[FacetView, ...]:
     views = []
     for facet in result.facets:
         chosen = selected.get(facet.name, ())
+        chosen_set = set(chosen)
         values = [
             ValueView(
                 value=v.value,
                 label=labels.value(facet.name, v.value, v.label),
                 count=v.count,
-                selected=v.selected or v.value in chosen,
+                selected=v.selected or v.value in chosen_set,
                 toggle_url=urls.filters(toggled(selected, facet.name, v.value)),
             )
             for v in facet.values
@@ -275,26 +292,25 @@ def _nested(views: list[FacetView]) -> tuple[FacetView, ...]:
         if view.parent is None or view.parent not in by_name:
             continue
         parent = by_name[view.parent]
-        values = tuple(
-            replace(
-                v,
-                children=tuple(c for c in view.values if c.value.startswith(v.value) and c.value != v.value),
-            )
-            for v in parent.values
-        )
+        # children grouped by the parent value they extend, found by their prefixes: linear
+        known = {v.value for v in parent.values}
+        lengths = sorted({len(value) for value in known})
+        under: dict[str, list[ValueView]] = {}
+        for child in view.values:
+            for n in lengths:
+                if n < len(child.value) and child.value[:n] in known:
+                    under.setdefault(child.value[:n], []).append(child)
+        values = tuple(replace(v, children=tuple(under.get(v.value, ()))) for v in parent.values)
         by_name[parent.name] = replace(parent, values=values)
     return tuple(by_name[view.name] for view in views)
 
 
 def _active(result: SearchResult, facets: tuple[FacetView, ...]) -> tuple[ValueView, ...]:
-    by_name = {f.name: f for f in facets}
-    active = []
+    by_value = {f.name: {v.value: v for v in f.values} for f in facets}
+    active: list[ValueView] = []
     for name, values in result.query.filters.items():
-        view = by_name.get(name)
-        for value in values:
-            found = next((v for v in view.values if v.value == value), None) if view else None
-            if found is not None:
-                active.append(found)
+        views = by_value.get(name, {})
+        active.extend(views[value] for value in values if value in views)
     return tuple(active)
 
 

@@ -12,10 +12,8 @@ from datetime import timedelta
 from flask import Blueprint, Response, current_app, request, url_for
 from flask.typing import ResponseReturnValue
 
-from catalogue.eligibility_store import EligibilityStore
 from catalogue.oai import OaiRepository, RecordSource, RepositoryInfo, TokenCodec
 from catalogue.oai.schemes import EligibilitySchemes
-from search.documents import provider_key
 from web import elm_views
 from web.services import get_services
 
@@ -37,7 +35,7 @@ def repository() -> OaiRepository:
         page_size=config["OAI_PAGE_SIZE"],
     )
     store = get_services().store
-    records = RecordSource(store, provider_key, EligibilitySchemes(EligibilityStore(store)))
+    records = RecordSource(store, EligibilitySchemes(store))
     tokens = TokenCodec(config["SECRET_KEY"], timedelta(hours=config["OAI_TOKEN_HOURS"]))
     return OaiRepository(info, records, tokens)
 

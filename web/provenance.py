@@ -87,7 +87,7 @@ def provider_feeds(store: CatalogueStore, course_ids: Iterable[str]) -> list[Fee
             source = store.get_source(source_id)
         except NotFound:
             continue
-        runs = store.list_runs(source_id, limit=1)
+        runs = store.list_runs(source_id, limit=1, include_dry_runs=False)  # a public page
         run = store.get_run(runs[0].run_id) if runs and runs[0].run_id is not None else None
         issues = _concerning(run.issues if run else (), provider_refs)
         feeds.append(Feed(source, run, tuple(issues[:MAX_ISSUES]), len(issues)))

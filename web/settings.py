@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from catalogue.errors import ConfigurationError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_FILE = "catalogue.toml"
 ENV_PREFIX = "CATALOGUE"
@@ -103,7 +105,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "MAX_UPLOAD_BYTES",
         50 * 1024 * 1024,
-        "Largest HTTP request body accepted (feed uploads); bigger requests get a 413 error.",
+        "Largest HTTP request body accepted (feed uploads), counted as it is read whatever the "
+        "transfer encoding (chunked too); bigger requests get a 413 error.",
         "`52428800` (50 MiB)",
     ),
     Setting(
@@ -142,9 +145,59 @@ SETTINGS: tuple[Setting, ...] = (
         "unset (random per process)",
     ),
     Setting(
+        "SESSION_COOKIE_SAMESITE",
+        "Lax",
+        "SameSite attribute of the dashboard's session cookie: `Lax` (default) or `Strict`; with "
+        "`Strict` a link to the dashboard from another site arrives logged out.",
+        "`Lax`",
+    ),
+    Setting(
+        "SESSION_COOKIE_SECURE",
+        "auto",
+        "`Secure` attribute of the dashboard's session cookie: `auto` sets it on requests that came "
+        "over HTTPS (behind a TLS-terminating proxy, let the app see the client's scheme: werkzeug's "
+        "ProxyFix or gunicorn's `--forwarded-allow-ips`), `true` always (then the dashboard works "
+        "only over HTTPS), `false` never. The cookie is always HttpOnly.",
+        "`auto`",
+    ),
+    Setting(
         "STAGED_FEED_HOURS",
         24,
         "How long a pushed feed's dry run can be confirmed; after that its staged bytes are deleted.",
+    ),
+    Setting(
+        "STAGED_FEEDS_PER_SOURCE",
+        5,
+        "Staged feeds (pushed dry runs awaiting `confirm`) one source keeps; staging one more "
+        "deletes the oldest. At least 1.",
+    ),
+    Setting(
+        "STAGED_BYTES_PER_SOURCE",
+        100 * 1024 * 1024,
+        "Bytes of staged feeds one source keeps: the oldest are deleted to make room; a single feed "
+        "over it is refused (409 `quota_exceeded`). `0`: no limit.",
+        "`104857600` (100 MiB)",
+    ),
+    Setting(
+        "STAGED_FEEDS_PER_ACCOUNT",
+        20,
+        "Staged feeds one provider account may hold over all its sources; one more is refused "
+        "(409 `quota_exceeded`, before the dry run) until one is confirmed or expires. Admins have "
+        "no account quota. `0`: no limit.",
+    ),
+    Setting(
+        "STAGED_BYTES_PER_ACCOUNT",
+        200 * 1024 * 1024,
+        "Bytes of staged feeds one provider account may hold over all its sources (as "
+        "`STAGED_FEEDS_PER_ACCOUNT`). `0`: no limit.",
+        "`209715200` (200 MiB)",
+    ),
+    Setting(
+        "MAX_SOURCES_PER_ACCOUNT",
+        25,
+        "Sources one provider account may own (retired ones included: their tombstones stay); "
+        "registering one more is refused with 409 `quota_exceeded`. Admins' sources have no cap. "
+        "`0`: no cap.",
     ),
     Setting(
         "API_CACHE_SECONDS",
@@ -181,6 +234,21 @@ SETTINGS: tuple[Setting, ...] = (
         "`10/second;1000/hour`); more get a 429 with `Retry-After`. Valid tokens are exempt. "
         "Empty: no limit.",
         "`120/minute`",
+    ),
+    Setting(
+        "RATELIMIT_PAGES",
+        "120/minute",
+        "Requests per client IP allowed to the HTML pages (search, course, provider, sources, runs, "
+        "dashboard login) without a login or token; a separate budget from the API's. Static files "
+        "and logged-in dashboard sessions are exempt. Empty: no limit.",
+        "`120/minute`",
+    ),
+    Setting(
+        "RATELIMIT_OAI",
+        "60/minute",
+        "Requests per client IP allowed to `/oai` without an API token (a separate budget); more "
+        "get a 429 with `Retry-After`. Empty: no limit.",
+        "`60/minute`",
     ),
     Setting(
         "RATELIMIT_STORAGE_URI",
@@ -247,6 +315,13 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 SETTINGS_BY_NAME: Mapping[str, Setting] = {s.name: s for s in SETTINGS}
+QUOTAS = (
+    "STAGED_FEEDS_PER_SOURCE",
+    "STAGED_BYTES_PER_SOURCE",
+    "STAGED_FEEDS_PER_ACCOUNT",
+    "STAGED_BYTES_PER_ACCOUNT",
+    "MAX_SOURCES_PER_ACCOUNT",
+)
 
 
 def defaults() -> dict[str, Any]:
@@ -288,6 +363,10 @@ def resolve(config: MutableMapping[str, Any], instance_path: str) -> None:
     config["CORS_ORIGINS"] = _origins(config.get("CORS_ORIGINS"))
     for name in ("MAX_FEED_BYTES", "MAX_UPLOAD_BYTES", "PAGE_SIZE", "STAGED_FEED_HOURS"):
         config[name] = int(config[name])
+    for name in QUOTAS:
+        config[name] = max(0, int(config[name]))
+    if config["STAGED_FEEDS_PER_SOURCE"] < 1:
+        raise ConfigurationError("STAGED_FEEDS_PER_SOURCE must be at least 1 (the feed being staged)")
     config["WITHDRAW_GUARD_SHARE"] = float(config["WITHDRAW_GUARD_SHARE"])
     config["WITHDRAW_GUARD_COUNT"] = max(0, int(config["WITHDRAW_GUARD_COUNT"]))
     config["SEARCH_CACHE_SIZE"] = max(0, int(config["SEARCH_CACHE_SIZE"]))
@@ -297,11 +376,24 @@ def resolve(config: MutableMapping[str, Any], instance_path: str) -> None:
     config["OAI_TOKEN_HOURS"] = max(1, int(config["OAI_TOKEN_HOURS"]))  # the issue asks for >= 1 hour
     config["OAI_ADMIN_EMAIL"] = _origins(config.get("OAI_ADMIN_EMAIL"))  # same list parsing
     config["ALLOW_PRIVATE_URLS"] = _truthy(config["ALLOW_PRIVATE_URLS"])
+    config["SESSION_COOKIE_SAMESITE"] = _same_site(config.get("SESSION_COOKIE_SAMESITE"))
+    secure = config.get("SESSION_COOKIE_SECURE")
+    auto = isinstance(secure, str) and secure.strip().lower() == "auto"
+    config["SESSION_COOKIE_SECURE"] = "auto" if auto else _truthy(secure)
     config["WEBHOOK_MAX_ATTEMPTS"] = max(1, int(config["WEBHOOK_MAX_ATTEMPTS"]))
     config["WEBHOOK_TIMEOUT"] = float(config["WEBHOOK_TIMEOUT"])
     config["PUBLIC_BASE_URL"] = config.get("PUBLIC_BASE_URL") or None
     # Flask enforces the request-size cap itself (413) when MAX_CONTENT_LENGTH is set.
     config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_BYTES"]
+
+
+def _same_site(value: Any) -> str:
+    """ "Lax" or "Strict" (any case); anything else is a configuration error: SameSite=None
+    would send the session with cross-site requests."""
+    chosen = str(value or "").strip().capitalize()
+    if chosen not in {"Lax", "Strict"}:
+        raise ConfigurationError(f"SESSION_COOKIE_SAMESITE must be Lax or Strict, not {value!r}")
+    return chosen
 
 
 def _truthy(value: Any) -> bool:

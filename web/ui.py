@@ -14,12 +14,14 @@ from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 
 from catalogue.errors import NotFound
+from catalogue.permissions import can_read_run
 from catalogue.runs import Outcome
 from search.errors import SearchError
 from search.query import SORTS, SearchResult
 from web import provenance
-from web.api import find_source, issue_summary, severities
+from web.api import find_source, issue_summary, readable_run, severities
 from web.api_discovery import suggestion_url
+from web.auth import session_account
 from web.errors import describe
 from web.facets import build_view, parse_query, query_params
 from web.services import get_services
@@ -111,11 +113,14 @@ MAX_ISSUES_SHOWN = 500
 def sources() -> ResponseReturnValue:
     """The source registry: each feed with its course count and last run."""
     store = get_services().store
+    viewer = session_account()
     rows = [
         {
             "source": source,
             "courses": store.count_courses(source_id=source.id),
-            "runs": store.list_runs(source.id, limit=5),
+            "runs": store.list_runs(
+                source.id, limit=5, include_dry_runs=can_read_run(viewer, source, dry_run=True)
+            ),
         }
         for source in store.list_sources()
     ]
@@ -126,7 +131,7 @@ def sources() -> ResponseReturnValue:
 def run(run_id: int) -> ResponseReturnValue:
     """A harvest run report: counts, the feed-level error, and every issue a provider can act on."""
     wanted = severities(request.args)
-    report = get_services().store.get_run(run_id)
+    report = readable_run(run_id, session_account())  # a dry run: its owner's dashboard session
     issues = [i for i in report.issues if not wanted or i.severity in wanted]
     return render_template(
         "run.html",

@@ -1,8 +1,8 @@
 """Reading a pushed feed from a request: a raw body with a Content-Type, or a multipart file.
 
-Each source format accepts a set of media types (415 otherwise). Size is capped twice: Flask
-refuses bodies over MAX_CONTENT_LENGTH (= MAX_UPLOAD_BYTES) while reading, and the feed itself
-is checked against the limit (413 either way).
+Each source format accepts a set of media types (415 otherwise). Size is capped twice: the
+request's body stream (`web.bodies`) refuses one byte past MAX_CONTENT_LENGTH (= MAX_UPLOAD_BYTES)
+whatever the transfer encoding, and the feed itself is checked against the limit (413 either way).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """OAI-PMH 2.0 repository of the catalogue (no Flask): requests, records, tokens, XML responses.
 
-`OaiRepository(info, RecordSource(store, provider_key, schemes), TokenCodec(secret, lifetime))`
+`OaiRepository(info, RecordSource(store, schemes), TokenCodec(secret, lifetime))`
 answers any request with `respond(arguments)`; web/oaipmh.py serves it at /oai.
 """
 

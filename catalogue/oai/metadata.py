@@ -12,7 +12,6 @@ Every course can be disseminated in both, so ListMetadataFormats always lists bo
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ from lxml import etree
 from catalogue import vocabularies as vocab
 from catalogue.elm import to_rdfxml
 from catalogue.model import Course, LangText
+from catalogue.oai.protocol import NOT_XML
 
 OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
@@ -29,8 +29,6 @@ XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 COURSE_TYPE = "Learning opportunity"
 
-# XML 1.0 cannot carry these even as character references: dropped from text we write
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=True)
 
 
@@ -44,7 +42,7 @@ class MetadataFormat:
 
 
 def xml_text(value: str) -> str:
-    return _NOT_XML.sub("", value)
+    return NOT_XML.sub("", value)  # XML 1.0 cannot carry them: dropped from text we write
 
 
 def _dc(parent: etree._Element, name: str, value: str, lang: str | None = None) -> None:

@@ -33,6 +33,8 @@ VERBS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
 RESUMABLE = frozenset({"ListSets", "ListIdentifiers", "ListRecords"})
 LIST_VERBS = frozenset({"ListIdentifiers", "ListRecords"})
 
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters XML 1.0 cannot carry, not even as character references."""
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SECOND = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
@@ -80,6 +82,14 @@ def parse_request(raw: Mapping[str, Sequence[str]]) -> OaiRequest:
     verb = verbs[0]
     if verb not in VERBS:
         raise OaiError("badVerb", f"{verb[:60]!r} is not an OAI-PMH verb.")
+    unreadable = sorted(
+        name for name, values in raw.items() if any(NOT_XML.search(v) for v in (name, *values))
+    )
+    if unreadable:
+        # no identifier, set, token or date holds one (and the request element could not echo it)
+        raise OaiError(
+            "badArgument", f"The argument {NOT_XML.sub('?', unreadable[0])[:60]!r} holds a control character."
+        )
     repeated = sorted(name for name, values in raw.items() if len(values) > 1)
     if repeated:
         raise OaiError("badArgument", f"The argument {repeated[0]!r} is repeated.")
@@ -123,7 +133,10 @@ def window(since: str | None, until: str | None) -> Window:
         low, low_day = _datestamp(since, "from")
     if until is not None:
         start, high_day = _datestamp(until, "until")
-        high = start + (timedelta(days=1) if high_day else timedelta(seconds=1))
+        try:
+            high = start + (timedelta(days=1) if high_day else timedelta(seconds=1))
+        except OverflowError:  # until the last day a date can have: no upper bound at all
+            high = None
     if low_day is not None and high_day is not None and low_day != high_day:
         raise OaiError("badArgument", "from and until must have the same granularity.")
     if low is not None and high is not None and low >= high:

@@ -10,11 +10,16 @@ Sets: `provider:<key>` (key = the search `provider` facet value, so a set and a 
 agree) and `scheme:<id>` for eligibility schemes when a `SchemeDirectory` is given. Colons make a
 hierarchy, so `provider` and `scheme` are sets too: the union of their subsets. In a scheme set a
 course that stopped being eligible is "deleted" (in that set), dated when its eligibility changed.
+
+Every list is answered from an index, never by reading the catalogue to find a set's members:
+a provider set is the range of the `(provider_key, seq)` index of `courses` for its key (the
+store keeps each course's key, catalogue.provider_keys), a scheme set the `(scheme_id, seq)` range
+of its eligibility changes, and ListSets groups that index. A request reads what it sends.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -25,13 +30,12 @@ from catalogue.changes import CourseStatus, StoredCourse
 from catalogue.errors import NotFound
 from catalogue.model import Course, first_text
 from catalogue.oai.protocol import Window
+from catalogue.provider_keys import index_key, slug
 from catalogue.schema import courses
 from catalogue.store import CatalogueStore, stored_courses
 
 PROVIDER = "provider"
 SCHEME = "scheme"
-BATCH = 500
-"""Rows read per query while filling a page (a set filter may skip many)."""
 
 
 @dataclass(frozen=True)
@@ -75,9 +79,12 @@ class SchemeDirectory(Protocol):
 
     def eligible_schemes(self, course_ids: Sequence[str]) -> Mapping[str, Sequence[str]]: ...
 
-    def changes(self, scheme_id: str, after: int, limit: int) -> list[SchemeEntry]:
-        """Eligibility changes of the scheme with a seq above `after`, ascending; NotFound
-        for an unknown scheme."""
+    def changes(
+        self, scheme_id: str, after: int, limit: int, window: Window | None = None
+    ) -> list[SchemeEntry]:
+        """Up to `limit` eligibility changes of the scheme with a seq above `after`, ascending,
+        dated (the later of the course's last change and the eligibility's) within `window`
+        (selected by the database, not after reading); NotFound for an unknown scheme."""
         ...
 
 
@@ -89,14 +96,8 @@ def in_set(spec: str, sets: Iterable[str]) -> bool:
 class RecordSource:
     """Reads OAI items from the catalogue store (and the scheme directory, when there is one)."""
 
-    def __init__(
-        self,
-        store: CatalogueStore,
-        provider_key: Callable[[str], str | None],
-        schemes: SchemeDirectory | None = None,
-    ) -> None:
+    def __init__(self, store: CatalogueStore, schemes: SchemeDirectory | None = None) -> None:
         self.store = store
-        self.provider_key = provider_key
         self.schemes = schemes
 
     # --- single items and repository facts -------------------------------------------------------
@@ -120,13 +121,17 @@ class RecordSource:
             return int(conn.execute(query).scalar_one())
 
     def sets(self) -> list[OaiSet]:
-        """The set hierarchy: providers of every stored course (withdrawn too), then schemes."""
+        """The set hierarchy: providers of every stored course (withdrawn too), then schemes.
+        One grouping of the provider index (a name per key: the first in sort order)."""
         names: dict[str, str] = {}
-        query = sa.select(courses.c.record).execution_options(yield_per=2000)
+        query = (
+            sa.select(sa.func.min(courses.c.provider_name))
+            .where(courses.c.provider_key.is_not(None))
+            .group_by(courses.c.provider_key)
+        )
         with self.store.reading() as conn:
-            for (record,) in conn.execute(query):
-                name = _provider_name(record)
-                key = self.provider_key(name)
+            for (name,) in conn.execute(query):
+                key = slug(name or "")
                 if key is not None:
                     names.setdefault(key, name)
         found = [OaiSet(PROVIDER, "Providers", "Courses by the organisation that provides them.")]
@@ -153,16 +158,26 @@ class RecordSource:
         return found[:limit], len(found) > limit
 
     def _course_page(self, set_spec: str | None, window: Window, after: int, limit: int) -> list[OaiItem]:
+        """Up to `limit` + 1 items after `after`: the whole catalogue, or one provider set (an
+        index range), or the `provider` set (every course with a provider key)."""
+        where = _window_filter(window)
+        if set_spec == PROVIDER:
+            where.append(courses.c.provider_key.is_not(None))
+        elif set_spec is not None:
+            key = set_spec.removeprefix(PROVIDER + ":")
+            if not set_spec.startswith(PROVIDER + ":") or not key:
+                return []
+            where.append(courses.c.provider_key == index_key(key))
         found: list[OaiItem] = []
-        batch = BATCH if set_spec is not None else limit + 1  # no filter: read just what is sent
         while len(found) <= limit:
             with self.store.reading() as conn:
                 rows = stored_courses(
-                    conn, courses.c.seq > after, *_window_filter(window), order_by=courses.c.seq, limit=batch
+                    conn, *where, courses.c.seq > after, order_by=courses.c.seq, limit=limit + 1
                 )
             items = self._items([(stored.seq, stored) for stored in rows])
+            # the decoded record decides (a key longer than the column compares by digest)
             found += [item for item in items if set_spec is None or in_set(set_spec, item.sets)]
-            if len(rows) < batch:
+            if len(rows) <= limit:
                 break
             after = rows[-1].seq
         return found[: limit + 1]
@@ -172,7 +187,7 @@ class RecordSource:
         found: list[OaiItem] = []
         while len(found) <= limit:
             try:
-                entries = self.schemes.changes(scheme_id, after, BATCH)
+                entries = self.schemes.changes(scheme_id, after, limit + 1, window)
             except NotFound:
                 return []
             items = self._items([(e.seq, e.stored) for e in entries])
@@ -181,7 +196,7 @@ class RecordSource:
                 if window.contains(datestamp):
                     deleted = item.deleted or not entry.eligible
                     found.append(OaiItem(item.course, entry.seq, datestamp, deleted, item.sets))
-            if len(entries) < BATCH:
+            if len(entries) <= limit:
                 break
             after = entries[-1].seq
         return found[: limit + 1]
@@ -194,7 +209,7 @@ class RecordSource:
         for seq, stored in rows:
             course = stored.course
             sets = []
-            key = self.provider_key(_display_name(course))
+            key = slug(_display_name(course))
             if key is not None:
                 sets.append(f"{PROVIDER}:{key}")
             sets += [f"{SCHEME}:{scheme}" for scheme in eligible.get(course.id, ())]
@@ -215,8 +230,3 @@ def _window_filter(window: Window) -> list[Any]:
 def _display_name(course: Course) -> str:
     """The provider name the search index shows (and keys its `provider` facet on)."""
     return first_text(course.provider.name, ("en", *course.languages))
-
-
-def _provider_name(record: Mapping[str, Any]) -> str:
-    name = (record.get("provider") or {}).get("name") or {}
-    return first_text(name, ("en", *record.get("languages", ())))

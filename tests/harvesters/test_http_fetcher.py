@@ -241,15 +241,20 @@ def test_redirect_to_a_refused_target_is_refused(location: str) -> None:
 )
 def test_internal_addresses_are_refused(url: str, kind: str) -> None:
     handler = Recorder(ok())
-    with pytest.raises(FetchError, match=f"refusing to fetch from .*, a [^,]*{kind}"):
+    # an address literal is named with its kind; a host name never with its address (class 16)
+    refused = (
+        f"refusing to fetch from .*: it (is a .*{kind}.* address|resolves to an address that is not public)"
+    )
+    with pytest.raises(FetchError, match=refused):
         fetcher(handler, resolver=system_resolver).fetch(url)
     assert handler.requests == []
 
 
 def test_a_name_with_any_internal_address_is_refused() -> None:
     guard = resolver({"mixed.example": [PUBLIC, "10.0.0.1"]})
-    with pytest.raises(FetchError, match=r"resolves to 10\.0\.0\.1, a private address"):
+    with pytest.raises(FetchError, match=r"resolves to an address that is not public") as refused:
         fetcher(Recorder(ok()), resolver=guard).fetch("https://mixed.example/feed.csv")
+    assert "10.0.0.1" not in str(refused.value)
 
 
 def test_allow_private_permits_internal_hosts() -> None:
@@ -312,7 +317,7 @@ def test_dns_rebinding_is_defeated() -> None:
     answers = iter([[PUBLIC], ["127.0.0.1"]])
     with (
         Fetcher(resolver=lambda host, port: next(answers), retries=0) as real,
-        pytest.raises(FetchError, match=r"resolves to 127\.0\.0\.1, a loopback address"),
+        pytest.raises(FetchError, match=r"resolves to an address that is not public"),
     ):
         real.fetch("http://rebind.example/feed.csv")
 

@@ -34,7 +34,8 @@ def _clear_env(mp: pytest.MonkeyPatch) -> None:
 
 def make_app(instance: Path, **config: object) -> Flask:
     # No rate limit unless a test asks for one: the shared edX app serves hundreds of requests.
-    return create_app({"TESTING": True, "RATELIMIT_ANONYMOUS": "", **config}, instance_path=str(instance))
+    unlimited = {"RATELIMIT_ANONYMOUS": "", "RATELIMIT_PAGES": "", "RATELIMIT_OAI": ""}
+    return create_app({"TESTING": True, **unlimited, **config}, instance_path=str(instance))
 
 
 @pytest.fixture

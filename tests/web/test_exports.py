@@ -22,6 +22,7 @@ from catalogue.changes import CourseStatus
 from catalogue.codec import course_from_dict
 from catalogue.elm import shapes_turtle
 from catalogue.exports import CSV_COLUMNS, csv_safe, elm_turtle
+from catalogue.model import first_text
 from tests.catalogue.test_elm_export import free_online_course, full_course
 from tests.web.test_oaipmh import Mini, edx_rows
 from web.services import get_services
@@ -245,6 +246,64 @@ def test_csv_cells_cannot_become_formulas_and_are_quoted(app_factory: Callable[.
 )
 def test_csv_safe(value: str, safe: str) -> None:
     assert csv_safe(value) == safe
+
+
+# Issue 22, class 18: what spreadsheets still run although the first character is not "=" etc.
+HIDDEN_FORMULAS = [
+    "\x00=1+2",  # NUL
+    "\ufeff=1+2",  # byte-order mark
+    '\u200b=HYPERLINK("http://evil.example")',  # zero-width space
+    "\u200c+1",  # zero-width non-joiner
+    "\u200d-1",  # zero-width joiner
+    "\u2060@SUM(A1)",  # word joiner
+    "\u00ad=1",  # soft hyphen
+    "\u200e=1",  # left-to-right mark
+    "\u202e=1",  # right-to-left override
+    "\x0b=1",  # vertical tab
+    " =1+2",  # a blank first
+    "\u00a0=1+2",  # no-break space
+    "\u3000=1+2",  # ideographic space
+    "＝1+2",  # fullwidth equals
+    "＋1",  # fullwidth plus
+    "－1",  # fullwidth hyphen-minus
+    "＠SUM(A1)",  # fullwidth commercial at
+    "﹦1",  # small equals sign
+    "﹢1",  # small plus sign
+    "﹣1",  # small hyphen-minus
+    "﹫SUM(A1)",  # small commercial at
+    "\u2212 1",  # minus sign
+    "\ufeff\u200b\x00＝1",  # several of them
+]
+
+
+@pytest.mark.parametrize("value", HIDDEN_FORMULAS)
+def test_csv_safe_sees_through_invisible_and_compatibility_characters(value: str) -> None:
+    assert csv_safe(value) == "'" + value, "guarded, and the original text kept after the guard"
+
+
+@pytest.mark.parametrize(
+    "value", ["Plain", "\u200bPlain", "\ufeffCours", "１２ ECTS", "e=mc²", "Ａ+B", "50%"]
+)
+def test_csv_safe_leaves_text_that_is_no_formula(value: str) -> None:
+    assert csv_safe(value) == value
+
+
+def test_hidden_formulas_are_guarded_in_the_snapshot(app_factory: Callable[..., Flask]) -> None:
+    app = app_factory()
+    get_services(app).store.migrate()
+    fields, rows = edx_rows(4)
+    rows[0]["title"] = '\u200b=HYPERLINK("http://evil.example","x")'
+    rows[1]["title"] = "＝1+2 Course"
+    rows[2]["title"] = "\ufeff@SUM(A1:A9)"
+    mini = Mini(app, app.test_client(), fields, rows)
+    mini.harvest(rows)
+    body = mini.client.get("/api/v1/snapshot.csv").data.decode()
+    titles = {r["title"] for r in csv.DictReader(io.StringIO(body, newline=""))}
+    stored = {first_text(s.course.title, s.course.languages) for s in get_services(app).store.iter_courses()}
+    for title in (rows[0]["title"], rows[1]["title"], rows[2]["title"]):
+        kept = next((t for t in stored if t.endswith(title.lstrip("\u200b\ufeff"))), None)
+        assert kept is not None, (title, stored)
+        assert "'" + kept in titles, (kept, titles)
 
 
 def test_snapshots_answer_304_until_the_catalogue_changes(app_factory: Callable[..., Flask]) -> None:

@@ -70,12 +70,24 @@ GET_OPERATIONS = [
 @pytest.fixture(scope="module")
 def api_schema(edx_app: Flask) -> Any:
     """The served document, loaded by schemathesis against the app in-process (WSGI)."""
-    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", edx_app).include(method="GET")
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", edx_app).include(method="GET")
+    # A NUL in any parameter is refused with 400 before the route runs (web.params): no id or
+    # filter value can hold one, so strings with NUL are not schema-valid inputs here.
+    schema.config.generation.update(allow_x00=False)
+    return schema
+
+
+def _without_cursor(case: Any) -> Any:
+    # A generated string is never a cursor a search wrote (base64url JSON bound to its search),
+    # and a malformed cursor is a 400 by design (issue 22, class 19; tests/web/test_cursors.py).
+    if case.query and "cursor" in case.query:
+        case.query = {name: value for name, value in case.query.items() if name != "cursor"}
+    return case
 
 
 def _run(operation: Any, **fixed: Any) -> None:
     @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-    @given(case=operation.as_strategy(**fixed))
+    @given(case=operation.as_strategy(**fixed).map(_without_cursor))
     def check(case: Any) -> None:
         case.call_and_validate()  # no 5xx; status, content type, headers and body as documented
 
