@@ -78,7 +78,7 @@ def build(launcher: Path = LAUNCHER, *, force: bool = False, timeout: float = 12
         raise LocalClusterError(f"building the OpenSearch launcher took over {timeout:.0f} s") from error
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
-        raise LocalClusterError(f"building the OpenSearch launcher failed (mvn exit {done.returncode}):\n{tail}")
+        raise LocalClusterError(f"building the OpenSearch launcher failed (mvn {done.returncode}):\n{tail}")
     stamp.write_text(digest + "\n", encoding="utf-8")
     return target
 
@@ -273,7 +273,9 @@ class LocalCluster:
             *([KNN_PLUGIN] if self.knn else []),
         ]
         node.log = (node.home / "node.log").open("ab")
-        node.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=node.log, stderr=subprocess.STDOUT)
+        node.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=node.log, stderr=subprocess.STDOUT
+        )
 
     def _settings(self, node: LocalNode) -> dict[str, Any]:
         settings: dict[str, Any] = {
@@ -390,7 +392,7 @@ class LocalCluster:
 
 def _get_json(url: str, *, timeout: float) -> dict[str, Any]:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (loopback only)
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # loopback only
             body: dict[str, Any] = json.loads(response.read())
             return body
     except urllib.error.HTTPError as error:  # 408 from a health wait that timed out has a body
@@ -402,7 +404,9 @@ def _get_json(url: str, *, timeout: float) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m search.opensearch_local", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m search.opensearch_local", description="A local OpenSearch from tools/opensearch."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("build", help="build the launcher (tools/opensearch) if its inputs changed")
     run = commands.add_parser("run", help="start a node or cluster in the foreground; Ctrl-C stops it")
@@ -418,7 +422,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     ports = [args.http_port + i for i in range(args.nodes)]
     cluster = LocalCluster(
-        args.data, args.nodes, heap_mb=args.heap_mb, http_ports=ports, knn=args.knn, cluster_name="catalogue-local"
+        args.data,
+        args.nodes,
+        heap_mb=args.heap_mb,
+        http_ports=ports,
+        knn=args.knn,
+        cluster_name="catalogue-local",
     )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:

@@ -13,11 +13,12 @@ from opensearchpy import OpenSearch
 from search.documents import OTHER, STEMMERS, TEXT_KINDS, to_document
 from search.errors import BackendUnavailable, IndexingError
 from search.factory import open_backend
-from search.opensearch import INDEX_VERSION, OpenSearchBackend, index_body, to_source
+from search.opensearch import INDEX_VERSION, OpenSearchBackend, index_body, parse_url, to_source
+from search.opensearch_local import LocalCluster
 from search.opensearch_query import RequestBuilder
 from search.opensearch_results import render_marked
 from search.query import MAX_PAGE, MAX_PAGE_SIZE, Query
-from tests.search.conftest import ENGINES, catalogue, cid, make_course, open_engine, q
+from tests.search.conftest import ENGINES, catalogue, cid, drop_indices, make_course, open_engine, q
 
 
 @pytest.fixture(params=[engine for engine in ENGINES if engine != "embedded"])
@@ -129,7 +130,8 @@ def test_upserts_during_a_rebuild_survive_the_swap(opensearch: OpenSearchBackend
 
 
 def test_writes_ask_for_a_refresh(opensearch: OpenSearchBackend, monkeypatch: pytest.MonkeyPatch) -> None:
-    # osmem shows writes without a refresh; a real cluster does not, so the call must be made.
+    # A real cluster shows writes only after a refresh (by default once a second, and never
+    # with refresh_interval -1): the backend must ask for one.
     client = admin(opensearch)
     refreshed: list[str] = []
     original = client.indices.refresh
@@ -185,17 +187,129 @@ def test_closed_backend_is_unavailable(opensearch: OpenSearchBackend) -> None:
         opensearch.search(q())
 
 
-def test_factory_opens_opensearch_for_a_url(opensearch: OpenSearchBackend, tmp_path: Any) -> None:
-    if opensearch.index_body.__func__ is OpenSearchBackend.index_body:  # type: ignore[attr-defined]
-        pytest.skip("uses the default index prefix: never on a real cluster")
-    url = admin(opensearch).transport.hosts[0]
-    backend = open_backend(tmp_path / "unused", f"http://{url['host']}:{url['port']}")
+def test_factory_opens_opensearch_for_a_url(opensearch_node: LocalCluster, tmp_path: Any) -> None:
+    # The session's own node: the default prefix "catalogue" belongs to nobody else there.
+    url = opensearch_node.nodes[0].url
+    backend = open_backend(tmp_path / "unused", f"{url}?shards=1&replicas=0")
     try:
         assert isinstance(backend, OpenSearchBackend) and backend.alias == "catalogue"
         assert not (tmp_path / "unused").exists()
+        (name,) = admin(backend).indices.get_alias(name="catalogue")
+        settings = admin(backend).indices.get_settings(index=name)[name]["settings"]["index"]
+        assert (settings["number_of_shards"], settings["number_of_replicas"]) == ("1", "0")
     finally:
         backend.close()
-        client = OpenSearch(hosts=[url])
-        names = list(client.indices.get(index="catalogue-*", expand_wildcards="all"))
-        client.indices.delete(index=",".join(names))
-        client.close()
+        drop_indices(url, "catalogue")
+
+
+# -- the URL: several nodes, index shape ------------------------------------------------------------
+
+
+def test_url_names_several_nodes_and_the_index_shape() -> None:
+    nodes, options = parse_url(" http://a:9200 , https://u:p@b:9201/?shards=2&replicas=1&prefix=cat ")
+    assert nodes == ["http://a:9200", "https://u:p@b:9201/"]
+    assert options == {"shards": "2", "replicas": "1", "prefix": "cat"}
+    assert parse_url("http://a:9200") == (["http://a:9200"], {})
+
+
+@pytest.mark.parametrize(
+    "url", [",", " , ", "a:9200", "ftp://a", "http://a?color=red", "http://a?shards=two", "http://a?shards=0"]
+)
+def test_malformed_url_is_a_value_error(url: str) -> None:
+    with pytest.raises(ValueError):
+        OpenSearchBackend(url, client=FakeClient([]))
+
+
+def test_url_options_shape_new_indices() -> None:
+    backend = OpenSearchBackend("http://a:1?shards=2&replicas=1&prefix=cat", client=FakeClient([]))
+    settings = backend.index_body()["settings"]["index"]
+    assert backend.alias == "cat"
+    assert settings["number_of_shards"] == 2 and settings["number_of_replicas"] == 1
+    assert "auto_expand_replicas" not in settings  # an explicit count replaces "a replica if possible"
+    default = OpenSearchBackend(client=FakeClient([])).index_body()["settings"]["index"]
+    assert default == index_body()["settings"]["index"]
+
+
+# -- bulk retries (a scripted client; the real back-pressure test is in test_opensearch_cluster) ----
+
+
+class FakeIndices:
+    def exists_alias(self, **_: Any) -> bool:
+        return True
+
+    def get_alias(self, name: str, **_: Any) -> dict[str, Any]:
+        return {f"{name}-v{INDEX_VERSION}-initial": {}} if name == "catalogue" else {}
+
+    def refresh(self, **_: Any) -> None:
+        pass
+
+
+class FakeClient:
+    """Answers each bulk request with the next scripted item statuses (or raises it)."""
+
+    def __init__(self, script: list[list[int] | Exception]) -> None:
+        self.script = script
+        self.sent: list[list[str]] = []
+        self.indices = FakeIndices()
+
+    def bulk(self, body: list[dict[str, Any]]) -> dict[str, Any]:
+        ids = [next(iter(line.values()))["_id"] for line in body[::2]]
+        self.sent.append(ids)
+        answer = self.script.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return {
+            "items": [
+                {"index": {"_id": i, "status": s, "error": "x" if s >= 300 else None}}
+                for i, s in zip(ids, answer, strict=True)
+            ]
+        }
+
+    def close(self) -> None:
+        pass
+
+
+def scripted(script: list[list[int] | Exception], retries: int = 3) -> tuple[OpenSearchBackend, FakeClient]:
+    client = FakeClient(script)
+    backend = OpenSearchBackend(client=client, retries=retries, backoff=0.001, max_backoff=0.002)  # type: ignore[arg-type]
+    return backend, client
+
+
+def docs(*refs: str) -> list[dict[str, Any]]:
+    return [to_document(make_course(ref, f"Course {ref}")) for ref in refs]
+
+
+def test_rejected_documents_are_sent_again_until_written() -> None:
+    backend, client = scripted([[201, 429, 503], [429, 200], [200]])
+    assert backend.upsert(docs("a", "b", "c")) == 3
+    assert client.sent == [[cid("a"), cid("b"), cid("c")], [cid("b"), cid("c")], [cid("b")]]
+    assert backend.retried == 2
+
+
+def test_a_rejected_or_lost_request_is_sent_again() -> None:
+    from opensearchpy.exceptions import ConnectionError as ClientConnectionError
+    from opensearchpy.exceptions import TransportError
+
+    backend, client = scripted(
+        [
+            TransportError(429, "rejected_execution_exception"),
+            ClientConnectionError("N/A", "reset", None),
+            [200],
+        ]
+    )
+    assert backend.upsert(docs("a")) == 1
+    assert len(client.sent) == 3
+
+
+def test_permanent_failures_are_not_retried_and_name_the_document() -> None:
+    backend, client = scripted([[200, 400, 429], [200]])
+    with pytest.raises(IndexingError, match=f"1 documents failed.*{cid('b')}.*400"):
+        backend.upsert(docs("a", "b", "c"))
+    assert client.sent[1] == [cid("c")]  # the retryable one was still written
+
+
+def test_back_pressure_that_never_ends_is_an_indexing_error() -> None:
+    backend, client = scripted([[429]] * 3, retries=2)
+    with pytest.raises(IndexingError, match="429"):
+        backend.upsert(docs("a"))
+    assert len(client.sent) == 3 and backend.retried == 2
