@@ -33,6 +33,7 @@ import logging
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -156,7 +157,11 @@ class OpenSearchBackend:
         # The client tries another node at once when one is unreachable (max_retries: each
         # node once); waiting out back-pressure is _send's job.
         self._client = client or OpenSearch(
-            hosts=nodes, timeout=timeout, max_retries=max(2, len(nodes)), retry_on_timeout=True
+            hosts=nodes,
+            timeout=timeout,
+            max_retries=max(2, len(nodes)),
+            retry_on_timeout=True,
+            pool_maxsize=16,  # per node: threads of one process share connections
         )
         self._requests = RequestBuilder()
         self._lock = threading.Lock()
@@ -270,16 +275,17 @@ class OpenSearchBackend:
         delay = self._backoff
         for attempt in range(self._retries + 1):
             last = attempt == self._retries
+            why: Counter[str] = Counter()
             try:
                 items = self._client.bulk(body=_bulk_lines(pending))["items"]
-            except ClientConnectionError:
+            except ClientConnectionError as error:
                 if last:
                     raise
-                retry = pending
+                retry, why[f"connection: {type(error).__name__}"] = pending, len(pending)
             except TransportError as error:
                 if last or error.status_code not in RETRY_STATUS:
                     raise
-                retry = pending
+                retry, why[f"request {error.status_code}"] = pending, len(pending)
             else:
                 retry = []
                 for action, item in zip(pending, items, strict=True):
@@ -289,17 +295,19 @@ class OpenSearchBackend:
                         continue
                     if status in RETRY_STATUS and not last:
                         retry.append(action)
+                        why[str(status)] += 1
                     else:
                         failed.append(result)
                 if not retry:
                     return failed
             self.retried += 1
             log.warning(
-                "OpenSearch bulk: %d of %d actions to send again (attempt %d), waiting %.1f s",
+                "OpenSearch bulk: %d of %d actions sent again after %.1f s (attempt %d; %s)",
                 len(retry),
                 len(chunk),
-                attempt + 1,
                 delay,
+                attempt + 1,
+                ", ".join(f"{reason}: {n}" for reason, n in why.items()),
             )
             time.sleep(delay)
             delay = min(delay * 2, self._max_backoff)

@@ -275,7 +275,7 @@ def opensearch_unavailable(problem: str) -> NoReturn:
 def opensearch_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     """One real OpenSearch node (k-NN plugin loaded) for the whole session; its folder, with
     the node's log, is under pytest's basetemp."""
-    node = LocalCluster(tmp_path_factory.mktemp("opensearch"), nodes=1, knn=True)
+    node = LocalCluster(tmp_path_factory.mktemp("opensearch"), nodes=1, knn=True, quick_start=True)
     try:
         node.start()
     except LocalClusterError as error:
