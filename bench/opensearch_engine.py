@@ -78,14 +78,15 @@ def open_engine(where: str, heap_mb: int) -> OpenSearchEngine:
 
 def fill(engine: OpenSearchEngine, documents: Iterator[Document]) -> dict[str, Any]:
     """Bulk-index `documents` with `rebuild`; the bulk figures (generation timed apart)."""
-    generate = 0.0
+    generate = generate_cpu = 0.0
 
     def timed() -> Iterator[Document]:
-        nonlocal generate
+        nonlocal generate, generate_cpu
         while True:
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             doc = next(documents, None)
             generate += time.perf_counter() - started
+            generate_cpu += time.process_time() - started_cpu
             if doc is None:
                 return
             yield doc
@@ -94,7 +95,7 @@ def fill(engine: OpenSearchEngine, documents: Iterator[Document]) -> dict[str, A
     cpu, wall = time.process_time(), time.perf_counter()
     count = engine.backend.rebuild(timed())
     wall = time.perf_counter() - wall - generate
-    cpu = time.process_time() - cpu - generate  # generation is single-threaded Python: CPU ~ wall
+    cpu = time.process_time() - cpu - generate_cpu
     jvm_after = engine.jvm_cpu_seconds()
     jvm = round(jvm_after - jvm_before, 1) if jvm_before is not None and jvm_after is not None else None
     report = {
