@@ -351,3 +351,24 @@ def test_back_pressure_that_never_ends_is_an_indexing_error() -> None:
     with pytest.raises(IndexingError, match="429"):
         backend.upsert(docs("a"))
     assert len(client.sent) == 3 and backend.retried == 2
+
+
+# -- the search bench's OpenSearch engine ------------------------------------------------------------
+
+
+def test_search_bench_measures_opensearch_beside_the_embedded_engine(
+    opensearch_node: LocalCluster, tmp_path: Any
+) -> None:
+    from bench import search_bench
+
+    url = opensearch_node.nodes[0].url
+    argv = ["--docs", "200", "--queries", "2", "--out", str(tmp_path), "--opensearch", url]
+    report = search_bench.main([*argv, "--opensearch-warmup", "1"])
+    bulk = report["opensearch"]["bulk"]
+    assert bulk["documents"] == report["build"]["built"]["documents"] and bulk["docs_per_s"] > 0
+    for name, row in report["results"].items():
+        assert set(row["opensearch"]["wall_ms"]) == {"p50", "p95", "p99"}, name
+        if name != "mix":
+            assert row["opensearch"]["queries"] == 2
+    assert (tmp_path / "search-200-opensearch.json").is_file()
+    assert not OpenSearch(hosts=[url]).indices.get(index="bench-*", expand_wildcards="all")  # cleaned up
