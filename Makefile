@@ -77,15 +77,19 @@ opensearch-build: install-dev opensearch-deps
 	@$(BIN)/python -m search.opensearch_local build || \
 		echo "warning: the OpenSearch launcher did not build; its tests will skip (fail under CI=true)" >&2
 
-## opensearch: a real OpenSearch (tools/opensearch, k-NN plugin loaded) on http://127.0.0.1:$(OPENSEARCH_PORT)
+## opensearch: a real OpenSearch 2.19.1 (tools/opensearch, k-NN plugin loaded) on http://127.0.0.1:$(OPENSEARCH_PORT)
 ## in the foreground, data kept in instance/opensearch; OPENSEARCH_NODES=3 starts a 3-node cluster on
 ## consecutive ports. Point the service at it with CATALOGUE_OPENSEARCH_URL (printed). Ctrl-C stops it.
+## OPENSEARCH_PROFILE=opensearch3 runs OpenSearch 3.5.0 instead (no k-NN; needs JAVA_HOME at Java 21+,
+## e.g. /usr/lib/jvm/temurin-25-jdk-amd64), data in instance/opensearch3.
 OPENSEARCH_NODES ?= 1
 OPENSEARCH_PORT ?= 9250
 OPENSEARCH_HEAP_MB ?= 512
+OPENSEARCH_PROFILE ?=
 opensearch: install opensearch-deps
-	$(BIN)/python -m search.opensearch_local run --knn --nodes $(OPENSEARCH_NODES) \
-		--http-port $(OPENSEARCH_PORT) --heap-mb $(OPENSEARCH_HEAP_MB) --data instance/opensearch
+	$(BIN)/python -m search.opensearch_local run --nodes $(OPENSEARCH_NODES) --http-port $(OPENSEARCH_PORT) \
+		--heap-mb $(OPENSEARCH_HEAP_MB) $(if $(OPENSEARCH_PROFILE),--profile $(OPENSEARCH_PROFILE) \
+		--data instance/$(OPENSEARCH_PROFILE),--knn --data instance/opensearch)
 
 ## run: set up, load the bundled sample feeds into the embedded default and serve on http://$(HOST):$(PORT)
 run: install

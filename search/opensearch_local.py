@@ -12,6 +12,8 @@ stops when the pipe closes: nodes never outlive the Python process that started 
 
     python -m search.opensearch_local build
     python -m search.opensearch_local run --nodes 3 --http-port 9250 --data instance/opensearch
+    JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 python -m search.opensearch_local run --profile opensearch3 \\
+        --data /tmp/os3
 """
 
 from __future__ import annotations
@@ -53,12 +55,16 @@ _STAMP = ".catalogue-build"
 # -- building the launcher ------------------------------------------------------------------------
 
 
-def build(launcher: Path = LAUNCHER, *, force: bool = False, timeout: float = 1200.0) -> Path:
+def build(
+    launcher: Path = LAUNCHER, *, profile: str | None = None, force: bool = False, timeout: float = 1200.0
+) -> Path:
     """Build the launcher unless the last build was of the same inputs; return its target folder.
 
-    Raises LocalClusterError when Maven is missing or the build fails (its output's tail says why).
+    `profile` names a Maven profile of the pom (`opensearch3`: OpenSearch 3.x, needs JAVA_HOME at
+    a Java 21+); each profile builds into its own folder. Raises LocalClusterError when Maven is
+    missing or the build fails (its output's tail says why).
     """
-    target = launcher / "target"
+    target = launcher / "target" / (profile or "default")
     digest = _inputs_digest(launcher)
     stamp = target / _STAMP
     if not force and stamp.is_file() and stamp.read_text(encoding="utf-8").strip() == digest:
@@ -68,7 +74,16 @@ def build(launcher: Path = LAUNCHER, *, force: bool = False, timeout: float = 12
         raise LocalClusterError("Maven (mvn) is not installed: `make opensearch-deps` installs it")
     try:
         done = subprocess.run(
-            [maven, "-B", "-q", "-Dstyle.color=never", "-f", str(launcher / "pom.xml"), "package"],
+            [
+                maven,
+                "-B",
+                "-q",
+                "-Dstyle.color=never",
+                *(["-P", profile] if profile else []),
+                "-f",
+                str(launcher / "pom.xml"),
+                "package",
+            ],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -217,6 +232,7 @@ class LocalCluster:
         settings: Mapping[str, Any] | None = None,
         cluster_name: str | None = None,
         quick_start: bool = False,
+        profile: str | None = None,
         launcher: Path = LAUNCHER,
     ) -> None:
         if nodes < 1:
@@ -230,6 +246,7 @@ class LocalCluster:
         self.cluster_name = cluster_name or f"catalogue-{uuid.uuid4().hex[:8]}"
         self.launcher = launcher
         self.quick_start = quick_start
+        self.profile = profile
         ports = list(http_ports) if http_ports is not None else free_ports(nodes)
         if len(ports) != nodes:
             raise ValueError(f"{nodes} nodes need {nodes} HTTP ports, got {ports}")
@@ -245,7 +262,7 @@ class LocalCluster:
 
         Raises LocalClusterError (with the failing node's log tail) and stops what it started.
         """
-        self._target = build(self.launcher)
+        self._target = build(self.launcher, profile=self.profile)
         self.version = server_version(self._target)
         began = time.monotonic()
         try:
@@ -433,16 +450,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m search.opensearch_local", description="A local OpenSearch from tools/opensearch."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("build", help="build the launcher (tools/opensearch) if its inputs changed")
+    build_command = commands.add_parser(
+        "build", help="build the launcher (tools/opensearch) if its inputs changed"
+    )
     run = commands.add_parser("run", help="start a node or cluster in the foreground; Ctrl-C stops it")
     run.add_argument("--nodes", type=int, default=1)
     run.add_argument("--http-port", type=int, default=PORTS[0], help="first node's HTTP port; the next +1")
     run.add_argument("--data", type=Path, required=True, help="folder for the nodes' data (kept)")
     run.add_argument("--heap-mb", type=int, default=HEAP_MB)
     run.add_argument("--knn", action="store_true", help="load the k-NN plugin (Lucene engine only)")
+    for command in (build_command, run):
+        command.add_argument(
+            "--profile", help="a Maven profile of the launcher (opensearch3: OpenSearch 3.x)"
+        )
     args = parser.parse_args(argv)
     if args.command == "build":
-        target = build()
+        target = build(profile=args.profile)
         print(f"OpenSearch {server_version(target)} launcher ready in {target}")
         return 0
     ports = [args.http_port + i for i in range(args.nodes)]
@@ -453,6 +476,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         http_ports=ports,
         knn=args.knn,
         cluster_name="catalogue-local",
+        profile=args.profile,
     )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:

@@ -42,9 +42,11 @@ def test_index_file_stems_the_languages_the_embedded_engine_stems() -> None:
     body = index_body()
     analysis = body["settings"]["analysis"]
     for lang, stemmer in STEMMERS.items():
-        # Snowball, as tantivy's stemmers; Dutch is Kraaij-Pohlmann in Lucene's naming.
-        snowball = "Kp" if lang == "nl" else stemmer.capitalize()
-        assert analysis["filter"][f"cat_stem_{lang}"] == {"type": "snowball", "language": snowball}
+        # Snowball, as tantivy's stemmers.
+        assert analysis["filter"][f"cat_stem_{lang}"] == {
+            "type": "snowball",
+            "language": stemmer.capitalize(),
+        }
         assert analysis["analyzer"][f"cat_{lang}"]["filter"][-1] == f"cat_stem_{lang}"
     for analyzer in analysis["analyzer"].values():
         assert analyzer["type"] == "custom"  # never a built-in language analyzer
@@ -77,9 +79,13 @@ ANALYSIS_SAMPLE: dict[str, str] = {
     "el": "μαθήματα προγραμματισμός ανάλυση στατιστικές μηχανικοί ανάπτυξη",
     OTHER: "Zarządzanie projektami Łódź Ærø Straße",
 }
-"""Known differences between Lucene's Snowball stemmers and tantivy's (rust-stemmers, an older
-Snowball) are left out: English "organization" (organ / organiz), Spanish "-ación" after folding
+"""Known differences between Lucene's Snowball stemmers and tantivy's (rust-stemmers) are left out
+of the sample: English "organization" (organ / organiz), Spanish "-ación" after folding
 ("programacion" kept whole / "program")."""
+STEMMED_OTHERWISE = {"nl": ("cursussen", "cursus")}
+"""Languages both engines stem with different algorithms, and a word whose stem they share:
+tantivy's Dutch is Kraaij-Pohlmann, which Lucene 10 (OpenSearch 3) no longer has; the index uses
+Lucene's Snowball Dutch, which works on 2.x and 3.x alike."""
 
 
 def test_real_engine_analyses_text_as_the_embedded_engine(opensearch: OpenSearchBackend) -> None:
@@ -87,10 +93,18 @@ def test_real_engine_analyses_text_as_the_embedded_engine(opensearch: OpenSearch
     analyzers = build_analyzers()
     (index,) = admin(opensearch).indices.get_alias(name=opensearch.alias)
     assert set(ANALYSIS_SAMPLE) == set(analyzers)
-    for lang, text in ANALYSIS_SAMPLE.items():
+
+    def analyse(lang: str, text: str) -> list[str]:
         analyzer = "cat_fold" if lang == OTHER else f"cat_{lang}"
         tokens = admin(opensearch).indices.analyze(index=index, body={"analyzer": analyzer, "text": text})
-        assert [t["token"] for t in tokens["tokens"]] == list(analyzers[lang].analyze(text)), lang
+        return [t["token"] for t in tokens["tokens"]]
+
+    for lang, text in ANALYSIS_SAMPLE.items():
+        if lang in STEMMED_OTHERWISE:
+            word, stem = STEMMED_OTHERWISE[lang]
+            assert analyse(lang, word) != [word] and list(analyzers[lang].analyze(word)) == [stem]
+            continue
+        assert analyse(lang, text) == list(analyzers[lang].analyze(text)), lang
 
 
 def test_deepest_page_fits_the_result_window() -> None:
