@@ -47,7 +47,7 @@ from opensearchpy.exceptions import ConnectionError as ClientConnectionError
 from opensearchpy.exceptions import NotFoundError, OpenSearchException, TransportError
 
 from search.backend import Document, Suggestion
-from search.errors import BackendUnavailable, IndexingError
+from search.errors import BackendUnavailable, IndexingError, IndexOutdated
 from search.opensearch_query import RequestBuilder
 from search.opensearch_results import read_result
 from search.opensearch_suggest import read_suggestions, suggest_requests
@@ -384,8 +384,9 @@ class OpenSearchBackend:
             body["search_after"] = hits[-1]["sort"]
 
     def count(self) -> int:
-        """Documents in the live index, withdrawn tombstones included."""
-        self._open_or_raise()
+        """Documents in the live index, withdrawn tombstones included; IndexOutdated when the index
+        was made from another INDEX_VERSION (as the embedded engine: `catalogue init` rebuilds it)."""
+        self._readable()
         with _calls("counting documents"):
             return int(self._client.count(index=self.alias)["count"])
 
@@ -457,7 +458,7 @@ class OpenSearchBackend:
             with _calls("checking the index version"):
                 self._compatible = self._check_version()
             if not self._compatible:
-                raise BackendUnavailable("the search index was built by an older version; run reindex")
+                raise IndexOutdated("the search index was built by an older version; run reindex")
 
     def _writable(self) -> None:
         self._open_or_raise()
