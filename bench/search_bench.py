@@ -5,7 +5,13 @@ synthetic documents, then runs a mix of query types N times each. Every query go
 engines back to back (in random order), so machine load hits both alike. Reports wall and
 process-CPU p50/p95/p99 per query type and engine, and the FTS5/embedded ratio.
 
+`--opensearch local|local:3|URL` adds a real OpenSearch as a third engine in the same run (see
+`bench.opensearch_engine`): the corpus is bulk-indexed into it (bulk throughput in the report),
+and every measured query also goes to it, in the same random order. Its CPU figures are the
+client's (HTTP and JSON in this process); the nodes' JVM CPU per query is reported as a mean.
+
     nice -n 10 .venv/bin/python -m bench.search_bench --docs 1000000 --queries 200 --seed 1
+    nice -n 10 .venv/bin/python -m bench.search_bench --docs 100000 --opensearch local
 """
 
 from __future__ import annotations
@@ -26,8 +32,9 @@ from typing import Any
 from bench.fts_baseline import FtsBaseline
 from bench.generate import ANCHOR, stored_courses
 from bench.machine import describe_machine, percentiles
+from bench.opensearch_engine import OpenSearchEngine, fill, open_engine, warm_up
 from bench.vocab import TOPICS
-from search.backend import Document
+from search.backend import Document, SearchBackend
 from search.documents import to_document
 from search.embedded import EmbeddedBackend
 from search.query import Query
@@ -189,7 +196,7 @@ def _timed(run: Callable[[], Any]) -> tuple[float, float, Any]:
     return (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000, result
 
 
-def _embedded_total(backend: EmbeddedBackend, query: Query) -> int:
+def _embedded_total(backend: SearchBackend, query: Query) -> int:
     return backend.search(query).total
 
 
@@ -205,30 +212,33 @@ def measure(
     baseline_queries: int | None = None,
     warmup: int = 5,
     types: Iterable[str] | None = None,
+    others: dict[str, SearchBackend] | None = None,
 ) -> dict[str, Any]:
     """Per query type (`types`, default all of QUERY_TYPES): `queries` measured queries (after
     `warmup`), the first `baseline_queries` of them (default all) also sent to FTS5; ratios
     compare the same queries. Each type draws from its own seeded generator, so a type's
-    queries are the same whichever others run."""
+    queries are the same whichever others run. `others` (name -> backend) get every query."""
+    others = others or {}
     paired = queries if baseline_queries is None else min(queries, baseline_queries)
     order = random.Random(seed + 1)
     report: dict[str, Any] = {}
     chosen = list(QUERY_TYPES) if types is None else list(types)
     pooled: dict[str, list[float]] = {"wall": [], "cpu": []}
+    pooled_others: dict[str, dict[str, list[float]]] = {}
     for name in chosen:
         rng = random.Random(f"{seed}:{name}")
         batch = [QUERY_TYPES[name](rng) for _ in range(queries + warmup)]
-        samples: dict[str, dict[str, list[float]]] = {
-            e: {"wall": [], "cpu": []} for e in ("embedded", "fts5")
-        }
-        totals: dict[str, list[int]] = {"embedded": [], "fts5": []}
+        names = ("embedded", "fts5", *others)
+        samples: dict[str, dict[str, list[float]]] = {e: {"wall": [], "cpu": []} for e in names}
+        totals: dict[str, list[int]] = {e: [] for e in names}
         for number, query in enumerate(batch):
             engines: list[tuple[str, Callable[[], Any]]] = [
                 ("embedded", partial(_embedded_total, backend, query)),
+                *((name, partial(_embedded_total, other, query)) for name, other in others.items()),
                 ("fts5", partial(_fts_total, fts, query)),
             ]
             if number >= warmup + paired:
-                engines = engines[:1]
+                engines = engines[:-1]
             order.shuffle(engines)
             for engine, run in engines:
                 wall, cpu, total = _timed(run)
@@ -240,9 +250,14 @@ def measure(
         _print_row(name, report[name])
         for kind in ("wall", "cpu"):
             pooled[kind] += samples["embedded"][kind]
+            for other in others:
+                pooled_others.setdefault(other, {"wall": [], "cpu": []})[kind] += samples[other][kind]
     if len(chosen) > 1:
         # The mix: every measured query of every type, one sample each (types equally weighted).
         report["mix"] = {"embedded": {f"{k}_ms": percentiles(v) for k, v in pooled.items()}}
+        for other, times in pooled_others.items():
+            report["mix"][other] = {f"{k}_ms": percentiles(v) for k, v in times.items()}
+            print(f"{'mix of all types':32} {other} wall {report['mix'][other]['wall_ms']}", flush=True)
         wall, cpu = report["mix"]["embedded"]["wall_ms"], report["mix"]["embedded"]["cpu_ms"]
         print(f"{'mix of all types':32} embedded wall p50 {wall['p50']:7.2f} p95 {wall['p95']:7.2f} "
               f"p99 {wall['p99']:7.2f} cpu p50 {cpu['p50']:7.2f}", flush=True)  # fmt: skip
@@ -265,11 +280,26 @@ def _summary(
     fts5 = summary["fts5"]["wall_ms"]
     summary["fts5_over_embedded_p50"] = round(fts5["p50"] / embedded["p50"], 1) if fts5["p50"] else None
     summary["fts5_over_embedded_p99"] = round(fts5["p99"] / embedded["p99"], 1) if fts5["p99"] else None
+    everything = summary["embedded"]["wall_ms"]
+    for other in samples.keys() - {"embedded", "fts5"}:
+        mine = summary[other]["wall_ms"]
+        summary[f"{other}_over_embedded_p50"] = (
+            round(mine["p50"] / everything["p50"], 1) if everything["p50"] else None
+        )
+        summary[f"{other}_over_embedded_p99"] = (
+            round(mine["p99"] / everything["p99"], 1) if everything["p99"] else None
+        )
     return summary
 
 
 def _print_row(name: str, row: dict[str, Any]) -> None:
     e, f = row["embedded"], row["fts5"]
+    for other in row.keys() - {"embedded", "fts5"}:
+        if isinstance(row[other], dict):
+            o = row[other]
+            print(f"{name:32} {other} wall p50 {o['wall_ms']['p50']:7.2f} p95 {o['wall_ms']['p95']:7.2f} "
+                  f"p99 {o['wall_ms']['p99']:7.2f} client cpu p50 {o['cpu_ms']['p50']:7.2f} "
+                  f"(hits {o['mean_total_hits']:.0f})", flush=True)  # fmt: skip
     if not f["queries"]:
         print(f"{name:32} embedded wall p50 {e['wall_ms']['p50']:7.2f} p95 {e['wall_ms']['p95']:7.2f} "
               f"p99 {e['wall_ms']['p99']:7.2f} cpu p50 {e['cpu_ms']['p50']:7.2f}", flush=True)  # fmt: skip
@@ -296,15 +326,41 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--type", action="append", choices=list(QUERY_TYPES), dest="types", help="only this type (repeat)"
     )
+    parser.add_argument(
+        "--opensearch",
+        metavar="WHERE",
+        help="also measure OpenSearch: 'local' (a node from tools/opensearch), 'local:3' (3 nodes, "
+        "2 shards, 1 replica) or a cluster URL",
+    )
+    parser.add_argument("--opensearch-heap-mb", type=int, default=512, help="heap of each local node")
+    parser.add_argument("--opensearch-warmup", type=int, default=100, help="unmeasured queries per type")
     args = parser.parse_args(list(argv) if argv is not None else None)
     directory, built = open_corpus(args.docs, args.seed, args.out, args.rebuild)
     backend = EmbeddedBackend(directory / "index")
     fts = FtsBaseline(directory / "fts.db")
+    opensearch: OpenSearchEngine | None = None
+    others: dict[str, SearchBackend] = {}
     try:
-        results = measure(backend, fts, args.queries, args.seed, args.baseline_queries, types=args.types)
+        if args.opensearch:
+            opensearch = open_engine(args.opensearch, args.opensearch_heap_mb)
+            opensearch.info["bulk"] = fill(opensearch, documents(args.docs, args.seed))
+            warm_up(opensearch, QUERY_TYPES, args.opensearch_warmup)
+            others["opensearch"] = opensearch.backend
+            jvm_before = opensearch.jvm_cpu_seconds()
+        results = measure(
+            backend, fts, args.queries, args.seed, args.baseline_queries, types=args.types, others=others
+        )
+        if opensearch is not None:
+            jvm_after = opensearch.jvm_cpu_seconds()
+            sent = sum(row["opensearch"]["queries"] for key, row in results.items() if key != "mix")
+            if jvm_before is not None and jvm_after is not None and sent:
+                opensearch.info["jvm_cpu_ms_per_query"] = round((jvm_after - jvm_before) * 1000 / sent, 2)
+            opensearch.info["rss_mb_after_queries"] = opensearch.memory_mb()
     finally:
         backend.close()
         fts.close()
+        if opensearch is not None:
+            opensearch.close()
     report = {
         "bench": "search",
         "command": " ".join(["python -m bench.search_bench", *sys.argv[1:]]) if argv is None else None,
@@ -314,10 +370,12 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
         "seed": args.seed,
         "machine": describe_machine(),
         "build": built,
+        "opensearch": opensearch.info if opensearch is not None else None,
         "results": results,
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"search-{args.docs}.json").write_text(json.dumps(report, indent=2))
+    suffix = "-opensearch" if args.opensearch else ""
+    (args.out / f"search-{args.docs}{suffix}.json").write_text(json.dumps(report, indent=2))
     return report
 
 

@@ -3,7 +3,8 @@
 SearchError
 ├── QueryError          the user's request is invalid (HTTP 400): bad page, unknown filter, too long
 ├── BackendUnavailable  the engine cannot be reached or opened (HTTP 503)
-│   └── IndexOutdated   the index was built by an older schema: `reindex` (or `init`) rebuilds it
+│   ├── IndexOutdated   the index was built by an older schema: `reindex` (or `init`) rebuilds it
+│   └── LocalClusterError  a local OpenSearch (tools/opensearch) could not be built or started
 └── IndexingError       indexing failed; the store stays the truth and `reindex` repairs
 """
 
@@ -25,4 +26,8 @@ class IndexOutdated(BackendUnavailable):
 
 
 class IndexingError(SearchError):
+    pass
+
+
+class LocalClusterError(BackendUnavailable):
     pass

@@ -16,38 +16,81 @@ the building index of any earlier, crashed or concurrent one.
 
 Writes refresh before returning, so they are visible to the next search. Connection problems
 raise BackendUnavailable; failed documents raise IndexingError.
+
+The URL may name several nodes, comma-separated (`http://n1:9200,http://n2:9200`): the client
+spreads requests over them and moves on from a node that stops answering. A query string after
+the last node sets the index shape and name: `?shards=2&replicas=1&prefix=catalogue` (default:
+one shard, a replica when a second node exists, prefix "catalogue"). Bulk writes are retried with
+exponential backoff while the cluster pushes back (429) or a shard is briefly unavailable (a node
+died and a replica is being promoted: 502/503/504, lost connections); a search never returns a
+partial result: it answers from every shard or fails.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
+import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from importlib import resources
 from itertools import islice
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-from opensearchpy import OpenSearch, helpers
+from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConnectionError as ClientConnectionError
 from opensearchpy.exceptions import NotFoundError, OpenSearchException, TransportError
 
 from search.backend import Document, Suggestion
-from search.errors import BackendUnavailable, IndexingError
+from search.errors import BackendUnavailable, IndexingError, IndexOutdated
 from search.opensearch_query import RequestBuilder
 from search.opensearch_results import read_result
 from search.opensearch_suggest import read_suggestions, suggest_requests
 from search.query import Query, SearchResult, validate
 from search.tantivy_index import SORT_FIELDS, sort_key
 
-INDEX_VERSION = 2  # 2: region/city, schedule, ISCED drill-down, start_day, geo, sort keys
+INDEX_VERSION = 3
+# 2: region/city, schedule, ISCED drill-down, start_day, geo, sort keys.
+# 3: Snowball stemmers, as the embedded engine's: the `stemmer` filter's "english" is Porter 1,
+#    "greek" leaves accented words unstemmed after asciifolding; measured against a real node
+#    (test_opensearch.py). Dutch still differs: tantivy's is Kraaij-Pohlmann, which OpenSearch 3
+#    (Lucene 10) no longer has, so the index keeps the Snowball Dutch both 2.x and 3.x have.
 """Bump with a new `opensearch-index-v<N>.json` when settings or mappings change; indices of
 other versions then need a `reindex`."""
 BATCH = 1000
+RETRY_STATUS = frozenset({429, 502, 503, 504})
+"""Bulk item and request statuses that are worth retrying: back-pressure (429) and a shard or
+node briefly unavailable. Anything else (a mapping error, 400) fails at once."""
+URL_OPTIONS = ("shards", "replicas", "prefix")
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _VERSIONED = re.compile(r"-v(\d+)-[^-]+$")
+log = logging.getLogger(__name__)
+
+
+def parse_url(url: str) -> tuple[list[str], dict[str, str]]:
+    """The node URLs of an OPENSEARCH_URL (comma-separated) and its options (the query string
+    after the last node: `shards`, `replicas`, `prefix`). Raises ValueError for anything else."""
+    nodes = [part.strip() for part in url.split(",") if part.strip()]
+    if not nodes:
+        raise ValueError("an OpenSearch URL names at least one node")
+    last = urlsplit(nodes[-1])
+    options: dict[str, str] = {}
+    if last.query:
+        nodes[-1] = last._replace(query="").geturl()
+        for key, values in parse_qs(last.query, keep_blank_values=True, strict_parsing=True).items():
+            if key not in URL_OPTIONS:
+                raise ValueError(f"unknown OpenSearch URL option {key!r} (known: {', '.join(URL_OPTIONS)})")
+            options[key] = values[-1]
+    for node in nodes:
+        parts = urlsplit(node)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+            raise ValueError(f"not an http(s) node URL: {node!r}")
+    return nodes, options
 
 
 def index_body(version: int = INDEX_VERSION) -> dict[str, Any]:
@@ -85,22 +128,45 @@ class OpenSearchBackend:
         self,
         url: str | None = None,
         *,
-        index_prefix: str = "catalogue",
+        index_prefix: str | None = None,
+        shards: int | None = None,
+        replicas: int | None = None,
         timeout: float = 30.0,
         client: OpenSearch | None = None,
+        retries: int = 8,
+        backoff: float = 0.5,
+        max_backoff: float = 8.0,
     ) -> None:
-        """Connect to `url` (credentials may be in it) or use `client`; make sure the alias exists.
+        """Connect to `url` (one or several nodes, credentials may be in it, options after the
+        last; see the module docstring) or use `client`; make sure the alias exists. Arguments
+        given here win over the URL's options. A rejected bulk write is retried `retries` times,
+        waiting `backoff` seconds first and twice as long each time, at most `max_backoff`.
 
-        Raises BackendUnavailable when the cluster cannot be reached.
+        Raises ValueError for a malformed URL, BackendUnavailable when the cluster cannot be reached.
         """
-        if not _PREFIX.match(index_prefix):
-            raise ValueError(f"index prefix must match {_PREFIX.pattern}: {index_prefix!r}")
         if client is None and not url:
             raise ValueError("an OpenSearch URL or client is required")
+        nodes, options = parse_url(url) if url else ([], {})
+        index_prefix = index_prefix or options.get("prefix") or "catalogue"
+        if not _PREFIX.match(index_prefix):
+            raise ValueError(f"index prefix must match {_PREFIX.pattern}: {index_prefix!r}")
+        self.shards = shards if shards is not None else _count(options, "shards", 1)
+        self.replicas = replicas if replicas is not None else _count(options, "replicas", 0)
+        if (self.shards is not None and self.shards < 1) or (self.replicas is not None and self.replicas < 0):
+            raise ValueError("an index needs at least one shard and no negative replica count")
         self.alias = index_prefix
         self.building_alias = f"{index_prefix}-building"
+        self._retries, self._backoff, self._max_backoff = retries, backoff, max_backoff
+        self.retried = 0
+        """Bulk attempts repeated so far (back-pressure and failover): for tests and logs."""
+        # The client tries another node at once when one is unreachable (max_retries: each
+        # node once); waiting out back-pressure is _send's job.
         self._client = client or OpenSearch(
-            hosts=[url], timeout=timeout, max_retries=2, retry_on_timeout=True
+            hosts=nodes,
+            timeout=timeout,
+            max_retries=max(2, len(nodes)),
+            retry_on_timeout=True,
+            pool_maxsize=16,  # per node: threads of one process share connections
         )
         self._requests = RequestBuilder()
         self._lock = threading.Lock()
@@ -191,19 +257,67 @@ class OpenSearchBackend:
         self._client.indices.refresh(index=name)
 
     def _bulk(self, actions: Iterable[dict[str, Any]], ignore_status: Sequence[int] = ()) -> None:
-        failures = []
-        for ok, item in helpers.streaming_bulk(
-            self._client, actions, chunk_size=BATCH, raise_on_error=False, raise_on_exception=True
-        ):
-            if not ok:
-                result: dict[str, Any] = next(iter(item.values()), {})
-                if result.get("status") not in ignore_status:
-                    failures.append(result)
+        """Send `actions` in chunks of BATCH, each retried until written (see `_send`).
+
+        Raises IndexingError naming the first document that failed for good."""
+        failures: list[dict[str, Any]] = []
+        for chunk in _batches(actions, BATCH):
+            failures += self._send(chunk, ignore_status)
         if failures:
             first = failures[0]
             raise IndexingError(
-                f"{len(failures)} documents failed to index; first: {first.get('_id')}: {first.get('error')}"
+                f"{len(failures)} documents failed to index; first: {first.get('_id')}: "
+                f"{first.get('status')} {first.get('error')}"
             )
+
+    def _send(self, chunk: list[dict[str, Any]], ignore_status: Sequence[int]) -> list[dict[str, Any]]:
+        """One bulk request for `chunk`; the actions rejected with a RETRY_STATUS (or the whole
+        request, when it failed so) are sent again after a growing pause. Every action is
+        idempotent here (index by id, delete, create whose 409 is ignored), so resending one
+        whose answer was lost does no harm. Returns the items that failed for good."""
+        pending = chunk
+        failed: list[dict[str, Any]] = []
+        delay = self._backoff
+        for attempt in range(self._retries + 1):
+            last = attempt == self._retries
+            why: Counter[str] = Counter()
+            try:
+                items = self._client.bulk(body=_bulk_lines(pending))["items"]
+            except ClientConnectionError as error:
+                if last:
+                    raise
+                retry, why[f"connection: {type(error).__name__}"] = pending, len(pending)
+            except TransportError as error:
+                if last or error.status_code not in RETRY_STATUS:
+                    raise
+                retry, why[f"request {error.status_code}"] = pending, len(pending)
+            else:
+                retry = []
+                for action, item in zip(pending, items, strict=True):
+                    result: dict[str, Any] = next(iter(item.values()), {})
+                    status = int(result.get("status") or 500)
+                    if status < 300 or status in ignore_status:
+                        continue
+                    if status in RETRY_STATUS and not last:
+                        retry.append(action)
+                        why[str(status)] += 1
+                    else:
+                        failed.append(result)
+                if not retry:
+                    return failed
+            self.retried += 1
+            log.warning(
+                "OpenSearch bulk: %d of %d actions sent again after %.1f s (attempt %d; %s)",
+                len(retry),
+                len(chunk),
+                delay,
+                attempt + 1,
+                ", ".join(f"{reason}: {n}" for reason, n in why.items()),
+            )
+            time.sleep(delay)
+            delay = min(delay * 2, self._max_backoff)
+            pending = retry
+        raise AssertionError("unreachable")
 
     def _refresh(self, indices: Sequence[str]) -> None:
         self._client.indices.refresh(index=",".join(indices))
@@ -241,7 +355,9 @@ class OpenSearchBackend:
         for attempt in (1, 2):
             try:
                 with _calls(action):
-                    response: Mapping[str, Any] = self._client.search(index=self.alias, body=body)
+                    response: Mapping[str, Any] = self._client.search(
+                        index=self.alias, body=body, allow_partial_search_results=False
+                    )
                     return response
             except BackendUnavailable as error:
                 if attempt == 2 or not isinstance(error.__cause__, NotFoundError):
@@ -268,8 +384,9 @@ class OpenSearchBackend:
             body["search_after"] = hits[-1]["sort"]
 
     def count(self) -> int:
-        """Documents in the live index, withdrawn tombstones included."""
-        self._open_or_raise()
+        """Documents in the live index, withdrawn tombstones included; IndexOutdated when the index
+        was made from another INDEX_VERSION (as the embedded engine: `catalogue init` rebuilds it)."""
+        self._readable()
         with _calls("counting documents"):
             return int(self._client.count(index=self.alias)["count"])
 
@@ -283,8 +400,16 @@ class OpenSearchBackend:
     # -- the alias and its indices ----------------------------------------------------------------
 
     def index_body(self) -> dict[str, Any]:
-        """Settings and mappings new indices are created with: the INDEX_VERSION file."""
-        return index_body()
+        """Settings and mappings new indices are created with: the INDEX_VERSION file, with the
+        shard and replica counts this backend was given."""
+        body = index_body()
+        settings = body["settings"]["index"]
+        if self.shards is not None:
+            settings["number_of_shards"] = self.shards
+        if self.replicas is not None:
+            settings.pop("auto_expand_replicas", None)
+            settings["number_of_replicas"] = self.replicas
+        return body
 
     def _ensure_alias(self) -> None:
         """Create an empty first index behind the alias when there is none yet.
@@ -333,7 +458,7 @@ class OpenSearchBackend:
             with _calls("checking the index version"):
                 self._compatible = self._check_version()
             if not self._compatible:
-                raise BackendUnavailable("the search index was built by an older version; run reindex")
+                raise IndexOutdated("the search index was built by an older version; run reindex")
 
     def _writable(self) -> None:
         self._open_or_raise()
@@ -363,7 +488,27 @@ def _index_version(name: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _batches(documents: Iterable[Document], size: int) -> Iterator[list[Document]]:
+def _count(options: Mapping[str, str], key: str, minimum: int) -> int | None:
+    if key not in options:
+        return None
+    value = options[key]
+    if not value.isdigit() or int(value) < minimum:
+        raise ValueError(f"OpenSearch URL option {key} must be a whole number >= {minimum}: {value!r}")
+    return int(value)
+
+
+def _bulk_lines(actions: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The NDJSON lines of a bulk request: an action line, then the source unless deleting."""
+    lines: list[Mapping[str, Any]] = []
+    for action in actions:
+        op = action["_op_type"]
+        lines.append({op: {"_index": action["_index"], "_id": action["_id"]}})
+        if op != "delete":
+            lines.append(action["_source"])
+    return lines
+
+
+def _batches(documents: Iterable[Any], size: int) -> Iterator[list[Any]]:
     iterator = iter(documents)
     while batch := list(islice(iterator, size)):
         yield batch

@@ -4,10 +4,11 @@
 
 Engines (the `engine` parameter of `backend`, `readonly_backend` and `empty_backend`):
 * "embedded": tantivy under tmp_path;
-* "opensearch": an osmem-server (in-memory OpenSearch-compatible server, PyPI osmem-server)
-  started once per session over real HTTP; each backend gets its own index prefix, deleted
-  afterwards. If it cannot start the tests skip, except under CI=true, where they fail;
-* "cluster": the real OpenSearch at env OPENSEARCH_URL, only when that is set.
+* "opensearch": a real OpenSearch node (tools/opensearch, search.opensearch_local) started once
+  per session on a loopback port, with the k-NN plugin; each backend gets its own index prefix,
+  deleted afterwards. Without Java or Maven, or if the node does not start, the tests skip,
+  except under CI=true, where they fail;
+* "cluster": the OpenSearch at env OPENSEARCH_URL (an operator's own cluster), only when set.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from opensearchpy import OpenSearch
@@ -38,7 +39,9 @@ from catalogue.model import (
 from search.backend import SearchBackend
 from search.documents import to_document
 from search.embedded import EmbeddedBackend
-from search.opensearch import OpenSearchBackend
+from search.errors import LocalClusterError
+from search.opensearch import OpenSearchBackend, parse_url
+from search.opensearch_local import LocalCluster
 from search.query import Query
 from tests.conftest import in_ci
 
@@ -260,39 +263,25 @@ def courses() -> list[StoredCourse]:
 
 ENGINES = ["embedded", "opensearch", *(["cluster"] if os.environ.get("OPENSEARCH_URL") else [])]
 
-OSMEM_BROKEN_STEMMERS = ("da", "de", "fi", "hu", "it", "pt", "ro", "tr", "el", "nl")
-"""Languages whose `stemmer` filter osmem (0.1.6) gets wrong at query time: a `match` on such a
-field matches every document that has it (greek and dutch are not supported at all). Real
-OpenSearch stems them; on osmem the tests index those fields folded but unstemmed."""
 
-
-class OsmemBackend(OpenSearchBackend):
-    """OpenSearchBackend whose indices skip the stemmers osmem gets wrong (see above)."""
-
-    def index_body(self) -> dict[str, Any]:
-        body = super().index_body()
-        for lang in OSMEM_BROKEN_STEMMERS:
-            analyzer = body["settings"]["analysis"]["analyzer"][f"cat_{lang}"]
-            analyzer["filter"] = [f for f in analyzer["filter"] if f != f"cat_stem_{lang}"]
-        return body
+def opensearch_unavailable(problem: str) -> NoReturn:
+    """Skip the calling test, or fail it under CI=true, where a real OpenSearch must run."""
+    if in_ci():
+        pytest.fail(f"{problem} (CI=true: the OpenSearch tests must run on a real node)")
+    pytest.skip(problem)
 
 
 @pytest.fixture(scope="session")
-def osmem_url() -> Iterator[str | None]:
-    """URL of one osmem-server for the whole session, or None when it cannot start."""
+def opensearch_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """One real OpenSearch node (k-NN plugin loaded) for the whole session; its folder, with
+    the node's log, is under pytest's basetemp."""
+    node = LocalCluster(tmp_path_factory.mktemp("opensearch"), nodes=1, knn=True, quick_start=True)
     try:
-        from osmem_server import OsmemServer
-
-        server = OsmemServer.start(japanese=False)  # Japanese analysis only costs memory here
-    except Exception as error:  # missing binary, wrong platform, startup timeout
-        _osmem_problem.append(f"osmem-server cannot start: {type(error).__name__}: {error}")
-        yield None
-        return
-    yield server.url
-    server.close()
-
-
-_osmem_problem: list[str] = []
+        node.start()
+    except LocalClusterError as error:
+        opensearch_unavailable(f"no local OpenSearch: {error}")
+    yield node
+    node.close()
 
 
 def open_engine(request: pytest.FixtureRequest, engine: str, directory: Path) -> SearchBackend:
@@ -300,22 +289,18 @@ def open_engine(request: pytest.FixtureRequest, engine: str, directory: Path) ->
     if engine == "embedded":
         return EmbeddedBackend(directory / "index")
     if engine == "cluster":
-        url, kind = os.environ["OPENSEARCH_URL"], OpenSearchBackend
+        url = os.environ["OPENSEARCH_URL"]
     else:
-        url, kind = request.getfixturevalue("osmem_url"), OsmemBackend
-        if url is None:
-            problem = _osmem_problem[0] if _osmem_problem else "osmem-server did not start"
-            if in_ci():
-                pytest.fail(f"{problem} (CI=true: the OpenSearch contract tests must run)")
-            pytest.skip(problem)
+        node: LocalCluster = request.getfixturevalue("opensearch_node")
+        url = node.nodes[0].url
     prefix = f"test-{uuid.uuid4().hex[:12]}"
     request.addfinalizer(lambda: drop_indices(url, prefix))
-    return kind(url, index_prefix=prefix)
+    return OpenSearchBackend(url, index_prefix=prefix)
 
 
 def drop_indices(url: str, prefix: str) -> None:
     """Delete every index a backend with `prefix` created (live, old, building)."""
-    client = OpenSearch(hosts=[url])
+    client = OpenSearch(hosts=parse_url(url)[0])
     try:
         names = list(client.indices.get(index=f"{prefix}-*", expand_wildcards="all"))
         if names:
