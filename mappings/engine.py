@@ -8,6 +8,7 @@ only when it cannot build one: unreadable item, no provider id, or a `required` 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -116,6 +117,13 @@ def apply(
     if not record.ref:
         record.error("the record has no provider id (see the mapping's [id] rule)", "id", "missing-id")
         return MappedRecord(None, None, record.issues)
+    if not _usable_id(record.ref):
+        # The id keys the course in the store and in every URL: it must be text a database and
+        # a URL can hold. The record counts as unidentified (so the run withdraws nothing).
+        message = "the record's provider id holds a NUL, a control character or a lone surrogate (such as \\ud800)"
+        record.ref = None
+        record.error(message, "id", "invalid-id")
+        return MappedRecord(None, None, record.issues)
     values: dict[str, Any] = {}
     rejected = False
     for target, rules, evaluate in _plan(spec):
@@ -140,6 +148,14 @@ def apply(
     provenance = Provenance(source_id, record.ref, run_id, harvested_at, record.pointer)
     course = _course(values, record, provenance, spec.groups, spec.default_country)
     return MappedRecord(record.ref, course, record.issues)
+
+
+_BAD_ID = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _usable_id(ref: str) -> bool:
+    """False for an id with a lone surrogate (no UTF-8), a NUL or another control character."""
+    return _BAD_ID.search(ref) is None
 
 
 Evaluator = Callable[[RecordState], Any]

@@ -252,3 +252,15 @@ def test_stated_ects_beats_an_estimate(tmp_path: Path) -> None:
     course = apply(load_spec(str(path)), item({"id": "1", "h": "100", "e": "6"}), "x").course
     assert course is not None
     assert course.workload == Workload(ects=Decimal(6), hours=Decimal(100), ects_basis="stated")
+
+
+@pytest.mark.parametrize("code", ["C-\x001", "C-\ud8001", "C-\n1", "C-\x851"])
+def test_an_id_a_store_or_url_cannot_hold_rejects_the_record(spec: MappingSpec, code: str) -> None:
+    record = apply(spec, item(ROW | {"code": code}), "demo")
+    assert record.course is None and record.provider_ref is None  # unidentified: nothing withdrawn
+    assert [(i.severity, i.code) for i in record.issues] == [(Severity.ERROR, "invalid-id")]
+
+
+def test_an_id_in_any_script_is_kept(spec: MappingSpec) -> None:
+    record = apply(spec, item(ROW | {"code": "курс-№1 (2025)"}), "demo")
+    assert record.course is not None and record.provider_ref == "Uni Zed:курс-№1 (2025)"
