@@ -120,7 +120,9 @@ def apply(
     if not _usable_id(record.ref):
         # The id keys the course in the store and in every URL: it must be text a database and
         # a URL can hold. The record counts as unidentified (so the run withdraws nothing).
-        message = "the record's provider id holds a NUL, a control character or a lone surrogate (such as \\ud800)"
+        message = (
+            "the record's provider id holds a NUL, a control character or a lone surrogate (such as \\ud800)"
+        )
         record.ref = None
         record.error(message, "id", "invalid-id")
         return MappedRecord(None, None, record.issues)
