@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -79,9 +80,18 @@ class Registry:
 def registry(tmp_path: Path) -> Any:
     inst = Instance(tmp_path, BACKGROUND_SECONDS="0", SCHEME_JOB_STALE_SECONDS="1")
     inst.run("init")
-    inst.run("harvest", "--file", str(write_feed(tmp_path / "v0.csv", ROWS, "v0")), "--mapping", "edx-csv",
-             "--source", SOURCE)
-    token = inst.run("accounts", "create", "Skills Registry", "--role", "registry", "--id", "reg").splitlines()[-1]
+    inst.run(
+        "harvest",
+        "--file",
+        str(write_feed(tmp_path / "v0.csv", ROWS, "v0")),
+        "--mapping",
+        "edx-csv",
+        "--source",
+        SOURCE,
+    )
+    token = inst.run(
+        "accounts", "create", "Skills Registry", "--role", "registry", "--id", "reg"
+    ).splitlines()[-1]
     app = create_app(
         {"RATELIMIT_ANONYMOUS": "", "BACKGROUND_SECONDS": 0, "SCHEME_JOBS": "worker"},
         instance_path=str(tmp_path),
@@ -112,6 +122,7 @@ def _kill_mid_evaluation(reg: Registry, job_url: str, *, harvest_meanwhile: bool
 def _resume(reg: Registry, job_url: str, done_before: int) -> dict[str, Any]:
     from catalogue import eligibility_jobs
 
+    time.sleep(1.5)  # SCHEME_JOB_STALE_SECONDS=1: the killed runner's heartbeat is now stale
     out = reg.inst.run("schemes", "resume", "--json")
     resumed = json.loads(out)
     job_id = int(job_url.rsplit("/", 1)[1])

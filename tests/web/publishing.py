@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import pytest
 from flask import Flask
@@ -17,6 +18,7 @@ from flask.testing import FlaskClient
 
 from catalogue.account_store import AccountStore
 from catalogue.accounts import Role
+from catalogue.entitlements import PUBLISHES_FOR_OTHERS
 from catalogue.sources import Source
 from catalogue.store import CatalogueStore
 from tests.web.conftest import EDX_CSV
@@ -73,7 +75,12 @@ def world(app: Flask) -> World:
         accounts.create_account(account_id, account_id.title(), role)
         issued = accounts.issue_token(account_id, "test")
         tokens[account_id], token_ids[account_id] = issued.plaintext, issued.token.id
-    store.save_source(Source(SOURCE, "csv", name="Zed's courses", mapping="edx-csv", owner="zed"))
+    # zed republishes edX rows of many institutions: an admin marked its source as publishing for
+    # others (restricted sources: tests/web/test_provider_identity.py)
+    allowed = MappingProxyType({PUBLISHES_FOR_OTHERS: True})
+    store.save_source(
+        Source(SOURCE, "csv", name="Zed's courses", mapping="edx-csv", owner="zed", settings=allowed)
+    )
     client = app.test_client()
     headers = {"Authorization": f"Bearer {tokens['zed']}", "Content-Type": "text/csv"}
     response = client.post(

@@ -70,7 +70,9 @@ def test_a_provider_cannot_publish_under_an_institution_it_is_not_entitled_to(wo
     assert {i["record_ref"] for i in _not_entitled(run)} == {r[-1] for r in MIT}
 
     # revoked: Harvard's records are refused again; what was published stays as it was
-    revoked = world.client.delete(f"/api/v1/accounts/other/organisations/{org['id']}", headers=world.auth("ops"))
+    revoked = world.client.delete(
+        f"/api/v1/accounts/other/organisations/{org['id']}", headers=world.auth("ops")
+    )
     assert revoked.status_code == 200
     changed = [list(r) for r in HARVARD]
     changed[0][1] = "A changed summary"
