@@ -25,9 +25,8 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from catalogue.changes import StoredCourse
 from catalogue.schema import changes, courses, index_outbox
-from catalogue.store_rows import stored_courses
+from catalogue.store_rows import RecordRow, select_record_rows
 
 if TYPE_CHECKING:  # the store's writers import enqueue_span from here
     from catalogue.store import CatalogueStore
@@ -92,12 +91,13 @@ class Outbox:
         with self._store.reading() as conn:
             return [Pending(course_id, bool(refresh)) for course_id, refresh in conn.execute(query)]
 
-    def courses(self, ids: Sequence[str]) -> list[StoredCourse]:
-        """The stored courses among `ids` (in no particular order)."""
+    def records(self, ids: Sequence[str]) -> list[RecordRow]:
+        """The stored courses among `ids` as `RecordRow`s (id order): what a document is built
+        from without decoding a Course (search.sync)."""
         if not ids:
             return []
         with self._store.reading() as conn:
-            return stored_courses(conn, courses.c.id.in_(list(ids)))
+            return select_record_rows(conn, courses.c.id.in_(list(ids)))
 
     def done(self, head: int) -> int:
         """Retire every entry at or below `head` (all delivered); returns how many.

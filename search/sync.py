@@ -91,7 +91,7 @@ class PendingChanges(Protocol):
         self, head: int, *, withdrawals: bool, after: str | None, limit: int
     ) -> Sequence[Pending]: ...
 
-    def courses(self, ids: Sequence[str]) -> Sequence[StoredCourse]: ...
+    def records(self, ids: Sequence[str]) -> Sequence[RecordRow]: ...
 
     def done(self, head: int) -> int: ...
 
@@ -357,11 +357,12 @@ def _pending_documents(
             changed = [p.course_id for p in page if p.refresh]
             if changed:
                 refresh.refresh_courses(changed, enqueue=False)  # its flips are delivered right here
-        found = outbox.courses(ids)
-        known = {s.id for s in found}
+        rows = list(outbox.records(ids))
+        known = {row.id for row in rows}
         missing.extend(cid for cid in ids if cid not in known)
-        counts[withdrawals] += len(found)
-        yield from _documents(found, eligibility)
+        counts[withdrawals] += len(rows)
+        for record in _stored_records(rows, eligibility):  # no Course decoded: record_document
+            yield record_document(*record)
 
 
 def _upsert_some(backend: SearchBackend, docs: Iterator[Document]) -> None:

@@ -25,7 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context
 
 from catalogue.changes import ChangeSink, StoredCourse
 from catalogue.eligibility_jobs import SchemeJobs
@@ -46,6 +46,8 @@ EXTENSION = "catalogue"
 DRAIN_WAIT = 60.0
 """Seconds a committing process waits for another process's drain before leaving its changes to
 it (so that, normally, a harvest's changes are searchable when the harvest returns)."""
+DRAIN_WAIT_REQUEST = 10.0
+"""The same inside a web request: well under a worker's timeout (gunicorn's default is 30 s)."""
 OUTBOX_LOCK_NAMESPACE = "catalogue-outbox"
 
 logger = logging.getLogger(__name__)
@@ -100,9 +102,12 @@ class Services:
                 )
             return self._outbox_locks
 
-    def drain_outbox(self, wait: float = DRAIN_WAIT) -> DrainReport:
+    def drain_outbox(self, wait: float | None = None) -> DrainReport:
         """Deliver every pending index outbox entry (see search.sync.drain_outbox), or leave them
-        to the process that holds the drain lock after `wait` seconds."""
+        to the process that holds the drain lock after `wait` seconds (default: DRAIN_WAIT, or
+        DRAIN_WAIT_REQUEST inside a web request)."""
+        if wait is None:
+            wait = DRAIN_WAIT_REQUEST if has_request_context() else DRAIN_WAIT
         eligibility = EligibilityStore(self.store)
         outbox = Outbox(self.store)
         return drain_exclusively(
