@@ -33,8 +33,13 @@ def _push(w: World, rows: list[list[str]], who: str = "other", source: str = "ot
     response = w.client.post(
         f"/api/v1/sources/{source}/feed?dry_run=false", data=edx_csv(rows), headers={**CSV, **w.auth(who)}
     )
-    assert response.status_code == 200, response.get_json()
-    run: dict[str, Any] = response.get_json()["run"]
+    body = response.get_json()
+    if response.status_code == 422:  # every record rejected: the run failed, nothing changed
+        assert body["error"]["code"] == "feed_rejected", body
+        rejected: dict[str, Any] = body["error"]["details"]["run"]
+        return rejected
+    assert response.status_code == 200, body
+    run: dict[str, Any] = body["run"]
     return run
 
 
