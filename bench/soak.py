@@ -356,8 +356,8 @@ class Soak:
         done = self.cli("reindex")
         self.figures.count("reindex" if done.returncode == 0 else f"reindex exit {done.returncode}")
 
-    def kill_something(self) -> None:
-        target = self.choice(
+    def kill_something(self, target: str | None = None) -> None:
+        target = target or self.choice(
             [
                 "harvest process",
                 "harvest process",
@@ -431,23 +431,30 @@ class Soak:
             (0.15, self.change_scheme),
             (0.10, self.reindex),
         ]
+        # every kind of operation and of kill comes once first (a short run covers them all), then at random
+        first_ops = [op for _, op in ops]
+        first_kills = ["harvest process", "gunicorn worker", "worker process", "worker"]
         with ThreadPoolExecutor(max_workers=3) as pool:
             pending: set[Any] = set()
             while time.monotonic() < until:
-                pending = {f for f in pending if not f.done()}
                 for done in [f for f in pending if f.done()]:
-                    done.result()
+                    done.result()  # an operation's own bug stops the soak
+                pending = {f for f in pending if not f.done()}
                 if time.monotonic() >= next_kill:
-                    pending.add(pool.submit(self.kill_something))
+                    target = first_kills.pop(0) if first_kills else None
+                    pending.add(pool.submit(self.kill_something, target))
                     next_kill = time.monotonic() + self.uniform(0.5, 1.5) * self.plan.kill_every
                 if len(pending) < 3:
-                    with self.rng_lock:
-                        pick = self.rng.random()
-                    for weight, op in ops:
-                        if pick < weight:
-                            pending.add(pool.submit(op))
-                            break
-                        pick -= weight
+                    if first_ops:
+                        pending.add(pool.submit(first_ops.pop(0)))
+                    else:
+                        with self.rng_lock:
+                            pick = self.rng.random()
+                        for weight, op in ops:
+                            if pick < weight:
+                                pending.add(pool.submit(op))
+                                break
+                            pick -= weight
                 time.sleep(self.uniform(0.5, 2.0))
             for future in pending:
                 future.result()
