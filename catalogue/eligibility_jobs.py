@@ -354,15 +354,14 @@ def evaluate_batch(store: CatalogueStore, job_id: int, runner: str, size: int = 
         if batch:
             stage(conn, [(job_id, definition_scheme(row.definition, row.scheme_id))], batch)
         last = batch[-1].id if batch else row.resume_after
-        rest = sa.select(sa.func.count()).select_from(courses)
-        if last is not None:
-            rest = rest.where(courses.c.id > last)
         done = row.done + len(batch)
-        remaining = conn.execute(rest).scalar_one() if batch else 0
+        # `total` was the course count at the claim; courses added since then past the resume
+        # point are evaluated too, so the total grows with them (no count per batch: that was
+        # quadratic in the catalogue's size).
         conn.execute(
             scheme_jobs.update()
             .where(scheme_jobs.c.id == job_id)
-            .values(done=done, total=done + remaining, resume_after=last, heartbeat_at=_now())
+            .values(done=done, total=max(row.total, done), resume_after=last, heartbeat_at=_now())
         )
         return len(batch)
 

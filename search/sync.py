@@ -397,6 +397,12 @@ class OutboxSink:
         self._deliver = deliver
 
     def apply(self, changed: Sequence[StoredCourse]) -> None:
-        report = self._deliver()
+        """Never raises: a delivery that fails leaves the entries pending for the next drain (the
+        committed run stands, and its index update is not lost, only later)."""
+        try:
+            report = self._deliver()
+        except Exception:
+            logger.exception("index outbox: delivery failed; the entries stay pending for the next drain")
+            return
         if report.skipped:
-            logger.warning("index outbox: another process is delivering; this commit goes with it")
+            logger.info("index outbox: another process is delivering; this commit goes with it")
