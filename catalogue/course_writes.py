@@ -28,9 +28,9 @@ from sqlalchemy.engine import Connection
 
 from catalogue import jsontext
 from catalogue.changes import Candidate, CourseStatus
+from catalogue.outbox import enqueue_span
 from catalogue.provider_keys import provider_columns
 from catalogue.runs import Issue, Severity
-from catalogue.outbox import enqueue_span
 from catalogue.schema import UTCDateTime, changes, courses, raw_items
 from catalogue.store_rows import CHUNK, chunks
 

@@ -61,7 +61,8 @@ def repair_command(dry_run: bool, as_json: bool) -> None:
     if dry_run and stats.entries:
         click.echo(f"Would deliver {stats.entries} pending index update(s) for {stats.courses} course(s).")
     elif delivered.delivered:
-        click.echo(f"Delivered {delivered.delivered} pending index update(s) for {delivered.courses} course(s).")
+        done = f"{delivered.delivered} pending index update(s) for {delivered.courses} course(s)"
+        click.echo(f"Delivered {done}.")
     elif delivered.skipped:
         click.echo("Another process is delivering the pending index updates.")
     verb = "Would fix" if dry_run else "Fixed"

@@ -36,7 +36,7 @@ def _harvest_args(feed: Path) -> tuple[str, ...]:
 @pytest.fixture
 def crashed(tmp_path: Path) -> Instance:
     """An instance whose second harvest was killed after its commit, before its index update."""
-    inst = Instance(tmp_path, BACKGROUND_SECONDS="0")
+    inst = Instance(tmp_path, BACKGROUND_SECONDS="0", WITHDRAW_GUARD_SHARE="0.5")  # 25% may go unheld
     inst.run("init")
     inst.run(*_harvest_args(write_feed(tmp_path / "v0.csv", ROWS, "v0")))
     assert differences(inst.expected_inventory(), inst.inventory()) == {}

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from types import MappingProxyType
 
 import pytest
 from flask import Flask
@@ -18,7 +17,6 @@ from flask.testing import FlaskClient
 
 from catalogue.account_store import AccountStore
 from catalogue.accounts import Role
-from catalogue.entitlements import PUBLISHES_FOR_OTHERS
 from catalogue.sources import Source
 from catalogue.store import CatalogueStore
 from tests.web.conftest import EDX_CSV
@@ -27,6 +25,9 @@ from web.services import get_services
 _ROWS: list[list[str]] = list(csv.reader(io.StringIO(EDX_CSV.read_text(encoding="utf-8"))))
 HEADER, ROWS = _ROWS[0], _ROWS[1:]
 SUMMARY = HEADER.index("summary")
+INSTITUTION = HEADER.index("institution")
+ZED_ORGANISATIONS = {"Uni Zed", "Example College"}
+"""What zed's test feeds name besides edX's institutions (registered provider, an XCRI feed)."""
 URL = HEADER.index("course_url")
 
 
@@ -75,12 +76,11 @@ def world(app: Flask) -> World:
         accounts.create_account(account_id, account_id.title(), role)
         issued = accounts.issue_token(account_id, "test")
         tokens[account_id], token_ids[account_id] = issued.plaintext, issued.token.id
-    # zed republishes edX rows of many institutions: an admin marked its source as publishing for
-    # others (restricted sources: tests/web/test_provider_identity.py)
-    allowed = MappingProxyType({PUBLISHES_FOR_OTHERS: True})
-    store.save_source(
-        Source(SOURCE, "csv", name="Zed's courses", mapping="edx-csv", owner="zed", settings=allowed)
-    )
+    # zed publishes edX rows of many institutions and test feeds of "Uni Zed" and "Example College":
+    # an admin entitled it to all of them (what that restricts: tests/web/test_provider_identity.py)
+    for name in sorted({row[INSTITUTION] for row in ROWS} | ZED_ORGANISATIONS):
+        accounts.grant_organisation("zed", name, granted_by="ops")
+    store.save_source(Source(SOURCE, "csv", name="Zed's courses", mapping="edx-csv", owner="zed"))
     client = app.test_client()
     headers = {"Authorization": f"Bearer {tokens['zed']}", "Content-Type": "text/csv"}
     response = client.post(

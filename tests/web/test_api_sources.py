@@ -123,7 +123,7 @@ CASES: dict[str, tuple[str, Case]] = {
     "api_webhooks.unsubscribe": ("reg", lambda w: ("DELETE", f"/api/v1/webhooks/{_hook(w)}", {})),
     "api_entitlements.grant_organisation": (
         "ops",
-        lambda w: ("POST", "/api/v1/accounts/zed/organisations", {"json": {"name": "Uni Zed"}}),
+        lambda w: ("POST", "/api/v1/accounts/zed/organisations", {"json": {"name": "Zed Polytechnic"}}),
     ),
     "api_entitlements.revoke_organisation": (
         "ops",

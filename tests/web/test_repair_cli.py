@@ -1,5 +1,5 @@
 """`catalogue repair`: a dry run lists what it would do (stuck runs, pending index updates, drift);
-a real one does it and says what it fixed (issue 22 classes 4 and 19)."""
+a real one does it and says what it fixed (issue 22 class 4)."""
 
 from __future__ import annotations
 
@@ -36,17 +36,19 @@ def test_repair_lists_then_fixes_stuck_runs_and_pending_index_updates(
     stuck = store.start_run("gen")  # a run its dead process left RUNNING (nobody holds the lock)
 
     dry = _repair(runner, "--dry-run")
-    assert dry["stuck_runs"] == [
-        {"run_id": stuck.run_id, "source_id": "gen", "started_at": stuck.started_at.isoformat()}  # type: ignore[union-attr]
-    ]
-    assert dry["reaped_runs"] == [] and store.get_run(stuck.run_id).status is RunStatus.RUNNING  # type: ignore[arg-type]
+    assert (
+        dry["stale_runs"] == [stuck.run_id]
+        and dry["reaped_runs"] == []
+        and store.get_run(stuck.run_id).status is RunStatus.RUNNING
+    )  # type: ignore[arg-type]
     outbox = dry["outbox"]
     assert isinstance(outbox, dict) and outbox["pending_courses"] == 25 and outbox["delivered"] == 0
     assert dry["missing"] == 25 and services.backend.count() == 0  # a dry run changes nothing
 
     text = runner.invoke(main, ["repair", "--dry-run"]).output
     assert (
-        f"Would mark run {stuck.run_id} of gen" in text and "Would deliver 25 pending index update(s)" in text
+        f"Would mark interrupted run(s) {stuck.run_id} FAILED" in text
+        and "Would deliver 25 pending index update(s)" in text
     )
 
     done = _repair(runner)
