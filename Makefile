@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint typecheck check bench reliability clean install install-dev translations browser-deps bench-deps services services-stop fidelity opensearch opensearch-deps opensearch-build
+.PHONY: run test lint typecheck check bench reliability soak clean install install-dev translations browser-deps bench-deps services services-stop fidelity opensearch opensearch-deps opensearch-build
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -139,6 +139,15 @@ RELIABILITY_SCALE ?= 10
 reliability: install-dev
 	RELIABILITY_SCALE=$(RELIABILITY_SCALE) $(BIN)/python -m pytest tests/reliability -q -s -p no:cacheprovider
 	nice -n 10 $(BIN)/python -m bench.load --seconds 120 --concurrency 32 --workers 2
+
+## soak: a served instance (gunicorn + `catalogue worker`, embedded default) under harvests, pushes,
+## scheme updates, reindexes and random SIGKILLs for SOAK_SECONDS, then store and index must agree
+## exactly and nothing published may be lost (bench/soak.py; figures in bench/out/soak.json and
+## RELIABILITY.md). Exit 1 on any discrepancy or 5xx. The test suite runs a 45 s version.
+SOAK_SECONDS ?= 1800
+SOAK_KILL_EVERY ?= 20
+soak: install-dev
+	nice -n 10 $(BIN)/python -m bench.soak --seconds $(SOAK_SECONDS) --kill-every $(SOAK_KILL_EVERY)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

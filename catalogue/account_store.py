@@ -1,4 +1,5 @@
-"""Persistence of accounts and API tokens, in the catalogue database (shares CatalogueStore's engine).
+"""Persistence of accounts, API tokens and the organisations accounts may publish for, in the
+catalogue database (shares CatalogueStore's engine).
 
 Tokens are stored as hashes only (see `catalogue.accounts`). `authenticate` looks a token up by
 its public id and compares hashes in constant time; it records `last_used_at` at most once a
@@ -7,6 +8,8 @@ minute per token, so authenticated reads do not turn into a write per request.
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,8 +25,9 @@ from catalogue.accounts import (
     token_id_of,
     token_matches,
 )
+from catalogue.entitlements import EntitledOrganisation, check_country, clean_aliases, name_key
 from catalogue.errors import Conflict, NotFound
-from catalogue.schema import accounts, api_tokens
+from catalogue.schema import account_organisations, accounts, api_tokens
 from catalogue.store import CatalogueStore
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -143,6 +147,90 @@ class AccountStore:
             with self._store.writing() as conn:
                 conn.execute(api_tokens.update().where(api_tokens.c.id == token_id).values(last_used_at=now))
         return account, token
+
+    # --- organisations an account may publish for (catalogue/entitlements.py) ----------------
+
+    def grant_organisation(
+        self,
+        account_id: str,
+        name: str,
+        *,
+        identifier: str | None = None,
+        country: str | None = None,
+        aliases: Sequence[str] = (),
+        granted_by: str | None = None,
+    ) -> EntitledOrganisation:
+        """Entitle the account to publish for an organisation. NotFound for an unknown account,
+        Conflict when it already holds one of that name, ValueError for a blank name or a
+        country that is not ISO 3166-1 alpha-3."""
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError("an organisation needs a name")
+        org = EntitledOrganisation(
+            id=secrets.token_hex(8),
+            account_id=account_id,
+            name=" ".join(name.split()),
+            aliases=clean_aliases(aliases),
+            identifier=identifier.strip() if identifier and identifier.strip() else None,
+            country=check_country(country),
+            granted_by=granted_by,
+            granted_at=_now(),
+        )
+        values = {
+            "id": org.id,
+            "account_id": account_id,
+            "name": org.name,
+            "name_key": name_key(org.name),
+            "aliases": list(org.aliases),
+            "identifier": org.identifier,
+            "country": org.country,
+            "granted_by": granted_by,
+            "granted_at": org.granted_at,
+        }
+        with self._store.writing() as conn:
+            if conn.execute(sa.select(accounts.c.id).where(accounts.c.id == account_id)).first() is None:
+                raise NotFound(f"no account {account_id!r}")
+            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+            stmt = insert(account_organisations).values(**values).on_conflict_do_nothing()
+            if conn.execute(stmt.returning(account_organisations.c.id)).first() is None:
+                raise Conflict(f"account {account_id!r} is already entitled to {org.name!r}")
+        return org
+
+    def organisations(self, account_id: str) -> list[EntitledOrganisation]:
+        """The organisations the account may publish for, by name."""
+        query = (
+            sa.select(account_organisations)
+            .where(account_organisations.c.account_id == account_id)
+            .order_by(account_organisations.c.name_key, account_organisations.c.id)
+        )
+        with self._store.reading() as conn:
+            return [_organisation(row) for row in conn.execute(query)]
+
+    def revoke_organisation(self, account_id: str, organisation_id: str) -> EntitledOrganisation:
+        """Withdraw an entitlement (NotFound if the account holds none with that id). What the
+        account published before stays; its next harvests are checked without it."""
+        where = (
+            account_organisations.c.account_id == account_id,
+            account_organisations.c.id == organisation_id,
+        )
+        with self._store.writing() as conn:
+            row = conn.execute(sa.select(account_organisations).where(*where)).one_or_none()
+            if row is None:
+                raise NotFound(f"account {account_id!r} holds no organisation {organisation_id!r}")
+            conn.execute(account_organisations.delete().where(*where))
+        return _organisation(row)
+
+
+def _organisation(row: sa.Row[Any]) -> EntitledOrganisation:
+    return EntitledOrganisation(
+        id=row.id,
+        account_id=row.account_id,
+        name=row.name,
+        aliases=tuple(row.aliases or ()),
+        identifier=row.identifier,
+        country=row.country,
+        granted_by=row.granted_by,
+        granted_at=row.granted_at,
+    )
 
 
 def _account(row: sa.Row[Any]) -> Account:

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 
 from catalogue import jsontext
 from catalogue.changes import Candidate, CourseStatus
+from catalogue.outbox import enqueue_span
 from catalogue.provider_keys import provider_columns
 from catalogue.runs import Issue, Severity
 from catalogue.schema import UTCDateTime, changes, courses, raw_items
@@ -169,7 +170,8 @@ _WITHDRAW_COURSE = (
 
 
 def _log(conn: Connection, ids: list[str], run_id: int | None, kind: str) -> dict[str, int]:
-    """Append one change per course; returns course id -> its new seq."""
+    """Append one change per course, each with its index outbox entry (same transaction: see
+    catalogue/outbox.py); returns course id -> its new seq."""
     if conn.dialect.name == "postgresql":
         # one statement per chunk: INSERT ... SELECT unnest(array) beats executemany by far
         ids_param = sa.bindparam("ids", type_=postgresql.ARRAY(sa.String()))
@@ -179,7 +181,11 @@ def _log(conn: Connection, ids: list[str], run_id: int | None, kind: str) -> dic
     else:
         stmt = changes.insert().returning(changes.c.course_id, changes.c.seq)
         result = conn.execute(stmt, [{"course_id": cid, "run_id": run_id, "kind": kind} for cid in ids])
-    return {cid: seq for cid, seq in result}
+    seqs = {cid: seq for cid, seq in result}
+    span = _span(seqs)
+    if span is not None:
+        enqueue_span(conn, *span)
+    return seqs
 
 
 def _span(seqs: Mapping[str, int]) -> tuple[int, int] | None:

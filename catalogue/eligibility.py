@@ -89,7 +89,8 @@ Rule = Condition | Group
 
 @dataclass(frozen=True)
 class Scheme:
-    """A registry's eligibility scheme. `accredited`: provider names or identifiers it recognises."""
+    """A registry's eligibility scheme. `accredited`: provider names or identifiers it recognises.
+    `evaluated_at`: when the evaluation readers see was completed (None: not evaluated yet)."""
 
     id: str
     name: str
@@ -99,6 +100,7 @@ class Scheme:
     description: str = ""
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    evaluated_at: datetime | None = None
 
     def __post_init__(self) -> None:
         check_scheme_id(self.id)

@@ -5,6 +5,13 @@ Shares CatalogueStore's engine (like AccountStore). Every refresh of eligibility
 last refresh to commit saw the latest version of each course: sinks delivered late or twice
 converge on the same state.
 
+Evaluating a scheme's definition against every course is a job (catalogue/eligibility_jobs.py):
+its results are staged (`scheme_staging`) and switch into `course_eligibility` in one
+transaction when complete, so readers here always see one whole evaluation. A refresh keeps the
+live evaluation of every evaluated scheme current, and also the staged rows of a scheme's job in
+progress (so the switch does not bring back a course's state from before a later change).
+A scheme created but not yet evaluated has no live rows: refreshes leave it alone.
+
 The scheme's changes feed: a `course_eligibility` row gets a new `seq` from the store's `changes`
 sequence (kind "eligibility") whenever its feed-visible state changes: the course became eligible,
 changed while eligible (consumers need the new record), or stopped being eligible (rules, a
@@ -15,7 +22,7 @@ Replaying `eligibility_changes_since(scheme, 0)` therefore ends with exactly the
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,8 +40,17 @@ from catalogue.eligibility import (
     parse_rules,
     rules_to_data,
 )
-from catalogue.errors import Conflict, NotFound
-from catalogue.schema import changes, course_eligibility, courses, scheme_decisions, schemes
+from catalogue.errors import NotFound
+from catalogue.outbox import enqueue_span
+from catalogue.schema import (
+    changes,
+    course_eligibility,
+    courses,
+    scheme_decisions,
+    scheme_jobs,
+    scheme_staging,
+    schemes,
+)
 from catalogue.store import CatalogueStore, stored_courses
 
 BATCH = 500
@@ -105,16 +121,15 @@ class EligibilityStore:
     # --- schemes --------------------------------------------------------------------------------
 
     def create_scheme(self, scheme: Scheme) -> Scheme:
-        """Insert a scheme (Conflict if the id is taken) and evaluate every course against it."""
-        now = _now()
-        created = replace(scheme, created_at=now, updated_at=now)
-        with self._store.writing() as conn:
-            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-            stmt = insert(schemes).values(**_scheme_row(created)).on_conflict_do_nothing()
-            if conn.execute(stmt.returning(schemes.c.id)).first() is None:
-                raise Conflict(f"scheme {scheme.id!r} already exists")
-        self.refresh_scheme(created.id)
-        return created
+        """Insert a scheme (Conflict if the id is taken) and evaluate every course against it,
+        here and now (the CLI's and tests' way; the API runs the same job in the background:
+        `catalogue.eligibility_jobs.SchemeJobs.submit`)."""
+        from catalogue.eligibility_jobs import SchemeJobs  # the jobs build on this module
+
+        jobs = SchemeJobs(self._store)
+        job = jobs.submit(scheme, create=True)
+        jobs.run(job.id)
+        return self.get_scheme(scheme.id)
 
     def get_scheme(self, scheme_id: str) -> Scheme:
         with self._store.reading() as conn:
@@ -133,22 +148,35 @@ class EligibilityStore:
 
     def update_scheme(self, scheme: Scheme) -> Scheme:
         """Replace a scheme's name, description, rules and accredited list (NotFound if absent);
-        every course is evaluated again."""
-        updated = replace(scheme, updated_at=_now())
-        values = _scheme_row(updated)
-        del values["id"], values["created_at"]
-        with self._store.writing() as conn:
-            stmt = schemes.update().where(schemes.c.id == scheme.id).values(**values)
-            if conn.execute(stmt.returning(schemes.c.created_at)).first() is None:
-                raise NotFound(f"no scheme {scheme.id!r}")
-        self.refresh_scheme(scheme.id)
+        every course is evaluated again, here and now (see `create_scheme`)."""
+        from catalogue.eligibility_jobs import SchemeJobs
+
+        jobs = SchemeJobs(self._store)
+        job = jobs.submit(scheme, create=False)
+        jobs.run(job.id)
         return self.get_scheme(scheme.id)
+
+    def rename_scheme(self, scheme_id: str, *, name: str, description: str, owner: str | None) -> Scheme:
+        """Change what does not affect eligibility (name, description, owner) at once, in the live
+        scheme and in the definition of a job in progress; NotFound if absent."""
+        with self._store.writing() as conn:
+            values = {"name": name, "description": description, "owner": owner, "updated_at": _now()}
+            stmt = schemes.update().where(schemes.c.id == scheme_id).values(**values)
+            if conn.execute(stmt.returning(schemes.c.id)).first() is None:
+                raise NotFound(f"no scheme {scheme_id!r}")
+            for job_id, definition, _ in conn.execute(_active_jobs_query([scheme_id])):
+                changed = {**definition, "name": name, "description": description, "owner": owner}
+                conn.execute(
+                    scheme_jobs.update().where(scheme_jobs.c.id == job_id).values(definition=changed)
+                )
+        return self.get_scheme(scheme_id)
 
     # --- manual decisions -----------------------------------------------------------------------
 
-    def set_decision(self, decision: ManualDecision) -> CourseEligibility:
+    def set_decision(self, decision: ManualDecision) -> CourseEligibility | None:
         """Record (or replace) a manual decision and re-evaluate that course; NotFound for an
-        unknown scheme or course."""
+        unknown scheme or course. Returns the course's standing, or None while the scheme's first
+        evaluation is still running (the decision is applied by it)."""
         self.get_scheme(decision.scheme_id)
         self._store.get_course(decision.course_id)
         values = {
@@ -164,7 +192,10 @@ class EligibilityStore:
             )
             conn.execute(stmt.on_conflict_do_update(index_elements=["scheme_id", "course_id"], set_=values))
         self.refresh_courses([decision.course_id], scheme_id=decision.scheme_id)
-        return self.get_eligibility(decision.scheme_id, decision.course_id)
+        try:
+            return self.get_eligibility(decision.scheme_id, decision.course_id)
+        except NotFound:
+            return None
 
     def clear_decision(self, scheme_id: str, course_id: str) -> None:
         """Drop a manual decision (the rules decide again); nothing happens when there is none."""
@@ -184,9 +215,12 @@ class EligibilityStore:
     # --- keeping eligibility current ------------------------------------------------------------
 
     def refresh_courses(
-        self, course_ids: Iterable[str], *, scheme_id: str | None = None
+        self, course_ids: Iterable[str], *, scheme_id: str | None = None, enqueue: bool = True
     ) -> list[EligibilityChange]:
-        """Re-evaluate the courses for every scheme (or one); returns the feed-visible changes."""
+        """Re-evaluate the courses for every scheme (or one); returns the feed-visible changes.
+
+        `enqueue`: give the changed courses index outbox entries (catalogue/outbox.py). The index
+        delivery itself refreshes with False: it rebuilds those courses' documents right after."""
         ids = list(dict.fromkeys(course_ids))
         made: list[EligibilityChange] = []
         for start in range(0, len(ids), BATCH):
@@ -195,14 +229,9 @@ class EligibilityStore:
                 wanted = _all_schemes(conn, scheme_id)
                 if not wanted:
                     return made
-                made.extend(_refresh(conn, wanted, stored_courses(conn, courses.c.id.in_(chunk))))
-        return made
-
-    def refresh_scheme(self, scheme_id: str) -> list[EligibilityChange]:
-        """Re-evaluate every course (withdrawn ones too) for one scheme, in batches."""
-        made: list[EligibilityChange] = []
-        for chunk in self._course_id_batches():
-            made.extend(self.refresh_courses(chunk, scheme_id=scheme_id))
+                stored = stored_courses(conn, courses.c.id.in_(chunk))
+                made.extend(_refresh(conn, wanted, stored, enqueue=enqueue))
+                stage(conn, _active_jobs(conn, [s.id for s in wanted]), stored)
         return made
 
     def refresh_all(self) -> list[EligibilityChange]:
@@ -276,6 +305,29 @@ class EligibilityStore:
         with self._store.reading() as conn:
             return list(conn.execute(query).scalars())
 
+    def indexing(self, course_ids: Iterable[str]) -> dict[str, tuple[list[str], int]]:
+        """What search documents carry of eligibility: course id -> (ids of the schemes it is
+        eligible for, the newest seq of its eligibility rows). Courses without rows are left out.
+        The seq makes a document's version (search.sync): every change of a course's eligible set
+        takes a new seq, so an index document older than its eligibility is seen as stale."""
+        ids = list(dict.fromkeys(course_ids))
+        found: dict[str, tuple[list[str], int]] = {}
+        query = sa.select(
+            course_eligibility.c.course_id,
+            course_eligibility.c.scheme_id,
+            course_eligibility.c.eligible,
+            course_eligibility.c.seq,
+        ).order_by(course_eligibility.c.scheme_id)
+        with self._store.reading() as conn:
+            for start in range(0, len(ids), BATCH):
+                chunk = query.where(course_eligibility.c.course_id.in_(ids[start : start + BATCH]))
+                for course_id, scheme_id, eligible, seq in conn.execute(chunk):
+                    names, newest = found.get(course_id, ([], 0))
+                    if eligible:
+                        names.append(scheme_id)
+                    found[course_id] = (names, max(newest, seq or 0))
+        return found
+
     def eligible_schemes(self, course_ids: Iterable[str]) -> dict[str, list[str]]:
         """Course id -> ids of the schemes it is eligible for (courses with none are left out)."""
         ids = list(dict.fromkeys(course_ids))
@@ -336,11 +388,89 @@ def _all_schemes(conn: Connection, scheme_id: str | None) -> list[Scheme]:
     return [_scheme(row) for row in conn.execute(query)]
 
 
+ACTIVE_JOB_STATES = ("queued", "running")
+"""`scheme_jobs.status` values of a job still to switch in (catalogue.eligibility_jobs.JobStatus)."""
+
+
+def _active_jobs_query(scheme_ids: Sequence[str]) -> sa.Select[Any]:
+    return sa.select(scheme_jobs.c.id, scheme_jobs.c.definition, scheme_jobs.c.scheme_id).where(
+        scheme_jobs.c.scheme_id.in_(list(scheme_ids)), scheme_jobs.c.status.in_(ACTIVE_JOB_STATES)
+    )
+
+
+def _active_jobs(conn: Connection, scheme_ids: Sequence[str]) -> list[tuple[int, Scheme]]:
+    """The jobs in progress of the schemes, with the definitions they evaluate."""
+    if not scheme_ids:
+        return []
+    query = _active_jobs_query(scheme_ids)
+    return [(job_id, definition_scheme(d, sid)) for job_id, d, sid in conn.execute(query)]
+
+
+def stage(conn: Connection, jobs: Sequence[tuple[int, Scheme]], stored: Sequence[StoredCourse]) -> int:
+    """Evaluate `stored` for each (job id, definition) and write the staged rows (replacing what
+    the job staged for them before); returns how many rows were written."""
+    if not jobs or not stored:
+        return 0
+    course_ids = [c.id for c in stored]
+    manual = _decisions(conn, sorted({s.id for _, s in jobs}), course_ids)
+    now = _now()
+    rows = [
+        _staged_row(job_id, course, decide(definition, course, manual.get((definition.id, course.id))), now)
+        for job_id, definition in jobs
+        for course in stored
+    ]
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(scheme_staging)
+    keep = ("eligible", "reasons", "manual", "course_seq", "evaluated_at")
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["job_id", "course_id"], set_={name: stmt.excluded[name] for name in keep}
+    )
+    conn.execute(stmt, rows)
+    return len(rows)
+
+
+def _staged_row(job_id: int, course: StoredCourse, decision: Decision, now: datetime) -> dict[str, Any]:
+    return {
+        "job_id": job_id,
+        "course_id": course.id,
+        "eligible": decision.eligible,
+        "reasons": [r.to_dict() for r in decision.reasons],
+        "manual": decision.manual,
+        "course_seq": course.seq,
+        "evaluated_at": now,
+    }
+
+
+def definition_data(scheme: Scheme) -> dict[str, Any]:
+    """What a job evaluates and switches in: the scheme's definition as JSON data."""
+    return {
+        "name": scheme.name,
+        "description": scheme.description,
+        "owner": scheme.owner,
+        "rules": rules_to_data(scheme.rules),
+        "accredited": list(scheme.accredited),
+    }
+
+
+def definition_scheme(data: Any, scheme_id: str) -> Scheme:
+    """The scheme `scheme_id` as a job's definition describes it."""
+    return Scheme(
+        id=scheme_id,
+        name=str(data["name"]),
+        owner=data.get("owner"),
+        rules=parse_rules(data["rules"]),
+        accredited=tuple(data.get("accredited") or ()),
+        description=str(data.get("description") or ""),
+    )
+
+
 def _refresh(
-    conn: Connection, wanted: Sequence[Scheme], stored: Sequence[StoredCourse]
+    conn: Connection, wanted: Sequence[Scheme], stored: Sequence[StoredCourse], *, enqueue: bool = True
 ) -> list[EligibilityChange]:
-    """Evaluate `stored` for `wanted` and write what changed; feed-visible changes get seqs."""
-    if not stored:
+    """Evaluate `stored` for the evaluated schemes among `wanted` and write what changed;
+    feed-visible changes get seqs (and, with `enqueue`, index outbox entries)."""
+    wanted = [s for s in wanted if s.evaluated_at is not None]
+    if not stored or not wanted:
         return []
     scheme_ids, course_ids = [s.id for s in wanted], [c.id for c in stored]
     manual = _decisions(conn, scheme_ids, course_ids)
@@ -363,6 +493,9 @@ def _refresh(
         params = [{"course_id": r["course_id"], "run_id": None, "kind": KIND} for r in visible]
         for row, seq in zip(visible, conn.execute(stmt, params).scalars(), strict=True):
             row["seq"] = seq
+        if enqueue:
+            seqs = [row["seq"] for row in visible]
+            enqueue_span(conn, min(seqs), max(seqs))
     _upsert(conn, rows)
     return [EligibilityChange(r["scheme_id"], r["course_id"], r["eligible"], r["seq"]) for r in visible]
 
@@ -449,6 +582,7 @@ def _scheme_row(scheme: Scheme) -> dict[str, Any]:
         "accredited": list(scheme.accredited),
         "created_at": scheme.created_at,
         "updated_at": scheme.updated_at,
+        "evaluated_at": scheme.evaluated_at,
     }
 
 
@@ -462,6 +596,7 @@ def _scheme(row: sa.Row[Any]) -> Scheme:
         description=row.description,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        evaluated_at=row.evaluated_at,
     )
 
 

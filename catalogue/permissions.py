@@ -88,3 +88,17 @@ def can_subscribe_webhooks(account: Account | None) -> bool:
 def can_manage_webhook(account: Account | None, subscriber: str) -> bool:
     """See or delete a subscription: the account that made it, or an admin."""
     return account is not None and (account.role is Role.ADMIN or account.id == subscriber)
+
+
+# --- provider identities (catalogue/entitlements.py) ---------------------------------------------
+
+
+def can_grant_organisations(account: Account | None) -> bool:
+    """Entitle an account to publish for an organisation, or revoke it: admins only (the whole
+    point is that a provider cannot vouch for itself)."""
+    return is_admin(account)
+
+
+def can_mark_publishers(account: Account | None) -> bool:
+    """Allow a source to publish courses of any provider (an aggregator's): admins only."""
+    return is_admin(account)

@@ -212,6 +212,9 @@ schemes = sa.Table(
     sa.Column("accredited", JSONType, nullable=False),  # provider names/identifiers
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # When the evaluation readers see (course_eligibility) was completed; NULL until the first
+    # evaluation job of a new scheme switches in (migration 0004).
+    sa.Column("evaluated_at", UTCDateTime),
 )
 
 scheme_decisions = sa.Table(
@@ -280,4 +283,76 @@ webhook_deliveries = sa.Table(
     sa.Column("delivered_at", UTCDateTime),
     sa.Index(None, "status", "next_attempt_at"),
     sqlite_autoincrement=True,
+)
+
+
+# --- index outbox, scheme evaluation jobs, provider entitlements (migration 0004) --------------------
+
+index_outbox = sa.Table(
+    "index_outbox",
+    metadata,
+    # One entry per committed change the search index has not received yet (catalogue/outbox.py):
+    # written in the transaction that made the change, deleted once the index has it.
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),  # changes.seq
+    sa.Column("course_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # changes.kind
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index(None, "course_id", "kind"),
+    sa.Index(None, "kind", "course_id"),
+)
+
+scheme_jobs = sa.Table(
+    "scheme_jobs",
+    metadata,
+    # One evaluation of a scheme's (new) definition against every course (catalogue/eligibility_jobs.py).
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("scheme_id", sa.String(64), sa.ForeignKey("schemes.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # create | update
+    sa.Column("status", sa.String(16), nullable=False),  # queued | running | succeeded | failed | superseded
+    sa.Column("definition", JSONType, nullable=False),  # name, description, owner, rules, accredited
+    sa.Column("requested_by", sa.String(64)),
+    sa.Column("total", sa.Integer, nullable=False),  # courses when the job started
+    sa.Column("done", sa.Integer, nullable=False),  # courses evaluated so far
+    sa.Column("resume_after", sa.String(64)),  # the last course id evaluated: where a resumed run continues
+    sa.Column("attempts", sa.Integer, nullable=False),  # runs that claimed it (a resumed job has 2+)
+    sa.Column("runner", sa.String(200)),  # who holds it (host:pid:nonce) ...
+    sa.Column("heartbeat_at", UTCDateTime),  # ... and when it last showed it is alive
+    sa.Column("changed", sa.Integer),  # courses whose eligibility changed when it switched in
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("started_at", UTCDateTime),
+    sa.Column("finished_at", UTCDateTime),
+    sa.Index(None, "scheme_id", "id"),
+    sa.Index(None, "status"),
+    sqlite_autoincrement=True,
+)
+
+scheme_staging = sa.Table(
+    "scheme_staging",
+    metadata,
+    # A job's evaluation while it runs: invisible to readers until it switches into course_eligibility.
+    sa.Column("job_id", sa.Integer, sa.ForeignKey("scheme_jobs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("course_id", sa.String(64), primary_key=True),  # no FK: dropped after the switch
+    sa.Column("eligible", sa.Boolean, nullable=False),
+    sa.Column("reasons", JSONType, nullable=False),
+    sa.Column("manual", sa.Boolean, nullable=False),
+    sa.Column("course_seq", sa.BigInteger, nullable=False),
+    sa.Column("evaluated_at", UTCDateTime, nullable=False),
+    sa.Column("seq", sa.BigInteger),  # given at the switch to the rows whose feed-visible state changes
+)
+
+account_organisations = sa.Table(
+    "account_organisations",
+    metadata,
+    # The organisations an account may publish courses for (catalogue/entitlements.py); admins grant them.
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("account_id", sa.String(64), sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("name_key", sa.Text, nullable=False),  # the name folded for comparison (one grant per name)
+    sa.Column("aliases", JSONType, nullable=False),  # other names of the same organisation (translations)
+    sa.Column("identifier", sa.Text),
+    sa.Column("country", sa.String(3)),
+    sa.Column("granted_by", sa.String(64)),
+    sa.Column("granted_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("account_id", "name_key"),
 )

@@ -14,6 +14,8 @@ the store transaction). What it guarantees about items:
 * A record that cannot be identified (reader error, no provider id) is counted in `unidentified`.
 * A record holding a value the store cannot hold (`catalogue.course_writes.unstorable`) is
   rejected here, before the store transaction, whatever the backend and on dry runs alike.
+* A source restricted to its owner's organisations (`catalogue.entitlements.PublishingPolicy`)
+  rejects a record naming another provider with an ERROR (after the registration filled gaps).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Protocol
 from catalogue.changes import Candidate
 from catalogue.codec import course_to_dict, record_hash
 from catalogue.course_writes import unstorable
+from catalogue.entitlements import PublishingPolicy
 from catalogue.model import Organisation
 from catalogue.runs import Issue, IssueKind, Outcome, RunReport, Severity
 from catalogue.sources import with_registered_provider
@@ -60,9 +63,11 @@ class Intake:
         provider: Organisation | None = None,
         *,
         max_per_kind: int = 1000,
+        policy: PublishingPolicy | None = None,
     ) -> None:
         self.spec = spec
         self.provider = provider  # the source registration's provider: fills gaps in records
+        self.policy = policy  # None: the source may publish for any provider
         self.report = report
         self.pending: list[Candidate] = []
         # provider_ref -> content digest and pointer of its first occurrence in the feed, packed in
@@ -124,6 +129,14 @@ class Intake:
                 issues += validate(course)
             except Exception:
                 return self._fault(item, ref)
+        if (
+            course is not None
+            and self.policy is not None
+            and any(t.strip() for t in course.provider.name.values())
+        ):
+            refused = self.policy.check(course.provider)  # (no name at all: validation said so)
+            if refused is not None:
+                issues.append(refused)
         for issue in issues:
             self.note(_located(issue, ref, item.pointer))
         if course is None or has_error(issues):

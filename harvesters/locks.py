@@ -58,15 +58,19 @@ class SourceLocks(Protocol):
         ...
 
 
-def open_locks(database_url: str, lock_dir: str | Path) -> SourceLocks:
+def open_locks(
+    database_url: str, lock_dir: str | Path, *, namespace: str = "catalogue-harvest"
+) -> SourceLocks:
     """The locks that fit the catalogue database: advisory locks on PostgreSQL, else file locks
-    under `lock_dir` (created on first use)."""
+    under `lock_dir` (created on first use). Locks of other kinds than harvests (the index
+    outbox's) use their own `namespace` (PostgreSQL) and `lock_dir` (files), so their names can
+    never collide with a source id."""
     try:
         backend = sa.make_url(database_url).get_backend_name()
     except sa.exc.ArgumentError as exc:
         raise ConfigurationError(f"bad database URL {database_url!r}: {exc}") from exc
     if backend == "postgresql":
-        return AdvisoryLocks(database_url)
+        return AdvisoryLocks(database_url, namespace=namespace)
     return FileLocks(lock_dir)
 
 
@@ -114,10 +118,11 @@ def _holder(fd: int) -> str | None:
 class AdvisoryLocks:
     """PostgreSQL session-level advisory locks, one dedicated connection per held lock."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, *, namespace: str = "catalogue-harvest") -> None:
         # NullPool: a released lock's connection is closed, never parked in a pool where a
         # missed unlock would keep the source locked for as long as the pool lives.
         self._engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+        self._namespace = namespace
 
     @contextmanager
     def hold(self, source_id: str) -> Iterator[None]:
@@ -126,7 +131,7 @@ class AdvisoryLocks:
         with self._engine.connect() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             schema = conn.execute(sa.text("SELECT current_schema()")).scalar_one()
-            key = lock_key(f"{schema}:{source_id}")
+            key = lock_key(f"{schema}:{source_id}", self._namespace)
             if not conn.execute(sa.select(sa.func.pg_try_advisory_lock(key))).scalar_one():
                 raise AlreadyRunning(source_id, _pg_holder(conn, key))
             try:
@@ -140,9 +145,9 @@ class AdvisoryLocks:
         self._engine.dispose()
 
 
-def lock_key(name: str) -> int:
+def lock_key(name: str, namespace: str = "catalogue-harvest") -> int:
     """A signed 64-bit advisory lock key for a name (stable across processes and versions)."""
-    digest = hashlib.blake2b(f"catalogue-harvest:{name}".encode(), digest_size=8).digest()
+    digest = hashlib.blake2b(f"{namespace}:{name}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 

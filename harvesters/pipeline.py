@@ -30,8 +30,9 @@ Guarantees:
 * Withdrawals need certainty about absence: when some record could not be identified (an
   unreadable row, no provider id), a complete run skips withdrawals and says so in a WARNING.
 * Sinks (the search index) receive the changed courses after the commit (in batches of at most
-  `SINK_BATCH`, so a big run calls a sink several times); a failing sink gets no further batches
-  and leaves the run SUCCEEDED/HELD with a WARNING to run `catalogue reindex`.
+  `SINK_BATCH`, so a big run calls a sink several times; a run that changed nothing, one empty
+  batch); a failing sink gets no further batches and leaves the run SUCCEEDED/HELD with a WARNING.
+  The index itself is not at risk: its changes wait in the outbox (catalogue/outbox.py).
 * HTTP validators (ETag, Last-Modified) are saved only after a successful apply of a feed whose
   every record landed; otherwise they are cleared, so the next run re-reads the feed rather than
   trusting a 304 for content that was never fully stored.
@@ -46,8 +47,9 @@ from datetime import UTC, datetime
 
 import httpx
 
-from catalogue.changes import Candidate, ChangeSink, HarvestDiff
+from catalogue.changes import Candidate, ChangeSink, HarvestDiff, StoredCourse
 from catalogue.collector import paced_collection
+from catalogue.entitlements import publishing_policy
 from catalogue.errors import CatalogueError, ConfigurationError, FeedError
 from catalogue.model import Provenance
 from catalogue.preview import LIMIT as PREVIEW_LIMIT
@@ -171,7 +173,7 @@ def remap_source(
     report = store.start_run(source.id, dry_run=dry_run, trigger="remap")
     try:
         spec = _spec_for(source)
-        intake = _intake(spec, report, settings, source)
+        intake = _intake(store, spec, report, settings, source)
         with Spool() as spool, paced_collection(BATCH) as pacer:
             # Everything is read and remapped before the transaction opens (see harvesters.spool).
             for stored in store.iter_courses(source_id=source.id):
@@ -220,7 +222,7 @@ def _harvest(
         raise FeedError(f"the feed is {len(data)} bytes, more than the limit of {settings.max_feed_bytes}")
     spec = _spec_for(source)
     harvester = harvester_for(source.format)
-    intake = _intake(spec, report, settings, source)
+    intake = _intake(store, spec, report, settings, source)
     keep = PREVIEW_LIMIT if observe is not None else 0
     with Spool() as spool, paced_collection(BATCH) as pacer:
         for gathered in harvester.gather(data, spec):
@@ -285,13 +287,16 @@ def _fetch(
         return own.fetch(source.url, etag=state.etag, last_modified=state.last_modified)
 
 
-def _intake(spec: MappingSpec, report: RunReport, settings: HarvestSettings, source: Source) -> Intake:
+def _intake(
+    store: CatalogueStore, spec: MappingSpec, report: RunReport, settings: HarvestSettings, source: Source
+) -> Intake:
     return Intake(
         spec,
         report,
         settings.max_issues,
         registered_provider(source),
         max_per_kind=settings.max_issues_per_kind,
+        policy=publishing_policy(store, source),  # None: the source may publish for anyone
     )
 
 
@@ -377,9 +382,11 @@ def _finish(
         return
     store.finish_run(report)
     logger.info("run %s of %s %s: %s", report.run_id, report.source_id, report.status, dict(report.counts))
-    if diff is None or dry_run:
+    if dry_run:
         return
-    if deliver_changes(store, diff, sinks, report.issues, str(report.run_id)):
+    # A run that changed nothing (or found the feed not modified) still tells the sinks: the index
+    # outbox's sink then delivers what an earlier, killed process left pending.
+    if deliver_changes(store, diff or HarvestDiff(), sinks, report.issues, str(report.run_id)):
         store.finish_run(report)  # finish_run replaces the saved issues, so this only adds the warnings
 
 
@@ -393,9 +400,10 @@ def deliver_changes(
     """Hand a committed diff's changed courses to every sink, read back in batches of SINK_BATCH.
 
     A sink that raises gets no further batches and a WARNING in `issues`; so does every sink
-    still waiting when the store cannot be read. Returns whether a warning was added.
+    still waiting when the store cannot be read. A diff without changes gives each sink one
+    empty batch. Returns whether a warning was added.
     """
-    if not sinks or (diff.seqs is None and not diff.changed):
+    if not sinks:
         return False
     live = list(sinks)
     failed = False
@@ -404,9 +412,13 @@ def deliver_changes(
         message = f"{SINK_FAILED} ({type(sink).__name__}: {type(exc).__name__}: {exc})"
         issues.append(Issue(Severity.WARNING, message, code="sink-failed"))
 
+    nothing: list[list[StoredCourse]] = [[]]
     with paced_collection(SINK_BATCH) as pacer:
         try:
-            for batch in store.iter_changed(diff, SINK_BATCH):
+            batches = (
+                nothing if diff.seqs is None and not diff.changed else store.iter_changed(diff, SINK_BATCH)
+            )
+            for batch in batches:
                 pacer.tick(len(batch))
                 for sink in list(live):
                     try:

@@ -19,16 +19,22 @@ Reliability: `acks_late` + `reject_on_worker_lost` put a harvest back on the que
 worker dies mid-run (Redis redelivers; the filesystem transport cannot, and the next dispatch
 covers it); soft and hard time limits (HARVEST_SOFT_TIME_LIMIT, HARVEST_TIME_LIMIT) end a
 stuck harvest, and the reaper fails any run the hard limit or a kill left RUNNING.
+
+Consistency: scheme evaluations run as `evaluate_scheme` tasks (catalogue/eligibility_jobs.py);
+`resume_scheme_jobs` re-queues those whose runner died, and `drain_index_outbox` delivers index
+updates a killed process left (catalogue/outbox.py). A worker that starts sends both at once.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from celery import Task, shared_task
+from celery.signals import worker_ready
 
+from catalogue.eligibility_jobs import SchemeJobs
 from catalogue.errors import ConfigurationError, NotFound
 from harvesters.jobs import (
     HarvestWiring,
@@ -39,6 +45,7 @@ from harvesters.jobs import (
     schedule_entry,
 )
 from harvesters.webhook_delivery import WebhookSettings, deliver_due
+from search.sync import DrainReport
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +53,9 @@ HARVEST = "catalogue.harvest_source"
 DISPATCH = "catalogue.dispatch_due_harvests"
 REAP = "catalogue.reap_stale_runs"
 DELIVER = "catalogue.deliver_webhooks"
+EVALUATE = "catalogue.evaluate_scheme"
+DRAIN = "catalogue.drain_index_outbox"
+RESUME = "catalogue.resume_scheme_jobs"
 WIRING = "catalogue_wiring"
 """Celery conf key: a callable returning the HarvestWiring, set by web.celery_app."""
 RETRIES = "catalogue_harvest_retries"
@@ -54,6 +64,8 @@ RETRIES = "catalogue_harvest_retries"
 DISPATCH_EVERY = 60.0  # seconds; the finest schedule granularity
 REAP_EVERY = 300.0
 DELIVER_EVERY = 30.0  # seconds; the first webhook retry waits 30 s too
+DRAIN_EVERY = 15.0  # seconds; normally the committing process delivers its own changes at once
+RESUME_EVERY = 60.0
 REAP_GRACE = 60.0  # beyond the hard time limit, before a RUNNING run is presumed dead
 # A run starts a moment after the dispatch that sent it, so one interval later it is due a few
 # hundred ms after that dispatch; without slack each pull would slip a whole dispatch period.
@@ -68,7 +80,20 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     },
     "reap-stale-runs": {"task": REAP, "schedule": REAP_EVERY, "options": {"expires": REAP_EVERY}},
     "deliver-webhooks": {"task": DELIVER, "schedule": DELIVER_EVERY, "options": {"expires": DELIVER_EVERY}},
+    "drain-index-outbox": {"task": DRAIN, "schedule": DRAIN_EVERY, "options": {"expires": DRAIN_EVERY}},
+    "resume-scheme-jobs": {"task": RESUME, "schedule": RESUME_EVERY, "options": {"expires": RESUME_EVERY}},
 }
+
+
+class MaintenanceWiring(Protocol):
+    """What the consistency tasks need beyond HarvestWiring (web.services.Services has it)."""
+
+    @property
+    def scheme_jobs(self) -> SchemeJobs: ...
+
+    def drain_outbox(self, wait: float | None = ...) -> DrainReport: ...
+
+    def after_scheme_jobs(self) -> None: ...
 
 
 def wiring(task: Task) -> HarvestWiring:
@@ -78,6 +103,11 @@ def wiring(task: Task) -> HarvestWiring:
             "the Celery app has no harvest wiring: build it with web.celery_app.celery_init_app"
         )
     found: HarvestWiring = provider()
+    return found
+
+
+def maintenance(task: Task) -> MaintenanceWiring:
+    found: MaintenanceWiring = wiring(task)  # type: ignore[assignment]
     return found
 
 
@@ -158,3 +188,55 @@ def deliver_webhooks(self: Task) -> dict[str, int]:
     for _, status in outcomes:
         counts[status.value] = counts.get(status.value, 0) + 1
     return counts
+
+
+@shared_task(bind=True, name=EVALUATE, acks_late=True, reject_on_worker_lost=True)
+def evaluate_scheme(self: Task, job_id: int) -> dict[str, Any]:
+    """Run one scheme evaluation job to its end (or resume it); then deliver the index outbox
+    and queue webhooks. A job another live runner holds, or already finished, is left alone."""
+    wired = maintenance(self)
+    try:
+        run = wired.scheme_jobs.run(job_id)
+    except NotFound:
+        logger.warning("scheme job %s no longer exists", job_id)
+        return {"job_id": job_id, "status": "unknown-job", "claimed": False}
+    if run.claimed:
+        wired.after_scheme_jobs()
+    return {
+        "job_id": job_id,
+        "status": run.job.status.value,
+        "claimed": run.claimed,
+        "evaluated": run.evaluated,
+    }
+
+
+@shared_task(bind=True, name=DRAIN)
+def drain_index_outbox(self: Task) -> dict[str, Any]:
+    """Deliver index outbox entries left pending (a process killed after its commit)."""
+    report = maintenance(self).drain_outbox(wait=0)
+    if report.delivered:
+        logger.warning(
+            "index outbox: delivered %d entries left pending (%d courses)", report.delivered, report.courses
+        )
+    return {"delivered": report.delivered, "courses": report.courses, "skipped": report.skipped}
+
+
+@shared_task(bind=True, name=RESUME)
+def resume_scheme_jobs(self: Task) -> list[int]:
+    """Queue an `evaluate_scheme` task for each job nobody runs (its runner died, or it was never
+    picked up); the task's claim makes a job run once whatever the duplicates."""
+    ids = maintenance(self).scheme_jobs.claimable()
+    evaluate = self.app.tasks[EVALUATE]
+    for job_id in ids:
+        evaluate.apply_async((job_id,))
+    return ids
+
+
+@worker_ready.connect
+def _on_worker_ready(sender: Any = None, **_kwargs: Any) -> None:
+    """A worker that starts delivers what a dead process left and resumes abandoned jobs."""
+    app = getattr(sender, "app", None)
+    if app is None or app.conf.get(WIRING) is None:
+        return
+    for name in (DRAIN, RESUME):
+        app.send_task(name)

@@ -2,13 +2,18 @@
 
 Reads are public (a scheme's rules and which courses it funds are public information); writes
 need a bearer token: a registry account creates schemes and owns them, an admin may do all.
-Changing a scheme's rules re-evaluates every course; a manual decision re-evaluates its course.
-Whatever flips goes to the search index and to the webhook queue at once.
+Creating a scheme or changing its rules or accredited list evaluates every course again: that is
+a job (catalogue/eligibility_jobs.py), so the request answers 202 at once with the job's URL
+(`Location`), where its progress shows; readers keep seeing the previous evaluation, whole, until
+the job switches the new one in. The job runs on a Celery worker (`SCHEME_JOBS = "worker"`; a web
+process takes it over when none has) or inside the request (`"inline"`). A name, description or
+owner change applies at once (200). A manual decision re-evaluates its course at once. What
+changes reaches the search index (the outbox) and the webhook queue.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -19,17 +24,19 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest
 
 from catalogue.eligibility import ManualDecision, Scheme, parse_rules, rules_to_data
-from catalogue.eligibility_store import CourseEligibility, EligibilityChange, EligibilityStore
+from catalogue.eligibility_jobs import SchemeJob
+from catalogue.eligibility_store import CourseEligibility, EligibilityStore, definition_scheme
 from catalogue.errors import NotFound
 from catalogue.permissions import can_change_scheme, can_create_scheme, is_admin
 from catalogue.webhook_store import WebhookStore
 from search.errors import QueryError
 from search.query import register_value_labeller
-from search.sync import IndexSync
 from web.auth import accounts, current_account, permit, token_required
 from web.bodies import json_object
 from web.params import whole_number
 from web.services import get_services
+
+logger = logging.getLogger(__name__)
 
 bp = Blueprint("api_schemes", __name__, url_prefix="/api/v1")
 
@@ -41,7 +48,12 @@ def eligibility() -> EligibilityStore:
     return EligibilityStore(get_services().store)
 
 
-def scheme_json(scheme: Scheme) -> dict[str, Any]:
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def scheme_json(scheme: Scheme, job: SchemeJob | None = None) -> dict[str, Any]:
+    """A scheme as readers see it (its live definition), with its latest evaluation job."""
     return {
         "id": scheme.id,
         "name": scheme.name,
@@ -49,15 +61,44 @@ def scheme_json(scheme: Scheme) -> dict[str, Any]:
         "owner": scheme.owner,
         "rules": rules_to_data(scheme.rules),
         "accredited": list(scheme.accredited),
-        "created_at": scheme.created_at.isoformat() if scheme.created_at else None,
-        "updated_at": scheme.updated_at.isoformat() if scheme.updated_at else None,
+        "created_at": _iso(scheme.created_at),
+        "updated_at": _iso(scheme.updated_at),
+        "evaluated_at": _iso(scheme.evaluated_at),
+        "evaluation": job_json(job) if job is not None else None,
         "links": {
             "self": url_for("api_schemes.scheme", scheme_id=scheme.id),
             "courses": url_for("api_schemes.scheme_courses", scheme_id=scheme.id),
             "changes": url_for("api_changes.changes", scheme=scheme.id),
             "search": url_for("api.search", funding=scheme.id),
+            "jobs": url_for("api_schemes.scheme_jobs", scheme_id=scheme.id),
         },
     }
+
+
+def job_json(job: SchemeJob) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "scheme": job.scheme_id,
+        "kind": job.kind,
+        "status": job.status.value,
+        "progress": {"done": job.done, "total": job.total},
+        "changed": job.changed,
+        "attempts": job.attempts,
+        "error": job.error,
+        "requested_by": job.requested_by,
+        "created_at": job.created_at.isoformat(),
+        "started_at": _iso(job.started_at),
+        "finished_at": _iso(job.finished_at),
+        "links": {
+            "self": url_for("api_schemes.scheme_job", scheme_id=job.scheme_id, job_id=job.id),
+            "scheme": url_for("api_schemes.scheme", scheme_id=job.scheme_id),
+        },
+    }
+
+
+def _latest_job(scheme_id: str) -> SchemeJob | None:
+    found = get_services().scheme_jobs.history(scheme_id, limit=1)
+    return found[0] if found else None
 
 
 def eligibility_json(found: CourseEligibility) -> dict[str, Any]:
@@ -116,71 +157,114 @@ def _owner(data: dict[str, Any], default: str | None) -> str | None:
     return str(owner) if owner is not None else None
 
 
-def propagate(changed: Sequence[EligibilityChange]) -> None:
-    """Push eligibility flips made outside a harvest to the search index and the webhook queue."""
+def _deliver() -> None:
+    """Send what a write changed to the search index (the outbox) and the webhook queue."""
     services = get_services()
-    ids = sorted({c.course_id for c in changed})
-    if not ids:
-        return
-    stored = [services.store.get_course(course_id) for course_id in ids]
-    IndexSync(services.backend, EligibilityStore(services.store)).apply(stored)
+    services.drain_outbox()
     WebhookStore(services.store).enqueue()
+
+
+def _dispatch(job: SchemeJob) -> SchemeJob:
+    """Start the job where `SCHEME_JOBS` says: here and now, or on a Celery worker. A job that
+    cannot be queued stays queued: a web process's maintenance thread takes it over
+    (`SCHEME_JOB_STALE_SECONDS`), so the request still succeeds."""
+    services = get_services()
+    if current_app.config["SCHEME_JOBS"] == "inline":
+        if services.scheme_jobs.run(job.id).claimed:
+            services.after_scheme_jobs()
+        return services.scheme_jobs.get(job.id)
+    try:
+        from harvesters.tasks import EVALUATE  # Celery loads only when a job is queued
+        from web.celery_app import celery_init_app
+
+        celery = celery_init_app(current_app._get_current_object())  # type: ignore[attr-defined]
+        policy = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
+        celery.send_task(EVALUATE, args=(job.id,), retry=True, retry_policy=policy)
+    except Exception:  # the broker is down: the job waits for a background runner
+        logger.exception("scheme job %s could not be queued; it waits for a background runner", job.id)
+    return job
+
+
+def _accepted(scheme_id: str, job: SchemeJob) -> ResponseReturnValue:
+    """202: the scheme as readers see it now, and the job that will change it."""
+    response = jsonify(scheme_json(eligibility().get_scheme(scheme_id), job))
+    response.status_code = 202
+    response.headers["Location"] = url_for("api_schemes.scheme_job", scheme_id=scheme_id, job_id=job.id)
+    return response
 
 
 @bp.get("/schemes")
 def schemes() -> ResponseReturnValue:
     owner = request.args.get("owner") or None
-    return jsonify({"schemes": [scheme_json(s) for s in eligibility().list_schemes(owner)]})
+    return jsonify(
+        {"schemes": [scheme_json(s, _latest_job(s.id)) for s in eligibility().list_schemes(owner)]}
+    )
 
 
 @bp.post("/schemes")
 @token_required
 def create_scheme() -> ResponseReturnValue:
-    """Define a scheme; the calling registry owns it (an admin may name the owner)."""
+    """Define a scheme (the calling registry owns it; an admin may name the owner) and start its
+    evaluation: 202 with the job (`Location`). Until the job completes the scheme funds nothing."""
     account = current_account()
     permit(can_create_scheme(account), "Only registry and admin accounts define eligibility schemes.")
     data = _body()
     scheme = _scheme_from(data, None, _owner(data, account.id))
-    store = eligibility()
-    created = store.create_scheme(scheme)
-    propagate(_all_eligible(store, created.id))
-    response = jsonify(scheme_json(created))
-    response.status_code = 201
-    response.headers["Location"] = url_for("api_schemes.scheme", scheme_id=created.id)
-    return response
-
-
-def _all_eligible(store: EligibilityStore, scheme_id: str) -> list[EligibilityChange]:
-    """A new scheme: every course it made eligible needs its search document updated."""
-    return [
-        EligibilityChange(scheme_id, found.course_id, True, found.seq or 0)
-        for found in store.scheme_courses(scheme_id, eligible=True, limit=10**9)
-    ]
+    job = get_services().scheme_jobs.submit(scheme, create=True, requested_by=account.id)
+    return _accepted(scheme.id, _dispatch(job))
 
 
 @bp.get("/schemes/<scheme_id>")
 def scheme(scheme_id: str) -> ResponseReturnValue:
-    return jsonify(scheme_json(eligibility().get_scheme(scheme_id)))
+    return jsonify(scheme_json(eligibility().get_scheme(scheme_id), _latest_job(scheme_id)))
 
 
 @bp.patch("/schemes/<scheme_id>")
 @token_required
 def change_scheme(scheme_id: str) -> ResponseReturnValue:
-    """Change name, description, rules or accredited list; every course is re-evaluated."""
+    """Change name, description or owner (200, at once), or rules or accredited list (202: a job
+    evaluates every course again; readers see the current evaluation until it completes). A
+    change made while a job runs is made to what that job will switch in (a new rule change
+    supersedes the job)."""
     store = eligibility()
     known = store.get_scheme(scheme_id)
-    permit(
-        can_change_scheme(current_account(), known.owner), f"Your account does not own scheme {scheme_id!r}."
-    )
+    account = current_account()
+    permit(can_change_scheme(account, known.owner), f"Your account does not own scheme {scheme_id!r}.")
     data = _body()
     if data.get("id", scheme_id) != scheme_id:
         raise BadRequest(description="A scheme's id cannot change.")
-    changed = _scheme_from(data, known, _owner(data, known.owner))
-    before = set(store.eligible_course_ids(scheme_id))
-    updated = store.update_scheme(replace(changed, id=scheme_id))
-    after = set(store.eligible_course_ids(scheme_id))
-    propagate([EligibilityChange(scheme_id, cid, cid in after, 0) for cid in before ^ after])
-    return jsonify(scheme_json(updated))
+    services = get_services()
+    pending = services.scheme_jobs.active(scheme_id)
+    base = definition_scheme(pending.definition, scheme_id) if pending is not None else known
+    base = replace(base, created_at=known.created_at, evaluated_at=known.evaluated_at)
+    changed = _scheme_from(data, base, _owner(data, base.owner))
+    evaluated = (rules_to_data(changed.rules), changed.accredited)
+    if evaluated == (rules_to_data(base.rules), base.accredited):
+        updated = store.rename_scheme(
+            scheme_id, name=changed.name, description=changed.description, owner=changed.owner
+        )
+        return jsonify(scheme_json(updated, _latest_job(scheme_id)))
+    job = services.scheme_jobs.submit(changed, create=False, requested_by=account.id)
+    return _accepted(scheme_id, _dispatch(job))
+
+
+@bp.get("/schemes/<scheme_id>/jobs")
+def scheme_jobs(scheme_id: str) -> ResponseReturnValue:
+    """The scheme's evaluation jobs, newest first (the last 20)."""
+    eligibility().get_scheme(scheme_id)
+    jobs = get_services().scheme_jobs.history(scheme_id)
+    return jsonify({"scheme": scheme_id, "jobs": [job_json(j) for j in jobs]})
+
+
+@bp.get("/schemes/<scheme_id>/jobs/<int:job_id>")
+def scheme_job(scheme_id: str, job_id: int) -> ResponseReturnValue:
+    """One evaluation job: status (queued, running, succeeded, failed, superseded) and progress."""
+    job = get_services().scheme_jobs.get(job_id)
+    if job.scheme_id != scheme_id:
+        raise NotFound(f"scheme {scheme_id!r} has no job {job_id}")
+    response = jsonify(job_json(job))
+    response.headers["Cache-Control"] = "no-cache"  # progress moves: always revalidate
+    return response
 
 
 @bp.get("/schemes/<scheme_id>/courses")
@@ -223,23 +307,19 @@ def decide_course(scheme_id: str, course_id: str) -> ResponseReturnValue:
     if not isinstance(note, str):
         raise BadRequest(description="note must be a string.")
     get_services().store.get_course(course_id)  # 404 for an unknown course
-    was = _eligible(store, scheme_id, course_id)
     if verdict is None:
         store.clear_decision(scheme_id, course_id)
-        found = store.get_eligibility(scheme_id, course_id)
     else:
         decision = ManualDecision(scheme_id, course_id, verdict, note.strip(), account.id, datetime.now(UTC))
-        found = store.set_decision(decision)
-    if found.eligible != was:
-        propagate([EligibilityChange(scheme_id, course_id, found.eligible, found.seq or 0)])
-    return jsonify(eligibility_json(found))
-
-
-def _eligible(store: EligibilityStore, scheme_id: str, course_id: str) -> bool:
+        store.set_decision(decision)
+    _deliver()
     try:
-        return store.get_eligibility(scheme_id, course_id).eligible
-    except NotFound:
-        return False
+        found = store.get_eligibility(scheme_id, course_id)
+    except NotFound:  # the scheme's first evaluation is still running: it will include the decision
+        raise NotFound(
+            f"scheme {scheme_id!r} is being evaluated; the decision is recorded and applies when it completes"
+        ) from None
+    return jsonify(eligibility_json(found))
 
 
 @bp.get("/courses/<course_id>/eligibility")

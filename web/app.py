@@ -15,6 +15,7 @@ from web import (
     api_accounts,
     api_changes,
     api_discovery,
+    api_entitlements,
     api_exports,
     api_schemes,
     api_sources,
@@ -76,6 +77,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, instance_path: s
     ratelimit.init_app(app)  # anonymous /api/ use per IP
     app.register_blueprint(api_sources.bp)
     app.register_blueprint(api_accounts.bp)
+    app.register_blueprint(api_entitlements.bp)  # organisations accounts may publish for
     app.register_blueprint(api_changes.bp)  # /api/v1/changes (registries' feed)
     app.register_blueprint(api_schemes.bp)  # eligibility schemes and decisions
     app.register_blueprint(api_webhooks.bp)

@@ -35,6 +35,7 @@ from search.errors import IndexOutdated
 from search.sync import reindex
 from web.app import create_app
 from web.cli_accounts import COMMANDS as ACCOUNT_COMMANDS
+from web.cli_accounts import sources_publishing
 from web.cli_repair import COMMANDS as REPAIR_COMMANDS
 from web.cli_tasks import COMMANDS as TASK_COMMANDS
 from web.reports import echo_report
@@ -289,6 +290,9 @@ def sources_group(ctx: click.Context) -> None:
             f"{source.id:20} {source.format:9} {source.mapping or '-':16} {courses:7} courses  {last}"
             f"  {source.url or ''}".rstrip()
         )
+
+
+sources_group.add_command(sources_publishing)
 
 
 @sources_group.command("add")

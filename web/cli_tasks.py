@@ -1,4 +1,5 @@
-"""The scheduling commands of `catalogue`: `worker` (Celery worker with beat) and `schedule`.
+"""The background-job commands of `catalogue`: `worker` (Celery worker with beat), `schedule`,
+and `schemes` (run, resume and list scheme evaluation jobs inline).
 
 Registered on the `catalogue` group in web/cli.py; like every command there they run in the app
 context of `create_app()`, so the worker gets the same config layers as the web app.
@@ -13,6 +14,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from catalogue.eligibility_jobs import JobRun, SchemeJob
+from catalogue.eligibility_store import EligibilityStore
 from harvesters.jobs import ScheduleEntry, schedule
 from web.services import get_services
 
@@ -94,4 +97,84 @@ def schedule_command(only_due: bool, as_json: bool) -> None:
         )
 
 
-COMMANDS = (worker_command, schedule_command)
+def _job_line(job: SchemeJob) -> str:
+    return (
+        f"{job.id:6} {job.scheme_id:20} {job.kind:7} {job.status.value:11} "
+        f"{job.done:>8}/{job.total:<8} attempts {job.attempts}  {job.error or ''}"
+    ).rstrip()
+
+
+def _run_json(run: JobRun) -> dict[str, object]:
+    job = run.job
+    return {
+        "id": job.id,
+        "scheme": job.scheme_id,
+        "status": job.status.value,
+        "claimed": run.claimed,
+        "evaluated": run.evaluated,
+        "batches": run.batches,
+        "done": job.done,
+        "total": job.total,
+        "changed": job.changed,
+    }
+
+
+@click.group("schemes")
+def schemes_group() -> None:
+    """Eligibility scheme evaluation jobs (normally run by `catalogue worker`)."""
+
+
+@schemes_group.command("jobs")
+@click.argument("scheme_id", required=False)
+@with_appcontext
+def schemes_jobs(scheme_id: str | None) -> None:
+    """List evaluation jobs (of one scheme, or of every scheme), newest first."""
+    svc = get_services()
+    click.get_current_context().call_on_close(svc.close)
+    ids = [scheme_id] if scheme_id else [s.id for s in EligibilityStore(svc.store).list_schemes()]
+    for sid in ids:
+        for job in svc.scheme_jobs.history(sid):
+            click.echo(_job_line(job))
+
+
+@schemes_group.command("run")
+@click.argument("job_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print what the run did as JSON.")
+@with_appcontext
+def schemes_run(job_id: int, as_json: bool) -> None:
+    """Run one job here until it is done (or resume it, when its runner died), then update the
+    search index and the webhook queue. Exit 3 when another live runner holds it."""
+    svc = get_services()
+    click.get_current_context().call_on_close(svc.close)
+    run = svc.scheme_jobs.run(job_id)
+    if run.claimed:
+        svc.after_scheme_jobs()
+    if as_json:
+        click.echo(json.dumps(_run_json(run)))
+    else:
+        click.echo(_job_line(run.job))
+    if not run.claimed and run.job.active:
+        raise SystemExit(3)
+
+
+@schemes_group.command("resume")
+@click.option("--json", "as_json", is_flag=True, help="Print what was resumed as JSON.")
+@with_appcontext
+def schemes_resume(as_json: bool) -> None:
+    """Run every job nobody is running (its runner died, or no worker took it within
+    SCHEME_JOB_STALE_SECONDS), each from where it stopped."""
+    svc = get_services()
+    click.get_current_context().call_on_close(svc.close)
+    runs = svc.scheme_jobs.resume()
+    if any(run.claimed for run in runs):
+        svc.after_scheme_jobs()
+    if as_json:
+        click.echo(json.dumps({"jobs": [_run_json(run) for run in runs]}))
+        return
+    for run in runs:
+        click.echo(_job_line(run.job))
+    if not runs:
+        click.echo("No abandoned jobs.")
+
+
+COMMANDS = (worker_command, schedule_command, schemes_group)

@@ -2,6 +2,12 @@
 
 The search backend is wrapped in a per-process result cache (`search.result_cache`) unless
 `SEARCH_CACHE_SIZE` is 0; writes through it, and commits by other processes, invalidate it.
+Outside the cache, `search.fresh.FreshResults` drops hits the store has withdrawn meanwhile.
+
+After a commit, the sinks deliver the index outbox (`drain_outbox`: eligibility re-evaluated,
+then the index; catalogue/outbox.py) and queue webhooks. A web process also runs a background
+thread from its first request (`BACKGROUND_SECONDS`): it delivers what a dead process left in
+the outbox and resumes abandoned scheme evaluation jobs (catalogue/eligibility_jobs.py).
 
 One `Services` lives in `app.extensions["catalogue"]`. Everything opens lazily on first use (so
 `create_app` does no I/O) and stays open for the life of the app, shared by every request and
@@ -11,16 +17,20 @@ ends, and a finaliser when the app is garbage-collected or the interpreter exits
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context
 
 from catalogue.changes import ChangeSink, StoredCourse
-from catalogue.eligibility_store import EligibilitySink, EligibilityStore
+from catalogue.eligibility_jobs import SchemeJobs
+from catalogue.eligibility_store import EligibilityStore
+from catalogue.outbox import Outbox
 from catalogue.store import CatalogueStore
 from catalogue.webhook_store import WebhookStore
 from harvesters.locks import SourceLocks, open_locks
@@ -28,10 +38,19 @@ from harvesters.pipeline import HarvestSettings
 from harvesters.webhook_delivery import WebhookSettings
 from search.backend import SearchBackend
 from search.factory import open_backend
+from search.fresh import FreshResults
 from search.result_cache import CachedBackend, EmbeddedGeneration, ExpiringGeneration, Generation
-from search.sync import IndexSync
+from search.sync import DrainReport, OutboxSink, drain_exclusively, drain_outbox
 
 EXTENSION = "catalogue"
+DRAIN_WAIT = 60.0
+"""Seconds a committing process waits for another process's drain before leaving its changes to
+it (so that, normally, a harvest's changes are searchable when the harvest returns)."""
+DRAIN_WAIT_REQUEST = 10.0
+"""The same inside a web request: well under a worker's timeout (gunicorn's default is 30 s)."""
+OUTBOX_LOCK_NAMESPACE = "catalogue-outbox"
+
+logger = logging.getLogger(__name__)
 
 
 class Services:
@@ -43,6 +62,9 @@ class Services:
         self._store: CatalogueStore | None = None
         self._backend: SearchBackend | None = None
         self._locks: SourceLocks | None = None
+        self._outbox_locks: SourceLocks | None = None
+        self._background: threading.Thread | None = None
+        self._stop = threading.Event()
 
     @property
     def store(self) -> CatalogueStore:
@@ -59,19 +81,83 @@ class Services:
                 url = self._config["OPENSEARCH_URL"]
                 if not url:
                     Path(self._config["INDEX_DIR"]).mkdir(parents=True, exist_ok=True)
-                self._backend = _with_cache(open_backend(self._config["INDEX_DIR"], url), self._config)
+                cached = _with_cache(open_backend(self._config["INDEX_DIR"], url), self._config)
+                self._backend = FreshResults(cached, lambda ids: Outbox(self.store).withdrawn_among(ids))
             return self._backend
 
     @property
     def sinks(self) -> list[ChangeSink]:
-        """Where committed changes go after a harvest, in this order: eligibility per scheme
-        (before the index, whose documents carry it), the search index, webhook deliveries."""
+        """Where committed changes go after a harvest, in this order: the index outbox's delivery
+        (eligibility re-evaluated, then the search index), webhook deliveries."""
+        return [OutboxSink(self.drain_outbox), WebhookEnqueue(WebhookStore(self.store))]
+
+    @property
+    def outbox_locks(self) -> SourceLocks:
+        """The lock that serialises outbox drains across processes (own namespace and folder)."""
+        with self._lock:
+            if self._outbox_locks is None:
+                lock_dir = Path(self._config["DATA_DIR"]) / "locks" / "outbox"
+                self._outbox_locks = open_locks(
+                    self._config["DATABASE_URL"], lock_dir, namespace=OUTBOX_LOCK_NAMESPACE
+                )
+            return self._outbox_locks
+
+    def drain_outbox(self, wait: float | None = None) -> DrainReport:
+        """Deliver every pending index outbox entry (see search.sync.drain_outbox), or leave them
+        to the process that holds the drain lock after `wait` seconds (default: DRAIN_WAIT, or
+        DRAIN_WAIT_REQUEST inside a web request)."""
+        if wait is None:
+            wait = DRAIN_WAIT_REQUEST if has_request_context() else DRAIN_WAIT
         eligibility = EligibilityStore(self.store)
-        return [
-            EligibilitySink(eligibility),
-            IndexSync(self.backend, eligibility),
-            WebhookEnqueue(WebhookStore(self.store)),
-        ]
+        outbox = Outbox(self.store)
+        return drain_exclusively(
+            self.outbox_locks,
+            lambda: drain_outbox(outbox, self.backend, eligibility, refresh=eligibility),
+            wait=wait,
+        )
+
+    @property
+    def scheme_jobs(self) -> SchemeJobs:
+        stale = timedelta(seconds=float(self._config["SCHEME_JOB_STALE_SECONDS"]))
+        return SchemeJobs(self.store, stale_after=stale)
+
+    def after_scheme_jobs(self) -> None:
+        """What follows a scheme evaluation that switched in: the index, then the webhooks."""
+        self.drain_outbox()
+        WebhookStore(self.store).enqueue()
+
+    def start_background(self) -> None:
+        """Start this process's maintenance thread once (no-op when BACKGROUND_SECONDS is 0)."""
+        every = float(self._config["BACKGROUND_SECONDS"])
+        if every <= 0 or self._background is not None:
+            return
+        with self._lock:
+            if self._background is not None:
+                return
+            self._stop.clear()
+            thread = threading.Thread(
+                target=self._maintain, args=(every,), name="catalogue-maintenance", daemon=True
+            )
+            self._background = thread
+        thread.start()
+
+    def _maintain(self, every: float) -> None:
+        """Right away, then every `every` seconds: deliver the outbox (whatever a dead process
+        left: normally the committing process delivers its own) and resume scheme jobs whose
+        runner died (or that no worker took)."""
+        delay = 0.0
+        while not self._stop.wait(delay):
+            delay = every
+            try:
+                report = self.drain_outbox(wait=0)
+                if report.delivered:
+                    logger.info(
+                        "index outbox: delivered %d entries (%d courses)", report.delivered, report.courses
+                    )
+                if any(run.claimed for run in self.scheme_jobs.resume()):
+                    self.after_scheme_jobs()
+            except Exception:  # the next round tries again; a web process must not die of it
+                logger.exception("background maintenance failed")
 
     @property
     def webhook_settings(self) -> WebhookSettings:
@@ -103,11 +189,17 @@ class Services:
 
     def close(self) -> None:
         """Close whatever is open; safe to call twice, and the next use opens again."""
+        self._stop.set()
+        thread, self._background = self._background, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=30)
         with self._lock:
             backend, store, locks = self._backend, self._store, self._locks
-            self._backend = self._store = self._locks = None
-        if locks is not None:
-            locks.close()
+            outbox_locks = self._outbox_locks
+            self._backend = self._store = self._locks = self._outbox_locks = None
+        for held in (locks, outbox_locks):
+            if held is not None:
+                held.close()
         if backend is not None:
             backend.close()
         if store is not None:
@@ -152,6 +244,7 @@ def init_app(app: Flask) -> None:
     services = Services(app.config)
     app.extensions[EXTENSION] = services
     weakref.finalize(app, services.close)
+    app.before_request(services.start_background)  # a serving process, not every CLI command
 
 
 def get_services(app: Flask | None = None) -> Services:

@@ -306,6 +306,27 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds to connect to, and to wait for an answer from, a webhook URL (per attempt).",
     ),
     Setting(
+        "BACKGROUND_SECONDS",
+        10.0,
+        "Each web process's maintenance thread (started by its first request) runs this often: it "
+        "delivers index updates a killed process left in the index outbox and resumes scheme "
+        "evaluations whose runner died. `0`: no thread (the worker's beat does the same).",
+    ),
+    Setting(
+        "SCHEME_JOBS",
+        "worker",
+        "Where a scheme's evaluation (create, rule change) runs: `worker` (a Celery task; a web "
+        "process takes it over if no worker has after `SCHEME_JOB_STALE_SECONDS`) or `inline` "
+        "(inside the request: small catalogues and tests). Either way the API answers 202 with the job.",
+        "`worker`",
+    ),
+    Setting(
+        "SCHEME_JOB_STALE_SECONDS",
+        120,
+        "A scheme evaluation whose runner has shown no progress for this long (or that nobody "
+        "started) is taken over by the next runner, which continues where it stopped.",
+    ),
+    Setting(
         "PUBLIC_BASE_URL",
         None,
         "The catalogue's public base URL (e.g. `https://catalogue.example.org`): webhook payloads "
@@ -383,6 +404,10 @@ def resolve(config: MutableMapping[str, Any], instance_path: str) -> None:
     config["WEBHOOK_MAX_ATTEMPTS"] = max(1, int(config["WEBHOOK_MAX_ATTEMPTS"]))
     config["WEBHOOK_TIMEOUT"] = float(config["WEBHOOK_TIMEOUT"])
     config["PUBLIC_BASE_URL"] = config.get("PUBLIC_BASE_URL") or None
+    config["BACKGROUND_SECONDS"] = max(0.0, float(config["BACKGROUND_SECONDS"]))
+    if config["SCHEME_JOBS"] not in ("worker", "inline"):
+        raise ConfigurationError(f"SCHEME_JOBS must be 'worker' or 'inline', not {config['SCHEME_JOBS']!r}")
+    config["SCHEME_JOB_STALE_SECONDS"] = max(1.0, float(config["SCHEME_JOB_STALE_SECONDS"]))
     # Flask enforces the request-size cap itself (413) when MAX_CONTENT_LENGTH is set.
     config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_BYTES"]
 

@@ -156,6 +156,8 @@ def test_harvest_task_options_make_a_killed_worker_redeliver(celery: Celery, fla
         tasks.DISPATCH,
         tasks.REAP,
         tasks.DELIVER,
+        tasks.DRAIN,  # index outbox and scheme jobs: tests/harvesters/test_consistency_tasks.py
+        tasks.RESUME,
     }
 
 

@@ -29,7 +29,7 @@ from werkzeug.serving import make_server
 from catalogue.account_store import AccountStore
 from catalogue.accounts import Role
 from catalogue.sources import Source
-from tests.web.publishing import edx_csv, first_rows
+from tests.web.publishing import INSTITUTION, ROWS, edx_csv, first_rows
 from web.app import create_app
 from web.services import get_services
 
@@ -60,6 +60,8 @@ def _instance(path: Path) -> str:
         accounts = AccountStore(services.store)
         accounts.create_account("zed", "Zed", Role.PROVIDER)
         token = accounts.issue_token("zed", "test").plaintext
+        for name in sorted({row[INSTITUTION] for row in ROWS}):  # zed may publish edX's rows
+            accounts.grant_organisation("zed", name)
         services.store.save_source(Source(SOURCE, "csv", name="Zed", mapping="edx-csv", owner="zed"))
     finally:
         services.close()

@@ -34,8 +34,11 @@ def _clear_env(mp: pytest.MonkeyPatch) -> None:
 
 def make_app(instance: Path, **config: object) -> Flask:
     # No rate limit unless a test asks for one: the shared edX app serves hundreds of requests.
+    # Scheme evaluations run inside the request and no maintenance thread runs, unless a test
+    # asks: tests see the state their own requests made (tests/reliability cover the rest).
     unlimited = {"RATELIMIT_ANONYMOUS": "", "RATELIMIT_PAGES": "", "RATELIMIT_OAI": ""}
-    return create_app({"TESTING": True, **unlimited, **config}, instance_path=str(instance))
+    defaults = {"TESTING": True, **unlimited, "SCHEME_JOBS": "inline", "BACKGROUND_SECONDS": 0}
+    return create_app({**defaults, **config}, instance_path=str(instance))
 
 
 @pytest.fixture

@@ -25,6 +25,9 @@ from web.services import get_services
 _ROWS: list[list[str]] = list(csv.reader(io.StringIO(EDX_CSV.read_text(encoding="utf-8"))))
 HEADER, ROWS = _ROWS[0], _ROWS[1:]
 SUMMARY = HEADER.index("summary")
+INSTITUTION = HEADER.index("institution")
+ZED_ORGANISATIONS = {"Uni Zed", "Example College"}
+"""What zed's test feeds name besides edX's institutions (registered provider, an XCRI feed)."""
 URL = HEADER.index("course_url")
 
 
@@ -73,6 +76,10 @@ def world(app: Flask) -> World:
         accounts.create_account(account_id, account_id.title(), role)
         issued = accounts.issue_token(account_id, "test")
         tokens[account_id], token_ids[account_id] = issued.plaintext, issued.token.id
+    # zed publishes edX rows of many institutions and test feeds of "Uni Zed" and "Example College":
+    # an admin entitled it to all of them (what that restricts: tests/web/test_provider_identity.py)
+    for name in sorted({row[INSTITUTION] for row in ROWS} | ZED_ORGANISATIONS):
+        accounts.grant_organisation("zed", name, granted_by="ops")
     store.save_source(Source(SOURCE, "csv", name="Zed's courses", mapping="edx-csv", owner="zed"))
     client = app.test_client()
     headers = {"Authorization": f"Bearer {tokens['zed']}", "Content-Type": "text/csv"}

@@ -91,7 +91,7 @@ def test_replaying_a_scheme_feed_while_it_changes_gives_the_eligible_set(world: 
         },
         headers=world.auth("reg"),
     )
-    assert created.status_code == 201, created.get_json()
+    assert created.status_code == 202, created.get_json()  # SCHEME_JOBS=inline: already evaluated
     refs = [f"r{i}" for i in range(10)]
     have: set[str] = set()
     cursor = "0"
@@ -106,7 +106,7 @@ def test_replaying_a_scheme_feed_while_it_changes_gives_the_eligible_set(world: 
             changed = world.client.patch(
                 "/api/v1/schemes/fund", json={"rules": rules}, headers=world.auth("reg")
             )
-            assert changed.status_code == 200, changed.get_json()
+            assert changed.status_code in (200, 202), changed.get_json()  # 200: the same rules
         else:
             course = rnd.choice([c.id for c in world.store.iter_courses()])
             verdict = rnd.choice([True, False, None])

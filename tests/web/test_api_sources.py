@@ -121,6 +121,18 @@ CASES: dict[str, tuple[str, Case]] = {
         lambda w: ("POST", "/api/v1/webhooks", {"json": {"url": "https://93.184.216.34/hook"}}),
     ),
     "api_webhooks.unsubscribe": ("reg", lambda w: ("DELETE", f"/api/v1/webhooks/{_hook(w)}", {})),
+    "api_entitlements.grant_organisation": (
+        "ops",
+        lambda w: ("POST", "/api/v1/accounts/zed/organisations", {"json": {"name": "Zed Polytechnic"}}),
+    ),
+    "api_entitlements.revoke_organisation": (
+        "ops",
+        lambda w: ("DELETE", f"/api/v1/accounts/zed/organisations/{_organisation(w)}", {}),
+    ),
+    "api_entitlements.mark_publisher": (
+        "ops",
+        lambda w: ("PUT", f"/api/v1/sources/{SOURCE}/publishing", {"json": {"for_others": True}}),
+    ),
 }
 INTRUDERS: dict[str, tuple[str, ...]] = {
     # who must get 403 where "reg" (a registry) is the rightful caller
@@ -142,6 +154,10 @@ def _scheme(w: World) -> str:
 
 def _course(w: World) -> str:
     return next(iter(w.store.iter_courses())).id
+
+
+def _organisation(w: World) -> str:
+    return AccountStore(w.store).grant_organisation("zed", "Zed Institute").id
 
 
 def _hook(w: World) -> str:
@@ -483,6 +499,8 @@ def test_every_source_format_can_be_pushed_and_is_documented() -> None:
 def test_a_registered_provider_fills_records_that_lack_one(world: World) -> None:
     zed = world.auth("zed")
     navarra = {"name": "Universidad Pública de Navarra", "country": "ESP", "homepage": None}
+    # an admin entitled zed to publish for the university (tests/web/test_provider_identity.py)
+    AccountStore(world.store).grant_organisation("zed", navarra["name"], country="ESP")
     body = {"id": "upna", "format": "json", "mapping": "ooapi", "provider": navarra}
     created = world.client.post("/api/v1/sources", json=body, headers=zed)
     assert created.status_code == 201 and created.get_json()["provider"] == navarra

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.web.publishing import World, world
 
 __all__ = ["world"]
@@ -12,11 +14,14 @@ RULES = [
 ]
 
 
-def _create(w: World, who: str = "reg", **extra: object) -> dict[str, object]:
+def _create(w: World, who: str = "reg", **extra: object) -> dict[str, Any]:
+    """Create "fund": 202 with its evaluation job (run inside the request: SCHEME_JOBS=inline)."""
     body = {"id": "fund", "name": "Skills fund", "rules": RULES, **extra}
     response = w.client.post("/api/v1/schemes", json=body, headers=w.auth(who))
-    assert response.status_code == 201, response.get_json()
-    data: dict[str, object] = response.get_json()
+    assert response.status_code == 202, response.get_json()
+    data: dict[str, Any] = response.get_json()
+    assert response.headers["Location"] == data["evaluation"]["links"]["self"]
+    assert data["evaluation"]["status"] == "succeeded" and data["evaluated_at"]
     return data
 
 
@@ -48,7 +53,17 @@ def test_rule_changes_and_manual_decisions_flip_eligibility_and_search(world: Wo
     patched = world.client.patch(
         "/api/v1/schemes/fund", json={"rules": everything}, headers=world.auth("reg")
     )
-    assert patched.status_code == 200 and patched.get_json()["rules"] == everything
+    assert patched.status_code == 202 and patched.get_json()["rules"] == everything
+    job = world.client.get(patched.headers["Location"]).get_json()
+    assert job["status"] == "succeeded" and job["kind"] == "update" and job["changed"] > 0
+    assert (
+        job["progress"]["done"]
+        == job["progress"]["total"]
+        == world.store.count_courses(include_withdrawn=True)
+    )
+    jobs = world.client.get("/api/v1/schemes/fund/jobs").get_json()["jobs"]
+    assert [j["kind"] for j in jobs] == ["update", "create"]
+    assert world.client.get("/api/v1/schemes/fund/jobs/999").status_code == 404
     ids = {c.id for c in world.store.iter_courses()}
     eligible = world.client.get("/api/v1/schemes/fund/courses?eligible=true&limit=1000").get_json()["courses"]
     assert {c["course_id"] for c in eligible} == ids

@@ -6,6 +6,7 @@ from flask import Flask
 
 from catalogue.sources import Source
 from harvesters.pipeline import run_harvest
+from search.fresh import FreshResults
 from search.result_cache import CachedBackend
 from tests.web.conftest import EDX_CSV
 from web.api import CACHE_HEADER
@@ -23,7 +24,8 @@ def _harvest(app: Flask, rows: int) -> None:
 
 def test_searches_are_cached_until_a_harvest_commits(app: Flask) -> None:
     client = app.test_client()
-    assert isinstance(get_services(app).backend, CachedBackend)
+    backend = get_services(app).backend
+    assert isinstance(backend, FreshResults) and isinstance(backend.backend, CachedBackend)
     _harvest(app, 5)
     first = client.get("/api/v1/search")
     assert first.headers[CACHE_HEADER] == "miss" and first.json is not None
@@ -42,6 +44,7 @@ def test_the_cache_can_be_switched_off(app_factory: object) -> None:
     app = app_factory(SEARCH_CACHE_SIZE=0)  # type: ignore[operator]
     get_services(app).store.migrate()
     client = app.test_client()
-    assert not isinstance(get_services(app).backend, CachedBackend)
+    backend = get_services(app).backend
+    assert isinstance(backend, FreshResults) and not isinstance(backend.backend, CachedBackend)
     for _ in range(2):
         assert CACHE_HEADER not in client.get("/api/v1/search").headers

@@ -8,11 +8,13 @@ per account nothing is dropped behind the provider's back: the push is refused."
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import pytest
 from flask import Flask
 
+from catalogue.entitlements import PUBLISHES_FOR_OTHERS
 from catalogue.sources import Source
 from catalogue.staged_feeds import StagedFeedStore
 from tests.web.publishing import SOURCE, World, edx_csv, first_rows, world
@@ -49,8 +51,12 @@ def _staged(w: World, source: str = SOURCE) -> int:
 
 def _add_sources(w: World, owner: str, n: int) -> list[str]:
     ids = [f"{owner}-extra-{i}" for i in range(n)]
+    # quotas, not identities: these sources may publish any institution's edX rows
+    settings = MappingProxyType({PUBLISHES_FOR_OTHERS: True})
     for source_id in ids:
-        w.store.save_source(Source(source_id, "csv", name=source_id, mapping="edx-csv", owner=owner))
+        w.store.save_source(
+            Source(source_id, "csv", name=source_id, mapping="edx-csv", owner=owner, settings=settings)
+        )
     return ids
 
 
