@@ -34,9 +34,9 @@ from bench.vocab import (
     TOPIC_LANGUAGES,
     TOPICS,
 )
-from catalogue.changes import CourseStatus, StoredCourse
-from catalogue.codec import content_hash
-from catalogue.model import (
+from course_catalogue.catalogue.changes import CourseStatus, StoredCourse
+from course_catalogue.catalogue.codec import content_hash
+from course_catalogue.catalogue.model import (
     Course,
     LearningOutcome,
     Organisation,

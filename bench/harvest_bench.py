@@ -103,9 +103,9 @@ def measure_child(kind: str, fmt: str, path: Path, max_feed_bytes: int | None = 
             "records": records,
             "peak_mb": _peak_mb(),
         }
-    from catalogue.sources import Source
-    from catalogue.store import CatalogueStore
-    from harvesters.pipeline import HarvestSettings, run_harvest
+    from course_catalogue.catalogue.sources import Source
+    from course_catalogue.catalogue.store import CatalogueStore
+    from course_catalogue.harvesters.pipeline import HarvestSettings, run_harvest
 
     # A 100k-record ELM Turtle feed is 226 MB, a 1M-record CSV 850 MB: over the default 200 MB cap
     # on a feed, raised here (an operator setting) so the cap does not decide what is measured.
@@ -134,14 +134,14 @@ def measure_child(kind: str, fmt: str, path: Path, max_feed_bytes: int | None = 
 def _mapping_allowing(mapping: str, max_bytes: int, directory: Path) -> str:
     """`mapping`, or a copy of it in `directory` whose XML reader accepts `max_bytes` when that is
     over the reader's default cap (only the XML reader has one among the benched formats)."""
-    from mappings.spec import load_spec
-    from mappings.xml_paths import XmlRecords
+    from course_catalogue.mappings.spec import load_spec
+    from course_catalogue.mappings.xml_paths import XmlRecords
 
     spec = load_spec(mapping)
     language = spec.selector_language
     if not isinstance(language, XmlRecords) or max_bytes <= language.max_bytes:
         return mapping
-    original = Path(__file__).parents[1] / "mappings" / "specs" / f"{mapping}.toml"
+    original = Path(__file__).parents[1] / "course_catalogue" / "mappings" / "specs" / f"{mapping}.toml"
     text = original.read_text(encoding="utf-8")
     if "\n[reader]\n" not in text or "max_bytes" in text:
         raise SystemExit(f"cannot raise reader.max_bytes in a copy of {original}")

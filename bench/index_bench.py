@@ -68,15 +68,15 @@ def _rates(times: dict[str, float], docs: int) -> dict[str, Any]:
 
 
 def _store(directory: Path) -> Any:
-    from catalogue.store import CatalogueStore
+    from course_catalogue.catalogue.store import CatalogueStore
 
     return CatalogueStore(f"sqlite:///{directory}/catalogue.db")
 
 
 def fill_child(docs: int, seed: int, out: Path, directory: Path) -> dict[str, Any]:
     """Harvest the generated CSV feed into a fresh store in `directory` (not an indexing figure)."""
-    from catalogue.sources import Source
-    from harvesters.pipeline import HarvestSettings, run_harvest
+    from course_catalogue.catalogue.sources import Source
+    from course_catalogue.harvesters.pipeline import HarvestSettings, run_harvest
 
     data = feed_path("csv", docs, seed, out).read_bytes()
     # The 1M-record CSV is 850 MB, over the default 200 MB cap on a feed: raised here (an operator
@@ -97,8 +97,8 @@ def fill_child(docs: int, seed: int, out: Path, directory: Path) -> dict[str, An
 def reindex_child(directory: Path, parts_docs: int) -> dict[str, Any]:
     """The full reindex from the store in `directory` (its peak memory alone), then its parts
     over the first `parts_docs` courses."""
-    from search.embedded import EmbeddedBackend
-    from search.sync import record_documents, reindex
+    from course_catalogue.search.embedded import EmbeddedBackend
+    from course_catalogue.search.sync import record_documents, reindex
 
     store = _store(directory)
     with tempfile.TemporaryDirectory(prefix="index-", dir=directory) as index_dir:
@@ -128,8 +128,8 @@ def _convert(rows: list[Any]) -> int:
     """Decode `rows` and convert them to tantivy's JSON as a reindex into the embedded engine does
     (`stored_records`, `record_to_tantivy`), each text dropped as the writer would drop it: keeping
     100k of them would add the page faults of a few hundred MB to what is measured."""
-    from search.sync import stored_records
-    from search.tantivy_index import record_to_tantivy
+    from course_catalogue.search.sync import stored_records
+    from course_catalogue.search.tantivy_index import record_to_tantivy
 
     count = 0
     for record in stored_records(rows):

@@ -249,11 +249,11 @@ def prepare(instance: Path, corpus_docs: int | None = None, seed: int = 1) -> tu
     """Migrate, harvest the edX feed (or the generated corpus) into store and index; return some
     course ids and the catalogue's frequent title phrases (see `title_phrases`)."""
     os.environ["CATALOGUE_INSTANCE_PATH"] = str(instance)
-    from catalogue.model import first_text
-    from catalogue.sources import Source
-    from harvesters.pipeline import run_harvest
-    from web.app import create_app
-    from web.services import get_services
+    from course_catalogue.catalogue.model import first_text
+    from course_catalogue.catalogue.sources import Source
+    from course_catalogue.harvesters.pipeline import run_harvest
+    from course_catalogue.web.app import create_app
+    from course_catalogue.web.services import get_services
 
     app = create_app(instance_path=str(instance))
     services = get_services(app)
@@ -291,10 +291,10 @@ def harvest_loop(instance: Path, stop: Any, done: Any, every: float = 0.0) -> No
     Runs in its own process (spawned): in the client's process it would share the GIL with the
     asyncio clients and slow down the load generator rather than the servers. `every` > 0
     waits that many seconds between harvests (0: back to back)."""
-    from catalogue.sources import Source
-    from harvesters.jobs import run_harvest_exclusive
-    from web.app import create_app
-    from web.services import get_services
+    from course_catalogue.catalogue.sources import Source
+    from course_catalogue.harvesters.jobs import run_harvest_exclusive
+    from course_catalogue.web.app import create_app
+    from course_catalogue.web.services import get_services
 
     app = create_app(instance_path=str(instance))  # kept: services close when the app is collected
     services = get_services(app)
@@ -535,7 +535,7 @@ def serve_and_drive(
         *server.options(),
     ]
     gunicorn = subprocess.Popen(
-        [*command, "--log-level", "warning", "web.app:create_app()"], cwd=ROOT, env=env
+        [*command, "--log-level", "warning", "course_catalogue.web.app:create_app()"], cwd=ROOT, env=env
     )
     spawn = multiprocessing.get_context("spawn")
     stop, harvests = spawn.Event(), spawn.Value("i", 0)

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.machine import percentiles
-from search.backend import Document
-from search.opensearch import OpenSearchBackend
-from search.opensearch_local import LocalCluster
-from search.query import Query
+from course_catalogue.search.backend import Document
+from course_catalogue.search.opensearch import OpenSearchBackend
+from course_catalogue.search.opensearch_local import LocalCluster
+from course_catalogue.search.query import Query
 
 
 @dataclass

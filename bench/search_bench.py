@@ -34,11 +34,11 @@ from bench.generate import ANCHOR, stored_courses
 from bench.machine import describe_machine, percentiles
 from bench.opensearch_engine import OpenSearchEngine, fill, open_engine, warm_up
 from bench.vocab import TOPICS
-from search.backend import Document, SearchBackend
-from search.documents import to_document
-from search.embedded import EmbeddedBackend
-from search.query import Query
-from search.tantivy_index import SCHEMA_VERSION
+from course_catalogue.search.backend import Document, SearchBackend
+from course_catalogue.search.documents import to_document
+from course_catalogue.search.embedded import EmbeddedBackend
+from course_catalogue.search.query import Query
+from course_catalogue.search.tantivy_index import SCHEMA_VERSION
 
 OUT = Path(__file__).parent / "out"
 CORPUS_VERSION = "1"  # bump when the generator changes, so cached corpora are rebuilt

@@ -232,10 +232,10 @@ class Soak:
     def setup(self) -> None:
         (self.instance / "feeds").mkdir(parents=True, exist_ok=True)
         _check(self.cli("init"))
-        from catalogue.account_store import AccountStore
-        from catalogue.accounts import Role
-        from catalogue.sources import Source
-        from catalogue.store import CatalogueStore
+        from course_catalogue.catalogue.account_store import AccountStore
+        from course_catalogue.catalogue.accounts import Role
+        from course_catalogue.catalogue.sources import Source
+        from course_catalogue.catalogue.store import CatalogueStore
 
         store = CatalogueStore(f"sqlite:///{self.instance / 'catalogue.db'}")
         try:
@@ -266,7 +266,9 @@ class Soak:
             f"127.0.0.1:{self.port}",
         ]
         self.gunicorn = subprocess.Popen(
-            [*command, "--log-level", "warning", "web.app:create_app()"], cwd=ROOT, env=self.env
+            [*command, "--log-level", "warning", "course_catalogue.web.app:create_app()"],
+            cwd=ROOT,
+            env=self.env,
         )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -513,7 +515,7 @@ class Soak:
     def settle(self) -> float | None:
         """Seconds until no scheme job is in progress and the outbox is empty (None: not within
         --settle). The worker and the web processes do it; the soak only watches."""
-        from catalogue.schema import index_outbox, scheme_jobs
+        from course_catalogue.catalogue.schema import index_outbox, scheme_jobs
 
         engine = sa.create_engine(f"sqlite:///{self.instance / 'catalogue.db'}")
         started = time.monotonic()
@@ -533,11 +535,11 @@ class Soak:
         return None
 
     def verify(self) -> dict[str, Any]:
-        from catalogue.changes import CourseStatus
-        from catalogue.eligibility_store import EligibilityStore
-        from catalogue.store import CatalogueStore
-        from search.embedded import EmbeddedBackend
-        from search.sync import index_facts
+        from course_catalogue.catalogue.changes import CourseStatus
+        from course_catalogue.catalogue.eligibility_store import EligibilityStore
+        from course_catalogue.catalogue.store import CatalogueStore
+        from course_catalogue.search.embedded import EmbeddedBackend
+        from course_catalogue.search.sync import index_facts
 
         found: dict[str, list[str]] = {}
         store = CatalogueStore(f"sqlite:///{self.instance / 'catalogue.db'}")

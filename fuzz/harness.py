@@ -21,11 +21,11 @@ from types import MappingProxyType
 
 import sqlalchemy as sa
 
-from catalogue import schema
-from catalogue.runs import RunReport, RunStatus
-from catalogue.sources import Source
-from catalogue.store import CatalogueStore, open_engine
-from harvesters.pipeline import HarvestSettings, run_harvest
+from course_catalogue.catalogue import schema
+from course_catalogue.catalogue.runs import RunReport, RunStatus
+from course_catalogue.catalogue.sources import Source
+from course_catalogue.catalogue.store import CatalogueStore, open_engine
+from course_catalogue.harvesters.pipeline import HarvestSettings, run_harvest
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 CSV_SEED_ROWS = 25  # the edX feed is 2 MB; its first rows carry every column's quirks

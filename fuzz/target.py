@@ -15,7 +15,7 @@ from pathlib import Path
 
 import atheris
 
-with atheris.instrument_imports(include=["harvesters", "mappings", "catalogue.validate"]):
+with atheris.instrument_imports(include=["harvesters", "mappings", "course_catalogue.catalogue.validate"]):
     from fuzz import harness
 
 

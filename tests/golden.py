@@ -16,8 +16,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from catalogue.codec import course_to_dict
-from catalogue.model import Course
+from course_catalogue.catalogue.codec import course_to_dict
+from course_catalogue.catalogue.model import Course
 
 EXPECTED = Path(__file__).parent / "fixtures" / "expected"
 

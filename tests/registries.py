@@ -10,11 +10,19 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from catalogue.changes import Candidate, ChangeSink, HarvestDiff
-from catalogue.codec import content_hash
-from catalogue.model import Course, Organisation, Price, Provenance, Workload, course_id, lang_text
-from catalogue.sources import Source
-from catalogue.store import CatalogueStore
+from course_catalogue.catalogue.changes import Candidate, ChangeSink, HarvestDiff
+from course_catalogue.catalogue.codec import content_hash
+from course_catalogue.catalogue.model import (
+    Course,
+    Organisation,
+    Price,
+    Provenance,
+    Workload,
+    course_id,
+    lang_text,
+)
+from course_catalogue.catalogue.sources import Source
+from course_catalogue.catalogue.store import CatalogueStore
 
 SOURCE = "reg-src"
 

@@ -21,7 +21,7 @@ from bench.generate import (
     write_csv,
     write_feed,
 )
-from catalogue.validate import validate
+from course_catalogue.catalogue.validate import validate
 
 SIZE = 200
 

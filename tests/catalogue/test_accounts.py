@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from catalogue.account_store import AccountStore
-from catalogue.accounts import Account, Role, hash_token, token_id_of, token_matches
-from catalogue.errors import Conflict, NotFound
-from catalogue.permissions import (
+from course_catalogue.catalogue.account_store import AccountStore
+from course_catalogue.catalogue.accounts import Account, Role, hash_token, token_id_of, token_matches
+from course_catalogue.catalogue.errors import Conflict, NotFound
+from course_catalogue.catalogue.permissions import (
     can_assign_owner,
     can_change_source,
     can_manage_accounts,
@@ -18,10 +18,10 @@ from catalogue.permissions import (
     can_register_source,
     visible_sources,
 )
-from catalogue.schema import api_tokens, staged_feeds
-from catalogue.sources import Source
-from catalogue.staged_feeds import MAX_PER_SOURCE, StagedFeedStore
-from catalogue.store import CatalogueStore
+from course_catalogue.catalogue.schema import api_tokens, staged_feeds
+from course_catalogue.catalogue.sources import Source
+from course_catalogue.catalogue.staged_feeds import MAX_PER_SOURCE, StagedFeedStore
+from course_catalogue.catalogue.store import CatalogueStore
 
 
 def _rows(store: CatalogueStore, table: sa.Table) -> list[sa.Row[object]]:

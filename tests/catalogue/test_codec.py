@@ -11,8 +11,8 @@ from types import MappingProxyType
 
 import pytest
 
-from catalogue.codec import content_hash, course_from_dict, course_to_dict
-from catalogue.model import (
+from course_catalogue.catalogue.codec import content_hash, course_from_dict, course_to_dict
+from course_catalogue.catalogue.model import (
     Course,
     LearningOutcome,
     Location,
@@ -23,7 +23,7 @@ from catalogue.model import (
     course_id,
     lang_text,
 )
-from mappings.values import Tagged
+from course_catalogue.mappings.values import Tagged
 
 
 def full_course() -> Course:

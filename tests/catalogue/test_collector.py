@@ -8,7 +8,7 @@ import weakref
 
 import pytest
 
-from catalogue.collector import Pacer, paced_collection
+from course_catalogue.catalogue.collector import Pacer, paced_collection
 
 
 class _Node:

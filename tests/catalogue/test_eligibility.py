@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from catalogue.changes import CourseStatus
-from catalogue.eligibility import (
+from course_catalogue.catalogue.changes import CourseStatus
+from course_catalogue.catalogue.eligibility import (
     ALL_MET,
     ManualDecision,
     Reason,
@@ -21,10 +21,10 @@ from catalogue.eligibility import (
     parse_rules,
     rules_to_data,
 )
-from catalogue.eligibility_store import EligibilitySink, EligibilityStore
-from catalogue.errors import Conflict, NotFound
-from catalogue.model import Location, Organisation, Price, Workload, lang_text
-from catalogue.store import CatalogueStore
+from course_catalogue.catalogue.eligibility_store import EligibilitySink, EligibilityStore
+from course_catalogue.catalogue.errors import Conflict, NotFound
+from course_catalogue.catalogue.model import Location, Organisation, Price, Workload, lang_text
+from course_catalogue.catalogue.store import CatalogueStore
 from tests.registries import make_course, publish
 
 
@@ -156,7 +156,7 @@ def test_manual_decisions_override_rules_but_never_a_withdrawal() -> None:
     assert not evaluate(fund, BASE).eligible
     now = datetime.now(UTC)
     yes = ManualDecision("fund", BASE.id, True, "approved by board", "reg", now)
-    from catalogue.changes import StoredCourse
+    from course_catalogue.catalogue.changes import StoredCourse
 
     stored = StoredCourse(BASE, CourseStatus.ACTIVE, "h", 1, now, now)
     decided = decide(fund, stored, yes)

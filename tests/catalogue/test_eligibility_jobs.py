@@ -9,15 +9,15 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from catalogue import eligibility_jobs
-from catalogue.eligibility import ManualDecision, Scheme, parse_rules
-from catalogue.eligibility_jobs import JobStatus, SchemeJobs, evaluate_batch, switch
-from catalogue.eligibility_store import EligibilitySink, EligibilityStore
-from catalogue.errors import Conflict, NotFound
-from catalogue.model import course_id
-from catalogue.outbox import Outbox
-from catalogue.schema import scheme_staging
-from catalogue.store import CatalogueStore
+from course_catalogue.catalogue import eligibility_jobs
+from course_catalogue.catalogue.eligibility import ManualDecision, Scheme, parse_rules
+from course_catalogue.catalogue.eligibility_jobs import JobStatus, SchemeJobs, evaluate_batch, switch
+from course_catalogue.catalogue.eligibility_store import EligibilitySink, EligibilityStore
+from course_catalogue.catalogue.errors import Conflict, NotFound
+from course_catalogue.catalogue.model import course_id
+from course_catalogue.catalogue.outbox import Outbox
+from course_catalogue.catalogue.schema import scheme_staging
+from course_catalogue.catalogue.store import CatalogueStore
 from tests.registries import SOURCE, publish
 
 

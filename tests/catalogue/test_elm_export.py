@@ -13,9 +13,9 @@ import pytest
 import rdflib
 from pyshacl import validate
 
-from catalogue.elm import shapes_turtle, to_jsonld, to_turtle
-from catalogue.elm.graph import hours_duration, xsd_duration
-from catalogue.model import (
+from course_catalogue.catalogue.elm import shapes_turtle, to_jsonld, to_turtle
+from course_catalogue.catalogue.elm.graph import hours_duration, xsd_duration
+from course_catalogue.catalogue.model import (
     Course,
     LearningOutcome,
     Location,

@@ -7,9 +7,9 @@ from types import MappingProxyType
 
 import pytest
 
-from catalogue.account_store import AccountStore
-from catalogue.accounts import Role
-from catalogue.entitlements import (
+from course_catalogue.catalogue.account_store import AccountStore
+from course_catalogue.catalogue.accounts import Role
+from course_catalogue.catalogue.entitlements import (
     NOT_ENTITLED,
     PUBLISHES_FOR_OTHERS,
     EntitledOrganisation,
@@ -17,11 +17,11 @@ from catalogue.entitlements import (
     name_key,
     publishing_policy,
 )
-from catalogue.errors import Conflict, NotFound
-from catalogue.model import Organisation, lang_text
-from catalogue.runs import Severity
-from catalogue.sources import Source
-from catalogue.store import CatalogueStore
+from course_catalogue.catalogue.errors import Conflict, NotFound
+from course_catalogue.catalogue.model import Organisation, lang_text
+from course_catalogue.catalogue.runs import Severity
+from course_catalogue.catalogue.sources import Source
+from course_catalogue.catalogue.store import CatalogueStore
 
 ZED = EntitledOrganisation(
     "g1",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from catalogue.changes import CourseStatus
-from catalogue.runs import Outcome, RunStatus
-from catalogue.sources import Source
-from catalogue.store import CatalogueStore
+from course_catalogue.catalogue.changes import CourseStatus
+from course_catalogue.catalogue.runs import Outcome, RunStatus
+from course_catalogue.catalogue.sources import Source
+from course_catalogue.catalogue.store import CatalogueStore
 from tests.catalogue.test_store import SOURCE, cand, cid, harvest
 
 

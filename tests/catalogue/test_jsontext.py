@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalogue import jsontext
+from course_catalogue.catalogue import jsontext
 
 # What a record holds (catalogue.codec writes numbers as Decimal strings): text with any code
 # point but lone surrogates, ints, bools, None, lists and str-keyed dicts nested.

@@ -8,14 +8,14 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from catalogue.schema import metadata
-from catalogue.store import CatalogueStore, open_engine
+from course_catalogue.catalogue.schema import metadata
+from course_catalogue.catalogue.store import CatalogueStore, open_engine
 
 
 def _head() -> str | None:
     """The newest revision in catalogue/migrations (one head: revisions form a chain)."""
     config = Config()
-    config.set_main_option("script_location", "catalogue:migrations")
+    config.set_main_option("script_location", "course_catalogue.catalogue:migrations")
     return ScriptDirectory.from_config(config).get_current_head()
 
 

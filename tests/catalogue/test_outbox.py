@@ -12,17 +12,17 @@ from typing import Any
 
 import pytest
 
-from catalogue.changes import CourseStatus
-from catalogue.eligibility import ManualDecision, Scheme, parse_rules
-from catalogue.eligibility_store import EligibilityStore
-from catalogue.model import course_id
-from catalogue.outbox import Outbox
-from catalogue.store import CatalogueStore
-from harvesters.locks import FileLocks
-from search.backend import Document
-from search.embedded import EmbeddedBackend
-from search.query import Query
-from search.sync import DrainReport, drain_exclusively, drain_outbox, repair
+from course_catalogue.catalogue.changes import CourseStatus
+from course_catalogue.catalogue.eligibility import ManualDecision, Scheme, parse_rules
+from course_catalogue.catalogue.eligibility_store import EligibilityStore
+from course_catalogue.catalogue.model import course_id
+from course_catalogue.catalogue.outbox import Outbox
+from course_catalogue.catalogue.store import CatalogueStore
+from course_catalogue.harvesters.locks import FileLocks
+from course_catalogue.search.backend import Document
+from course_catalogue.search.embedded import EmbeddedBackend
+from course_catalogue.search.query import Query
+from course_catalogue.search.sync import DrainReport, drain_exclusively, drain_outbox, repair
 from tests.registries import SOURCE, candidate, make_course, publish
 
 

@@ -6,14 +6,22 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from catalogue.changes import Candidate, CourseStatus, HarvestDiff, StoredCourse
-from catalogue.codec import content_hash
-from catalogue.model import Course, LearningOutcome, Organisation, Provenance, Workload, course_id, lang_text
-from catalogue.preview import changed_fields, preview
-from catalogue.quality import ELEMENTS, quality
-from catalogue.runs import RunReport
-from catalogue.sources import Source
-from catalogue.store import CatalogueStore
+from course_catalogue.catalogue.changes import Candidate, CourseStatus, HarvestDiff, StoredCourse
+from course_catalogue.catalogue.codec import content_hash
+from course_catalogue.catalogue.model import (
+    Course,
+    LearningOutcome,
+    Organisation,
+    Provenance,
+    Workload,
+    course_id,
+    lang_text,
+)
+from course_catalogue.catalogue.preview import changed_fields, preview
+from course_catalogue.catalogue.quality import ELEMENTS, quality
+from course_catalogue.catalogue.runs import RunReport
+from course_catalogue.catalogue.sources import Source
+from course_catalogue.catalogue.store import CatalogueStore
 
 NOW = datetime(2025, 11, 30, tzinfo=UTC)
 

@@ -8,8 +8,14 @@ from typing import Any
 
 import pytest
 
-from catalogue.errors import ConfigurationError
-from catalogue.sources import Source, SourceParameters, check_parameters, set_parameters, source_parameters
+from course_catalogue.catalogue.errors import ConfigurationError
+from course_catalogue.catalogue.sources import (
+    Source,
+    SourceParameters,
+    check_parameters,
+    set_parameters,
+    source_parameters,
+)
 
 FRAMEWORKS = {"eqf": "EQF", "scqf": "SCQF", "rqf": "RQF", "nfq": "NFQ-IE", "nfq-ie": "NFQ-IE"}
 

@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from catalogue.changes import Candidate, CourseStatus, HarvestDiff
-from catalogue.codec import content_hash, course_to_dict
-from catalogue.course_writes import unstorable
-from catalogue.errors import ConfigurationError, NotFound, StoreError
-from catalogue.model import Course, Organisation, Price, Provenance, course_id, lang_text
-from catalogue.runs import Issue, Outcome, RunReport, RunStatus, Severity
-from catalogue.schema import courses as courses_table
-from catalogue.sources import FetchState, Source
-from catalogue.store import CatalogueStore, printable
+from course_catalogue.catalogue.changes import Candidate, CourseStatus, HarvestDiff
+from course_catalogue.catalogue.codec import content_hash, course_to_dict
+from course_catalogue.catalogue.course_writes import unstorable
+from course_catalogue.catalogue.errors import ConfigurationError, NotFound, StoreError
+from course_catalogue.catalogue.model import Course, Organisation, Price, Provenance, course_id, lang_text
+from course_catalogue.catalogue.runs import Issue, Outcome, RunReport, RunStatus, Severity
+from course_catalogue.catalogue.schema import courses as courses_table
+from course_catalogue.catalogue.sources import FetchState, Source
+from course_catalogue.catalogue.store import CatalogueStore, printable
 
 SOURCE = "edx"
 

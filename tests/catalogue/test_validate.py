@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from catalogue.model import (
+from course_catalogue.catalogue.model import (
     Course,
     LearningOutcome,
     Location,
@@ -19,8 +19,8 @@ from catalogue.model import (
     Workload,
     lang_text,
 )
-from catalogue.runs import Severity
-from catalogue.validate import validate
+from course_catalogue.catalogue.runs import Severity
+from course_catalogue.catalogue.validate import validate
 
 
 def complete_course(**changes: Any) -> Course:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from catalogue import vocabularies as v
+from course_catalogue.catalogue import vocabularies as v
 
 
 @pytest.mark.parametrize(

@@ -39,12 +39,12 @@ from typing import Any
 
 import isodate
 
-from catalogue.model import Course, LangText, Location
-from catalogue.runs import Issue, RunReport, RunStatus, Severity
-from catalogue.sources import Source
-from catalogue.store import CatalogueStore
-from harvesters.pipeline import HarvestSettings, run_harvest
-from mappings.spec import load_spec
+from course_catalogue.catalogue.model import Course, LangText, Location
+from course_catalogue.catalogue.runs import Issue, RunReport, RunStatus, Severity
+from course_catalogue.catalogue.sources import Source
+from course_catalogue.catalogue.store import CatalogueStore
+from course_catalogue.harvesters.pipeline import HarvestSettings, run_harvest
+from course_catalogue.mappings.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "fixtures" / "corpus"

@@ -14,12 +14,20 @@ from decimal import Decimal
 
 import pytest
 
-from catalogue.model import Course, Location, Organisation, Price, Provenance, Workload, lang_text
-from catalogue.runs import Issue, RunReport, RunStatus, Severity
-from harvesters.base import harvester_for
-from mappings.coverage import counter_for
-from mappings.engine import apply
-from mappings.spec import load_spec
+from course_catalogue.catalogue.model import (
+    Course,
+    Location,
+    Organisation,
+    Price,
+    Provenance,
+    Workload,
+    lang_text,
+)
+from course_catalogue.catalogue.runs import Issue, RunReport, RunStatus, Severity
+from course_catalogue.harvesters.base import harvester_for
+from course_catalogue.mappings.coverage import counter_for
+from course_catalogue.mappings.engine import apply
+from course_catalogue.mappings.spec import load_spec
 from tests.corpus import fidelity
 from tests.corpus.fidelity import Check, FeedResult, Harvest, compare_field, compare_record
 

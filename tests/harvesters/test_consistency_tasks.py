@@ -10,17 +10,17 @@ import sqlalchemy as sa
 from celery import Celery
 from flask import Flask
 
-from catalogue.eligibility import Scheme, parse_rules
-from catalogue.eligibility_jobs import JobStatus
-from catalogue.eligibility_store import EligibilityStore
-from catalogue.outbox import Outbox
-from catalogue.schema import scheme_jobs
-from catalogue.store import CatalogueStore
-from harvesters import tasks
-from harvesters.pipeline import run_harvest
+from course_catalogue.catalogue.eligibility import Scheme, parse_rules
+from course_catalogue.catalogue.eligibility_jobs import JobStatus
+from course_catalogue.catalogue.eligibility_store import EligibilityStore
+from course_catalogue.catalogue.outbox import Outbox
+from course_catalogue.catalogue.schema import scheme_jobs
+from course_catalogue.catalogue.store import CatalogueStore
+from course_catalogue.harvesters import tasks
+from course_catalogue.harvesters.pipeline import run_harvest
+from course_catalogue.web.services import get_services
 from tests.harvesters.test_tasks import celery, flask_app, register, store
 from tests.reliability.crashfeeds import write_feed
-from web.services import get_services
 
 __all__ = ["celery", "flask_app", "store"]  # fixtures
 

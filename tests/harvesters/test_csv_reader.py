@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from catalogue.errors import ConfigurationError, ParseError
-from catalogue.runs import Severity
-from catalogue.sources import FORMATS
-from harvesters.base import Gathered, NonEmpty, harvester_for, harvester_formats
-from harvesters.csv import CsvHarvester, detect_encoding, sniff_delimiter
-from mappings.items import CSV_ROW
+from course_catalogue.catalogue.errors import ConfigurationError, ParseError
+from course_catalogue.catalogue.runs import Severity
+from course_catalogue.catalogue.sources import FORMATS
+from course_catalogue.harvesters.base import Gathered, NonEmpty, harvester_for, harvester_formats
+from course_catalogue.harvesters.csv import CsvHarvester, detect_encoding, sniff_delimiter
+from course_catalogue.mappings.items import CSV_ROW
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 

@@ -12,15 +12,15 @@ from typing import Any
 import pyoxigraph as ox
 import pytest
 
-from catalogue.codec import course_to_dict
-from catalogue.errors import ConfigurationError, ParseError
-from catalogue.model import Course
-from catalogue.runs import Severity
-from harvesters.base import Gathered, harvester_for
-from harvesters.elm import ElmRdfHarvester
-from mappings.engine import apply
-from mappings.items import RawItem
-from mappings.spec import load_spec
+from course_catalogue.catalogue.codec import course_to_dict
+from course_catalogue.catalogue.errors import ConfigurationError, ParseError
+from course_catalogue.catalogue.model import Course
+from course_catalogue.catalogue.runs import Severity
+from course_catalogue.harvesters.base import Gathered, harvester_for
+from course_catalogue.harvesters.elm import ElmRdfHarvester
+from course_catalogue.mappings.engine import apply
+from course_catalogue.mappings.items import RawItem
+from course_catalogue.mappings.spec import load_spec
 from tests.golden import assert_golden
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"

@@ -16,15 +16,15 @@ from typing import Any
 
 import pytest
 
-from catalogue.errors import ConfigurationError
-from catalogue.runs import Severity
-from harvesters.base import Gathered
-from harvesters.qdr import LOQ_NS, QdrHarvester
-from harvesters.xml import XmlHarvester
-from mappings.spec import load_spec
-from mappings.xml_paths import MAX_EXPANSION, MAX_RECORD_BYTES, XmlRecords
+from course_catalogue.catalogue.errors import ConfigurationError
+from course_catalogue.catalogue.runs import Severity
+from course_catalogue.harvesters.base import Gathered
+from course_catalogue.harvesters.qdr import LOQ_NS, QdrHarvester
+from course_catalogue.harvesters.xml import XmlHarvester
+from course_catalogue.mappings.spec import load_spec
+from course_catalogue.mappings.xml_paths import MAX_EXPANSION, MAX_RECORD_BYTES, XmlRecords
 
-SPECS = Path(__file__).parents[2] / "mappings" / "specs"
+SPECS = Path(__file__).parents[2] / "course_catalogue" / "mappings" / "specs"
 
 
 def qdr_spec(**limits: int) -> Any:

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from catalogue.codec import course_to_dict
-from catalogue.runs import Issue, Severity
-from catalogue.validate import validate
-from harvesters.base import harvester_for
-from mappings.engine import apply
-from mappings.spec import load_spec
+from course_catalogue.catalogue.codec import course_to_dict
+from course_catalogue.catalogue.runs import Issue, Severity
+from course_catalogue.catalogue.validate import validate
+from course_catalogue.harvesters.base import harvester_for
+from course_catalogue.mappings.engine import apply
+from course_catalogue.mappings.spec import load_spec
 from tests.golden import assert_golden
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"

@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from catalogue.errors import FeedError
-from catalogue.model import course_id
-from catalogue.runs import RunReport, RunStatus, Severity
-from catalogue.sources import Source
-from catalogue.store import CatalogueStore
-from harvesters import pipeline, spool
-from harvesters.base import Gathered
-from harvesters.pipeline import run_harvest
+from course_catalogue.catalogue.errors import FeedError
+from course_catalogue.catalogue.model import course_id
+from course_catalogue.catalogue.runs import RunReport, RunStatus, Severity
+from course_catalogue.catalogue.sources import Source
+from course_catalogue.catalogue.store import CatalogueStore
+from course_catalogue.harvesters import pipeline, spool
+from course_catalogue.harvesters.base import Gathered
+from course_catalogue.harvesters.pipeline import run_harvest
 from tests.harvesters.test_harvest_pipeline import (
     FIXTURE,
     URL,

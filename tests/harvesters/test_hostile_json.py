@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from catalogue.codec import course_to_dict
-from catalogue.course_writes import unstorable
-from harvesters.json import JsonHarvester
-from mappings.engine import apply
-from mappings.spec import load_spec
+from course_catalogue.catalogue.codec import course_to_dict
+from course_catalogue.catalogue.course_writes import unstorable
+from course_catalogue.harvesters.json import JsonHarvester
+from course_catalogue.mappings.engine import apply
+from course_catalogue.mappings.spec import load_spec
 from tests.harvesters.test_hostile_rdf import hang_guard
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"

@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from catalogue.errors import ConfigurationError, ParseError
-from harvesters.base import Gathered
-from harvesters.elm import MAX_VALUES_PER_PROPERTY, ElmRdfHarvester, check_rdfxml_doctype
-from mappings.rdf_graph import parse_ntriples
-from mappings.spec import load_spec
+from course_catalogue.catalogue.errors import ConfigurationError, ParseError
+from course_catalogue.harvesters.base import Gathered
+from course_catalogue.harvesters.elm import MAX_VALUES_PER_PROPERTY, ElmRdfHarvester, check_rdfxml_doctype
+from course_catalogue.mappings.rdf_graph import parse_ntriples
+from course_catalogue.mappings.spec import load_spec
 
-SPECS = Path(__file__).parents[2] / "mappings" / "specs"
+SPECS = Path(__file__).parents[2] / "course_catalogue" / "mappings" / "specs"
 RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 ELM = "http://data.europa.eu/snb/model/elm/"
 LO = "https://catalogue.example.org/id/lo-1"

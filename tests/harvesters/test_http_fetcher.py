@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import httpx
 import pytest
 
-from catalogue.errors import FetchError
-from harvesters.http import (
+from course_catalogue.catalogue.errors import FetchError
+from course_catalogue.harvesters.http import (
     AddressGuard,
     Fetcher,
     GuardedTransport,

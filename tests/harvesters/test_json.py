@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from catalogue.errors import ParseError
-from catalogue.runs import Severity
-from harvesters.base import Gathered, harvester_for
-from harvesters.json import JsonHarvester
-from mappings.engine import apply
-from mappings.items import RawItem
-from mappings.json_paths import JSON_MEDIA_TYPE
-from mappings.spec import MappingSpec, load_spec
+from course_catalogue.catalogue.errors import ParseError
+from course_catalogue.catalogue.runs import Severity
+from course_catalogue.harvesters.base import Gathered, harvester_for
+from course_catalogue.harvesters.json import JsonHarvester
+from course_catalogue.mappings.engine import apply
+from course_catalogue.mappings.items import RawItem
+from course_catalogue.mappings.json_paths import JSON_MEDIA_TYPE
+from course_catalogue.mappings.spec import MappingSpec, load_spec
 
 SPEC = """
 format = "json"

@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from catalogue.errors import ParseError
-from catalogue.runs import Outcome, RunStatus, Severity
-from catalogue.sources import Source
-from catalogue.store import CatalogueStore
-from harvesters import qdr
-from harvesters.base import Gathered, harvester_for
-from harvesters.pipeline import run_harvest
-from harvesters.qdr import LOQ_NS, QdrHarvester
-from mappings.spec import MappingSpec, load_spec
-from mappings.xml_paths import XML_MEDIA_TYPE, XmlRecords
+from course_catalogue.catalogue.errors import ParseError
+from course_catalogue.catalogue.runs import Outcome, RunStatus, Severity
+from course_catalogue.catalogue.sources import Source
+from course_catalogue.catalogue.store import CatalogueStore
+from course_catalogue.harvesters import qdr
+from course_catalogue.harvesters.base import Gathered, harvester_for
+from course_catalogue.harvesters.pipeline import run_harvest
+from course_catalogue.harvesters.qdr import LOQ_NS, QdrHarvester
+from course_catalogue.mappings.spec import MappingSpec, load_spec
+from course_catalogue.mappings.xml_paths import XML_MEDIA_TYPE, XmlRecords
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 NS = {"loq": LOQ_NS}

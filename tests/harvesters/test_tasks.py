@@ -25,22 +25,22 @@ import pytest
 from celery import Celery
 from flask import Flask
 
-from catalogue.changes import ChangeSink
-from catalogue.runs import Outcome, RunStatus
-from catalogue.schema import runs
-from catalogue.sources import Source
-from catalogue.stale_runs import INTERRUPTED
-from catalogue.store import CatalogueStore
-from harvesters import tasks
-from harvesters.jobs import due_sources, reap_stale_runs, retry_delay, schedule
-from harvesters.locks import FileLocks, SourceLocks
-from harvesters.pipeline import HarvestSettings
+from course_catalogue.catalogue.changes import ChangeSink
+from course_catalogue.catalogue.runs import Outcome, RunStatus
+from course_catalogue.catalogue.schema import runs
+from course_catalogue.catalogue.sources import Source
+from course_catalogue.catalogue.stale_runs import INTERRUPTED
+from course_catalogue.catalogue.store import CatalogueStore
+from course_catalogue.harvesters import tasks
+from course_catalogue.harvesters.jobs import due_sources, reap_stale_runs, retry_delay, schedule
+from course_catalogue.harvesters.locks import FileLocks, SourceLocks
+from course_catalogue.harvesters.pipeline import HarvestSettings
+from course_catalogue.web.app import create_app
+from course_catalogue.web.celery_app import celery_config, celery_init_app
+from course_catalogue.web.cli import main
+from course_catalogue.web.services import get_services
 from tests.conftest import in_ci
 from tests.harvesters.test_locks import ROWS, small_feed
-from web.app import create_app
-from web.celery_app import celery_config, celery_init_app
-from web.cli import main
-from web.services import get_services
 
 REPO = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
@@ -479,7 +479,7 @@ def running_worker(
     services = get_services(app)
     services.store.migrate()
     register(services.store, "edx", feed_server.url)
-    command = [sys.executable, "-m", "celery", "-A", "web.celery_app:celery_app", "worker"]
+    command = [sys.executable, "-m", "celery", "-A", "course_catalogue.web.celery_app:celery_app", "worker"]
     options = [
         "--pool=prefork",
         "--concurrency=1",

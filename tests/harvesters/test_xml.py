@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from catalogue.errors import ParseError
-from catalogue.model import Course
-from catalogue.validate import validate
-from harvesters.base import harvester_for
-from harvesters.xml import XmlHarvester
-from mappings.engine import apply
-from mappings.items import RawItem
-from mappings.spec import MappingSpec, load_spec
-from mappings.xml_paths import XML_MEDIA_TYPE
+from course_catalogue.catalogue.errors import ParseError
+from course_catalogue.catalogue.model import Course
+from course_catalogue.catalogue.validate import validate
+from course_catalogue.harvesters.base import harvester_for
+from course_catalogue.harvesters.xml import XmlHarvester
+from course_catalogue.mappings.engine import apply
+from course_catalogue.mappings.items import RawItem
+from course_catalogue.mappings.spec import MappingSpec, load_spec
+from course_catalogue.mappings.xml_paths import XML_MEDIA_TYPE
 from tests.golden import assert_golden
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from catalogue.runs import PathStatus
-from harvesters.base import harvester_for
-from mappings.coverage import IgnoreRules, counter_for
-from mappings.engine import apply
-from mappings.spec import MappingSpec, load_spec
-from mappings.xpath_reads import Probes
+from course_catalogue.catalogue.runs import PathStatus
+from course_catalogue.harvesters.base import harvester_for
+from course_catalogue.mappings.coverage import IgnoreRules, counter_for
+from course_catalogue.mappings.engine import apply
+from course_catalogue.mappings.spec import MappingSpec, load_spec
+from course_catalogue.mappings.xpath_reads import Probes
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 FEEDS = [
@@ -128,7 +128,7 @@ def test_an_ignore_entry_that_matches_a_read_path_is_a_warning(tmp_path: Path) -
 
 
 def test_bad_ignore_entries_fail_the_spec(tmp_path: Path) -> None:
-    from catalogue.errors import ConfigurationError
+    from course_catalogue.catalogue.errors import ConfigurationError
 
     with pytest.raises(ConfigurationError, match="ignore"):
         _spec(tmp_path, XML_SPEC.format(ignore='ignore = ["a//b"]'))

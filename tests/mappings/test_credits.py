@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from catalogue.model import Workload
-from catalogue.runs import Severity
-from mappings.transforms.credits import ects, estimate_ects, hours
+from course_catalogue.catalogue.model import Workload
+from course_catalogue.catalogue.runs import Severity
+from course_catalogue.mappings.transforms.credits import ects, estimate_ects, hours
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from catalogue.runs import Severity
-from mappings.transforms.dates import date_value
+from course_catalogue.catalogue.runs import Severity
+from course_catalogue.mappings.transforms.dates import date_value
 
 MARCH_3 = date(2025, 3, 3)
 

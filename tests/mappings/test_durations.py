@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from catalogue.model import Workload
-from catalogue.runs import Severity
-from mappings.transforms.durations import duration, effort_hours, iso_hours
+from course_catalogue.catalogue.model import Workload
+from course_catalogue.catalogue.runs import Severity
+from course_catalogue.mappings.transforms.durations import duration, effort_hours, iso_hours
 
 
 @pytest.mark.parametrize(

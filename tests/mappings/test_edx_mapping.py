@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from catalogue.model import Course, Price, Workload
-from catalogue.runs import Severity
-from catalogue.validate import validate
-from mappings.engine import MappedRecord, apply
-from mappings.items import CSV_ROW, RawItem
-from mappings.spec import load_spec
+from course_catalogue.catalogue.model import Course, Price, Workload
+from course_catalogue.catalogue.runs import Severity
+from course_catalogue.catalogue.validate import validate
+from course_catalogue.mappings.engine import MappedRecord, apply
+from course_catalogue.mappings.items import CSV_ROW, RawItem
+from course_catalogue.mappings.spec import load_spec
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "csv_edx_courses.csv"
 MOOC = "http://data.europa.eu/snb/learning-opportunity/17744a2647"

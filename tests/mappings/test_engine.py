@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from catalogue.model import Location, Price, Workload, course_id
-from catalogue.runs import Severity
-from mappings.engine import apply
-from mappings.items import CSV_ROW, RawItem
-from mappings.spec import MappingSpec, load_spec
+from course_catalogue.catalogue.model import Location, Price, Workload, course_id
+from course_catalogue.catalogue.runs import Severity
+from course_catalogue.mappings.engine import apply
+from course_catalogue.mappings.items import CSV_ROW, RawItem
+from course_catalogue.mappings.spec import MappingSpec, load_spec
 
 SPEC = """
 format = "csv"

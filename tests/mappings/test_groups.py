@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from catalogue.errors import ConfigurationError
-from catalogue.model import LearningOutcome, Location, Organisation
-from mappings.engine import apply
-from mappings.items import CSV_ROW, RawItem
-from mappings.spec import MappingSpec, load_spec
+from course_catalogue.catalogue.errors import ConfigurationError
+from course_catalogue.catalogue.model import LearningOutcome, Location, Organisation
+from course_catalogue.mappings.engine import apply
+from course_catalogue.mappings.items import CSV_ROW, RawItem
+from course_catalogue.mappings.spec import MappingSpec, load_spec
 
 XML_SPEC = """
 format = "xml"

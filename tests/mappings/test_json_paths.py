@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from catalogue.errors import ConfigurationError
-from harvesters.json import JsonHarvester
-from mappings.engine import apply
-from mappings.json_paths import JsonRecords, flatten
-from mappings.spec import load_spec
-from mappings.values import lang_of
+from course_catalogue.catalogue.errors import ConfigurationError
+from course_catalogue.harvesters.json import JsonHarvester
+from course_catalogue.mappings.engine import apply
+from course_catalogue.mappings.json_paths import JsonRecords, flatten
+from course_catalogue.mappings.spec import load_spec
+from course_catalogue.mappings.values import lang_of
 
 DOC: dict[str, Any] = {
     "name": [{"language": "en-GB", "value": "Maths"}, {"language": "nl-NL", "value": "Wiskunde"}],

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mappings.engine import apply
-from mappings.items import RawItem
-from mappings.spec import load_spec
-from mappings.values import Tagged, lang_of, retag, tagged
+from course_catalogue.mappings.engine import apply
+from course_catalogue.mappings.items import RawItem
+from course_catalogue.mappings.spec import load_spec
+from course_catalogue.mappings.values import Tagged, lang_of, retag, tagged
 
 SPEC = """
 format = "xml"

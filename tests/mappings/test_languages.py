@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from catalogue.runs import Severity
-from mappings.transforms.languages import known_language, language
+from course_catalogue.catalogue.runs import Severity
+from course_catalogue.mappings.transforms.languages import known_language, language
 
 
 @pytest.mark.parametrize(

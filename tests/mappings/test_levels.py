@@ -8,8 +8,8 @@ from importlib import resources
 
 import pytest
 
-from catalogue.runs import Severity
-from mappings.transforms.levels import eqf, framework_keys, frameworks
+from course_catalogue.catalogue.runs import Severity
+from course_catalogue.mappings.transforms.levels import eqf, framework_keys, frameworks
 
 
 @pytest.mark.parametrize(
@@ -250,7 +250,7 @@ def test_the_frameworks_file_names_its_frameworks() -> None:
 
 
 def test_every_award_table_cites_its_source_and_uses_levels_of_its_framework() -> None:
-    path = resources.files("mappings.transforms") / "data" / "awards.toml"
+    path = resources.files("course_catalogue.mappings.transforms") / "data" / "awards.toml"
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     tables = {key: table for key, table in data.items() if isinstance(table, dict)}
     assert {"SCQF", "RQF", "NFQ-IE", "FR", "DQR", "NLQF", "QF-EHEA"} <= set(tables)

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from catalogue.model import Price
-from catalogue.runs import Severity
-from mappings.transforms.money import currency, price
+from course_catalogue.catalogue.model import Price
+from course_catalogue.catalogue.runs import Severity
+from course_catalogue.mappings.transforms.money import currency, price
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from catalogue.runs import Severity
-from catalogue.vocabularies import MODES, SCHEDULES
-from mappings.transforms.participation import mode, schedule, vocabulary
-from mappings.transforms.result import Result
+from course_catalogue.catalogue.runs import Severity
+from course_catalogue.catalogue.vocabularies import MODES, SCHEDULES
+from course_catalogue.mappings.transforms.participation import mode, schedule, vocabulary
+from course_catalogue.mappings.transforms.result import Result
 
 MODE_WORDS = [
     # English, and the XCRI-CAP 1.2 attendanceMode labels
@@ -264,7 +264,7 @@ def test_every_table_covers_the_seven_languages() -> None:
     import tomllib
     from importlib import resources
 
-    path = resources.files("mappings.transforms") / "data" / "participation.toml"
+    path = resources.files("course_catalogue.mappings.transforms") / "data" / "participation.toml"
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     languages = {"en", "fr", "de", "nl", "es", "it", "pl"}
     for table in ("modes", "schedules"):

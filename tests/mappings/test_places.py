@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from catalogue.runs import Severity
-from mappings.transforms.places import coordinate, country
+from course_catalogue.catalogue.runs import Severity
+from course_catalogue.mappings.transforms.places import coordinate, country
 
 
 @pytest.mark.parametrize(

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from catalogue.model import Course, LearningOutcome, Location, Price, Workload
-from catalogue.runs import Issue, Severity
-from catalogue.validate import validate
-from harvesters.qdr import LOQ_NS, QdrHarvester
-from mappings.engine import MappedRecord, apply
-from mappings.items import RawItem
-from mappings.spec import MappingSpec, load_spec
+from course_catalogue.catalogue.model import Course, LearningOutcome, Location, Price, Workload
+from course_catalogue.catalogue.runs import Issue, Severity
+from course_catalogue.catalogue.validate import validate
+from course_catalogue.harvesters.qdr import LOQ_NS, QdrHarvester
+from course_catalogue.mappings.engine import MappedRecord, apply
+from course_catalogue.mappings.items import RawItem
+from course_catalogue.mappings.spec import MappingSpec, load_spec
 from tests.golden import assert_golden
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -153,7 +153,7 @@ def _snapshot(record: MappedRecord) -> dict[str, Any]:
 
 
 def course_to_plain(c: Course) -> dict[str, Any]:
-    from catalogue.codec import course_to_dict
+    from course_catalogue.catalogue.codec import course_to_dict
 
     return dict(course_to_dict(c))
 

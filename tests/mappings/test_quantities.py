@@ -9,12 +9,12 @@ from importlib import resources
 
 import pytest
 
-from catalogue.model import Price, Workload
-from catalogue.runs import Severity
-from mappings.transforms.credits import ects, hours
-from mappings.transforms.durations import duration, effort_hours
-from mappings.transforms.money import currency, known_currency, price
-from mappings.transforms.numerals import spelled_out
+from course_catalogue.catalogue.model import Price, Workload
+from course_catalogue.catalogue.runs import Severity
+from course_catalogue.mappings.transforms.credits import ects, hours
+from course_catalogue.mappings.transforms.durations import duration, effort_hours
+from course_catalogue.mappings.transforms.money import currency, known_currency, price
+from course_catalogue.mappings.transforms.numerals import spelled_out
 
 CURRENCY_NAMES = [
     ("US Dollar", "USD"),
@@ -98,7 +98,7 @@ def test_a_currency_word_counts_only_beside_an_amount() -> None:
 
 
 def test_every_listed_currency_is_iso_4217() -> None:
-    path = resources.files("mappings.transforms") / "data" / "currencies.toml"
+    path = resources.files("course_catalogue.mappings.transforms") / "data" / "currencies.toml"
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     assert all(known_currency(code) for table in data.values() for code in table)
 

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from catalogue.errors import ConfigurationError
-from mappings.items import RawItem
-from mappings.rdf_graph import LANG_STRING as LANG
-from mappings.rdf_graph import N_TRIPLES, Graph, Lit, Term, parse_ntriples, to_ntriples
-from mappings.rdf_paths import Focus, RdfRecords, compile_path
-from mappings.values import lang_of
+from course_catalogue.catalogue.errors import ConfigurationError
+from course_catalogue.mappings.items import RawItem
+from course_catalogue.mappings.rdf_graph import LANG_STRING as LANG
+from course_catalogue.mappings.rdf_graph import N_TRIPLES, Graph, Lit, Term, parse_ntriples, to_ntriples
+from course_catalogue.mappings.rdf_paths import Focus, RdfRecords, compile_path
+from course_catalogue.mappings.values import lang_of
 
 ELM = "http://data.europa.eu/snb/model/elm/"
 DC = "http://purl.org/dc/terms/"
@@ -127,7 +127,7 @@ def test_invalid_paths_say_why(expression: str, problem: str) -> None:
 
 
 def test_spec_loader_reports_bad_paths_as_configuration_errors(tmp_path: Path) -> None:
-    from mappings.spec import load_spec
+    from course_catalogue.mappings.spec import load_spec
 
     spec = tmp_path / "bad.toml"
     spec.write_text('format = "elm-rdf"\n[fields.title]\npath = "dc:title/nope:x"\n', encoding="utf-8")

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-import mappings.spec as spec_module
-from catalogue.errors import ConfigurationError
-from catalogue.model import Price
-from catalogue.sources import SourceParameters
-from mappings.engine import apply
-from mappings.items import CSV_ROW, RawItem
-from mappings.spec import MappingSpec, bind_parameters, load_spec
+import course_catalogue.mappings.spec as spec_module
+from course_catalogue.catalogue.errors import ConfigurationError
+from course_catalogue.catalogue.model import Price
+from course_catalogue.catalogue.sources import SourceParameters
+from course_catalogue.mappings.engine import apply
+from course_catalogue.mappings.items import CSV_ROW, RawItem
+from course_catalogue.mappings.spec import MappingSpec, bind_parameters, load_spec
 
 SPEC = """
 format = "csv"

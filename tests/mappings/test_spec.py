@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from catalogue.errors import ConfigurationError
-from mappings.spec import load_spec
+from course_catalogue.catalogue.errors import ConfigurationError
+from course_catalogue.mappings.spec import load_spec
 
 VALID = """
 format = "csv"

@@ -7,9 +7,16 @@ from decimal import Decimal
 import pytest
 from lxml import etree
 
-from catalogue.runs import Severity
-from mappings.transforms.numerals import parse_number, tidy
-from mappings.transforms.text import clean_text, html_text, iri, person_names, url, xhtml_text
+from course_catalogue.catalogue.runs import Severity
+from course_catalogue.mappings.transforms.numerals import parse_number, tidy
+from course_catalogue.mappings.transforms.text import (
+    clean_text,
+    html_text,
+    iri,
+    person_names,
+    url,
+    xhtml_text,
+)
 
 
 @pytest.mark.parametrize(

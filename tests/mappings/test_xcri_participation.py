@@ -3,9 +3,9 @@ real feeds write them, the XCRI-CAP default (Campus) where a venue is named, XHT
 
 from __future__ import annotations
 
-from harvesters.base import harvester_for
-from mappings.engine import apply
-from mappings.spec import load_spec
+from course_catalogue.harvesters.base import harvester_for
+from course_catalogue.mappings.engine import apply
+from course_catalogue.mappings.spec import load_spec
 
 HEAD = b"""<catalog xmlns="http://xcri.org/profiles/1.2/catalog" xmlns:mlo="http://purl.org/net/mlo"
  xmlns:dc="http://purl.org/dc/elements/1.1/" generated="2024-01-01T00:00:00Z"><provider>

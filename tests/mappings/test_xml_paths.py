@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from catalogue.errors import ConfigurationError
-from mappings.items import RawItem
-from mappings.spec import load_spec
-from mappings.values import lang_of
-from mappings.xml_paths import XML_MEDIA_TYPE, XmlRecords
+from course_catalogue.catalogue.errors import ConfigurationError
+from course_catalogue.mappings.items import RawItem
+from course_catalogue.mappings.spec import load_spec
+from course_catalogue.mappings.values import lang_of
+from course_catalogue.mappings.xml_paths import XML_MEDIA_TYPE, XmlRecords
 
 NS = {"c": "urn:c", "dc": "http://purl.org/dc/elements/1.1/"}
 DOC = b"""<cat xmlns="urn:c" xmlns:dc="http://purl.org/dc/elements/1.1/" xml:lang="en">

@@ -26,12 +26,12 @@ def _stall(*_args: Any, **_kwargs: Any) -> int:
 
 def main() -> None:
     if os.environ.get("STALL_INDEX_WRITES") == "1":
-        from search.embedded import EmbeddedBackend
+        from course_catalogue.search.embedded import EmbeddedBackend
 
         EmbeddedBackend.upsert = _stall  # type: ignore[method-assign]
     slow = float(os.environ.get("SLOW_SCHEME_BATCHES") or 0)
     if slow:
-        from catalogue import eligibility_jobs
+        from course_catalogue.catalogue import eligibility_jobs
 
         original = eligibility_jobs.evaluate_batch
 
@@ -42,7 +42,7 @@ def main() -> None:
             return found
 
         eligibility_jobs.evaluate_batch = slowed  # type: ignore[assignment]
-    from web.cli import main as catalogue
+    from course_catalogue.web.cli import main as catalogue
 
     catalogue(sys.argv[1:], prog_name="catalogue")
 

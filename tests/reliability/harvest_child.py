@@ -13,13 +13,13 @@ import json
 import sys
 from pathlib import Path
 
-from catalogue.sources import Source
-from catalogue.store import CatalogueStore
-from harvesters.jobs import run_harvest_exclusive
-from harvesters.locks import open_locks
-from harvesters.pipeline import HarvestSettings
-from search.embedded import EmbeddedBackend
-from search.sync import IndexSync
+from course_catalogue.catalogue.sources import Source
+from course_catalogue.catalogue.store import CatalogueStore
+from course_catalogue.harvesters.jobs import run_harvest_exclusive
+from course_catalogue.harvesters.locks import open_locks
+from course_catalogue.harvesters.pipeline import HarvestSettings
+from course_catalogue.search.embedded import EmbeddedBackend
+from course_catalogue.search.sync import IndexSync
 
 SETTINGS = HarvestSettings(allow_private=True, retries=0, max_withdraw_share=None)
 

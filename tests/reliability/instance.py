@@ -13,9 +13,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from catalogue.schema import course_eligibility
-from catalogue.store import CatalogueStore
-from search.embedded import EmbeddedBackend
+from course_catalogue.catalogue.schema import course_eligibility
+from course_catalogue.catalogue.store import CatalogueStore
+from course_catalogue.search.embedded import EmbeddedBackend
 
 ROOT = Path(__file__).resolve().parents[2]
 

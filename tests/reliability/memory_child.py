@@ -14,8 +14,8 @@ import resource
 import sys
 from pathlib import Path
 
+from course_catalogue.harvesters.pipeline import run_harvest
 from fuzz import harness
-from harvesters.pipeline import run_harvest
 
 LIMIT = 2048 * 1024 * 1024
 PADDING = 1024 * 1024  # the tester's megabyte of comment before the DOCTYPE

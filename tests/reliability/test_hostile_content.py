@@ -29,11 +29,11 @@ from typing import Any
 
 import pytest
 
-from catalogue.changes import CourseStatus
-from catalogue.runs import Outcome, RunReport, RunStatus
-from catalogue.sources import Source
-from catalogue.store import CatalogueStore
-from harvesters.pipeline import HarvestSettings, run_harvest
+from course_catalogue.catalogue.changes import CourseStatus
+from course_catalogue.catalogue.runs import Outcome, RunReport, RunStatus
+from course_catalogue.catalogue.sources import Source
+from course_catalogue.catalogue.store import CatalogueStore
+from course_catalogue.harvesters.pipeline import HarvestSettings, run_harvest
 from tests.harvesters.test_hostile_rdf import hang_guard
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -234,7 +234,7 @@ def test_a_lone_surrogate_rejects_its_record_and_the_rest_lands(store: Catalogue
 def test_store_errors_never_carry_sql_or_record_content(postgres_url: str) -> None:
     """Defence in depth: a driver error reaching a run report is its first line, nothing more
     (PostgreSQL's CONTEXT quoted the COPY line with the whole record)."""
-    from catalogue.errors import StoreError
+    from course_catalogue.catalogue.errors import StoreError
     from tests.catalogue.test_store import cand
 
     store = CatalogueStore(postgres_url)

@@ -24,8 +24,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalogue.runs import Outcome, RunStatus
-from catalogue.store import CatalogueStore
+from course_catalogue.catalogue.runs import Outcome, RunStatus
+from course_catalogue.catalogue.store import CatalogueStore
 from fuzz import harness
 from fuzz.harness import FEEDS, Feed
 
@@ -206,7 +206,7 @@ def test_formula_cells_are_stored_as_inert_text(seeded: tuple[CatalogueStore, st
 def test_csv_snapshot_export_neutralises_formulas(seeded: tuple[CatalogueStore, str]) -> None:
     """The CSV snapshot export (catalogue.exports, GET /api/v1/snapshot.csv) never starts a
     cell with = + - @ or a control character: formula cells from a feed arrive inert."""
-    exports = pytest.importorskip("catalogue.exports")
+    exports = pytest.importorskip("course_catalogue.catalogue.exports")
     store, url = seeded
     rows = harness.csv_rows(FEEDS["csv"].load())
     for i, formula in enumerate(harness.FORMULAS, start=1):

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from catalogue.changes import CourseStatus
+from course_catalogue.catalogue.changes import CourseStatus
+from course_catalogue.web.app import create_app
+from course_catalogue.web.services import get_services
 from tests.reliability.crashfeeds import write_feed
 from tests.reliability.instance import Instance, differences, eventually, kill, wait_for_line
-from web.app import create_app
-from web.services import get_services
 
 ROWS = 400
 KEPT = 300  # the second feed drops 100 courses: withdrawn (under the 50% guard)

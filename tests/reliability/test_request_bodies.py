@@ -26,12 +26,12 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from catalogue.account_store import AccountStore
-from catalogue.accounts import Role
-from catalogue.sources import Source
+from course_catalogue.catalogue.account_store import AccountStore
+from course_catalogue.catalogue.accounts import Role
+from course_catalogue.catalogue.sources import Source
+from course_catalogue.web.app import create_app
+from course_catalogue.web.services import get_services
 from tests.web.publishing import INSTITUTION, ROWS, edx_csv, first_rows
-from web.app import create_app
-from web.services import get_services
 
 ROOT = Path(__file__).resolve().parents[2]
 LIMIT = 8192
@@ -171,7 +171,7 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
         "--log-level",
         "warning",
     ]
-    process = subprocess.Popen([*command, "web.app:create_app()"], cwd=ROOT, env=env)
+    process = subprocess.Popen([*command, "course_catalogue.web.app:create_app()"], cwd=ROOT, env=env)
     try:
         _wait(port, process)
         yield Server(instance, token, port)

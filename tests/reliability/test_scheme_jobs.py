@@ -21,11 +21,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from course_catalogue.web.app import create_app
+from course_catalogue.web.services import get_services
 from tests.reliability.conftest import SCALE
 from tests.reliability.crashfeeds import write_feed
 from tests.reliability.instance import Instance, differences, kill, wait_for_line
-from web.app import create_app
-from web.services import get_services
 
 ROWS = 20_000 if SCALE == 1 else 100_000
 SOURCE = "gen"
@@ -120,7 +120,7 @@ def _kill_mid_evaluation(reg: Registry, job_url: str, *, harvest_meanwhile: bool
 
 
 def _resume(reg: Registry, job_url: str, done_before: int) -> dict[str, Any]:
-    from catalogue import eligibility_jobs
+    from course_catalogue.catalogue import eligibility_jobs
 
     time.sleep(1.5)  # SCHEME_JOB_STALE_SECONDS=1: the killed runner's heartbeat is now stale
     out = reg.inst.run("schemes", "resume", "--json")

@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
-from catalogue.errors import FetchError
-from harvesters.http import AddressGuard
+from course_catalogue.catalogue.errors import FetchError
+from course_catalogue.harvesters.http import AddressGuard
 from tests.web.conftest import _no_catalogue_env, app, app_factory, client
 from tests.web.publishing import SOURCE, World, world
 
@@ -30,7 +30,10 @@ def _lookup(host: str, port: int) -> list[str]:
 @pytest.mark.parametrize("host", sorted(INTERNAL))
 def test_a_refusal_names_no_address_and_logs_it(host: str, caplog: pytest.LogCaptureFixture) -> None:
     guard = AddressGuard(resolver=_lookup)
-    with caplog.at_level(logging.WARNING, logger="harvesters.http"), pytest.raises(FetchError) as refused:
+    with (
+        caplog.at_level(logging.WARNING, logger="course_catalogue.harvesters.http"),
+        pytest.raises(FetchError) as refused,
+    ):
         guard.resolve(host, 80)
     message = str(refused.value)
     internal = [a for a in INTERNAL[host] if not a.startswith("93.")]

@@ -24,8 +24,8 @@ from typing import Any, NoReturn
 import pytest
 from opensearchpy import OpenSearch
 
-from catalogue.changes import CourseStatus, StoredCourse
-from catalogue.model import (
+from course_catalogue.catalogue.changes import CourseStatus, StoredCourse
+from course_catalogue.catalogue.model import (
     Course,
     LearningOutcome,
     Location,
@@ -36,13 +36,13 @@ from catalogue.model import (
     course_id,
     lang_text,
 )
-from search.backend import SearchBackend
-from search.documents import to_document
-from search.embedded import EmbeddedBackend
-from search.errors import LocalClusterError
-from search.opensearch import OpenSearchBackend, parse_url
-from search.opensearch_local import LocalCluster
-from search.query import Query
+from course_catalogue.search.backend import SearchBackend
+from course_catalogue.search.documents import to_document
+from course_catalogue.search.embedded import EmbeddedBackend
+from course_catalogue.search.errors import LocalClusterError
+from course_catalogue.search.opensearch import OpenSearchBackend, parse_url
+from course_catalogue.search.opensearch_local import LocalCluster
+from course_catalogue.search.query import Query
 from tests.conftest import in_ci
 
 TODAY = date(2025, 6, 1)

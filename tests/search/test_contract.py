@@ -11,11 +11,11 @@ from dataclasses import replace
 
 import pytest
 
-from catalogue.changes import StoredCourse
-from catalogue.model import lang_text
-from search.backend import Document, SearchBackend
-from search.documents import to_document
-from search.errors import BackendUnavailable, IndexingError
+from course_catalogue.catalogue.changes import StoredCourse
+from course_catalogue.catalogue.model import lang_text
+from course_catalogue.search.backend import Document, SearchBackend
+from course_catalogue.search.documents import to_document
+from course_catalogue.search.errors import BackendUnavailable, IndexingError
 from tests.search.conftest import catalogue, cid, make_course, q
 
 
@@ -132,8 +132,8 @@ def test_a_second_instance_sees_the_same_index(
     backend: SearchBackend, request: pytest.FixtureRequest
 ) -> None:
     # Another process (web server vs CLI) opens the same index by path or prefix.
-    from search.embedded import EmbeddedBackend
-    from search.opensearch import OpenSearchBackend
+    from course_catalogue.search.embedded import EmbeddedBackend
+    from course_catalogue.search.opensearch import OpenSearchBackend
 
     if isinstance(backend, EmbeddedBackend):
         other: SearchBackend = EmbeddedBackend(backend._versions.root)

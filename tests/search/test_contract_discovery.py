@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from search.backend import SearchBackend
-from search.documents import to_document
-from search.errors import QueryError
-from search.query import SearchResult
+from course_catalogue.search.backend import SearchBackend
+from course_catalogue.search.documents import to_document
+from course_catalogue.search.errors import QueryError
+from course_catalogue.search.query import SearchResult
 from tests.search.conftest import catalogue, cid, make_course, q
 from tests.search.test_contract_facets import counts, refs, selected
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from search.backend import SearchBackend
-from search.errors import QueryError
-from search.query import FACETS, SearchResult
+from course_catalogue.search.backend import SearchBackend
+from course_catalogue.search.errors import QueryError
+from course_catalogue.search.query import FACETS, SearchResult
 from tests.search.conftest import cid, q
 
 

@@ -7,10 +7,16 @@ from dataclasses import replace
 from datetime import date
 
 from bench.generate import stored_courses
-from catalogue.changes import CourseStatus, StoredCourse
-from catalogue.codec import course_from_dict, course_to_dict
-from catalogue.model import Location
-from search.documents import CARD_FIELDS, provider_key, record_document, text_language, to_document
+from course_catalogue.catalogue.changes import CourseStatus, StoredCourse
+from course_catalogue.catalogue.codec import course_from_dict, course_to_dict
+from course_catalogue.catalogue.model import Location
+from course_catalogue.search.documents import (
+    CARD_FIELDS,
+    provider_key,
+    record_document,
+    text_language,
+    to_document,
+)
 from tests.search.conftest import NOW, catalogue, make_course
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from search.documents import to_document
-from search.embedded import EmbeddedBackend
-from search.fresh import FreshResults
+from course_catalogue.search.documents import to_document
+from course_catalogue.search.embedded import EmbeddedBackend
+from course_catalogue.search.fresh import FreshResults
 from tests.search.conftest import cid, make_course, q
 
 

@@ -10,15 +10,21 @@ from typing import Any
 import pytest
 from opensearchpy import OpenSearch
 
-from search.documents import OTHER, STEMMERS, TEXT_KINDS, to_document
-from search.errors import BackendUnavailable, IndexingError, IndexOutdated
-from search.factory import open_backend
-from search.opensearch import INDEX_VERSION, OpenSearchBackend, index_body, parse_url, to_source
-from search.opensearch_local import LocalCluster
-from search.opensearch_query import RequestBuilder
-from search.opensearch_results import render_marked
-from search.query import MAX_PAGE, MAX_PAGE_SIZE, Query
-from search.tantivy_index import build_analyzers
+from course_catalogue.search.documents import OTHER, STEMMERS, TEXT_KINDS, to_document
+from course_catalogue.search.errors import BackendUnavailable, IndexingError, IndexOutdated
+from course_catalogue.search.factory import open_backend
+from course_catalogue.search.opensearch import (
+    INDEX_VERSION,
+    OpenSearchBackend,
+    index_body,
+    parse_url,
+    to_source,
+)
+from course_catalogue.search.opensearch_local import LocalCluster
+from course_catalogue.search.opensearch_query import RequestBuilder
+from course_catalogue.search.opensearch_results import render_marked
+from course_catalogue.search.query import MAX_PAGE, MAX_PAGE_SIZE, Query
+from course_catalogue.search.tantivy_index import build_analyzers
 from tests.search.conftest import ENGINES, catalogue, cid, drop_indices, make_course, open_engine, q
 
 

@@ -24,13 +24,13 @@ from typing import Any
 import pytest
 from opensearchpy import OpenSearch
 
-from catalogue.changes import StoredCourse
-from search.documents import to_document
-from search.errors import LocalClusterError
-from search.opensearch import OpenSearchBackend
-from search.opensearch_local import LocalCluster
-from search.query import SearchResult
-from search.sync import IndexSync
+from course_catalogue.catalogue.changes import StoredCourse
+from course_catalogue.search.documents import to_document
+from course_catalogue.search.errors import LocalClusterError
+from course_catalogue.search.opensearch import OpenSearchBackend
+from course_catalogue.search.opensearch_local import LocalCluster
+from course_catalogue.search.query import SearchResult
+from course_catalogue.search.sync import IndexSync
 from tests.search.conftest import drop_indices, make_course, opensearch_unavailable, q
 
 NODES = 3

@@ -25,11 +25,11 @@ from typing import Any
 import pytest
 from opensearchpy import OpenSearch
 
-from search.documents import to_document
-from search.opensearch import OpenSearchBackend, to_source
-from search.opensearch_query import RequestBuilder, facet_filters, visibility
-from search.opensearch_results import read_result
-from search.query import Query
+from course_catalogue.search.documents import to_document
+from course_catalogue.search.opensearch import OpenSearchBackend, to_source
+from course_catalogue.search.opensearch_query import RequestBuilder, facet_filters, visibility
+from course_catalogue.search.opensearch_results import read_result
+from course_catalogue.search.query import Query
 from tests.search.conftest import ENGINES, TODAY, catalogue, cid, open_engine
 
 DIMENSION = 4

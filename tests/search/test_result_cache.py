@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from search.backend import Document, Suggestion
-from search.documents import to_document
-from search.embedded import EmbeddedBackend
-from search.errors import QueryError
-from search.query import Query, SearchResult
-from search.result_cache import (
+from course_catalogue.search.backend import Document, Suggestion
+from course_catalogue.search.documents import to_document
+from course_catalogue.search.embedded import EmbeddedBackend
+from course_catalogue.search.errors import QueryError
+from course_catalogue.search.query import Query, SearchResult
+from course_catalogue.search.result_cache import (
     CachedBackend,
     EmbeddedGeneration,
     ExpiringGeneration,

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from catalogue.changes import CourseStatus, StoredCourse
-from catalogue.codec import course_to_dict
-from catalogue.sources import Source
-from catalogue.store import CatalogueStore, RecordRow
-from search.backend import SearchBackend
-from search.embedded import EmbeddedBackend
-from search.errors import BackendUnavailable
-from search.factory import open_backend
-from search.sync import IndexSync, documents, record_documents, reindex
+from course_catalogue.catalogue.changes import CourseStatus, StoredCourse
+from course_catalogue.catalogue.codec import course_to_dict
+from course_catalogue.catalogue.sources import Source
+from course_catalogue.catalogue.store import CatalogueStore, RecordRow
+from course_catalogue.search.backend import SearchBackend
+from course_catalogue.search.embedded import EmbeddedBackend
+from course_catalogue.search.errors import BackendUnavailable
+from course_catalogue.search.factory import open_backend
+from course_catalogue.search.sync import IndexSync, documents, record_documents, reindex
 from tests.catalogue.test_store import cand, harvest
 from tests.search.conftest import catalogue, cid, q
 

@@ -15,12 +15,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from catalogue.account_store import AccountStore
-from catalogue.accounts import Role
-from catalogue.sources import Source
-from catalogue.store import CatalogueStore
+from course_catalogue.catalogue.account_store import AccountStore
+from course_catalogue.catalogue.accounts import Role
+from course_catalogue.catalogue.sources import Source
+from course_catalogue.catalogue.store import CatalogueStore
+from course_catalogue.web.services import get_services
 from tests.web.conftest import EDX_CSV
-from web.services import get_services
 
 _ROWS: list[list[str]] = list(csv.reader(io.StringIO(EDX_CSV.read_text(encoding="utf-8"))))
 HEADER, ROWS = _ROWS[0], _ROWS[1:]

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from catalogue.eligibility import Scheme, parse_rules
-from catalogue.eligibility_store import EligibilityStore
+from course_catalogue.catalogue.eligibility import Scheme, parse_rules
+from course_catalogue.catalogue.eligibility_store import EligibilityStore
+from course_catalogue.web.services import get_services
 from tests.registries import make_course, publish
 from tests.web.publishing import World, world
-from web.services import get_services
 
 __all__ = ["world"]
 

@@ -14,19 +14,19 @@ import httpx
 import pytest
 from flask import Flask
 
-from catalogue.account_store import AccountStore
-from catalogue.changes import CourseStatus
-from catalogue.eligibility import Scheme
-from catalogue.eligibility_store import EligibilityStore
-from catalogue.model import course_id
-from catalogue.runs import RunStatus
-from catalogue.sources import FORMATS
-from catalogue.webhook_store import WebhookStore
-from harvesters.pipeline import HarvestSettings
+from course_catalogue.catalogue.account_store import AccountStore
+from course_catalogue.catalogue.changes import CourseStatus
+from course_catalogue.catalogue.eligibility import Scheme
+from course_catalogue.catalogue.eligibility_store import EligibilityStore
+from course_catalogue.catalogue.model import course_id
+from course_catalogue.catalogue.runs import RunStatus
+from course_catalogue.catalogue.sources import FORMATS
+from course_catalogue.catalogue.webhook_store import WebhookStore
+from course_catalogue.harvesters.pipeline import HarvestSettings
+from course_catalogue.web.apidoc import openapi_document
+from course_catalogue.web.services import Services
+from course_catalogue.web.uploads import MEDIA_TYPES
 from tests.web.publishing import INITIAL, SOURCE, SUMMARY, URL, World, edx_csv, first_rows, world
-from web.apidoc import openapi_document
-from web.services import Services
-from web.uploads import MEDIA_TYPES
 
 __all__ = ["world"]  # the fixture, imported so pytest finds it here
 

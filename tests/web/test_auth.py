@@ -6,12 +6,12 @@ import re
 
 from flask import Flask
 
-from catalogue.account_store import AccountStore
-from catalogue.accounts import Role
-from catalogue.schema import api_tokens
+from course_catalogue.catalogue.account_store import AccountStore
+from course_catalogue.catalogue.accounts import Role
+from course_catalogue.catalogue.schema import api_tokens
+from course_catalogue.web.cli import main
+from course_catalogue.web.services import get_services
 from tests.web.publishing import SOURCE, World, world
-from web.cli import main
-from web.services import get_services
 
 __all__ = ["world"]
 

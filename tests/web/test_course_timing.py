@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from web.cli import main
-from web.labels import course_timing
+from course_catalogue.web.cli import main
+from course_catalogue.web.labels import course_timing
 
 SPEC = """
 format = "csv"

@@ -16,10 +16,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from catalogue.runs import RunStatus
+from course_catalogue.catalogue.runs import RunStatus
+from course_catalogue.web.cli import main
+from course_catalogue.web.services import get_services
 from tests.web.publishing import SOURCE, World, world
-from web.cli import main
-from web.services import get_services
 
 __all__ = ["world"]
 

@@ -8,9 +8,9 @@ import re
 
 from flask.testing import FlaskClient
 
-from catalogue.account_store import AccountStore
-from catalogue.changes import CourseStatus
-from catalogue.model import course_id
+from course_catalogue.catalogue.account_store import AccountStore
+from course_catalogue.catalogue.changes import CourseStatus
+from course_catalogue.catalogue.model import course_id
 from tests.web.publishing import INITIAL, SOURCE, SUMMARY, URL, World, edx_csv, first_rows, world
 
 __all__ = ["world"]

@@ -10,11 +10,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from catalogue.errors import ConfigurationError
+from course_catalogue.catalogue.errors import ConfigurationError
+from course_catalogue.web.dashboard import local_path
 from tests.web.conftest import make_app
 from tests.web.publishing import World, world
 from tests.web.test_dashboard import csrf_of
-from web.dashboard import local_path
 
 __all__ = ["world"]
 

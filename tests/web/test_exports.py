@@ -18,14 +18,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from pyshacl import validate
 
-from catalogue.changes import CourseStatus
-from catalogue.codec import course_from_dict
-from catalogue.elm import shapes_turtle
-from catalogue.exports import CSV_COLUMNS, csv_safe, elm_turtle
-from catalogue.model import first_text
+from course_catalogue.catalogue.changes import CourseStatus
+from course_catalogue.catalogue.codec import course_from_dict
+from course_catalogue.catalogue.elm import shapes_turtle
+from course_catalogue.catalogue.exports import CSV_COLUMNS, csv_safe, elm_turtle
+from course_catalogue.catalogue.model import first_text
+from course_catalogue.web.services import get_services
 from tests.catalogue.test_elm_export import free_online_course, full_course
 from tests.web.test_oaipmh import Mini, edx_rows
-from web.services import get_services
 
 ELM = "http://data.europa.eu/snb/model/elm/"
 ELM_LO = ELM + "LearningOpportunity"

@@ -20,13 +20,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from catalogue.account_store import AccountStore
-from catalogue.accounts import Role
-from search.query import MAX_FILTER_VALUES
+from course_catalogue.catalogue.account_store import AccountStore
+from course_catalogue.catalogue.accounts import Role
+from course_catalogue.search.query import MAX_FILTER_VALUES
+from course_catalogue.web.facets import toggled
+from course_catalogue.web.services import get_services
 from tests.harvesters.test_tasks import REDIS_URL, require_redis
 from tests.web.test_dashboard import csrf_of
-from web.facets import toggled
-from web.services import get_services
 
 
 def _eqf(n: int, *, distinct: bool = True) -> list[tuple[str, str]]:

@@ -24,13 +24,13 @@ import pytest
 from flask import Flask
 from werkzeug.test import TestResponse
 
-from catalogue.codec import course_to_dict
-from catalogue.runs import RunStatus
-from catalogue.sources import Source
+from course_catalogue.catalogue.codec import course_to_dict
+from course_catalogue.catalogue.runs import RunStatus
+from course_catalogue.catalogue.sources import Source
+from course_catalogue.web.services import get_services
 from tests.web.conftest import FIXTURES, make_app
 from tests.web.publishing import INITIAL, SOURCE, World, edx_csv, world
 from tests.web.test_dashboard import csrf_of
-from web.services import get_services
 
 __all__ = ["world"]
 

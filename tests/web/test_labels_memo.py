@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from web import vocab_labels as vl
-from web.labels import (
+from course_catalogue.web import vocab_labels as vl
+from course_catalogue.web.labels import (
     FacetLabels,
     country_label,
     duration,

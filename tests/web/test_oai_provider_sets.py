@@ -24,18 +24,18 @@ from alembic.config import Config
 from flask import Flask
 from flask.testing import FlaskClient
 
-import catalogue.oai.records as oai_records
+import course_catalogue.catalogue.oai.records as oai_records
 from bench.generate import write_csv
-from catalogue.provider_keys import MAX_INDEX_KEY, index_key, slug
-from catalogue.runs import RunStatus
-from catalogue.schema import courses
-from catalogue.sources import Source
-from catalogue.store import open_engine
-from harvesters.pipeline import run_harvest
-from mappings.spec import load_spec
-from search.documents import provider_key
+from course_catalogue.catalogue.provider_keys import MAX_INDEX_KEY, index_key, slug
+from course_catalogue.catalogue.runs import RunStatus
+from course_catalogue.catalogue.schema import courses
+from course_catalogue.catalogue.sources import Source
+from course_catalogue.catalogue.store import open_engine
+from course_catalogue.harvesters.pipeline import run_harvest
+from course_catalogue.mappings.spec import load_spec
+from course_catalogue.search.documents import provider_key
+from course_catalogue.web.services import get_services
 from tests.web.conftest import make_app
-from web.services import get_services
 
 BENCH_SPEC = Path(__file__).resolve().parents[2] / "bench" / "specs" / "bench-csv.toml"
 SIZE = 1500
@@ -258,7 +258,7 @@ def test_the_migration_fills_the_provider_columns_of_existing_courses(
         written = conn.execute(query).all()
     assert all(key for _, key, _ in written)
     config = Config()
-    config.set_main_option("script_location", "catalogue:migrations")
+    config.set_main_option("script_location", "course_catalogue.catalogue:migrations")
     engine = open_engine(app.config["DATABASE_URL"])
     try:
         with engine.begin() as conn:
@@ -275,10 +275,10 @@ def test_the_migration_fills_the_provider_columns_of_existing_courses(
 def test_a_scheme_set_with_a_window_is_selected_by_the_database(
     catalogue: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import catalogue.eligibility_store as eligibility_store
-    import catalogue.oai.schemes as oai_schemes
-    from catalogue.account_store import AccountStore
-    from catalogue.accounts import Role
+    import course_catalogue.catalogue.eligibility_store as eligibility_store
+    import course_catalogue.catalogue.oai.schemes as oai_schemes
+    from course_catalogue.catalogue.account_store import AccountStore
+    from course_catalogue.catalogue.accounts import Role
 
     store = get_services(catalogue).store
     accounts = AccountStore(store)

@@ -21,18 +21,18 @@ from flask import Flask
 from flask.testing import FlaskClient
 from lxml import etree
 
-from catalogue.eligibility import ManualDecision, Scheme, parse_rules
-from catalogue.eligibility_store import EligibilityStore
-from catalogue.model import first_text
-from catalogue.oai import ListState, TokenCodec
-from catalogue.runs import RunStatus
-from catalogue.schema import courses
-from catalogue.sources import Source
-from catalogue.vocabularies import isced_label
-from harvesters.pipeline import run_harvest
-from search.documents import provider_key
+from course_catalogue.catalogue.eligibility import ManualDecision, Scheme, parse_rules
+from course_catalogue.catalogue.eligibility_store import EligibilityStore
+from course_catalogue.catalogue.model import first_text
+from course_catalogue.catalogue.oai import ListState, TokenCodec
+from course_catalogue.catalogue.runs import RunStatus
+from course_catalogue.catalogue.schema import courses
+from course_catalogue.catalogue.sources import Source
+from course_catalogue.catalogue.vocabularies import isced_label
+from course_catalogue.harvesters.pipeline import run_harvest
+from course_catalogue.search.documents import provider_key
+from course_catalogue.web.services import get_services
 from tests.web.conftest import EDX_CSV
-from web.services import get_services
 
 NS = {
     "o": "http://www.openarchives.org/OAI/2.0/",

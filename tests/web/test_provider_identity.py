@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalogue.runs import Severity
+from course_catalogue.catalogue.runs import Severity
 from tests.web.conftest import EDX_CSV
 from tests.web.publishing import HEADER, ROWS, World, edx_csv, world
 
@@ -122,7 +122,7 @@ def test_admin_sources_are_not_restricted(world: World) -> None:
 
 def test_admins_grant_and_revoke_on_the_command_line(world: World) -> None:
     runner = world.app.test_cli_runner()
-    from web.cli import main
+    from course_catalogue.web.cli import main
 
     out = runner.invoke(
         main, ["accounts", "grant", "other", "--name", "Harvard University", "--country", "USA"]

@@ -9,12 +9,12 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from catalogue.runs import RunStatus
-from catalogue.sources import Source
-from harvesters.pipeline import run_harvest
+from course_catalogue.catalogue.runs import RunStatus
+from course_catalogue.catalogue.sources import Source
+from course_catalogue.harvesters.pipeline import run_harvest
+from course_catalogue.web.cli import main
+from course_catalogue.web.services import get_services
 from tests.reliability.crashfeeds import write_feed
-from web.cli import main
-from web.services import get_services
 
 
 def _repair(runner: FlaskCliRunner, *args: str) -> dict[str, object]:

@@ -10,7 +10,7 @@ import re
 import pytest
 from flask.testing import FlaskClient
 
-from search.documents import provider_key
+from course_catalogue.search.documents import provider_key
 from tests.web.publishing import HEADER, INITIAL, SOURCE, World, edx_csv, first_rows, world
 from tests.web.test_dashboard import log_in
 

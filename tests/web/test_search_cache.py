@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from catalogue.sources import Source
-from harvesters.pipeline import run_harvest
-from search.fresh import FreshResults
-from search.result_cache import CachedBackend
+from course_catalogue.catalogue.sources import Source
+from course_catalogue.harvesters.pipeline import run_harvest
+from course_catalogue.search.fresh import FreshResults
+from course_catalogue.search.result_cache import CachedBackend
+from course_catalogue.web.api import CACHE_HEADER
+from course_catalogue.web.services import get_services
 from tests.web.conftest import EDX_CSV
-from web.api import CACHE_HEADER
-from web.services import get_services
 
 
 def _harvest(app: Flask, rows: int) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from flask.testing import FlaskCliRunner
 
+from course_catalogue.web.cli import main
+from course_catalogue.web.services import get_services
 from tests.harvesters.test_source_parameters import FEED
 from tests.web.publishing import World, world
 from tests.web.test_dashboard import csrf_of, log_in
-from web.cli import main
-from web.services import get_services
 
 __all__ = ["world"]
 

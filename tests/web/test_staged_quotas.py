@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from catalogue.entitlements import PUBLISHES_FOR_OTHERS
-from catalogue.sources import Source
-from catalogue.staged_feeds import StagedFeedStore
+from course_catalogue.catalogue.entitlements import PUBLISHES_FOR_OTHERS
+from course_catalogue.catalogue.sources import Source
+from course_catalogue.catalogue.staged_feeds import StagedFeedStore
 from tests.web.publishing import SOURCE, World, edx_csv, first_rows, world
 
 __all__ = ["world"]

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from flask import Flask, url_for
 
-from web.urls import PathTemplate, query_url
+from course_catalogue.web.urls import PathTemplate, query_url
 
 AWKWARD = ["plain", "a b", "a+b", "a/b", "x?y#z", "100%", "é ü ß", "日本語", "a&b=c", "~!$'()*,;:@", ""]
 

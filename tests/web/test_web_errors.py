@@ -9,8 +9,8 @@ import pytest
 from flask import Flask, request
 from flask.testing import FlaskClient
 
-from catalogue.errors import NotFound, StoreError
-from search.errors import BackendUnavailable, QueryError
+from course_catalogue.catalogue.errors import NotFound, StoreError
+from course_catalogue.search.errors import BackendUnavailable, QueryError
 
 
 def assert_error_shape(body: Any, status: int, code: str) -> dict[str, Any]:

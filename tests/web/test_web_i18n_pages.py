@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from web import vocab_labels as vl
-from web.i18n import TRANSLATIONS, compile_catalogues
+from course_catalogue.web import vocab_labels as vl
+from course_catalogue.web.i18n import TRANSLATIONS, compile_catalogues
 
 EDX_TITLE = "How to Learn Online"
 

@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 
-from catalogue.errors import ConfigurationError
-from web.apidoc import merge, openapi_document
+from course_catalogue.catalogue.errors import ConfigurationError
+from course_catalogue.web.apidoc import merge, openapi_document
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 

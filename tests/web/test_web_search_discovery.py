@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
+from course_catalogue.web.facets import toggled
 from tests.web.test_web_api import facet, get_json
-from web.facets import toggled
 
 
 def test_cursor_links_walk_every_hit_once(edx_client: FlaskClient) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from web.app import create_app
-from web.settings import REPO_ROOT, SETTINGS, markdown_table
+from course_catalogue.web.app import create_app
+from course_catalogue.web.settings import REPO_ROOT, SETTINGS, markdown_table
 
 
 def _readme_settings() -> set[str]:

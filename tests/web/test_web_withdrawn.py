@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from web.cli import main
+from course_catalogue.web.cli import main
 
 EDX_CSV = Path(__file__).resolve().parents[1] / "fixtures" / "csv_edx_courses.csv"
 EDX_TITLE = "How to Learn Online"

@@ -1,0 +1,350 @@
+"""XML harvester: streams a feed with lxml and yields one RawItem per record element the spec names.
+
+Reading rules (the contract the tests pin down):
+
+* Security: no entity is expanded, no DTD loaded, nothing fetched from the network. A DOCTYPE
+  that declares entities or names an external DTD fails the feed (ParseError) before any record
+  is read; a bare `<!DOCTYPE catalog>` is accepted. Feeds larger than `reader.max_bytes`
+  (default 100 MiB) and lxml's own limits (huge_tree off) fail the feed too.
+* Records: the elements matching `reader.record` (see mappings/xml_paths.py), in document order
+  of their end tags. A record nested in another record is yielded on its own as well (and left
+  empty in the outer one). An element inside a record whose tag names a context element is the
+  record's content and stays whole (XCRI-CAP: `venue/provider` inside a presentation has the tag
+  of the catalog's `provider`).
+* Context: with `reader.context`, each record is wrapped in copies of its listed ancestors
+  (outermost first), each copy keeping its attributes and children except record and context
+  elements, so the item is self-contained for replay. That needs the ancestors' children that
+  follow the record, so the feed is read twice: once to copy the context elements, once to cut
+  the records. The copies are kept serialised (an lxml element costs several times its text),
+  so memory grows with the context elements' text and the largest record.
+* Expansion is bounded in bytes (`harvesters.base.ItemBudget`): a record whose wrapped item would
+  pass `reader.max_record_bytes` (8 MiB), or the feed's share (`reader.max_expansion` times the
+  feed, plus one record), is an ERROR (`record-too-large`, `feed-too-large`), reported and not
+  processed: a large context element around many records is copied into each of them.
+* `RawItem.content` is the (wrapped) record serialised as UTF-8 without an XML declaration;
+  `parsed` the record element inside that wrapper; `pointer` its path by local names with
+  positions among same-named siblings plus its line, e.g.
+  "/catalog/provider[1]/course[2]/presentation[1] (line 40)".
+* Not well-formed or truncated XML, undeclared entities, or no record at all: ParseError.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+from lxml import etree
+
+from course_catalogue.catalogue.errors import ConfigurationError, ParseError
+from course_catalogue.catalogue.runs import Issue
+from course_catalogue.harvesters.base import Gathered, ItemBudget
+from course_catalogue.mappings.items import RawItem
+from course_catalogue.mappings.xml_paths import XML_MEDIA_TYPE, ElementPattern, XmlRecords, secure_parser
+
+Shells = dict[int, bytes]
+"""Ordinal of a context element in document order -> its copy without record/context children,
+serialised: a feed whose records sit in a context that holds most of the text (XCRI-CAP's course
+around its presentations) would otherwise be kept whole as an lxml tree, ~6x its size."""
+
+
+class XmlHarvester:
+    """Harvester for formats "xml" and "xcri-cap" (any XML whose spec names its records)."""
+
+    def gather(self, data: bytes, spec: Any) -> Iterator[Gathered]:
+        language = getattr(spec, "selector_language", None)
+        if not isinstance(language, XmlRecords):
+            raise ConfigurationError(f"mapping {getattr(spec, 'name', '?')} does not read XML items")
+        if not language.records:
+            raise ConfigurationError(f"mapping {spec.name}: reader.record must name the record element(s)")
+        if len(data) > language.max_bytes:
+            limit = language.max_bytes
+            raise ParseError(f"the feed has {len(data)} bytes, more than reader.max_bytes ({limit})")
+        shells = _context_shells(data, language) if language.contexts else {}
+        budget = ItemBudget.for_feed(language.max_record_bytes, language.max_expansion, len(data))
+        found = 0
+        for gathered in _records(data, language, shells, budget):
+            found += 1
+            yield gathered
+        if not found:
+            wanted = ", ".join(p.text for p in language.records)
+            raise ParseError(
+                f"the feed has no record element ({wanted}): is it the format the mapping reads?"
+            )
+
+
+def _events(data: bytes, tags: set[str] | None = None) -> Iterator[tuple[str, Any]]:
+    """lxml start/end events over `data` with entities, DTDs and network off; ParseError on any
+    syntax problem or on a DOCTYPE that declares entities or points to an external DTD.
+
+    `tags`: only events of these elements (libxml2 still parses everything, but Python sees only
+    what it asks for). The DOCTYPE is then checked at the first such event; `_check_prolog`
+    checks it where an unfiltered read would, at the root's start."""
+    parser = etree.iterparse(
+        io.BytesIO(data),
+        events=("start", "end"),
+        tag=tags,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+    checked = False
+    try:
+        for event, element in parser:
+            if not checked:
+                check_doctype(element.getroottree().docinfo)
+                checked = True
+            yield event, element
+    except etree.LxmlError as exc:
+        raise ParseError(f"not well-formed XML: {exc}") from None
+
+
+def _check_prolog(data: bytes) -> None:
+    """ParseError when `data` is not well-formed up to its root's start tag or its DOCTYPE is
+    refused: what an unfiltered read finds first (a filtered one would see a syntax error before
+    its first event first, or no event at all). libxml2 parses only the first chunk for it."""
+    for _ in _events(data):
+        return
+
+
+def check_doctype(docinfo: Any) -> None:
+    if docinfo.system_url or docinfo.public_id:
+        raise ParseError("the feed's DOCTYPE names an external DTD; external DTDs are not read")
+    dtd = docinfo.internalDTD
+    if dtd is not None and any(True for _ in dtd.iterentities()):
+        raise ParseError("the feed's DOCTYPE declares entities; entity declarations are refused")
+
+
+def _context_shells(data: bytes, language: XmlRecords) -> Shells:
+    """First pass: a copy of every context element without its record and context children."""
+    contexts = {p.tag for p in language.contexts}
+    bearing = contexts | {p.tag for p in language.records}
+    shells: Shells = {}
+    open_ordinals: list[int] = []
+    ordinal = 0
+    for event, element in _events(data, bearing):
+        if event == "start":
+            if element.tag in contexts:
+                open_ordinals.append(ordinal)
+                ordinal += 1
+            continue
+        if element.tag in contexts:
+            shells[open_ordinals.pop()] = _shell(element, bearing)
+        element.clear(keep_tail=False)  # copied (context) or not needed (record): free it
+    return shells
+
+
+def _shell(element: Any, bearing: set[str]) -> bytes:
+    # A copy, not etree.Element(tag, attrib, nsmap): lxml's API validates names and namespace
+    # URIs more strictly than its parser (a non-ASCII namespace IRI, an over-long attribute
+    # name), which turned such well-formed feeds into an internal error. Not the element itself
+    # either: it would be serialised with other namespace declarations than its copy.
+    # __deepcopy__ directly: copy.deepcopy's memo bookkeeping costs more than the copy here.
+    shell = element.__deepcopy__(None)  # its records and inner contexts are already cleared: cheap
+    shell.tail = None
+    for child in list(shell.iterchildren(*bearing)):
+        shell.remove(child)
+    return bytes(etree.tostring(shell, encoding="UTF-8", xml_declaration=False))
+
+
+class _Open:
+    """An element on the path from the root to the current event: its pointer path and what its
+    children seen so far need to number and sweep the next ones."""
+
+    __slots__ = ("element", "last", "path", "swept")
+
+    def __init__(self, element: Any, path: str) -> None:
+        self.element = element
+        self.path = path  # "catalog/provider[1]/course[2]": local names, positions
+        self.last: dict[str, tuple[Any, int]] = {}  # child tag -> its last child seen, position
+        self.swept: Any = None  # the last child up to which the earlier children were swept
+
+
+class _Path:
+    """Pointer paths for the bearing elements (records, contexts) of a tag-filtered event stream.
+
+    Python sees no event of the other elements, so the path of an element is found through its
+    parent chain: the open elements are kept on a stack (root first) and an element's position
+    among same-named siblings is counted from the last sibling of that name seen before, with
+    lxml's own tag-filtered sibling walk, so each sibling is passed once: O(elements) over the
+    feed. Nothing is removed from the tree while it is read (elements are only cleared), so
+    earlier siblings stay countable.
+
+    Sweeping: the unfiltered reader cleared every element outside the open records at its end
+    (memory, and what a record predicate sees). Here the elements outside records that ended
+    since the last event are the siblings before each newly seen element (or its newly seen
+    ancestors), back to the last one swept: they are cleared when such an element opens, so a
+    record predicate sees the same tree as before. What follows the last record or context of an
+    element is cleared with that element's bearing ancestor, as in the first pass."""
+
+    def __init__(self, bearing: set[str]) -> None:
+        self.bearing = bearing
+        self.stack: list[_Open] = []
+        self.names: dict[str, str] = {}  # Clark tag -> local name: a feed repeats a few dozen tags
+
+    def enter(self, element: Any, sweep: bool) -> None:
+        """`element` starts; `sweep`: no record is open around it."""
+        stack = self.stack
+        parent = element.getparent()
+        if not stack or stack[-1].element is not parent:
+            self._reach(parent, sweep)
+        self._push(element, sweep)
+
+    def leave(self, element: Any) -> str:
+        """`element` (one `enter` was given) ends: its path. Open elements the filter hid whose
+        end went unseen are dropped with it (they are inside it)."""
+        stack = self.stack
+        entry = stack.pop()
+        while entry.element is not element:
+            entry = stack.pop()
+        return entry.path
+
+    def _reach(self, parent: Any, sweep: bool) -> None:
+        """Make `parent` the top of the stack: drop the ended elements the filter hid (only those
+        can be stale: bearing ones leave at their end event), push the ones that opened."""
+        stack = self.stack
+        depth = {id(entry.element): index for index, entry in enumerate(stack)}
+        chain = []
+        node = parent
+        while node is not None and id(node) not in depth:
+            chain.append(node)
+            node = node.getparent()
+        del stack[depth[id(node)] + 1 if node is not None else 0 :]
+        for ancestor in reversed(chain):
+            self._push(ancestor, sweep)
+
+    def _push(self, element: Any, sweep: bool) -> None:
+        tag = element.tag
+        name = self.names.get(tag)
+        if name is None:
+            name = self.names[tag] = etree.QName(tag).localname
+        if not self.stack:
+            self.stack.append(_Open(element, name))
+            return
+        parent = self.stack[-1]
+        last = parent.last.get(tag)
+        position = 1 if last is None else last[1] + 1
+        stop = None if last is None else last[0]
+        for sibling in element.itersiblings(tag, preceding=True):
+            if sibling is stop:
+                break
+            position += 1
+        parent.last[tag] = (element, position)
+        if sweep:
+            self._sweep(parent, element)
+        self.stack.append(_Open(element, f"{parent.path}/{name}[{position}]"))
+
+    def _sweep(self, parent: _Open, element: Any) -> None:
+        stop, bearing = parent.swept, self.bearing
+        for sibling in element.itersiblings(preceding=True):
+            if sibling.tag not in bearing:  # bearing ones were cleared at their end
+                sibling.clear(keep_tail=False)
+            if sibling is stop:
+                break
+        parent.swept = element
+
+
+def _records(data: bytes, language: XmlRecords, shells: Shells, budget: ItemBudget) -> Iterator[Gathered]:
+    """Second pass: each matching record, wrapped in its context shells (within `budget`)."""
+    contexts = {p.tag for p in language.contexts}
+    records = {p.tag for p in language.records}
+    patterns: dict[str, list[ElementPattern]] = {}  # record tag -> its patterns, in order
+    for pattern in language.records:
+        patterns.setdefault(pattern.tag, []).append(pattern)
+    path = _Path(contexts | records)
+    wrappers = _Wrappers(shells)
+    open_ordinals: list[int] = []
+    ordinal = 0
+    open_records = 0  # records open around the current element: their content is kept
+    _check_prolog(data)
+    for event, element in _events(data, contexts | records):
+        tag = element.tag
+        if event == "start":
+            path.enter(element, not open_records)
+            if tag in contexts:
+                open_ordinals.append(ordinal)
+                ordinal += 1
+            open_records += tag in records
+            continue
+        own = open_ordinals.pop() if tag in contexts else None
+        if own is not None:
+            wrappers.closed(own)
+        where = path.leave(element)
+        if tag in records:
+            open_records -= 1
+            if any(p.matches(element) for p in patterns[tag]):
+                pointer = f"/{where} (line {element.sourceline})"
+                wrapped = sum(len(shells[o]) for o in open_ordinals)
+                if wrapped > budget.room():  # refused before any copy is made
+                    yield _refused(budget, wrapped, pointer)
+                else:
+                    gathered = _item(element, wrappers.around(open_ordinals), pointer)
+                    refusal = budget.refusal(len(gathered.item.content), pointer, None)
+                    yield gathered if refusal is None else _refused(budget, 0, pointer, refusal)
+        if not open_records or tag in records:
+            # Inside an open record an element whose tag names a context is the record's content
+            # (XCRI-CAP's venue holds a <provider>, like the catalog's): it is cleared with that
+            # record, never before. A nested record is yielded on its own and cleared as before.
+            element.clear(keep_tail=False)
+
+
+def _refused(budget: ItemBudget, size: int, pointer: str, refusal: Issue | None = None) -> Gathered:
+    refusal = refusal or budget.refusal(size, pointer, None)
+    assert refusal is not None, "refused only past the budget's room"
+    return Gathered(RawItem(b"", XML_MEDIA_TYPE, pointer=pointer), (refusal,))
+
+
+class _Wrappers:
+    """The context copies around records, parsed back from their serialised shells. A context
+    around one record only (XCRI-CAP's course around its presentation) is parsed for it; one
+    around more records (its provider, its catalog) is parsed once more and kept while it is open,
+    and each further record gets a copy of that tree (cheaper than a parse). Only the trees of
+    open contexts are kept."""
+
+    def __init__(self, shells: Shells) -> None:
+        self.shells = shells
+        self.parser = secure_parser()  # reads back our own serialisation of the shells
+        self.used: set[int] = set()  # open contexts whose first record had a parse of its own
+        self.parsed: dict[int, Any] = {}  # open contexts around more than one record so far
+
+    def around(self, ordinals: list[int]) -> list[Any]:
+        """Trees of the shells of `ordinals` for one record (its own: it may keep them), outermost
+        first."""
+        trees = []
+        for ordinal in ordinals:
+            tree = self.parsed.get(ordinal)
+            if tree is not None:
+                trees.append(tree.__deepcopy__(None))
+            elif ordinal in self.used:
+                tree = self.parsed[ordinal] = self._parse(ordinal)
+                trees.append(tree.__deepcopy__(None))
+            else:
+                self.used.add(ordinal)
+                trees.append(self._parse(ordinal))
+        return trees
+
+    def closed(self, ordinal: int) -> None:
+        self.used.discard(ordinal)
+        self.parsed.pop(ordinal, None)
+
+    def _parse(self, ordinal: int) -> Any:
+        return etree.fromstring(self.shells[ordinal], self.parser)
+
+
+def _item(element: Any, ancestors: list[Any], pointer: str) -> Gathered:
+    record = element.__deepcopy__(None)
+    record.tail = None
+    outer = inner = None
+    for wrapper in ancestors:
+        if inner is None:
+            outer = wrapper
+        else:
+            inner.append(wrapper)
+        inner = wrapper
+    if inner is not None:
+        inner.append(record)
+    content = etree.tostring(outer if outer is not None else record, encoding="UTF-8", xml_declaration=False)
+    return Gathered(RawItem(content, XML_MEDIA_TYPE, pointer=pointer, parsed=record))

@@ -1,0 +1,258 @@
+"""Coverage of a run: every source path that carried a value, and whether a mapping rule reads it.
+
+Nothing a feed states may be lost silently: for each source path with a non-blank value in a
+record (an XML element or attribute path, a CSV column, a JSON path, an RDF predicate path; each
+selector language says how it names them, see `CoverageTracker`) a run counts the records that
+had a value there, keeps one example, and learns whether any rule of the spec reads it: the id
+rule, field rules, group `each` and sub-field rules, and the predicates inside selectors that
+decide what is taken. A path some rule reads is MAPPED; a path the spec's `ignore` list names is
+IGNORED (a decision); any other is UNMAPPED (a gap the report lists).
+
+What "reads" means: a rule reads the values its selectors would take from the record, whether
+or not the engine needed that rule for this record (a `fallback` entry reads its path even when
+the entry before it gave a value): coverage is about what the spec maps, not about which
+alternative won. How each language learns what a selector reads is in its own module
+(`mappings.xpath_reads` for XPath).
+
+Exactness and cost: record counts are exact (every record's values are walked). Whether a path
+is read is decided by evaluating the spec's read probes on a record only while that record has a
+path not yet settled (not yet seen read, or ignored and not yet checked): a feed the spec covers
+pays for the walk alone after its first records; a feed with gaps pays for the probes on the
+records that have them. An ignored path is checked against the rules in the first record that
+has it; an ignore entry that matches a path a rule reads is a spec mistake: the path counts as
+mapped and the run gets a WARNING (`ignored-but-read`).
+
+`ignore` entries are paths in the report's notation. An entry names a path and everything below
+it (`xcri:venue` ignores `xcri:venue/xcri:provider/mlo:location/mlo:town` too); `*` matches any
+part of one step (`@*`, `dc:*`) and `**` any number of steps (`**/@xml:lang`, `**/rdf:type`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from course_catalogue.catalogue.runs import Coverage, Issue, PathCoverage, PathStatus, Severity
+from course_catalogue.mappings.transforms.result import fold
+
+EXAMPLE_CHARS = 120
+MAX_PATHS = 5000
+"""Distinct paths a run tracks; a feed with more (generated element names) is reported as such."""
+
+
+@dataclass(frozen=True)
+class SelectorUse:
+    """One selector expression a spec uses. `each`: the expression of the group's `each` when
+    the selector is a sub-field (it runs from the group's nodes); `nodes`: the expression is an
+    `each` itself (its nodes are navigated, its predicates read)."""
+
+    expression: str
+    each: str | None = None
+    nodes: bool = False
+
+
+class CoverageTracker(Protocol):
+    """A selector language's view of one record for coverage, built once per run for one spec.
+
+    `values(doc)`: {path: first non-blank value} of the record, and a state `reads` may use
+    (node -> path tables). `reads(doc, state)`: the paths whose values the spec's selectors read
+    in this record. `problems`: selectors whose reads could not be analysed (they are ignored
+    for coverage; each is reported once per run)."""
+
+    problems: tuple[str, ...]
+
+    def values(self, doc: Any) -> tuple[dict[str, str], Any]: ...
+
+    def reads(self, doc: Any, state: Any) -> AbstractSet[str]: ...
+
+
+class IgnoreRules:
+    """A spec's `ignore` entries, compiled: `match(path)` gives the first entry that ignores it."""
+
+    def __init__(self, entries: Sequence[str]) -> None:
+        self.entries = tuple(entries)
+        self._patterns = [(entry, _pattern(entry)) for entry in self.entries]
+        self._cache: dict[str, str | None] = {}
+
+    def match(self, path: str) -> str | None:
+        try:
+            return self._cache[path]
+        except KeyError:
+            pass
+        found = next((entry for entry, pattern in self._patterns if pattern.match(path)), None)
+        if len(self._cache) < 4 * MAX_PATHS:
+            self._cache[path] = found
+        return found
+
+
+def check_ignore_entry(entry: str) -> str | None:
+    """A problem with one `ignore` entry, or None."""
+    if not entry.strip() or entry != entry.strip():
+        return "entries are non-empty paths without surrounding spaces"
+    if "//" in entry.replace("**/", "").replace("/**", ""):
+        return f"{entry!r}: empty step (write ** for any number of steps)"
+    return None
+
+
+def _pattern(entry: str) -> re.Pattern[str]:
+    """An entry as a regular expression: the path itself or anything below it."""
+    out: list[str] = []
+    steps = entry.split("/")
+    for index, step in enumerate(steps):
+        last = index == len(steps) - 1
+        if step == "**":
+            out.append(".*" if last else "(?:[^/]*/)*")
+            continue
+        if step == "" and index == 0:
+            out.append("/")  # an absolute path (XML context elements)
+            continue
+        out.append("[^/]*".join(re.escape(part) for part in step.split("*")))
+        if not last:
+            out.append("/")
+    return re.compile("".join(out) + "(?:/.*)?$")
+
+
+class CoverageCounter:
+    """One run's coverage: `observe` each record's parsed document, then `result()`."""
+
+    def __init__(
+        self,
+        tracker: CoverageTracker,
+        ignore: IgnoreRules,
+        nulls: frozenset[str] = frozenset(),
+        longest_null: int = -1,
+    ) -> None:
+        self.tracker = tracker
+        self.ignore = ignore
+        self.records = 0
+        self._nulls = nulls
+        self._longest_null = longest_null
+        self._counts: dict[str, int] = {}
+        self._examples: dict[str, str] = {}
+        self._read: set[str] = set()
+        self._settled: set[str] = set()  # read, or ignored and checked against the rules
+        self._conflicts: dict[str, str] = {}  # ignored path a rule reads -> the ignore entry
+        self._untracked = 0  # values at paths beyond MAX_PATHS
+
+    def observe(self, doc: Any) -> None:
+        """Count one record's values and settle what they are."""
+        values, state = self.tracker.values(doc)
+        self.records += 1
+        counts, settled = self._counts, self._settled
+        pending = False
+        for path, value in values.items():
+            if self._longest_null >= len(value) and fold(value) in self._nulls:
+                continue
+            n = counts.get(path)
+            if n is None:
+                if len(counts) >= MAX_PATHS:
+                    self._untracked += 1
+                    continue
+                counts[path] = 1
+                self._examples[path] = _example(value)
+            else:
+                counts[path] = n + 1
+            if path not in settled:
+                pending = True
+        if not pending:
+            return
+        read = self.tracker.reads(doc, state)
+        for path in values:
+            if path in settled or path not in counts:
+                continue
+            entry = self.ignore.match(path)
+            if path in read:
+                settled.add(path)
+                self._read.add(path)
+                if entry is not None:
+                    self._conflicts[path] = entry
+            elif entry is not None:
+                settled.add(path)
+
+    def result(self) -> Coverage:
+        paths = []
+        for path in sorted(self._counts):
+            entry = None if path in self._read else self.ignore.match(path)
+            if path in self._read:
+                status = PathStatus.MAPPED
+            elif entry is not None:
+                status = PathStatus.IGNORED
+            else:
+                status = PathStatus.UNMAPPED
+            paths.append(PathCoverage(path, self._counts[path], status, self._examples[path], entry))
+        return Coverage(self.records, tuple(paths))
+
+    def issues(self) -> list[Issue]:
+        """Feed-level notes about the coverage itself: spec mistakes and limits met."""
+        notes = [
+            Issue(
+                Severity.WARNING,
+                f"the mapping's ignore entry {entry!r} matches {path!r}, which a rule reads: "
+                "remove it from `ignore` (the path is reported as mapped)",
+                code="ignored-but-read",
+                value=path,
+            )
+            for path, entry in sorted(self._conflicts.items())
+        ]
+        notes += [
+            Issue(
+                Severity.INFO,
+                f"what this selector reads could not be worked out, so coverage leaves it out: {problem}",
+                code="coverage-limited",
+            )
+            for problem in self.tracker.problems
+        ]
+        if self._untracked:
+            notes.append(
+                Issue(
+                    Severity.WARNING,
+                    f"the feed has more than {MAX_PATHS} distinct source paths; {self._untracked} "
+                    "value(s) at further paths are not in the coverage report",
+                    code="coverage-limited",
+                )
+            )
+        return notes
+
+
+def _example(value: str) -> str:
+    text = " ".join(value.split())
+    return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…"
+
+
+def counter_for(spec: Any) -> CoverageCounter | None:
+    """A coverage counter for one run of `spec` (a `MappingSpec`), or None when its selector
+    language cannot tell what its selectors read."""
+    build = getattr(spec.selector_language, "coverage_tracker", None)
+    if build is None:
+        return None
+    tracker: CoverageTracker = build(spec.uses)
+    return CoverageCounter(tracker, spec.ignore_rules, spec.null_values, spec.longest_null)
+
+
+def static_tracker_values(row: dict[str, Any]) -> dict[str, str]:
+    """CSV rows: {column: cell} of the non-blank cells."""
+    found: dict[str, str] = {}
+    for column, cell in row.items():
+        text = cell if isinstance(cell, str) else ("" if cell is None else str(cell))
+        if text and not text.isspace():
+            found[column] = text
+    return found
+
+
+class ColumnTracker:
+    """CSV coverage: a path is a column; the columns a spec reads are the ones its selectors name
+    (a column selector has no predicates and no structure)."""
+
+    problems: tuple[str, ...] = ()
+
+    def __init__(self, uses: Iterable[SelectorUse]) -> None:
+        self._read = frozenset(use.expression for use in uses)
+
+    def values(self, doc: Any) -> tuple[dict[str, str], Any]:
+        return static_tracker_values(doc), None
+
+    def reads(self, doc: Any, state: Any) -> AbstractSet[str]:
+        return self._read

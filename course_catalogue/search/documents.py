@@ -1,0 +1,424 @@
+"""The one flattening of a stored course into a search document, shared by every backend.
+
+A `Document` is a flat, JSON-serialisable dict. Text that a backend should stem is split by
+language into `<kind>_<lang>` keys for the languages in `STEMMERS` (e.g. "title_fr"); text in
+any other language, or in an unknown one, goes to `<kind>_other`, which backends only fold and
+lowercase. Facet and filter values are plain strings (or lists of strings) so every backend
+can count them the same way; numbers are floats and dates ISO strings.
+
+`CARD_FIELDS` are the keys a result card shows; backends return exactly those in `Hit.fields`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from course_catalogue.catalogue.changes import StoredCourse
+from course_catalogue.catalogue.codec import read_date, read_decimal
+from course_catalogue.catalogue.model import LangText, Location, first_text, lang_text
+from course_catalogue.catalogue.provider_keys import slug
+from course_catalogue.catalogue.vocabularies import isced_ancestors
+from course_catalogue.search.backend import Document
+from course_catalogue.search.query import UNDATED_DAY
+
+STEMMERS: Mapping[str, str] = {
+    "da": "danish",
+    "de": "german",
+    "el": "greek",
+    "en": "english",
+    "es": "spanish",
+    "fi": "finnish",
+    "fr": "french",
+    "hu": "hungarian",
+    "it": "italian",
+    "nl": "dutch",
+    "no": "norwegian",
+    "pt": "portuguese",
+    "ro": "romanian",
+    "sv": "swedish",
+    "tr": "turkish",
+}
+"""Language code -> Snowball stemmer name, for the European languages both tantivy and
+OpenSearch stem. Other languages are indexed folded and lowercased only."""
+
+OTHER = "other"
+TEXT_KINDS = ("title", "description", "outcomes")
+"""Text kinds split per language: keys are f"{kind}_{lang}" for lang in STEMMERS or OTHER."""
+
+CARD_FIELDS = (
+    "id",
+    "status",
+    "title",
+    "provider",
+    "country",
+    "eqf",
+    "ects",
+    "ects_basis",  # "stated" | "estimated-from-hours" | "converted:<SCHEME>": cards mark estimates
+    "modes",
+    "languages",
+    "schedule",
+    "start_date",
+    "end_date",
+    "price",
+    "currency",
+    "free",
+    "url",
+    "keywords",  # autocomplete suggests them as skills (search.tantivy_suggest)
+    "cities",  # as published; the region/city facets label their slug values from these
+    "regions",
+    "geo",  # {"lat", "lon"} of an on-site course, else None
+)
+
+# Norwegian Bokmål and Nynorsk share the one Snowball stemmer.
+_LANGUAGE_ALIASES = {"nb": "no", "nn": "no"}
+_ON_SITE = frozenset({"onsite", "blended", "workbased"})
+"""Modes with a place to go to: only such courses (or ones without modes) get a geo point."""
+
+
+def to_document(stored: StoredCourse, eligible: Iterable[str] = ()) -> Document:
+    """Flatten a stored course into a search document. Pure: same input, same output.
+
+    `eligible`: ids of the funding schemes the course is eligible for (catalogue eligibility,
+    looked up by the caller so that documents stay a function of their arguments)."""
+    return flatten(course_facts(stored), eligible)
+
+
+def record_document(
+    record: Mapping[str, Any], status: str, seq: int, eligible: Iterable[str] = ()
+) -> Document:
+    """`to_document` of the stored course whose record (`catalogue.codec.course_to_dict`, as the
+    store holds it) is `record`, without building the Course: the full reindex reads records raw.
+
+    Equal to `to_document(StoredCourse(course_from_dict(record), status, seq=seq, ...), eligible)`
+    for every record: values are read with the codec's own readers (`record_facts`), and the
+    document is assembled by the same `flatten`. Raises KeyError/ValueError on a malformed record.
+    """
+    return flatten(record_facts(record, status, seq), eligible)
+
+
+def course_facts(stored: StoredCourse) -> CourseFacts:
+    """The facts a search document of `stored` is flattened from."""
+    course = stored.course
+    price = course.price
+    return CourseFacts(
+        id=course.id,
+        status=str(stored.status),
+        seq=stored.seq,
+        title=course.title,
+        description=course.description,
+        outcomes=[outcome.text for outcome in course.learning_outcomes],
+        provider=course.provider.name,
+        country=course.country,
+        eqf_level=course.eqf_level,
+        languages=course.languages,
+        modes=course.modes,
+        schedule=course.schedule,
+        isced_f=course.isced_f,
+        start_date=course.start_date,
+        end_date=course.end_date,
+        url=course.url,
+        keywords=course.keywords,
+        ects=course.workload.ects,
+        ects_basis=course.workload.ects_basis,
+        price=price.amount if price is not None else None,
+        currency=price.currency if price is not None else None,
+        locations=course.locations,
+    )
+
+
+def record_facts(record: Mapping[str, Any], status: str, seq: int) -> CourseFacts:
+    """`course_facts` of the stored course whose record is `record`, read with the codec's own
+    readers (`lang_text`, `read_decimal`, `read_date`, `Location`) so that they are the facts
+    `course_from_dict` would give. Raises KeyError/ValueError on a malformed record."""
+    price = record.get("price")
+    amount = read_decimal(price["amount"]) if price else None
+    workload = record.get("workload") or {}
+    provider = record["provider"]
+    locations = record.get("locations", ())
+    return CourseFacts(
+        id=record["id"],
+        status=str(status),
+        seq=seq,
+        title=lang_text(record.get("title")),
+        description=lang_text(record.get("description")),
+        outcomes=[lang_text(outcome.get("text")) for outcome in record.get("learning_outcomes", ())],
+        provider=lang_text(provider.get("name")),
+        country=provider.get("country"),
+        eqf_level=record.get("eqf_level"),
+        languages=tuple(record.get("languages", ())),
+        modes=tuple(record.get("modes", ())),
+        schedule=record.get("schedule"),
+        isced_f=tuple(record.get("isced_f", ())),
+        start_date=read_date(record.get("start_date")),
+        end_date=read_date(record.get("end_date")),
+        url=record.get("url"),
+        keywords=tuple(record.get("keywords", ())),
+        ects=read_decimal(workload.get("ects")),
+        ects_basis=workload.get("ects_basis"),
+        price=amount,
+        currency=price.get("currency") if price else None,
+        locations=tuple(Location(**location) for location in locations),
+    )
+
+
+class StoredRecord(NamedTuple):
+    """A stored course as a full reindex reads it: its decoded record (`course_to_dict`), its
+    status and seq, and the funding schemes it is eligible for (`record_document`'s arguments)."""
+
+    record: Mapping[str, Any]
+    status: str
+    seq: int
+    eligible: Iterable[str] = ()
+
+
+class CourseFacts(NamedTuple):
+    """What a search document is flattened from, read from a Course or from its stored record."""
+
+    id: str
+    status: str
+    seq: int
+    title: LangText
+    description: LangText
+    outcomes: list[LangText]
+    provider: LangText
+    country: str | None
+    eqf_level: int | None
+    languages: tuple[str, ...]
+    modes: tuple[str, ...]
+    schedule: str | None
+    isced_f: tuple[str, ...]
+    start_date: date | None
+    end_date: date | None
+    url: str | None
+    keywords: tuple[str, ...]
+    ects: Decimal | None
+    ects_basis: str | None
+    price: Decimal | None
+    currency: str | None
+    locations: tuple[Location, ...]
+
+
+def flatten(facts: CourseFacts, eligible: Iterable[str]) -> Document:
+    """The search document of `facts` (the one flattening: `to_document`, `record_document`)."""
+    display = ("en", *facts.languages)
+    provider = first_text(facts.provider, display)
+    start = facts.start_date
+    isced, broad, narrow, detailed = isced_fields(facts.isced_f)
+    money = money_fields(facts)
+    place = places(facts.locations, facts.modes)
+    doc: Document = {
+        "id": facts.id,
+        "status": facts.status,
+        "seq": facts.seq,  # the store's change counter: `search.sync.repair` compares it
+        "title": first_text(facts.title, display),
+        "titles": joined(facts.title.values()),
+        "description": first_text(facts.description, display),
+        "outcomes": joined(text for outcome in facts.outcomes for text in outcome.values()),
+        "keywords": list(facts.keywords),
+        "provider": provider,
+        "provider_key": provider_key(provider),
+        "country": facts.country,
+        "eqf": str(facts.eqf_level) if facts.eqf_level is not None else None,
+        "languages": list(facts.languages),
+        "modes": list(facts.modes),
+        "schedule": facts.schedule,
+        "isced": list(isced),
+        "isced_broad": list(broad),
+        "isced_narrow": list(narrow),
+        "isced_detailed": list(detailed),
+        "start_date": start.isoformat() if start else None,
+        "start_day": float(start.toordinal() if start else UNDATED_DAY),
+        "end_date": facts.end_date.isoformat() if facts.end_date else None,
+        "url": facts.url,
+        "eligible": sorted(eligible),
+        "ects": money.ects,
+        "ects_basis": money.ects_basis,
+        "price": money.price,
+        "currency": money.currency,
+        "free": money.free,
+        "regions": list(place.regions),
+        "region_keys": list(place.region_keys),
+        "cities": list(place.cities),
+        "city_keys": list(place.city_keys),
+        "geo": dict(place.geo) if place.geo is not None else None,
+    }
+    implied = implied_language(facts.languages)
+    doc.update(language_texts("title", facts.title, implied))
+    doc.update(language_texts("description", facts.description, implied))
+    doc.update(language_texts("outcomes", outcome_text(facts.outcomes), implied))
+    return doc
+
+
+def text_language(tag: str, implied: str | None = None) -> str:
+    """The STEMMERS key (or OTHER) for a BCP 47 tag; "und" takes the course's only language."""
+    primary = tag.split("-", 1)[0].lower()
+    if primary == "und" and implied:
+        primary = implied.split("-", 1)[0].lower()
+    primary = _LANGUAGE_ALIASES.get(primary, primary)
+    return primary if primary in STEMMERS else OTHER
+
+
+def provider_key(name: str) -> str | None:
+    """A stable, URL-safe facet value for a provider (or a place): its name folded to ASCII and
+    slugged."""
+    key = _KEYS.get(name, _MISSING)
+    if key is _MISSING:
+        key = slug(name)  # the key the store keeps too, for OAI-PMH provider sets
+        remember(_KEYS, name, key)
+    return key
+
+
+def implied_language(languages: tuple[str, ...]) -> str | None:
+    """The language "und" text is taken to be in: the course's only language, if it has one."""
+    return languages[0] if len(languages) == 1 else None
+
+
+def language_texts(kind: str, text: LangText, implied: str | None) -> dict[str, str]:
+    """`text` split by `text_language` into `<kind>_<lang>` keys (texts of one key joined by a
+    newline), in the order their languages first occur in `text`."""
+    if not isinstance(implied, str | None):  # a malformed record's, maybe unhashable: not cached
+        return _grouped(((f"{kind}_{text_language(tag, implied)}", value) for tag, value in text.items()))
+    if len(text) == 1:  # the common case: one text, one key
+        for tag, value in text.items():
+            return {_FIELD_NAMES.get((kind, tag, implied)) or _field_name(kind, tag, implied): value}
+    return _grouped(
+        (_FIELD_NAMES.get((kind, tag, implied)) or _field_name(kind, tag, implied), value)
+        for tag, value in text.items()
+    )
+
+
+def _field_name(kind: str, tag: str, implied: str | None) -> str:
+    name = f"{kind}_{text_language(tag, implied)}"
+    remember(_FIELD_NAMES, (kind, tag, implied), name)
+    return name
+
+
+def _grouped(named: Iterable[tuple[str, str]]) -> dict[str, str]:
+    grouped: dict[str, list[str]] = {}
+    for name, value in named:
+        grouped.setdefault(name, []).append(value)
+    return {name: "\n".join(values) for name, values in grouped.items()}
+
+
+def outcome_text(outcomes: list[LangText]) -> dict[str, str]:
+    """The learning outcomes' texts merged per language tag (one per line)."""
+    if not outcomes:
+        return {}
+    merged: dict[str, list[str]] = {}
+    for text in outcomes:
+        for tag, value in text.items():
+            merged.setdefault(tag, []).append(value)
+    return {tag: "\n".join(values) for tag, values in merged.items()}
+
+
+class Money(NamedTuple):
+    """The money and credit fields of a document: floats, and what qualifies them."""
+
+    ects: float | None
+    ects_basis: str | None
+    price: float | None
+    currency: str | None
+    free: bool | None
+
+
+def money_fields(facts: CourseFacts) -> Money:
+    """ECTS and price as floats; the basis and currency only beside a value."""
+    ects, price = facts.ects, facts.price
+    return Money(
+        float(ects) if ects is not None else None,
+        facts.ects_basis if ects is not None else None,
+        float(price) if price is not None else None,
+        facts.currency if price is not None else None,
+        price == 0 if price is not None else None,  # catalogue.model.Price.is_free
+    )
+
+
+class Places(NamedTuple):
+    """Region and city names as published with their slugs (the facet values), and the geo point
+    of an on-site course. Shared and read-only: copy before changing."""
+
+    regions: tuple[str, ...]
+    region_keys: tuple[str, ...]
+    cities: tuple[str, ...]
+    city_keys: tuple[str, ...]
+    geo: Mapping[str, float] | None
+
+
+_NOWHERE = Places((), (), (), (), None)
+
+
+def places(locations: tuple[Location, ...], modes: tuple[str, ...]) -> Places:
+    """The places of a course: its first location with coordinates gives the geo point, and only
+    to a course with a place to go to (or without modes)."""
+    if not locations:
+        return _NOWHERE
+    regions = tuple(
+        dict.fromkeys(loc.region.strip() for loc in locations if loc.region and loc.region.strip())
+    )
+    cities = tuple(dict.fromkeys(loc.city.strip() for loc in locations if loc.city and loc.city.strip()))
+    geo = None
+    if not modes or _ON_SITE.intersection(modes):
+        located = next(
+            (loc for loc in locations if loc.latitude is not None and loc.longitude is not None), None
+        )
+        if located is not None:
+            geo = {"lat": float(located.latitude or 0.0), "lon": float(located.longitude or 0.0)}
+    return Places(regions, _slugs(regions), cities, _slugs(cities), geo)
+
+
+def isced_fields(codes: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """ISCED-F codes -> (every code with its ancestors, broad, narrow, detailed codes), each in
+    first-seen order. Shared and read-only (few distinct code sets: they are computed once)."""
+    try:
+        fields = _ISCED.get(codes)
+    except TypeError:  # a malformed record's codes may be unhashable: computed, not kept
+        return _isced_uncached(codes)
+    if fields is None:
+        fields = _isced_uncached(codes)
+        remember(_ISCED, codes, fields)
+    return fields
+
+
+def _isced_uncached(codes: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    return (_isced_chain(codes), _isced_level(codes, 2), _isced_level(codes, 3), _isced_level(codes, 4))
+
+
+def joined(texts: Iterable[str]) -> str:
+    """The distinct `texts`, one per line, in first-seen order."""
+    return "\n".join(dict.fromkeys(texts))
+
+
+def _slugs(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(key for key in map(provider_key, names) if key))
+
+
+def _isced_level(codes: Iterable[str], length: int) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(code[:length] for code in codes if len(code) >= length))
+
+
+def _isced_chain(codes: Iterable[str]) -> tuple[str, ...]:
+    chain: dict[str, None] = {}
+    for code in codes:
+        chain.update(dict.fromkeys(isced_ancestors(code)))
+    return tuple(chain)
+
+
+# Memos of pure functions of values that repeat across a catalogue (provider and place names,
+# language tags, ISCED code sets): a reindex computes each once instead of once per course.
+# Bounded: a cache is emptied when it reaches MEMO_LIMIT entries.
+MEMO_LIMIT = 50_000
+_MISSING: Any = object()
+_KEYS: dict[str, str | None] = {}
+_FIELD_NAMES: dict[tuple[str, str, str | None], str] = {}  # (kind, tag, implied) -> field
+_ISCED: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = {}
+
+
+def remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    """Keep `value` under `key` in a memo of a pure function, emptying the memo first when it
+    holds MEMO_LIMIT entries (the bound of every search-document memo)."""
+    if len(cache) >= MEMO_LIMIT:
+        cache.clear()
+    cache[key] = value

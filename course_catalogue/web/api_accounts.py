@@ -1,0 +1,113 @@
+"""Accounts and API tokens over the JSON API: create accounts (admin), issue and revoke tokens.
+
+A token's plaintext appears in exactly one response, the one that issued it (marked
+``Cache-Control: no-store``); afterwards only its id, label and dates are shown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import BadRequest
+
+from course_catalogue.catalogue.accounts import (
+    Account,
+    ApiToken,
+    IssuedToken,
+    check_account_id,
+    parse_role,
+    slug_for,
+)
+from course_catalogue.catalogue.permissions import can_manage_accounts, can_manage_tokens
+from course_catalogue.web.auth import accounts, current_account, permit, token_required
+from course_catalogue.web.bodies import json_object
+
+bp = Blueprint("api_accounts", __name__, url_prefix="/api/v1")
+
+
+def account_json(account: Account) -> dict[str, Any]:
+    return {
+        "id": account.id,
+        "name": account.name,
+        "role": account.role.value,
+        "created_at": account.created_at.isoformat(),
+    }
+
+
+def token_json(token: ApiToken) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "account_id": token.account_id,
+        "label": token.label,
+        "created_at": token.created_at.isoformat(),
+        "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None,
+        "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None,
+    }
+
+
+def _issued(issued: IssuedToken) -> dict[str, Any]:
+    return {**token_json(issued.token), "token": issued.plaintext}
+
+
+def _json_object() -> dict[str, Any]:
+    return json_object(empty={})
+
+
+def _secret(body: dict[str, Any], status: int) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"  # it carries a token's plaintext
+    return response
+
+
+@bp.post("/accounts")
+@token_required
+def create_account() -> ResponseReturnValue:
+    """Create an account (admin only) and its first token, shown once: {name, role, id?}."""
+    permit(can_manage_accounts(current_account()), "Only an admin creates accounts.")
+    data = _json_object()
+    name, role = data.get("name"), data.get("role")
+    if not isinstance(name, str) or not name.strip() or not isinstance(role, str):
+        raise BadRequest(description="name and role are required strings.")
+    try:
+        account_id = check_account_id(data.get("id") or slug_for(name))
+        store = accounts()
+        account = store.create_account(account_id, name, parse_role(role))
+    except ValueError as exc:
+        raise BadRequest(description=str(exc)) from None
+    issued = store.issue_token(account.id, label=str(data.get("token_label") or "first token"))
+    return _secret({"account": account_json(account), "token": _issued(issued)}, 201)
+
+
+@bp.get("/accounts/me")
+@token_required
+def me() -> ResponseReturnValue:
+    """The calling account and its tokens (without their secrets)."""
+    account = current_account()
+    tokens = accounts().list_tokens(account.id)
+    response = jsonify({"account": account_json(account), "tokens": [token_json(t) for t in tokens]})
+    response.headers["Cache-Control"] = "no-store"  # per caller: never in a shared cache
+    return response
+
+
+@bp.post("/accounts/<account_id>/tokens")
+@token_required
+def issue_token(account_id: str) -> ResponseReturnValue:
+    """Issue another token (rotation): an admin for anyone, an account for itself. {label?}"""
+    permit(can_manage_tokens(current_account(), account_id), "You may only issue tokens for your account.")
+    label = _json_object().get("label") or ""
+    if not isinstance(label, str):
+        raise BadRequest(description="label must be a string.")
+    return _secret(_issued(accounts().issue_token(account_id, label)), 201)
+
+
+@bp.delete("/tokens/<token_id>")
+@token_required
+def revoke_token(token_id: str) -> ResponseReturnValue:
+    """Revoke a token for good: an admin any, an account its own."""
+    store = accounts()
+    token = store.get_token(token_id)
+    permit(can_manage_tokens(current_account(), token.account_id), "You may only revoke your own tokens.")
+    return jsonify(token_json(store.revoke_token(token_id)))

@@ -1,0 +1,135 @@
+"""Verified provider identities over the API: admins entitle accounts to organisations and mark
+sources that may publish for others (catalogue/entitlements.py says what that restricts).
+
+    GET    /api/v1/accounts/<id>/organisations            the account itself or an admin
+    POST   /api/v1/accounts/<id>/organisations            admin: {name, identifier?, country?, aliases?}
+    DELETE /api/v1/accounts/<id>/organisations/<org id>   admin
+    PUT    /api/v1/sources/<id>/publishing                admin: {"for_others": true|false}
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import MappingProxyType
+from typing import Any
+
+from flask import Blueprint, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import BadRequest
+
+from course_catalogue.catalogue.entitlements import (
+    PUBLISHES_FOR_OTHERS,
+    EntitledOrganisation,
+    publishes_for_others,
+)
+from course_catalogue.catalogue.permissions import (
+    can_grant_organisations,
+    can_manage_tokens,
+    can_mark_publishers,
+)
+from course_catalogue.web.auth import accounts, current_account, permit, token_required
+from course_catalogue.web.services import get_services
+
+bp = Blueprint("api_entitlements", __name__, url_prefix="/api/v1")
+
+_GRANT_FIELDS = {"name", "identifier", "country", "aliases"}
+
+
+def organisation_json(org: EntitledOrganisation) -> dict[str, Any]:
+    return {
+        "id": org.id,
+        "account_id": org.account_id,
+        "name": org.name,
+        "aliases": list(org.aliases),
+        "identifier": org.identifier,
+        "country": org.country,
+        "granted_by": org.granted_by,
+        "granted_at": org.granted_at.isoformat() if org.granted_at else None,
+        "links": {
+            "self": url_for(
+                "api_entitlements.revoke_organisation", account_id=org.account_id, organisation_id=org.id
+            )
+        },
+    }
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadRequest(description="The request body must be a JSON object.")
+    return data
+
+
+@bp.get("/accounts/<account_id>/organisations")
+@token_required
+def organisations(account_id: str) -> ResponseReturnValue:
+    """The organisations the account may publish courses for."""
+    permit(
+        can_manage_tokens(current_account(), account_id), "You may only see your own account's organisations."
+    )
+    store = accounts()
+    store.get_account(account_id)  # 404 for an unknown account
+    found = [organisation_json(org) for org in store.organisations(account_id)]
+    response = jsonify({"account_id": account_id, "organisations": found})
+    response.headers["Cache-Control"] = "no-store"  # per caller: never in a shared cache
+    return response
+
+
+@bp.post("/accounts/<account_id>/organisations")
+@token_required
+def grant_organisation(account_id: str) -> ResponseReturnValue:
+    """Entitle the account to publish for an organisation (admin only)."""
+    account = current_account()
+    permit(can_grant_organisations(account), "Only an admin grants organisations.")
+    data = _body()
+    unknown = set(data) - _GRANT_FIELDS
+    if unknown:
+        raise BadRequest(description=f"Unknown fields: {', '.join(sorted(unknown))}.")
+    for key in ("name", "identifier", "country"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise BadRequest(description=f"{key} must be a string.")
+    aliases = data.get("aliases") or []
+    if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+        raise BadRequest(description="aliases must be a list of names.")
+    try:
+        org = accounts().grant_organisation(
+            account_id,
+            data.get("name") or "",
+            identifier=data.get("identifier"),
+            country=data.get("country"),
+            aliases=aliases,
+            granted_by=account.id,
+        )
+    except ValueError as exc:
+        raise BadRequest(description=str(exc)) from None
+    response = jsonify(organisation_json(org))
+    response.status_code = 201
+    response.headers["Location"] = organisation_json(org)["links"]["self"]
+    return response
+
+
+@bp.delete("/accounts/<account_id>/organisations/<organisation_id>")
+@token_required
+def revoke_organisation(account_id: str, organisation_id: str) -> ResponseReturnValue:
+    """Withdraw an entitlement (admin only); the account's next harvests are checked without it."""
+    permit(can_grant_organisations(current_account()), "Only an admin revokes organisations.")
+    return jsonify(organisation_json(accounts().revoke_organisation(account_id, organisation_id)))
+
+
+@bp.put("/sources/<source_id>/publishing")
+@token_required
+def mark_publisher(source_id: str) -> ResponseReturnValue:
+    """{"for_others": true}: the source may publish courses of any provider (an aggregator or a
+    registry's feed); false: only its owner's organisations. Admin only."""
+    permit(can_mark_publishers(current_account()), "Only an admin decides who a source may publish for.")
+    data = _body()
+    if set(data) != {"for_others"} or not isinstance(data["for_others"], bool):
+        raise BadRequest(description='The body is {"for_others": true|false}.')
+    store = get_services().store
+    source = store.get_source(source_id)
+    settings = {k: v for k, v in source.settings.items() if k != PUBLISHES_FOR_OTHERS}
+    if data["for_others"]:
+        settings[PUBLISHES_FOR_OTHERS] = True
+    updated = replace(source, settings=MappingProxyType(settings))
+    store.save_source(updated)
+    return jsonify({"source": source_id, "owner": updated.owner, "for_others": publishes_for_others(updated)})

@@ -1,0 +1,166 @@
+"""`catalogue accounts` and `catalogue tokens`: bootstrap and manage API accounts and their tokens,
+and the organisations accounts may publish for (`accounts grant`, `sources publishing`).
+
+The first admin can only be made here (the API needs an admin token to create accounts):
+`catalogue accounts create "Ops team" --role admin` prints its token once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import MappingProxyType
+
+import click
+from flask.cli import with_appcontext
+
+from course_catalogue.catalogue.account_store import AccountStore
+from course_catalogue.catalogue.accounts import IssuedToken, Role, check_account_id, slug_for
+from course_catalogue.catalogue.entitlements import PUBLISHES_FOR_OTHERS, publishes_for_others
+from course_catalogue.web.services import get_services
+
+
+def _accounts() -> AccountStore:
+    services = get_services()
+    click.get_current_context().call_on_close(services.close)
+    return AccountStore(services.store)
+
+
+def _echo_token(issued: IssuedToken) -> None:
+    click.echo(f"Token {issued.token.id} for {issued.token.account_id} (shown once, store it now):")
+    click.echo(issued.plaintext)
+
+
+@click.group("accounts")
+def accounts_group() -> None:
+    """API accounts (admin, provider, registry)."""
+
+
+@accounts_group.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--id", "account_id", help="Account id (default: a slug of NAME).")
+@click.option("--label", default="first token", show_default=True, help="Label of its first token.")
+@with_appcontext
+def accounts_create(name: str, role: str, account_id: str | None, label: str) -> None:
+    """Create an account and print its first API token (shown only this once)."""
+    store = _accounts()
+    try:
+        account = store.create_account(check_account_id(account_id or slug_for(name)), name, Role(role))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"Account {account.id!r} ({account.role.value}) created.")
+    _echo_token(store.issue_token(account.id, label))
+
+
+@accounts_group.command("list")
+@with_appcontext
+def accounts_list() -> None:
+    """List accounts with their active token count."""
+    store = _accounts()
+    for account in store.list_accounts():
+        tokens = [t for t in store.list_tokens(account.id) if t.active]
+        click.echo(f"{account.id:24} {account.role.value:9} {len(tokens):3} active token(s)  {account.name}")
+
+
+@accounts_group.command("grant")
+@click.argument("account_id")
+@click.option("--name", required=True, help="The organisation's name, as its records give it.")
+@click.option("--alias", "aliases", multiple=True, help="Another name of it (a translation); repeatable.")
+@click.option("--identifier", help="Its identifier (an IRI or registry id), when records state one.")
+@click.option("--country", help="Its country, ISO 3166-1 alpha-3 (e.g. FRA).")
+@with_appcontext
+def accounts_grant(
+    account_id: str, name: str, aliases: tuple[str, ...], identifier: str | None, country: str | None
+) -> None:
+    """Entitle an account to publish courses of an organisation."""
+    try:
+        org = _accounts().grant_organisation(
+            account_id, name, identifier=identifier, country=country, aliases=aliases, granted_by=None
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"Account {account_id!r} may now publish for {org.name!r} (grant {org.id}).")
+
+
+@accounts_group.command("organisations")
+@click.argument("account_id")
+@with_appcontext
+def accounts_organisations(account_id: str) -> None:
+    """List the organisations an account may publish for (grant id, name, country, identifier)."""
+    store = _accounts()
+    store.get_account(account_id)
+    for org in store.organisations(account_id):
+        extra = f"  also: {', '.join(org.aliases)}" if org.aliases else ""
+        click.echo(f"{org.id}  {org.name:40} {org.country or '-':4} {org.identifier or '-'}{extra}")
+
+
+@accounts_group.command("revoke-organisation")
+@click.argument("account_id")
+@click.argument("organisation_id")
+@with_appcontext
+def accounts_revoke_organisation(account_id: str, organisation_id: str) -> None:
+    """Withdraw an entitlement (what was published stays; the next harvests are checked)."""
+    org = _accounts().revoke_organisation(account_id, organisation_id)
+    click.echo(f"Account {account_id!r} may no longer publish for {org.name!r}.")
+
+
+@click.command("publishing")
+@click.argument("source_id")
+@click.option(
+    "--for-others/--own-only",
+    required=True,
+    help="May the source publish courses of any provider (an aggregator), or only of its owner's "
+    "organisations?",
+)
+@with_appcontext
+def sources_publishing(source_id: str, for_others: bool) -> None:
+    """Decide who a source may publish for (registered on `catalogue sources`)."""
+    services = get_services()
+    click.get_current_context().call_on_close(services.close)
+    source = services.store.get_source(source_id)
+    settings = {k: v for k, v in source.settings.items() if k != PUBLISHES_FOR_OTHERS}
+    if for_others:
+        settings[PUBLISHES_FOR_OTHERS] = True
+    updated = replace(source, settings=MappingProxyType(settings))
+    services.store.save_source(updated)
+    who = "any provider" if publishes_for_others(updated) else "its owner's organisations only"
+    click.echo(f"Source {source_id!r} publishes for {who}.")
+
+
+@click.group("tokens")
+def tokens_group() -> None:
+    """API tokens: issue, list, revoke."""
+
+
+@tokens_group.command("issue")
+@click.argument("account_id")
+@click.option("--label", default="", help="What the token is for.")
+@with_appcontext
+def tokens_issue(account_id: str, label: str) -> None:
+    """Issue another token for an account (e.g. to rotate one) and print it once."""
+    _echo_token(_accounts().issue_token(account_id, label))
+
+
+@tokens_group.command("list")
+@click.argument("account_id")
+@with_appcontext
+def tokens_list(account_id: str) -> None:
+    """List an account's tokens (ids, labels, dates; never the secrets)."""
+    store = _accounts()
+    store.get_account(account_id)
+    for token in store.list_tokens(account_id):
+        used = token.last_used_at.isoformat(timespec="seconds") if token.last_used_at else "never used"
+        state = f"revoked {token.revoked_at.isoformat(timespec='seconds')}" if token.revoked_at else "active"
+        click.echo(f"{token.id}  {state:32} {used:26} {token.label}")
+
+
+@tokens_group.command("revoke")
+@click.argument("token_id")
+@with_appcontext
+def tokens_revoke(token_id: str) -> None:
+    """Revoke a token for good (its id is the part after 'cat_' and before the dot)."""
+    token = _accounts().revoke_token(token_id)
+    click.echo(f"Token {token.id} of {token.account_id} revoked.")
+
+
+COMMANDS = (accounts_group, tokens_group)

@@ -1,0 +1,79 @@
+"""Vocabulary labels in the interface language: countries, languages, EQF, modes, schedules, ISCED-F.
+
+English labels are the EU vocabularies' own (`catalogue.vocabularies`). Other languages:
+countries and languages through pycountry's gettext catalogues (ISO 3166-1, ISO 639-3), the
+rest from `web/data/vocabulary_labels.toml` (sources cited there). A label we do not have in
+the asked language falls back to English, never to nothing.
+"""
+
+from __future__ import annotations
+
+import gettext
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pycountry
+
+from course_catalogue.catalogue import vocabularies as vocab
+
+LABELS_FILE = Path(__file__).resolve().parent / "data" / "vocabulary_labels.toml"
+
+
+@cache
+def _table() -> dict[str, Any]:
+    with LABELS_FILE.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+@cache
+def _catalogue(domain: str, lang: str) -> gettext.NullTranslations:
+    return gettext.translation(domain, pycountry.LOCALES_DIR, languages=[lang], fallback=True)
+
+
+def _lookup(kind: str, code: str, lang: str) -> str | None:
+    entry = _table().get(kind, {}).get(code)
+    return entry.get(lang) if isinstance(entry, dict) else None
+
+
+def country(code: str, lang: str = "en") -> str:
+    """Name of an ISO 3166-1 alpha-3 country; the code itself when unknown."""
+    english = vocab.country_label(code)
+    if lang == "en":
+        return english
+    found = pycountry.countries.get(alpha_3=code)
+    if found is None:
+        return english
+    translated = _catalogue("iso3166-1", lang).gettext(found.name)
+    return translated if translated != found.name else english
+
+
+def language(code: str, lang: str = "en") -> str:
+    """Name of one of our language codes (ISO 639-1, else 639-3)."""
+    english = vocab.language_label(code)
+    if lang == "en" or english == code:
+        return english
+    translated = _catalogue("iso639-3", lang).gettext(english)
+    return translated[:1].upper() + translated[1:]
+
+
+def eqf(level: int, lang: str = "en") -> str:
+    pattern = _table().get("eqf", {}).get(lang)
+    return pattern.format(level=level) if pattern and lang != "en" else vocab.eqf_label(level)
+
+
+def mode(code: str, lang: str = "en") -> str:
+    return (_lookup("modes", code, lang) if lang != "en" else None) or vocab.mode_label(code)
+
+
+def schedule(code: str, lang: str = "en") -> str:
+    term = vocab.SCHEDULES.get(code)
+    english = term.label if term else code
+    return (_lookup("schedules", code, lang) if lang != "en" else None) or english
+
+
+def isced(code: str, lang: str = "en") -> str:
+    """ISCED-F field name: broad fields are translated, narrower ones stay English."""
+    translated = _lookup("isced_broad", code, lang) if lang != "en" and len(code) == 2 else None
+    return translated or vocab.isced_label(code)
