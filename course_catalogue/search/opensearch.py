@@ -350,9 +350,11 @@ class OpenSearchBackend:
         return read_suggestions([kind for kind, _ in requests], responses, prefix, limit)
 
     def _search(self, body: Mapping[str, Any], action: str) -> Mapping[str, Any]:
-        # A search that resolved the alias just before a rebuild deleted the old index is
-        # retried once: the alias then names the new one.
-        for attempt in (1, 2):
+        # Retried, a few times and briefly, when the failure is transient: a search that
+        # resolved the alias just before a rebuild deleted the old index (the alias then names
+        # the new one), or a node that left the cluster while it served a phase of this search
+        # (the cluster answers from the replicas once it notices). Query errors are not retried.
+        for attempt, pause in enumerate(_SEARCH_RETRY_PAUSES):
             try:
                 with _calls(action):
                     response: Mapping[str, Any] = self._client.search(
@@ -360,8 +362,9 @@ class OpenSearchBackend:
                     )
                     return response
             except BackendUnavailable as error:
-                if attempt == 2 or not isinstance(error.__cause__, NotFoundError):
+                if attempt == len(_SEARCH_RETRY_PAUSES) - 1 or not _transient(error.__cause__):
                     raise
+                time.sleep(pause)
         raise AssertionError("unreachable")
 
     def inventory(self) -> dict[str, tuple[int, str]]:
@@ -467,6 +470,19 @@ class OpenSearchBackend:
                 self._compatible = self._check_version()
             if not self._compatible:
                 raise IndexingError("the search index was built by an older version; run reindex")
+
+
+_SEARCH_RETRY_PAUSES = (0.05, 0.2, 0.5, 0.0)
+"""Pauses before each retry of a search that failed transiently (the last attempt is not retried)."""
+
+
+def _transient(error: BaseException | None) -> bool:
+    """True for a search failure worth retrying: the alias moved, the connection broke, or the
+    cluster answered 5xx (a node disconnected during a search phase, shards relocating)."""
+    if isinstance(error, NotFoundError | ClientConnectionError):
+        return True
+    status = error.status_code if isinstance(error, TransportError) else None
+    return isinstance(status, int) and status >= 500
 
 
 @contextmanager

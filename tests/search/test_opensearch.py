@@ -394,3 +394,17 @@ def test_search_bench_measures_opensearch_beside_the_embedded_engine(
             assert row["opensearch"]["queries"] == 2
     assert (tmp_path / "search-200-opensearch.json").is_file()
     assert not OpenSearch(hosts=[url]).indices.get(index="bench-*", expand_wildcards="all")  # cleaned up
+
+
+def test_only_transient_search_failures_are_retried() -> None:
+    from opensearchpy.exceptions import ConnectionError as ClientConnectionError
+    from opensearchpy.exceptions import NotFoundError, RequestError, TransportError
+
+    from course_catalogue.search.opensearch import _transient
+
+    assert _transient(NotFoundError(404, "index_not_found_exception", {}))  # the alias moved
+    assert _transient(ClientConnectionError("N/A", "refused", OSError()))
+    node_left = TransportError(500, "search_phase_execution_exception", "[node-2] disconnected")
+    assert _transient(node_left) and _transient(TransportError(503, "unavailable", {}))
+    assert not _transient(RequestError(400, "parsing_exception", {}))  # the query is wrong: no retry
+    assert not _transient(ValueError("not a client error"))
