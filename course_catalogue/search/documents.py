@@ -66,7 +66,7 @@ CARD_FIELDS = (
     "currency",
     "free",
     "url",
-    "keywords",  # autocomplete suggests them as skills (search.tantivy_suggest)
+    "keywords",  # autocomplete suggests them as skills (search.tantivy.suggest)
     "cities",  # as published; the region/city facets label their slug values from these
     "regions",
     "geo",  # {"lat", "lon"} of an on-site course, else None

@@ -27,7 +27,7 @@ import tantivy
 from course_catalogue.search.documents import OTHER
 from course_catalogue.search.geo import bounding_box
 from course_catalogue.search.query import FACETS, FACETS_BY_NAME, Query, facet_ranges
-from course_catalogue.search.tantivy_index import BUCKET_FIELDS, LANGUAGES, text_field
+from course_catalogue.search.tantivy.index import BUCKET_FIELDS, LANGUAGES, text_field
 
 MAX_WORDS = 32  # a pasted paragraph is not a query; the rest is ignored
 FIELD_BOOSTS: Mapping[str, float] = {"title": 3.0, "outcomes": 1.5, "description": 1.0}
@@ -84,7 +84,7 @@ class QueryBuilder:
     ) -> tuple[tantivy.Query | None, int | None]:
         """`text()`, and with a `searcher` an upper bound of the documents it can match (from
         the document frequencies of its terms; typo alternatives are not counted): None without
-        a searcher or text. Facet counting (search.tantivy_facets) picks its plan by it."""
+        a searcher or text. Facet counting (search.tantivy.facets) picks its plan by it."""
         required: list[tantivy.Query] = []
         optional: list[tantivy.Query] = []
         reaches: list[int] = []

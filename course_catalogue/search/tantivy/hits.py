@@ -18,7 +18,7 @@ import tantivy
 
 from course_catalogue.search.documents import OTHER, text_language
 from course_catalogue.search.query import Hit
-from course_catalogue.search.tantivy_index import LANGUAGES, text_field
+from course_catalogue.search.tantivy.index import LANGUAGES, text_field
 
 SNIPPET_CHARS = 200
 

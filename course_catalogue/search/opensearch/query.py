@@ -4,7 +4,7 @@ User text is never query syntax here either: it is cut into words and "quoted ph
 same `split_text` the embedded engine uses, and each one becomes `match` / `match_phrase`
 clauses (never `query_string` or `simple_query_string`), which the engine analyses with each
 field's own analyzer. The relevance policy is the embedded engine's, shared through
-`search.tantivy_query`: per word a `dis_max` over the per-language title (x3), outcomes (x1.5)
+`search.tantivy.query`: per word a `dis_max` over the per-language title (x3), outcomes (x1.5)
 and description (x1) fields, provider (x2) and keywords (x1.5), plus a fuzzy match on the
 folded titles at 0.5 (edit distance 1 for 5-8 letters, 2 for longer: fuzziness "AUTO:5,9");
 all words must match, stop words are optional, and with four or more words one in four may
@@ -39,9 +39,9 @@ from course_catalogue.search.query import (
     read_cursor,
     requested_facets,
 )
-from course_catalogue.search.tantivy_hits import SNIPPET_CHARS
-from course_catalogue.search.tantivy_index import build_stopword_analyzers
-from course_catalogue.search.tantivy_query import (
+from course_catalogue.search.tantivy.hits import SNIPPET_CHARS
+from course_catalogue.search.tantivy.index import build_stopword_analyzers
+from course_catalogue.search.tantivy.query import (
     FIELD_BOOSTS,
     FOLDED_BOOSTS,
     FUZZY_BOOST,
@@ -57,7 +57,7 @@ expansions, and OpenSearch rejects queries over `indices.query.bool.max_clause_c
 MAX_TOKEN = 40  # the index analyzers' `length` filter drops longer tokens
 FUZZINESS = "AUTO:5,9"  # none under 5 letters, 1 edit up to 8, 2 from 9: `fuzzy_distance`'s rule
 HIGHLIGHT_START = "\ue000"  # private-use characters as highlight tags: the engine's output is
-HIGHLIGHT_END = "\ue001"  # then escaped by us, never trusted as HTML (see opensearch_results)
+HIGHLIGHT_END = "\ue001"  # then escaped by us, never trusted as HTML (see opensearch.results)
 LABEL_FIELDS: Mapping[str, str] = {
     "provider_key": "provider.raw",
     "region_keys": "regions",

@@ -50,9 +50,9 @@ from course_catalogue.search.query import (
     read_cursor,
     validate,
 )
-from course_catalogue.search.tantivy_facets import count_facets, vocabulary_label
-from course_catalogue.search.tantivy_hits import HitBuilder
-from course_catalogue.search.tantivy_index import (
+from course_catalogue.search.tantivy.facets import count_facets, vocabulary_label
+from course_catalogue.search.tantivy.hits import HitBuilder
+from course_catalogue.search.tantivy.index import (
     SCHEMA_VERSION,
     SLUG_FIELDS,
     build_analyzers,
@@ -63,9 +63,9 @@ from course_catalogue.search.tantivy_index import (
     slug_hash,
     to_tantivy,
 )
-from course_catalogue.search.tantivy_paging import geo_scope, page_by_distance, page_by_key
-from course_catalogue.search.tantivy_query import QueryBuilder, combine
-from course_catalogue.search.tantivy_suggest import suggest as tantivy_suggest
+from course_catalogue.search.tantivy.paging import geo_scope, page_by_distance, page_by_key
+from course_catalogue.search.tantivy.query import QueryBuilder, combine
+from course_catalogue.search.tantivy.suggest import suggest as tantivy_suggest
 
 UPDATE_HEAP = 64_000_000
 REBUILD_HEAP = 256_000_000

@@ -70,7 +70,7 @@ RAW_FIELDS = (
 """Facet and filter values with small vocabularies: indexed (filters) and fast (counts)."""
 SINGLE_VALUED = frozenset({"country", "eqf", "schedule"})
 """RAW_FIELDS a document holds at most one value of: the documents of several values are then
-disjoint sets, so counts under each value's bucket add up (search.tantivy_facets)."""
+disjoint sets, so counts under each value's bucket add up (search.tantivy.facets)."""
 SLUG_FIELDS: Mapping[str, str] = {
     "provider_key": "provider_hash",
     "region_keys": "region_hash",
@@ -79,7 +79,7 @@ SLUG_FIELDS: Mapping[str, str] = {
 """Open-ended slug facets -> the integer fast field they are counted on. Counting strings from a
 dictionary of thousands of values costs several milliseconds per query at a million courses;
 counting their `slug_hash` integers costs almost nothing, and a hash maps back to its slug
-(search.embedded resolves and caches it). The slugs stay indexed for filtering."""
+(search.tantivy.backend resolves and caches it). The slugs stay indexed for filtering."""
 BUCKET_FIELDS: Mapping[str, str] = {"ects": "ects_bucket", "price": "price_bucket"}
 """Float facet fields with fixed ranges -> a raw field holding the key of the range the value
 falls in: a filter on a range key is then a term query, which tantivy evaluates (and, in filter

@@ -38,8 +38,8 @@ from course_catalogue.search.query import (
     range_aggregation,
     requested_facets,
 )
-from course_catalogue.search.tantivy_index import RAW_FIELDS, SINGLE_VALUED, SLUG_FIELDS, slug_hash
-from course_catalogue.search.tantivy_query import FILTER_FIELDS, QueryBuilder, combine, filter_terms
+from course_catalogue.search.tantivy.index import RAW_FIELDS, SINGLE_VALUED, SLUG_FIELDS, slug_hash
+from course_catalogue.search.tantivy.query import FILTER_FIELDS, QueryBuilder, combine, filter_terms
 
 Path = tuple[tuple[str, frozenset[str] | None], ...]
 """Where a facet's results are in an aggregation response: (aggregation name, the keys of the
