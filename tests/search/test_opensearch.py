@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from opensearchpy import OpenSearch
 
+from course_catalogue.search.analysis import build_analyzers
 from course_catalogue.search.documents import OTHER, STEMMERS, TEXT_KINDS, to_document
 from course_catalogue.search.errors import BackendUnavailable, IndexingError, IndexOutdated
 from course_catalogue.search.factory import open_backend
@@ -24,7 +25,6 @@ from course_catalogue.search.opensearch.local import LocalCluster
 from course_catalogue.search.opensearch.query import RequestBuilder
 from course_catalogue.search.opensearch.results import render_marked
 from course_catalogue.search.query import MAX_PAGE, MAX_PAGE_SIZE, Query
-from course_catalogue.search.tantivy.index import build_analyzers
 from tests.search.conftest import ENGINES, catalogue, cid, drop_indices, make_course, open_engine, q
 
 

@@ -52,7 +52,7 @@ from course_catalogue.search.opensearch.query import RequestBuilder
 from course_catalogue.search.opensearch.results import read_result
 from course_catalogue.search.opensearch.suggest import read_suggestions, suggest_requests
 from course_catalogue.search.query import Query, SearchResult, validate
-from course_catalogue.search.tantivy.index import SORT_FIELDS, sort_key
+from course_catalogue.search.sorting import SORT_FIELDS, sort_key
 
 INDEX_VERSION = 3
 # 2: region/city, schedule, ISCED drill-down, start_day, geo, sort keys.

@@ -18,7 +18,8 @@ import tantivy
 
 from course_catalogue.search.geo import distance_km
 from course_catalogue.search.query import Cursor, Query
-from course_catalogue.search.tantivy.index import ID_HASH, SORT_FIELDS
+from course_catalogue.search.sorting import SORT_FIELDS
+from course_catalogue.search.tantivy.index import ID_HASH
 from course_catalogue.search.tantivy.query import QueryBuilder, combine
 
 CURSOR_WINDOW = 50  # hits re-read before a cursor's position, to find it again after deletions
