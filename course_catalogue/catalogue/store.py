@@ -183,7 +183,9 @@ class CatalogueStore:
         stmt = self._insert(sources).values(id=source.id, created_at=now, **values)
         if new:
             with self._guard(), self._write() as conn:
-                inserted = conn.execute(stmt.on_conflict_do_nothing(index_elements=[sources.c.id])).rowcount
+                # RETURNING, not rowcount: a skipped insert did not report 0 rows on PostgreSQL
+                skipped = stmt.on_conflict_do_nothing(index_elements=[sources.c.id]).returning(sources.c.id)
+                inserted = conn.execute(skipped).first() is not None
             if not inserted:
                 raise Conflict(f"source {source.id!r} already exists")
             return
