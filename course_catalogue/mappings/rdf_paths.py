@@ -31,14 +31,12 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.rdf_graph import N_TRIPLES, RDF_TYPE, Graph, Lit, Term, parse_ntriples
+from course_catalogue.mappings.selection import Select, SelectNodes
 from course_catalogue.mappings.values import tagged
-
-if TYPE_CHECKING:  # selectors.py registers this module: a runtime import would be circular
-    from course_catalogue.mappings.selectors import Select, SelectNodes
 
 BUILTIN_PREFIXES: Mapping[str, str] = {
     "elm": "http://data.europa.eu/snb/model/elm/",

@@ -26,7 +26,8 @@ from course_catalogue.catalogue.errors import ConfigurationError
 from course_catalogue.catalogue.sources import SourceParameters
 from course_catalogue.mappings.coverage import IgnoreRules, SelectorUse, check_ignore_entry
 from course_catalogue.mappings.rules import FieldRule, GroupRule, Step, compile_runner
-from course_catalogue.mappings.selectors import FORMAT_MEDIA_TYPES, LANGUAGES, Select, SelectorLanguage
+from course_catalogue.mappings.selection import Select, SelectorLanguage
+from course_catalogue.mappings.selectors import FORMAT_MEDIA_TYPES, LANGUAGES
 from course_catalogue.mappings.targets import GROUPS, TARGETS, Group, Target
 from course_catalogue.mappings.transforms import REGISTRY, Result, TransformDef
 from course_catalogue.mappings.transforms.languages import language
