@@ -27,12 +27,15 @@ from course_catalogue.catalogue.accounts import (
 )
 from course_catalogue.catalogue.entitlements import (
     EntitledOrganisation,
+    PublishingPolicy,
     check_country,
     clean_aliases,
     name_key,
+    publishes_for_others,
 )
 from course_catalogue.catalogue.errors import Conflict, NotFound
 from course_catalogue.catalogue.schema import account_organisations, accounts, api_tokens
+from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.store import CatalogueStore
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -255,3 +258,19 @@ def _token(row: sa.Row[Any]) -> ApiToken:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def publishing_policy(store: CatalogueStore, source: Source) -> PublishingPolicy | None:
+    """Who `source` may publish for: None when unrestricted (no owner, an admin owner, or marked
+    as publishing for others), else its owning account's organisations. An owner account that no
+    longer exists may publish for nobody."""
+    if source.owner is None or publishes_for_others(source):
+        return None
+    accounts = AccountStore(store)
+    try:
+        account = accounts.get_account(source.owner)
+    except NotFound:
+        return PublishingPolicy(source.owner, ())
+    if account.role is Role.ADMIN:
+        return None
+    return PublishingPolicy(account.id, tuple(accounts.organisations(account.id)))
