@@ -179,7 +179,7 @@ def _dispatch(job: SchemeJob) -> SchemeJob:
         return services.scheme_jobs.get(job.id)
     try:
         from course_catalogue.services.tasks import EVALUATE  # Celery loads only when a job is queued
-        from course_catalogue.web.celery_app import celery_init_app
+        from course_catalogue.web.celery_setup import celery_init_app
 
         celery = celery_init_app(current_app._get_current_object())  # type: ignore[attr-defined]
         policy = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
