@@ -49,6 +49,15 @@ class Source:
             raise ConfigurationError(f"unknown format {self.format!r}; expected one of {', '.join(FORMATS)}")
 
 
+RETIRED = "retired_at"
+"""Key in `Source.settings`: when the source was deleted (its courses are tombstones)."""
+
+
+def is_retired(source: Source) -> bool:
+    """Whether the source was deleted (services.publish.retire): it takes no feed until registered again."""
+    return bool(source.settings.get(RETIRED))
+
+
 @dataclass(frozen=True)
 class FetchState:
     """HTTP validators from a source's last successful fetch, sent back as If-None-Match /

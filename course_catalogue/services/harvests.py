@@ -24,8 +24,10 @@ from course_catalogue.catalogue.store import CatalogueStore
 from course_catalogue.services import publish
 from course_catalogue.services.actors import Actor
 from course_catalogue.services.errors import InvalidInput, PermissionDenied
+from course_catalogue.services.jobs import HarvestAttempt, run_harvest_exclusive
 from course_catalogue.services.locks import SourceLocks
 from course_catalogue.services.pipeline import HarvestSettings, remap_source
+from course_catalogue.services.publish import Confirmed, Published
 
 
 @dataclass
@@ -42,7 +44,7 @@ class HarvestService:
 
     def push(
         self, actor: Actor, source_id: str, content: bytes, media_type: str, *, dry_run: bool = True
-    ) -> publish.Published:
+    ) -> Published:
         """Harvest pushed bytes. A dry run (the default) changes nothing and stages the bytes for
         `confirm`; a feed that could not be staged is refused (QuotaExceeded) before its dry run."""
         source = self.changeable(actor, source_id)
@@ -65,7 +67,29 @@ class HarvestService:
             settings=self.settings,
         )
 
-    def confirm(self, actor: Actor, source_id: str, staged_id: str) -> publish.Confirmed:
+    def harvest(
+        self, actor: Actor, source: Source, *, data: bytes | None = None, dry_run: bool = False
+    ) -> HarvestAttempt:
+        """Register (or update) `source` as given and harvest it: `data` when given, else its URL;
+        one run per source at a time (a busy source: `HarvestAttempt.report` None). A dry run
+        registers nothing, changes nothing and records no run: the report is only returned."""
+        actor.permit(lambda a: can_change_source(a, source), f"Your account may not harvest {source.id!r}.")
+        if data is None and not source.url:
+            raise InvalidInput(f"Source {source.id!r} has no URL: give its feed.", field="url")
+        if not dry_run:
+            self.store.save_source(source)
+        return run_harvest_exclusive(
+            self.store,
+            source,
+            locks=self.locks,
+            data=data,
+            sinks=self.sinks,
+            dry_run=dry_run,
+            settings=self.settings,
+            record=not dry_run,
+        )
+
+    def confirm(self, actor: Actor, source_id: str, staged_id: str) -> Confirmed:
         """Publish exactly the bytes of a staged dry run (the mapping is applied again)."""
         source = self.changeable(actor, source_id)
         return publish.confirm(
@@ -78,7 +102,7 @@ class HarvestService:
             settings=self.settings,
         )
 
-    def pull(self, actor: Actor, source_id: str, *, dry_run: bool = False) -> publish.Published:
+    def pull(self, actor: Actor, source_id: str, *, dry_run: bool = False) -> Published:
         """Fetch the source's URL and harvest it now (what its schedule does)."""
         source = self.changeable(actor, source_id)
         if not source.url:

@@ -19,10 +19,12 @@ from urllib.parse import urlsplit
 
 from course_catalogue.catalogue.account_store import AccountStore
 from course_catalogue.catalogue.changes import ChangeSink
+from course_catalogue.catalogue.entitlements import PUBLISHES_FOR_OTHERS
 from course_catalogue.catalogue.errors import ConfigurationError, Conflict, NotFound
 from course_catalogue.catalogue.permissions import (
     can_assign_owner,
     can_change_source,
+    can_mark_publishers,
     can_register_source,
     is_admin,
 )
@@ -33,6 +35,7 @@ from course_catalogue.catalogue.sources import (
     SourceParameters,
     check_parameters,
     check_source_cap,
+    is_retired,
     registered_provider,
     set_parameters,
     source_parameters,
@@ -131,9 +134,7 @@ class SourceService:
         default_owner = None if actor.may(can_assign_owner) else actor.id
         owner = self._owner(actor, given, default_owner)
         known = self._find(given.id)
-        if known is not None and not (
-            publish.is_retired(known) and actor.may(lambda a: can_change_source(a, known))
-        ):
+        if known is not None and not (is_retired(known) and actor.may(lambda a: can_change_source(a, known))):
             raise Conflict(f"source {given.id!r} already exists")
         if known is None or known.owner != owner:  # a retired source of one's own is no new one
             self._check_quota(owner)
@@ -178,6 +179,18 @@ class SourceService:
         source = self.changeable(actor, source_id)
         report = publish.retire(self.store, source, locks=self.locks, sinks=self.sinks)
         return Retired(self.store.get_source(source_id), report)
+
+    def set_publishing(self, actor: Actor, source_id: str, *, for_others: bool) -> Source:
+        """Whether the source may publish courses of any provider (an aggregator's or a registry's
+        feed) or only of its owner's organisations. Admins (and the operator) only."""
+        actor.permit(can_mark_publishers, "Only an admin decides who a source may publish for.")
+        source = self.store.get_source(source_id)
+        settings = {k: v for k, v in source.settings.items() if k != PUBLISHES_FOR_OTHERS}
+        if for_others:
+            settings[PUBLISHES_FOR_OTHERS] = True
+        updated = replace(source, settings=MappingProxyType(settings))
+        self.store.save_source(updated)
+        return updated
 
     def changeable(self, actor: Actor, source_id: str) -> Source:
         """The source, if the actor may change it (NotFound, PermissionDenied)."""

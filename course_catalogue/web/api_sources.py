@@ -19,10 +19,11 @@ from course_catalogue.catalogue.permissions import can_change_source
 from course_catalogue.catalogue.runs import RunReport, RunStatus
 from course_catalogue.catalogue.sources import (
     Source,
+    is_retired,
 )
 from course_catalogue.catalogue.staged_feeds import StagedFeed
-from course_catalogue.services import publish
 from course_catalogue.services.actors import Actor
+from course_catalogue.services.harvests import Published
 from course_catalogue.services.runtime import get_services
 from course_catalogue.services.sources import SourceFields
 from course_catalogue.web.api import issue_summary, source_summary
@@ -64,7 +65,7 @@ def source_json(source: Source) -> dict[str, Any]:
         **source_summary(source),
         "provider": source.settings.get("provider"),
         "parameters": dict(source.settings.get("parameters") or {}),
-        "retired": publish.is_retired(source),
+        "retired": is_retired(source),
         "links": {
             "self": url_for("api.source", source_id=source.id),
             "feed": url_for("api_sources.push_feed", source_id=source.id),
@@ -131,7 +132,7 @@ def _staged_json(source: Source, staged: StagedFeed) -> dict[str, Any]:
     }
 
 
-def _published_json(source: Source, published: publish.Published) -> dict[str, Any]:
+def _published_json(source: Source, published: Published) -> dict[str, Any]:
     report = published.report
     return {
         "dry_run": report.dry_run,

@@ -35,8 +35,6 @@ from course_catalogue.catalogue.sources import (
 from course_catalogue.search.errors import IndexOutdated
 from course_catalogue.search.sync import reindex
 from course_catalogue.services.actors import Actor
-from course_catalogue.services.jobs import run_harvest_exclusive
-from course_catalogue.services.pipeline import run_harvest
 from course_catalogue.services.runtime import Services, get_services
 from course_catalogue.services.sources import MIN_SCHEDULE_MINUTES, SourceFields
 from course_catalogue.web.app import create_app
@@ -129,21 +127,9 @@ def harvest_command(
     source, _ = _resolve_source(source_id, file, url, fmt, mapping)
     if file is None and not source.url:
         raise click.UsageError(f"source {source.id!r} has no URL: give --file or --url")
-    svc = services()
     # A dry run registers nothing, changes nothing and is not recorded: its report is printed.
-    if not dry_run:
-        svc.store.save_source(source)
     data = file.read_bytes() if file is not None else None
-    attempt = run_harvest_exclusive(
-        svc.store,
-        source,
-        locks=svc.locks,
-        data=data,
-        sinks=svc.sinks,
-        dry_run=dry_run,
-        settings=svc.harvest_settings,
-        record=not dry_run,
-    )
+    attempt = services().harvests.harvest(Actor.operator(), source, data=data, dry_run=dry_run)
     if attempt.report is None:
         click.echo(f"Error: {attempt.error}; nothing was done, try again when it has finished", err=True)
         raise SystemExit(EXIT_BUSY)
@@ -245,8 +231,12 @@ def load_samples_command(as_json: bool) -> None:
             mapping=entry.get("mapping"),
         )
         data = _sample_data(registry, entry)
-        svc.store.save_source(source)
-        report = run_harvest(svc.store, source, data=data, sinks=svc.sinks, settings=svc.harvest_settings)
+        attempt = svc.harvests.harvest(Actor.operator(), source, data=data)
+        if attempt.report is None:
+            raise click.ClickException(
+                f"sample feed {source.id!r}: {attempt.error}; try again when it has finished"
+            )
+        report = attempt.report
         reports.append(report)
         if not as_json:
             echo_report(report, as_json=False, issue_limit=3)
@@ -393,10 +383,7 @@ def runs_list(source_id: str | None, limit: int) -> None:
 @with_appcontext
 def runs_confirm(run_id: int) -> None:
     """Apply the withdrawals a HELD run kept back (the mass-withdrawal guard)."""
-    svc = services()
-    diff = svc.store.confirm_withdrawals(run_id)
-    for sink in svc.sinks:
-        sink.apply(diff.changed)
+    diff = services().harvests.confirm_withdrawals(Actor.operator(), run_id)
     click.echo(f"Withdrew {len(diff.withdrawn)} courses.")
 
 

@@ -7,15 +7,13 @@ The first admin can only be made here (the API needs an admin token to create ac
 
 from __future__ import annotations
 
-from dataclasses import replace
-from types import MappingProxyType
-
 import click
 from flask.cli import with_appcontext
 
 from course_catalogue.catalogue.account_store import AccountStore
 from course_catalogue.catalogue.accounts import IssuedToken, Role, check_account_id, slug_for
-from course_catalogue.catalogue.entitlements import PUBLISHES_FOR_OTHERS, publishes_for_others
+from course_catalogue.catalogue.entitlements import publishes_for_others
+from course_catalogue.services.actors import Actor
 from course_catalogue.services.runtime import get_services
 
 
@@ -117,12 +115,7 @@ def sources_publishing(source_id: str, for_others: bool) -> None:
     """Decide who a source may publish for (registered on `catalogue sources`)."""
     services = get_services()
     click.get_current_context().call_on_close(services.close)
-    source = services.store.get_source(source_id)
-    settings = {k: v for k, v in source.settings.items() if k != PUBLISHES_FOR_OTHERS}
-    if for_others:
-        settings[PUBLISHES_FOR_OTHERS] = True
-    updated = replace(source, settings=MappingProxyType(settings))
-    services.store.save_source(updated)
+    updated = services.sources.set_publishing(Actor.operator(), source_id, for_others=for_others)
     who = "any provider" if publishes_for_others(updated) else "its owner's organisations only"
     click.echo(f"Source {source_id!r} publishes for {who}.")
 

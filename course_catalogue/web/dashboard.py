@@ -22,11 +22,10 @@ from course_catalogue.catalogue.errors import Conflict, NotFound, QuotaExceeded
 from course_catalogue.catalogue.permissions import can_change_source, can_register_source, visible_sources
 from course_catalogue.catalogue.quality import Quality, quality
 from course_catalogue.catalogue.runs import Outcome, RunReport, RunStatus, Severity
-from course_catalogue.catalogue.sources import FORMATS, PARAMETERS, Source
+from course_catalogue.catalogue.sources import FORMATS, PARAMETERS, Source, is_retired
 from course_catalogue.catalogue.staged_feeds import StagedFeedStore
 from course_catalogue.catalogue.store import CatalogueStore
 from course_catalogue.mappings.transforms.levels import framework_keys
-from course_catalogue.services import publish
 from course_catalogue.services.actors import Actor
 from course_catalogue.services.errors import InvalidInput
 from course_catalogue.services.runtime import get_services
@@ -114,7 +113,7 @@ def _source_row(store: CatalogueStore, source: Source, account: Account) -> dict
     last = _last_real_run(store, source.id)
     return {
         "source": source,
-        "retired": publish.is_retired(source),
+        "retired": is_retired(source),
         "can_change": can_change_source(account, source),
         "runs": store.list_runs(source.id, limit=RUNS_SHOWN),
         "last": last,
