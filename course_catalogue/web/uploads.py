@@ -25,6 +25,7 @@ MEDIA_TYPES: dict[str, frozenset[str]] = {
     "qdr-loq": _XML,
     "xml": _XML,
     "elm-rdf": _RDF,
+    "rdf": _RDF | {"text/html"},
     "json": frozenset({"application/json", "application/x-ndjson", "application/jsonl"}),
 }
 """Media types a feed of each source format may be pushed as."""
