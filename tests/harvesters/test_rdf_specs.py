@@ -1,0 +1,198 @@
+"""RDF specs name their records: record classes and fallback tiers, local JSON-LD contexts next to
+the spec, references followed across a graph (CTDL), JSON-LD blocks of HTML pages."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from course_catalogue.catalogue.errors import ConfigurationError, ParseError
+from course_catalogue.catalogue.model import Course
+from course_catalogue.harvesters.base import harvester_for
+from course_catalogue.harvesters.elm import RdfHarvester
+from course_catalogue.mappings.engine import apply
+from course_catalogue.mappings.spec import MappingSpec, load_spec
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+SPECS = Path(__file__).parents[2] / "course_catalogue" / "mappings" / "specs"
+CTDL = FIXTURES / "corpus" / "ctdl"
+ORGANISATION = "https://credentialengine.github.io/credential-registry-ingest-examples/Organization/1/Organization-1.json"
+
+
+def courses(data: bytes, spec: MappingSpec) -> dict[str, Course]:
+    found = {}
+    for gathered in harvester_for(spec.format).gather(data, spec):
+        record = apply(spec, gathered.item, "test")
+        assert record.course is not None, [*gathered.issues, *record.issues]
+        found[record.provider_ref or ""] = record.course
+    return found
+
+
+def write_spec(folder: Path, text: str) -> MappingSpec:
+    path = folder / "spec.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_spec(str(path))
+
+
+# -- record classes ---------------------------------------------------------------------------
+
+TURTLE = b"""@prefix ex: <https://example.org/terms/> .
+@prefix dc: <http://purl.org/dc/terms/> .
+<https://example.org/a> a ex:Module ; dc:title "Module A"@en ; ex:part <https://example.org/b> .
+<https://example.org/b> a ex:Unit ; dc:title "Unit B"@en .
+<https://example.org/c> a ex:Unit ; dc:title "Unit C"@en .
+"""
+
+SPEC = """format = "rdf"
+[namespaces]
+ex = "https://example.org/terms/"
+[reader]
+records = %s
+[fields.title]
+path = "dc:title"
+[fields.provider.fields.name]
+constant = "Example"
+"""
+
+
+def test_the_first_record_tier_the_graph_has_gives_the_records(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path, SPEC % '["ex:Course", "ex:Module", "ex:Unit"]')
+    found = courses(TURTLE, spec)
+    assert list(found) == ["https://example.org/a"]
+    # a unit the module points at is part of its record, not a record itself
+    spec = write_spec(tmp_path, SPEC % '[["ex:Module", "ex:Unit"]]')
+    assert list(courses(TURTLE, spec)) == [
+        "https://example.org/a",
+        "https://example.org/b",
+        "https://example.org/c",
+    ]
+
+
+def test_a_graph_without_any_record_class_is_refused_naming_them(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path, SPEC % '["ex:Course", ["ex:Programme", "<https://example.org/Other>"]]')
+    with pytest.raises(
+        ParseError, match=r"no subject typed ex:Course, then ex:Programme or <https://example.org/Other>"
+    ):
+        list(RdfHarvester().gather(TURTLE, spec))
+
+
+@pytest.mark.parametrize(
+    ("records", "problem"),
+    [
+        ('"ex:Course"', "must be a non-empty list"),
+        ("[]", "must be a non-empty list"),
+        ("[[]]", "is not a class"),
+        ('["nope:Course"]', "neither <IRI> nor a CURIE with a declared prefix"),
+    ],
+)
+def test_record_classes_are_checked_when_the_spec_loads(tmp_path: Path, records: str, problem: str) -> None:
+    with pytest.raises(ConfigurationError, match=problem):
+        write_spec(tmp_path, SPEC % records)
+
+
+# -- local contexts ---------------------------------------------------------------------------
+
+JSONLD = {
+    "@context": "https://example.org/context.jsonld",
+    "@id": "https://example.org/a",
+    "@type": "Module",
+    "title": {"en": "Module A", "fr": "Module A (fr)"},
+}
+CONTEXTS = '[reader.contexts]\n"https://example.org/context.jsonld" = "%s"\n'
+CONTEXT = {
+    "@context": {
+        "Module": "https://example.org/terms/Module",
+        "title": {"@id": "http://purl.org/dc/terms/title", "@container": "@language"},
+    }
+}
+
+
+def test_a_context_registered_by_the_spec_is_read_from_the_file_next_to_it(tmp_path: Path) -> None:
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ctx" / "example.jsonld").write_text(json.dumps(CONTEXT), encoding="utf-8")
+    text = SPEC % '["ex:Module"]' + CONTEXTS % "ctx/example.jsonld"
+    spec = write_spec(tmp_path, text)
+    (course,) = courses(json.dumps(JSONLD).encode(), spec).values()
+    assert course.title == {"en": "Module A", "fr": "Module A (fr)"}  # a language map: per-language text
+
+
+def test_a_missing_context_file_is_a_configuration_error(tmp_path: Path) -> None:
+    text = SPEC % '["ex:Module"]' + CONTEXTS % "ctx/absent.jsonld"
+    with pytest.raises(ConfigurationError, match=r"absent\.jsonld does not exist"):
+        write_spec(tmp_path, text)
+
+
+def test_a_remote_context_without_a_local_copy_is_a_parse_error_naming_it(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path, SPEC % '["ex:Module"]')
+    with pytest.raises(ParseError, match=r"https://example\.org/context\.jsonld.*never fetched"):
+        list(RdfHarvester().gather(json.dumps(JSONLD).encode(), spec))
+
+
+# -- CTDL: references across the graph --------------------------------------------------------
+
+
+def split_graph() -> bytes:
+    """The published LearningProgram-1 graph with every cost profile moved out of its course into a
+    node of its own (referenced by blank-node id), and the organisation document added as a node."""
+    graph = json.loads((CTDL / "learning_program_1_graph.json").read_text(encoding="utf-8"))
+    feed = json.loads((CTDL / "credential_program_organization_1.json").read_text(encoding="utf-8"))
+    organisation = feed[2]
+    nodes: list[dict[str, Any]] = []
+    for number, node in enumerate(graph["@graph"]):
+        costs = []
+        for index, cost in enumerate(node.pop("ceterms:estimatedCost", [])):
+            cost = {"@id": f"_:cost-{number}-{index}", **cost}
+            nodes.append(cost)
+            costs.append(cost["@id"])
+        if costs:
+            node["ceterms:estimatedCost"] = costs
+    organisation.pop("@context")
+    graph["@graph"] += [*nodes, organisation]
+    return json.dumps(graph).encode("utf-8")
+
+
+def test_a_ctdl_graph_with_separate_cost_and_organisation_nodes_maps_fully() -> None:
+    spec = load_spec("ctdl-jsonld")
+    inline = courses((CTDL / "learning_program_1_graph.json").read_bytes(), spec)
+    split = courses(split_graph(), spec)
+    assert list(split) == list(inline) and len(split) == 4
+    for ref, course in split.items():
+        assert course.price == inline[ref].price and course.price is not None, ref
+        assert course.price.currency == "USD"
+        assert course.provider.name == {"en": "Example University"}
+        assert course.provider.country == "USA"
+        assert course.provider.identifier == ORGANISATION
+        assert course.further_information == inline[ref].further_information
+    assert split[next(iter(split))].price is not None
+    assert str(split[next(iter(split))].price.amount) == "4485"  # type: ignore[union-attr]
+
+
+def test_ctdl_reads_language_maps_as_tagged_text_and_follows_the_organisation() -> None:
+    spec = load_spec("ctdl-jsonld")
+    found = courses((CTDL / "credential_program_organization_1.json").read_bytes(), spec)
+    degree = found[
+        "https://credentialengine.github.io/credential-registry-ingest-examples/Credential/1/Credential-1.json"
+    ]
+    assert degree.title == {"en": "Bachelor of Science in Cybersecurity"}
+    assert degree.provider.homepage == "https://example.edu"
+    assert degree.quality_assurance == {"en": "Recognised by: Example Town Cyber Security Jobs Center"}
+
+
+def test_a_spec_copied_without_its_contexts_folder_fails_to_load(tmp_path: Path) -> None:
+    shutil.copy(SPECS / "ctdl-jsonld.toml", tmp_path / "ctdl.toml")
+    with pytest.raises(ConfigurationError, match=r"ctdl-reduced\.jsonld does not exist"):
+        load_spec(str(tmp_path / "ctdl.toml"))
+    shutil.copytree(SPECS / "contexts", tmp_path / "contexts")
+    assert load_spec(str(tmp_path / "ctdl.toml")).format == "rdf"
+
+
+def test_the_split_graph_really_separates_the_nodes() -> None:
+    document = json.loads(split_graph())
+    program = copy.deepcopy(document["@graph"][0])
+    assert all(isinstance(ref, str) for ref in program["ceterms:estimatedCost"])
+    assert any(node.get("@type") == "ceterms:Organization" for node in document["@graph"])
