@@ -27,6 +27,10 @@ Reading rules (the contract the tests pin down); the spec's `[reader]` table is 
   that point at it (ELM: the credential's `elm:LearningAchievement` with its awarding process,
   assessment, grade), so a spec can reach provider and awarding body through inverse paths
   (`^elm:specifiedBy/elm:awardedBy/...`); nodes of a `referrers_excluded` class are not taken.
+  `referrer_levels` (default 1) goes further up: with 2, the nodes pointing at those too (an Open
+  Badge achievement <- the learner's AchievementSubject <- the credential with its issuer). A
+  node of a `private` class on the way up is passed through, not taken in: the record keeps only
+  the triple that links it to the node below (its IRI, never its properties).
 * guid and pointer are the root IRI. A blank-node root gets the stable id
   `urn:catalogue:elm:blank:<content hash>` and a WARNING (it changes whenever the content does).
   (The prefix says "elm" for every RDF feed: it is the id stored records already carry.)
@@ -470,20 +474,47 @@ def itemise(
     stops = frozenset(r.node for r in roots)
     signatures = BlankSignatures(graph)
     referrers = graph.referrers() if any(r.with_referrers for r in roots) else {}
-    excluded = reading.referrers_excluded | reading.private
     for root in roots:
-        context = (
-            [s for s in referrers.get(root.node, ()) if not excluded.intersection(graph.types(s))]
-            if root.with_referrers
-            else []
-        )
-        yield _item(graph, root, context, stops, signatures, limits, overfull or {}, reading)
+        context, links = _upwards(graph, root.node, referrers, reading) if root.with_referrers else ([], [])
+        yield _item(graph, root, context, links, stops, signatures, limits, overfull or {}, reading)
+
+
+def _upwards(
+    graph: Graph, node: str, referrers: dict[str, list[str]], reading: RdfReading
+) -> tuple[list[str], list[Triple]]:
+    """The nodes a record takes in above its root (`referrer_levels` levels of nodes pointing at
+    it, without `referrers_excluded` classes) and the linking triples of the private nodes passed
+    through on the way (see the module rules)."""
+    taken: dict[str, None] = {}
+    links: list[Triple] = []
+    frontier = [node]
+    seen = {node}
+    for level in range(reading.referrer_levels):
+        above: list[str] = []
+        for below in frontier:
+            for s in referrers.get(below, ()):
+                if s in seen:
+                    continue
+                types = graph.types(s)
+                if reading.referrers_excluded.intersection(types):
+                    continue
+                seen.add(s)
+                if reading.private.intersection(types):
+                    if level + 1 < reading.referrer_levels:  # a bridge to the level above
+                        links.extend((s, p, below) for p, objects in graph.out[s].items() if below in objects)
+                        above.append(s)
+                    continue
+                taken[s] = None
+                above.append(s)
+        frontier = above
+    return list(taken), links
 
 
 def _item(
     graph: Graph,
     root: _Root,
     context: list[str],
+    links: list[Triple],
     stops: frozenset[str],
     signatures: BlankSignatures,
     limits: Limits,
@@ -493,6 +524,7 @@ def _item(
     issues: list[Issue] = []
     starts = [root.node, *context]
     triples, problem = _closure(graph, starts, stops, limits, overfull, reading)
+    triples.extend(links)
     if problem is not None:
         # Reported, not processed: the record would be cut arbitrarily (or huge), and since it
         # is not read, the run withdraws nothing (its identity counts as unknown).

@@ -10,6 +10,8 @@ Keys (every class or predicate is a CURIE with the spec's or the built-in prefix
   "elm:Qualification"], "elm:LearningActivitySpecification"]`.
 * `referrers`: record classes whose records also take in, one level up, the nodes that point at
   them (a credential's achievement pointing at the specification it is specified by).
+* `referrer_levels`: how many levels up `referrers` reach (default 1; nodes of a `private` class
+  on the way are passed through, keeping only the linking triple).
 * `referrers_excluded`: classes of such pointing nodes that are never taken in (the credential
   document itself, whose subgraph would be every record's).
 * `private`: classes of nodes never expanded into a record (a learner's personal data): they
@@ -49,7 +51,7 @@ DEFAULT_SPEC = BUILT_IN_SPECS / "elm-rdf.toml"
 """The spec whose `[reader]` a spec without `records` reads with."""
 
 _LISTS = ("referrers", "referrers_excluded", "private", "not_expanded", "dropped")
-KEYS = frozenset({"records", "contexts", *_LISTS})
+KEYS = frozenset({"records", "contexts", "referrer_levels", *_LISTS})
 _PNAME = re.compile(r"^([A-Za-z][\w.-]*):(.*)$")
 
 
@@ -66,6 +68,7 @@ class RdfReading:
     dropped_keys: frozenset[str] = frozenset()
     contexts: Mapping[str, Path] = field(default_factory=lambda: MappingProxyType({}))
     names: tuple[tuple[str, ...], ...] = ()  # the record classes as the spec writes them
+    referrer_levels: int = 1
 
     @property
     def record_classes(self) -> tuple[str, ...]:
@@ -97,6 +100,9 @@ def check_shape(key: str, value: Any) -> str | None:
             if not tier or not all(isinstance(c, str) and c for c in tier):
                 return f"entry {entry!r} is not a class or a non-empty list of classes"
         return None
+    if key == "referrer_levels":
+        ok = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 4
+        return None if ok else "must be an integer from 1 to 4"
     if key == "contexts":
         if not isinstance(value, dict) or not all(
             isinstance(k, str) and isinstance(v, str) and v for k, v in value.items()
@@ -140,6 +146,7 @@ def resolve(reader: Mapping[str, Any], prefixes: Mapping[str, str], base: Path |
         names=tuple(tuple(entry if isinstance(entry, list) else [entry]) for entry in reader["records"]),
         dropped_keys=frozenset(_keys(lists["dropped"], prefixes)),
         contexts=MappingProxyType(contexts),
+        referrer_levels=int(reader.get("referrer_levels", 1)),
         **lists,
     )
 

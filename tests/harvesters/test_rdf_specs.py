@@ -196,3 +196,48 @@ def test_the_split_graph_really_separates_the_nodes() -> None:
     program = copy.deepcopy(document["@graph"][0])
     assert all(isinstance(ref, str) for ref in program["ceterms:estimatedCost"])
     assert any(node.get("@type") == "ceterms:Organization" for node in document["@graph"])
+
+
+# -- Open Badges: an achievement, its credential two levels up, the learner passed through ----------
+
+BADGES = FIXTURES / "corpus" / "openbadges"
+
+
+def test_an_extension_context_without_a_local_copy_fails_the_badge_naming_it() -> None:
+    with pytest.raises(ParseError, match=r"https://purl\.imsglobal\.org/spec/ob/v3p0/extensions\.json"):
+        list(
+            RdfHarvester().gather(
+                (BADGES / "ob3_full_open_badge.json").read_bytes(), load_spec("open-badges")
+            )
+        )
+
+
+def badges_with_extensions(tmp_path: Path) -> MappingSpec:
+    """The shipped spec, with a local copy of the extensions context registered next to it (an empty
+    context here: the example uses no extension term), as an operator would add one."""
+    shutil.copytree(SPECS / "contexts", tmp_path / "contexts")
+    (tmp_path / "contexts" / "extensions.json").write_text('{"@context": {}}', encoding="utf-8")
+    text = (SPECS / "open-badges.toml").read_text(encoding="utf-8")
+    extension = '"https://purl.imsglobal.org/spec/ob/v3p0/extensions.json" = "contexts/extensions.json"'
+    return write_spec(tmp_path, text.replace("\n[reader.contexts]", f"\n[reader.contexts]\n{extension}\n", 1))
+
+
+def test_the_full_badge_maps_its_achievement_without_the_learners_data(tmp_path: Path) -> None:
+    spec = badges_with_extensions(tmp_path)
+    (gathered,) = RdfHarvester().gather((BADGES / "ob3_full_open_badge.json").read_bytes(), spec)
+    content = gathered.item.content.decode("utf-8")
+    # the learner's subject is passed through: its link to the achievement, none of its properties
+    assert (
+        "did:example:ebfeb1f712ebc6f1c276e12ec21> <https://purl.imsglobal.org/spec/vc/ob/vocab.html#achievement>"
+        in content
+    )
+    assert "student@1edtech.edu" not in content and "A-9320041" not in content and "Major Domo" not in content
+    record = apply(spec, gathered.item, "test")
+    course = record.course
+    assert course is not None, record.issues
+    assert course.title == {"en": "1EdTech University Degree"}
+    assert course.provider.name == {"en": "1EdTech University"}  # the creator, before the issuer
+    assert course.provider.country == "USA"
+    assert course.grade == {"en": "Assessed by: Final Project Grade; Project Status"}
+    assert course.workload is None or course.workload.ects is None  # creditsAvailable: no scheme stated
+    assert "https://1edtech.edu/catalog/degree" in course.further_information["en"]
