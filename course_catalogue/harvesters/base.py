@@ -64,6 +64,7 @@ _HARVESTERS: dict[str, str] = {
     "elm-rdf": "course_catalogue.harvesters.elm:RdfHarvester",  # the name "rdf" had before it was general
     "rdf": "course_catalogue.harvesters.elm:RdfHarvester",
     "json": "course_catalogue.harvesters.json:JsonHarvester",
+    "jsonld-pages": "course_catalogue.harvesters.pages:PagesHarvester",
     "qdr-loq": "course_catalogue.harvesters.qdr:QdrHarvester",
     "xml": "course_catalogue.harvesters.xml:XmlHarvester",
     "xcri-cap": "course_catalogue.harvesters.xml:XmlHarvester",

@@ -186,11 +186,15 @@ Overfull = dict[str, dict[str, None]]
 
 
 def read_graph(
-    data: bytes, syntax: str, max_values: int = MAX_VALUES_PER_PROPERTY, reading: RdfReading | None = None
+    data: bytes,
+    syntax: str,
+    max_values: int = MAX_VALUES_PER_PROPERTY,
+    reading: RdfReading | None = None,
+    base: str | None = None,
 ) -> tuple[Graph, list[str], Overfull]:
     """The feed's triples indexed, its typed subjects in document order (for item order), and
     the (subject, property) pairs with more than `max_values` distinct values, of which only the
-    first `max_values` are indexed.
+    first `max_values` are indexed. `base`: the IRI relative IRIs resolve against (a page's URL).
 
     Linear in the triples: a value is looked up among the values of its subject and property by
     a list scan while there are few (most properties have one to three), then in a set built for
@@ -217,7 +221,7 @@ def read_graph(
     collecting = gc.isenabled()
     gc.disable()  # the loop makes no garbage cycles, only a growing index the GC would re-scan
     try:
-        for quad in ox.parse(data, SYNTAXES[syntax]):
+        for quad in ox.parse(data, SYNTAXES[syntax], base_iri=base):
             subject, obj = quad.subject, quad.object
             kind = type(subject)
             if kind is named:

@@ -430,6 +430,11 @@ def _check_syntax(value: Any) -> str | None:
     return None if value in SYNTAX_NAMES else f"must be one of {', '.join(SYNTAX_NAMES)}"
 
 
+def _check_seconds(value: Any) -> str | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+    return None if ok else "must be a number of seconds >= 0"
+
+
 def _check_positive(value: Any) -> str | None:
     ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
     return None if ok else "must be a positive integer"
@@ -453,6 +458,10 @@ class RdfRecords:
             # triples of one record, beyond which the record is reported, not processed
             "max_values_per_property": _check_positive,
             "max_record_triples": _check_positive,
+            # web pages harvester (harvesters/pages.py): pages read, size cap per page, politeness
+            "max_pages": _check_positive,
+            "max_page_bytes": _check_positive,
+            "delay_seconds": _check_seconds,
             # record classes, how far a record reaches, local JSON-LD contexts (mappings/rdf_reader.py)
             **{key: functools.partial(rdf_reader.check_shape, key) for key in rdf_reader.KEYS},
         }

@@ -113,6 +113,7 @@ FORMAT_MEDIA_TYPES: dict[str, str] = {
     "qdr-loq": XML_MEDIA_TYPE,
     "elm-rdf": N_TRIPLES,
     "rdf": N_TRIPLES,
+    "jsonld-pages": N_TRIPLES,
     "json": JSON_MEDIA_TYPE,
 }
 """Spec `format` -> media type of the items its harvester produces (formats with a selector
