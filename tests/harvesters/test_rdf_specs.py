@@ -241,3 +241,17 @@ def test_the_full_badge_maps_its_achievement_without_the_learners_data(tmp_path:
     assert course.grade == {"en": "Assessed by: Final Project Grade; Project Status"}
     assert course.workload is None or course.workload.ects is None  # creditsAvailable: no scheme stated
     assert "https://1edtech.edu/catalog/degree" in course.further_information["en"]
+
+
+def test_the_readme_example_follows_the_references(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### RDF and JSON-LD specs") :]
+    document = section[section.index("```json\n") + 8 : section.index("\n```", section.index("```json\n"))]
+    start = section.index("```toml\n") + 8
+    spec_text = section[start : section.index("\n```", start)]
+    shutil.copytree(SPECS / "contexts", tmp_path / "contexts")
+    spec = write_spec(tmp_path, spec_text)
+    (course,) = courses(document.encode("utf-8"), spec).values()
+    assert course.title == {"en": "Personal Growth Mastery"}
+    assert course.provider.name == {"en": "Example University"}
+    assert course.price is not None and (str(course.price.amount), course.price.currency) == ("995", "USD")
