@@ -16,6 +16,9 @@ Reading rules (the contract the tests pin down); the spec's `[reader]` table is 
   literal longer than `MAX_LITERAL_CHARS` are dropped, in JSON-LD before parsing, in the other
   syntaxes while indexing: they are never course data and would bloat every stored record.
 * A syntax error is a ParseError carrying the parser's line/column message.
+* Relative IRIs (JSON-LD `"@id": "./"`, Turtle `<course/1>`) resolve against `reader.base`, an
+  absolute IRI (the feed's own URL); without one the parser drops the statements that use them
+  (a page read through "jsonld-pages" has its URL as base).
 * Items: one per subject typed with a class of the first `[reader].records` entry that the graph
   has subjects of (document order). A graph with none of the record classes, empty or not, is a
   ParseError (it is not a catalogue feed; failing keeps a complete-feed run from withdrawing
@@ -146,7 +149,7 @@ class RdfHarvester:
         limits = Limits.from_reader(reader)
         reading = reading_of(spec)
         syntax = _syntax(data, reader.get("syntax"))
-        graph, order, overfull = read_graph(data, syntax, limits.values, reading)
+        graph, order, overfull = read_graph(data, syntax, limits.values, reading, reader.get("base"))
         # The feed index is hundreds of thousands of long-lived dicts and lists; without this every
         # full cyclic-GC pass re-scans them while records are cut and mapped (measured: ~1.5x
         # slower end to end on a 10k-record feed). Freezing only exempts them from scanning.

@@ -430,6 +430,11 @@ def _check_syntax(value: Any) -> str | None:
     return None if value in SYNTAX_NAMES else f"must be one of {', '.join(SYNTAX_NAMES)}"
 
 
+def _check_base(value: Any) -> str | None:
+    ok = isinstance(value, str) and re.match(r"^https?://[^\s/]+", value) is not None
+    return None if ok else "must be an absolute http(s) IRI (the feed's own URL)"
+
+
 def _check_seconds(value: Any) -> str | None:
     ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
     return None if ok else "must be a number of seconds >= 0"
@@ -459,6 +464,7 @@ class RdfRecords:
             "max_values_per_property": _check_positive,
             "max_record_triples": _check_positive,
             # web pages harvester (harvesters/pages.py): pages read, size cap per page, politeness
+            "base": _check_base,
             "max_pages": _check_positive,
             "max_page_bytes": _check_positive,
             "delay_seconds": _check_seconds,

@@ -17,6 +17,7 @@ from course_catalogue.harvesters.base import harvester_for
 from course_catalogue.harvesters.elm import RdfHarvester
 from course_catalogue.mappings.engine import apply
 from course_catalogue.mappings.spec import MappingSpec, load_spec
+from tests.golden import assert_golden
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 SPECS = Path(__file__).parents[2] / "course_catalogue" / "mappings" / "specs"
@@ -255,3 +256,57 @@ def test_the_readme_example_follows_the_references(tmp_path: Path) -> None:
     assert course.title == {"en": "Personal Growth Mastery"}
     assert course.provider.name == {"en": "Example University"}
     assert course.price is not None and (str(course.price.amount), course.price.currency) == ("995", "USD")
+
+
+# -- goldens: every shipped RDF spec on its real sample ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("feed", "spec_name", "expected"),
+    [
+        ("corpus/ctdl/learning_program_1_graph.json", "ctdl-jsonld", "ctdl_learning_program_1_graph"),
+        (
+            "corpus/ctdl/credential_program_organization_1.json",
+            "ctdl-jsonld",
+            "ctdl_credential_program_organization_1",
+        ),
+        (
+            "corpus/openbadges/ob3_achievement_alignment_ce.json",
+            "open-badges",
+            "ob3_achievement_alignment_ce",
+        ),
+        ("corpus/schemaorg/sdo_course_examples.html", "schema-org-course", "schemaorg_sdo_course_examples"),
+        (
+            "corpus/elm-rdf/elm3_certificate_of_participation_unsigned.jsonld",
+            "elm-rdf",
+            "elm3_certificate_of_participation",
+        ),
+    ],
+)
+def test_golden(feed: str, spec_name: str, expected: str) -> None:
+    spec = load_spec(spec_name)
+    records = []
+    for gathered in harvester_for(spec.format).gather((FIXTURES / feed).read_bytes(), spec):
+        record = apply(spec, gathered.item, "golden")
+        if record.course is not None:
+            records.append(record.course)
+    assert records
+    assert_golden(expected, records)
+
+
+def test_relative_iris_resolve_against_the_readers_base(tmp_path: Path) -> None:
+    page = (FIXTURES / "corpus" / "schemaorg" / "sdo_course_examples.html").read_bytes()
+    text = (SPECS / "schema-org-course.toml").read_text(encoding="utf-8")
+    shutil.copytree(SPECS / "contexts", tmp_path / "contexts")
+    with_base = write_spec(
+        tmp_path, text.replace("\n[reader]\n", '\n[reader]\nbase = "https://college.example/hnc/"\n')
+    )
+
+    def refs(spec: MappingSpec) -> dict[str, Course | None]:
+        return {g.item.guid or "": apply(spec, g.item, "t").course for g in RdfHarvester().gather(page, spec)}
+
+    hnc = refs(with_base)["https://college.example/hnc/"]  # eg-0333's "@id": "./"
+    assert hnc is not None and str(hnc.start_date) in ("2016-08-29", "2016-08-31")
+    assert "https://college.example/hnc/" not in refs(load_spec("schema-org-course"))
+    with pytest.raises(ConfigurationError, match="absolute http"):
+        write_spec(tmp_path, text.replace("\n[reader]\n", '\n[reader]\nbase = "./"\n'))
