@@ -384,7 +384,11 @@ def json_ld_blocks(page: bytes) -> bytes:
         text = (script.text or "").strip()
         try:
             document = json.loads(text)
-        except (json.JSONDecodeError, RecursionError) as exc:
+        except RecursionError:
+            raise ParseError(
+                f"the page's JSON-LD block {number} is nested too deeply (limit {MAX_JSONLD_DEPTH} levels)"
+            ) from None
+        except json.JSONDecodeError as exc:
             raise ParseError(f"the page's JSON-LD block {number} is not valid JSON: {exc}") from None
         documents.extend(document if isinstance(document, list) else [document])
     if not documents:

@@ -207,3 +207,32 @@ def test_an_empty_listing_and_bad_options_are_refused() -> None:
 
 def test_the_format_is_registered() -> None:
     assert harvester_for("jsonld-pages") is not None
+
+
+@pytest.mark.parametrize(
+    ("page", "reason"),
+    [
+        ('<script type="application/ld+json">{"@context": </script>', "not valid JSON"),
+        ('<script type="application/ld+json">' + "[" * 5000 + "]" * 5000 + "</script>", "nested"),
+        (
+            '<script type="application/ld+json">{"@context": "https://evil.example/c", "name": 1}</script>',
+            "never fetched",
+        ),
+        (
+            '<script type="application/ld+json">' + "[" * 100 + "]" * 100 + "</script>",
+            "nested deeper than 64",
+        ),
+        ("\x00\x01 not html at all", "no JSON-LD block"),
+    ],
+)
+def test_a_hostile_page_fails_alone(page: str, reason: str) -> None:
+    site = Site(
+        {
+            "https://college.example/robots.txt": (404, ""),
+            "https://college.example/bad": (200, page),
+            "https://college.example/good": (200, block("Accounting")),
+        }
+    )
+    found = gather(site, "https://college.example/bad\nhttps://college.example/good\n", spec(delay_seconds=0))
+    assert [g.readable for g in found] == [False, True]
+    assert reason in found[0].issues[0].message
