@@ -23,7 +23,8 @@ Keys (every class or predicate is a CURIE with the spec's or the built-in prefix
   dropped before parsing, so the parser never copies them around.
 * `contexts`: a table of remote JSON-LD context IRI = local file, relative to the spec's folder.
   JSON-LD is never read from the network: a document naming a context without a local copy is a
-  ParseError naming it. The IRI matches with or without a trailing "/" or "#".
+  ParseError naming it. The IRI matches with or without a trailing "/" or "#". A file outside the
+  spec's folder (`../`, an absolute path elsewhere) is refused.
 * `syntax`, `max_values_per_property`, `max_record_triples`: see `harvesters/elm.py`.
 
 A spec that gives no `records` reads like the built-in `elm-rdf` spec (its `[reader]` table, with
@@ -135,7 +136,10 @@ def resolve(reader: Mapping[str, Any], prefixes: Mapping[str, str], base: Path |
     lists = {key: frozenset(iri(v) for v in reader.get(key, ())) for key in _LISTS}
     contexts: dict[str, Path] = {}
     for remote, local in reader.get("contexts", {}).items():
-        path = (base or Path(".")) / local
+        folder = (base or Path(".")).resolve()
+        path = (folder / local).resolve()
+        if not path.is_relative_to(folder):
+            raise ValueError(f"contexts.{remote!r}: {local!r} is outside the spec's folder")
         try:
             _context_file(str(path))
         except ParseError as exc:

@@ -310,3 +310,10 @@ def test_relative_iris_resolve_against_the_readers_base(tmp_path: Path) -> None:
     assert "https://college.example/hnc/" not in refs(load_spec("schema-org-course"))
     with pytest.raises(ConfigurationError, match="absolute http"):
         write_spec(tmp_path, text.replace("\n[reader]\n", '\n[reader]\nbase = "./"\n'))
+
+
+def test_a_context_file_outside_the_specs_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "outside.jsonld").write_text(json.dumps(CONTEXT), encoding="utf-8")
+    (tmp_path / "specs").mkdir()
+    with pytest.raises(ConfigurationError, match="outside the spec's folder"):
+        write_spec(tmp_path / "specs", SPEC % '["ex:Module"]' + CONTEXTS % "../outside.jsonld")
