@@ -204,27 +204,8 @@ def test_the_split_graph_really_separates_the_nodes() -> None:
 BADGES = FIXTURES / "corpus" / "openbadges"
 
 
-def test_an_extension_context_without_a_local_copy_fails_the_badge_naming_it() -> None:
-    with pytest.raises(ParseError, match=r"https://purl\.imsglobal\.org/spec/ob/v3p0/extensions\.json"):
-        list(
-            RdfHarvester().gather(
-                (BADGES / "ob3_full_open_badge.json").read_bytes(), load_spec("open-badges")
-            )
-        )
-
-
-def badges_with_extensions(tmp_path: Path) -> MappingSpec:
-    """The shipped spec, with a local copy of the extensions context registered next to it (an empty
-    context here: the example uses no extension term), as an operator would add one."""
-    shutil.copytree(SPECS / "contexts", tmp_path / "contexts")
-    (tmp_path / "contexts" / "extensions.json").write_text('{"@context": {}}', encoding="utf-8")
-    text = (SPECS / "open-badges.toml").read_text(encoding="utf-8")
-    extension = '"https://purl.imsglobal.org/spec/ob/v3p0/extensions.json" = "contexts/extensions.json"'
-    return write_spec(tmp_path, text.replace("\n[reader.contexts]", f"\n[reader.contexts]\n{extension}\n", 1))
-
-
-def test_the_full_badge_maps_its_achievement_without_the_learners_data(tmp_path: Path) -> None:
-    spec = badges_with_extensions(tmp_path)
+def test_the_full_badge_maps_its_achievement_without_the_learners_data() -> None:
+    spec = load_spec("open-badges")
     (gathered,) = RdfHarvester().gather((BADGES / "ob3_full_open_badge.json").read_bytes(), spec)
     content = gathered.item.content.decode("utf-8")
     # the learner's subject is passed through: its link to the achievement, none of its properties
@@ -242,6 +223,14 @@ def test_the_full_badge_maps_its_achievement_without_the_learners_data(tmp_path:
     assert course.grade == {"en": "Assessed by: Final Project Grade; Project Status"}
     assert course.workload is None or course.workload.ects is None  # creditsAvailable: no scheme stated
     assert "https://1edtech.edu/catalog/degree" in course.further_information["en"]
+
+
+def test_a_clr_maps_each_achievement_with_the_issuer_of_its_credential() -> None:
+    found = courses((BADGES / "clr2_complex.json").read_bytes(), load_spec("open-badges"))
+    nurse = found["urn:uuid:3314c2c0-2ee9-4183-838b-470c15ddfb08"]
+    assert nurse.title == {"en": "Nurse Assistant 1 Program with Licensure"}
+    assert nurse.provider.name == {"en": "Western High School, RSD"}  # the AchievementCredential's issuer
+    assert nurse.provider.homepage == "https://western.riverwell.k12.or.us/"
 
 
 def test_the_readme_example_follows_the_references(tmp_path: Path) -> None:
@@ -275,6 +264,8 @@ def test_the_readme_example_follows_the_references(tmp_path: Path) -> None:
             "open-badges",
             "ob3_achievement_alignment_ce",
         ),
+        ("corpus/openbadges/ob3_full_open_badge.json", "open-badges", "ob3_full_open_badge"),
+        ("corpus/openbadges/clr2_complex.json", "open-badges", "clr2_complex"),
         ("corpus/schemaorg/sdo_course_examples.html", "schema-org-course", "schemaorg_sdo_course_examples"),
         (
             "corpus/elm-rdf/elm3_certificate_of_participation_unsigned.jsonld",
