@@ -85,6 +85,7 @@ def test_html_text(published: str, text: str | None) -> None:
         ("univ.ac.uk/courses?id=3", "https://univ.ac.uk/courses?id=3"),
         ("https://münchen.de/kurs", "https://münchen.de/kurs"),
         ("http://127.0.0.1:8080/x", "http://127.0.0.1:8080/x"),
+        ("https://my_site.example.org/", "https://my_site.example.org/"),
     ],
 )
 def test_url(published: str, value: str) -> None:
@@ -98,7 +99,7 @@ def test_url(published: str, value: str) -> None:
         "not a url",
         "http://",
         "javascript:alert(1)",
-        "https://your_course_url...",  # a template's placeholder: no host name
+        "https://your_course_url...",  # a template's placeholder: empty labels, no host name
         "https://-x.org/",
         "brochure.pdf",  # no scheme and "pdf" is no public suffix: a file, not a site
         "co.uk/courses",  # a public suffix alone names no site

@@ -20,9 +20,10 @@ _TAG = re.compile(r"<[a-zA-Z/!]")
 _BLOCK_TAG = re.compile(
     r"<(?:p|div|br|li|ul|ol|h[1-6]|tr|table|section|article|blockquote|pre|dd|dt)\b", re.IGNORECASE
 )
-# A host name: dot-separated labels of letters (any script), digits and inner hyphens, an
-# optional root dot; no underscores, no empty labels ("your_course_url..." is no host).
-_HOST = re.compile(r"(?:(?!-)[^\W_](?:[^\W_]|-){0,62}(?<!-)\.)*(?!-)[^\W_](?:[^\W_]|-){0,62}(?<!-)\.?")
+# A host name: dot-separated labels of letters (any script), digits, inner hyphens and underscores
+# (found in real subdomains, though not in DNS host names proper), an optional root dot; no empty
+# label ("your_course_url..." is a template's placeholder, not a host).
+_HOST = re.compile(r"(?:(?!-)[\w-]{1,63}(?<!-)\.)*(?!-)[\w-]{1,63}(?<!-)\.?")
 # The Public Suffix List snapshot the package ships (no network): tells a site ("x.fr") from a file
 # name ("brochure.pdf") when a URL comes without its scheme.
 _PUBLIC_SUFFIXES = PublicSuffixList()
