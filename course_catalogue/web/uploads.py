@@ -25,6 +25,8 @@ MEDIA_TYPES: dict[str, frozenset[str]] = {
     "qdr-loq": _XML,
     "xml": _XML,
     "elm-rdf": _RDF,
+    "rdf": _RDF | {"text/html"},
+    "jsonld-pages": frozenset({"text/plain", "application/xml", "text/xml"}),  # a listing of page URLs
     "json": frozenset({"application/json", "application/x-ndjson", "application/jsonl"}),
 }
 """Media types a feed of each source format may be pushed as."""
