@@ -21,7 +21,7 @@ from course_catalogue.catalogue.runs import Issue, Severity
 from course_catalogue.catalogue.vocabularies import MODES, SCHEDULES, countries, currencies, isced_fields
 
 MAX_PLAUSIBLE_ECTS = Decimal(180)  # a three-year bachelor; beyond this a "course" is doubtful
-MAX_MICRO_DURATION = timedelta(days=2 * 365)  # formats.md §6.10: flag > 2 years for a micro-credential
+MAX_MICRO_DURATION = timedelta(days=2 * 365)  # docs/formats.md §6.10: flag > 2 years for a micro-credential
 MAX_PLAUSIBLE_HOURS = Decimal(3600)  # two years of full-time study at 1,800 h/year
 PLAUSIBLE_HOURS_PER_ECTS = (Decimal(10), Decimal(60))  # wide band around the ECTS Users' Guide 25-30
 _EPOCH = date(2000, 1, 1)  # reference start for calendar durations when a course has no start date

@@ -1,7 +1,7 @@
 """The mapping engine: one raw feed item + a compiled spec -> a normalised Course and its issues.
 
 `apply` does not run `catalogue.validate`; the harvest pipeline validates the mapped course as a
-separate step (mappings -> catalogue, see architecture.md). `apply` rejects a record itself
+separate step (mappings -> catalogue, see docs/architecture.md). `apply` rejects a record itself
 only when it cannot build one: unreadable item, no provider id, or a `required` field missing.
 """
 
