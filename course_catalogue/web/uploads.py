@@ -25,7 +25,7 @@ MEDIA_TYPES: dict[str, frozenset[str]] = {
     "qdr-loq": _XML,
     "xml": _XML,
     "elm-rdf": _RDF,
-    "rdf": _RDF | {"text/html"},
+    "rdf": _RDF | {"text/html", "application/json"},  # an HTML page's JSON-LD; JSON-LD served as JSON
     "jsonld-pages": frozenset({"text/plain", "application/xml", "text/xml"}),  # a listing of page URLs
     "json": frozenset({"application/json", "application/x-ndjson", "application/jsonl"}),
 }
@@ -41,6 +41,9 @@ _EXTENSIONS = {
     ".json": "application/json",
     ".jsonl": "application/jsonl",
     ".ndjson": "application/x-ndjson",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".txt": "text/plain",
 }
 _UNTYPED = {"", "application/octet-stream"}  # what browsers send for an unknown extension
 

@@ -308,3 +308,41 @@ def test_a_context_file_outside_the_specs_folder_is_refused(tmp_path: Path) -> N
     (tmp_path / "specs").mkdir()
     with pytest.raises(ConfigurationError, match="outside the spec's folder"):
         write_spec(tmp_path / "specs", SPEC % '["ex:Module"]' + CONTEXTS % "../outside.jsonld")
+
+
+def test_ctdl_credit_values_are_followed_by_reference_and_not_guessed() -> None:
+    """The published program with a credit value added as a separate QuantitativeValue node, in
+    ECTS (stated: taken) and in US semester hours (no conversion: reported, not guessed)."""
+    spec = load_spec("ctdl-jsonld")
+    for unit, name, ects in (
+        ("creditUnit:ECTS", "ECTS Credit", "6"),
+        ("creditUnit:SemesterHour", "Semester Hour", None),
+    ):
+        graph = json.loads((CTDL / "learning_program_1_graph.json").read_text(encoding="utf-8"))
+        graph["@graph"][1]["ceterms:creditValue"] = ["_:credits"]
+        graph["@graph"].append(
+            {
+                "@id": "_:credits",
+                "@type": "schema:QuantitativeValue",
+                "schema:value": 6,
+                "ceterms:creditUnitType": {
+                    "@type": "ceterms:CredentialAlignmentObject",
+                    "ceterms:targetNode": unit,
+                    "ceterms:targetNodeName": {"en-US": name},
+                },
+            }
+        )
+        found = {}
+        for gathered in RdfHarvester().gather(json.dumps(graph).encode("utf-8"), spec):
+            record = apply(spec, gathered.item, "test")
+            found[gathered.item.guid] = record
+        course_1a = found[
+            "https://credentialengine.github.io/credential-registry-ingest-examples/LearningProgram/1/Course-1a.json"
+        ]
+        assert course_1a.course is not None
+        workload = course_1a.course.workload
+        if ects is None:
+            assert workload is None or workload.ects is None
+            assert any(i.field == "workload" for i in course_1a.issues)  # reported
+        else:
+            assert workload is not None and str(workload.ects) == ects
