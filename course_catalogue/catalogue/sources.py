@@ -11,12 +11,13 @@ from typing import Any
 
 import pycountry
 
+from course_catalogue.catalogue import formats
 from course_catalogue.catalogue.errors import ConfigurationError, QuotaExceeded
 from course_catalogue.catalogue.model import Course, Organisation, lang_text
 from course_catalogue.catalogue.vocabularies import countries, currencies
 
-FORMATS = ("csv", "xcri-cap", "elm-rdf", "qdr-loq", "xml", "json", "rdf", "jsonld-pages")
-"""Feed formats a source may declare; each has a harvester (see harvesters/)."""
+FORMATS = tuple(formats.FORMATS)
+"""Feed formats a source may declare (the table: `catalogue.formats`)."""
 
 _SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 

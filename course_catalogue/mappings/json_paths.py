@@ -33,11 +33,12 @@ import jmespath
 from jmespath.exceptions import JMESPathError
 from jmespath.visitor import TreeInterpreter
 
+from course_catalogue.catalogue import formats
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.selection import Select, SelectNodes
 from course_catalogue.mappings.values import tagged
 
-JSON_MEDIA_TYPE = "application/json"
+JSON_MEDIA_TYPE = formats.JSON  # the media types are named in the one formats table
 """Media type of a JSON record: the record as canonical JSON (UTF-8, sorted keys, no spaces)."""
 
 MAX_BYTES = 100 * 1024 * 1024

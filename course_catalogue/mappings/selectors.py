@@ -25,9 +25,10 @@ Selectors may return `mappings.values.Tagged` strings to carry each value's lang
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from course_catalogue.catalogue.formats import FORMATS
 from course_catalogue.mappings.coverage import ColumnTracker, SelectorUse
 from course_catalogue.mappings.items import CSV_ROW, RawItem
 from course_catalogue.mappings.json_paths import JSON_MEDIA_TYPE, JsonRecords
@@ -78,15 +79,5 @@ LANGUAGES: dict[str, SelectorLanguage] = {
 }
 """Media type -> selector language."""
 
-FORMAT_MEDIA_TYPES: dict[str, str] = {
-    "csv": CSV_ROW,
-    "xml": XML_MEDIA_TYPE,
-    "xcri-cap": XML_MEDIA_TYPE,
-    "qdr-loq": XML_MEDIA_TYPE,
-    "elm-rdf": N_TRIPLES,
-    "rdf": N_TRIPLES,
-    "jsonld-pages": N_TRIPLES,
-    "json": JSON_MEDIA_TYPE,
-}
-"""Spec `format` -> media type of the items its harvester produces (formats with a selector
-language so far; "xml", "xcri-cap", "qdr-loq" and "elm-rdf" join when their harvesters do)."""
+FORMAT_MEDIA_TYPES: Mapping[str, str] = {name: fmt.items for name, fmt in FORMATS.items()}
+"""Spec `format` -> media type of the items its reader produces (from `catalogue.formats`)."""

@@ -134,7 +134,7 @@ class _Compiler:
     def spec(self, data: dict[str, Any]) -> MappingSpec:
         self._no_unknown("(top level)", data, _TOP_KEYS)
         fmt = data.get("format")
-        if fmt not in FORMAT_MEDIA_TYPES:
+        if not isinstance(fmt, str) or fmt not in FORMAT_MEDIA_TYPES:
             known = ", ".join(sorted(FORMAT_MEDIA_TYPES))
             raise self.fail("format", f"{fmt!r} has no selector language (known: {known})")
         media_type = FORMAT_MEDIA_TYPES[fmt]

@@ -35,12 +35,13 @@ from typing import Any, ClassVar
 
 from lxml import etree
 
+from course_catalogue.catalogue import formats
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.selection import Select, SelectNodes
 from course_catalogue.mappings.transforms.text import xhtml_text
 from course_catalogue.mappings.values import tagged
 
-XML_MEDIA_TYPE = "application/xml"
+XML_MEDIA_TYPE = formats.XML  # the media types are named in the one formats table
 """Media type of an XML record: the record element (wrapped in copies of its context ancestors)
 serialised as UTF-8 bytes without an XML declaration."""
 
