@@ -22,6 +22,7 @@ from typing import Any
 from course_catalogue.catalogue.jsontext import canonical_bytes
 from course_catalogue.catalogue.model import (
     EMPTY_TEXT,
+    TEXT_FIELDS,
     Course,
     LearningOutcome,
     Location,
@@ -31,18 +32,6 @@ from course_catalogue.catalogue.model import (
     Workload,
     lang_text,
 )
-
-_LANG_FIELDS = {
-    "title",
-    "description",
-    "assessment",
-    "quality_assurance",
-    "prerequisites",
-    "grade",
-    "stackability",
-    "further_information",
-}
-
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # dataclass type -> its field names, in order
@@ -196,7 +185,7 @@ def course_from_dict(data: Mapping[str, Any]) -> Course:
     prov = data["provenance"]
     workload = data.get("workload") or {}
     price = data.get("price")
-    kwargs: dict[str, Any] = {name: lang_text(data.get(name)) for name in _LANG_FIELDS}
+    kwargs: dict[str, Any] = {name: lang_text(data.get(name)) for name in TEXT_FIELDS}
     return Course(
         id=data["id"],
         provider=_org(data["provider"]),
