@@ -44,6 +44,9 @@ _ALL = 2**62  # "every document": a bound that compares above any index's docume
 _WORD = re.compile(r"[^\W_]+")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # every indexed facet value has this shape
 _QUOTED = re.compile(r'"([^"]*)"')
+_NEGATED = re.compile(r'(?:^|(?<=\s))-(?:"([^"]*)"|([^\s"]+))')
+"""`-word` or `-"a phrase"` at the start of the text or after a blank: left out of the results.
+A hyphen inside a word ("e-learning") or followed by a blank ("C - advanced") is not a minus."""
 
 
 @dataclass(frozen=True)
@@ -73,18 +76,37 @@ class QueryBuilder:
 
     # -- user text -------------------------------------------------------------------------
 
-    def text(self, text: str, searcher: tantivy.Searcher | None = None) -> tantivy.Query | None:
+    def text(
+        self, text: str, searcher: tantivy.Searcher | None = None, *, any_words: bool = False
+    ) -> tantivy.Query | None:
         """The query for user text, or None when it holds no searchable word (match all).
 
-        With a `searcher`, words that KNOWN_WORD_TITLES titles contain get no fuzzy alternative."""
-        return self.text_and_reach(text, searcher)[0]
+        With a `searcher`, words that KNOWN_WORD_TITLES titles contain get no fuzzy alternative.
+        With `any_words`, one word suffices (the fallback when no course has them all)."""
+        return self.text_and_reach(text, searcher, any_words=any_words)[0]
 
     def text_and_reach(
-        self, text: str, searcher: tantivy.Searcher | None = None
+        self, text: str, searcher: tantivy.Searcher | None = None, *, any_words: bool = False
     ) -> tuple[tantivy.Query | None, int | None]:
         """`text()`, and with a `searcher` an upper bound of the documents it can match (from
         the document frequencies of its terms; typo alternatives are not counted): None without
-        a searcher or text. Facet counting (search.tantivy_facets) picks its plan by it."""
+        a searcher or text. Facet counting (search.tantivy_facets) picks its plan by it.
+        Excluded words (`-word`) become must-not clauses."""
+        included, reach = self._included(text, searcher, any_words=any_words)
+        excluded = [
+            self._clause(analysis, fuzzy=False)[0]
+            for chunk, is_phrase in excluded_text(text)[:MAX_WORDS]
+            if not (analysis := self._analyse(chunk, check_stopword=False)).empty
+        ]
+        if not excluded:
+            return included, reach
+        base = included if included is not None else tantivy.Query.all_query()
+        clauses = [(tantivy.Occur.Must, base), *((tantivy.Occur.MustNot, q) for q in excluded)]
+        return tantivy.Query.boolean_query(clauses), reach
+
+    def _included(
+        self, text: str, searcher: tantivy.Searcher | None, *, any_words: bool
+    ) -> tuple[tantivy.Query | None, int | None]:
         required: list[tantivy.Query] = []
         optional: list[tantivy.Query] = []
         reaches: list[int] = []
@@ -101,9 +123,10 @@ class QueryBuilder:
             required, optional, reaches = optional, [], optional_reaches
         if not required:
             return None, None
-        core = _at_least(required)
+        core = _any_of(required) if any_words else _at_least(required)  # stop words stay optional
         # A document matching at least m of n words matches one of any n - m + 1 of them.
-        least = sum(sorted(reaches)[: len(reaches) - _required_count(len(reaches)) + 1])
+        needed = 1 if any_words else _required_count(len(reaches))
+        least = sum(sorted(reaches)[: len(reaches) - needed + 1])
         bound = min(least, int(searcher.num_docs)) if searcher is not None else None
         if not optional:
             return core, bound
@@ -273,9 +296,29 @@ def combine(text: tantivy.Query | None, filters: Sequence[tantivy.Query]) -> tan
 
 def split_text(text: str) -> list[tuple[str, bool]]:
     """Cut user text into (chunk, is_phrase): balanced "quotes" make phrases, the rest words.
+    Excluded parts (`-word`, `-"a phrase"`: see `excluded_text`) are not among them.
 
     An unbalanced quote is just ignored; every other punctuation separates words.
     """
+    return _chunks(_NEGATED.sub(" ", text))
+
+
+def words(text: str) -> list[str]:
+    """The words of `text` as the query splits them (letters and digits; the rest separates)."""
+    return _WORD.findall(text)
+
+
+def excluded_text(text: str) -> list[tuple[str, bool]]:
+    """The (chunk, is_phrase) the user excluded with a leading minus: `-java` or `-"web design"`.
+    A course matching any of them is not found."""
+    chunks: list[tuple[str, bool]] = []
+    for match in _NEGATED.finditer(text):
+        quoted, word = match.groups()
+        chunks += _chunks(f'"{quoted}"' if quoted is not None else word)
+    return chunks
+
+
+def _chunks(text: str) -> list[tuple[str, bool]]:
     chunks: list[tuple[str, bool]] = []
     position = 0
     for match in _QUOTED.finditer(text):

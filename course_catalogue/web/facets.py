@@ -49,11 +49,13 @@ KNOWN_PARAMS = frozenset(
         "cursor",
         "lang",
         "facets",
+        "match",
         *FILTER_PARAMS,
     }
 )
 """`lang` picks the language of labels (web.i18n) and `facets` which facets are counted; neither
-changes what is found."""
+changes what is found. `match=any` finds courses with any of the words (`Query.any_words`).
+The HTML page also reads `verbatim=true`: no spelling correction (`search.assist`)."""
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
@@ -63,6 +65,11 @@ def _flag(args: MultiDict[str, str], name: str) -> bool:
     if raw not in _TRUE | _FALSE:
         raise QueryError(f"{name} must be true or false, not {raw[:40]!r}")
     return raw in _TRUE
+
+
+def verbatim(args: MultiDict[str, str]) -> bool:
+    """`verbatim=true`: search the words as typed, without spelling correction."""
+    return _flag(args, "verbatim")
 
 
 def _near(args: MultiDict[str, str]) -> tuple[float, float] | None:
@@ -109,6 +116,9 @@ def parse_query(args: MultiDict[str, str], *, default_page_size: int, strict: bo
         raise QueryError(f"a search takes at most {MAX_FILTER_VALUES} filter values, not {given}")
     near = _near(args)
     sort = args.get("sort", "").strip() or "relevance"
+    match = args.get("match", "").strip() or "all"
+    if match not in ("all", "any"):
+        raise QueryError(f"match must be all or any, not {match[:40]!r}")
     cursor = args.get("cursor", "").strip()
     return Query.create(
         text=args.get("q", ""),
@@ -125,6 +135,7 @@ def parse_query(args: MultiDict[str, str], *, default_page_size: int, strict: bo
         within_km=_float(args, "within_km") if near is not None else None,
         cursor=cursor or None,
         facets=_facet_names(args),
+        any_words=match == "any",
     )
 
 
@@ -155,6 +166,8 @@ def query_params(
         params["within_km"] = repr(query.within_km)
     if query.facets is not None:
         params["facets"] = ",".join(query.facets)
+    if query.any_words:
+        params["match"] = "any"
     if cursor is not None:
         params["cursor"] = cursor
         return params

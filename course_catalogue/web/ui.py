@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from course_catalogue.catalogue.errors import NotFound
 from course_catalogue.catalogue.permissions import can_read_run
 from course_catalogue.catalogue.runs import Outcome
+from course_catalogue.search.assist import assisted_search
 from course_catalogue.search.errors import SearchError
 from course_catalogue.search.query import SORTS, SearchResult
 from course_catalogue.web import provenance
@@ -23,7 +24,7 @@ from course_catalogue.web.api import find_source, issue_summary, readable_run, s
 from course_catalogue.web.api_discovery import suggestion_url
 from course_catalogue.web.auth import session_account
 from course_catalogue.web.errors import describe
-from course_catalogue.web.facets import build_view, parse_query, query_params
+from course_catalogue.web.facets import build_view, parse_query, query_params, verbatim
 from course_catalogue.web.services import get_services
 
 bp = Blueprint("ui", __name__)
@@ -42,17 +43,23 @@ SORT_LABELS = {
 def search() -> ResponseReturnValue:
     """The search page. A bad parameter or an unavailable index shows the page's error state."""
     page_size = current_app.config["PAGE_SIZE"]
-    context = {"sorts": SORTS, "sort_labels": SORT_LABELS, "query_text": request.args.get("q", "")}
+    context: dict[str, Any] = {"sorts": SORTS, "sort_labels": SORT_LABELS, "query_text": request.args.get("q", "")}
     try:
         query = parse_query(request.args, default_page_size=page_size, strict=False)
-        result = get_services().backend.search(query)
+        assisted = assisted_search(get_services().backend, query, correct=not verbatim(request.args))
     except SearchError as exc:
         error = describe(exc)
         return render_template("search.html", view=None, error=error, **context), error.status
+    result = assisted.result
     view = build_view(result, "ui.search", page_size)
+    context["assisted"] = assisted
+    if assisted.typed is not None:
+        context["query_text"] = result.query.text
+        typed = replace(query, text=assisted.typed)
+        context["typed_url"] = url_for("ui.search", **query_params(typed, page_size, page=1), verbatim="true")
     help_links = _empty_help(result) if result.total == 0 else {}
     near_off = replace(
-        query, near=None, within_km=None, sort="relevance" if query.sort == "distance" else query.sort
+        result.query, near=None, within_km=None, sort="relevance" if query.sort == "distance" else query.sort
     )
     context["near_off_url"] = url_for("ui.search", **query_params(near_off, page_size, page=1))
     return render_template("search.html", view=view, error=None, **context, **help_links)
