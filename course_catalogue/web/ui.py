@@ -25,6 +25,7 @@ from course_catalogue.web.api_discovery import suggestion_url
 from course_catalogue.web.auth import session_account
 from course_catalogue.web.errors import describe
 from course_catalogue.web.facets import build_view, parse_query, query_params, verbatim
+from course_catalogue.web.places import place_label, with_place
 from course_catalogue.web.services import get_services
 
 bp = Blueprint("ui", __name__)
@@ -43,15 +44,22 @@ SORT_LABELS = {
 def search() -> ResponseReturnValue:
     """The search page. A bad parameter or an unavailable index shows the page's error state."""
     page_size = current_app.config["PAGE_SIZE"]
-    context: dict[str, Any] = {"sorts": SORTS, "sort_labels": SORT_LABELS, "query_text": request.args.get("q", "")}
+    context: dict[str, Any] = {
+        "sorts": SORTS,
+        "sort_labels": SORT_LABELS,
+        "query_text": request.args.get("q", ""),
+    }
+    context["place_text"] = request.args.get("place", "")[:100]
     try:
-        query = parse_query(request.args, default_page_size=page_size, strict=False)
+        query = parse_query(with_place(request.args), default_page_size=page_size, strict=False)
         assisted = assisted_search(get_services().backend, query, correct=not verbatim(request.args))
     except SearchError as exc:
         error = describe(exc)
         return render_template("search.html", view=None, error=error, **context), error.status
     result = assisted.result
     view = build_view(result, "ui.search", page_size)
+    context["place_text"] = place_label(result.query) or ""
+    context["map"] = map_settings()
     context["assisted"] = assisted
     if assisted.typed is not None:
         context["query_text"] = result.query.text
@@ -63,6 +71,14 @@ def search() -> ResponseReturnValue:
     )
     context["near_off_url"] = url_for("ui.search", **query_params(near_off, page_size, page=1))
     return render_template("search.html", view=view, error=None, **context, **help_links)
+
+
+def map_settings() -> dict[str, str]:
+    """What map.js needs: the tile URL template and its attribution (empty: no tiles)."""
+    return {
+        "tiles": current_app.config["MAP_TILES_URL"],
+        "attribution": current_app.config["MAP_TILES_ATTRIBUTION"],
+    }
 
 
 def _empty_help(result: SearchResult) -> dict[str, Any]:
