@@ -15,11 +15,12 @@ facet they extend: `ValueView.children`. Switching a parent value off also drops
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import url_for
+from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 
 from course_catalogue.search.errors import QueryError
@@ -299,7 +300,9 @@ def _facet_views(result: SearchResult, urls: _Urls) -> tuple[FacetView, ...]:
 
 def _nested(views: list[FacetView]) -> tuple[FacetView, ...]:
     """The views with each drill-down value also listed under the parent value it extends
-    (deepest first, so children carry their own children)."""
+    (deepest first, so children carry their own children). A child labelled like its parent
+    (ISCED-F 061 "ICTs" under 06 "ICTs") is not listed as a level of its own: its children
+    take its place."""
     by_name = {view.name: view for view in views}
     for view in reversed(views):
         if view.parent is None or view.parent not in by_name:
@@ -309,13 +312,28 @@ def _nested(views: list[FacetView]) -> tuple[FacetView, ...]:
         known = {v.value for v in parent.values}
         lengths = sorted({len(value) for value in known})
         under: dict[str, list[ValueView]] = {}
-        for child in view.values:
+        for child in by_name[view.name].values:  # with the children given to it already
             for n in lengths:
                 if n < len(child.value) and child.value[:n] in known:
                     under.setdefault(child.value[:n], []).append(child)
-        values = tuple(replace(v, children=tuple(under.get(v.value, ()))) for v in parent.values)
+        values = tuple(replace(v, children=_distinct(v, under.get(v.value, ()))) for v in parent.values)
         by_name[parent.name] = replace(parent, values=values)
     return tuple(by_name[view.name] for view in views)
+
+
+def _distinct(parent: ValueView, children: Iterable[ValueView]) -> tuple[ValueView, ...]:
+    """`children` of `parent` without a level that repeats the parent's label: such a child's
+    own children take its place once it has some (it is selected: switching the parent off
+    drops it too), else it stays as the way into them, labelled as such."""
+    kept: list[ValueView] = []
+    for child in children:
+        if child.label.casefold() != parent.label.casefold():
+            kept.append(child)
+        elif child.children:
+            kept.extend(child.children)
+        elif not child.selected:
+            kept.append(replace(child, label=gettext("%(field)s: detailed fields", field=child.label)))
+    return tuple(kept)
 
 
 def _active(result: SearchResult, facets: tuple[FacetView, ...]) -> tuple[ValueView, ...]:

@@ -6,6 +6,7 @@ Every string is translatable (Flask-Babel, see web.i18n).
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -107,8 +108,22 @@ def course(course_id: str) -> ResponseReturnValue:
     stored = get_services().store.get_course(course_id)
     source = find_source(stored.course.provenance.source_id)
     return render_template(
-        "course.html", stored=stored, source=source, originals=provenance.differences(stored.course)
+        "course.html",
+        stored=stored,
+        source=source,
+        originals=provenance.differences(stored.course),
+        map=map_settings(),
     )
+
+
+_CLASSIFICATION_CODE = re.compile(r"[A-Z][A-Z0-9-]{1,15} [A-Z]?[0-9][0-9A-Za-z.]*")
+
+
+@bp.app_template_test("classification_code")
+def classification_code(keyword: object) -> bool:
+    """A keyword that is a code of a classification ("FORMACODE 31054", "NSF 326", "ROME M1805"):
+    shown among the provider's values, not as a word."""
+    return isinstance(keyword, str) and bool(_CLASSIFICATION_CODE.fullmatch(keyword))
 
 
 @bp.get("/providers/<provider_key>")

@@ -115,3 +115,32 @@ def test_pages_allow_the_configured_tile_server_only(app_factory: object, geo: F
     app = app_factory(MAP_TILES_URL="https://{s}.tiles.example.org/{z}/{x}/{y}.png")  # type: ignore[operator]
     csp = app.test_client().get("/").headers["Content-Security-Policy"]
     assert "img-src 'self' data: https://*.tiles.example.org;" in csp
+
+
+def facet_labels(html: str, name: str) -> list[str]:
+    start = html.index(f'id="facet-{name}"')
+    return re.findall(r'facet-label">([^<]+)<', html[start : html.index("</details>", start)])
+
+
+def test_isced_tree_shows_the_third_level_and_no_field_under_itself(geo: FlaskClient) -> None:
+    ict = "Information and Communication Technologies (ICTs)"
+    broad = facet_labels(geo.get("/?field=06").get_data(as_text=True), "field")
+    assert broad.count(ict) == 1  # the narrow field 061 has the same label: not nested as such
+    assert f"{ict}: detailed fields" in broad
+    deeper = facet_labels(geo.get("/?field=06&field_narrow=061").get_data(as_text=True), "field")
+    assert deeper.count(ict) == 1
+    assert "Software and applications development and analysis" in deeper  # ISCED-F 0613
+
+
+def test_course_page_leads_with_key_facts_and_hides_codes(geo: FlaskClient) -> None:
+    hit = geo.get("/api/v1/search?q=Lyon+pandas").get_json()["hits"][0]
+    html = geo.get(f"/courses/{hit['id']}").get_data(as_text=True)
+    facts = html.index('id="key-facts-title"')
+    assert facts < html.index('id="elements"') and facts < html.index('id="about"')
+    block = html[facts : html.index("</section>", facts)]
+    for expected in ("450", "Lyon", "6 ECTS", "Level 6", "On-site", "French", "Université de Lyon"):
+        assert expected in block, expected
+    assert 'id="course-map"' in block and 'data-place-lat="45.764"' in html
+    assert "(0613)" not in html  # ISCED codes appear as labels only
+    ended = geo.get("/api/v1/search?q=design+thinking&include_past=true").get_json()["hits"][0]
+    assert "This course ended on" in geo.get(f"/courses/{ended['id']}").get_data(as_text=True)

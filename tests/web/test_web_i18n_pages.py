@@ -100,7 +100,9 @@ def test_provider_page_lists_courses_and_the_latest_harvest_report(edx_client: F
     assert "Latest harvest reports" in page
     assert "edX course catalogue (2020 scrape)" in page
     assert 'href="/runs/' in page
-    assert "missing standard element" in page  # per-record issues the provider can act on
+    # a summary by severity, not the issue table: the run report lists them record by record
+    assert re.search(r"\d+ problems? in this provider(&#39;|')s records", page), page[-3000:]
+    assert 'class="badge sev-' in page and '<table class="issues">' not in page
     html(edx_client, "/providers/no-such-provider", status=404)
 
 
