@@ -134,7 +134,7 @@ FACETS: tuple[FacetSpec, ...] = (
         pattern_hint=ISCED_HINT,
     ),
     FacetSpec("start", "Start date", "start_day", ranges=START_RANGES, relative=True),
-    FacetSpec("provider", "Provider", "provider_key", size=20),
+    FacetSpec("provider", "Provider", "provider_key", size=200),  # the page shows 8, then "show all"
     FacetSpec("ects", "Workload (ECTS)", "ects", ranges=ECTS_RANGES),
     FacetSpec("price", "Price", "price", ranges=PRICE_RANGES),
     FacetSpec("funding", "Funding eligibility", "eligible"),  # values: eligibility scheme ids

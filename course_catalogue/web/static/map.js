@@ -38,8 +38,9 @@
     });
     var center = (container.dataset.center || "").split(",").map(parseFloat);
     if (center.length === 2 && isFinite(center[0]) && isFinite(center[1])) {
-      var circle = L.circle(center, {radius: 1000 * (parseFloat(container.dataset.radiusKm) || 50), weight: 1, fill: false, color: "#555"}).addTo(map);
-      map.fitBounds(circle.getBounds());
+      var metres = 1000 * (parseFloat(container.dataset.radiusKm) || 50);
+      map.fitBounds(L.latLng(center[0], center[1]).toBounds(2 * metres));  // the view first: a circle needs one
+      L.circle(center, {radius: metres, weight: 1, fill: false, color: "#555"}).addTo(map);
     } else if (bounds.length === 1) {
       map.setView(bounds[0], 11);
     } else {
@@ -47,6 +48,10 @@
     }
   }
 
-  draw(document.getElementById("results-map"), points(".result[data-lat]", "lat", "lon"));
-  draw(document.getElementById("course-map"), points("[data-place-lat]", "placeLat", "placeLon"));
+  function drawAll() {
+    draw(document.getElementById("results-map"), points(".result[data-lat]", "lat", "lon"));
+    draw(document.getElementById("course-map"), points("[data-place-lat]", "placeLat", "placeLon"));
+  }
+  window.catalogueMaps = drawAll;  // facets.js redraws after swapping the results in place
+  drawAll();
 }());
