@@ -1,8 +1,9 @@
 """Result hits from tantivy: the stored card of each document and a safe highlighted snippet.
 
 Snippets come from the description in the document's own language field, highlighted by
-tantivy's SnippetGenerator, and are rendered here as HTML where only <b> tags are markup and
-every other character is escaped. Without a highlight the snippet is the description's start.
+tantivy's SnippetGenerator, shaped to sentence boundaries with ellipses (`search.snippets`) and
+rendered as HTML where only <b> tags are markup and every other character is escaped. Without
+a highlight the snippet is the description's start.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from typing import Any
 
 import tantivy
 
+from course_catalogue.search import snippets
 from course_catalogue.search.documents import OTHER, text_language
 from course_catalogue.search.query import Hit
+from course_catalogue.search.snippets import byte_ranges_to_chars, shape
 from course_catalogue.search.tantivy_index import LANGUAGES, text_field
 
 SNIPPET_CHARS = 200
@@ -60,7 +63,8 @@ class HitBuilder:
                 snippet = self._generator(field).snippet_from_doc(doc)
                 ranges = [(r.start, r.end) for r in snippet.highlighted()]
                 if ranges:
-                    return render_snippet(snippet.fragment(), ranges)
+                    fragment = snippet.fragment()
+                    return shape(fragment, byte_ranges_to_chars(fragment, ranges), str(_first(stored, field)))
         return html.escape(excerpt(str(_first(stored, fields[0]))))
 
     def _generator(self, field: str) -> tantivy.SnippetGenerator:
@@ -89,13 +93,9 @@ def render_snippet(fragment: str, ranges: Sequence[tuple[int, int]]) -> str:
 
 
 def excerpt(text: str, limit: int = SNIPPET_CHARS) -> str:
-    """The start of `text`, cut at a word boundary, with an ellipsis when cut."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text[:limit]
-    space = cut.rfind(" ")
-    return (cut[:space] if space > limit // 2 else cut) + "…"
+    """The start of `text`: whole sentences, or cut at a word boundary with an ellipsis
+    (`search.snippets.excerpt`)."""
+    return snippets.excerpt(text, limit)
 
 
 @lru_cache(maxsize=1024)

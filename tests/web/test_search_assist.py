@@ -73,3 +73,15 @@ def test_invalid_filter_values_are_a_400_in_api_and_page(edx_client: FlaskClient
     assert edx_client.get("/api/v1/search?field=ICT").status_code == 400
     assert edx_client.get("/api/v1/search?match=some").status_code == 400
     assert edx_client.get("/api/v1/search?eqf=6").status_code == 200
+
+
+def test_snippets_are_whole_sentences_or_say_where_they_are_cut(edx_client: FlaskClient) -> None:
+    for text in ("python", "machine learning", "history"):
+        hits = edx_client.get("/api/v1/search", query_string={"q": text, "page_size": "20"}).get_json()[
+            "hits"
+        ]
+        snippets = [re.sub(r"</?b>", "", h["snippet"]).strip() for h in hits if h.get("snippet")]
+        assert snippets, text
+        for snippet in snippets:
+            assert snippet[-1] in ".!?…)\"'”" or snippet.endswith(" …"), snippet
+            assert not snippet[:1].islower() or snippet.startswith("…"), snippet
