@@ -3,7 +3,7 @@ fallback, on top of any `SearchBackend` (only its public `search` and `suggest` 
 both engines behave alike).
 
 * Correction: each searched word of five letters or more (shorter words get no typo
-  tolerance from the engines either, see `tantivy_query.fuzzy_distance`) is looked up alone;
+  tolerance from the engines either, see `analysis.fuzzy_distance`) is looked up alone;
   the titles of the courses it finds (the engines match titles with typo tolerance) are the
   vocabulary. A word those titles hold is kept; otherwise the closest title word within the
   allowed edit distance (transpositions count one) replaces it; a title word that extends the
@@ -20,9 +20,9 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, replace
 
+from course_catalogue.search.analysis import excluded_text, fuzzy_distance, split_text, words
 from course_catalogue.search.backend import SearchBackend, Suggestion
 from course_catalogue.search.query import Query, SearchResult
-from course_catalogue.search.tantivy_query import excluded_text, fuzzy_distance, split_text, words
 
 MAX_CHECKED_WORDS = 6
 """Words of one search looked up for a correction (each costs one small search)."""

@@ -1,6 +1,6 @@
 """Result snippets shaped the same way for every engine: whole sentences where the engine's
 fragment allows, an ellipsis wherever a sentence is cut, and HTML in which only <b> (the
-highlighted words) is markup.
+highlighted words) is markup; without a highlight, `excerpt` gives the description's start.
 
 An engine gives a fragment of the description with highlight ranges; `shape` places it in the
 full description and
@@ -16,6 +16,8 @@ import html
 import re
 from collections.abc import Sequence
 
+SNIPPET_CHARS = 200
+"""Longest snippet or excerpt, in characters (the engines' highlighters take it too)."""
 ELLIPSIS = "…"
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s|$)")
 _STARTS_SENTENCE = re.compile(r"(^|[.!?…][\"'”’)\]]*)\s*$")
@@ -53,7 +55,7 @@ def shape(fragment: str, ranges: Sequence[tuple[int, int]], full: str) -> str:
     return _render(fragment, spans, begin, end, lead, trail)
 
 
-def excerpt(text: str, limit: int) -> str:
+def excerpt(text: str, limit: int = SNIPPET_CHARS) -> str:
     """The start of `text` (plain, not HTML): whole sentences when one ends in the second half
     of `limit` characters, else cut at a word boundary with an ellipsis."""
     text = " ".join(text.split())

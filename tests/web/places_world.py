@@ -17,7 +17,7 @@ from course_catalogue.catalogue.codec import course_to_dict
 from course_catalogue.catalogue.model import Location
 from course_catalogue.catalogue.sources import Source
 from course_catalogue.search.documents import to_document
-from course_catalogue.web.services import get_services
+from course_catalogue.services.runtime import get_services
 from tests.search.conftest import make_course
 from tests.web.conftest import make_app
 

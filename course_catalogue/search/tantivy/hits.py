@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
 import tantivy
 
-from course_catalogue.search import snippets
-from course_catalogue.search.documents import OTHER, text_language
+from course_catalogue.search.documents import LANGUAGES, OTHER, text_language
 from course_catalogue.search.query import Hit
-from course_catalogue.search.snippets import byte_ranges_to_chars, shape
-from course_catalogue.search.tantivy_index import LANGUAGES, text_field
-
-SNIPPET_CHARS = 200
+from course_catalogue.search.snippets import SNIPPET_CHARS, byte_ranges_to_chars, excerpt, shape
+from course_catalogue.search.tantivy.index import text_field
 
 
 class HitBuilder:
@@ -75,27 +72,6 @@ class HitBuilder:
             generator.set_max_num_chars(SNIPPET_CHARS)
             self._generators[field] = generator
         return generator
-
-
-def render_snippet(fragment: str, ranges: Sequence[tuple[int, int]]) -> str:
-    """HTML of `fragment` with the byte `ranges` (tantivy's offsets are UTF-8 bytes) in <b>."""
-    raw = fragment.encode("utf-8")
-    parts: list[str] = []
-    position = 0
-    for start, end in sorted(ranges):
-        if start < position or end <= start:
-            continue
-        parts.append(_escaped(raw[position:start]))
-        parts.append(f"<b>{_escaped(raw[start:end])}</b>")
-        position = end
-    parts.append(_escaped(raw[position:]))
-    return "".join(parts)
-
-
-def excerpt(text: str, limit: int = SNIPPET_CHARS) -> str:
-    """The start of `text`: whole sentences, or cut at a word boundary with an ellipsis
-    (`search.snippets.excerpt`)."""
-    return snippets.excerpt(text, limit)
 
 
 @lru_cache(maxsize=1024)
