@@ -17,12 +17,19 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.web.places_world import places_app
-from tests.web.test_browser import AXE, axe_violations, base_url, browser, describe, page, shot
+from tests.web.test_browser import AXE, SCREENSHOTS, axe_violations, base_url, browser, describe, page, shot
 
 __all__ = ["base_url", "browser", "page"]  # fixtures used from test_browser
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
+
+
+def phone_shot(page: Any, name: str) -> None:
+    """What the phone's screen shows (a full-page picture hides where the drawer and the first
+    result sit)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
 
 
 @pytest.fixture(scope="module")
@@ -137,11 +144,11 @@ def test_phone_results_first_and_a_filter_drawer(browser: Any, base_url: str) ->
         assert first is not None and first["y"] < PHONE["height"], first
         filters = page.locator("aside.filters")
         assert not filters.is_visible() or filters.bounding_box()["x"] < 0  # type: ignore[index]
-        shot(page, "uisearch-07-phone-results-first")
+        phone_shot(page, "uisearch-07-phone-results-first")
         page.locator(".filters-button").click()
         page.wait_for_function("() => document.querySelector('aside.filters').classList.contains('open')")
         page.wait_for_timeout(300)  # the drawer's slide
-        shot(page, "uisearch-08-phone-drawer")
+        phone_shot(page, "uisearch-08-phone-drawer")
         page.locator("details.facet").filter(has=page.locator("h3#facet-language")).get_by_role(
             "link", name="English"
         ).first.click()
@@ -151,7 +158,7 @@ def test_phone_results_first_and_a_filter_drawer(browser: Any, base_url: str) ->
         assert heading is not None and 0 <= heading["y"] < PHONE["height"], heading
         overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0
-        shot(page, "uisearch-09-phone-filtered")
+        phone_shot(page, "uisearch-09-phone-filtered")
     finally:
         page.close()
 
@@ -164,11 +171,11 @@ def test_phone_place_search_and_course(browser: Any, geo_url: str) -> None:
         assert result_titles(page) == ["Projektmanagement kompakt"]
         page.wait_for_selector("#results-map .leaflet-interactive")
         assert page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") <= 0
-        shot(page, "uisearch-10-phone-place-de")
+        phone_shot(page, "uisearch-10-phone-place-de")
         page.locator(".result h3 a").first.click()
         page.wait_for_url("**/courses/**")
         assert page.locator(".key-facts").bounding_box()["y"] < PHONE["height"]  # type: ignore[index]
-        shot(page, "uisearch-11-phone-course-de")
+        phone_shot(page, "uisearch-11-phone-course-de")
     finally:
         page.close()
 
