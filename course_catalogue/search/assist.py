@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 
 from course_catalogue.search.analysis import excluded_text, fuzzy_distance, split_text, words
@@ -57,7 +58,7 @@ def assisted_search(backend: SearchBackend, query: Query, *, correct: bool = Tru
         return Assisted(result)
     typed = None
     if correct:
-        corrected = corrected_text(backend, query)
+        corrected = corrected_text(backend, query, seen=_title_words(result))
         if corrected is not None:
             better = backend.search(replace(query, text=corrected))
             if better.total >= result.total and better.total:
@@ -69,9 +70,11 @@ def assisted_search(backend: SearchBackend, query: Query, *, correct: bool = Tru
     return Assisted(result, typed)
 
 
-def corrected_text(backend: SearchBackend, query: Query) -> str | None:
+def corrected_text(backend: SearchBackend, query: Query, seen: Collection[str] = ()) -> str | None:
     """The search text with misspelt words replaced by the closest words of the catalogue's
-    titles, or None when no word needs it. Quoted phrases and excluded words are kept as typed."""
+    titles, or None when no word needs it. Quoted phrases and excluded words are kept as typed.
+    `seen`: folded title words known already (those of the search's own hits): a typed word
+    among them (or an inflection of one) is not looked up."""
     if excluded_text(query.text) or '"' in query.text:
         return None  # query syntax: the user chose the words exactly
     typed = words(query.text)
@@ -80,7 +83,9 @@ def corrected_text(backend: SearchBackend, query: Query) -> str | None:
     changed = False
     out: list[str] = []
     for word in typed:
-        replacement = _correct_word(backend, query, word)
+        folded = fold(word)
+        known = any(t.startswith(folded) or folded.startswith(t) for t in seen if len(t) >= 3)
+        replacement = None if known else _correct_word(backend, query, word)
         changed |= replacement is not None
         out.append(replacement or word)
     return " ".join(out) if changed else None
@@ -95,6 +100,10 @@ def corrected_suggestions(backend: SearchBackend, prefix: str, limit: int) -> li
         return found
     corrected = corrected_text(backend, Query.create(prefix, page_size=1, facets=()))
     return backend.suggest(corrected, limit) if corrected else []
+
+
+def _title_words(result: SearchResult) -> set[str]:
+    return {fold(token) for hit in result.hits for token in words(str(hit.fields.get("title") or ""))}
 
 
 def _correct_word(backend: SearchBackend, query: Query, word: str) -> str | None:
