@@ -218,3 +218,30 @@ def test_changed_pages_have_no_serious_accessibility_violations(
     violations = axe_violations(page)
     shot(page, f"uisearch-a11y-{name}")
     assert violations == [], describe(violations)
+
+
+def test_everything_works_without_javascript(browser: Any, geo_url: str) -> None:
+    page = browser.new_page()
+    page.route("**/*.js", lambda route: route.abort())  # none of our scripts runs
+    page.set_viewport_size(PHONE)
+    try:
+        page.goto(geo_url + "/")
+        page.fill("#place", "Lyon")
+        page.press("#place", "Enter")
+        page.wait_for_url("**place=Lyon**")
+        assert result_titles(page) == ["Data analysis with Python", "Machine learning for engineers"]
+        assert page.locator("#results-map").is_hidden()  # no script: the places are listed as text
+        assert "Lyon (2 km away)" in page.locator(".result").first.inner_text()
+        first = page.locator(".result").first.bounding_box()
+        assert first is not None and first["y"] < PHONE["height"] * 1.5
+        phone_shot(page, "uisearch-14-no-js-phone-place")
+        page.locator(".filters-button").click()  # a plain link to the filters below the results
+        page.wait_for_url("**#filters")
+        page.locator("details.facet").filter(has=page.locator("h3#facet-eqf")).get_by_role(
+            "link"
+        ).first.click()
+        page.wait_for_url("**eqf=**")
+        assert page.locator(".active-filters .chip").count() == 1 and len(result_titles(page)) == 1
+        phone_shot(page, "uisearch-15-no-js-phone-filtered")
+    finally:
+        page.close()
