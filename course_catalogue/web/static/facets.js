@@ -1,6 +1,6 @@
 /* Facets and results without full reloads (progressive enhancement: without this script every
    facet value is a plain link and every list is shown whole).
-   * Long facet lists show their first LIMIT values and a "show all" button; lists of
+   * Long facet lists (more than LIMIT + 2 values) show their first LIMIT values and a "show all" button; lists of
      FILTER_FROM values or more get a filter box (matches anywhere in the label, accents and
      case ignored). Selected values always stay visible.
    * Following a facet value, an active-filter chip or a link of the empty state fetches that
@@ -23,7 +23,7 @@
     var list = details.querySelector("ul");
     if (!list) { return; }
     var items = Array.prototype.filter.call(list.children, function (li) { return li.tagName === "LI"; });
-    if (items.length <= LIMIT) { return; }
+    if (items.length <= LIMIT + 2) { return; }  // hiding one or two values saves nothing
     var name = details.querySelector("h3").textContent.trim();
     var expanded = false;
     var button = document.createElement("button");
