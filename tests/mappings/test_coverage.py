@@ -25,6 +25,10 @@ FEEDS = [
     ("elm3_microcredential_annex1_unsigned.jsonld", "elm-rdf"),
     ("ooapi_course_example.json", "ooapi"),
     ("ooapi_offering_example.json", "ooapi"),
+    ("corpus/ctdl/learning_program_1_graph.json", "ctdl-jsonld"),
+    ("corpus/ctdl/credential_program_organization_1.json", "ctdl-jsonld"),
+    ("corpus/openbadges/ob3_achievement_alignment_ce.json", "open-badges"),
+    ("corpus/elm-rdf/elm3_certificate_of_participation_unsigned.jsonld", "elm-rdf"),
 ]
 
 
