@@ -53,3 +53,13 @@ def test_excerpt_prefers_whole_sentences() -> None:
     )
     assert excerpt("word " * 50, 40).endswith(" …")
     assert excerpt("Short.", 40) == "Short."
+
+
+def test_opensearch_marks_become_ranges_and_then_the_same_shape() -> None:
+    from course_catalogue.search.opensearch.results import unmark
+
+    marked = "Then you build a \ue000model\ue001 & evaluate it."
+    plain, ranges = unmark(marked)
+    assert plain == "Then you build a model & evaluate it." and ranges == [(17, 22)]
+    assert shape(plain, ranges, FULL) == "Then you build a <b>model</b> &amp; evaluate it."
+    assert unmark("\ue001stray\ue000 open") == ("stray open", [(5, 10)])
