@@ -34,6 +34,8 @@ NEAREST_KM = 25.0
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
 _POSTCODE = re.compile(r"^[A-Za-z]{0,2}[- ]?[0-9][0-9A-Za-z -]{1,8}$")
 _LATIN_LIMIT = 0x250  # Basic Latin through Latin Extended-B: names a European keyboard types
+_DISTRICT = re.compile(r".+ [0-9]{1,2}$")
+"""A numbered district listed as a town of its own ("Lyon 03", "Paris 16"): the town is there."""
 
 
 class PlaceError(QueryError):
@@ -174,6 +176,8 @@ def from_geonames(
 
     def rows() -> Iterable[tuple[Place, list[str]]]:
         for city in cities.values():
+            if _DISTRICT.fullmatch(str(city["name"])):
+                continue
             country = countries.get(city["countrycode"], {})
             place = Place(
                 id=int(city["geonameid"]),

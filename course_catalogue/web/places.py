@@ -92,13 +92,13 @@ def place_label(query: Query) -> str | None:
 @bp.get("/places/suggest")
 def suggest() -> ResponseReturnValue:
     """Towns whose name starts with `q`: {"suggestions": [{text, kind, value, url}]}, where
-    `value` is the `near` parameter of the town and `kind` its country."""
+    `text` is "town, country", `value` the `near` parameter of the town and `kind` "place"."""
     typed = request.args.get("q", "")[:MAX_PLACE_LENGTH]
     places = gazetteer().suggest(typed, MAX_SUGGESTIONS)
     items = [
         {
             "text": label(p),
-            "kind": country_label(p.country3) if p.country3 else p.country_name,
+            "kind": "place",
             "value": f"{p.lat!r},{p.lon!r}",
             "url": "",
         }
