@@ -118,9 +118,10 @@ def _courses() -> list:  # type: ignore[type-arg]
     ]
 
 
-def places_app(instance: Path) -> Iterator[Flask]:
-    """The app holding `_courses()` (yields it; closes its services afterwards)."""
-    app = make_app(instance, MAP_TILES_URL="")
+def places_app(instance: Path, **config: object) -> Iterator[Flask]:
+    """The app holding `_courses()` (yields it; closes its services afterwards). Maps have no
+    tiles unless `config` gives MAP_TILES_URL (the tests run offline)."""
+    app = make_app(instance, **{"MAP_TILES_URL": "", **config})
     services = get_services(app)
     services.store.migrate()
     services.store.save_source(

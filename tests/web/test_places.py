@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -116,6 +117,13 @@ def test_pages_allow_the_configured_tile_server_only(app_factory: object, geo: F
     app = app_factory(MAP_TILES_URL="https://{s}.tiles.example.org/{z}/{x}/{y}.png")  # type: ignore[operator]
     csp = app.test_client().get("/").headers["Content-Security-Policy"]
     assert "img-src 'self' data: https://*.tiles.example.org;" in csp
+
+
+def test_maps_get_the_configured_tiles(tmp_path: Path) -> None:
+    tiles = "https://tiles.example.org/{z}/{x}/{y}.png"
+    for app in places_app(tmp_path / "instance", MAP_TILES_URL=tiles, MAP_TILES_ATTRIBUTION="© Example"):
+        html = app.test_client().get("/?place=Lyon").get_data(as_text=True)
+        assert f'data-tiles="{tiles}"' in html and 'data-attribution="© Example"' in html
 
 
 def facet_labels(html: str, name: str) -> list[str]:
