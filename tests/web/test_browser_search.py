@@ -245,3 +245,18 @@ def test_everything_works_without_javascript(browser: Any, geo_url: str) -> None
         phone_shot(page, "uisearch-15-no-js-phone-filtered")
     finally:
         page.close()
+
+
+def test_near_me_still_searches_from_the_browser_position(browser: Any, geo_url: str) -> None:
+    browser.grant_permissions(["geolocation"], origin=geo_url)
+    browser.set_geolocation({"latitude": 45.764, "longitude": 4.8357})
+    page = browser.new_page()
+    try:
+        page.goto(geo_url + "/")
+        page.locator("button.near-me").click()
+        page.wait_for_url("**near=45.764%2C4.836**")
+        assert result_titles(page)[:2] == ["Data analysis with Python", "Machine learning for engineers"]
+        assert page.locator("#place").input_value() == "Lyon, France"  # the point, named
+    finally:
+        page.close()
+        browser.clear_permissions()
