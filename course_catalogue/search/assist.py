@@ -84,7 +84,7 @@ def corrected_text(backend: SearchBackend, query: Query, seen: Collection[str] =
     out: list[str] = []
     for word in typed:
         folded = fold(word)
-        known = any(t.startswith(folded) or folded.startswith(t) for t in seen if len(t) >= 3)
+        known = any(inflected(folded, t) for t in seen)
         replacement = None if known else _correct_word(backend, query, word)
         changed |= replacement is not None
         out.append(replacement or word)
@@ -115,7 +115,7 @@ def _correct_word(backend: SearchBackend, query: Query, word: str) -> str | None
     vocabulary: Counter[str] = Counter()
     for hit in backend.search(probe).hits:
         vocabulary.update(fold(token) for token in words(str(hit.fields.get("title") or "")))
-    if not vocabulary or any(t.startswith(folded) or folded.startswith(t) for t in vocabulary):
+    if not vocabulary or any(inflected(folded, t) for t in vocabulary):
         return None
     close = [
         (d, -count, token)
@@ -123,6 +123,13 @@ def _correct_word(backend: SearchBackend, query: Query, word: str) -> str | None
         if token[:1].isalpha() and (d := edit_distance(folded, token, distance)) <= distance
     ]
     return min(close)[2] if close else None
+
+
+def inflected(a: str, b: str) -> bool:
+    """Whether folded words `a` and `b` are one word, or one extends the other by an ending of
+    at most four letters ("course"/"courses", "program"/"programming"; not "mac"/"machne")."""
+    short, long = sorted((a, b), key=len)
+    return a == b or (long.startswith(short) and len(short) >= max(4, len(long) - 4))
 
 
 def fold(text: str) -> str:
