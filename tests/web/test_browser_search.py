@@ -260,3 +260,21 @@ def test_near_me_still_searches_from_the_browser_position(browser: Any, geo_url:
     finally:
         page.close()
         browser.clear_permissions()
+
+
+def test_phone_drawer_has_no_serious_accessibility_violations(browser: Any, base_url: str) -> None:
+    page = browser.new_page()
+    page.set_viewport_size(PHONE)
+    page.add_init_script(path=str(AXE))
+    try:
+        page.goto(base_url + "/?q=python")
+        page.locator(".filters-button").click()
+        page.wait_for_function("() => document.querySelector('aside.filters').classList.contains('open')")
+        assert page.evaluate("() => document.activeElement.id") == "filters-title"
+        violations = axe_violations(page)
+        assert violations == [], describe(violations)
+        page.keyboard.press("Escape")
+        page.wait_for_function("() => !document.querySelector('aside.filters').classList.contains('open')")
+        assert page.evaluate("() => document.activeElement.classList.contains('filters-button')")
+    finally:
+        page.close()
