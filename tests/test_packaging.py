@@ -121,6 +121,7 @@ def test_the_wheel_holds_the_package_its_templates_static_files_translations_and
         "templates/search.html",
         "templates/dashboard/index.html",
         "web/static/catalogue.css",
+        "web/static/vendor/leaflet/leaflet.js",
         "web/translations/fr/LC_MESSAGES/messages.mo",
         "samples/feeds.toml",
         "mappings/specs/edx-csv.toml",
