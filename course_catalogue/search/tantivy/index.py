@@ -17,6 +17,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -26,9 +27,9 @@ from course_catalogue.search.backend import Document
 from course_catalogue.search.documents import (
     CARD_FIELDS,
     LANGUAGES,
+    MEMO_LIMIT,
     OTHER,
     TEXT_KINDS,
-    remember,
 )
 from course_catalogue.search.errors import IndexingError
 from course_catalogue.search.query import FACETS_BY_NAME, Range
@@ -225,17 +226,11 @@ def id_hash(doc_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(doc_id.encode(), digest_size=8).digest(), "big") >> 1
 
 
+@lru_cache(maxsize=MEMO_LIMIT)
 def slug_hash(slug: str) -> int:
     """The integer a slug facet value is counted as (SLUG_FIELDS): the same stable 63-bit hash
     as `id_hash`. Slugs repeat across a catalogue, so their hashes are kept (bounded)."""
-    hashed = _SLUG_HASHES.get(slug)
-    if hashed is None:
-        hashed = id_hash(slug)
-        remember(_SLUG_HASHES, slug, hashed)
-    return hashed
-
-
-_SLUG_HASHES: dict[str, int] = {}
+    return id_hash(slug)
 
 
 def range_bucket(field: str, value: Any) -> str | None:
