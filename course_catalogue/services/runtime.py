@@ -44,6 +44,7 @@ from course_catalogue.search.result_cache import (
     Generation,
 )
 from course_catalogue.search.sync import DrainReport, OutboxSink, drain_exclusively, drain_outbox
+from course_catalogue.services.accounts import AccountService
 from course_catalogue.services.harvests import HarvestService
 from course_catalogue.services.locks import SourceLocks, open_locks
 from course_catalogue.services.pipeline import HarvestSettings
@@ -194,6 +195,11 @@ class Services:
             max_withdraw_share=self._config["WITHDRAW_GUARD_SHARE"],
             max_withdraw_count=self._config["WITHDRAW_GUARD_COUNT"] or None,
         )
+
+    @property
+    def accounts(self) -> AccountService:
+        """Accounts and API tokens (services/accounts.py)."""
+        return AccountService(self.store)
 
     @property
     def sources(self) -> SourceService:
