@@ -38,7 +38,8 @@ LAYERS: Mapping[str, frozenset[str]] = {
     "web": frozenset({"catalogue", "mappings", "search", "services", "web"}),
 }
 SERVICE_INTERNALS = frozenset(
-    f"course_catalogue.services.{name}" for name in ("pipeline", "intake", "spool", "locks", "publish")
+    f"course_catalogue.services.{name}"
+    for name in ("pipeline", "intake", "spool", "locks", "publish", "webhook_delivery")
 )
 STORE_WRITES = frozenset(
     {"save_source", "start_run", "finish_run", "harvesting", "apply_harvest", "confirm_withdrawals"}

@@ -50,6 +50,7 @@ from course_catalogue.services.locks import SourceLocks, open_locks
 from course_catalogue.services.pipeline import HarvestSettings
 from course_catalogue.services.sources import SourceService
 from course_catalogue.services.webhook_delivery import WebhookSettings
+from course_catalogue.services.webhooks import WebhookService
 
 EXTENSION = "catalogue"
 DRAIN_WAIT = 60.0
@@ -200,6 +201,11 @@ class Services:
     def accounts(self) -> AccountService:
         """Accounts and API tokens (services/accounts.py)."""
         return AccountService(self.store)
+
+    @property
+    def webhooks(self) -> WebhookService:
+        """Webhook subscriptions (services/webhooks.py)."""
+        return WebhookService(self.store, allow_private=self._config["ALLOW_PRIVATE_URLS"])
 
     @property
     def sources(self) -> SourceService:
