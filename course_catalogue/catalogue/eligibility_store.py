@@ -551,20 +551,6 @@ def _decisions(
 # --- row <-> value conversions --------------------------------------------------------------------
 
 
-def _scheme_row(scheme: Scheme) -> dict[str, Any]:
-    return {
-        "id": scheme.id,
-        "name": scheme.name,
-        "description": scheme.description,
-        "owner": scheme.owner,
-        "rules": rules_to_data(scheme.rules),
-        "accredited": list(scheme.accredited),
-        "created_at": scheme.created_at,
-        "updated_at": scheme.updated_at,
-        "evaluated_at": scheme.evaluated_at,
-    }
-
-
 def _scheme(row: sa.Row[Any]) -> Scheme:
     return Scheme(
         id=row.id,

@@ -15,7 +15,6 @@ from flask import Blueprint, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest
 
-from course_catalogue.catalogue.permissions import can_change_source
 from course_catalogue.catalogue.runs import RunReport, RunStatus
 from course_catalogue.catalogue.sources import (
     Source,
@@ -27,7 +26,7 @@ from course_catalogue.services.harvests import Published
 from course_catalogue.services.runtime import get_services
 from course_catalogue.services.sources import SourceFields
 from course_catalogue.web.api import issue_summary, source_summary
-from course_catalogue.web.auth import current_account, permit, token_required
+from course_catalogue.web.auth import current_account, token_required
 from course_catalogue.web.bodies import json_object
 from course_catalogue.web.errors import ErrorInfo, error_response
 from course_catalogue.web.uploads import read_feed
@@ -80,12 +79,6 @@ def run_json(report: RunReport) -> dict[str, Any]:
     data["issue_summary"] = issue_summary(report)
     data["links"] = {"self": url_for("api.run", run_id=report.run_id) if report.run_id else None}
     return data
-
-
-def _source_for_change(source_id: str) -> Source:
-    source = get_services().store.get_source(source_id)
-    permit(can_change_source(current_account(), source), f"Your account does not own source {source_id!r}.")
-    return source
 
 
 @bp.post("/sources")
