@@ -15,6 +15,7 @@ from course_catalogue.web import (
     api_accounts,
     api_changes,
     api_discovery,
+    api_docs,
     api_entitlements,
     api_exports,
     api_schemes,
@@ -29,6 +30,7 @@ from course_catalogue.web import (
     labels,
     oaipmh,
     params,
+    protocol_headers,
     ratelimit,
     services,
     settings,
@@ -64,6 +66,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, instance_path: s
     settings.resolve(app.config, app.instance_path)
 
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented key order
+    protocol_headers.init_app(app)  # first registered, so its after_request hook runs last
     services.init_app(app)
     errors.init_app(app)
     params.init_app(app)  # no NUL in any parameter
@@ -72,6 +75,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, instance_path: s
     caching.init_app(app)
     assert api_discovery.bp is api.bp  # its routes (suggest, facets, openapi) are on the api blueprint
     app.register_blueprint(api.bp)
+    app.register_blueprint(api_docs.bp)  # /api/v1/docs and its bundled viewer
     app.register_blueprint(ui.bp)
     auth.init_app(app)  # session key, CSRF for the dashboard's forms
     ratelimit.init_app(app)  # anonymous /api/ use per IP
