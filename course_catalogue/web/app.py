@@ -25,6 +25,7 @@ from course_catalogue.web import (
     bodies,
     caching,
     dashboard,
+    dashboard_views,
     errors,
     i18n,
     labels,
@@ -71,6 +72,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, instance_path: s
     errors.init_app(app)
     params.init_app(app)  # no NUL in any parameter
     labels.init_app(app)
+    dashboard_views.init_app(app)  # words for run statuses, issue kinds, elements; dashboard charts
     i18n.init_app(app)
     caching.init_app(app)
     assert api_discovery.bp is api.bp  # its routes (suggest, facets, openapi) are on the api blueprint

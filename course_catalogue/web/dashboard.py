@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import Forbidden
 
@@ -30,6 +30,7 @@ from course_catalogue.harvesters import publish
 from course_catalogue.mappings.spec import load_spec
 from course_catalogue.mappings.transforms.levels import framework_keys
 from course_catalogue.web.auth import log_in, log_out, protect_form, session_account
+from course_catalogue.web.dashboard_views import published_message
 from course_catalogue.web.quotas import check_source_quota, staged_feeds
 from course_catalogue.web.services import get_services
 from course_catalogue.web.uploads import MEDIA_TYPES, read_feed
@@ -252,7 +253,9 @@ def confirm(source_id: str, staged_id: str) -> ResponseReturnValue:
         )
     except (Conflict, NotFound) as exc:
         return _source_page(source_id, upload_error=str(exc))
-    return redirect(url_for("ui.run", run_id=confirmed.published.report.run_id), code=303)
+    report = confirmed.published.report
+    flash(published_message(report))  # the run page confirms what was published
+    return redirect(url_for("ui.run", run_id=report.run_id), code=303)
 
 
 def _form_source(account: Account) -> Source:
