@@ -37,7 +37,7 @@ def nice_ceiling(value: float) -> float:
     step = 1.0
     while step * 10 <= value:
         step *= 10
-    while step > value * 10:  # values below 1
+    while step > value:  # values below 1
         step /= 10
     for factor in (1, 2, 5, 10):
         if step * factor >= value:
@@ -52,17 +52,19 @@ def stacked_bars(
     title: str,
     description: str,
     number: object = str,
+    top: float | None = None,
 ) -> Markup:
     """Stacked bars, one per label (e.g. per run), one layer per series.
 
-    `number` formats the y-axis ticks and tooltips in the reader's locale (a callable).
+    `number` formats the y-axis ticks and tooltips in the reader's locale (a callable); `top`
+    fixes the axis maximum (e.g. 100 for percentages), else it is the next round number.
     """
     fmt = number if callable(number) else str
     count = len(labels)
     if any(len(s.values) != count for s in series):
         raise ValueError("every series needs one value per label")
     totals = [sum(s.values[i] for s in series) for i in range(count)]
-    top = nice_ceiling(max(totals, default=0))
+    top = top or nice_ceiling(max(totals, default=0))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(count, 1)
     bar = min(48.0, slot * 0.7)

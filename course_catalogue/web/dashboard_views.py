@@ -29,6 +29,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from course_catalogue.catalogue.quality import ELEMENTS
 from course_catalogue.catalogue.runs import Outcome, RunReport, RunStatus, Severity
 from course_catalogue.web.charts import Series, legend, stacked_bars
 from course_catalogue.web.labels import count, lang
@@ -276,10 +277,32 @@ class RunPoint:
     counts: Mapping[Outcome, int]
     issues: Mapping[Severity, int]
 
+    quality: int | None = None  # the quality score the run measured, in whole percent
+
     @property
     def records(self) -> int:
         """Records the feed held (every outcome but withdrawals)."""
         return sum(n for outcome, n in self.counts.items() if outcome is not Outcome.WITHDRAWN)
+
+
+MANDATORY = tuple(e.name for e in ELEMENTS if e.mandatory)
+
+
+def run_quality(report: RunReport) -> int | None:
+    """The quality score of the records a run stored (whole percent, rounded down), from its
+    issue totals: the harvest reports each mandatory standard element a stored record lacks as a
+    `missing-element` warning on that element, so the filled share of mandatory slots is
+    1 - missing / (records x mandatory elements), the score `catalogue.quality` computes over
+    the stored courses. None when the run stored no record."""
+    stored = sum(report.counts.get(o, 0) for o in (Outcome.ADDED, Outcome.UPDATED, Outcome.UNCHANGED))
+    if not stored:
+        return None
+    missing = sum(
+        n
+        for (_, code, field), n in report.totals().items()
+        if code == "missing-element" and field in MANDATORY
+    )
+    return int((1 - missing / (stored * len(MANDATORY))) * 100)
 
 
 HISTORY_RUNS = 20
@@ -297,6 +320,7 @@ def run_history(source_id: str, limit: int = HISTORY_RUNS) -> list[RunPoint]:
             status=r.status,
             counts={o: r.counts.get(o, 0) for o in Outcome},
             issues=r.severity_totals(),
+            quality=run_quality(r),
         )
         for r in reports
         if r.run_id is not None and r.status is not RunStatus.RUNNING
@@ -313,6 +337,7 @@ class HistoryCharts:
     records_legend: Markup
     issues: Markup
     issues_legend: Markup
+    quality: Markup
 
 
 def history_charts(source_id: str) -> HistoryCharts | None:
@@ -347,6 +372,16 @@ def history_charts(source_id: str) -> HistoryCharts | None:
             number=count,
         ),
         issues_legend=legend(issue_series),
+        quality=stacked_bars(
+            labels,
+            [Series(_("Quality score"), "chart-quality", [p.quality or 0 for p in points])],
+            title=_("Quality score per run"),
+            description=_(
+                "Share of the mandatory standard elements filled in the records of each run, in percent."
+            ),
+            number=percent,
+            top=100,
+        ),
     )
 
 
