@@ -13,6 +13,13 @@
     domNode: box,
     deepLinking: true,
     tryItOutEnabled: false,
-    onComplete: function () { box.removeAttribute("aria-busy"); }
+    onComplete: function () {
+      box.removeAttribute("aria-busy");
+      // Swagger UI labels its server list with a plain span: name the select for screen readers
+      var servers = document.getElementById("servers");
+      if (servers && !servers.getAttribute("aria-label")) {
+        servers.setAttribute("aria-label", box.dataset.serversLabel || "Server");
+      }
+    }
   });
 }());
