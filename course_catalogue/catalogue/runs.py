@@ -4,7 +4,7 @@ Run-level problems (feed cannot be fetched or parsed) raise `catalogue.errors.Fe
 the run; item-level problems become `Issue` entries in the report and never raise.
 
 A report keeps a bounded sample of its issues (the first ones of each kind, see
-`harvesters.intake`) but counts every one: `RunReport.totals()` gives the exact number per
+`services.intake`) but counts every one: `RunReport.totals()` gives the exact number per
 (severity, code, field), whatever was kept, and every count a report shows comes from it.
 `RunReport.coverage` says, per source path that carried a value, in how many records it did and
 whether a mapping rule read it (see `mappings.coverage`).
@@ -197,6 +197,26 @@ class RunReport:
     def truncated(self) -> bool:
         """Some issues were counted but not kept."""
         return any(self.dropped.values())
+
+    def issue_summary(self) -> dict[str, Any]:
+        """Exact issue counts per severity and per (severity, code, field), commonest first: what a
+        provider fixes first. `kept` says how many of a kind the report lists (a sample when a run
+        had many); `truncated` whether any kind was cut."""
+        kept = Counter((i.severity, i.code, i.field) for i in self.issues)
+        return {
+            "by_severity": {s.value: n for s, n in self.severity_totals().items()},
+            "by_kind": [
+                {
+                    "severity": severity.value,
+                    "code": code,
+                    "field": field,
+                    "count": n,
+                    "kept": kept[severity, code, field],
+                }
+                for (severity, code, field), n in self.totals().most_common()
+            ],
+            "truncated": self.truncated,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return {

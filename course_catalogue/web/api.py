@@ -6,7 +6,6 @@ as the HTML page, so facet `toggle_url`s and paging links follow the same rules.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,13 +22,13 @@ from course_catalogue.catalogue.sources import Source
 from course_catalogue.search.errors import QueryError
 from course_catalogue.search.query import Hit
 from course_catalogue.search.result_cache import take_outcome
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web import elm_views
 from course_catalogue.web.auth import bearer_account
 from course_catalogue.web.facets import KNOWN_PARAMS, SearchView, build_view, current_page, parse_query
 from course_catalogue.web.labels import course_labels
 from course_catalogue.web.params import whole_number
 from course_catalogue.web.record_json import api_record, plain_snippet
-from course_catalogue.web.services import get_services
 from course_catalogue.web.urls import PathTemplate
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -67,6 +66,8 @@ def search_json(view: SearchView) -> dict[str, Any]:
         echo["within_km"] = query.within_km
     if query.facets is not None:
         echo["facets"] = list(query.facets)
+    if query.any_words:
+        echo["match"] = "any"
     api_course, html_course = PathTemplate("api.course", "course_id"), PathTemplate("ui.course", "course_id")
     return {
         "query": echo,
@@ -296,24 +297,8 @@ def readable_run(run_id: int, account: Account | None) -> RunReport:
 
 
 def issue_summary(report: RunReport) -> dict[str, Any]:
-    """Exact issue counts per severity and per (severity, code, field): what a provider fixes
-    first. `kept` says how many of a kind the report lists (a sample when a run had many);
-    `truncated` whether any kind was cut."""
-    kept = Counter((i.severity, i.code, i.field) for i in report.issues)
-    return {
-        "by_severity": {s.value: n for s, n in report.severity_totals().items()},
-        "by_kind": [
-            {
-                "severity": severity.value,
-                "code": code,
-                "field": field,
-                "count": n,
-                "kept": kept[severity, code, field],
-            }
-            for (severity, code, field), n in report.totals().most_common()
-        ],
-        "truncated": report.truncated,
-    }
+    """Exact issue counts per severity and per kind (see `RunReport.issue_summary`)."""
+    return report.issue_summary()
 
 
 @bp.get("/runs/<int:run_id>")

@@ -10,6 +10,7 @@ from typing import IO, Any
 
 from flask import Flask, Response, current_app, request
 
+from course_catalogue.services import runtime
 from course_catalogue.web import (
     api,
     api_accounts,
@@ -31,9 +32,9 @@ from course_catalogue.web import (
     labels,
     oaipmh,
     params,
+    places,
     protocol_headers,
     ratelimit,
-    services,
     settings,
     ui,
 )
@@ -68,7 +69,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, instance_path: s
 
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented key order
     protocol_headers.init_app(app)  # first registered, so its after_request hook runs last
-    services.init_app(app)
+    runtime.init_app(app)
     errors.init_app(app)
     params.init_app(app)  # no NUL in any parameter
     labels.init_app(app)
@@ -79,6 +80,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, instance_path: s
     app.register_blueprint(api.bp)
     app.register_blueprint(api_docs.bp)  # /api/v1/docs and its bundled viewer
     app.register_blueprint(ui.bp)
+    app.register_blueprint(places.bp)  # /places/suggest: the town box's suggestions
     auth.init_app(app)  # session key, CSRF for the dashboard's forms
     ratelimit.init_app(app)  # anonymous /api/ use per IP
     app.register_blueprint(api_sources.bp)
@@ -125,11 +127,12 @@ _SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
-_CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
+_CSP = "default-src 'self'; img-src 'self' data:{tiles}; frame-ancestors 'none'; form-action 'self'"
 
 
 def _security_headers(response: Response) -> Response:
     for name, value in _SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    response.headers.setdefault("Content-Security-Policy", _CSP)
+    tiles = current_app.config["MAP_TILES_ORIGIN"]  # map tiles are images from the tile server
+    response.headers.setdefault("Content-Security-Policy", _CSP.format(tiles=f" {tiles}" if tiles else ""))
     return response

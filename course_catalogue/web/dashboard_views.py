@@ -31,9 +31,9 @@ from markupsafe import Markup
 
 from course_catalogue.catalogue.quality import ELEMENTS
 from course_catalogue.catalogue.runs import Outcome, RunReport, RunStatus, Severity
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web.charts import Series, legend, stacked_bars
 from course_catalogue.web.labels import count, lang
-from course_catalogue.web.services import get_services
 
 # Course fields (as issue fields name them) in words. The standard elements come first; the rest
 # are the other fields of a record. A dotted field takes the label of its longest known prefix.

@@ -8,9 +8,9 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web.apidoc import openapi_document
 from course_catalogue.web.record_json import plain_snippet
-from course_catalogue.web.services import get_services
 
 
 def test_docs_page_lists_every_operation_and_loads_the_bundled_viewer(edx_client: FlaskClient) -> None:

@@ -22,8 +22,8 @@ from werkzeug.serving import make_server
 from course_catalogue.catalogue.account_store import AccountStore
 from course_catalogue.catalogue.accounts import Role
 from course_catalogue.catalogue.sources import Source
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web.cli import main
-from course_catalogue.web.services import get_services
 from tests.web.conftest import make_app
 from tests.web.publishing import HEADER, edx_csv, first_rows
 from tests.web.test_browser import AXE, axe_violations, browser, describe, shot

@@ -34,7 +34,8 @@ __all__ = ["world"]
 ALLOWED_WORDS = {"JSON", "OpenAPI", "ECTS", "API", "ISO", "EQF", "CSV", "XML", "ELM", "ESCO", "km"}
 _JINJA = re.compile(r"{#.*?#}|{{.*?}}|{%.*?%}", re.S)
 _QUOTED = re.compile(r"<(code|script|style)\b.*?</\1>|<span class=\"code\">.*?</span>", re.S)
-_ATTRIBUTES = re.compile(r'\b(?:aria-label|title|placeholder|alt|data-[\w-]+)="([^"]*)"')
+# attributes a reader sees or hears; of the data-* ones, those holding text a script shows
+_ATTRIBUTES = re.compile(r'\b(?:aria-label|title|placeholder|alt|data-[\w-]*(?:label|loading|text))="([^"]*)"')
 _TAG = re.compile(r"<[^>]*>", re.S)
 _PATH = re.compile(r"(?<![\w])/[\w./-]+")  # a URL path shown as a link text: /api/v1/search
 _WORD = re.compile(r"[^\W\d_]{2,}")
