@@ -35,7 +35,9 @@ ALLOWED_WORDS = {"JSON", "OpenAPI", "ECTS", "API", "ISO", "EQF", "CSV", "XML", "
 _JINJA = re.compile(r"{#.*?#}|{{.*?}}|{%.*?%}", re.S)
 _QUOTED = re.compile(r"<(code|script|style)\b.*?</\1>|<span class=\"code\">.*?</span>", re.S)
 # attributes a reader sees or hears; of the data-* ones, those holding text a script shows
-_ATTRIBUTES = re.compile(r'\b(?:aria-label|title|placeholder|alt|data-[\w-]*(?:label|loading|text))="([^"]*)"')
+_ATTRIBUTES = re.compile(
+    r'\b(?:aria-label|title|placeholder|alt|data-[\w-]*(?:label|loading|text))="([^"]*)"'
+)
 _TAG = re.compile(r"<[^>]*>", re.S)
 _PATH = re.compile(r"(?<![\w])/[\w./-]+")  # a URL path shown as a link text: /api/v1/search
 _WORD = re.compile(r"[^\W\d_]{2,}")
