@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
+from flask import Flask
 from flask.testing import FlaskClient
 
 from course_catalogue.web.app import TEMPLATE_DIR
@@ -170,6 +171,8 @@ def _pages(w: World, lang: str) -> dict[str, str]:
     pages = {
         "search": client.get("/?q=online+learning"),
         "search-empty": client.get("/?q=zzqqxx"),
+        "search-unknown-town": client.get("/?q=data&place=Xyzzyville"),
+        "search-postcode": client.get("/?q=data&place=75011"),
         "course": client.get(hit["links"]["html"]),
         "provider": client.get(f"/providers/{provider_key}"),
         "sources": client.get("/sources"),
@@ -208,3 +211,11 @@ def test_every_page_is_fully_translated(world: World, lang: str) -> None:
         if found:
             problems[name] = found
     assert problems == {}, f"English on {lang} pages: {problems}"
+
+
+@pytest.mark.parametrize(("lang", "words"), [("fr", "Aucune ville nommée"), ("de", "Kein Ort namens")])
+def test_place_errors_are_in_the_readers_language(edx_app: Flask, lang: str, words: str) -> None:
+    response = edx_app.test_client().get(f"/?q=data&place=Xyzzyville&lang={lang}")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert words in page and "Xyzzyville" in page and "no town called" not in page
