@@ -143,6 +143,10 @@ def test_register_a_feed_through_the_form(world: World) -> None:
     form = {"id": "zed-pull", "name": "Pulled", "format": "csv", "mapping": "edx-csv", "csrf_token": csrf}
     bad = client.post("/dashboard/sources/new", data={**form, "schedule_minutes": "2"})
     assert bad.status_code == 400 and "at least 15" in bad.get_data(as_text=True)
+    unknown = client.post("/dashboard/sources/new", data={**form, "mapping": "edx"})
+    message = unknown.get_data(as_text=True)
+    assert unknown.status_code == 400 and "no usable mapping spec named edx" in message
+    assert "Valid names:" in message and "edx-csv" in message and "xcri-cap" in message
     good = client.post(
         "/dashboard/sources/new",
         data={**form, "url": "https://feeds.example/c.csv", "schedule_minutes": "60"},

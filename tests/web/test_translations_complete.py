@@ -197,6 +197,10 @@ def _pages(w: World, lang: str) -> dict[str, str]:
     )
     bad = {"id": "Bad Id", "format": "csv", "csrf_token": csrf.group(1)}
     pages["dashboard-form-error"] = client.post("/dashboard/sources/new", data=bad)
+    slow = {"id": "ok-id", "format": "csv", "schedule_minutes": "5", "csrf_token": csrf.group(1)}
+    pages["dashboard-form-schedule-error"] = client.post("/dashboard/sources/new", data=slow)
+    unknown = {"id": "ok-id", "format": "csv", "mapping": "edx", "csrf_token": csrf.group(1)}
+    pages["dashboard-form-mapping-error"] = client.post("/dashboard/sources/new", data=unknown)
     return {name: response.get_data(as_text=True) for name, response in pages.items()}
 
 
