@@ -9,7 +9,8 @@ Contract:
   `reader.max_pages` (default 1,000) pages are read; more is a WARNING naming the cut, never a
   silent one. A listing with no URL is a ParseError (nothing to catalogue).
 * Each page is fetched with the SSRF-guarded fetcher (`harvesters/http.py`: public addresses
-  only, redirects checked hop by hop) under a per-page size cap (`reader.max_page_bytes`, default
+  only unless the run's settings allow private ones, as for the feed's own fetch; redirects
+  checked hop by hop) under a per-page size cap (`reader.max_page_bytes`, default
   5 MB). Pages of one host are fetched at most one per `reader.delay_seconds` (default 1 s,
   politeness), and only where the host's robots.txt (fetched once per host, for our user agent)
   allows: a robots.txt that is missing (HTTP 4xx) allows everything; one that cannot be read
@@ -78,7 +79,12 @@ class PageOptions:
 class PagesHarvester:
     """Reads a listing of pages and the JSON-LD records embedded in each (see the module contract).
 
-    `fetcher` (one per run by default, SSRF-guarded), `sleep` and `clock` are injectable for tests."""
+    `fetcher` makes the run's fetcher from the per-page size cap: the pipeline passes one built
+    from its harvest settings (`allow_private`, timeouts, transport), so pages follow the same
+    rules as the feed's own fetch; the default refuses private addresses. `sleep` and `clock`
+    are injectable for tests."""
+
+    fetches = True  # `harvester_for` hands it the run's fetcher factory
 
     def __init__(
         self,
@@ -142,6 +148,7 @@ class _Session:
         self.clock = clock
         self._robots: dict[str, urllib.robotparser.RobotFileParser | None] = {}
         self._last: dict[str, float] = {}
+        self._unreadable: dict[str, str] = {}  # host -> why its robots.txt could not be read
 
     def get(self, url: str, *, check_robots: bool = True) -> tuple[bytes, str]:
         """The page's bytes and final URL; FetchError when it cannot be had or may not be."""
@@ -168,6 +175,8 @@ class _Session:
             self._last[host] = self.clock()
 
     def _allowed(self, host: str, url: str) -> bool:
+        """Whether robots.txt lets us fetch `url`; FetchError naming why when the host's robots.txt
+        could not be read (the host is then disallowed for the run, see the module contract)."""
         if host not in self._robots:
             parser: urllib.robotparser.RobotFileParser | None = urllib.robotparser.RobotFileParser()
             assert parser is not None
@@ -176,10 +185,18 @@ class _Session:
                 parser.parse((result.content or b"").decode("utf-8", "replace").splitlines())
             except FetchError as exc:
                 # 4xx: no robots.txt, everything allowed; anything else: unknown, nothing allowed
-                parser = _allow_all() if _client_error(str(exc)) else None
+                if _client_error(str(exc)):
+                    parser = _allow_all()
+                else:
+                    parser = None
+                    self._unreadable[host] = str(exc)
             self._robots[host] = parser
         robots = self._robots[host]
-        return robots is not None and robots.can_fetch(_AGENT, url)
+        if robots is None:
+            raise FetchError(
+                f"robots.txt of its host could not be read, so the host is skipped: {self._unreadable[host]}"
+            )
+        return robots.can_fetch(_AGENT, url)
 
 
 _AGENT = "course-catalogue-harvester"
