@@ -186,7 +186,7 @@ def test_ctdl_reads_language_maps_as_tagged_text_and_follows_the_organisation() 
 
 def test_a_spec_copied_without_its_contexts_folder_fails_to_load(tmp_path: Path) -> None:
     shutil.copy(SPECS / "ctdl-jsonld.toml", tmp_path / "ctdl.toml")
-    with pytest.raises(ConfigurationError, match=r"ctdl-reduced\.jsonld does not exist"):
+    with pytest.raises(ConfigurationError, match=r"ctdl-context-2026-08-06\.json does not exist"):
         load_spec(str(tmp_path / "ctdl.toml"))
     shutil.copytree(SPECS / "contexts", tmp_path / "contexts")
     assert load_spec(str(tmp_path / "ctdl.toml")).format == "rdf"
@@ -346,3 +346,15 @@ def test_ctdl_credit_values_are_followed_by_reference_and_not_guessed() -> None:
             assert any(i.field == "workload" for i in course_1a.issues)  # reported
         else:
             assert workload is not None and str(workload.ects) == ects
+
+
+def test_the_ctdl_context_is_the_registrys_file_byte_for_byte() -> None:
+    """The shipped CTDL context is Credential Engine's published file (hash recorded in
+    tests/fixtures/MANIFEST.md), not an edited copy: every term a registry document uses is there."""
+    import hashlib
+
+    data = (SPECS / "contexts" / "ctdl-context-2026-08-06.json").read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    assert digest == "ddb6b4586c38df5fa43aa5f6a558de407dd7acdec9bc1329ce790e164bf40db5"
+    manifest = (Path(__file__).parents[1] / "fixtures" / "MANIFEST.md").read_text(encoding="utf-8")
+    assert digest in manifest
