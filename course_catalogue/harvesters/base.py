@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Protocol
 from course_catalogue.catalogue.errors import ConfigurationError, ParseError
 from course_catalogue.catalogue.runs import Issue, Severity
 from course_catalogue.mappings.items import RawItem
+from course_catalogue.mappings.jsonld_keys import UnreadPath
 
 if TYPE_CHECKING:
     from course_catalogue.harvesters.http import Fetcher
@@ -40,10 +41,15 @@ and `allow_private`, timeouts, transport)."""
 
 @dataclass(frozen=True)
 class Gathered:
-    """One record as the reader found it, with the reader's own problems about it."""
+    """One record as the reader found it, with the reader's own problems about it.
+
+    `unread`: source paths of the feed (or of the page this record came from) that the reader saw
+    but could not pass on to any record (JSON-LD keys no context defines): feed-level, carried by
+    one item of the document only, for the run's coverage report (see `mappings.coverage`)."""
 
     item: RawItem
     issues: tuple[Issue, ...] = ()
+    unread: tuple[UnreadPath, ...] = ()
 
     @property
     def readable(self) -> bool:

@@ -18,6 +18,8 @@ Contract:
 * A page's JSON-LD blocks are read as one JSON-LD document whose base IRI is the page's final URL
   (relative `@id`s such as "./" name the page), with the spec's local contexts and the RDF
   reader's limits (`harvesters/elm.py`); its records are those of the spec's `[reader].records`.
+  Keys no context defines are reported page by page as the RDF harvester reports them (the run's
+  coverage adds up their records over the pages).
 * A page that fails (fetch error, disallowed by robots.txt, no JSON-LD block, no record, invalid
   JSON-LD) gives one ERROR issue with code `page-failed`, naming the page and the reason, on an
   empty item without identity: the run goes on with the other pages and, not knowing what that
@@ -38,9 +40,10 @@ from lxml import etree
 from course_catalogue.catalogue.errors import ConfigurationError, FetchError, ParseError
 from course_catalogue.catalogue.runs import Issue, Severity
 from course_catalogue.harvesters.base import Gathered
-from course_catalogue.harvesters.elm import Limits, itemise, read_graph, reading_of
+from course_catalogue.harvesters.elm import Limits, itemise, read_graph, reading_of, with_unread
 from course_catalogue.harvesters.http import Fetcher
 from course_catalogue.mappings.items import RawItem
+from course_catalogue.mappings.jsonld_keys import UndefinedKeys
 from course_catalogue.mappings.rdf_graph import N_TRIPLES
 
 if TYPE_CHECKING:
@@ -119,8 +122,13 @@ class PagesHarvester:
             for url in urls:
                 try:
                     page, final = session.get(url)
-                    graph, typed, overfull = read_graph(page, "html", limits.values, reading, base=final)
-                    yield from itemise(graph, typed, limits, overfull, reading)
+                    undefined = UndefinedKeys()
+                    graph, typed, overfull = read_graph(
+                        page, "html", limits.values, reading, base=final, undefined=undefined
+                    )
+                    yield from with_unread(
+                        itemise(graph, typed, limits, overfull, reading), undefined.paths()
+                    )
                 except (FetchError, ParseError) as exc:
                     yield _problem(url, f"page {url}: {exc}", "page-failed")
         finally:

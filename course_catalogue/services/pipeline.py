@@ -241,6 +241,8 @@ def _harvest(
     with Spool() as spool, paced_collection(BATCH) as pacer:
         for gathered in harvester.gather(data, spec):
             intake.take(gathered.item, gathered.issues)
+            if gathered.unread:
+                intake.unread(gathered.unread)
             intake.flush(spool, BATCH)
             pacer.tick()
         intake.flush(spool)
