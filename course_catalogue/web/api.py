@@ -65,6 +65,8 @@ def search_json(view: SearchView) -> dict[str, Any]:
         echo["within_km"] = query.within_km
     if query.facets is not None:
         echo["facets"] = list(query.facets)
+    if query.any_words:
+        echo["match"] = "any"
     api_course, html_course = PathTemplate("api.course", "course_id"), PathTemplate("ui.course", "course_id")
     return {
         "query": echo,
