@@ -53,14 +53,30 @@ class UnreadPath:
     code: str = "jsonld-undefined-key"
 
 
-@dataclass
 class _Context:
-    terms: dict[str, Any]
-    vocab: bool
+    """An active context as far as keys go: its terms, whether it has a `@vocab`, the terms that
+    alias `@type`. Contexts derived from it are memoised by the `@context` value applied (the
+    same type-scoped context recurs on every node of its type)."""
+
+    __slots__ = ("_derived", "terms", "type_aliases", "vocab")
+
+    def __init__(self, terms: dict[str, Any], vocab: bool) -> None:
+        self.terms = terms
+        self.vocab = vocab
+        self.type_aliases = tuple(term for term, definition in terms.items() if definition == "@type")
+        self._derived: dict[int, tuple[Any, _Context]] = {}
 
     def merged(self, value: Any) -> _Context:
         """This context with `value` (a local `@context` value: object, list of them, or null)
         applied, as JSON-LD context processing applies it."""
+        known = self._derived.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
+        derived = self._merge(value)
+        self._derived[id(value)] = (value, derived)  # the value is kept: its id stays its own
+        return derived
+
+    def _merge(self, value: Any) -> _Context:
         entries = value if isinstance(value, list) else [value]
         terms, vocab = self.terms, self.vocab
         copied = False
@@ -181,8 +197,8 @@ class UndefinedKeys:
     @staticmethod
     def _type_scoped(node: dict[str, Any], context: _Context) -> _Context:
         types = node.get("@type", ())
-        for alias, definition in context.terms.items():  # a term aliasing @type ("type")
-            if definition == "@type" and alias in node:
+        for alias in context.type_aliases:  # a term aliasing @type ("type")
+            if alias in node:
                 types = node[alias]
         for name in types if isinstance(types, list) else [types]:
             definition = context.terms.get(name) if isinstance(name, str) else None
