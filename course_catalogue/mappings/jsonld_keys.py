@@ -37,6 +37,8 @@ from typing import Any
 
 MAX_PATHS = 1000
 """Distinct undefined-key paths collected per run; more (generated keys) are counted, not listed."""
+_DERIVED = 32
+"""Derived contexts memoised per context (type- and property-scoped ones recur; inline ones may not)."""
 _NODE_KEYWORDS = frozenset({"@graph", "@list", "@set", "@included", "@nest"})
 _MAP_CONTAINERS = frozenset({"@index", "@id", "@type", "@graph"})
 
@@ -73,7 +75,8 @@ class _Context:
         if known is not None and known[0] is value:
             return known[1]
         derived = self._merge(value)
-        self._derived[id(value)] = (value, derived)  # the value is kept: its id stays its own
+        if len(self._derived) < _DERIVED:  # bounded: a feed may embed a context in every node
+            self._derived[id(value)] = (value, derived)  # the value is kept: its id stays its own
         return derived
 
     def _merge(self, value: Any) -> _Context:
