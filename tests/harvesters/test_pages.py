@@ -268,3 +268,18 @@ def test_pages_follow_the_runs_allow_private_setting(sqlite_store: CatalogueStor
     assert allowed.status is RunStatus.SUCCEEDED, allowed.error
     assert allowed.counts[Outcome.ADDED] == 1
     assert site.requests == ["http://127.0.0.1:9/robots.txt", page]
+
+
+def test_a_key_no_context_of_the_page_defines_travels_with_the_pages_first_record() -> None:
+    """schema.org's context has a @vocab, so a page that turns it off and uses a key schema.org
+    does not define loses that key in expansion: the page's first record carries it for the run's
+    coverage report (`Gathered.unread`), once per page."""
+    extra = ', "@context": ["https://schema.org/", {"@vocab": null}], "courseFee": "450 EUR"'
+    page = block("Welding", extra=extra).replace('{"@context": "https://schema.org/", ', "{", 1)
+    site = Site({"https://a.example/robots.txt": (404, ""), "https://a.example/w": (200, page)})
+    found = gather(site, "https://a.example/w\n")
+    assert [g.item.guid for g in found] == ["https://a.example/"]
+    assert b"450 EUR" not in found[0].item.content and b"Welding" in found[0].item.content
+    (unread,) = found[0].unread
+    assert (unread.path, unread.records, unread.example) == ("courseFee", 1, "450 EUR")
+    assert "not defined by the JSON-LD context" in unread.reason
