@@ -10,8 +10,8 @@
 
 from __future__ import annotations
 
+import re
 import shutil
-import tomllib
 from pathlib import Path
 
 from setuptools import find_namespace_packages, setup
@@ -41,29 +41,22 @@ class BuildWithSamples(build_py):
                 write_mo(target, catalog)
 
     def _copy_samples(self) -> None:
+        """The registry as packaged: `file` paths made relative to `course_catalogue/samples/`;
+        a feed file outside the package is copied into its `feeds/` folder."""
+        package = ROOT / "course_catalogue" / "samples"
         target = Path(self.build_lib) / "course_catalogue" / "samples"
-        target.mkdir(parents=True, exist_ok=True)
-        registry = tomllib.loads(SAMPLES.read_text(encoding="utf-8"))
-        lines = [
-            "# The bundled sample-feed registry, as packaged: file paths are relative to this file.",
-            "",
-        ]
-        for feed in registry.get("feeds", []):
-            if "file" in feed:
-                source = (SAMPLES.parent / feed["file"]).resolve()
-                shutil.copyfile(source, target / source.name)
-                feed = {**feed, "file": source.name}
-            lines.append("[[feeds]]")
-            lines += [f"{key} = {_toml_string(value)}" for key, value in feed.items()]
-            lines.append("")
-        (target / "feeds.toml").write_text("\n".join(lines), encoding="utf-8")
-
-
-def _toml_string(value: object) -> str:
-    if not isinstance(value, str):
-        raise SystemExit(f"samples/feeds.toml: only string values are packaged, not {value!r}")
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
+        (target / "feeds").mkdir(parents=True, exist_ok=True)
+        lines = []
+        for line in SAMPLES.read_text(encoding="utf-8").splitlines():
+            found = re.match(r'^file\s*=\s*"([^"]+)"\s*$', line)
+            if found:
+                source = (SAMPLES.parent / found.group(1)).resolve()
+                if not source.is_relative_to(package):
+                    shutil.copyfile(source, target / "feeds" / source.name)
+                    source = package / "feeds" / source.name
+                line = f'file = "{source.relative_to(package).as_posix()}"'
+            lines.append(line)
+        (target / "feeds.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 # Namespace discovery: data folders (web/static, mappings/specs, ...) are packages of data, which

@@ -12,6 +12,10 @@ Reading rules (the contract the tests pin down); the spec's `[reader]` table is 
 * JSON-LD never touches the network. Before parsing, every `@context` entry naming a remote
   context is replaced by the local copy the spec registers (`[reader.contexts]`, files next to
   the spec); any other remote context is a ParseError naming it.
+* JSON-LD keys that no context defines (a term missing from the local copy of a context, a
+  provider's own key) are dropped by expansion: before parsing they are collected
+  (`mappings.jsonld_keys`) and handed, with the document's first record, to the run's coverage
+  report as unmapped paths, each with a WARNING naming the key; never dropped silently.
 * Values of `[reader].dropped` predicates (ELM: `elm:content`, base64 logos and images) and any
   literal longer than `MAX_LITERAL_CHARS` are dropped, in JSON-LD before parsing, in the other
   syntaxes while indexing: they are never course data and would bloat every stored record.
@@ -61,7 +65,7 @@ import gc
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -74,6 +78,7 @@ from course_catalogue.catalogue.runs import Issue, Severity
 from course_catalogue.harvesters.base import Gathered
 from course_catalogue.harvesters.json import depth_exceeded
 from course_catalogue.mappings.items import RawItem
+from course_catalogue.mappings.jsonld_keys import UndefinedKeys, UnreadPath
 from course_catalogue.mappings.rdf_graph import (
     N_TRIPLES,
     RDF_TYPE,
@@ -149,15 +154,28 @@ class RdfHarvester:
         limits = Limits.from_reader(reader)
         reading = reading_of(spec)
         syntax = _syntax(data, reader.get("syntax"))
-        graph, order, overfull = read_graph(data, syntax, limits.values, reading, reader.get("base"))
+        undefined = UndefinedKeys()
+        graph, order, overfull = read_graph(
+            data, syntax, limits.values, reading, reader.get("base"), undefined=undefined
+        )
         # The feed index is hundreds of thousands of long-lived dicts and lists; without this every
         # full cyclic-GC pass re-scans them while records are cut and mapped (measured: ~1.5x
         # slower end to end on a 10k-record feed). Freezing only exempts them from scanning.
         gc.freeze()
         try:
-            yield from itemise(graph, order, limits, overfull, reading)
+            yield from with_unread(itemise(graph, order, limits, overfull, reading), undefined.paths())
         finally:
             gc.unfreeze()
+
+
+def with_unread(items: Iterator[Gathered], unread: list[UnreadPath]) -> Iterator[Gathered]:
+    """`items`, the first one carrying `unread` (feed-level paths for the coverage report)."""
+    first = True
+    for gathered in items:
+        if first and unread:
+            gathered = replace(gathered, unread=tuple(unread))
+        first = False
+        yield gathered
 
 
 ElmRdfHarvester = RdfHarvester
@@ -194,10 +212,13 @@ def read_graph(
     max_values: int = MAX_VALUES_PER_PROPERTY,
     reading: RdfReading | None = None,
     base: str | None = None,
+    *,
+    undefined: UndefinedKeys | None = None,
 ) -> tuple[Graph, list[str], Overfull]:
     """The feed's triples indexed, its typed subjects in document order (for item order), and
     the (subject, property) pairs with more than `max_values` distinct values, of which only the
     first `max_values` are indexed. `base`: the IRI relative IRIs resolve against (a page's URL).
+    `undefined`: collects the JSON-LD keys that expansion drops (JSON-LD and HTML only).
 
     Linear in the triples: a value is looked up among the values of its subject and property by
     a list scan while there are few (most properties have one to three), then in a set built for
@@ -206,9 +227,9 @@ def read_graph(
     reading = reading or default_reading()
     dropped = reading.dropped
     if syntax == "html":
-        data, syntax = _offline_jsonld(json_ld_blocks(data), reading), "json-ld"
+        data, syntax = _offline_jsonld(json_ld_blocks(data), reading, undefined), "json-ld"
     elif syntax == "json-ld":
-        data = _offline_jsonld(data, reading)
+        data = _offline_jsonld(data, reading, undefined)
     elif data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if syntax == "rdf-xml":
@@ -396,7 +417,7 @@ def json_ld_blocks(page: bytes) -> bytes:
     return json.dumps(documents, ensure_ascii=False).encode("utf-8")
 
 
-def _offline_jsonld(data: bytes, reading: RdfReading) -> bytes:
+def _offline_jsonld(data: bytes, reading: RdfReading, undefined: UndefinedKeys | None = None) -> bytes:
     """The document with registered remote contexts inlined and oversized strings dropped.
 
     ParseError for a document nested deeper than MAX_JSONLD_DEPTH (pyoxigraph's JSON-LD parser
@@ -410,8 +431,11 @@ def _offline_jsonld(data: bytes, reading: RdfReading) -> bytes:
         raise ParseError(f"not valid JSON-LD: {exc}") from exc
     if depth_exceeded(document, MAX_JSONLD_DEPTH):
         raise ParseError(f"not valid JSON-LD: nested deeper than {MAX_JSONLD_DEPTH} levels")
+    document = _localise(document, reading)
+    if undefined is not None:
+        undefined.scan(document)
     try:
-        return json.dumps(_localise(document, reading), ensure_ascii=False).encode("utf-8")
+        return json.dumps(document, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as exc:
         found = exc.object[exc.start : exc.end]
         raise ParseError(

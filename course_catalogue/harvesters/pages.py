@@ -9,7 +9,8 @@ Contract:
   `reader.max_pages` (default 1,000) pages are read; more is a WARNING naming the cut, never a
   silent one. A listing with no URL is a ParseError (nothing to catalogue).
 * Each page is fetched with the SSRF-guarded fetcher (`harvesters/http.py`: public addresses
-  only, redirects checked hop by hop) under a per-page size cap (`reader.max_page_bytes`, default
+  only unless the run's settings allow private ones, as for the feed's own fetch; redirects
+  checked hop by hop) under a per-page size cap (`reader.max_page_bytes`, default
   5 MB). Pages of one host are fetched at most one per `reader.delay_seconds` (default 1 s,
   politeness), and only where the host's robots.txt (fetched once per host, for our user agent)
   allows: a robots.txt that is missing (HTTP 4xx) allows everything; one that cannot be read
@@ -17,6 +18,8 @@ Contract:
 * A page's JSON-LD blocks are read as one JSON-LD document whose base IRI is the page's final URL
   (relative `@id`s such as "./" name the page), with the spec's local contexts and the RDF
   reader's limits (`harvesters/elm.py`); its records are those of the spec's `[reader].records`.
+  Keys no context defines are reported page by page as the RDF harvester reports them (the run's
+  coverage adds up their records over the pages).
 * A page that fails (fetch error, disallowed by robots.txt, no JSON-LD block, no record, invalid
   JSON-LD) gives one ERROR issue with code `page-failed`, naming the page and the reason, on an
   empty item without identity: the run goes on with the other pages and, not knowing what that
@@ -37,9 +40,10 @@ from lxml import etree
 from course_catalogue.catalogue.errors import ConfigurationError, FetchError, ParseError
 from course_catalogue.catalogue.runs import Issue, Severity
 from course_catalogue.harvesters.base import Gathered
-from course_catalogue.harvesters.elm import Limits, itemise, read_graph, reading_of
+from course_catalogue.harvesters.elm import Limits, itemise, read_graph, reading_of, with_unread
 from course_catalogue.harvesters.http import Fetcher
 from course_catalogue.mappings.items import RawItem
+from course_catalogue.mappings.jsonld_keys import UndefinedKeys
 from course_catalogue.mappings.rdf_graph import N_TRIPLES
 
 if TYPE_CHECKING:
@@ -78,7 +82,12 @@ class PageOptions:
 class PagesHarvester:
     """Reads a listing of pages and the JSON-LD records embedded in each (see the module contract).
 
-    `fetcher` (one per run by default, SSRF-guarded), `sleep` and `clock` are injectable for tests."""
+    `fetcher` makes the run's fetcher from the per-page size cap: the pipeline passes one built
+    from its harvest settings (`allow_private`, timeouts, transport), so pages follow the same
+    rules as the feed's own fetch; the default refuses private addresses. `sleep` and `clock`
+    are injectable for tests."""
+
+    fetches = True  # `harvester_for` hands it the run's fetcher factory
 
     def __init__(
         self,
@@ -113,8 +122,13 @@ class PagesHarvester:
             for url in urls:
                 try:
                     page, final = session.get(url)
-                    graph, typed, overfull = read_graph(page, "html", limits.values, reading, base=final)
-                    yield from itemise(graph, typed, limits, overfull, reading)
+                    undefined = UndefinedKeys()
+                    graph, typed, overfull = read_graph(
+                        page, "html", limits.values, reading, base=final, undefined=undefined
+                    )
+                    yield from with_unread(
+                        itemise(graph, typed, limits, overfull, reading), undefined.paths()
+                    )
                 except (FetchError, ParseError) as exc:
                     yield _problem(url, f"page {url}: {exc}", "page-failed")
         finally:
@@ -142,6 +156,7 @@ class _Session:
         self.clock = clock
         self._robots: dict[str, urllib.robotparser.RobotFileParser | None] = {}
         self._last: dict[str, float] = {}
+        self._unreadable: dict[str, str] = {}  # host -> why its robots.txt could not be read
 
     def get(self, url: str, *, check_robots: bool = True) -> tuple[bytes, str]:
         """The page's bytes and final URL; FetchError when it cannot be had or may not be."""
@@ -168,6 +183,8 @@ class _Session:
             self._last[host] = self.clock()
 
     def _allowed(self, host: str, url: str) -> bool:
+        """Whether robots.txt lets us fetch `url`; FetchError naming why when the host's robots.txt
+        could not be read (the host is then disallowed for the run, see the module contract)."""
         if host not in self._robots:
             parser: urllib.robotparser.RobotFileParser | None = urllib.robotparser.RobotFileParser()
             assert parser is not None
@@ -176,10 +193,18 @@ class _Session:
                 parser.parse((result.content or b"").decode("utf-8", "replace").splitlines())
             except FetchError as exc:
                 # 4xx: no robots.txt, everything allowed; anything else: unknown, nothing allowed
-                parser = _allow_all() if _client_error(str(exc)) else None
+                if _client_error(str(exc)):
+                    parser = _allow_all()
+                else:
+                    parser = None
+                    self._unreadable[host] = str(exc)
             self._robots[host] = parser
         robots = self._robots[host]
-        return robots is not None and robots.can_fetch(_AGENT, url)
+        if robots is None:
+            raise FetchError(
+                f"robots.txt of its host could not be read, so the host is skipped: {self._unreadable[host]}"
+            )
+        return robots.can_fetch(_AGENT, url)
 
 
 _AGENT = "course-catalogue-harvester"

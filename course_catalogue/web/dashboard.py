@@ -13,8 +13,9 @@ from collections import Counter
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from werkzeug.exceptions import Forbidden
 
 from course_catalogue.catalogue.accounts import Account
@@ -31,6 +32,7 @@ from course_catalogue.services.errors import InvalidInput
 from course_catalogue.services.runtime import get_services
 from course_catalogue.services.sources import SourceFields
 from course_catalogue.web.auth import log_in, log_out, protect_form, session_account
+from course_catalogue.web.dashboard_views import mapping_choices, published_message
 from course_catalogue.web.uploads import MEDIA_TYPES, read_feed
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -93,7 +95,7 @@ def local_path(target: str) -> str | None:
 def issues_by_field(report: RunReport) -> list[dict[str, Any]]:
     """One row per field: exact counts per severity (the run's totals), most errors first."""
     counts: Counter[tuple[str, Severity]] = Counter()
-    for (severity, _, field), n in report.totals().items():
+    for (severity, _code, field), n in report.totals().items():
         counts[field or "(record)", severity] += n
     fields = sorted(
         {f for f, _ in counts}, key=lambda f: (-counts[f, Severity.ERROR], -counts[f, Severity.WARNING], f)
@@ -221,7 +223,9 @@ def confirm(source_id: str, staged_id: str) -> ResponseReturnValue:
         confirmed = get_services().harvests.confirm(Actor(_account()), source_id, staged_id)
     except (Conflict, NotFound) as exc:
         return _source_page(source_id, upload_error=str(exc))
-    return redirect(url_for("ui.run", run_id=confirmed.published.report.run_id), code=303)
+    report = confirmed.published.report
+    flash(published_message(report))  # the run page confirms what was published
+    return redirect(url_for("ui.run", run_id=report.run_id), code=303)
 
 
 def _form_fields(account: Account) -> SourceFields:
@@ -243,6 +247,28 @@ def _form_fields(account: Account) -> SourceFields:
     return SourceFields(**given)
 
 
+def _form_error(exc: InvalidInput | Conflict) -> str:
+    """The registration form's message for a refusal of the service, in the reader's language
+    (the service's own message for what the form has no translation of)."""
+    if isinstance(exc, Conflict):
+        return _("A source %(id)s already exists.", id=request.form.get("id", "").strip())
+    mapping = request.form.get("mapping", "").strip()
+    if exc.field == "mapping" and ("/" in mapping or "\\" in mapping or mapping.endswith(".toml")):
+        return _("The mapping must be the name of a mapping spec.")
+    if exc.field == "mapping":
+        names = ", ".join(name for name, _format in mapping_choices())
+        return _(
+            "There is no usable mapping spec named %(name)s. Valid names: %(names)s.",
+            name=mapping,
+            names=names,
+        )
+    if exc.field == "url":
+        return _("The feed URL must be an http(s) URL.")
+    if exc.field == "schedule_minutes":
+        return _("The schedule must be a whole number of minutes, at least 15.")
+    return str(exc)
+
+
 @bp.route("/sources/new", methods=["GET", "POST"])
 def new_source() -> ResponseReturnValue:
     """Register a feed (URL, format, mapping, schedule, and the parameters its feed leaves
@@ -258,7 +284,7 @@ def new_source() -> ResponseReturnValue:
             created = get_services().sources.register(Actor(account), _form_fields(account))
             return redirect(url_for("dashboard.source", source_id=created.id), code=303)
         except (InvalidInput, Conflict) as exc:
-            error, status = str(exc), 400
+            error, status = _form_error(exc), 400
         except QuotaExceeded as exc:
             error, status = str(exc), 409
     return render_template(

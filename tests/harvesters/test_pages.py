@@ -10,6 +10,7 @@ import pytest
 
 from course_catalogue.catalogue.errors import ConfigurationError, ParseError
 from course_catalogue.catalogue.runs import Severity
+from course_catalogue.catalogue.store import CatalogueStore
 from course_catalogue.harvesters.base import Gathered, harvester_for
 from course_catalogue.harvesters.http import Fetcher
 from course_catalogue.harvesters.pages import PagesHarvester
@@ -236,3 +237,49 @@ def test_a_hostile_page_fails_alone(page: str, reason: str) -> None:
     found = gather(site, "https://college.example/bad\nhttps://college.example/good\n", spec(delay_seconds=0))
     assert [g.readable for g in found] == [False, True]
     assert reason in found[0].issues[0].message
+
+
+def test_pages_follow_the_runs_allow_private_setting(sqlite_store: CatalogueStore) -> None:
+    """The pages of a listing are fetched under the run's settings: refused on a private address
+    by default, like the feed itself, and read when the operator allows private addresses."""
+    from course_catalogue.catalogue.runs import Outcome, RunStatus
+    from course_catalogue.catalogue.sources import Source
+    from course_catalogue.services.pipeline import HarvestSettings, run_harvest
+
+    page = "http://127.0.0.1:9/course"  # an IP literal: the SSRF guard decides without DNS
+    site = Site({page: (200, block("Private course"))})
+    listing = f"{page}\n".encode()
+    source = Source(id="pages", format="jsonld-pages", mapping="schema-org-course")
+    store = sqlite_store
+    store.save_source(source)
+
+    def settings(allow_private: bool) -> HarvestSettings:
+        return HarvestSettings(
+            transport=httpx.MockTransport(site.handler), retries=0, allow_private=allow_private
+        )
+
+    refused = run_harvest(store, source, data=listing, settings=settings(False), dry_run=True)
+    assert refused.status is RunStatus.FAILED  # its only page failed
+    failures = [i for i in refused.issues if i.code == "page-failed"]
+    assert failures and "allow_private" in failures[0].message
+    assert site.requests == []  # refused before any request
+
+    allowed = run_harvest(store, source, data=listing, settings=settings(True))
+    assert allowed.status is RunStatus.SUCCEEDED, allowed.error
+    assert allowed.counts[Outcome.ADDED] == 1
+    assert site.requests == ["http://127.0.0.1:9/robots.txt", page]
+
+
+def test_a_key_no_context_of_the_page_defines_travels_with_the_pages_first_record() -> None:
+    """schema.org's context has a @vocab, so a page that turns it off and uses a key schema.org
+    does not define loses that key in expansion: the page's first record carries it for the run's
+    coverage report (`Gathered.unread`), once per page."""
+    extra = ', "@context": ["https://schema.org/", {"@vocab": null}], "courseFee": "450 EUR"'
+    page = block("Welding", extra=extra).replace('{"@context": "https://schema.org/", ', "{", 1)
+    site = Site({"https://a.example/robots.txt": (404, ""), "https://a.example/w": (200, page)})
+    found = gather(site, "https://a.example/w\n")
+    assert [g.item.guid for g in found] == ["https://a.example/"]
+    assert b"450 EUR" not in found[0].item.content and b"Welding" in found[0].item.content
+    (unread,) = found[0].unread
+    assert (unread.path, unread.records, unread.example) == ("courseFee", 1, "450 EUR")
+    assert "not defined by the JSON-LD context" in unread.reason

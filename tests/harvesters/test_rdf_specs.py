@@ -13,6 +13,7 @@ import pytest
 
 from course_catalogue.catalogue.errors import ConfigurationError, ParseError
 from course_catalogue.catalogue.model import Course
+from course_catalogue.catalogue.store import CatalogueStore
 from course_catalogue.harvesters.base import harvester_for
 from course_catalogue.harvesters.elm import RdfHarvester
 from course_catalogue.mappings.engine import apply
@@ -186,7 +187,7 @@ def test_ctdl_reads_language_maps_as_tagged_text_and_follows_the_organisation() 
 
 def test_a_spec_copied_without_its_contexts_folder_fails_to_load(tmp_path: Path) -> None:
     shutil.copy(SPECS / "ctdl-jsonld.toml", tmp_path / "ctdl.toml")
-    with pytest.raises(ConfigurationError, match=r"ctdl-reduced\.jsonld does not exist"):
+    with pytest.raises(ConfigurationError, match=r"ctdl-context-2026-08-06\.json does not exist"):
         load_spec(str(tmp_path / "ctdl.toml"))
     shutil.copytree(SPECS / "contexts", tmp_path / "contexts")
     assert load_spec(str(tmp_path / "ctdl.toml")).format == "rdf"
@@ -346,3 +347,66 @@ def test_ctdl_credit_values_are_followed_by_reference_and_not_guessed() -> None:
             assert any(i.field == "workload" for i in course_1a.issues)  # reported
         else:
             assert workload is not None and str(workload.ects) == ects
+
+
+def test_the_ctdl_context_is_the_registrys_file_byte_for_byte() -> None:
+    """The shipped CTDL context is Credential Engine's published file (hash recorded in
+    tests/fixtures/MANIFEST.md), not an edited copy: every term a registry document uses is there."""
+    import hashlib
+
+    data = (SPECS / "contexts" / "ctdl-context-2026-08-06.json").read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    assert digest == "ddb6b4586c38df5fa43aa5f6a558de407dd7acdec9bc1329ce790e164bf40db5"
+    manifest = (Path(__file__).parents[1] / "fixtures" / "MANIFEST.md").read_text(encoding="utf-8")
+    assert digest in manifest
+
+
+def test_keys_the_ctdl_context_does_not_define_are_reported_not_lost(
+    sqlite_store: CatalogueStore, tmp_path: Path
+) -> None:
+    """The real CTDL graph with keys the registry's context does not define, at the top of two
+    courses and inside an inline cost profile: JSON-LD expansion drops them, the run's coverage
+    lists them as unmapped (path, records, example), each with a WARNING naming the key; an
+    `ignore` entry makes one a decision."""
+    from course_catalogue.catalogue.runs import PathStatus, RunStatus, Severity
+    from course_catalogue.catalogue.sources import Source
+    from course_catalogue.services.pipeline import run_harvest
+
+    document = json.loads((CTDL / "learning_program_1_graph.json").read_bytes())
+    first, second = document["@graph"][1], document["@graph"][2]
+    first["creditHours"] = 3
+    second["creditHours"] = 4
+    first["ceterms:estimatedCost"][0]["installments"] = "three monthly payments"
+    data = json.dumps(document).encode()
+    registered = {"provider": {"name": "Example University", "country": "USA"}}  # as in the corpus
+    source = Source(id="ctdl", format="rdf", mapping="ctdl-jsonld", settings=registered)
+    sqlite_store.save_source(source)
+
+    report = run_harvest(sqlite_store, source, data=data, dry_run=True)
+    assert report.status is RunStatus.SUCCEEDED, report.error
+    assert report.coverage is not None
+    unmapped = {p.path: (p.records, p.example) for p in report.coverage.unmapped}
+    assert unmapped == {
+        "creditHours": (2, "3"),
+        "ceterms:estimatedCost/installments": (1, "three monthly payments"),
+    }
+    warnings = [i for i in report.issues if i.code == "jsonld-undefined-key"]
+    assert {w.value for w in warnings} == set(unmapped)
+    assert all(w.severity is Severity.WARNING for w in warnings)
+    assert all("not defined by the JSON-LD context" in w.message for w in warnings)
+    assert any("'creditHours'" in w.message for w in warnings)
+
+    spec_text = (SPECS / "ctdl-jsonld.toml").read_text(encoding="utf-8")
+    spec_text = spec_text.replace("ignore = [", 'ignore = [\n    "creditHours",', 1)
+    shutil.copytree(SPECS / "contexts", tmp_path / "contexts")
+    (tmp_path / "ctdl.toml").write_text(spec_text, encoding="utf-8")
+    decided = Source(id="ctdl2", format="rdf", mapping=str(tmp_path / "ctdl.toml"), settings=registered)
+    sqlite_store.save_source(decided)
+    report = run_harvest(sqlite_store, decided, data=data, dry_run=True)
+    assert report.coverage is not None
+    assert {p.path: p.status for p in report.coverage.paths if p.path == "creditHours"} == {
+        "creditHours": PathStatus.IGNORED
+    }
+    assert [i.value for i in report.issues if i.code == "jsonld-undefined-key"] == [
+        "ceterms:estimatedCost/installments"
+    ]

@@ -168,3 +168,24 @@ def test_json_and_rdf_paths() -> None:
     coverage, _ = coverage_of((FIXTURES / "lo_example_loq.ttl").read_bytes(), load_spec("elm-rdf"))
     status = {p.path: p.status.value for p in coverage.paths}
     assert status["dc:title"] == "mapped" and status["rdf:type"] == "ignored"
+
+
+def test_paths_a_reader_could_not_pass_on_are_unmapped_with_a_warning_or_ignored() -> None:
+    """`unread` paths (JSON-LD keys no context defines) add up over the documents of a run (the
+    pages of a listing); an ignore entry makes one a decision, without a warning."""
+    from course_catalogue.mappings.coverage import ColumnTracker, CoverageCounter
+    from course_catalogue.mappings.jsonld_keys import UnreadPath
+
+    counter = CoverageCounter(ColumnTracker([]), IgnoreRules(["internalCode"]))
+    why = "the key is not defined by the JSON-LD context"
+    counter.unread([UnreadPath("colour", 2, "red", why), UnreadPath("internalCode", 1, "X1", why)])
+    counter.unread([UnreadPath("colour", 3, "blue", why)])
+    coverage = counter.result()
+    assert [(p.path, p.records, p.status, p.example) for p in coverage.paths] == [
+        ("colour", 5, PathStatus.UNMAPPED, "red"),
+        ("internalCode", 1, PathStatus.IGNORED, "X1"),
+    ]
+    warnings = [i for i in counter.issues() if i.code == "jsonld-undefined-key"]
+    assert [(w.value, w.message) for w in warnings] == [
+        ("colour", f"colour: {why} (5 record(s); example: 'red')")
+    ]
