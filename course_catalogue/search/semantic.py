@@ -21,7 +21,7 @@ per process (`functools.cache`): they are read-only and thread-safe for encoding
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any, Protocol
 
@@ -127,7 +127,7 @@ class E5Embedder:
         return _normalised(self._model.query([text]))[0]
 
 
-MODELS = {"use": UseEmbedder, "e5": E5Embedder}
+MODELS: dict[str, Callable[[], Embedder]] = {"use": UseEmbedder, "e5": E5Embedder}
 
 
 @cache
@@ -137,5 +137,4 @@ def embedder(name: str = DEFAULT_MODEL) -> Embedder:
         factory = MODELS[name]
     except KeyError:
         raise EmbedderUnavailable(f"unknown embedding model {name!r}; known: {', '.join(MODELS)}") from None
-    model: Embedder = factory()
-    return model
+    return factory()

@@ -1,0 +1,221 @@
+"""Hybrid retrieval on the embedded engine: keyword and sentence-vector retrieval, fused.
+
+`HybridBackend` is the embedded tantivy backend plus an ANN graph of course vectors
+(`search.vector_index`) kept in the same index directory and written in the same calls
+(upsert, delete, rebuild, under the same write lock). A query with `mode="hybrid"` and text:
+
+1. embeds the text (`search.semantic`) and takes its NEIGHBOURS nearest courses from the graph;
+2. builds a tantivy query of those courses, each scoring its cosine similarity
+   (`const_score(term(id))`), and runs it and the keyword query under the same filters,
+   visibility and geo scope: the vector list keeps only neighbours that pass the filters. When
+   fewer than MIN_VECTOR_HITS pass (selective filters), the graph is asked again for ten times as
+   many, up to MAX_NEIGHBOURS;
+3. fuses the keyword top CANDIDATES and the filtered vector list (`search.fusion`, RRF by default);
+   past the fused list, the remaining keyword matches follow in keyword order;
+4. counts facets and the total over the union "keyword matches OR kept neighbours" with the
+   keyword engine's own facet code, so filters and facet counts apply to the fused result exactly
+   as they apply to a keyword result.
+
+Without text, with another sort than relevance (the union is then sorted by that key), or with
+`mode="keyword"`, the keyword path is used unchanged. Hybrid pages are numbered (no cursor).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from course_catalogue.search.backend import Document
+from course_catalogue.search.documents import StoredRecord, record_document
+from course_catalogue.search.embedded import EmbeddedBackend, _facet_pool
+from course_catalogue.search.errors import SearchError
+from course_catalogue.search.fusion import fuse
+from course_catalogue.search.query import Query, SearchResult
+from course_catalogue.search.semantic import DEFAULT_MODEL, Embedder, embedder
+from course_catalogue.search.tantivy_facets import count_facets
+from course_catalogue.search.tantivy_hits import HitBuilder
+from course_catalogue.search.tantivy_paging import geo_scope, page_by_key
+from course_catalogue.search.tantivy_query import combine
+from course_catalogue.search.vector_index import VectorIndex
+
+CANDIDATES = 100
+"""Keyword hits fused with the vector list (deeper hits follow in keyword order)."""
+NEIGHBOURS = 100
+MIN_VECTOR_HITS = 20
+MAX_NEIGHBOURS = 10_000
+FUSION = os.environ.get("HYBRID_FUSION", "rrf")
+
+Address = tuple[int, int]
+
+
+class HybridBackend(EmbeddedBackend):
+    """EmbeddedBackend whose searches can be hybrid (see the module docstring)."""
+
+    def __init__(
+        self,
+        index_dir: str | Path,
+        *,
+        model: Embedder | str = DEFAULT_MODEL,
+        fusion: str = FUSION,
+        writer_timeout: float = 300.0,
+    ) -> None:
+        super().__init__(index_dir, writer_timeout=writer_timeout)
+        self._model = embedder(model) if isinstance(model, str) else model
+        self._vectors = VectorIndex(self._versions.root, self._model)
+        self._fusion = fusion
+        fuse(fusion, [], [])  # an unknown method fails here, not on the first search
+
+    @property
+    def vectors(self) -> VectorIndex:
+        return self._vectors
+
+    # -- writes: both indexes, under the keyword index's write lock -----------------------------
+
+    def upsert(self, documents: Iterable[Document]) -> int:
+        batch = list(documents)
+        with self._write_lock:
+            count = super().upsert(batch)
+            self._vectors.upsert(batch)
+        return count
+
+    def delete(self, ids: Sequence[str]) -> None:
+        with self._write_lock:
+            super().delete(ids)
+            self._vectors.delete(ids)
+
+    def rebuild(self, documents: Iterable[Document]) -> int:
+        batch = documents if isinstance(documents, list) else list(documents)
+        with self._write_lock:
+            count = super().rebuild(batch)
+            self._vectors.rebuild(batch)
+        return count
+
+    def rebuild_records(self, records: Iterable[StoredRecord]) -> int:
+        return self.rebuild([record_document(*record) for record in records])
+
+    def ensure_vectors(self) -> int:
+        """Rebuild the graph from the keyword index's stored documents when it is stale (a new
+        model, or an index built before hybrid search); returns how many vectors it holds."""
+        with self._write_lock:
+            if self._vectors.stale(self.count()):
+                self._vectors.rebuild(self._stored_documents())
+        return self._vectors.count()
+
+    def _stored_documents(self) -> Iterable[Document]:
+        """What the index stores of each document for `passage_text`: the card (title, keywords)
+        and the stored descriptions (learning outcomes are indexed, not stored)."""
+        searcher = self._refresh().index.searcher()
+        total = int(searcher.num_docs)
+        if total == 0:
+            return
+        for _score, address in searcher.search(tantivy.Query.all_query(), limit=total).hits:
+            stored = searcher.doc(address).to_dict()
+            card: dict[str, Any] = json.loads(bytes((stored.get("card") or [b"{}"])[0]))
+            card.setdefault("id", (stored.get("id") or [""])[0])
+            descriptions = [v[0] for name, v in stored.items() if name.startswith("description") and v]
+            card["description"] = " ".join(str(text) for text in descriptions)
+            yield card
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def _search(self, searcher: tantivy.Searcher, query: Query) -> SearchResult:
+        if query.mode != "hybrid" or not query.text.strip() or query.sort not in ("relevance",):
+            if query.mode == "hybrid" and query.text.strip() and query.sort != "distance":
+                return self._sorted_union(searcher, query)
+            return super()._search(searcher, query)
+        if query.cursor is not None:
+            raise SearchError("hybrid results are paged by number, not by cursor")
+        text, reach = self._builder.text_and_reach(query.text, searcher)
+        filters = self._builder.filters(query)
+        scope = geo_scope(searcher, self._builder, query)
+        restrict = [*self._builder.visibility(query), *scope, *filters.values()]
+        near, kept, addresses = self._near(searcher, query, restrict)
+        union = _either(text, near)
+        bound = None if reach is None else reach + len(kept)
+        labeller = self._labeller(searcher)
+        slugs = partial(self._slug, searcher)
+        counting = _facet_pool().submit(
+            count_facets, searcher, self._builder, query, union, filters, labeller, slugs, scope, bound
+        )
+        total = int(searcher.search(combine(union, restrict), limit=1, count=True).count or 0)  # type: ignore[attr-defined]  # stub omits count
+        wanted = query.offset + query.page_size
+        keyword: list[tuple[Address, float]] = []
+        if text is not None:
+            depth = max(CANDIDATES, wanted)
+            found = searcher.search(combine(text, restrict), limit=depth).hits
+            keyword = [(_key(a), float(score)) for score, a in found]
+            addresses.update((_key(a), a) for _score, a in found)
+        fused = fuse(self._fusion, keyword[:CANDIDATES], kept)
+        seen = {address for address, _ in fused}
+        ranked = fused + [(address, score) for address, score in keyword[CANDIDATES:] if address not in seen]
+        pairs = [(score, addresses[address]) for address, score in ranked[query.offset : wanted]]
+        hits = HitBuilder(searcher, self._schema, text).hits(pairs, scored=True)
+        return SearchResult(query, total, hits, counting.result(), next_cursor=None, offset=query.offset)
+
+    def _near(
+        self, searcher: tantivy.Searcher, query: Query, restrict: list[tantivy.Query]
+    ) -> tuple[tantivy.Query | None, list[tuple[Address, float]], dict[Address, tantivy.DocAddress]]:
+        """The query of the neighbours that pass `restrict`, them as (address, similarity), best
+        first, and their DocAddress objects by address."""
+        vector = self._model.query(query.text)
+        count = NEIGHBOURS
+        while True:
+            neighbours = self._vectors.nearest(vector, count)
+            if not neighbours:
+                return None, [], {}
+            near = tantivy.Query.boolean_query(
+                [
+                    (
+                        tantivy.Occur.Should,
+                        tantivy.Query.const_score_query(
+                            self._builder.term("id", course_id), max(similarity, 1e-6)
+                        ),
+                    )
+                    for course_id, similarity in neighbours
+                ]
+            )
+            found = searcher.search(combine(near, restrict), limit=len(neighbours)).hits
+            exhausted = len(neighbours) < count or count >= MAX_NEIGHBOURS
+            if len(found) >= MIN_VECTOR_HITS or exhausted:
+                kept = [(_key(a), float(score)) for score, a in found]
+                return near, kept, {_key(a): a for _score, a in found}
+            count = min(count * 10, MAX_NEIGHBOURS)
+
+    def _sorted_union(self, searcher: tantivy.Searcher, query: Query) -> SearchResult:
+        """Hybrid with a key sort: the union of keyword matches and neighbours, sorted by the key."""
+        text, reach = self._builder.text_and_reach(query.text, searcher)
+        filters = self._builder.filters(query)
+        scope = geo_scope(searcher, self._builder, query)
+        restrict = [*self._builder.visibility(query), *scope, *filters.values()]
+        near, kept, _addresses = self._near(searcher, query, restrict)
+        union = _either(text, near)
+        labeller = self._labeller(searcher)
+        slugs = partial(self._slug, searcher)
+        bound = None if reach is None else reach + len(kept)
+        counting = _facet_pool().submit(
+            count_facets, searcher, self._builder, query, union, filters, labeller, slugs, scope, bound
+        )
+        if query.cursor is not None:
+            raise SearchError("hybrid results are paged by number, not by cursor")
+        pairs, _after, total = page_by_key(searcher, combine(union, restrict), query.sort, query, None)
+        hits = HitBuilder(searcher, self._schema, text).hits(pairs, scored=False)
+        return SearchResult(query, total, hits, counting.result(), next_cursor=None, offset=query.offset)
+
+
+def _either(text: tantivy.Query | None, near: tantivy.Query | None) -> tantivy.Query | None:
+    """Documents matching the keyword query or among the kept neighbours."""
+    if near is None:
+        return text
+    if text is None:
+        return near
+    return tantivy.Query.boolean_query([(tantivy.Occur.Should, text), (tantivy.Occur.Should, near)])
+
+
+def _key(address: tantivy.DocAddress) -> Address:
+    return (address.segment_ord, address.doc)
