@@ -4,7 +4,8 @@ Systems (each returns up to 50 course ids per query):
 
 * `keyword` -- the embedded tantivy engine as users get it (`EmbeddedBackend.search`, past and
   withdrawn-free catalogue, no filters);
-* `vector-<model>` -- exact cosine nearest neighbours of the query vector (no ANN error);
+* `vector-<model>` -- exact cosine nearest neighbours of the query vector (no ANN error), those
+  at least the model's `min_similarity`, as hybrid search keeps them;
 * `rrf-<model>`, `blend-<model>` -- the keyword top 100 fused with the vector top 100
   (`search.fusion`), the ranking hybrid mode serves.
 
@@ -16,6 +17,7 @@ many of each system's top 20 were judged).
 
     .venv/bin/python -m bench.relevance.run pool      # write unjudged pooled candidates to judge
     .venv/bin/python -m bench.relevance.run report    # nDCG@10, recall@50, zero-result rate
+    .venv/bin/python -m bench.relevance.run tune      # the blend weight: chosen on odd needs, checked on even
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ def load_judgements() -> dict[str, dict[str, int]]:
     judged: dict[str, dict[str, int]] = defaultdict(dict)
     if JUDGEMENTS.exists():
         with JUDGEMENTS.open(encoding="utf-8") as rows:
-            for row in csv.reader(rows, delimiter="\t"):
+            for row in csv.reader(rows, delimiter="\t", quoting=csv.QUOTE_NONE):
                 if row and not row[0].startswith("#"):
                     judged[row[0]][row[1]] = int(row[2])
     return judged
@@ -108,9 +110,10 @@ class Systems:
         return [(hit.id, hit.score) for hit in result.hits]
 
     def vector(self, model: str, text: str, depth: int = DEPTH) -> Ranking:
-        sims = self.vectors[model] @ embedder(model).query(text)
+        encoder = embedder(model)
+        sims = self.vectors[model] @ encoder.query(text)
         top = np.argsort(-sims, kind="stable")[:depth]
-        return [(self.ids[i], float(sims[i])) for i in top]
+        return [(self.ids[i], float(sims[i])) for i in top if sims[i] >= encoder.min_similarity]
 
     def rankings(self, text: str) -> dict[str, Ranking]:
         keyword = self.keyword(text, CANDIDATES)
@@ -157,7 +160,8 @@ def pool(systems: Systems) -> None:
             doc = by_doc[doc_id]
             text = " ".join(str(doc.get("description") or doc.get("outcomes") or "").split())[:160]
             keywords = ", ".join(doc.get("keywords") or [])[:100]
-            lines.append(f"{doc_id}\t{doc['title']}\t{keywords}\t{text}")
+            title = " ".join(str(doc["title"]).split())  # a title may hold newlines (a broken CSV row)
+            lines.append(f"{doc_id}\t{title}\t{keywords}\t{text}")
         (POOL / f"need{need_id}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
         total += len(docs)
     print(f"{total} unjudged pooled candidates in {len(wanted)} needs under {POOL}")
@@ -199,16 +203,44 @@ def report(systems: Systems, out: Callable[[str], None] = print) -> None:
             )
 
 
+def tune(systems: Systems, out: Callable[[str], None] = print) -> None:
+    """The keyword weight of the linear blend: nDCG@10 for each weight on the odd-numbered needs
+    (where it is chosen) and on the even-numbered ones (where it is checked), per model."""
+    judged = load_judgements()
+    queries = load_queries()
+    halves = {
+        "odd needs": [q for q in queries if int(q.need_id) % 2],
+        "even needs": [q for q in queries if not int(q.need_id) % 2],
+    }
+    weights = [round(0.1 * step, 1) for step in range(11)]
+    out("| model | weight | " + " | ".join(f"nDCG@10 {name}" for name in halves) + " |")
+    out("|---|---|" + "---|" * len(halves))
+    for model in systems.models:
+        lists = {
+            q.id: (systems.keyword(q.text, CANDIDATES), systems.vector(model, q.text, CANDIDATES))
+            for q in queries
+        }
+        for weight in weights:
+            cells = []
+            for members in halves.values():
+                scores = [
+                    ndcg([doc for doc, _ in blend(*lists[q.id], weight=weight)], judged.get(q.need_id, {}))
+                    for q in members
+                ]
+                cells.append(f"{statistics.mean(scores):.3f}")
+            out(f"| {model} | {weight} | " + " | ".join(cells) + " |")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("action", choices=("pool", "report"))
+    parser.add_argument("action", choices=("pool", "report", "tune"))
     parser.add_argument("--models", default=",".join(MODELS))
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     systems = Systems(tuple(m for m in args.models.split(",") if m))
-    (pool if args.action == "pool" else report)(systems)
+    {"pool": pool, "report": report, "tune": tune}[args.action](systems)
     return 0
 
 

@@ -2,9 +2,10 @@
 
 `HybridBackend` is the embedded tantivy backend plus an ANN graph of course vectors
 (`search.vector_index`) kept in the same index directory and written in the same calls
-(upsert, delete, rebuild, under the same write lock). A query with `mode="hybrid"` and text:
+(upsert, delete, rebuild, under the same write lock). A query with `retrieval="hybrid"` and text:
 
-1. embeds the text (`search.semantic`) and takes its NEIGHBOURS nearest courses from the graph;
+1. embeds the text (`search.semantic`) and takes its NEIGHBOURS nearest courses from the graph,
+   those at least the model's `min_similarity` (so that nonsense finds nothing by meaning);
 2. builds a tantivy query of those courses, each scoring its cosine similarity
    (`const_score(term(id))`), and runs it and the keyword query under the same filters,
    visibility and geo scope: the vector list keeps only neighbours that pass the filters. When
@@ -17,7 +18,7 @@
    as they apply to a keyword result.
 
 Without text, with another sort than relevance (the union is then sorted by that key), or with
-`mode="keyword"`, the keyword path is used unchanged. Hybrid pages are numbered (no cursor).
+`retrieval="keyword"`, the keyword path is used unchanged. Hybrid pages are numbered (no cursor).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import Any
 import tantivy
 
 from course_catalogue.search.backend import Document
-from course_catalogue.search.documents import StoredRecord, record_document
+from course_catalogue.search.documents import StoredRecord
 from course_catalogue.search.embedded import EmbeddedBackend, _facet_pool
 from course_catalogue.search.errors import SearchError
 from course_catalogue.search.fusion import fuse
@@ -97,7 +98,12 @@ class HybridBackend(EmbeddedBackend):
         return count
 
     def rebuild_records(self, records: Iterable[StoredRecord]) -> int:
-        return self.rebuild([record_document(*record) for record in records])
+        """The keyword index from the records as EmbeddedBackend does (streamed), then the graph
+        from what the new index stores: no second pass over the store, no list of documents."""
+        with self._write_lock:
+            count = super().rebuild_records(records)
+            self._vectors.rebuild(self._stored_documents())
+        return count
 
     def ensure_vectors(self) -> int:
         """Rebuild the graph from the keyword index's stored documents when it is stale (a new
@@ -125,8 +131,8 @@ class HybridBackend(EmbeddedBackend):
     # -- reads ----------------------------------------------------------------------------------
 
     def _search(self, searcher: tantivy.Searcher, query: Query) -> SearchResult:
-        if query.mode != "hybrid" or not query.text.strip() or query.sort not in ("relevance",):
-            if query.mode == "hybrid" and query.text.strip() and query.sort != "distance":
+        if query.retrieval != "hybrid" or not query.text.strip() or query.sort not in ("relevance",):
+            if query.retrieval == "hybrid" and query.text.strip() and query.sort != "distance":
                 return self._sorted_union(searcher, query)
             return super()._search(searcher, query)
         if query.cursor is not None:
@@ -166,7 +172,8 @@ class HybridBackend(EmbeddedBackend):
         vector = self._model.query(query.text)
         count = NEIGHBOURS
         while True:
-            neighbours = self._vectors.nearest(vector, count)
+            found_near = self._vectors.nearest(vector, count)
+            neighbours = [(cid, sim) for cid, sim in found_near if sim >= self._model.min_similarity]
             if not neighbours:
                 return None, [], {}
             near = tantivy.Query.boolean_query(
@@ -181,7 +188,9 @@ class HybridBackend(EmbeddedBackend):
                 ]
             )
             found = searcher.search(combine(near, restrict), limit=len(neighbours)).hits
-            exhausted = len(neighbours) < count or count >= MAX_NEIGHBOURS
+            exhausted = (
+                len(neighbours) < len(found_near) or len(found_near) < count or count >= MAX_NEIGHBOURS
+            )
             if len(found) >= MIN_VECTOR_HITS or exhausted:
                 kept = [(_key(a), float(score)) for score, a in found]
                 return near, kept, {_key(a): a for _score, a in found}

@@ -48,6 +48,9 @@ class Embedder(Protocol):
 
     name: str
     dim: int
+    min_similarity: float
+    """Cosine below which a course is not taken as about the query at all (a nonsense query's
+    nearest courses score under it); measured per model on the relevance set (RELEVANCE.md)."""
 
     def passages(self, texts: Sequence[str]) -> Vectors:
         """Vectors of documents (courses), shape (len(texts), dim)."""
@@ -85,6 +88,7 @@ class UseEmbedder:
 
     name = "use"
     dim = 512
+    min_similarity = 0.25
 
     def __init__(self, threads: int = 1) -> None:
         try:
@@ -107,6 +111,7 @@ class E5Embedder:
 
     name = "e5"
     dim = 384
+    min_similarity = 0.80
 
     def __init__(self, threads: int = 1) -> None:
         # The C engine reads OMP_NUM_THREADS when it loads; a search thread must not fan out over
