@@ -10,9 +10,9 @@ one JVM per node on loopback ports, each with its own data folder, and waits unt
 answers with every node joined. A node's JVM reads its standard input, a pipe from here, and
 stops when the pipe closes: nodes never outlive the Python process that started them.
 
-    python -m search.opensearch_local build
-    python -m search.opensearch_local run --nodes 3 --http-port 9250 --data instance/opensearch
-    JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 python -m search.opensearch_local run --profile opensearch3 \\
+    python -m search.opensearch.local build
+    python -m search.opensearch.local run --nodes 3 --http-port 9250 --data instance/opensearch
+    JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 python -m search.opensearch.local run --profile opensearch3 \\
         --data /tmp/os3
 """
 
@@ -40,7 +40,7 @@ from typing import IO, Any
 
 from course_catalogue.search.errors import LocalClusterError
 
-LAUNCHER = Path(__file__).resolve().parents[2] / "tools" / "opensearch"
+LAUNCHER = Path(__file__).resolve().parents[3] / "tools" / "opensearch"
 """The Maven project (pom.xml, src/, config/). Found beside the package: a source checkout."""
 MAIN_CLASS = "org.coursecatalogue.opensearch.ClasspathNode"
 KNN_PLUGIN = "org.opensearch.knn.plugin.KNNPlugin"
@@ -447,7 +447,7 @@ def _get_json(url: str, *, timeout: float) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m course_catalogue.search.opensearch_local",
+        prog="python -m course_catalogue.search.opensearch.local",
         description="A local OpenSearch from tools/opensearch.",
     )
     commands = parser.add_subparsers(dest="command", required=True)

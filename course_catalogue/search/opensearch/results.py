@@ -14,9 +14,10 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
-from course_catalogue.search.documents import CARD_FIELDS, OTHER, provider_key, text_language
+from course_catalogue.search.documents import CARD_FIELDS, LANGUAGES, OTHER, provider_key, text_language
+from course_catalogue.search.facet_values import facet_from_counts, vocabulary_label
 from course_catalogue.search.geo import hit_distance
-from course_catalogue.search.opensearch_query import HIGHLIGHT_END, HIGHLIGHT_START, LANGUAGES, effective_sort
+from course_catalogue.search.opensearch.query import HIGHLIGHT_END, HIGHLIGHT_START, effective_sort
 from course_catalogue.search.query import (
     Facet,
     Hit,
@@ -28,8 +29,7 @@ from course_catalogue.search.query import (
     read_cursor,
     requested_facets,
 )
-from course_catalogue.search.tantivy_facets import facet_from_counts, vocabulary_label
-from course_catalogue.search.tantivy_hits import excerpt
+from course_catalogue.search.snippets import excerpt
 
 
 def read_result(query: Query, response: Mapping[str, Any], body: Mapping[str, Any]) -> SearchResult:
@@ -114,7 +114,7 @@ def _description_fields(languages: Sequence[str]) -> list[str]:
 
 def read_facets(query: Query, aggregations: Mapping[str, Any]) -> tuple[Facet, ...]:
     """Every facet of `requested_facets(query)` from the per-facet `filter` aggregations
-    (see opensearch_query)."""
+    (see opensearch.query)."""
     facets = []
     for spec in requested_facets(query):
         if not counted(spec, query):

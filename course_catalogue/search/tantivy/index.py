@@ -1,10 +1,10 @@
 """The tantivy side of a search document: schema, analyzers and the Document -> tantivy conversion.
 
-Text fields per language (`title_fr`, `description_de`, ...) use an analyzer that lowercases,
-folds accents to ASCII and then stems, so "donnees" and "données" meet at the same stem; the
+Text fields per language (`title_fr`, `description_de`, ...) use an analyzer (`search.analysis`)
+that lowercases, folds accents to ASCII and then stems, so "donnees" and "données" meet at the same stem; the
 `*_other` fields and `titles`/`provider`/`keywords` only lowercase and fold. Facet and filter
 values are raw (untokenised) fast fields, numbers are fast floats. Sorting uses one fast (not searched)
-string key per sort order that ends with the id, so ties are broken by id and paging is stable.
+string key per sort order (`search.sorting`) that ends with the id, so ties break by id and paging is stable.
 
 tantivy keeps analyzers out of the index files: `register_analyzers` must run on every
 `tantivy.Index` object, whether the index was just created or opened from disk.
@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import unicodedata
 from binascii import b2a_base64
 from collections.abc import Iterable, Mapping
 from datetime import date
@@ -28,8 +27,8 @@ from course_catalogue.catalogue.model import first_text
 from course_catalogue.search.backend import Document
 from course_catalogue.search.documents import (
     CARD_FIELDS,
+    LANGUAGES,
     OTHER,
-    STEMMERS,
     TEXT_KINDS,
     CourseFacts,
     flatten,
@@ -46,6 +45,7 @@ from course_catalogue.search.documents import (
 )
 from course_catalogue.search.errors import IndexingError
 from course_catalogue.search.query import FACETS_BY_NAME, UNDATED_DAY, Range
+from course_catalogue.search.sorting import KEY_SEP, SORT_FIELDS, number_key, sort_key, title_key
 
 SCHEMA_VERSION = "7"  # 2: stored `seq` (search.sync.repair); 3: `eligible` (funding schemes);
 # 4: region/city, ISCED narrow/detailed, start_day, geo (lat/lon/id_hash); 5: slug hashes, range buckets;
@@ -53,7 +53,6 @@ SCHEMA_VERSION = "7"  # 2: stored `seq` (search.sync.repair); 3: `eligible` (fun
 # 7: visible_until is the end date only (a started course without an end date stays current)
 """Bump when the schema or an analyzer changes: older indexes then need a `reindex`."""
 
-LANGUAGES: tuple[str, ...] = (*STEMMERS, OTHER)
 FOLD = "cat_fold"
 RAW_FIELDS = (
     "country",
@@ -70,7 +69,7 @@ RAW_FIELDS = (
 """Facet and filter values with small vocabularies: indexed (filters) and fast (counts)."""
 SINGLE_VALUED = frozenset({"country", "eqf", "schedule"})
 """RAW_FIELDS a document holds at most one value of: the documents of several values are then
-disjoint sets, so counts under each value's bucket add up (search.tantivy_facets)."""
+disjoint sets, so counts under each value's bucket add up (search.tantivy.facets)."""
 SLUG_FIELDS: Mapping[str, str] = {
     "provider_key": "provider_hash",
     "region_keys": "region_hash",
@@ -79,7 +78,7 @@ SLUG_FIELDS: Mapping[str, str] = {
 """Open-ended slug facets -> the integer fast field they are counted on. Counting strings from a
 dictionary of thousands of values costs several milliseconds per query at a million courses;
 counting their `slug_hash` integers costs almost nothing, and a hash maps back to its slug
-(search.embedded resolves and caches it). The slugs stay indexed for filtering."""
+(search.tantivy.backend resolves and caches it). The slugs stay indexed for filtering."""
 BUCKET_FIELDS: Mapping[str, str] = {"ects": "ects_bucket", "price": "price_bucket"}
 """Float facet fields with fixed ranges -> a raw field holding the key of the range the value
 falls in: a filter on a range key is then a term query, which tantivy evaluates (and, in filter
@@ -87,12 +86,6 @@ aggregations, materialises) from a posting list instead of scanning the float co
 FLOAT_FIELDS = ("ects", "price", "start_day")
 GEO_FIELDS = ("lat", "lon")  # the document's `geo` point, for the bounding box and distances
 ID_HASH = "id_hash"  # a fast integer per id: orders equal distances and excludes ids cheaply
-SORT_FIELDS: Mapping[str, str] = {
-    "start_date": "sort_start",
-    "ects": "sort_ects",
-    "price": "sort_price",
-    "title": "sort_title",
-}
 _RANGES: Mapping[str, tuple[Range, ...]] = {
     spec.field: spec.ranges
     for spec in FACETS_BY_NAME.values()
@@ -105,8 +98,6 @@ indexing analyzer emits no token (so a key adds no term to the inverted index, w
 key cost a posting list and a term dictionary entry) while the fast-field analyzer keeps the
 whole key, as the built-in "raw" does, so the columns and the order they give are unchanged."""
 NEVER = 10**8  # visible_until of a course with no dates: never in the past
-_MAX_TOKEN = 40  # longer "words" are noise (hashes, URLs) and bloat the term dictionary
-_KEY_SEP = "\x01"  # sorts before every printable character, so "ab" < "abc" holds in keys
 
 
 def analyzer_name(lang: str) -> str:
@@ -127,38 +118,6 @@ _TEXT_FIELDS = frozenset(
     )
 )
 """The text fields a search document may hold, added as they are by `to_tantivy`."""
-
-
-def build_analyzers() -> dict[str, tantivy.TextAnalyzer]:
-    """Analyzer per language key of LANGUAGES (OTHER folds without stemming)."""
-    analyzers = {lang: _analyzer(stemmer) for lang, stemmer in STEMMERS.items()}
-    analyzers[OTHER] = _analyzer(None)
-    return analyzers
-
-
-def build_stopword_analyzers() -> list[tantivy.TextAnalyzer]:
-    """Analyzers that drop the stop words of the languages tantivy has lists for."""
-    analyzers = []
-    for stemmer in STEMMERS.values():
-        builder = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).filter(tantivy.Filter.lowercase())
-        try:
-            analyzers.append(builder.filter(tantivy.Filter.stopword(stemmer)).build())
-        except ValueError:  # no stop word list for this language
-            continue
-    return analyzers
-
-
-def _analyzer(stemmer: str | None) -> tantivy.TextAnalyzer:
-    # Fold before stemming so that text typed without accents stems exactly like accented text.
-    builder = (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.remove_long(_MAX_TOKEN))
-        .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.ascii_fold())
-    )
-    if stemmer:
-        builder = builder.filter(tantivy.Filter.stemmer(stemmer))
-    return builder.build()
 
 
 def register_analyzers(index: tantivy.Index, analyzers: Mapping[str, tantivy.TextAnalyzer]) -> None:
@@ -330,10 +289,10 @@ def facts_to_tantivy(facts: CourseFacts, eligible: Iterable[str] = ()) -> str:
     out[ID_HASH] = id_hash(doc_id)
     out["visible_until"] = end.toordinal() if end else NEVER
     title_sort = title_key(title)
-    out["sort_start"] = _KEY_SEP.join((start_iso or "~", title_sort, doc_id))
-    out["sort_ects"] = _number_key(money.ects, doc_id)
-    out["sort_price"] = _number_key(money.price, doc_id)
-    out["sort_title"] = _KEY_SEP.join((title_sort, doc_id))
+    out["sort_start"] = KEY_SEP.join((start_iso or "~", title_sort, doc_id))
+    out["sort_ects"] = number_key(money.ects, doc_id)
+    out["sort_price"] = number_key(money.price, doc_id)
+    out["sort_title"] = KEY_SEP.join((title_sort, doc_id))
     card = {
         "id": doc_id,
         "status": facts.status,
@@ -371,11 +330,6 @@ def _put(out: dict[str, Any], name: str, value: Any) -> None:
         texts = [value] if type(value) is str else _texts(value)
         if texts:
             out[name] = texts
-
-
-def _number_key(value: float | None, doc_id: str) -> str:
-    """`sort_key` of a float field whose document value is `value`."""
-    return _KEY_SEP.join(("~" if value is None else f"{round(float(value) * 100):015d}", doc_id))
 
 
 _PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -443,44 +397,6 @@ def visible_until(doc: Document) -> int:
         return date.fromisoformat(str(last)).toordinal()
     except ValueError:
         return NEVER
-
-
-def sort_key(sort: str, doc: Document, title: str | None = None) -> str:
-    """Ascending sort key; missing values sort last ("~" is after digits), ties by title then id.
-
-    `title`: the document's `title_key`, when the caller already has it."""
-    title = title_key(str(doc.get("title") or "")) if title is None else title
-    if sort == "title":
-        parts = [title]
-    elif sort == "start_date":
-        parts = [str(doc.get("start_date") or "~"), title]
-    else:
-        value = doc.get(sort)
-        parts = ["~" if value is None else f"{round(float(value) * 100):015d}"]
-    return _KEY_SEP.join([*parts, str(doc["id"])])
-
-
-def title_key(title: str) -> str:
-    """Sort key of a title: accents folded ("Économie" sorts with "economie") but letters kept, so
-    Arabic, Greek or Chinese titles get a real key (after Latin ones) instead of an empty one."""
-    if title.isascii():  # nothing to fold: the common case, ten times cheaper
-        return " ".join(title.casefold().split())[:64]
-    folded = unicodedata.normalize("NFKD", title).translate(_UNCOMBINED)
-    return " ".join(folded.casefold().split())[:64]
-
-
-class _Uncombined(dict[int, int | None]):
-    """A `str.translate` table that deletes combining characters (the accents NFKD splits off):
-    the same text as keeping the characters `unicodedata.combining` is 0 for, at C speed. Filled
-    as characters are met (at most one entry per code point)."""
-
-    def __missing__(self, code: int) -> int | None:
-        kept = None if unicodedata.combining(chr(code)) else code
-        self[code] = kept
-        return kept
-
-
-_UNCOMBINED = _Uncombined()
 
 
 def _texts(value: Any) -> list[str]:

@@ -1,4 +1,4 @@
-"""Celery tasks, thin wrappers over harvesters/jobs.py: scheduled harvests, the dispatcher that
+"""Celery tasks, thin wrappers over services/jobs.py: scheduled harvests, the dispatcher that
 schedules them, and the reaper of runs a dead worker left RUNNING. The only module importing Celery.
 
 The tasks are `shared_task`s, bound to whichever Celery app the process configures; that app
@@ -36,7 +36,8 @@ from celery.signals import worker_ready
 
 from course_catalogue.catalogue.eligibility_jobs import SchemeJobs
 from course_catalogue.catalogue.errors import ConfigurationError, NotFound
-from course_catalogue.harvesters.jobs import (
+from course_catalogue.search.sync import DrainReport
+from course_catalogue.services.jobs import (
     HarvestWiring,
     harvest_registered,
     reap_stale_runs,
@@ -44,8 +45,7 @@ from course_catalogue.harvesters.jobs import (
     schedule,
     schedule_entry,
 )
-from course_catalogue.harvesters.webhook_delivery import WebhookSettings, deliver_due
-from course_catalogue.search.sync import DrainReport
+from course_catalogue.services.webhook_delivery import WebhookSettings, deliver_due
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
 
 
 class MaintenanceWiring(Protocol):
-    """What the consistency tasks need beyond HarvestWiring (web.services.Services has it)."""
+    """What the consistency tasks need beyond HarvestWiring (services.runtime.Services has it)."""
 
     @property
     def scheme_jobs(self) -> SchemeJobs: ...
@@ -178,7 +178,7 @@ def reap_stale_runs_task(self: Task) -> list[int]:
 def deliver_webhooks(self: Task) -> dict[str, int]:
     """Queue deliveries for committed changes and send every due one (signed, SSRF-guarded);
     failures are retried by later runs with exponential backoff, then given up (recorded).
-    The wiring may provide `webhook_settings` (web.services.Services does); else the defaults
+    The wiring may provide `webhook_settings` (services.runtime.Services does); else the defaults
     with the harvest's private-address setting."""
     wired = wiring(self)
     settings = getattr(wired, "webhook_settings", None)

@@ -33,9 +33,6 @@ from course_catalogue.catalogue.eligibility_store import EligibilityStore
 from course_catalogue.catalogue.outbox import Outbox
 from course_catalogue.catalogue.store import CatalogueStore
 from course_catalogue.catalogue.webhook_store import WebhookStore
-from course_catalogue.harvesters.locks import SourceLocks, open_locks
-from course_catalogue.harvesters.pipeline import HarvestSettings
-from course_catalogue.harvesters.webhook_delivery import WebhookSettings
 from course_catalogue.search.backend import SearchBackend
 from course_catalogue.search.factory import open_backend
 from course_catalogue.search.fresh import FreshResults
@@ -46,6 +43,9 @@ from course_catalogue.search.result_cache import (
     Generation,
 )
 from course_catalogue.search.sync import DrainReport, OutboxSink, drain_exclusively, drain_outbox
+from course_catalogue.services.locks import SourceLocks, open_locks
+from course_catalogue.services.pipeline import HarvestSettings
+from course_catalogue.services.webhook_delivery import WebhookSettings
 
 EXTENSION = "catalogue"
 DRAIN_WAIT = 60.0
@@ -179,7 +179,7 @@ class Services:
     @property
     def locks(self) -> SourceLocks:
         """One harvest per source at a time: advisory locks on PostgreSQL, else file locks
-        in `<DATA_DIR>/locks` (see harvesters/locks.py)."""
+        in `<DATA_DIR>/locks` (see services/locks.py)."""
         with self._lock:
             if self._locks is None:
                 lock_dir = Path(self._config["DATA_DIR"]) / "locks"

@@ -7,7 +7,7 @@ from types import MappingProxyType
 from course_catalogue.catalogue.runs import RunStatus
 from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.store import CatalogueStore
-from course_catalogue.harvesters.pipeline import run_harvest
+from course_catalogue.services.pipeline import run_harvest
 
 # A hand-written XCRI-CAP 1.2 catalogue of a Scottish college: bare "Level 6", SVQ and NQ awards
 # with their levels beside them, studyMode/attendanceMode as such feeds write them, bare costs.

@@ -24,26 +24,27 @@ from datetime import date
 
 import tantivy
 
-from course_catalogue.search.documents import OTHER
+from course_catalogue.search.analysis import (
+    FIELD_BOOSTS,
+    FOLDED_BOOSTS,
+    FUZZY_BOOST,
+    FUZZY_FIELD,
+    TIE_BREAKER,
+    split_text,
+)
+from course_catalogue.search.documents import LANGUAGES, OTHER
 from course_catalogue.search.geo import bounding_box
 from course_catalogue.search.query import FACETS, FACETS_BY_NAME, Query, facet_ranges
-from course_catalogue.search.tantivy_index import BUCKET_FIELDS, LANGUAGES, text_field
+from course_catalogue.search.tantivy.index import BUCKET_FIELDS, text_field
 
 MAX_WORDS = 32  # a pasted paragraph is not a query; the rest is ignored
-FIELD_BOOSTS: Mapping[str, float] = {"title": 3.0, "outcomes": 1.5, "description": 1.0}
-FOLDED_BOOSTS: Mapping[str, float] = {"provider": 2.0, "keywords": 1.5}
-FUZZY_FIELD = "titles"
-FUZZY_BOOST = 0.5
 KNOWN_WORD_TITLES = 5
-TIE_BREAKER = 0.1
 FILTER_FIELDS: Mapping[str, str] = {spec.name: spec.filter_field for spec in FACETS if spec.filter_field}
 """Facet name -> the field its filter uses when that differs from the counted field: a broad
 ISCED code selects every course under it, and narrower codes can be filtered on too."""
 
 _ALL = 2**62  # "every document": a bound that compares above any index's document count
-_WORD = re.compile(r"[^\W_]+")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # every indexed facet value has this shape
-_QUOTED = re.compile(r'"([^"]*)"')
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class QueryBuilder:
     ) -> tuple[tantivy.Query | None, int | None]:
         """`text()`, and with a `searcher` an upper bound of the documents it can match (from
         the document frequencies of its terms; typo alternatives are not counted): None without
-        a searcher or text. Facet counting (search.tantivy_facets) picks its plan by it."""
+        a searcher or text. Facet counting (search.tantivy.facets) picks its plan by it."""
         required: list[tantivy.Query] = []
         optional: list[tantivy.Query] = []
         reaches: list[int] = []
@@ -269,25 +270,6 @@ def combine(text: tantivy.Query | None, filters: Sequence[tantivy.Query]) -> tan
     clauses = [(tantivy.Occur.Must, base)]
     clauses += [(tantivy.Occur.Must, tantivy.Query.const_score_query(f, 0.0)) for f in filters]
     return tantivy.Query.boolean_query(clauses)
-
-
-def split_text(text: str) -> list[tuple[str, bool]]:
-    """Cut user text into (chunk, is_phrase): balanced "quotes" make phrases, the rest words.
-
-    An unbalanced quote is just ignored; every other punctuation separates words.
-    """
-    chunks: list[tuple[str, bool]] = []
-    position = 0
-    for match in _QUOTED.finditer(text):
-        chunks += [(w, False) for w in _WORD.findall(text[position : match.start()])]
-        words = _WORD.findall(match.group(1))
-        if len(words) > 1:
-            chunks.append((" ".join(words), True))
-        else:
-            chunks += [(w, False) for w in words]
-        position = match.end()
-    chunks += [(w, False) for w in _WORD.findall(text[position:])]
-    return chunks
 
 
 def fuzzy_distance(term: str) -> int:

@@ -1,6 +1,6 @@
 """Turning one run's raw items into store candidates: map, validate, de-duplicate, report.
 
-`Intake` is the item-level half of the harvest pipeline (`harvesters.pipeline` owns the feed and
+`Intake` is the item-level half of the harvest pipeline (`services.pipeline` owns the feed and
 the store transaction). What it guarantees about items:
 * Item-level problems become Issues. Every one is counted (`RunReport.totals()` is exact); the
   report keeps the first `max_per_kind` of each (severity, code) and at most `max_issues` in all,

@@ -48,11 +48,11 @@ from opensearchpy.exceptions import NotFoundError, OpenSearchException, Transpor
 
 from course_catalogue.search.backend import Document, Suggestion
 from course_catalogue.search.errors import BackendUnavailable, IndexingError, IndexOutdated
-from course_catalogue.search.opensearch_query import RequestBuilder
-from course_catalogue.search.opensearch_results import read_result
-from course_catalogue.search.opensearch_suggest import read_suggestions, suggest_requests
+from course_catalogue.search.opensearch.query import RequestBuilder
+from course_catalogue.search.opensearch.results import read_result
+from course_catalogue.search.opensearch.suggest import read_suggestions, suggest_requests
 from course_catalogue.search.query import Query, SearchResult, validate
-from course_catalogue.search.tantivy_index import SORT_FIELDS, sort_key
+from course_catalogue.search.sorting import SORT_FIELDS, sort_key
 
 INDEX_VERSION = 3
 # 2: region/city, schedule, ISCED drill-down, start_day, geo, sort keys.

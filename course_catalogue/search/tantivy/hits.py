@@ -16,11 +16,10 @@ from typing import Any
 
 import tantivy
 
-from course_catalogue.search.documents import OTHER, text_language
+from course_catalogue.search.documents import LANGUAGES, OTHER, text_language
 from course_catalogue.search.query import Hit
-from course_catalogue.search.tantivy_index import LANGUAGES, text_field
-
-SNIPPET_CHARS = 200
+from course_catalogue.search.snippets import SNIPPET_CHARS, excerpt
+from course_catalogue.search.tantivy.index import text_field
 
 
 class HitBuilder:
@@ -86,16 +85,6 @@ def render_snippet(fragment: str, ranges: Sequence[tuple[int, int]]) -> str:
         position = end
     parts.append(_escaped(raw[position:]))
     return "".join(parts)
-
-
-def excerpt(text: str, limit: int = SNIPPET_CHARS) -> str:
-    """The start of `text`, cut at a word boundary, with an ellipsis when cut."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text[:limit]
-    space = cut.rfind(" ")
-    return (cut[:space] if space > limit // 2 else cut) + "…"
 
 
 @lru_cache(maxsize=1024)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from course_catalogue.catalogue.changes import Candidate
 from course_catalogue.catalogue.codec import course_to_dict, record_hash
-from course_catalogue.harvesters.spool import Spool
+from course_catalogue.services.spool import Spool
 from tests.search.conftest import catalogue
 
 

@@ -16,11 +16,11 @@ from course_catalogue.catalogue.eligibility_store import EligibilityStore
 from course_catalogue.catalogue.outbox import Outbox
 from course_catalogue.catalogue.schema import scheme_jobs
 from course_catalogue.catalogue.store import CatalogueStore
-from course_catalogue.harvesters import tasks
-from course_catalogue.harvesters.pipeline import run_harvest
-from course_catalogue.web.services import get_services
-from tests.harvesters.test_tasks import celery, flask_app, register, store
+from course_catalogue.services import tasks
+from course_catalogue.services.pipeline import run_harvest
+from course_catalogue.services.runtime import get_services
 from tests.reliability.crashfeeds import write_feed
+from tests.services.test_tasks import celery, flask_app, register, store
 
 __all__ = ["celery", "flask_app", "store"]  # fixtures
 

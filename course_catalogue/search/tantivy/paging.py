@@ -1,6 +1,6 @@
 """Pages of tantivy hits beyond plain top-k: cursor continuation (search_after) and geo search.
 
-* Key sorts (`tantivy_index.SORT_FIELDS`, keys ending in the id) continue after the cursor's key:
+* Key sorts (`tantivy.index.SORT_FIELDS`, keys ending in the id) continue after the cursor's key:
   the Python binding has no range query on text fields, so hits are read from a window just
   before the cursor's old position and those up to its key dropped. Changes elsewhere in the
   index then neither repeat nor skip a hit that did not change.
@@ -18,8 +18,9 @@ import tantivy
 
 from course_catalogue.search.geo import distance_km
 from course_catalogue.search.query import Cursor, Query
-from course_catalogue.search.tantivy_index import ID_HASH, SORT_FIELDS
-from course_catalogue.search.tantivy_query import QueryBuilder, combine
+from course_catalogue.search.sorting import SORT_FIELDS
+from course_catalogue.search.tantivy.index import ID_HASH
+from course_catalogue.search.tantivy.query import QueryBuilder, combine
 
 CURSOR_WINDOW = 50  # hits re-read before a cursor's position, to find it again after deletions
 Pairs = list[tuple[Any, tantivy.DocAddress]]

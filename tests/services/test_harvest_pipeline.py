@@ -16,10 +16,10 @@ from course_catalogue.catalogue.model import course_id
 from course_catalogue.catalogue.runs import Outcome, RunReport, RunStatus, Severity
 from course_catalogue.catalogue.sources import FetchState, Source
 from course_catalogue.catalogue.store import CatalogueStore
-from course_catalogue.harvesters import pipeline
 from course_catalogue.harvesters.http import Fetcher
-from course_catalogue.harvesters.pipeline import SINK_FAILED, HarvestSettings, remap_source, run_harvest
 from course_catalogue.mappings.items import CSV_ROW
+from course_catalogue.services import pipeline
+from course_catalogue.services.pipeline import SINK_FAILED, HarvestSettings, remap_source, run_harvest
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "csv_edx_courses.csv"
 URL = "https://feeds.example.org/edx.csv"
@@ -443,7 +443,7 @@ def test_a_fault_on_one_record_rejects_that_record_only(
 ) -> None:
     """A programming fault met on one record's content (a transform or validation bug) rejects
     that record with an internal-error issue; the rest of the feed lands and nothing is withdrawn."""
-    from course_catalogue.harvesters import intake
+    from course_catalogue.services import intake
 
     rows = edx_rows()
     first = run_harvest(store, source, data=feed(rows))

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from course_catalogue.catalogue.store import CatalogueStore
-from course_catalogue.harvesters.locks import AlreadyRunning, SourceLocks, lock_key, open_locks
-from course_catalogue.web.services import OUTBOX_LOCK_NAMESPACE
+from course_catalogue.services.locks import AlreadyRunning, SourceLocks, lock_key, open_locks
+from course_catalogue.services.runtime import OUTBOX_LOCK_NAMESPACE
 
 
 @pytest.fixture

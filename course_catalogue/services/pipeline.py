@@ -1,6 +1,6 @@
 """The harvest pipeline: feed -> raw items -> mapped, validated courses -> one store transaction -> sinks.
 
-The feed's items stream through map/validate/hash into a spool on disk (`harvesters.spool`) in
+The feed's items stream through map/validate/hash into a spool on disk (`services.spool`) in
 batches of `BATCH`; once the whole feed is read, the batches go to the store inside ONE store
 transaction (`CatalogueStore.harvesting`) that commits only at the end, so the write lock is held
 for the writes and not while the feed is parsed. A run holds a batch of courses in memory, not
@@ -17,7 +17,7 @@ Guarantees:
   when the feed breaks after batches were written (they were never committed).
 * Item-level problems become Issues; a rejected record counts as FAILED and keeps its previously
   stored version (its provider_ref still counts as seen, so it is not withdrawn). Issue counts are
-  exact; the report keeps a sample of each kind (`harvesters.intake`).
+  exact; the report keeps a sample of each kind (`services.intake`).
 * A feed that has records but not one the catalogue could take (every record rejected) FAILS the
   run: nothing is added, updated or withdrawn, and the report says why, record by record.
 * A dry run changes nothing; with `record=False` (the CLI's `--dry-run`) it is not even recorded:
@@ -58,10 +58,10 @@ from course_catalogue.catalogue.sources import FetchState, Source, registered_pr
 from course_catalogue.catalogue.store import GUARD_COUNT, GUARD_SHARE, CatalogueStore
 from course_catalogue.harvesters.base import harvester_for
 from course_catalogue.harvesters.http import Fetcher, FetchResult
-from course_catalogue.harvesters.intake import Intake
-from course_catalogue.harvesters.spool import Spool
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.spec import MappingSpec, bind_parameters, load_spec
+from course_catalogue.services.intake import Intake
+from course_catalogue.services.spool import Spool
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class HarvestSettings:
     max_withdraw_share: float | None = GUARD_SHARE  # mass-drop guard (harvest_apply.withdrawals_held)
     max_withdraw_count: int | None = GUARD_COUNT  # ... and its absolute cap
     max_issues: int = 10_000  # issues kept per run; beyond it they are counted, not kept ...
-    max_issues_per_kind: int = 1_000  # ... and of each (severity, code, field) (see harvesters.intake)
+    max_issues_per_kind: int = 1_000  # ... and of each (severity, code, field) (see services.intake)
     # None: the SSRF-guarded network transport; tests inject an httpx.MockTransport
     transport: httpx.BaseTransport | None = field(default=None, compare=False)
 
@@ -175,7 +175,7 @@ def remap_source(
         spec = _spec_for(source)
         intake = _intake(store, spec, report, settings, source)
         with Spool() as spool, paced_collection(BATCH) as pacer:
-            # Everything is read and remapped before the transaction opens (see harvesters.spool).
+            # Everything is read and remapped before the transaction opens (see services.spool).
             for stored in store.iter_courses(source_id=source.id):
                 _replay(store, intake, stored.course.id, stored.course.provenance)
                 intake.flush(spool, BATCH)

@@ -21,8 +21,8 @@ from course_catalogue.catalogue.errors import Conflict
 from course_catalogue.catalogue.runs import Outcome, RunStatus
 from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.store import CatalogueStore
-from course_catalogue.harvesters.jobs import HarvestAttempt, run_harvest_exclusive
-from course_catalogue.harvesters.locks import (
+from course_catalogue.services.jobs import HarvestAttempt, run_harvest_exclusive
+from course_catalogue.services.locks import (
     AdvisoryLocks,
     AlreadyRunning,
     FileLocks,
@@ -30,7 +30,7 @@ from course_catalogue.harvesters.locks import (
     lock_key,
     open_locks,
 )
-from course_catalogue.harvesters.pipeline import HarvestSettings
+from course_catalogue.services.pipeline import HarvestSettings
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "csv_edx_courses.csv"
 URL = "http://127.0.0.1:9/edx.csv"  # an IP literal: the SSRF guard resolves it without DNS
@@ -149,7 +149,7 @@ def test_two_concurrent_harvests_of_one_source_run_exactly_once(
 
 LOCK_HOLDER = """
 import sys, time
-from course_catalogue.harvesters.locks import open_locks
+from course_catalogue.services.locks import open_locks
 locks = open_locks(sys.argv[1], sys.argv[2])
 with locks.hold("edx"):
     print("held", flush=True)

@@ -23,9 +23,9 @@ from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.staged_feeds import StagedFeed, StagedFeedStore
 from course_catalogue.catalogue.store import CatalogueStore
 from course_catalogue.harvesters.http import Fetcher
-from course_catalogue.harvesters.jobs import run_harvest_exclusive
-from course_catalogue.harvesters.locks import AlreadyRunning, SourceLocks
-from course_catalogue.harvesters.pipeline import HarvestSettings, deliver_changes
+from course_catalogue.services.jobs import run_harvest_exclusive
+from course_catalogue.services.locks import AlreadyRunning, SourceLocks
+from course_catalogue.services.pipeline import HarvestSettings, deliver_changes
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ User text is never query syntax here either: it is cut into words and "quoted ph
 same `split_text` the embedded engine uses, and each one becomes `match` / `match_phrase`
 clauses (never `query_string` or `simple_query_string`), which the engine analyses with each
 field's own analyzer. The relevance policy is the embedded engine's, shared through
-`search.tantivy_query`: per word a `dis_max` over the per-language title (x3), outcomes (x1.5)
+`search.analysis`: per word a `dis_max` over the per-language title (x3), outcomes (x1.5)
 and description (x1) fields, provider (x2) and keywords (x1.5), plus a fuzzy match on the
 folded titles at 0.5 (edit distance 1 for 5-8 letters, 2 for longer: fuzziness "AUTO:5,9");
 all words must match, stop words are optional, and with four or more words one in four may
@@ -27,7 +27,16 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from course_catalogue.search.documents import CARD_FIELDS, OTHER, STEMMERS
+from course_catalogue.search.analysis import (
+    FIELD_BOOSTS,
+    FOLDED_BOOSTS,
+    FUZZY_BOOST,
+    FUZZY_FIELD,
+    TIE_BREAKER,
+    build_stopword_analyzers,
+    split_text,
+)
+from course_catalogue.search.documents import CARD_FIELDS, LANGUAGES
 from course_catalogue.search.errors import QueryError
 from course_catalogue.search.query import (
     FACETS_BY_NAME,
@@ -39,25 +48,15 @@ from course_catalogue.search.query import (
     read_cursor,
     requested_facets,
 )
-from course_catalogue.search.tantivy_hits import SNIPPET_CHARS
-from course_catalogue.search.tantivy_index import build_stopword_analyzers
-from course_catalogue.search.tantivy_query import (
-    FIELD_BOOSTS,
-    FOLDED_BOOSTS,
-    FUZZY_BOOST,
-    FUZZY_FIELD,
-    TIE_BREAKER,
-    split_text,
-)
+from course_catalogue.search.snippets import SNIPPET_CHARS
 
-LANGUAGES: tuple[str, ...] = (*STEMMERS, OTHER)
 MAX_WORDS = 8
 """Fewer than the embedded engine's 32: each word expands to ~50 field clauses plus fuzzy
 expansions, and OpenSearch rejects queries over `indices.query.bool.max_clause_count` (1024)."""
 MAX_TOKEN = 40  # the index analyzers' `length` filter drops longer tokens
 FUZZINESS = "AUTO:5,9"  # none under 5 letters, 1 edit up to 8, 2 from 9: `fuzzy_distance`'s rule
 HIGHLIGHT_START = "\ue000"  # private-use characters as highlight tags: the engine's output is
-HIGHLIGHT_END = "\ue001"  # then escaped by us, never trusted as HTML (see opensearch_results)
+HIGHLIGHT_END = "\ue001"  # then escaped by us, never trusted as HTML (see opensearch.results)
 LABEL_FIELDS: Mapping[str, str] = {
     "provider_key": "provider.raw",
     "region_keys": "regions",

@@ -29,6 +29,7 @@ from typing import TypeVar
 
 import tantivy
 
+from course_catalogue.search.analysis import build_analyzers, build_stopword_analyzers
 from course_catalogue.search.backend import Document, Suggestion
 from course_catalogue.search.documents import OTHER, StoredRecord, provider_key
 from course_catalogue.search.errors import (
@@ -38,6 +39,7 @@ from course_catalogue.search.errors import (
     QueryError,
     SearchError,
 )
+from course_catalogue.search.facet_values import vocabulary_label
 from course_catalogue.search.geo import hit_distance
 from course_catalogue.search.index_versions import IndexVersions
 from course_catalogue.search.query import (
@@ -50,22 +52,20 @@ from course_catalogue.search.query import (
     read_cursor,
     validate,
 )
-from course_catalogue.search.tantivy_facets import count_facets, vocabulary_label
-from course_catalogue.search.tantivy_hits import HitBuilder
-from course_catalogue.search.tantivy_index import (
+from course_catalogue.search.tantivy.facets import count_facets
+from course_catalogue.search.tantivy.hits import HitBuilder
+from course_catalogue.search.tantivy.index import (
     SCHEMA_VERSION,
     SLUG_FIELDS,
-    build_analyzers,
     build_schema,
-    build_stopword_analyzers,
     record_to_tantivy,
     register_analyzers,
     slug_hash,
     to_tantivy,
 )
-from course_catalogue.search.tantivy_paging import geo_scope, page_by_distance, page_by_key
-from course_catalogue.search.tantivy_query import QueryBuilder, combine
-from course_catalogue.search.tantivy_suggest import suggest as tantivy_suggest
+from course_catalogue.search.tantivy.paging import geo_scope, page_by_distance, page_by_key
+from course_catalogue.search.tantivy.query import QueryBuilder, combine
+from course_catalogue.search.tantivy.suggest import suggest as tantivy_suggest
 
 UPDATE_HEAP = 64_000_000
 REBUILD_HEAP = 256_000_000

@@ -31,16 +31,16 @@ from course_catalogue.catalogue.schema import runs
 from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.stale_runs import INTERRUPTED
 from course_catalogue.catalogue.store import CatalogueStore
-from course_catalogue.harvesters import tasks
-from course_catalogue.harvesters.jobs import due_sources, reap_stale_runs, retry_delay, schedule
-from course_catalogue.harvesters.locks import FileLocks, SourceLocks
-from course_catalogue.harvesters.pipeline import HarvestSettings
+from course_catalogue.services import tasks
+from course_catalogue.services.jobs import due_sources, reap_stale_runs, retry_delay, schedule
+from course_catalogue.services.locks import FileLocks, SourceLocks
+from course_catalogue.services.pipeline import HarvestSettings
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web.app import create_app
 from course_catalogue.web.celery_app import celery_config, celery_init_app
 from course_catalogue.web.cli import main
-from course_catalogue.web.services import get_services
 from tests.conftest import in_ci
-from tests.harvesters.test_locks import ROWS, small_feed
+from tests.services.test_locks import ROWS, small_feed
 
 REPO = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
@@ -156,7 +156,7 @@ def test_harvest_task_options_make_a_killed_worker_redeliver(celery: Celery, fla
         tasks.DISPATCH,
         tasks.REAP,
         tasks.DELIVER,
-        tasks.DRAIN,  # index outbox and scheme jobs: tests/harvesters/test_consistency_tasks.py
+        tasks.DRAIN,  # index outbox and scheme jobs: tests/services/test_consistency_tasks.py
         tasks.RESUME,
     }
 

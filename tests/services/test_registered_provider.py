@@ -12,7 +12,7 @@ from course_catalogue.catalogue.model import Course, Organisation, Provenance, l
 from course_catalogue.catalogue.runs import RunStatus
 from course_catalogue.catalogue.sources import Source, registered_provider, with_registered_provider
 from course_catalogue.catalogue.store import CatalogueStore
-from course_catalogue.harvesters.pipeline import run_harvest
+from course_catalogue.services.pipeline import run_harvest
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 NAVARRA = {"name": "Universidad Pública de Navarra", "country": "ESP", "homepage": "https://www.unavarra.es"}

@@ -17,10 +17,10 @@ from course_catalogue.catalogue.model import course_id
 from course_catalogue.catalogue.runs import RunReport, RunStatus, Severity
 from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.store import CatalogueStore
-from course_catalogue.harvesters import pipeline, spool
 from course_catalogue.harvesters.base import Gathered
-from course_catalogue.harvesters.pipeline import run_harvest
-from tests.harvesters.test_harvest_pipeline import (
+from course_catalogue.services import pipeline, spool
+from course_catalogue.services.pipeline import run_harvest
+from tests.services.test_harvest_pipeline import (
     FIXTURE,
     URL,
     N,

@@ -1,5 +1,5 @@
 """Harvest jobs as schedulers and the CLI run them: one run per source at a time, what is due,
-stale runs, retry delays. No Celery here: harvesters/tasks.py wraps these in thin tasks.
+stale runs, retry delays. No Celery here: services/tasks.py wraps these in thin tasks.
 
 Every caller that harvests a registered source (the CLI, the Celery task, the web pull) goes
 through `run_harvest_exclusive`, so a RUNNING run always has a live process holding its source's
@@ -22,8 +22,8 @@ from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.stale_runs import fail_stale_runs, stale_runs, stale_sources
 from course_catalogue.catalogue.store import CatalogueStore
 from course_catalogue.harvesters.http import Fetcher
-from course_catalogue.harvesters.locks import AlreadyRunning, SourceLocks
-from course_catalogue.harvesters.pipeline import HarvestSettings, PlanObserver, run_harvest
+from course_catalogue.services.locks import AlreadyRunning, SourceLocks
+from course_catalogue.services.pipeline import HarvestSettings, PlanObserver, run_harvest
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ _DEFAULT_SETTINGS = HarvestSettings()
 
 
 class HarvestWiring(Protocol):
-    """What a harvest job needs; `web.services.Services` provides it from the app's config."""
+    """What a harvest job needs; `services.runtime.Services` provides it from the app's config."""
 
     @property
     def store(self) -> CatalogueStore: ...

@@ -1,8 +1,8 @@
 """Autocomplete on OpenSearch: prefix matches on titles, provider names and keywords.
 
-Same contract and policy as `search.tantivy_suggest`: each typed word is folded client-side
-with the embedded engine's folding analyzer (so both engines agree on what a word is) and
-becomes a `prefix` query on the folded field (prefix queries are not analysed: no user text
+Same contract and policy as `search.tantivy.suggest`: each typed word is folded client-side
+with the shared folding analyzer of `search.analysis` (so both engines agree on what a word is)
+and becomes a `prefix` query on the folded field (prefix queries are not analysed: no user text
 is ever syntax); all words must match in the same field; providers first, then keywords,
 then course titles. One `_msearch` round trip asks for all three kinds.
 """
@@ -15,12 +15,12 @@ from typing import Any
 
 import tantivy
 
+from course_catalogue.search.analysis import build_analyzers
 from course_catalogue.search.backend import Suggestion, SuggestionKind
 from course_catalogue.search.documents import OTHER
-from course_catalogue.search.opensearch_query import visibility
+from course_catalogue.search.opensearch.query import visibility
 from course_catalogue.search.query import Query
 from course_catalogue.search.suggestions import FIELDS, MAX_WORDS, MIN_PREFIX, SHARE, from_records
-from course_catalogue.search.tantivy_index import build_analyzers
 
 
 @cache

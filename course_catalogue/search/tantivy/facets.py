@@ -12,61 +12,33 @@ listed, with their count and selected=True.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import tantivy
 
-from course_catalogue.catalogue.vocabularies import (
-    SCHEDULES,
-    country_label,
-    eqf_label,
-    isced_label,
-    language_label,
-    mode_label,
-)
+from course_catalogue.search.facet_values import Labeller, facet_from_counts
 from course_catalogue.search.query import (
     FACETS_BY_NAME,
     Facet,
     FacetSpec,
-    FacetValue,
     Query,
     counted,
     keeps_value,
     range_aggregation,
     requested_facets,
 )
-from course_catalogue.search.tantivy_index import RAW_FIELDS, SINGLE_VALUED, SLUG_FIELDS, slug_hash
-from course_catalogue.search.tantivy_query import FILTER_FIELDS, QueryBuilder, combine, filter_terms
+from course_catalogue.search.tantivy.index import RAW_FIELDS, SINGLE_VALUED, SLUG_FIELDS, slug_hash
+from course_catalogue.search.tantivy.query import FILTER_FIELDS, QueryBuilder, combine, filter_terms
 
 Path = tuple[tuple[str, frozenset[str] | None], ...]
 """Where a facet's results are in an aggregation response: (aggregation name, the keys of the
 buckets to descend into, None for a single-bucket `filter`) per level."""
-Labeller = Callable[[str, str], str]
-"""(facet name, value) -> display label."""
 SlugResolver = Callable[[str, int], str | None]
 """(slug field, slug_hash) -> the slug it hashes, None when no visible course has it any more."""
 
-_VOCABULARY_LABELS: Mapping[str, Callable[[str], str]] = {
-    "country": country_label,
-    "eqf": lambda value: eqf_label(int(value)) if value.isdigit() else value,
-    "language": language_label,
-    "mode": mode_label,
-    "schedule": lambda value: SCHEDULES[value].label if value in SCHEDULES else value,
-    "field": isced_label,
-    "field_narrow": isced_label,
-    "field_detailed": isced_label,
-}
 _MIN_SEGMENT_SIZE = 1000  # per-segment candidates; large enough for exact counts at our cardinalities
-
-
-@functools.lru_cache(maxsize=4096)  # vocabularies are fixed; language labels go through pycountry
-def vocabulary_label(name: str, value: str) -> str:
-    """Label of a facet value from the EU vocabularies; the value itself when there is none."""
-    label = _VOCABULARY_LABELS.get(name)
-    return label(value) if label else value
 
 
 def count_facets(
@@ -288,23 +260,3 @@ def _count_value(
         return 0  # range aggregations return every declared bucket
     narrowed = combine(scope, [builder.term(FILTER_FIELDS.get(spec.name, spec.field), value)])
     return int(searcher.search(narrowed, 1, count=True).count)  # type: ignore[attr-defined]  # stub omits it
-
-
-def facet_from_counts(
-    spec: FacetSpec, counts: Mapping[str, int], selected: Sequence[str], labeller: Labeller
-) -> Facet:
-    """The Facet shown for `counts`: labelled, ordered, cut to `size`, selected values always kept."""
-    chosen = set(selected)
-    if spec.ranges:
-        keys = [r.key for r in spec.ranges if counts.get(r.key, 0) > 0 or r.key in chosen]
-        labels = {r.key: r.label for r in spec.ranges}
-        values = [FacetValue(k, labels[k], counts.get(k, 0), k in chosen) for k in keys]
-        return Facet(spec.name, spec.label, tuple(values))
-    values = [FacetValue(v, labeller(spec.name, v), n, v in chosen) for v, n in counts.items()]
-    if spec.name == "eqf":
-        values.sort(key=lambda fv: (len(fv.value), fv.value))
-    else:
-        values.sort(key=lambda fv: (-fv.count, fv.label.casefold(), fv.value))
-    # Keep `size` values, plus any selected value that fell outside them.
-    kept = values[: spec.size] + [fv for fv in values[spec.size :] if fv.selected]
-    return Facet(spec.name, spec.label, tuple(kept))
