@@ -37,10 +37,10 @@ import numpy as np
 
 from bench.relevance.catalogue import OUT, load
 from bench.relevance.embed import vectors
-from course_catalogue.search.embedded import EmbeddedBackend
 from course_catalogue.search.fusion import blend, rrf
 from course_catalogue.search.query import Query
 from course_catalogue.search.semantic import embedder
+from course_catalogue.search.tantivy.backend import EmbeddedBackend
 
 HERE = Path(__file__).parent
 QUERIES = HERE / "queries.tsv"

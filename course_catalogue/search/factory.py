@@ -14,7 +14,7 @@ def open_backend(
     """The embedded tantivy index in `index_dir`, or the OpenSearch cluster at `opensearch_url`.
 
     With a `semantic_model` (search.semantic.MODELS), the embedded index keeps course vectors
-    too and answers `retrieval=hybrid` (search.hybrid); a graph missing or built with another model is
+    too and answers `retrieval=hybrid` (search.tantivy.hybrid); a graph missing or built with another model is
     rebuilt here from the index's stored documents when the index is small (VECTORS_AT_OPEN),
     else by the next `catalogue reindex`. Raises BackendUnavailable when the configured engine
     cannot be opened.
@@ -25,7 +25,7 @@ def open_backend(
 
         return OpenSearchBackend(opensearch_url)
     if semantic_model:
-        from course_catalogue.search.hybrid import HybridBackend  # loads numpy and the graph library
+        from course_catalogue.search.tantivy.hybrid import HybridBackend  # loads numpy and the graph library
 
         backend = HybridBackend(index_dir, model=semantic_model)
         if backend.count() <= VECTORS_AT_OPEN:

