@@ -22,7 +22,7 @@ from typing import TypeVar
 K = TypeVar("K", bound=Hashable)
 
 RRF_K = 60
-BLEND_KEYWORD_WEIGHT = 0.5
+BLEND_KEYWORD_WEIGHT = 0.3
 """The keyword share of the linear blend (tuned: RELEVANCE.md)."""
 METHODS = ("rrf", "blend")
 
