@@ -6,8 +6,8 @@
 
 1. embeds the text (`search.semantic`) and takes its NEIGHBOURS nearest courses from the graph,
    those at least the model's `min_similarity` (so that nonsense finds nothing by meaning);
-2. builds a tantivy query of those courses, each scoring its cosine similarity
-   (`const_score(term(id))`), and runs it and the keyword query under the same filters,
+2. finds those courses in the index by one term-set query on ID_HASH (the graph's keys are the
+   index's id hashes), and runs it and the keyword query under the same filters,
    visibility and geo scope: the vector list keeps only neighbours that pass the filters. When
    fewer than MIN_VECTOR_HITS pass (selective filters), the graph is asked again for ten times as
    many, up to MAX_NEIGHBOURS;
@@ -40,6 +40,7 @@ from course_catalogue.search.semantic import DEFAULT_MODEL, Embedder, embedder
 from course_catalogue.search.tantivy.backend import EmbeddedBackend, _facet_pool
 from course_catalogue.search.tantivy.facets import count_facets
 from course_catalogue.search.tantivy.hits import HitBuilder
+from course_catalogue.search.tantivy.index import ID_HASH
 from course_catalogue.search.tantivy.paging import geo_scope, page_by_key
 from course_catalogue.search.tantivy.query import combine
 from course_catalogue.search.tantivy.vectors import VectorIndex
@@ -48,7 +49,7 @@ CANDIDATES = 100
 """Keyword hits fused with the vector list (deeper hits follow in keyword order)."""
 NEIGHBOURS = 100
 MIN_VECTOR_HITS = 20
-MAX_NEIGHBOURS = 10_000
+MAX_NEIGHBOURS = 5_000
 FUSION = "rrf"
 """The default fusion (search.fusion): RRF measured as good as the tuned blend (RELEVANCE.md) with
 nothing to tune."""
@@ -173,28 +174,29 @@ class HybridBackend(EmbeddedBackend):
         vector = self._model.query(query.text)
         count = NEIGHBOURS
         while True:
-            found_near = self._vectors.nearest(vector, count)
-            neighbours = [(cid, sim) for cid, sim in found_near if sim >= self._model.min_similarity]
-            if not neighbours:
+            found_near = self._vectors.nearest_keys(vector, count)
+            similarity = {key: sim for key, sim in found_near if sim >= self._model.min_similarity}
+            if not similarity:
                 return None, [], {}
-            near = tantivy.Query.boolean_query(
-                [
-                    (
-                        tantivy.Occur.Should,
-                        tantivy.Query.const_score_query(
-                            self._builder.term("id", course_id), max(similarity, 1e-6)
-                        ),
-                    )
-                    for course_id, similarity in neighbours
-                ]
-            )
-            found = searcher.search(combine(near, restrict), limit=len(neighbours)).hits
+            # The graph's keys are the index's ID_HASH values: one term-set query finds the
+            # neighbours in the index, the filters keep those that pass, and the fast column
+            # maps each hit back to its similarity (no stored document is read).
+            near = self._builder.term_set(ID_HASH, list(similarity))
+            found = [a for _score, a in searcher.search(combine(near, restrict), limit=len(similarity)).hits]
             exhausted = (
-                len(neighbours) < len(found_near) or len(found_near) < count or count >= MAX_NEIGHBOURS
+                len(similarity) < len(found_near) or len(found_near) < count or count >= MAX_NEIGHBOURS
             )
             if len(found) >= MIN_VECTOR_HITS or exhausted:
-                kept = [(_key(a), float(score)) for score, a in found]
-                return near, kept, {_key(a): a for _score, a in found}
+                hashes = searcher.fast_field_values(ID_HASH, found) if found else []
+                kept = sorted(
+                    (
+                        (_key(a), similarity[int(h)])
+                        for a, h in zip(found, hashes, strict=True)
+                        if h is not None
+                    ),
+                    key=lambda pair: (-pair[1], pair[0]),
+                )
+                return near, kept, {_key(a): a for a in found}
             count = min(count * 10, MAX_NEIGHBOURS)
 
     def _sorted_union(self, searcher: tantivy.Searcher, query: Query) -> SearchResult:

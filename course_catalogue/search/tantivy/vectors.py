@@ -20,7 +20,6 @@ A graph built with another model (or none yet while the keyword index has docume
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -34,6 +33,7 @@ from usearch.index import Index
 from course_catalogue.search.backend import Document
 from course_catalogue.search.errors import IndexingError
 from course_catalogue.search.semantic import Embedder, passage_text
+from course_catalogue.search.tantivy.index import id_hash
 
 BATCH = 256
 """Documents embedded per call: big enough to amortise the model's per-call cost, small enough to
@@ -43,8 +43,9 @@ EXPANSION_SEARCH = 96
 
 
 def label(course_id: str) -> int:
-    """A stable 63-bit key of a course id (usearch keys are unsigned 64-bit)."""
-    return int.from_bytes(hashlib.blake2b(course_id.encode(), digest_size=8).digest(), "big") >> 1
+    """The graph key of a course id: the index's own `id_hash` (ID_HASH), so that a neighbour is
+    found in the index by a term-set query and mapped back by its fast column."""
+    return id_hash(course_id)
 
 
 class VectorIndex:
@@ -143,6 +144,16 @@ class VectorIndex:
             for key, distance in zip(keys, distances, strict=True)
             if int(key) in ids
         ]
+
+    def nearest_keys(self, vector: np.ndarray, count: int) -> list[tuple[int, float]]:
+        """Up to `count` (graph key, cosine similarity) nearest to `vector`, best first."""
+        index, _ids = self._current()
+        if len(index) == 0 or count <= 0:
+            return []
+        matches = index.search(vector, min(count, len(index)))
+        keys: Any = matches.keys
+        distances: Any = matches.distances
+        return [(int(key), 1.0 - float(distance)) for key, distance in zip(keys, distances, strict=True)]
 
     # -- files -------------------------------------------------------------------------------
 
