@@ -8,14 +8,17 @@
    those at least the model's `min_similarity` (so that nonsense finds nothing by meaning);
 2. finds those courses in the index by one term-set query on ID_HASH (the graph's keys are the
    index's id hashes), and runs it and the keyword query under the same filters,
-   visibility and geo scope: the vector list keeps only neighbours that pass the filters. When
-   fewer than MIN_VECTOR_HITS pass (selective filters), the graph is asked again for ten times as
-   many, up to MAX_NEIGHBOURS;
+   visibility and geo scope: the vector list keeps only neighbours that pass the filters. The
+   graph is asked for NEIGHBOURS x (courses / courses passing the filters) neighbours, at most
+   MAX_NEIGHBOURS, so that about NEIGHBOURS pass;
 3. fuses the keyword top CANDIDATES and the filtered vector list (`search.fusion`, RRF by default);
    past the fused list, the remaining keyword matches follow in keyword order;
-4. counts facets and the total over the union "keyword matches OR kept neighbours" with the
-   keyword engine's own facet code, so filters and facet counts apply to the fused result exactly
-   as they apply to a keyword result.
+4. counts facets and the total over the union "keyword matches OR neighbours" with the keyword
+   engine's own facet code, so filters and facet counts apply to the fused result as they apply
+   to a keyword result. The neighbours of the union are the NEIGHBOURS nearest whatever the
+   filters plus the nearest passing ones; a facet's own count (without its filter) therefore
+   counts the unfiltered NEIGHBOURS, and selecting another value may find a few more neighbours
+   deeper in the graph than its count showed.
 
 Without text, with another sort than relevance (the union is then sorted by that key), or with
 `retrieval="keyword"`, the keyword path is used unchanged. Hybrid pages are numbered (no cursor).
@@ -48,8 +51,12 @@ from course_catalogue.search.tantivy.vectors import VectorIndex
 CANDIDATES = 100
 """Keyword hits fused with the vector list (deeper hits follow in keyword order)."""
 NEIGHBOURS = 100
-MIN_VECTOR_HITS = 20
-MAX_NEIGHBOURS = 5_000
+MAX_NEIGHBOURS = 2_000
+"""The most neighbours one search asks the graph for (HNSW search cost grows with it: ~2 ms CPU for
+1,000 at 200k courses)."""
+PREFILTER_MAX = 50_000
+"""Up to this many courses passing the filters, their id hashes are read to pick the nearest
+passing neighbours before the index is asked (a small term set instead of a large one)."""
 FUSION = "rrf"
 """The default fusion (search.fusion): RRF measured as good as the tuned blend (RELEVANCE.md) with
 nothing to tune."""
@@ -172,32 +179,38 @@ class HybridBackend(EmbeddedBackend):
         """The query of the neighbours that pass `restrict`, them as (address, similarity), best
         first, and their DocAddress objects by address."""
         vector = self._model.query(query.text)
-        count = NEIGHBOURS
-        while True:
-            found_near = self._vectors.nearest_keys(vector, count)
-            similarity = {key: sim for key, sim in found_near if sim >= self._model.min_similarity}
-            if not similarity:
-                return None, [], {}
-            # The graph's keys are the index's ID_HASH values: one term-set query finds the
-            # neighbours in the index, the filters keep those that pass, and the fast column
-            # maps each hit back to its similarity (no stored document is read).
-            near = self._builder.term_set(ID_HASH, list(similarity))
-            found = [a for _score, a in searcher.search(combine(near, restrict), limit=len(similarity)).hits]
-            exhausted = (
-                len(similarity) < len(found_near) or len(found_near) < count or count >= MAX_NEIGHBOURS
-            )
-            if len(found) >= MIN_VECTOR_HITS or exhausted:
-                hashes = searcher.fast_field_values(ID_HASH, found) if found else []
-                kept = sorted(
-                    (
-                        (_key(a), similarity[int(h)])
-                        for a, h in zip(found, hashes, strict=True)
-                        if h is not None
-                    ),
-                    key=lambda pair: (-pair[1], pair[0]),
-                )
-                return near, kept, {_key(a): a for a in found}
-            count = min(count * 10, MAX_NEIGHBOURS)
+        total = int(searcher.num_docs) or 1
+        passing = int(searcher.search(combine(None, restrict), limit=1, count=True).count or 0)  # type: ignore[attr-defined]  # stub omits count
+        if passing == 0:
+            return None, [], {}
+        # Ask the graph for enough neighbours that about NEIGHBOURS of them pass the filters,
+        # within MAX_NEIGHBOURS (selective filters then keep fewer: the price of a bounded search).
+        count = min(MAX_NEIGHBOURS, max(NEIGHBOURS, NEIGHBOURS * total // passing))
+        floor = self._model.min_similarity
+        ranked = [(key, sim) for key, sim in self._vectors.nearest_keys(vector, count) if sim >= floor]
+        similarity = dict(ranked)
+        # The union always holds the NEIGHBOURS nearest courses whatever the filters, so that a
+        # facet counted without its own filter (as keyword search counts it) sees them too.
+        chosen = {key for key, _ in ranked[:NEIGHBOURS]}
+        if len(ranked) > NEIGHBOURS and passing <= PREFILTER_MAX:
+            # Few courses pass: read their id hashes once and add the nearest passing ones, so
+            # that the index is asked about a small term set only.
+            allowed = searcher.search(combine(None, restrict), limit=passing).hits
+            hashes = searcher.fast_field_values(ID_HASH, [a for _score, a in allowed])
+            passed = {int(h) for h in hashes if h is not None}
+            chosen.update([key for key, _ in ranked if key in passed][:NEIGHBOURS])
+        elif len(ranked) > NEIGHBOURS:
+            chosen.update(key for key, _ in ranked)
+        if not chosen:
+            return None, [], {}
+        near = self._builder.term_set(ID_HASH, sorted(chosen))
+        found = [a for _score, a in searcher.search(combine(near, restrict), limit=len(chosen)).hits]
+        keys = searcher.fast_field_values(ID_HASH, found) if found else []
+        kept = sorted(
+            ((_key(a), similarity[int(h)]) for a, h in zip(found, keys, strict=True) if h is not None),
+            key=lambda pair: (-pair[1], pair[0]),
+        )
+        return near, kept, {_key(a): a for a in found}
 
     def _sorted_union(self, searcher: tantivy.Searcher, query: Query) -> SearchResult:
         """Hybrid with a key sort: the union of keyword matches and neighbours, sorted by the key."""
