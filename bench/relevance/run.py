@@ -7,7 +7,9 @@ Systems (each returns up to 50 course ids per query):
 * `vector-<model>` -- exact cosine nearest neighbours of the query vector (no ANN error), those
   at least the model's `min_similarity`, as hybrid search keeps them;
 * `rrf-<model>`, `blend-<model>` -- the keyword top 100 fused with the vector top 100
-  (`search.fusion`), the ranking hybrid mode serves.
+  (`search.fusion`);
+* `engine-hybrid-use` -- `retrieval=hybrid` as the service answers it (`HybridBackend`: the HNSW
+  graph instead of exact neighbours, RRF), to check that the served mode scores what `rrf-use` does.
 
 Judgements (`judgements.tsv`) are per information need, not per query: the queries of one need
 (its translations and paraphrases) ask for the same courses, so a course judged for the need is
@@ -41,6 +43,7 @@ from course_catalogue.search.fusion import blend, rrf
 from course_catalogue.search.query import Query
 from course_catalogue.search.semantic import embedder
 from course_catalogue.search.tantivy.backend import EmbeddedBackend
+from course_catalogue.search.tantivy.hybrid import HybridBackend
 
 HERE = Path(__file__).parent
 QUERIES = HERE / "queries.tsv"
@@ -103,6 +106,17 @@ class Systems:
             self.backend.rebuild(self.documents)
         self.vectors = {model: vectors(model) for model in models}
         self.models = models
+        # The served path: HybridBackend over the same catalogue, its graph filled with the
+        # cached vectors (the same model, the same texts).
+        self.engine: HybridBackend | None = None
+        if "use" in models:
+            self.engine = HybridBackend(OUT / "hybrid-index", model="use")
+            if self.engine.count() != len(self.documents) or self.engine.vectors.count() != len(
+                self.documents
+            ):
+                EmbeddedBackend.rebuild(self.engine, self.documents)
+                self.engine.vectors.rebuild(())
+                self.engine.vectors.add_vectors(self.ids, self.vectors["use"])
 
     def keyword(self, text: str, depth: int = DEPTH) -> Ranking:
         query = Query.create(text, {}, page_size=min(depth, 100), include_past=True, facets=())
@@ -123,6 +137,9 @@ class Systems:
             out[f"vector-{model}"] = vector[:DEPTH]
             out[f"rrf-{model}"] = rrf(keyword, vector)[:DEPTH]
             out[f"blend-{model}"] = blend(keyword, vector)[:DEPTH]
+        if self.engine is not None:
+            query = Query.create(text, {}, page_size=DEPTH, include_past=True, facets=(), retrieval="hybrid")
+            out["engine-hybrid-use"] = [(hit.id, hit.score) for hit in self.engine.search(query).hits]
         return out
 
 
