@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint typecheck check bench reliability soak clean install install-dev translations browser-deps bench-deps services services-stop fidelity opensearch opensearch-deps opensearch-build
+.PHONY: run test lint typecheck check bench reliability soak clean install install-dev translations vendor-leaflet browser-deps bench-deps services services-stop fidelity opensearch opensearch-deps opensearch-build
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,15 @@ install-dev: $(VENV)/.installed-dev translations
 ## translations: compile the interface catalogues (web/translations/*/LC_MESSAGES/messages.po -> .mo)
 translations: $(VENV)/.installed
 	$(BIN)/python -c "from course_catalogue.web.i18n import compile_catalogues; compile_catalogues()"
+
+## vendor-leaflet: refresh the map library committed under course_catalogue/web/static/vendor/leaflet
+## from the npm registry (the pages never load it from a CDN). Needs npm; run only to upgrade.
+LEAFLET_VERSION = 1.9.4
+vendor-leaflet:
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent leaflet@$(LEAFLET_VERSION) >/dev/null && tar xzf leaflet-$(LEAFLET_VERSION).tgz && \
+	dest=$(CURDIR)/course_catalogue/web/static/vendor/leaflet && rm -rf $$dest/images && mkdir -p $$dest && \
+	cp package/dist/leaflet.js package/dist/leaflet.css package/LICENSE $$dest/ && cp -r package/dist/images $$dest/ && \
+	rm -rf $$tmp
 
 ## browser-deps: Debian's chromium for the end-to-end tests (no browser download works here).
 ## Without root or apt-get it only warns: the browser tests then skip locally and fail under CI=true.

@@ -20,24 +20,36 @@ forget it.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from course_catalogue.catalogue.errors import ConfigurationError, ParseError
 from course_catalogue.catalogue.runs import Issue, Severity
 from course_catalogue.mappings.items import RawItem
+from course_catalogue.mappings.jsonld_keys import UnreadPath
 
 if TYPE_CHECKING:
+    from course_catalogue.harvesters.http import Fetcher
     from course_catalogue.mappings.spec import MappingSpec
+
+FetcherFactory = Callable[[int], "Fetcher"]
+"""Makes the fetcher a harvester that fetches further documents (web pages) uses, given the size
+cap per document: built by the caller from the same settings as the feed's own fetch (SSRF guard
+and `allow_private`, timeouts, transport)."""
 
 
 @dataclass(frozen=True)
 class Gathered:
-    """One record as the reader found it, with the reader's own problems about it."""
+    """One record as the reader found it, with the reader's own problems about it.
+
+    `unread`: source paths of the feed (or of the page this record came from) that the reader saw
+    but could not pass on to any record (JSON-LD keys no context defines): feed-level, carried by
+    one item of the document only, for the run's coverage report (see `mappings.coverage`)."""
 
     item: RawItem
     issues: tuple[Issue, ...] = ()
+    unread: tuple[UnreadPath, ...] = ()
 
     @property
     def readable(self) -> bool:
@@ -61,23 +73,30 @@ _HARVESTERS: dict[str, str] = {
     # format (catalogue.sources.FORMATS) -> "module:class". Imported lazily, so a format's parser
     # libraries load only when a feed of that format is read. Adding a harvester is one line here.
     "csv": "course_catalogue.harvesters.csv:CsvHarvester",
-    "elm-rdf": "course_catalogue.harvesters.elm:ElmRdfHarvester",
+    "elm-rdf": "course_catalogue.harvesters.elm:RdfHarvester",  # the name "rdf" had before it was general
+    "rdf": "course_catalogue.harvesters.elm:RdfHarvester",
     "json": "course_catalogue.harvesters.json:JsonHarvester",
+    "jsonld-pages": "course_catalogue.harvesters.pages:PagesHarvester",
     "qdr-loq": "course_catalogue.harvesters.qdr:QdrHarvester",
     "xml": "course_catalogue.harvesters.xml:XmlHarvester",
     "xcri-cap": "course_catalogue.harvesters.xml:XmlHarvester",
 }
 
 
-def harvester_for(format: str) -> NonEmpty:
+def harvester_for(format: str, *, fetcher: FetcherFactory | None = None) -> NonEmpty:
     """The harvester for a source format (refusing feeds without a record, see `NonEmpty`);
-    ConfigurationError if there is none (yet)."""
+    ConfigurationError if there is none (yet). `fetcher`: how a harvester that fetches documents
+    of its own (class attribute `fetches = True`, e.g. "jsonld-pages") makes its fetcher; None
+    leaves it its default (SSRF guard on, private addresses refused)."""
     target = _HARVESTERS.get(format)
     if target is None:
         known = ", ".join(sorted(_HARVESTERS))
         raise ConfigurationError(f"no harvester for format {format!r} yet; available: {known}")
     module_name, _, class_name = target.partition(":")
-    harvester: Harvester = getattr(importlib.import_module(module_name), class_name)()
+    factory = getattr(importlib.import_module(module_name), class_name)
+    harvester: Harvester = (
+        factory(fetcher) if fetcher is not None and getattr(factory, "fetches", False) else factory()
+    )
     return NonEmpty(harvester)
 
 

@@ -22,6 +22,11 @@ records that have them. An ignored path is checked against the rules in the firs
 has it; an ignore entry that matches a path a rule reads is a spec mistake: the path counts as
 mapped and the run gets a WARNING (`ignored-but-read`).
 
+A reader may also hand over paths it saw but could not pass on to the records (`unread`: JSON-LD
+keys no context defines, which expansion drops; see `mappings.jsonld_keys`): no rule can read
+them, so each is UNMAPPED with a WARNING giving the reader's reason, or IGNORED when an `ignore`
+entry names it (a decision).
+
 `ignore` entries are paths in the report's notation. An entry names a path and everything below
 it (`xcri:venue` ignores `xcri:venue/xcri:provider/mlo:location/mlo:town` too); `*` matches any
 part of one step (`@*`, `dc:*`) and `**` any number of steps (`**/@xml:lang`, `**/rdf:type`).
@@ -32,10 +37,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from course_catalogue.catalogue.runs import Coverage, Issue, PathCoverage, PathStatus, Severity
+from course_catalogue.mappings.jsonld_keys import UnreadPath
 from course_catalogue.mappings.transforms.result import fold
 
 EXAMPLE_CHARS = 120
@@ -136,6 +142,19 @@ class CoverageCounter:
         self._settled: set[str] = set()  # read, or ignored and checked against the rules
         self._conflicts: dict[str, str] = {}  # ignored path a rule reads -> the ignore entry
         self._untracked = 0  # values at paths beyond MAX_PATHS
+        self._unread: dict[str, UnreadPath] = {}  # path -> what the reader could not pass on
+
+    def unread(self, paths: Iterable[UnreadPath]) -> None:
+        """Take in paths the reader saw but could not pass on (see the module docstring); a path
+        handed over again (the next page of a listing) adds its records."""
+        for entry in paths:
+            known = self._unread.get(entry.path)
+            if known is not None:
+                self._unread[entry.path] = replace(known, records=known.records + entry.records)
+            elif len(self._unread) < MAX_PATHS:
+                self._unread[entry.path] = entry
+            else:
+                self._untracked += entry.records
 
     def observe(self, doc: Any) -> None:
         """Count one record's values and settle what they are."""
@@ -183,6 +202,13 @@ class CoverageCounter:
             else:
                 status = PathStatus.UNMAPPED
             paths.append(PathCoverage(path, self._counts[path], status, self._examples[path], entry))
+        for path, unread in self._unread.items():
+            if path in self._counts:
+                continue  # a value reached the records there after all: its status stands
+            entry = self.ignore.match(path)
+            status = PathStatus.UNMAPPED if entry is None else PathStatus.IGNORED
+            paths.append(PathCoverage(path, unread.records, status, _example(unread.example), entry))
+        paths.sort(key=lambda p: p.path)
         return Coverage(self.records, tuple(paths))
 
     def issues(self) -> list[Issue]:
@@ -196,6 +222,17 @@ class CoverageCounter:
                 value=path,
             )
             for path, entry in sorted(self._conflicts.items())
+        ]
+        notes += [
+            Issue(
+                Severity.WARNING,
+                f"{unread.path}: {unread.reason} ({unread.records} record(s); example: "
+                f"{_example(unread.example)!r})",
+                code=unread.code,
+                value=unread.path,
+            )
+            for unread in sorted(self._unread.values(), key=lambda u: u.path)
+            if unread.path not in self._counts and self.ignore.match(unread.path) is None
         ]
         notes += [
             Issue(

@@ -30,6 +30,9 @@ TIE_BREAKER = 0.1
 
 _WORD = re.compile(r"[^\W_]+")
 _QUOTED = re.compile(r'"([^"]*)"')
+_NEGATED = re.compile(r'(?:^|(?<=\s))-(?:"([^"]*)"|([^\s"]+))')
+"""`-word` or `-"a phrase"` at the start of the text or after a blank: left out of the results.
+A hyphen inside a word ("e-learning") or followed by a blank ("C - advanced") is not a minus."""
 
 
 def build_analyzers() -> dict[str, tantivy.TextAnalyzer]:
@@ -66,18 +69,46 @@ def _analyzer(stemmer: str | None) -> tantivy.TextAnalyzer:
 
 def split_text(text: str) -> list[tuple[str, bool]]:
     """Cut user text into (chunk, is_phrase): balanced "quotes" make phrases, the rest words.
+    Excluded parts (`-word`, `-"a phrase"`: see `excluded_text`) are not among them.
 
     An unbalanced quote is just ignored; every other punctuation separates words.
     """
+    return _chunks(_NEGATED.sub(" ", text))
+
+
+def fuzzy_distance(term: str) -> int:
+    """Edit distance allowed for a folded term: none under 5 letters, 1 up to 8, else 2 (the
+    embedded engine's fuzzy terms; OpenSearch's "AUTO:5,9" is the same rule)."""
+    if len(term) < 5:
+        return 0
+    return 1 if len(term) <= 8 else 2
+
+
+def words(text: str) -> list[str]:
+    """The words of `text` as the query splits them (letters and digits; the rest separates)."""
+    return _WORD.findall(text)
+
+
+def excluded_text(text: str) -> list[tuple[str, bool]]:
+    """The (chunk, is_phrase) the user excluded with a leading minus: `-java` or `-"web design"`.
+    A course matching any of them is not found (both engines: a must-not clause)."""
+    chunks: list[tuple[str, bool]] = []
+    for match in _NEGATED.finditer(text):
+        quoted, word = match.groups()
+        chunks += _chunks(f'"{quoted}"' if quoted is not None else word)
+    return chunks
+
+
+def _chunks(text: str) -> list[tuple[str, bool]]:
     chunks: list[tuple[str, bool]] = []
     position = 0
     for match in _QUOTED.finditer(text):
         chunks += [(w, False) for w in _WORD.findall(text[position : match.start()])]
-        words = _WORD.findall(match.group(1))
-        if len(words) > 1:
-            chunks.append((" ".join(words), True))
+        found = _WORD.findall(match.group(1))
+        if len(found) > 1:
+            chunks.append((" ".join(found), True))
         else:
-            chunks += [(w, False) for w in words]
+            chunks += [(w, False) for w in found]
         position = match.end()
     chunks += [(w, False) for w in _WORD.findall(text[position:])]
     return chunks

@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -68,6 +69,11 @@ class FacetSpec:
     filter_field: str | None = None
     parent: str | None = None
     relative: bool = False
+    pattern: str | None = None
+    """A regular expression every value of a closed vocabulary matches (EQF levels, ISCED-F
+    codes): a value that does not is a QueryError (400), not a search that silently finds
+    nothing. Open vocabularies (countries as published, slugs) have none."""
+    pattern_hint: str = ""
 
     @property
     def filter_on(self) -> str:
@@ -99,21 +105,39 @@ START_RANGES = (
 )
 """Start date buckets, in days from Query.today; an open upper end stops before UNDATED_DAY."""
 
+ISCED = "[0-9]{2,4}"
+ISCED_HINT = "an ISCED-F 2013 field code of 2 to 4 digits"
 FACETS: tuple[FacetSpec, ...] = (
     FacetSpec("country", "Country", "country"),
     FacetSpec("region", "Region", "region_keys"),  # values: slugs of the published names
     FacetSpec("city", "City", "city_keys"),
-    FacetSpec("eqf", "EQF level", "eqf"),
+    FacetSpec("eqf", "EQF level", "eqf", pattern="[1-8]", pattern_hint="a level from 1 to 8"),
     FacetSpec("language", "Language", "languages"),
     FacetSpec("mode", "Mode", "modes"),
     FacetSpec("schedule", "Schedule", "schedule"),
-    FacetSpec("field", "Field of study", "isced_broad", filter_field="isced"),
-    FacetSpec("field_narrow", "Narrow field", "isced_narrow", filter_field="isced", parent="field"),
     FacetSpec(
-        "field_detailed", "Detailed field", "isced_detailed", filter_field="isced", parent="field_narrow"
+        "field", "Field of study", "isced_broad", filter_field="isced", pattern=ISCED, pattern_hint=ISCED_HINT
+    ),
+    FacetSpec(
+        "field_narrow",
+        "Narrow field",
+        "isced_narrow",
+        filter_field="isced",
+        parent="field",
+        pattern=ISCED,
+        pattern_hint=ISCED_HINT,
+    ),
+    FacetSpec(
+        "field_detailed",
+        "Detailed field",
+        "isced_detailed",
+        filter_field="isced",
+        parent="field_narrow",
+        pattern=ISCED,
+        pattern_hint=ISCED_HINT,
     ),
     FacetSpec("start", "Start date", "start_day", ranges=START_RANGES, relative=True),
-    FacetSpec("provider", "Provider", "provider_key", size=20),
+    FacetSpec("provider", "Provider", "provider_key", size=200),  # the page shows 8, then "show all"
     FacetSpec("ects", "Workload (ECTS)", "ects", ranges=ECTS_RANGES),
     FacetSpec("price", "Price", "price", ranges=PRICE_RANGES),
     FacetSpec("funding", "Funding eligibility", "eligible"),  # values: eligibility scheme ids
@@ -228,6 +252,9 @@ class Query:
     cursor: str | None = None
     facets: tuple[str, ...] | None = None
     retrieval: str = "keyword"
+    any_words: bool = False
+    """Find courses with any of the words instead of all (most): the fallback a search page
+    offers when no course has them all (`search.assist`)."""
 
     @classmethod
     def create(
@@ -263,6 +290,10 @@ class Query:
                 unknown = [v for v in kept if v not in known]
                 if unknown:
                     raise QueryError(f"unknown {name} range {unknown[0]!r}; use one of {', '.join(known)}")
+            if spec.pattern:
+                wrong = [v for v in kept if not re.fullmatch(spec.pattern, v)]
+                if wrong:
+                    raise QueryError(f"{name} must be {spec.pattern_hint}, not {wrong[0][:40]!r}")
             if kept:
                 clean[name] = kept
         _check_filter_count(sum(len(values) for values in clean.values()))
@@ -394,6 +425,7 @@ def _fingerprint(query: Query) -> str:
         list(query.near) if query.near else None,
         query.within_km,
         query.retrieval,
+        query.any_words,
     ]
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:12]
 

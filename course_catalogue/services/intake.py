@@ -38,6 +38,7 @@ from course_catalogue.catalogue.validate import validate
 from course_catalogue.mappings.coverage import counter_for
 from course_catalogue.mappings.engine import apply
 from course_catalogue.mappings.items import RawItem
+from course_catalogue.mappings.jsonld_keys import UnreadPath
 from course_catalogue.mappings.spec import MappingSpec
 
 logger = logging.getLogger(__name__)
@@ -201,6 +202,16 @@ class Intake:
             self.report.issues.append(issue)
         else:
             self.report.dropped[kind] += 1
+
+    def unread(self, paths: Iterable[UnreadPath]) -> None:
+        """Source paths the reader could not pass on to the records (see `Gathered.unread`): into
+        the coverage report, or straight into the issues when the spec's language has none."""
+        if self.coverage is not None:
+            self.coverage.unread(paths)
+            return
+        for entry in paths:
+            message = f"{entry.path}: {entry.reason} ({entry.records} record(s))"
+            self.note(Issue(Severity.WARNING, message, code=entry.code, value=entry.path))
 
     def close(self) -> None:
         """The run's items are all taken: its coverage goes into the report."""

@@ -104,6 +104,20 @@ class HarvestSettings:
             allow_private=self.allow_private,
         )
 
+    def page_fetcher(self, max_bytes: int) -> Fetcher:
+        """The fetcher of a harvester that fetches documents of its own (the pages of a
+        "jsonld-pages" listing): these settings, with its size cap per document and one retry
+        (a listing's pages are many; one that keeps failing is reported, not waited for)."""
+        return Fetcher(
+            transport=self.transport,
+            max_bytes=min(max_bytes, self.max_feed_bytes),
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            total_timeout=self.total_timeout,
+            retries=min(self.retries, 1),
+            allow_private=self.allow_private,
+        )
+
 
 def run_harvest(
     store: CatalogueStore,
@@ -221,12 +235,14 @@ def _harvest(
     if len(data) > settings.max_feed_bytes:
         raise FeedError(f"the feed is {len(data)} bytes, more than the limit of {settings.max_feed_bytes}")
     spec = _spec_for(source)
-    harvester = harvester_for(source.format)
+    harvester = harvester_for(source.format, fetcher=settings.page_fetcher)
     intake = _intake(store, spec, report, settings, source)
     keep = PREVIEW_LIMIT if observe is not None else 0
     with Spool() as spool, paced_collection(BATCH) as pacer:
         for gathered in harvester.gather(data, spec):
             intake.take(gathered.item, gathered.issues)
+            if gathered.unread:
+                intake.unread(gathered.unread)
             intake.flush(spool, BATCH)
             pacer.tick()
         intake.flush(spool)

@@ -11,6 +11,7 @@ from typing import Any
 from flask import current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
+from course_catalogue.search.assist import corrected_suggestions
 from course_catalogue.search.backend import Suggestion
 from course_catalogue.search.errors import QueryError
 from course_catalogue.services.runtime import get_services
@@ -56,7 +57,8 @@ def _int_arg(name: str, default: int, high: int) -> int:
 
 @bp.get("/suggest")
 def suggest() -> ResponseReturnValue:
-    """Completions of `q` as the user types: providers, keywords, course titles (each with a link)."""
+    """Completions of `q` as the user types: providers, keywords, course titles (each with a link);
+    when there are none, those of `q` with misspelt words corrected (`search.assist`)."""
     unknown = sorted(set(request.args) - {"q", "limit", "lang"})
     if unknown:
         raise QueryError(f"unknown parameter {unknown[0]!r}; parameters are q, limit, lang")
@@ -64,7 +66,7 @@ def suggest() -> ResponseReturnValue:
     if len(prefix) > MAX_PREFIX:
         raise QueryError(f"q is longer than {MAX_PREFIX} characters")
     limit = _int_arg("limit", 8, MAX_SUGGESTIONS)
-    found = get_services().backend.suggest(prefix, limit)
+    found = corrected_suggestions(get_services().backend, prefix, limit)
     url = SuggestionUrls()
     items: list[dict[str, Any]] = [
         {"kind": s.kind, "text": s.text, "value": s.value, "url": url(s)} for s in found

@@ -30,6 +30,7 @@ from course_catalogue.web import (
     labels,
     oaipmh,
     params,
+    places,
     ratelimit,
     settings,
     ui,
@@ -73,6 +74,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, instance_path: s
     assert api_discovery.bp is api.bp  # its routes (suggest, facets, openapi) are on the api blueprint
     app.register_blueprint(api.bp)
     app.register_blueprint(ui.bp)
+    app.register_blueprint(places.bp)  # /places/suggest: the town box's suggestions
     auth.init_app(app)  # session key, CSRF for the dashboard's forms
     ratelimit.init_app(app)  # anonymous /api/ use per IP
     app.register_blueprint(api_sources.bp)
@@ -119,11 +121,12 @@ _SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
-_CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
+_CSP = "default-src 'self'; img-src 'self' data:{tiles}; frame-ancestors 'none'; form-action 'self'"
 
 
 def _security_headers(response: Response) -> Response:
     for name, value in _SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    response.headers.setdefault("Content-Security-Policy", _CSP)
+    tiles = current_app.config["MAP_TILES_ORIGIN"]  # map tiles are images from the tile server
+    response.headers.setdefault("Content-Security-Policy", _CSP.format(tiles=f" {tiles}" if tiles else ""))
     return response

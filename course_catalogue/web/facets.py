@@ -15,11 +15,12 @@ facet they extend: `ValueView.children`. Switching a parent value off also drops
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import url_for
+from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 
 from course_catalogue.search.errors import QueryError
@@ -50,11 +51,13 @@ KNOWN_PARAMS = frozenset(
         "retrieval",
         "lang",
         "facets",
+        "match",
         *FILTER_PARAMS,
     }
 )
 """`lang` picks the language of labels (web.i18n) and `facets` which facets are counted; neither
-changes what is found."""
+changes what is found. `match=any` finds courses with any of the words (`Query.any_words`).
+The HTML page also reads `verbatim=true`: no spelling correction (`search.assist`)."""
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
@@ -64,6 +67,11 @@ def _flag(args: MultiDict[str, str], name: str) -> bool:
     if raw not in _TRUE | _FALSE:
         raise QueryError(f"{name} must be true or false, not {raw[:40]!r}")
     return raw in _TRUE
+
+
+def verbatim(args: MultiDict[str, str]) -> bool:
+    """`verbatim=true`: search the words as typed, without spelling correction."""
+    return _flag(args, "verbatim")
 
 
 def _near(args: MultiDict[str, str]) -> tuple[float, float] | None:
@@ -110,6 +118,9 @@ def parse_query(args: MultiDict[str, str], *, default_page_size: int, strict: bo
         raise QueryError(f"a search takes at most {MAX_FILTER_VALUES} filter values, not {given}")
     near = _near(args)
     sort = args.get("sort", "").strip() or "relevance"
+    match = args.get("match", "").strip() or "all"
+    if match not in ("all", "any"):
+        raise QueryError(f"match must be all or any, not {match[:40]!r}")
     cursor = args.get("cursor", "").strip()
     return Query.create(
         text=args.get("q", ""),
@@ -127,6 +138,7 @@ def parse_query(args: MultiDict[str, str], *, default_page_size: int, strict: bo
         cursor=cursor or None,
         facets=_facet_names(args),
         retrieval=args.get("retrieval", "").strip() or "keyword",
+        any_words=match == "any",
     )
 
 
@@ -159,6 +171,8 @@ def query_params(
         params["facets"] = ",".join(query.facets)
     if query.retrieval != "keyword":
         params["retrieval"] = query.retrieval
+    if query.any_words:
+        params["match"] = "any"
     if cursor is not None:
         params["cursor"] = cursor
         return params
@@ -290,7 +304,9 @@ def _facet_views(result: SearchResult, urls: _Urls) -> tuple[FacetView, ...]:
 
 def _nested(views: list[FacetView]) -> tuple[FacetView, ...]:
     """The views with each drill-down value also listed under the parent value it extends
-    (deepest first, so children carry their own children)."""
+    (deepest first, so children carry their own children). A child labelled like its parent
+    (ISCED-F 061 "ICTs" under 06 "ICTs") is not listed as a level of its own: its children
+    take its place."""
     by_name = {view.name: view for view in views}
     for view in reversed(views):
         if view.parent is None or view.parent not in by_name:
@@ -300,13 +316,28 @@ def _nested(views: list[FacetView]) -> tuple[FacetView, ...]:
         known = {v.value for v in parent.values}
         lengths = sorted({len(value) for value in known})
         under: dict[str, list[ValueView]] = {}
-        for child in view.values:
+        for child in by_name[view.name].values:  # with the children given to it already
             for n in lengths:
                 if n < len(child.value) and child.value[:n] in known:
                     under.setdefault(child.value[:n], []).append(child)
-        values = tuple(replace(v, children=tuple(under.get(v.value, ()))) for v in parent.values)
+        values = tuple(replace(v, children=_distinct(v, under.get(v.value, ()))) for v in parent.values)
         by_name[parent.name] = replace(parent, values=values)
     return tuple(by_name[view.name] for view in views)
+
+
+def _distinct(parent: ValueView, children: Iterable[ValueView]) -> tuple[ValueView, ...]:
+    """`children` of `parent` without a level that repeats the parent's label: such a child's
+    own children take its place once it has some (it is selected: switching the parent off
+    drops it too), else it stays as the way into them, labelled as such."""
+    kept: list[ValueView] = []
+    for child in children:
+        if child.label.casefold() != parent.label.casefold():
+            kept.append(child)
+        elif child.children:
+            kept.extend(child.children)
+        elif not child.selected:
+            kept.append(replace(child, label=gettext("%(field)s: detailed fields", field=child.label)))
+    return tuple(kept)
 
 
 def _active(result: SearchResult, facets: tuple[FacetView, ...]) -> tuple[ValueView, ...]:

@@ -8,6 +8,7 @@ those courses: what a provider can act on.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from course_catalogue.catalogue.codec import course_to_dict
 from course_catalogue.catalogue.errors import NotFound
 from course_catalogue.catalogue.model import Course
-from course_catalogue.catalogue.runs import Issue, RunReport
+from course_catalogue.catalogue.runs import Issue, RunReport, Severity
 from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.store import CatalogueStore
 
@@ -70,6 +71,9 @@ class Feed:
     run: RunReport | None
     issues: tuple[Issue, ...]
     issues_total: int
+    by_severity: tuple[tuple[str, int], ...] = ()
+    """(severity, count) of every issue about the provider's records, most severe first: the
+    public provider page shows this summary; the issues themselves are on the run report."""
 
 
 def provider_feeds(store: CatalogueStore, course_ids: Iterable[str]) -> list[Feed]:
@@ -90,7 +94,9 @@ def provider_feeds(store: CatalogueStore, course_ids: Iterable[str]) -> list[Fee
         runs = store.list_runs(source_id, limit=1, include_dry_runs=False)  # a public page
         run = store.get_run(runs[0].run_id) if runs and runs[0].run_id is not None else None
         issues = _concerning(run.issues if run else (), provider_refs)
-        feeds.append(Feed(source, run, tuple(issues[:MAX_ISSUES]), len(issues)))
+        counts = Counter(i.severity.value for i in issues)
+        ordered = tuple((s.value, counts[s.value]) for s in Severity if counts[s.value])
+        feeds.append(Feed(source, run, tuple(issues[:MAX_ISSUES]), len(issues), ordered))
     return feeds
 
 

@@ -6,6 +6,7 @@ Every string is translatable (Flask-Babel, see web.i18n).
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -16,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from course_catalogue.catalogue.errors import NotFound
 from course_catalogue.catalogue.permissions import can_read_run
 from course_catalogue.catalogue.runs import Outcome
+from course_catalogue.search.assist import assisted_search
 from course_catalogue.search.errors import SearchError
 from course_catalogue.search.query import SORTS, SearchResult
 from course_catalogue.services.runtime import get_services
@@ -24,7 +26,8 @@ from course_catalogue.web.api import find_source, issue_summary, readable_run, s
 from course_catalogue.web.api_discovery import suggestion_url
 from course_catalogue.web.auth import session_account
 from course_catalogue.web.errors import describe
-from course_catalogue.web.facets import build_view, parse_query, query_params
+from course_catalogue.web.facets import build_view, parse_query, query_params, verbatim
+from course_catalogue.web.places import place_label, with_place
 
 bp = Blueprint("ui", __name__)
 
@@ -42,20 +45,41 @@ SORT_LABELS = {
 def search() -> ResponseReturnValue:
     """The search page. A bad parameter or an unavailable index shows the page's error state."""
     page_size = current_app.config["PAGE_SIZE"]
-    context = {"sorts": SORTS, "sort_labels": SORT_LABELS, "query_text": request.args.get("q", "")}
+    context: dict[str, Any] = {
+        "sorts": SORTS,
+        "sort_labels": SORT_LABELS,
+        "query_text": request.args.get("q", ""),
+    }
+    context["place_text"] = request.args.get("place", "")[:100]
     try:
-        query = parse_query(request.args, default_page_size=page_size, strict=False)
-        result = get_services().backend.search(query)
+        query = parse_query(with_place(request.args), default_page_size=page_size, strict=False)
+        assisted = assisted_search(get_services().backend, query, correct=not verbatim(request.args))
     except SearchError as exc:
         error = describe(exc)
         return render_template("search.html", view=None, error=error, **context), error.status
+    result = assisted.result
     view = build_view(result, "ui.search", page_size)
+    context["place_text"] = place_label(result.query) or ""
+    context["map"] = map_settings()
+    context["assisted"] = assisted
+    if assisted.typed is not None:
+        context["query_text"] = result.query.text
+        typed = replace(query, text=assisted.typed)
+        context["typed_url"] = url_for("ui.search", **query_params(typed, page_size, page=1), verbatim="true")
     help_links = _empty_help(result) if result.total == 0 else {}
     near_off = replace(
-        query, near=None, within_km=None, sort="relevance" if query.sort == "distance" else query.sort
+        result.query, near=None, within_km=None, sort="relevance" if query.sort == "distance" else query.sort
     )
     context["near_off_url"] = url_for("ui.search", **query_params(near_off, page_size, page=1))
     return render_template("search.html", view=view, error=None, **context, **help_links)
+
+
+def map_settings() -> dict[str, str]:
+    """What map.js needs: the tile URL template and its attribution (empty: no tiles)."""
+    return {
+        "tiles": current_app.config["MAP_TILES_URL"],
+        "attribution": current_app.config["MAP_TILES_ATTRIBUTION"],
+    }
 
 
 def _empty_help(result: SearchResult) -> dict[str, Any]:
@@ -84,8 +108,22 @@ def course(course_id: str) -> ResponseReturnValue:
     stored = get_services().store.get_course(course_id)
     source = find_source(stored.course.provenance.source_id)
     return render_template(
-        "course.html", stored=stored, source=source, originals=provenance.differences(stored.course)
+        "course.html",
+        stored=stored,
+        source=source,
+        originals=provenance.differences(stored.course),
+        map=map_settings(),
     )
+
+
+_CLASSIFICATION_CODE = re.compile(r"[A-Z][A-Z0-9-]{1,15} [A-Z]?[0-9][0-9A-Za-z.]*")
+
+
+@bp.app_template_test("classification_code")
+def classification_code(keyword: object) -> bool:
+    """A keyword that is a code of a classification ("FORMACODE 31054", "NSF 326", "ROME M1805"):
+    shown among the provider's values, not as a word."""
+    return isinstance(keyword, str) and bool(_CLASSIFICATION_CODE.fullmatch(keyword))
 
 
 @bp.get("/providers/<provider_key>")

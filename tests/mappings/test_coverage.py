@@ -18,13 +18,20 @@ FEEDS = [
     ("csv_edx_courses.csv", "edx-csv"),
     ("xcri-cap12_open_university_2011.xml", "xcri-cap"),
     ("xcri-cap12_wychwolf_moodle_2012.xml", "xcri-cap"),
+    ("corpus/xcri-cap/adam_smith_college_2012.xml", "xcri-cap"),
+    ("corpus/xcri-cap/oxford_conted_2012.xml", "xcri-cap"),
     ("lheo_handmade.xml", "lheo"),
+    ("corpus/lheo/onisep_bts_2015.xml", "lheo"),
     ("qdr_loq_handmade.xml", "qdr-loq"),
     ("elm3.1_qdr_loq_learning_opportunities.xml", "qdr-loq"),
     ("lo_example_loq.ttl", "elm-rdf"),
     ("elm3_microcredential_annex1_unsigned.jsonld", "elm-rdf"),
     ("ooapi_course_example.json", "ooapi"),
     ("ooapi_offering_example.json", "ooapi"),
+    ("corpus/ctdl/learning_program_1_graph.json", "ctdl-jsonld"),
+    ("corpus/ctdl/credential_program_organization_1.json", "ctdl-jsonld"),
+    ("corpus/openbadges/ob3_achievement_alignment_ce.json", "open-badges"),
+    ("corpus/elm-rdf/elm3_certificate_of_participation_unsigned.jsonld", "elm-rdf"),
 ]
 
 
@@ -161,3 +168,24 @@ def test_json_and_rdf_paths() -> None:
     coverage, _ = coverage_of((FIXTURES / "lo_example_loq.ttl").read_bytes(), load_spec("elm-rdf"))
     status = {p.path: p.status.value for p in coverage.paths}
     assert status["dc:title"] == "mapped" and status["rdf:type"] == "ignored"
+
+
+def test_paths_a_reader_could_not_pass_on_are_unmapped_with_a_warning_or_ignored() -> None:
+    """`unread` paths (JSON-LD keys no context defines) add up over the documents of a run (the
+    pages of a listing); an ignore entry makes one a decision, without a warning."""
+    from course_catalogue.mappings.coverage import ColumnTracker, CoverageCounter
+    from course_catalogue.mappings.jsonld_keys import UnreadPath
+
+    counter = CoverageCounter(ColumnTracker([]), IgnoreRules(["internalCode"]))
+    why = "the key is not defined by the JSON-LD context"
+    counter.unread([UnreadPath("colour", 2, "red", why), UnreadPath("internalCode", 1, "X1", why)])
+    counter.unread([UnreadPath("colour", 3, "blue", why)])
+    coverage = counter.result()
+    assert [(p.path, p.records, p.status, p.example) for p in coverage.paths] == [
+        ("colour", 5, PathStatus.UNMAPPED, "red"),
+        ("internalCode", 1, PathStatus.IGNORED, "X1"),
+    ]
+    warnings = [i for i in counter.issues() if i.code == "jsonld-undefined-key"]
+    assert [(w.value, w.message) for w in warnings] == [
+        ("colour", f"colour: {why} (5 record(s); example: 'red')")
+    ]

@@ -153,3 +153,40 @@ def test_hits_carry_card_fields(backend: SearchBackend) -> None:
     assert hit.fields["ects"] == 20.0 and hit.fields["price"] == 1200.0
     assert hit.fields["languages"] == ["fr"] and hit.fields["modes"] == ["onsite"]
     assert hit.fields["start_date"] == "2025-10-01"
+
+
+def test_minus_excludes_words_and_phrases(backend: SearchBackend) -> None:
+    assert set(ids(backend, "python")) >= {cid("python"), cid("stats")}
+    assert cid("stats") not in ids(backend, "python -regression")
+    assert cid("python") in ids(backend, "python -regression")
+    assert cid("python") not in ids(backend, 'python -"data analysis"')
+    # only excluded words: everything else
+    found = ids(backend, "-python", page_size=50)
+    assert cid("python") not in found and cid("rust") in found
+    # a hyphen inside a word is not a minus
+    assert ids(backend, "e-learning") == ids(backend, "e learning")
+
+
+def test_any_words_fallback_query(backend: SearchBackend) -> None:
+    assert ids(backend, "rust spreadsheet") == []
+    assert set(ids(backend, "rust spreadsheet", any_words=True)) == {cid("rust"), cid("python")}
+
+
+def test_assisted_search_corrects_spelling_from_titles(backend: SearchBackend) -> None:
+    from course_catalogue.search.assist import assisted_search, corrected_suggestions
+
+    assisted = assisted_search(backend, q("statistcs progamming"))
+    assert assisted.typed is None or assisted.result.total > 0
+    assisted = assisted_search(backend, q("sytems programing"))
+    assert assisted.typed == "sytems programing"
+    assert assisted.result.query.text == "systems programming"
+    assert [h.id for h in assisted.result.hits] == [cid("rust")]
+    # a correct word is kept; no correction without a better result
+    assert assisted_search(backend, q("python")).typed is None
+    # relaxed: no course has both words
+    relaxed = assisted_search(backend, q("rust spreadsheet"))
+    assert relaxed.relaxed and {h.id for h in relaxed.result.hits} == {cid("rust"), cid("python")}
+    assert not assisted_search(backend, q("rust spreadsheet"), correct=False).corrected
+    # autocomplete survives a transposition (suggestions show current courses: the undated one)
+    assert backend.suggest("desgin", 5) == []
+    assert any("Course design" in s.text for s in corrected_suggestions(backend, "desgin", 5))

@@ -293,7 +293,7 @@ def test_source_without_a_usable_mapping_fails(store: CatalogueStore) -> None:
 def test_an_unexpected_error_is_recorded_then_raised(
     store: CatalogueStore, source: Source, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def boom(fmt: str) -> object:
+    def boom(fmt: str, **options: object) -> object:
         raise RuntimeError("bug")
 
     monkeypatch.setattr(pipeline, "harvester_for", boom)
@@ -334,7 +334,7 @@ def test_an_unchanged_feed_costs_one_304_and_no_parse(
     assert counts(first) == {"added": N}
     assert store.get_fetch_state("edx") == FetchState('"v1"', "Wed, 01 May 2024 10:00:00 GMT")
 
-    def no_parse(fmt: str) -> object:
+    def no_parse(fmt: str, **options: object) -> object:
         raise AssertionError("an unchanged feed must not be parsed")
 
     monkeypatch.setattr(pipeline, "harvester_for", no_parse)

@@ -97,7 +97,7 @@ def test_a_feed_failing_after_several_batches_changes_nothing(
                     raise FeedError("the feed is truncated")
                 yield gathered
 
-    monkeypatch.setattr(pipeline, "harvester_for", lambda fmt: BreaksHalfway())
+    monkeypatch.setattr(pipeline, "harvester_for", lambda fmt, **options: BreaksHalfway())
     sink = RecordingSink()
     report = run_harvest(store, source, data=feed(rows), sinks=[sink])
     assert report.status is RunStatus.FAILED and report.error == "the feed is truncated"
@@ -158,7 +158,7 @@ def test_other_writers_are_not_kept_waiting_while_a_feed_is_read(
                     assert finished == ["other"], "another writer was blocked by a harvest reading its feed"
                 yield gathered
 
-    monkeypatch.setattr(pipeline, "harvester_for", lambda fmt: WritesHalfway())
+    monkeypatch.setattr(pipeline, "harvester_for", lambda fmt, **options: WritesHalfway())
     try:
         report = run_harvest(store, source, data=FIXTURE.read_bytes())
     finally:

@@ -34,6 +34,7 @@ from course_catalogue.search.analysis import (
     FUZZY_FIELD,
     TIE_BREAKER,
     build_stopword_analyzers,
+    excluded_text,
     split_text,
 )
 from course_catalogue.search.documents import CARD_FIELDS, LANGUAGES
@@ -87,7 +88,7 @@ class RequestBuilder:
 
         With a cursor: `search_after` its sort values (QueryError if it was made for another
         sort). `effective_sort(body)` names the sort used."""
-        text = self.text(query.text)
+        text = self.text(query.text, any_words=query.any_words)
         filters = facet_filters(query)
         body: dict[str, Any] = {
             "query": {
@@ -115,8 +116,20 @@ class RequestBuilder:
             body["highlight"] = highlight()
         return body
 
-    def text(self, text: str) -> dict[str, Any] | None:
-        """The query for user text, or None when it holds no searchable word (match all)."""
+    def text(self, text: str, *, any_words: bool = False) -> dict[str, Any] | None:
+        """The query for user text, or None when it holds no searchable word (match all).
+        `any_words`: one word suffices. Excluded words (`-word`) are must-not clauses."""
+        included = self._included(text, any_words=any_words)
+        excluded = [
+            word_clause(chunk, phrase=is_phrase, fuzzy=False)
+            for chunk, is_phrase in excluded_text(text)[:MAX_WORDS]
+            if is_phrase or len(chunk) <= MAX_TOKEN
+        ]
+        if not excluded:
+            return included
+        return {"bool": {"must": [included or {"match_all": {}}], "must_not": excluded}}
+
+    def _included(self, text: str, *, any_words: bool) -> dict[str, Any] | None:
         required: list[dict[str, Any]] = []
         optional: list[dict[str, Any]] = []
         for chunk, is_phrase in split_text(text)[:MAX_WORDS]:
@@ -131,6 +144,8 @@ class RequestBuilder:
         core: dict[str, Any]
         if len(required) == 1:
             core = required[0]
+        elif any_words:
+            core = {"bool": {"should": required, "minimum_should_match": 1}}
         elif len(required) < 4:
             core = {"bool": {"must": required}}
         else:
@@ -142,7 +157,7 @@ class RequestBuilder:
         return any(not analyzer.analyze(word) for analyzer in self._stopwords)
 
 
-def word_clause(chunk: str, *, phrase: bool) -> dict[str, Any]:
+def word_clause(chunk: str, *, phrase: bool, fuzzy: bool = True) -> dict[str, Any]:
     """The fields competing for one word (or phrase): best field wins, the others add a little."""
     kind = "match_phrase" if phrase else "match"
     clauses: list[dict[str, Any]] = [
@@ -151,9 +166,9 @@ def word_clause(chunk: str, *, phrase: bool) -> dict[str, Any]:
         for lang in LANGUAGES
     ]
     clauses += [{kind: {field: {"query": chunk, "boost": boost}}} for field, boost in FOLDED_BOOSTS.items()]
-    if not phrase:
-        fuzzy = {"query": chunk, "fuzziness": FUZZINESS, "boost": FUZZY_BOOST}
-        clauses.append({"match": {FUZZY_FIELD: fuzzy}})
+    if fuzzy and not phrase:
+        typo = {"query": chunk, "fuzziness": FUZZINESS, "boost": FUZZY_BOOST}
+        clauses.append({"match": {FUZZY_FIELD: typo}})
     return {"dis_max": {"queries": clauses, "tie_breaker": TIE_BREAKER}}
 
 

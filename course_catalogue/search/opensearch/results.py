@@ -29,7 +29,7 @@ from course_catalogue.search.query import (
     read_cursor,
     requested_facets,
 )
-from course_catalogue.search.snippets import excerpt
+from course_catalogue.search.snippets import excerpt, shape
 
 
 def read_result(query: Query, response: Mapping[str, Any], body: Mapping[str, Any]) -> SearchResult:
@@ -69,7 +69,8 @@ def _snippet(source: Mapping[str, Any], highlights: Mapping[str, Sequence[str]])
     for field in fields:
         fragments = highlights.get(field)
         if fragments:
-            return render_marked(fragments[0])
+            plain, ranges = unmark(fragments[0])
+            return shape(plain, ranges, str(source[field]))
     if not fields:
         return None
     return html.escape(excerpt(str(source[fields[0]])))
@@ -91,6 +92,27 @@ def render_marked(fragment: str) -> str:
     if bold:
         parts.append("</b>")
     return "".join(parts).replace("<b></b>", "")
+
+
+def unmark(fragment: str) -> tuple[str, list[tuple[int, int]]]:
+    """A fragment marked with HIGHLIGHT_START/END as its plain text and the character ranges
+    of its highlights (stray or unbalanced marks are dropped)."""
+    plain: list[str] = []
+    ranges: list[tuple[int, int]] = []
+    length, opened = 0, None
+    for piece in _split_marks(fragment):
+        if piece == HIGHLIGHT_START:
+            opened = length if opened is None else opened
+        elif piece == HIGHLIGHT_END:
+            if opened is not None and length > opened:
+                ranges.append((opened, length))
+            opened = None
+        else:
+            plain.append(piece)
+            length += len(piece)
+    if opened is not None and length > opened:
+        ranges.append((opened, length))
+    return "".join(plain), ranges
 
 
 def _split_marks(fragment: str) -> list[str]:

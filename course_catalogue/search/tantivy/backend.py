@@ -269,7 +269,7 @@ class EmbeddedBackend:
             raise BackendUnavailable(f"search failed: {error}") from error
 
     def _search(self, searcher: tantivy.Searcher, query: Query) -> SearchResult:
-        text, reach = self._builder.text_and_reach(query.text, searcher)
+        text, reach = self._builder.text_and_reach(query.text, searcher, any_words=query.any_words)
         filters = self._builder.filters(query)
         scope = geo_scope(searcher, self._builder, query)
         full = combine(text, [*self._builder.visibility(query), *scope, *filters.values()])

@@ -1,15 +1,16 @@
 """Result hits from tantivy: the stored card of each document and a safe highlighted snippet.
 
 Snippets come from the description in the document's own language field, highlighted by
-tantivy's SnippetGenerator, and are rendered here as HTML where only <b> tags are markup and
-every other character is escaped. Without a highlight the snippet is the description's start.
+tantivy's SnippetGenerator, shaped to sentence boundaries with ellipses (`search.snippets`) and
+rendered as HTML where only <b> tags are markup and every other character is escaped. Without
+a highlight the snippet is the description's start.
 """
 
 from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
@@ -18,7 +19,7 @@ import tantivy
 
 from course_catalogue.search.documents import LANGUAGES, OTHER, text_language
 from course_catalogue.search.query import Hit
-from course_catalogue.search.snippets import SNIPPET_CHARS, excerpt
+from course_catalogue.search.snippets import SNIPPET_CHARS, byte_ranges_to_chars, excerpt, shape
 from course_catalogue.search.tantivy.index import text_field
 
 
@@ -59,7 +60,8 @@ class HitBuilder:
                 snippet = self._generator(field).snippet_from_doc(doc)
                 ranges = [(r.start, r.end) for r in snippet.highlighted()]
                 if ranges:
-                    return render_snippet(snippet.fragment(), ranges)
+                    fragment = snippet.fragment()
+                    return shape(fragment, byte_ranges_to_chars(fragment, ranges), str(_first(stored, field)))
         return html.escape(excerpt(str(_first(stored, fields[0]))))
 
     def _generator(self, field: str) -> tantivy.SnippetGenerator:
@@ -70,21 +72,6 @@ class HitBuilder:
             generator.set_max_num_chars(SNIPPET_CHARS)
             self._generators[field] = generator
         return generator
-
-
-def render_snippet(fragment: str, ranges: Sequence[tuple[int, int]]) -> str:
-    """HTML of `fragment` with the byte `ranges` (tantivy's offsets are UTF-8 bytes) in <b>."""
-    raw = fragment.encode("utf-8")
-    parts: list[str] = []
-    position = 0
-    for start, end in sorted(ranges):
-        if start < position or end <= start:
-            continue
-        parts.append(_escaped(raw[position:start]))
-        parts.append(f"<b>{_escaped(raw[start:end])}</b>")
-        position = end
-    parts.append(_escaped(raw[position:]))
-    return "".join(parts)
 
 
 @lru_cache(maxsize=1024)

@@ -146,7 +146,7 @@ class HybridBackend(EmbeddedBackend):
             return super()._search(searcher, query)
         if query.cursor is not None:
             raise SearchError("hybrid results are paged by number, not by cursor")
-        text, reach = self._builder.text_and_reach(query.text, searcher)
+        text, reach = self._builder.text_and_reach(query.text, searcher, any_words=query.any_words)
         filters = self._builder.filters(query)
         scope = geo_scope(searcher, self._builder, query)
         restrict = [*self._builder.visibility(query), *scope, *filters.values()]
@@ -214,7 +214,7 @@ class HybridBackend(EmbeddedBackend):
 
     def _sorted_union(self, searcher: tantivy.Searcher, query: Query) -> SearchResult:
         """Hybrid with a key sort: the union of keyword matches and neighbours, sorted by the key."""
-        text, reach = self._builder.text_and_reach(query.text, searcher)
+        text, reach = self._builder.text_and_reach(query.text, searcher, any_words=query.any_words)
         filters = self._builder.filters(query)
         scope = geo_scope(searcher, self._builder, query)
         restrict = [*self._builder.visibility(query), *scope, *filters.values()]

@@ -30,6 +30,8 @@ from course_catalogue.search.analysis import (
     FUZZY_BOOST,
     FUZZY_FIELD,
     TIE_BREAKER,
+    excluded_text,
+    fuzzy_distance,
     split_text,
 )
 from course_catalogue.search.documents import LANGUAGES, OTHER
@@ -74,18 +76,37 @@ class QueryBuilder:
 
     # -- user text -------------------------------------------------------------------------
 
-    def text(self, text: str, searcher: tantivy.Searcher | None = None) -> tantivy.Query | None:
+    def text(
+        self, text: str, searcher: tantivy.Searcher | None = None, *, any_words: bool = False
+    ) -> tantivy.Query | None:
         """The query for user text, or None when it holds no searchable word (match all).
 
-        With a `searcher`, words that KNOWN_WORD_TITLES titles contain get no fuzzy alternative."""
-        return self.text_and_reach(text, searcher)[0]
+        With a `searcher`, words that KNOWN_WORD_TITLES titles contain get no fuzzy alternative.
+        With `any_words`, one word suffices (the fallback when no course has them all)."""
+        return self.text_and_reach(text, searcher, any_words=any_words)[0]
 
     def text_and_reach(
-        self, text: str, searcher: tantivy.Searcher | None = None
+        self, text: str, searcher: tantivy.Searcher | None = None, *, any_words: bool = False
     ) -> tuple[tantivy.Query | None, int | None]:
         """`text()`, and with a `searcher` an upper bound of the documents it can match (from
         the document frequencies of its terms; typo alternatives are not counted): None without
-        a searcher or text. Facet counting (search.tantivy.facets) picks its plan by it."""
+        a searcher or text. Facet counting (search.tantivy.facets) picks its plan by it.
+        Excluded words (`-word`) become must-not clauses."""
+        included, reach = self._included(text, searcher, any_words=any_words)
+        excluded = [
+            self._clause(analysis, fuzzy=False)[0]
+            for chunk, is_phrase in excluded_text(text)[:MAX_WORDS]
+            if not (analysis := self._analyse(chunk, check_stopword=False)).empty
+        ]
+        if not excluded:
+            return included, reach
+        base = included if included is not None else tantivy.Query.all_query()
+        clauses = [(tantivy.Occur.Must, base), *((tantivy.Occur.MustNot, q) for q in excluded)]
+        return tantivy.Query.boolean_query(clauses), reach
+
+    def _included(
+        self, text: str, searcher: tantivy.Searcher | None, *, any_words: bool
+    ) -> tuple[tantivy.Query | None, int | None]:
         required: list[tantivy.Query] = []
         optional: list[tantivy.Query] = []
         reaches: list[int] = []
@@ -102,9 +123,10 @@ class QueryBuilder:
             required, optional, reaches = optional, [], optional_reaches
         if not required:
             return None, None
-        core = _at_least(required)
+        core = _any_of(required) if any_words else _at_least(required)  # stop words stay optional
         # A document matching at least m of n words matches one of any n - m + 1 of them.
-        least = sum(sorted(reaches)[: len(reaches) - _required_count(len(reaches)) + 1])
+        needed = 1 if any_words else _required_count(len(reaches))
+        least = sum(sorted(reaches)[: len(reaches) - needed + 1])
         bound = min(least, int(searcher.num_docs)) if searcher is not None else None
         if not optional:
             return core, bound
@@ -270,13 +292,6 @@ def combine(text: tantivy.Query | None, filters: Sequence[tantivy.Query]) -> tan
     clauses = [(tantivy.Occur.Must, base)]
     clauses += [(tantivy.Occur.Must, tantivy.Query.const_score_query(f, 0.0)) for f in filters]
     return tantivy.Query.boolean_query(clauses)
-
-
-def fuzzy_distance(term: str) -> int:
-    """Edit distance allowed for a folded term: none under 5 letters, 1 up to 8, else 2."""
-    if len(term) < 5:
-        return 0
-    return 1 if len(term) <= 8 else 2
 
 
 def _required_count(words: int) -> int:

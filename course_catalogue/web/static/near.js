@@ -3,7 +3,7 @@
    (or without geolocation) the form simply has no such button; nothing is sent anywhere else. */
 (function () {
   "use strict";
-  var box = document.querySelector(".search-options .near");
+  var box = document.querySelector(".place-row .near");
   var near = document.getElementById("near");
   if (!box || !near || !navigator.geolocation) { return; }
   var form = near.form;
@@ -26,6 +26,8 @@
         sort.appendChild(option);
       }
       if (sort) { sort.value = "distance"; }
+      var place = document.getElementById("place");
+      if (place) { place.disabled = true; }  // a sent `place` would decide `near` (web.places)
       form.submit();
     }, function () {
       button.disabled = false;

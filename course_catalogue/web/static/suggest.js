@@ -1,13 +1,18 @@
-/* Autocomplete for the search box: the WAI-ARIA 1.2 combobox pattern (list autocomplete).
-   Progressive enhancement: without this script the box is a plain search field.
-   Data comes from GET /api/v1/suggest?q=...; keys: Up/Down move, Enter opens, Escape closes. */
+/* Autocomplete for the search and place boxes: the WAI-ARIA 1.2 combobox pattern (list
+   autocomplete). Progressive enhancement: without this script each box is a plain field.
+   Every input with data-suggest-url gets one: GET <url>?q=... answers {suggestions: [{text,
+   kind, url, value}]}; keys: Up/Down move, Enter chooses, Escape closes. Choosing opens the
+   suggestion's url, or, for an input with data-suggest-fill (the place box), writes the text
+   into the box and the value into the form field of that name, then submits the form. */
 (function () {
   "use strict";
-  var input = document.getElementById("q");
-  if (!input || !input.dataset.suggestUrl || !window.fetch) { return; }
+  if (!window.fetch) { return; }
+  Array.prototype.forEach.call(document.querySelectorAll("input[data-suggest-url]"), setup);
 
+function setup(input) {
+  var prefix = input.id;
   var list = document.createElement("ul");
-  list.id = "q-suggestions";
+  list.id = prefix + "-suggestions";
   list.className = "suggestions";
   list.setAttribute("role", "listbox");
   list.setAttribute("aria-label", input.labels && input.labels[0] ? input.labels[0].textContent : "Suggestions");
@@ -15,7 +20,7 @@
   input.parentNode.appendChild(list);
 
   var hint = document.createElement("p");
-  hint.id = "q-hint";
+  hint.id = prefix + "-hint";
   hint.className = "visually-hidden";
   hint.textContent = input.dataset.suggestHint || "";
   input.parentNode.appendChild(hint);
@@ -53,14 +58,27 @@
     }
   }
 
+  var shown = [];
+
+  function choose(s) {
+    var fill = input.dataset.suggestFill;
+    if (!fill) { window.location.assign(s.url); return; }
+    input.value = s.text;
+    var field = input.form.elements[fill];
+    if (field) { field.value = s.value; }
+    close();
+    input.form.submit();
+  }
+
   function render(suggestions) {
     close();
+    shown = suggestions;
     suggestions.forEach(function (s, i) {
       var li = document.createElement("li");
-      li.id = "q-suggestion-" + i;
+      li.id = prefix + "-suggestion-" + i;
       li.setAttribute("role", "option");
       li.setAttribute("aria-selected", "false");
-      li.dataset.url = s.url;
+      li.dataset.index = String(i);
       var kind = document.createElement("span");
       kind.className = "kind";
       kind.textContent = input.dataset["kind" + s.kind.charAt(0).toUpperCase() + s.kind.slice(1)] || s.kind;
@@ -68,7 +86,7 @@
       text.textContent = s.text;
       li.appendChild(text);
       li.appendChild(kind);
-      li.addEventListener("mousedown", function (event) { event.preventDefault(); window.location.assign(s.url); });
+      li.addEventListener("mousedown", function (event) { event.preventDefault(); choose(s); });
       list.appendChild(li);
       items.push(li);
     });
@@ -103,10 +121,11 @@
       highlight(active <= 0 ? items.length - 1 : active - 1);
     } else if (event.key === "Enter" && active >= 0) {
       event.preventDefault();
-      window.location.assign(items[active].dataset.url);
+      choose(shown[active]);
     } else if (event.key === "Escape") {
       close();
     }
   });
   input.addEventListener("blur", function () { window.setTimeout(close, 100); });
+}
 }());

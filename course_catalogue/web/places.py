@@ -1,0 +1,110 @@
+"""Place search for the HTML pages: a town box resolved with the offline gazetteer
+(`search.gazetteer`) and its suggestions.
+
+The search form sends `place` (what the person typed or chose) with `within_km`. When the
+`place` parameter is present it decides the search's `near` (empty: no place); otherwise
+`near` is read as given, which is what every link of a result page carries (a place resolved
+once, then coordinates). A page names its `near` point by the gazetteer's nearest town, so
+links need no extra parameter. Without JavaScript the form still works: the server resolves
+the typed name; the suggestions (`GET /places/suggest?q=`) only help choose.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import MultiDict
+
+from course_catalogue.search.gazetteer import Gazetteer, Place, fold, load
+from course_catalogue.search.query import Query
+from course_catalogue.web.labels import country_label
+
+bp = Blueprint("places", __name__)
+MAX_PLACE_LENGTH = 100
+MAX_SUGGESTIONS = 8
+
+
+def gazetteer() -> Gazetteer:
+    """The app's gazetteer (built on first use, shared by the process)."""
+    return load(int(current_app.config["PLACES_MIN_POPULATION"]))
+
+
+def label(place: Place) -> str:
+    """ "Lyon, France" in the page's language."""
+    country = country_label(place.country3) if place.country3 else place.country_name
+    return f"{place.name}, {country}"
+
+
+def with_place(args: MultiDict[str, str]) -> MultiDict[str, str]:
+    """`args` with `near` decided by `place` when the form sent one (see the module docstring);
+    a place without a chosen sort is sorted by distance when there are no search words.
+    PlaceError (a QueryError: 400) for a postcode or an unknown town."""
+    if "place" not in args:
+        return args
+    out = args.copy()
+    typed = args.get("place", "").strip()[:MAX_PLACE_LENGTH]
+    chosen = args.get("near", "").strip()
+    out.pop("near", None)
+    if not typed:
+        out.pop("within_km", None)
+        if out.get("sort") == "distance":
+            out["sort"] = "relevance"
+        return out
+    found = _chosen(chosen, typed) or _by_label(typed) or gazetteer().find(typed)
+    out["near"] = f"{found.lat!r},{found.lon!r}"
+    if not args.get("q", "").strip() and args.get("sort", "relevance") == "relevance":
+        out["sort"] = "distance"
+    return out
+
+
+def _chosen(near: str, typed: str) -> Place | None:
+    """The suggestion the person picked: its point came in `near`, and the box still holds
+    its label (not edited since)."""
+    try:
+        lat, lon = (float(part) for part in near.split(","))
+    except ValueError:
+        return None
+    place = gazetteer().nearest((lat, lon), within_km=0.0)
+    return place if place is not None and label(place) == typed else None
+
+
+def _by_label(typed: str) -> Place | None:
+    """The town `typed` names as "town, country" with the country in the page's language
+    ("München, Deutschland": the gazetteer knows English country names only)."""
+    name, comma, country = typed.partition(",")
+    if not comma:
+        return None
+    wanted = fold(country)
+    return next(
+        (p for p in gazetteer().suggest(name, 50) if fold(label(p).rpartition(",")[2]) == wanted), None
+    )
+
+
+def place_label(query: Query) -> str | None:
+    """The town a search's `near` point is at (or next to), for the place box; None without
+    `near` or when no town is near it."""
+    if query.near is None:
+        return None
+    place = gazetteer().nearest(query.near)
+    return label(place) if place is not None else None
+
+
+@bp.get("/places/suggest")
+def suggest() -> ResponseReturnValue:
+    """Towns whose name starts with `q`: {"suggestions": [{text, kind, value, url}]}, where
+    `text` is "town, country", `value` the `near` parameter of the town and `kind` "place"."""
+    typed = request.args.get("q", "")[:MAX_PLACE_LENGTH]
+    places = gazetteer().suggest(typed, MAX_SUGGESTIONS)
+    items = [
+        {
+            "text": label(p),
+            "kind": "place",
+            "value": f"{p.lat!r},{p.lon!r}",
+            "url": "",
+        }
+        for p in places
+    ]
+    response = jsonify({"q": typed, "suggestions": items})
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400  # the gazetteer changes with a release only
+    return response
