@@ -60,3 +60,10 @@ def test_an_unknown_retrieval_is_a_400(app_factory: Callable[..., Flask]) -> Non
     app = app_factory()
     body = _get(app, "/api/v1/search?q=python&retrieval=semantic", status=400)
     assert "retrieval" in body["error"]["message"]
+
+
+def test_the_search_page_offers_the_switch_only_with_vectors(app_factory: Callable[..., Flask]) -> None:
+    with_vectors = app_factory(SEMANTIC_MODEL="use").test_client().get("/").get_data(as_text=True)
+    without = app_factory().test_client().get("/").get_data(as_text=True)
+    assert 'name="retrieval"' in with_vectors
+    assert 'name="retrieval"' not in without
