@@ -30,6 +30,9 @@ class RecordChange:
     title: str
     # updates only: top-level Course fields that differ ("status" first when a withdrawn record returns)
     changed_fields: tuple[str, ...] = ()
+    # updates only: (field, value before, value after) of each changed content field, as
+    # `course_to_dict` gives them, for a before/after view (not in `to_dict`: the API lists names)
+    changed_values: tuple[tuple[str, Any, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.course_id, "provider_ref": self.provider_ref, "title": self.title}
@@ -58,9 +61,19 @@ class DiffPreview:
 
 def changed_fields(old: Course, new: Course) -> tuple[str, ...]:
     """Names of the top-level fields whose values differ (provenance and id ignored), sorted."""
+    return tuple(name for name, _, _ in changed_values(old, new))
+
+
+def changed_values(old: Course, new: Course) -> tuple[tuple[str, Any, Any], ...]:
+    """(name, old value, new value) of each top-level field that differs, by name; values as
+    `course_to_dict` gives them (provenance and id ignored)."""
     before, after = course_to_dict(old), course_to_dict(new)
     names = (set(before) | set(after)) - _NOT_CONTENT
-    return tuple(sorted(name for name in names if before.get(name) != after.get(name)))
+    return tuple(
+        (name, before.get(name), after.get(name))
+        for name in sorted(names)
+        if before.get(name) != after.get(name)
+    )
 
 
 def preview(
@@ -97,10 +110,11 @@ def preview(
         if new is None:
             continue
         old = _current(store, cid) if compare else None
-        fields = changed_fields(old.course, new) if old else ()
+        values = changed_values(old.course, new) if old else ()
+        fields = tuple(name for name, _, _ in values)
         if old is not None and old.status is not CourseStatus.ACTIVE:
             fields = ("status", *fields)  # a withdrawn record is back in the feed
-        result.updated.append(_change(new, fields))
+        result.updated.append(_change(new, fields, values))
     for kind in ("withdrawn", "held_withdrawals"):
         target: list[RecordChange] = getattr(result, kind)
         for cid in getattr(diff, kind)[:limit]:
@@ -117,5 +131,7 @@ def _current(store: CatalogueStore, course_id: str) -> StoredCourse | None:
         return None
 
 
-def _change(course: Course, fields: tuple[str, ...] = ()) -> RecordChange:
-    return RecordChange(course.id, course.provenance.provider_ref, first_text(course.title), fields)
+def _change(
+    course: Course, fields: tuple[str, ...] = (), values: tuple[tuple[str, Any, Any], ...] = ()
+) -> RecordChange:
+    return RecordChange(course.id, course.provenance.provider_ref, first_text(course.title), fields, values)

@@ -39,7 +39,14 @@ _DISTRICT = re.compile(r".+ [0-9]{1,2}$")
 
 
 class PlaceError(QueryError):
-    """The place a person typed is unknown or is not something the gazetteer holds (a 400)."""
+    """The place a person typed is unknown or is not something the gazetteer holds (a 400).
+
+    `details` (passed through to the error response) say why in a form a page can put in the
+    reader's language: {"reason": "empty" | "postcode" | "unknown", "text": what was typed}."""
+
+    def __init__(self, message: str, *, reason: str, text: str = "") -> None:
+        super().__init__(message)
+        self.details = {"reason": reason, "text": text}
 
 
 @dataclass(frozen=True)
@@ -126,11 +133,13 @@ class Gazetteer:
         (CC)". PlaceError for a postcode or a name no town has."""
         raw = " ".join(text.split())
         if not raw:
-            raise PlaceError("type the name of a town")
+            raise PlaceError("type the name of a town", reason="empty")
         if looks_like_postcode(raw):
             raise PlaceError(
                 "postcodes cannot be looked up (no offline postcode list); "
-                f"type a town name, not {raw[:40]!r}"
+                f"type a town name, not {raw[:40]!r}",
+                reason="postcode",
+                text=raw[:40],
             )
         name, _, hint = raw.replace("(", ",").replace(")", "").partition(",")
         hint_key = fold(hint)
@@ -140,7 +149,11 @@ class Gazetteer:
                 p for p in candidates if hint_key in {fold(p.country), fold(p.country3), fold(p.country_name)}
             ]
         if not candidates:
-            raise PlaceError(f"no town called {raw[:60]!r} is known; check the spelling or pick a suggestion")
+            raise PlaceError(
+                f"no town called {raw[:60]!r} is known; check the spelling or pick a suggestion",
+                reason="unknown",
+                text=raw[:60],
+            )
         return candidates[0]
 
     def nearest(self, point: tuple[float, float], within_km: float = NEAREST_KM) -> Place | None:

@@ -15,7 +15,6 @@ from werkzeug.datastructures import MultiDict
 
 from course_catalogue.catalogue.accounts import Account
 from course_catalogue.catalogue.changes import StoredCourse
-from course_catalogue.catalogue.codec import course_to_dict
 from course_catalogue.catalogue.errors import NotFound
 from course_catalogue.catalogue.permissions import can_read_run
 from course_catalogue.catalogue.runs import RunReport, Severity
@@ -29,6 +28,7 @@ from course_catalogue.web.auth import bearer_account
 from course_catalogue.web.facets import KNOWN_PARAMS, SearchView, build_view, current_page, parse_query
 from course_catalogue.web.labels import course_labels
 from course_catalogue.web.params import whole_number
+from course_catalogue.web.record_json import api_record, plain_snippet
 from course_catalogue.web.urls import PathTemplate
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -43,6 +43,7 @@ def _hit(hit: Hit, api_course: PathTemplate, html_course: PathTemplate) -> dict[
         "id": hit.id,
         "score": hit.score,
         "snippet": hit.snippet,
+        "snippet_text": plain_snippet(hit.snippet),
         "distance_km": hit.distance_km,
         "links": {"self": api_course(hit.id), "html": html_course(hit.id)},
     }
@@ -161,7 +162,7 @@ def course_json(stored: StoredCourse, source: Source | None) -> dict[str, Any]:
     course = stored.course
     prov = course.provenance
     return {
-        "course": course_to_dict(course),
+        "course": api_record(course),
         "status": stored.status.value,
         "labels": course_labels(course),
         "provenance": {

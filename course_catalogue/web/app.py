@@ -16,6 +16,7 @@ from course_catalogue.web import (
     api_accounts,
     api_changes,
     api_discovery,
+    api_docs,
     api_entitlements,
     api_exports,
     api_schemes,
@@ -25,12 +26,14 @@ from course_catalogue.web import (
     bodies,
     caching,
     dashboard,
+    dashboard_views,
     errors,
     i18n,
     labels,
     oaipmh,
     params,
     places,
+    protocol_headers,
     ratelimit,
     settings,
     ui,
@@ -65,14 +68,17 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, instance_path: s
     settings.resolve(app.config, app.instance_path)
 
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented key order
+    protocol_headers.init_app(app)  # first registered, so its after_request hook runs last
     runtime.init_app(app)
     errors.init_app(app)
     params.init_app(app)  # no NUL in any parameter
     labels.init_app(app)
+    dashboard_views.init_app(app)  # words for run statuses, issue kinds, elements; dashboard charts
     i18n.init_app(app)
     caching.init_app(app)
     assert api_discovery.bp is api.bp  # its routes (suggest, facets, openapi) are on the api blueprint
     app.register_blueprint(api.bp)
+    app.register_blueprint(api_docs.bp)  # /api/v1/docs and its bundled viewer
     app.register_blueprint(ui.bp)
     app.register_blueprint(places.bp)  # /places/suggest: the town box's suggestions
     auth.init_app(app)  # session key, CSRF for the dashboard's forms

@@ -246,6 +246,7 @@ def load_samples_command(as_json: bool) -> None:
             name=entry.get("name", entry["id"]),
             url=entry.get("url"),
             mapping=entry.get("mapping"),
+            settings=_sample_settings(entry),
         )
         data = _sample_data(registry, entry)
         svc.store.save_source(source)
@@ -259,6 +260,19 @@ def load_samples_command(as_json: bool) -> None:
     if failed:
         click.echo(f"Failed: {', '.join(failed)}", err=True)
         raise SystemExit(1)
+
+
+PROVENANCE_KEYS = ("what", "repo", "repo_path", "commit", "licence")
+
+
+def _sample_settings(entry: dict[str, Any]) -> dict[str, Any]:
+    """The entry's registration settings, plus its provenance (where the bundled file was published,
+    at which commit, under which licence) so the sources page can say where each sample came from."""
+    settings = dict(entry.get("settings") or {})
+    provenance = {key: str(entry[key]) for key in PROVENANCE_KEYS if entry.get(key)}
+    if provenance:
+        settings["provenance"] = provenance
+    return settings
 
 
 def _sample_data(registry: Path, entry: dict[str, Any]) -> bytes | None:

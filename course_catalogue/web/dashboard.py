@@ -14,8 +14,9 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from werkzeug.exceptions import Forbidden
 
 from course_catalogue.catalogue.accounts import Account
@@ -31,6 +32,7 @@ from course_catalogue.mappings.transforms.levels import framework_keys
 from course_catalogue.services import publish
 from course_catalogue.services.runtime import get_services
 from course_catalogue.web.auth import log_in, log_out, protect_form, session_account
+from course_catalogue.web.dashboard_views import mapping_choices, published_message
 from course_catalogue.web.quotas import check_source_quota, staged_feeds
 from course_catalogue.web.uploads import MEDIA_TYPES, read_feed
 
@@ -94,7 +96,7 @@ def local_path(target: str) -> str | None:
 def issues_by_field(report: RunReport) -> list[dict[str, Any]]:
     """One row per field: exact counts per severity (the run's totals), most errors first."""
     counts: Counter[tuple[str, Severity]] = Counter()
-    for (severity, _, field), n in report.totals().items():
+    for (severity, _code, field), n in report.totals().items():
         counts[field or "(record)", severity] += n
     fields = sorted(
         {f for f, _ in counts}, key=lambda f: (-counts[f, Severity.ERROR], -counts[f, Severity.WARNING], f)
@@ -252,7 +254,9 @@ def confirm(source_id: str, staged_id: str) -> ResponseReturnValue:
         )
     except (Conflict, NotFound) as exc:
         return _source_page(source_id, upload_error=str(exc))
-    return redirect(url_for("ui.run", run_id=confirmed.published.report.run_id), code=303)
+    report = confirmed.published.report
+    flash(published_message(report))  # the run page confirms what was published
+    return redirect(url_for("ui.run", run_id=report.run_id), code=303)
 
 
 def _form_source(account: Account) -> Source:
@@ -262,16 +266,22 @@ def _form_source(account: Account) -> Source:
     schedule = form.get("schedule_minutes", "").strip()
     if mapping is not None:
         if "/" in mapping or "\\" in mapping or mapping.endswith(".toml"):
-            raise ValueError("mapping must be the name of a mapping spec")
+            raise ValueError(_("The mapping must be the name of a mapping spec."))
         try:
             load_spec(mapping)
         except ConfigurationError:
-            raise ValueError(f"there is no usable mapping spec named {mapping!r}") from None
+            raise ValueError(
+                _(
+                    "There is no usable mapping spec named %(name)s. Valid names: %(names)s.",
+                    name=mapping,
+                    names=", ".join(name for name, _format in mapping_choices()),
+                )
+            ) from None
     url = form.get("url", "").strip()
     if url and (urlsplit(url).scheme not in {"http", "https"} or not urlsplit(url).hostname):
-        raise ValueError("the feed URL must be an http(s) URL")
+        raise ValueError(_("The feed URL must be an http(s) URL."))
     if schedule and (not schedule.isdigit() or int(schedule) < 15):
-        raise ValueError("the schedule must be a whole number of minutes, at least 15")
+        raise ValueError(_("The schedule must be a whole number of minutes, at least 15."))
     try:
         source = Source(
             id=form.get("id", "").strip(),
@@ -304,7 +314,7 @@ def new_source() -> ResponseReturnValue:
             created = _form_source(account)
             try:
                 store.get_source(created.id)
-                raise ValueError(f"a source {created.id!r} already exists")
+                raise ValueError(_("A source %(id)s already exists.", id=created.id))
             except NotFound:
                 check_source_quota(created.owner)
                 store.save_source(created)

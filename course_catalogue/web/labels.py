@@ -16,7 +16,7 @@ from typing import Any
 
 import isodate
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import format_currency, format_decimal
 from babel.units import format_unit
 from flask import Flask, has_request_context
 from flask_babel import gettext as _
@@ -204,10 +204,14 @@ def count(value: int) -> str:
 
 
 def number(value: Decimal | float | int | str | None) -> str:
-    """A credit or hour figure without trailing zeros: 5, 2.5."""
+    """A credit or hour figure in the interface language, without trailing zeros: 2.5 / 2,5."""
     if value is None or value == "":
         return ""
-    return format(Decimal(str(value)).normalize(), "f")
+    try:
+        exact = Decimal(str(value))
+    except ArithmeticError:
+        return str(value)
+    return format_decimal(exact, format="#,##0.######", locale=lang())
 
 
 def money(price: Price | Mapping[str, Any] | None) -> str:
@@ -220,8 +224,20 @@ def money(price: Price | Mapping[str, Any] | None) -> str:
         amount, currency, note = price.amount, price.currency, price.note
     if amount is None:
         return ""
-    shown = _("Free") if Decimal(str(amount)) == 0 else f"{number(amount)} {currency or ''}".strip()
+    shown = _("Free") if Decimal(str(amount)) == 0 else amount_in(amount, currency)
     return f"{shown} ({note})" if note else shown
+
+
+def amount_in(amount: Decimal | float | int | str, currency: str | None) -> str:
+    """An amount with its currency as the interface language writes it: 4 189,50 €, €4,189.50,
+    4.189,50 €; without a known currency just the number."""
+    exact = Decimal(str(amount))
+    if not currency:
+        return number(exact)
+    try:
+        return format_currency(exact, currency, locale=lang())
+    except (ValueError, KeyError):  # not an ISO 4217 code Babel knows: the code after the number
+        return f"{number(exact)} {currency}"
 
 
 def duration(value: str | None) -> str:

@@ -74,6 +74,7 @@ def schedule(code: str, lang: str = "en") -> str:
 
 
 def isced(code: str, lang: str = "en") -> str:
-    """ISCED-F field name: broad fields are translated, narrower ones stay English."""
-    translated = _lookup("isced_broad", code, lang) if lang != "en" and len(code) == 2 else None
+    """ISCED-F field name: broad and narrow fields are translated, detailed ones stay English."""
+    kind = {2: "isced_broad", 3: "isced_narrow"}.get(len(code))
+    translated = _lookup(kind, code, lang) if lang != "en" and kind else None
     return translated or vocab.isced_label(code)

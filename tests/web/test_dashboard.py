@@ -64,9 +64,10 @@ def test_the_dashboard_shows_sources_quality_runs_and_issues_by_field(world: Wor
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     html = page.get_data(as_text=True)
     assert "Completeness per standard element" in html and "EQF level" in html
-    assert "Issues by field and severity" in html
-    assert '<span class="code">provider.country</span>' in html  # edX gives no country: a warning
-    assert re.search(r"Quality score: <strong>\d+%</strong>", html)
+    assert "Issues by standard element and severity" in html
+    # edX gives no country: a warning, named as the standard element in words, not as a field code
+    assert '<th scope="row">Country of the provider</th>' in html and "provider.country" not in html
+    assert re.search(r"Quality score: \d+%", html)
     assert "<script" not in html and "<script" not in index  # CSP: no inline scripts
 
 
@@ -85,7 +86,11 @@ def test_upload_previews_then_confirm_publishes(world: World) -> None:
     status, html = _upload(client, feed, csrf=csrf)
     assert status == 200, html
     assert "nothing has changed yet" in html and "update <strong>1</strong>" in html
-    assert f"{rows[0][URL]}</span>: description" in html
+    assert f"{rows[0][URL]}</span>" in html
+    # the preview shows the changed element in words with its value now and after publishing
+    before_after = html[html.index(f"{rows[0][URL]}</span>") :]
+    assert '<th scope="row">Description</th>' in before_after
+    assert "<del>Learn essential strategies" in before_after and "<ins>Rewritten summary." in before_after
     changed = course_id(SOURCE, rows[0][URL])
     assert "Rewritten" not in world.store.get_course(changed).course.description["en"]
     confirm = re.search(r'action="(/dashboard/sources/[^"]+/confirm)"', html)
@@ -93,6 +98,9 @@ def test_upload_previews_then_confirm_publishes(world: World) -> None:
     response = client.post(confirm.group(1), data={"csrf_token": csrf})
     assert response.status_code == 303 and "/runs/" in response.headers["Location"]
     assert "Rewritten summary." in world.store.get_course(changed).course.description["en"]
+    confirmation = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'class="notice notice-success"' in confirmation and "Published. Run" in confirmation
+    assert "updated 1 and" in confirmation
 
 
 def test_forms_without_a_csrf_token_are_rejected(world: World) -> None:
@@ -135,6 +143,10 @@ def test_register_a_feed_through_the_form(world: World) -> None:
     form = {"id": "zed-pull", "name": "Pulled", "format": "csv", "mapping": "edx-csv", "csrf_token": csrf}
     bad = client.post("/dashboard/sources/new", data={**form, "schedule_minutes": "2"})
     assert bad.status_code == 400 and "at least 15" in bad.get_data(as_text=True)
+    unknown = client.post("/dashboard/sources/new", data={**form, "mapping": "edx"})
+    message = unknown.get_data(as_text=True)
+    assert unknown.status_code == 400 and "no usable mapping spec named edx" in message
+    assert "Valid names:" in message and "edx-csv" in message and "xcri-cap" in message
     good = client.post(
         "/dashboard/sources/new",
         data={**form, "url": "https://feeds.example/c.csv", "schedule_minutes": "60"},

@@ -100,10 +100,10 @@ def test_a_chosen_suggestion_and_a_localised_label(geo: FlaskClient) -> None:
 def test_unknown_places_and_postcodes_are_explained(geo: FlaskClient) -> None:
     response = geo.get("/?place=Zzyzzyxville")
     assert response.status_code == 400
-    assert "no town called" in response.get_data(as_text=True)
+    assert "No town called “Zzyzzyxville” is known" in response.get_data(as_text=True)
     response = geo.get("/?place=69001")
     assert response.status_code == 400
-    assert "postcodes cannot be looked up" in response.get_data(as_text=True)
+    assert "Postcodes cannot be looked up" in response.get_data(as_text=True)
 
 
 def test_an_empty_place_box_clears_the_place(geo: FlaskClient) -> None:

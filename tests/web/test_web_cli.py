@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
+from course_catalogue.mappings.spec import load_spec
 from course_catalogue.services.runtime import get_services
 from course_catalogue.web.cli import main
 
@@ -125,15 +127,25 @@ def test_remap_replays_stored_raw_records(runner: FlaskCliRunner) -> None:
 
 def test_load_samples_harvests_the_bundled_registry(app: Flask, runner: FlaskCliRunner) -> None:
     output = run(runner, "load-samples").output
-    assert "of source 'edx': succeeded" in output
+    registry = tomllib.loads(Path(app.config["SAMPLE_FEEDS"]).read_text(encoding="utf-8"))["feeds"]
     services = get_services(app)
-    (source,) = services.store.list_sources()
-    assert (source.id, source.mapping, source.name) == (
-        "edx",
-        "edx-csv",
-        "edX course catalogue (2020 scrape)",
-    )
+    sources = {source.id: source for source in services.store.list_sources()}
+    assert set(sources) == {entry["id"] for entry in registry}
+    for entry in registry:
+        assert entry["format"] == load_spec(entry["mapping"]).format, f"{entry['id']}: format of its mapping"
+        assert f"of source '{entry['id']}': succeeded" in output
+        source = sources[entry["id"]]
+        assert (source.mapping, source.name) == (entry["mapping"], entry["name"])
+        assert source.settings["provenance"]["commit"] == entry["commit"]
+        assert services.store.count_courses(source_id=entry["id"]) >= 1
     assert services.store.count_courses(source_id="edx") == EDX_COURSES
+    # several countries, formats and languages: the first run fills the place and level facets
+    assert len({entry["format"] for entry in registry}) >= 4
+    body = app.test_client().get("/api/v1/search?include_past=true&page_size=1").get_json()
+    facets = {facet["name"]: {value["value"] for value in facet["values"]} for facet in body["facets"]}
+    assert {"GBR", "FRA", "USA"} <= facets["country"]
+    assert len(facets["city"]) >= 3 and len(facets["eqf"]) >= 3 and facets["region"]
+    assert {"en", "fr", "es"} <= facets["language"]
 
 
 def test_sources_add_list_and_runs_show(runner: FlaskCliRunner) -> None:

@@ -132,7 +132,7 @@ def test_run_page_shows_counts_issue_kinds_and_filters(edx_client: FlaskClient) 
     assert href is not None
     html = page(edx_client, href.group(1))
     assert "Issues by kind" in html
-    assert "duplicate-record" in html
+    assert "The same course twice in the feed" in html  # the duplicate-record kind, in words
     assert "Showing the first 500" in html
     warnings = page(edx_client, href.group(1) + "?severity=warning")
     assert '<tr class="sev-info">' not in warnings
