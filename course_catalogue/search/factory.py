@@ -8,14 +8,32 @@ from course_catalogue.search.backend import SearchBackend
 from course_catalogue.search.tantivy.backend import EmbeddedBackend
 
 
-def open_backend(index_dir: str | Path, opensearch_url: str | None = None) -> SearchBackend:
+def open_backend(
+    index_dir: str | Path, opensearch_url: str | None = None, semantic_model: str = ""
+) -> SearchBackend:
     """The embedded tantivy index in `index_dir`, or the OpenSearch cluster at `opensearch_url`.
 
-    Raises BackendUnavailable when the configured engine cannot be opened.
+    With a `semantic_model` (search.semantic.MODELS), the embedded index keeps course vectors
+    too and answers `retrieval=hybrid` (search.tantivy.hybrid); a graph missing or built with another model is
+    rebuilt here from the index's stored documents when the index is small (VECTORS_AT_OPEN),
+    else by the next `catalogue reindex`. Raises BackendUnavailable when the configured engine
+    cannot be opened.
     """
     if opensearch_url:
         # Imported here so that deployments on the embedded index never load the client.
         from course_catalogue.search.opensearch.backend import OpenSearchBackend
 
         return OpenSearchBackend(opensearch_url)
+    if semantic_model:
+        from course_catalogue.search.tantivy.hybrid import HybridBackend  # loads numpy and the graph library
+
+        backend = HybridBackend(index_dir, model=semantic_model)
+        if backend.count() <= VECTORS_AT_OPEN:
+            backend.ensure_vectors()
+        return backend
     return EmbeddedBackend(index_dir)
+
+
+VECTORS_AT_OPEN = 20_000
+"""Up to this many courses, opening the index embeds what the vector graph lacks (about a minute
+of CPU at the most); a bigger index gets its vectors from `catalogue reindex`."""

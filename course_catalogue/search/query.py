@@ -32,6 +32,9 @@ MAX_CURSOR_POSITION = 10**9
 """Hits a cursor may say were delivered before it (no index holds more courses)."""
 DEFAULT_RADIUS_KM = 50.0  # `near` without `within_km`
 MAX_RADIUS_KM = 1000.0
+RETRIEVALS = ("keyword", "hybrid")
+"""Retrieval methods: `keyword` (the text index alone) or `hybrid` (keyword and sentence-vector
+retrieval fused; search.tantivy.hybrid). A backend without vectors answers `hybrid` as `keyword`."""
 UNDATED_DAY = 10**8
 """The `start_day` of a course without a start date: after every real day number."""
 
@@ -231,6 +234,7 @@ class Query:
     within_km: float | None = None
     cursor: str | None = None
     facets: tuple[str, ...] | None = None
+    retrieval: str = "keyword"
     any_words: bool = False
     """Find courses with any of the words instead of all (most): the fallback a search page
     offers when no course has them all (`search.assist`)."""
@@ -306,6 +310,8 @@ def _check_filter_count(count: int) -> None:
 
 
 def _check_options(query: Query) -> None:
+    if query.retrieval not in RETRIEVALS:
+        raise QueryError(f"retrieval must be one of {', '.join(RETRIEVALS)}")
     unknown_facets = [name for name in query.facets or () if name not in FACETS_BY_NAME]
     if unknown_facets:
         raise QueryError(f"unknown facet {unknown_facets[0]!r}; facets are {', '.join(FACETS_BY_NAME)}")
@@ -401,6 +407,7 @@ def _fingerprint(query: Query) -> str:
         str(query.today),
         list(query.near) if query.near else None,
         query.within_km,
+        query.retrieval,
         query.any_words,
     ]
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:12]

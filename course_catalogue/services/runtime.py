@@ -91,7 +91,10 @@ class Services:
                 url = self._config["OPENSEARCH_URL"]
                 if not url:
                     Path(self._config["INDEX_DIR"]).mkdir(parents=True, exist_ok=True)
-                cached = _with_cache(open_backend(self._config["INDEX_DIR"], url), self._config)
+                cached = _with_cache(
+                    open_backend(self._config["INDEX_DIR"], url, self._config.get("SEMANTIC_MODEL", "")),
+                    self._config,
+                )
                 self._backend = FreshResults(cached, lambda ids: Outbox(self.store).withdrawn_among(ids))
             return self._backend
 

@@ -48,6 +48,7 @@ KNOWN_PARAMS = frozenset(
         "near",
         "within_km",
         "cursor",
+        "retrieval",
         "lang",
         "facets",
         "match",
@@ -136,6 +137,7 @@ def parse_query(args: MultiDict[str, str], *, default_page_size: int, strict: bo
         within_km=_float(args, "within_km") if near is not None else None,
         cursor=cursor or None,
         facets=_facet_names(args),
+        retrieval=args.get("retrieval", "").strip() or "keyword",
         any_words=match == "any",
     )
 
@@ -167,6 +169,8 @@ def query_params(
         params["within_km"] = repr(query.within_km)
     if query.facets is not None:
         params["facets"] = ",".join(query.facets)
+    if query.retrieval != "keyword":
+        params["retrieval"] = query.retrieval
     if query.any_words:
         params["match"] = "any"
     if cursor is not None:

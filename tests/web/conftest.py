@@ -37,7 +37,15 @@ def make_app(instance: Path, **config: object) -> Flask:
     # Scheme evaluations run inside the request and no maintenance thread runs, unless a test
     # asks: tests see the state their own requests made (tests/reliability cover the rest).
     unlimited = {"RATELIMIT_ANONYMOUS": "", "RATELIMIT_PAGES": "", "RATELIMIT_OAI": ""}
-    defaults = {"TESTING": True, **unlimited, "SCHEME_JOBS": "inline", "BACKGROUND_SECONDS": 0}
+    # No sentence vectors unless a test asks (SEMANTIC_MODEL): embedding the shared edX app's
+    # 2,700 courses would add half a minute to every module that builds it.
+    defaults = {
+        "TESTING": True,
+        **unlimited,
+        "SCHEME_JOBS": "inline",
+        "BACKGROUND_SECONDS": 0,
+        "SEMANTIC_MODEL": "",
+    }
     return create_app({**defaults, **config}, instance_path=str(instance))
 
 

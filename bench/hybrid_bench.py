@@ -1,0 +1,176 @@
+"""Hybrid search latency beside keyword-only, same engine, same index, same run.
+
+Builds (or reuses, under bench/out/) the synthetic catalogue of `bench.search_bench` as an
+embedded index, embeds every course with the real model (`search.semantic`), fills the HNSW
+graph beside the index (`HybridBackend.vectors`), then runs the target query shape -- two words,
+three filters, six facet counts -- N times, each query as keyword and as hybrid back to back in
+random order, so machine load hits both alike. Reports wall and process-CPU p50/p95/p99 of
+`backend.search` (query embedding included), the query embedding alone, the embedding throughput
+of the build, and the graph's size on disk.
+
+What is embedded: `--text title` (default) embeds title and keywords (about 45 characters a
+course): the full passage (`passage_text`, ~700 characters of synthetic description) costs eight
+times as much CPU per course, which this shared machine cannot spend on a million courses; its
+throughput is measured on `--passage-sample` courses and reported beside. `--text passage`
+embeds full passages for every course.
+
+    nice -n 10 .venv/bin/python -m bench.hybrid_bench --docs 200000 --queries 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.machine import describe_machine, percentiles
+from bench.search_bench import OUT, QUERY_TYPES, _index_key, _marker, build, documents
+from course_catalogue.search.query import Query
+from course_catalogue.search.semantic import embedder, passage_text
+from course_catalogue.search.tantivy.hybrid import HybridBackend
+
+TARGET = "2 words + 3 filters + 6 facets"
+BATCH = 512
+
+
+def _short_text(doc: dict[str, Any]) -> str:
+    return ". ".join(
+        part for part in (str(doc.get("title") or ""), ", ".join(doc.get("keywords") or [])) if part
+    )
+
+
+def _vectors(
+    directory: Path, docs: int, seed: int, model: str, text: str
+) -> tuple[list[str], np.ndarray, dict[str, Any]]:
+    """Every course's id and vector (cached in `directory`), and the embedding throughput."""
+    path = directory / f"vectors-{model}-{text}.npy"
+    ids_path = directory / "vector-ids.json"
+    info_path = directory / f"vectors-{model}-{text}.json"
+    if path.exists() and ids_path.exists() and info_path.exists():
+        return json.loads(ids_path.read_text()), np.load(path), json.loads(info_path.read_text())
+    encoder = embedder(model)
+    read = passage_text if text == "passage" else _short_text
+    ids: list[str] = []
+    parts: list[np.ndarray] = []
+    chars = 0
+    cpu = wall = 0.0  # the model's time only, not the synthetic documents' generation
+    stream = documents(docs, seed)
+    while chunk := list(itertools.islice(stream, BATCH)):
+        texts = [read(doc) for doc in chunk]
+        chars += sum(len(t) for t in texts)
+        started, started_wall = time.process_time(), time.perf_counter()
+        parts.append(encoder.passages(texts).astype(np.float16))
+        cpu += time.process_time() - started
+        wall += time.perf_counter() - started_wall
+        ids.extend(str(doc["id"]) for doc in chunk)
+        print(f"  embedded {len(ids)}", file=sys.stderr, end="\r")
+    vectors = np.vstack(parts)
+    info = {
+        "courses": len(ids),
+        "mean_chars": round(chars / len(ids), 1),
+        "cpu_s": round(cpu, 1),
+        "wall_s": round(wall, 1),
+        "courses_per_cpu_s": round(len(ids) / cpu, 1),
+    }
+    np.save(path, vectors)
+    ids_path.write_text(json.dumps(ids))
+    info_path.write_text(json.dumps(info))
+    return ids, vectors, info
+
+
+def _passage_rate(model: str, sample: int, seed: int) -> dict[str, Any]:
+    docs = list(itertools.islice(documents(sample, seed), sample))
+    texts = [passage_text(doc) for doc in docs]
+    cpu = time.process_time()
+    for start in range(0, len(texts), 64):
+        embedder(model).passages(texts[start : start + 64])
+    cpu = time.process_time() - cpu
+    return {
+        "courses": len(texts),
+        "mean_chars": round(sum(map(len, texts)) / len(texts), 1),
+        "courses_per_cpu_s": round(len(texts) / cpu, 1),
+    }
+
+
+def _size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--docs", type=int, default=200_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--model", default="use")
+    parser.add_argument("--text", choices=("title", "passage"), default="title")
+    parser.add_argument("--passage-sample", type=int, default=2000)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    directory = OUT / f"search-corpus-{args.docs}-{args.seed}"
+    report: dict[str, Any] = {"machine": describe_machine(), "docs": args.docs, "model": args.model}
+    if _marker(directory / "index.json", _index_key(args.docs, args.seed)) is None:
+        print(f"building the {args.docs}-document index in {directory} ...", file=sys.stderr)
+        report["index_build"] = build(directory, args.docs, args.seed, index=True, fts5=False)
+    backend = HybridBackend(directory / "index", model=args.model)
+    ids, vectors, report["embedding"] = _vectors(directory, args.docs, args.seed, args.model, args.text)
+    if backend.vectors.count() != len(ids):
+        cpu, wall = time.process_time(), time.perf_counter()
+        backend.vectors.rebuild(())
+        backend.vectors.add_vectors(ids, vectors)
+        report["graph_build"] = {
+            "cpu_s": round(time.process_time() - cpu, 1),
+            "wall_s": round(time.perf_counter() - wall, 1),
+        }
+    report["graph_bytes"] = _size(directory / "index" / "vectors")
+    report["keyword_index_bytes"] = _size(directory / "index") - report["graph_bytes"]
+    report["passage_embedding"] = _passage_rate(args.model, args.passage_sample, args.seed)
+    rng = random.Random(args.seed)
+    make = QUERY_TYPES[TARGET]
+    times: dict[str, dict[str, list[float]]] = {
+        name: {"wall": [], "cpu": []} for name in ("keyword", "hybrid", "query embedding")
+    }
+    totals: dict[str, list[int]] = {"keyword": [], "hybrid": []}
+    warm = make(rng)
+    for retrieval in ("keyword", "hybrid"):
+        backend.search(
+            Query.create(warm.text, warm.filters, today=warm.today, facets=warm.facets, retrieval=retrieval)
+        )
+    for _ in range(args.queries):
+        base = make(rng)
+        order = ["keyword", "hybrid"]
+        rng.shuffle(order)
+        for retrieval in order:
+            query = Query.create(
+                base.text, base.filters, today=base.today, facets=base.facets, retrieval=retrieval
+            )
+            cpu, wall = time.process_time(), time.perf_counter()
+            result = backend.search(query)
+            times[retrieval]["wall"].append((time.perf_counter() - wall) * 1000)
+            times[retrieval]["cpu"].append((time.process_time() - cpu) * 1000)
+            totals[retrieval].append(result.total)
+        cpu, wall = time.process_time(), time.perf_counter()
+        backend._model.query(base.text)
+        times["query embedding"]["wall"].append((time.perf_counter() - wall) * 1000)
+        times["query embedding"]["cpu"].append((time.process_time() - cpu) * 1000)
+    report["latency_ms"] = {
+        name: {kind: percentiles(values) for kind, values in measured.items()}
+        for name, measured in times.items()
+    }
+    report["median_total"] = {name: statistics.median(values) for name, values in totals.items()}
+    print(json.dumps(report, indent=1, default=str))
+    return report
+
+
+if __name__ == "__main__":
+    main()

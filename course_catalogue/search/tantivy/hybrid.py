@@ -1,0 +1,246 @@
+"""Hybrid retrieval on the embedded engine: keyword and sentence-vector retrieval, fused.
+
+`HybridBackend` is the embedded tantivy backend plus an ANN graph of course vectors
+(`search.tantivy.vectors`) kept in the same index directory and written in the same calls
+(upsert, delete, rebuild, under the same write lock). A query with `retrieval="hybrid"` and text:
+
+1. embeds the text (`search.semantic`) and takes its NEIGHBOURS nearest courses from the graph,
+   those at least the model's `min_similarity` (so that nonsense finds nothing by meaning);
+2. finds those courses in the index by one term-set query on ID_HASH (the graph's keys are the
+   index's id hashes), and runs it and the keyword query under the same filters,
+   visibility and geo scope: the vector list keeps only neighbours that pass the filters. The
+   graph is asked for NEIGHBOURS x (courses / courses passing the filters) neighbours, at most
+   MAX_NEIGHBOURS, so that about NEIGHBOURS pass;
+3. fuses the keyword top CANDIDATES and the filtered vector list (`search.fusion`, RRF by default);
+   past the fused list, the remaining keyword matches follow in keyword order;
+4. counts facets and the total over the union "keyword matches OR neighbours" with the keyword
+   engine's own facet code, so filters and facet counts apply to the fused result as they apply
+   to a keyword result. The neighbours of the union are the NEIGHBOURS nearest whatever the
+   filters plus the nearest passing ones; a facet's own count (without its filter) therefore
+   counts the unfiltered NEIGHBOURS, and selecting another value may find a few more neighbours
+   deeper in the graph than its count showed.
+
+Without text, with another sort than relevance (the union is then sorted by that key), or with
+`retrieval="keyword"`, the keyword path is used unchanged. Hybrid pages are numbered (no cursor).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from course_catalogue.search.backend import Document
+from course_catalogue.search.documents import StoredRecord
+from course_catalogue.search.errors import SearchError
+from course_catalogue.search.fusion import fuse
+from course_catalogue.search.query import Query, SearchResult
+from course_catalogue.search.semantic import DEFAULT_MODEL, Embedder, embedder
+from course_catalogue.search.tantivy.backend import EmbeddedBackend, _facet_pool
+from course_catalogue.search.tantivy.facets import count_facets
+from course_catalogue.search.tantivy.hits import HitBuilder
+from course_catalogue.search.tantivy.index import ID_HASH
+from course_catalogue.search.tantivy.paging import geo_scope, page_by_key
+from course_catalogue.search.tantivy.query import combine
+from course_catalogue.search.tantivy.vectors import VectorIndex
+
+CANDIDATES = 100
+"""Keyword hits fused with the vector list (deeper hits follow in keyword order)."""
+NEIGHBOURS = 100
+MAX_NEIGHBOURS = 2_000
+"""The most neighbours one search asks the graph for (HNSW search cost grows with it: ~2 ms CPU for
+1,000 at 200k courses)."""
+PREFILTER_MAX = 50_000
+"""Up to this many courses passing the filters, their id hashes are read to pick the nearest
+passing neighbours before the index is asked (a small term set instead of a large one)."""
+FUSION = "rrf"
+"""The default fusion (search.fusion): RRF measured as good as the tuned blend (RELEVANCE.md) with
+nothing to tune."""
+
+Address = tuple[int, int]
+
+
+class HybridBackend(EmbeddedBackend):
+    """EmbeddedBackend whose searches can be hybrid (see the module docstring)."""
+
+    def __init__(
+        self,
+        index_dir: str | Path,
+        *,
+        model: Embedder | str = DEFAULT_MODEL,
+        fusion: str = FUSION,
+        writer_timeout: float = 300.0,
+    ) -> None:
+        super().__init__(index_dir, writer_timeout=writer_timeout)
+        self._model = embedder(model) if isinstance(model, str) else model
+        self._vectors = VectorIndex(self._versions.root, self._model)
+        self._fusion = fusion
+        fuse(fusion, [], [])  # an unknown method fails here, not on the first search
+
+    @property
+    def vectors(self) -> VectorIndex:
+        return self._vectors
+
+    # -- writes: both indexes, under the keyword index's write lock -----------------------------
+
+    def upsert(self, documents: Iterable[Document]) -> int:
+        batch = list(documents)
+        with self._write_lock:
+            count = super().upsert(batch)
+            self._vectors.upsert(batch)
+        return count
+
+    def delete(self, ids: Sequence[str]) -> None:
+        with self._write_lock:
+            super().delete(ids)
+            self._vectors.delete(ids)
+
+    def rebuild(self, documents: Iterable[Document]) -> int:
+        batch = documents if isinstance(documents, list) else list(documents)
+        with self._write_lock:
+            count = super().rebuild(batch)
+            self._vectors.rebuild(batch)
+        return count
+
+    def rebuild_records(self, records: Iterable[StoredRecord]) -> int:
+        """The keyword index from the records as EmbeddedBackend does (streamed), then the graph
+        from what the new index stores: no second pass over the store, no list of documents."""
+        with self._write_lock:
+            count = super().rebuild_records(records)
+            self._vectors.rebuild(self._stored_documents())
+        return count
+
+    def ensure_vectors(self) -> int:
+        """Rebuild the graph from the keyword index's stored documents when it is stale (a new
+        model, or an index built before hybrid search); returns how many vectors it holds."""
+        with self._write_lock:
+            if self._vectors.stale(self.count()):
+                self._vectors.rebuild(self._stored_documents())
+        return self._vectors.count()
+
+    def _stored_documents(self) -> Iterable[Document]:
+        """What the index stores of each document for `passage_text`: the card (title, keywords)
+        and the stored descriptions (learning outcomes are indexed, not stored)."""
+        searcher = self._refresh().index.searcher()
+        total = int(searcher.num_docs)
+        if total == 0:
+            return
+        for _score, address in searcher.search(tantivy.Query.all_query(), limit=total).hits:
+            stored = searcher.doc(address).to_dict()
+            card: dict[str, Any] = json.loads(bytes((stored.get("card") or [b"{}"])[0]))
+            card.setdefault("id", (stored.get("id") or [""])[0])
+            descriptions = [v[0] for name, v in stored.items() if name.startswith("description") and v]
+            card["description"] = " ".join(str(text) for text in descriptions)
+            yield card
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def _search(self, searcher: tantivy.Searcher, query: Query) -> SearchResult:
+        if query.retrieval != "hybrid" or not query.text.strip() or query.sort not in ("relevance",):
+            if query.retrieval == "hybrid" and query.text.strip() and query.sort != "distance":
+                return self._sorted_union(searcher, query)
+            return super()._search(searcher, query)
+        if query.cursor is not None:
+            raise SearchError("hybrid results are paged by number, not by cursor")
+        text, reach = self._builder.text_and_reach(query.text, searcher, any_words=query.any_words)
+        filters = self._builder.filters(query)
+        scope = geo_scope(searcher, self._builder, query)
+        restrict = [*self._builder.visibility(query), *scope, *filters.values()]
+        near, kept, addresses = self._near(searcher, query, restrict)
+        union = _either(text, near)
+        bound = None if reach is None else reach + len(kept)
+        labeller = self._labeller(searcher)
+        slugs = partial(self._slug, searcher)
+        counting = _facet_pool().submit(
+            count_facets, searcher, self._builder, query, union, filters, labeller, slugs, scope, bound
+        )
+        total = int(searcher.search(combine(union, restrict), limit=1, count=True).count or 0)  # type: ignore[attr-defined]  # stub omits count
+        wanted = query.offset + query.page_size
+        keyword: list[tuple[Address, float]] = []
+        if text is not None:
+            depth = max(CANDIDATES, wanted)
+            found = searcher.search(combine(text, restrict), limit=depth).hits
+            keyword = [(_key(a), float(score)) for score, a in found]
+            addresses.update((_key(a), a) for _score, a in found)
+        fused = fuse(self._fusion, keyword[:CANDIDATES], kept)
+        seen = {address for address, _ in fused}
+        ranked = fused + [(address, score) for address, score in keyword[CANDIDATES:] if address not in seen]
+        pairs = [(score, addresses[address]) for address, score in ranked[query.offset : wanted]]
+        hits = HitBuilder(searcher, self._schema, text).hits(pairs, scored=True)
+        return SearchResult(query, total, hits, counting.result(), next_cursor=None, offset=query.offset)
+
+    def _near(
+        self, searcher: tantivy.Searcher, query: Query, restrict: list[tantivy.Query]
+    ) -> tuple[tantivy.Query | None, list[tuple[Address, float]], dict[Address, tantivy.DocAddress]]:
+        """The query of the neighbours that pass `restrict`, them as (address, similarity), best
+        first, and their DocAddress objects by address."""
+        vector = self._model.query(query.text)
+        total = int(searcher.num_docs) or 1
+        passing = int(searcher.search(combine(None, restrict), limit=1, count=True).count or 0)  # type: ignore[attr-defined]  # stub omits count
+        if passing == 0:
+            return None, [], {}
+        # Ask the graph for enough neighbours that about NEIGHBOURS of them pass the filters,
+        # within MAX_NEIGHBOURS (selective filters then keep fewer: the price of a bounded search).
+        count = min(MAX_NEIGHBOURS, max(NEIGHBOURS, NEIGHBOURS * total // passing))
+        floor = self._model.min_similarity
+        ranked = [(key, sim) for key, sim in self._vectors.nearest_keys(vector, count) if sim >= floor]
+        similarity = dict(ranked)
+        # The union always holds the NEIGHBOURS nearest courses whatever the filters, so that a
+        # facet counted without its own filter (as keyword search counts it) sees them too.
+        chosen = {key for key, _ in ranked[:NEIGHBOURS]}
+        if len(ranked) > NEIGHBOURS and passing <= PREFILTER_MAX:
+            # Few courses pass: read their id hashes once and add the nearest passing ones, so
+            # that the index is asked about a small term set only.
+            allowed = searcher.search(combine(None, restrict), limit=passing).hits
+            hashes = searcher.fast_field_values(ID_HASH, [a for _score, a in allowed])
+            passed = {int(h) for h in hashes if h is not None}
+            chosen.update([key for key, _ in ranked if key in passed][:NEIGHBOURS])
+        elif len(ranked) > NEIGHBOURS:
+            chosen.update(key for key, _ in ranked)
+        if not chosen:
+            return None, [], {}
+        near = self._builder.term_set(ID_HASH, sorted(chosen))
+        found = [a for _score, a in searcher.search(combine(near, restrict), limit=len(chosen)).hits]
+        keys = searcher.fast_field_values(ID_HASH, found) if found else []
+        kept = sorted(
+            ((_key(a), similarity[int(h)]) for a, h in zip(found, keys, strict=True) if h is not None),
+            key=lambda pair: (-pair[1], pair[0]),
+        )
+        return near, kept, {_key(a): a for a in found}
+
+    def _sorted_union(self, searcher: tantivy.Searcher, query: Query) -> SearchResult:
+        """Hybrid with a key sort: the union of keyword matches and neighbours, sorted by the key."""
+        text, reach = self._builder.text_and_reach(query.text, searcher, any_words=query.any_words)
+        filters = self._builder.filters(query)
+        scope = geo_scope(searcher, self._builder, query)
+        restrict = [*self._builder.visibility(query), *scope, *filters.values()]
+        near, kept, _addresses = self._near(searcher, query, restrict)
+        union = _either(text, near)
+        labeller = self._labeller(searcher)
+        slugs = partial(self._slug, searcher)
+        bound = None if reach is None else reach + len(kept)
+        counting = _facet_pool().submit(
+            count_facets, searcher, self._builder, query, union, filters, labeller, slugs, scope, bound
+        )
+        if query.cursor is not None:
+            raise SearchError("hybrid results are paged by number, not by cursor")
+        pairs, _after, total = page_by_key(searcher, combine(union, restrict), query.sort, query, None)
+        hits = HitBuilder(searcher, self._schema, text).hits(pairs, scored=False)
+        return SearchResult(query, total, hits, counting.result(), next_cursor=None, offset=query.offset)
+
+
+def _either(text: tantivy.Query | None, near: tantivy.Query | None) -> tantivy.Query | None:
+    """Documents matching the keyword query or among the kept neighbours."""
+    if near is None:
+        return text
+    if text is None:
+        return near
+    return tantivy.Query.boolean_query([(tantivy.Occur.Should, text), (tantivy.Occur.Should, near)])
+
+
+def _key(address: tantivy.DocAddress) -> Address:
+    return (address.segment_ord, address.doc)

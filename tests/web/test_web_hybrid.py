@@ -1,0 +1,69 @@
+"""`retrieval=hybrid` through the API: an app with SEMANTIC_MODEL=use over a slice of the edX feed."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from flask import Flask
+
+from course_catalogue.catalogue.runs import RunStatus
+from course_catalogue.catalogue.sources import Source
+from course_catalogue.services.pipeline import run_harvest
+from course_catalogue.services.runtime import get_services
+from tests.web.conftest import EDX_CSV
+
+ROWS = 60
+
+
+def _edx_slice() -> bytes:
+    rows = list(csv.reader(io.StringIO(EDX_CSV.read_text(encoding="utf-8"))))[: ROWS + 1]
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def _hybrid_app(app_factory: Callable[..., Flask]) -> Flask:
+    app = app_factory(SEMANTIC_MODEL="use")
+    services = get_services(app)
+    services.store.migrate()
+    source = Source(id="edx", format="csv", name="edX slice", mapping="edx-csv")
+    services.store.save_source(source)
+    report = run_harvest(
+        services.store, source, data=_edx_slice(), sinks=services.sinks, settings=services.harvest_settings
+    )
+    assert report.status is RunStatus.SUCCEEDED, report.error
+    return app
+
+
+def _get(app: Flask, url: str, status: int = 200) -> Any:
+    response = app.test_client().get(url)
+    assert response.status_code == status, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def test_hybrid_finds_by_meaning_across_languages(app_factory: Callable[..., Flask]) -> None:
+    app = _hybrid_app(app_factory)
+    text = "Programmieren lernen für Anfänger"
+    assert _get(app, f"/api/v1/search?q={text}&include_past=true")["total"] == 0
+    found = _get(app, f"/api/v1/search?q={text}&include_past=true&retrieval=hybrid")
+    assert found["total"] > 0
+    titles = [hit["title"] for hit in found["hits"][:3]]
+    assert any("Programming" in title or "Python" in title for title in titles), titles
+    assert parse_qs(urlsplit(found["links"]["self"]).query)["retrieval"] == ["hybrid"]
+
+
+def test_an_unknown_retrieval_is_a_400(app_factory: Callable[..., Flask]) -> None:
+    app = app_factory()
+    body = _get(app, "/api/v1/search?q=python&retrieval=semantic", status=400)
+    assert "retrieval" in body["error"]["message"]
+
+
+def test_the_search_page_offers_the_switch_only_with_vectors(app_factory: Callable[..., Flask]) -> None:
+    with_vectors = app_factory(SEMANTIC_MODEL="use").test_client().get("/").get_data(as_text=True)
+    without = app_factory().test_client().get("/").get_data(as_text=True)
+    assert 'name="retrieval"' in with_vectors
+    assert 'name="retrieval"' not in without
