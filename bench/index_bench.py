@@ -10,10 +10,10 @@ Per size, in two child processes (so the peak memory, `ru_maxrss`, of the reinde
 3. the parts of the reindex path, each over the first `--parts-docs` courses (all of them up to
    that many: the engine part holds its documents in memory): reading the store
    (`iter_records`: rows with the record's JSON text), decoding the records and building their
-   documents (`search.sync.record_documents`), decoding the records and converting them straight
-   to tantivy's JSON (`to_tantivy_records`: `record_to_tantivy`, the calling thread's work in the
-   full reindex), and `EmbeddedBackend.rebuild` from documents already in memory (the engine
-   alone, including `to_tantivy` on the calling thread).
+   documents (`search.sync.record_documents`), decoding the records and converting their
+   documents to tantivy's JSON (`to_tantivy_records`: `to_tantivy(record_document(...))`, the
+   calling thread's work in the full reindex), and `EmbeddedBackend.rebuild` from documents
+   already in memory (the engine alone, including `to_tantivy` on the calling thread).
 
 Rates are documents per second of wall time and per CPU-second of the process (all threads: the
 tantivy writer indexes on its own threads, so CPU can exceed wall); `thread_cpu_us_per_doc` is
@@ -126,14 +126,16 @@ def reindex_child(directory: Path, parts_docs: int) -> dict[str, Any]:
 
 def _convert(rows: list[Any]) -> int:
     """Decode `rows` and convert them to tantivy's JSON as a reindex into the embedded engine does
-    (`stored_records`, `record_to_tantivy`), each text dropped as the writer would drop it: keeping
-    100k of them would add the page faults of a few hundred MB to what is measured."""
+    (`stored_records`, then `to_tantivy(record_document(...))`), each text dropped as the writer
+    would drop it: keeping 100k of them would add the page faults of a few hundred MB to what is
+    measured."""
+    from course_catalogue.search.documents import record_document
     from course_catalogue.search.sync import stored_records
-    from course_catalogue.search.tantivy.index import record_to_tantivy
+    from course_catalogue.search.tantivy.index import to_tantivy
 
     count = 0
     for record in stored_records(rows):
-        record_to_tantivy(*record)
+        to_tantivy(record_document(*record))
         count += 1
     return count
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 
 from course_catalogue.catalogue.accounts import (
     Account,
@@ -27,12 +28,15 @@ from course_catalogue.catalogue.accounts import (
 )
 from course_catalogue.catalogue.entitlements import (
     EntitledOrganisation,
+    PublishingPolicy,
     check_country,
     clean_aliases,
     name_key,
+    publishes_for_others,
 )
 from course_catalogue.catalogue.errors import Conflict, NotFound
 from course_catalogue.catalogue.schema import account_organisations, accounts, api_tokens
+from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.store import CatalogueStore
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -50,20 +54,20 @@ class AccountStore:
     def create_account(self, account_id: str, name: str, role: Role) -> Account:
         """Insert a new account; Conflict if the id is taken, ValueError for a bad id or name."""
         account = Account(id=account_id, name=name.strip(), role=role, created_at=_now())
-        values = {
-            "id": account.id,
-            "name": account.name,
-            "role": role.value,
-            "created_at": account.created_at,
-        }
         with self._store.writing() as conn:
-            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-            # ON CONFLICT rather than check-then-insert: two concurrent creations cannot both pass
-            stmt = insert(accounts).values(**values).on_conflict_do_nothing(index_elements=[accounts.c.id])
-            # RETURNING, not rowcount: psycopg reports -1 for an INSERT that did nothing
-            if conn.execute(stmt.returning(accounts.c.id)).first() is None:
-                raise Conflict(f"account {account_id!r} already exists")
+            _insert_account(conn, account)
         return account
+
+    def create_account_with_token(
+        self, account_id: str, name: str, role: Role, label: str = ""
+    ) -> tuple[Account, IssuedToken]:
+        """`create_account` and its first token in one transaction: an account is never left
+        without the token its creator was to receive."""
+        account = Account(id=account_id, name=name.strip(), role=role, created_at=_now())
+        with self._store.writing() as conn:
+            _insert_account(conn, account)
+            issued = _insert_token(conn, account.id, label)
+        return account, issued
 
     def get_account(self, account_id: str) -> Account:
         with self._store.reading() as conn:
@@ -80,21 +84,10 @@ class AccountStore:
 
     def issue_token(self, account_id: str, label: str = "") -> IssuedToken:
         """A new token for the account (NotFound if there is none); its plaintext is only here."""
-        secret = new_secret()
-        token = ApiToken(id=secret.token_id, account_id=account_id, label=label.strip(), created_at=_now())
         with self._store.writing() as conn:
             if conn.execute(sa.select(accounts.c.id).where(accounts.c.id == account_id)).first() is None:
                 raise NotFound(f"no account {account_id!r}")
-            conn.execute(
-                api_tokens.insert().values(
-                    id=token.id,
-                    account_id=account_id,
-                    label=token.label,
-                    secret_hash=secret.secret_hash,
-                    created_at=token.created_at,
-                )
-            )
-        return IssuedToken(token, secret.plaintext)
+            return _insert_token(conn, account_id, label)
 
     def get_token(self, token_id: str) -> ApiToken:
         with self._store.reading() as conn:
@@ -255,3 +248,49 @@ def _token(row: sa.Row[Any]) -> ApiToken:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def publishing_policy(store: CatalogueStore, source: Source) -> PublishingPolicy | None:
+    """Who `source` may publish for: None when unrestricted (no owner, an admin owner, or marked
+    as publishing for others), else its owning account's organisations. An owner account that no
+    longer exists may publish for nobody."""
+    if source.owner is None or publishes_for_others(source):
+        return None
+    accounts = AccountStore(store)
+    try:
+        account = accounts.get_account(source.owner)
+    except NotFound:
+        return PublishingPolicy(source.owner, ())
+    if account.role is Role.ADMIN:
+        return None
+    return PublishingPolicy(account.id, tuple(accounts.organisations(account.id)))
+
+
+def _insert_account(conn: Connection, account: Account) -> None:
+    values = {
+        "id": account.id,
+        "name": account.name,
+        "role": account.role.value,
+        "created_at": account.created_at,
+    }
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    # ON CONFLICT rather than check-then-insert: two concurrent creations cannot both pass
+    stmt = insert(accounts).values(**values).on_conflict_do_nothing(index_elements=[accounts.c.id])
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT that did nothing
+    if conn.execute(stmt.returning(accounts.c.id)).first() is None:
+        raise Conflict(f"account {account.id!r} already exists")
+
+
+def _insert_token(conn: Connection, account_id: str, label: str) -> IssuedToken:
+    secret = new_secret()
+    token = ApiToken(id=secret.token_id, account_id=account_id, label=label.strip(), created_at=_now())
+    conn.execute(
+        api_tokens.insert().values(
+            id=token.id,
+            account_id=account_id,
+            label=token.label,
+            secret_hash=secret.secret_hash,
+            created_at=token.created_at,
+        )
+    )
+    return IssuedToken(token, secret.plaintext)

@@ -10,10 +10,7 @@ therefore keeps the pointer of its last change.
 from __future__ import annotations
 
 import hashlib
-import types
-import typing
 from collections.abc import Mapping
-from dataclasses import fields
 from datetime import date, datetime
 from decimal import Decimal
 from types import MappingProxyType
@@ -21,7 +18,7 @@ from typing import Any
 
 from course_catalogue.catalogue.jsontext import canonical_bytes
 from course_catalogue.catalogue.model import (
-    EMPTY_TEXT,
+    TEXT_FIELDS,
     Course,
     LearningOutcome,
     Location,
@@ -32,21 +29,7 @@ from course_catalogue.catalogue.model import (
     lang_text,
 )
 
-_LANG_FIELDS = {
-    "title",
-    "description",
-    "assessment",
-    "quality_assurance",
-    "prerequisites",
-    "grade",
-    "stackability",
-    "further_information",
-}
-
-
 _SCALARS = frozenset({str, int, float, bool, type(None)})
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # dataclass type -> its field names, in order
-_CONVERTERS: dict[type, Any] = {}  # model dataclass type -> its generated converter
 
 
 def _plain(value: Any) -> Any:
@@ -63,87 +46,10 @@ def _plain(value: Any) -> Any:
         return {k: v if type(v) in _SCALARS else _plain(v) for k, v in sorted(value.items())}
     if kind is tuple or kind is list:
         return [v if type(v) in _SCALARS else _plain(v) for v in value]
-    convert = _CONVERTERS.get(kind)
-    if convert is not None:
-        return convert(value)
-    names = _FIELD_NAMES.get(kind)
+    names = getattr(value, "__dataclass_fields__", None)  # the fields, in order (no ClassVars here)
     if names is not None:
         return {name: _plain(getattr(value, name)) for name in names}
     return _plain_other(value)
-
-
-_MODEL_TYPES = (Course, Organisation, LearningOutcome, Location, Price, Provenance, Workload)
-
-
-def _converter(kind: type) -> Any:
-    """A function doing what `_plain` does for one dataclass type, unrolled by field type.
-
-    Generated once per type from the model's annotations: for a Course (33 fields, most of them
-    None, empty text or empty tuples) the generic walk made one call per value and cost more
-    than the JSON encoding after it. A field annotated as text (`LangText`, `Mapping[str, str]`,
-    `tuple[str, ...]`) is copied with C-level `dict(sorted(...))` / `list(...)`, a field of a
-    model type calls that type's converter, a date or Decimal is formatted inline; any value
-    whose runtime type is not the annotated one takes the generic `_plain`. The output is
-    exactly `_plain`'s: same keys, same order, same values.
-    """
-    hints = typing.get_type_hints(kind)
-    names = tuple(f.name for f in fields(kind))
-    lines = [f"    x{i} = value.{name}" for i, name in enumerate(names)]
-    items = ", ".join(f"{name!r}: {_field_expression(hints[name], f'x{i}')}" for i, name in enumerate(names))
-    source = "def convert(value):\n" + "\n".join(lines) + f"\n    return {{{items}}}\n"
-    namespace: dict[str, Any] = {
-        "_S": _SCALARS,
-        "_E": EMPTY_TEXT,
-        "_p": _plain,
-        "_MP": MappingProxyType,
-        "_D": Decimal,
-        "_date": date,
-        "_datetime": datetime,
-        "_decimal": _plain_other,
-        "_sorted": sorted,
-        "_dict": dict,
-        "_list": list,
-        "_tuple": tuple,
-        "_C": _CONVERTERS,
-        **{f"_T_{t.__name__}": t for t in _MODEL_TYPES},
-    }
-    exec(source, namespace)  # the source is built only from dataclass field names and types
-    return namespace["convert"]
-
-
-def _field_expression(hint: Any, x: str) -> str:
-    """Python expression converting the field value held in variable `x`, annotated `hint`."""
-    optional = typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in typing.get_args(
-        hint
-    )
-    inner = [a for a in typing.get_args(hint) if a is not type(None)] if optional else [hint]
-    generic = f"{x} if type({x}) in _S else ({{}} if {x} is _E else ([] if {x} == () else _p({x})))"
-    # `x == ()` is only True for an empty tuple: an empty list or mapping is not equal to ()
-    if len(inner) != 1:
-        return generic
-    (hint,) = inner
-    if hint in (typing.Mapping[str, str], Mapping[str, str]):
-        # values are str (or the str subclass Tagged, which `_plain` also passes through)
-        special = f"(_dict(_sorted({x}.items())) if type({x}) is _MP else _p({x}))"
-    elif hint == tuple[str, ...]:
-        special = f"(_list({x}) if type({x}) is _tuple else _p({x}))"
-    elif typing.get_origin(hint) is tuple and typing.get_args(hint)[1:] == (...,):
-        item = typing.get_args(hint)[0]
-        if item not in _MODEL_TYPES:
-            return generic
-        t = f"_T_{item.__name__}"
-        each = f"[_C[{t}](v) if type(v) is {t} else _p(v) for v in {x}]"
-        special = f"({each} if type({x}) is _tuple else _p({x}))"
-    elif hint in _MODEL_TYPES:
-        t = f"_T_{hint.__name__}"
-        special = f"(_C[{t}]({x}) if type({x}) is {t} else _p({x}))"
-    elif hint in (date, datetime):
-        special = f"({x}.isoformat() if type({x}) is _date or type({x}) is _datetime else _p({x}))"
-    elif hint is Decimal:
-        special = f"(_decimal({x}) if type({x}) is _D else _p({x}))"
-    else:
-        return generic
-    return f"(None if {x} is None else {special})" if optional else special
 
 
 def _plain_other(value: Any) -> Any:
@@ -155,15 +61,7 @@ def _plain_other(value: Any) -> Any:
         return {k: _plain(v) for k, v in sorted(value.items())}
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
-    if hasattr(value, "__dataclass_fields__"):
-        names = tuple(f.name for f in fields(value))
-        _FIELD_NAMES.setdefault(type(value), names)
-        return {name: _plain(getattr(value, name)) for name in names}
     return value
-
-
-for _kind in _MODEL_TYPES:
-    _CONVERTERS[_kind] = _converter(_kind)
 
 
 def course_to_dict(course: Course) -> dict[str, Any]:
@@ -196,7 +94,7 @@ def course_from_dict(data: Mapping[str, Any]) -> Course:
     prov = data["provenance"]
     workload = data.get("workload") or {}
     price = data.get("price")
-    kwargs: dict[str, Any] = {name: lang_text(data.get(name)) for name in _LANG_FIELDS}
+    kwargs: dict[str, Any] = {name: lang_text(data.get(name)) for name in TEXT_FIELDS}
     return Course(
         id=data["id"],
         provider=_org(data["provider"]),

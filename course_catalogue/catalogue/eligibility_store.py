@@ -120,17 +120,6 @@ class EligibilityStore:
 
     # --- schemes --------------------------------------------------------------------------------
 
-    def create_scheme(self, scheme: Scheme) -> Scheme:
-        """Insert a scheme (Conflict if the id is taken) and evaluate every course against it,
-        here and now (the CLI's and tests' way; the API runs the same job in the background:
-        `catalogue.eligibility_jobs.SchemeJobs.submit`)."""
-        from course_catalogue.catalogue.eligibility_jobs import SchemeJobs  # the jobs build on this module
-
-        jobs = SchemeJobs(self._store)
-        job = jobs.submit(scheme, create=True)
-        jobs.run(job.id)
-        return self.get_scheme(scheme.id)
-
     def get_scheme(self, scheme_id: str) -> Scheme:
         with self._store.reading() as conn:
             row = conn.execute(sa.select(schemes).where(schemes.c.id == scheme_id)).one_or_none()
@@ -145,16 +134,6 @@ class EligibilityStore:
             query = query.where(schemes.c.owner == owner)
         with self._store.reading() as conn:
             return [_scheme(row) for row in conn.execute(query)]
-
-    def update_scheme(self, scheme: Scheme) -> Scheme:
-        """Replace a scheme's name, description, rules and accredited list (NotFound if absent);
-        every course is evaluated again, here and now (see `create_scheme`)."""
-        from course_catalogue.catalogue.eligibility_jobs import SchemeJobs
-
-        jobs = SchemeJobs(self._store)
-        job = jobs.submit(scheme, create=False)
-        jobs.run(job.id)
-        return self.get_scheme(scheme.id)
 
     def rename_scheme(self, scheme_id: str, *, name: str, description: str, owner: str | None) -> Scheme:
         """Change what does not affect eligibility (name, description, owner) at once, in the live
@@ -570,20 +549,6 @@ def _decisions(
 
 
 # --- row <-> value conversions --------------------------------------------------------------------
-
-
-def _scheme_row(scheme: Scheme) -> dict[str, Any]:
-    return {
-        "id": scheme.id,
-        "name": scheme.name,
-        "description": scheme.description,
-        "owner": scheme.owner,
-        "rules": rules_to_data(scheme.rules),
-        "accredited": list(scheme.accredited),
-        "created_at": scheme.created_at,
-        "updated_at": scheme.updated_at,
-        "evaluated_at": scheme.evaluated_at,
-    }
 
 
 def _scheme(row: sa.Row[Any]) -> Scheme:

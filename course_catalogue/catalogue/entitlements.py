@@ -31,15 +31,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from course_catalogue.catalogue.accounts import Role
-from course_catalogue.catalogue.errors import NotFound
 from course_catalogue.catalogue.model import Organisation
 from course_catalogue.catalogue.runs import Issue, Severity
 from course_catalogue.catalogue.vocabularies import countries
 
 if TYPE_CHECKING:
     from course_catalogue.catalogue.sources import Source
-    from course_catalogue.catalogue.store import CatalogueStore
 
 PUBLISHES_FOR_OTHERS = "publishes_for_others"
 """Key in `Source.settings`: True when an admin allowed the source to publish for any provider."""
@@ -107,26 +104,6 @@ class PublishingPolicy:
 
 def publishes_for_others(source: Source) -> bool:
     return source.settings.get(PUBLISHES_FOR_OTHERS) is True
-
-
-def publishing_policy(store: CatalogueStore, source: Source) -> PublishingPolicy | None:
-    """Who `source` may publish for: None when unrestricted (no owner, an admin owner, or marked
-    as publishing for others), else its owning account's organisations. An owner account that no
-    longer exists may publish for nobody."""
-    if source.owner is None or publishes_for_others(source):
-        return None
-    from course_catalogue.catalogue.account_store import (
-        AccountStore,  # which builds EntitledOrganisation from here
-    )
-
-    accounts = AccountStore(store)
-    try:
-        account = accounts.get_account(source.owner)
-    except NotFound:
-        return PublishingPolicy(source.owner, ())
-    if account.role is Role.ADMIN:
-        return None
-    return PublishingPolicy(account.id, tuple(accounts.organisations(account.id)))
 
 
 def check_country(value: str | None) -> str | None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
 from types import MappingProxyType
@@ -177,3 +177,16 @@ def course_id(source_id: str, provider_ref: str) -> str:
     """Stable, URL-safe id of a course: the same feed item always gets the same id."""
     digest = hashlib.sha256(f"{source_id}\x00{provider_ref}".encode()).hexdigest()
     return digest[:20]
+
+
+# Field lists derived from the model (with `from __future__ import annotations` a field's type
+# is the annotation's text, so "LangText" names exactly the multilingual text fields).
+TEXT_FIELDS: frozenset[str] = frozenset(f.name for f in fields(Course) if f.type == "LangText")
+"""The Course fields holding multilingual text (`LangText`)."""
+BUILT_FIELDS: frozenset[str] = frozenset(
+    {"id", "title", "provider", "provenance", "workload", "locations", "originals"}
+)
+"""Course fields a mapping builds from several targets (identity, provider, workload, places) or
+keeps aside (originals); every other field takes a mapped value as it is (`MAPPED_FIELDS`)."""
+MAPPED_FIELDS: frozenset[str] = frozenset(f.name for f in fields(Course)) - BUILT_FIELDS
+"""The Course fields a mapping target sets directly (mappings.engine)."""

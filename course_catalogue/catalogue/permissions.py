@@ -34,11 +34,6 @@ def can_change_source(account: Account | None, source: Source) -> bool:
     return account.role is Role.PROVIDER and source.owner is not None and source.owner == account.id
 
 
-def can_read_source(account: Account | None, source: Source) -> bool:
-    """Source registrations, published runs and records are public."""
-    return True
-
-
 def can_read_run(account: Account | None, source: Source | None, *, dry_run: bool) -> bool:
     """A published run's report is public. A dry run's is a preview of a feed that is not
     published (its records and their issues): only those who may change the source read it,

@@ -11,12 +11,13 @@ from typing import Any
 
 import pycountry
 
+from course_catalogue.catalogue import formats
 from course_catalogue.catalogue.errors import ConfigurationError, QuotaExceeded
 from course_catalogue.catalogue.model import Course, Organisation, lang_text
 from course_catalogue.catalogue.vocabularies import countries, currencies
 
-FORMATS = ("csv", "xcri-cap", "elm-rdf", "qdr-loq", "xml", "json", "rdf", "jsonld-pages")
-"""Feed formats a source may declare; each has a harvester (see harvesters/)."""
+FORMATS = tuple(formats.FORMATS)
+"""Feed formats a source may declare (the table: `catalogue.formats`)."""
 
 _SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
@@ -47,6 +48,15 @@ class Source:
             )
         if self.format not in FORMATS:
             raise ConfigurationError(f"unknown format {self.format!r}; expected one of {', '.join(FORMATS)}")
+
+
+RETIRED = "retired_at"
+"""Key in `Source.settings`: when the source was deleted (its courses are tombstones)."""
+
+
+def is_retired(source: Source) -> bool:
+    """Whether the source was deleted (services.publish.retire): it takes no feed until registered again."""
+    return bool(source.settings.get(RETIRED))
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from sqlalchemy.engine import Connection
 from course_catalogue.catalogue.changes import Candidate, CourseStatus, HarvestDiff, StoredCourse
 from course_catalogue.catalogue.course_writes import withdraw
 from course_catalogue.catalogue.engine import WRITER, open_engine
-from course_catalogue.catalogue.errors import NotFound, StoreError
+from course_catalogue.catalogue.errors import Conflict, NotFound, StoreError
 from course_catalogue.catalogue.harvest_apply import GUARD_COUNT, GUARD_SHARE, HarvestSession
 from course_catalogue.catalogue.runs import Issue, Outcome, RunReport, RunStatus
 from course_catalogue.catalogue.schema import courses, raw_items, run_issues, runs, sources
@@ -164,8 +164,11 @@ class CatalogueStore:
 
     # --- source registry ------------------------------------------------------------------
 
-    def save_source(self, source: Source) -> None:
-        """Insert or update a source; its fetch state and created_at are kept on update."""
+    def save_source(self, source: Source, *, new: bool = False) -> None:
+        """Insert or update a source; its fetch state and created_at are kept on update.
+
+        `new`: insert only, in one statement, so two registrations of one id cannot both win:
+        Conflict when the id is taken."""
         now = _now()
         values = {
             "format": source.format,
@@ -178,6 +181,14 @@ class CatalogueStore:
             "updated_at": now,
         }
         stmt = self._insert(sources).values(id=source.id, created_at=now, **values)
+        if new:
+            with self._guard(), self._write() as conn:
+                # RETURNING, not rowcount: a skipped insert did not report 0 rows on PostgreSQL
+                skipped = stmt.on_conflict_do_nothing(index_elements=[sources.c.id]).returning(sources.c.id)
+                inserted = conn.execute(skipped).first() is not None
+            if not inserted:
+                raise Conflict(f"source {source.id!r} already exists")
+            return
         with self._guard(), self._write() as conn:
             conn.execute(stmt.on_conflict_do_update(index_elements=[sources.c.id], set_=values))
 

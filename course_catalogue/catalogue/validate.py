@@ -2,7 +2,7 @@
 
 ERROR issues reject the record (it breaks the value conventions of `catalogue.model` or lacks
 what every listing needs); WARNING issues flag doubtful values and missing mandatory standard
-elements (Council Recommendation 2022, Annex I); one INFO issue lists the missing optional
+elements (the one table: `catalogue.elements`); one INFO issue lists the missing optional
 elements, so providers see how complete their records are.
 """
 
@@ -16,35 +16,18 @@ from functools import cache, lru_cache
 import isodate
 import pycountry
 
+from course_catalogue.catalogue.elements import ELEMENTS
 from course_catalogue.catalogue.model import Course, LangText, Organisation
 from course_catalogue.catalogue.runs import Issue, Severity
 from course_catalogue.catalogue.vocabularies import MODES, SCHEDULES, countries, currencies, isced_fields
 
 MAX_PLAUSIBLE_ECTS = Decimal(180)  # a three-year bachelor; beyond this a "course" is doubtful
-MAX_MICRO_DURATION = timedelta(days=2 * 365)  # formats.md §6.10: flag > 2 years for a micro-credential
+MAX_MICRO_DURATION = timedelta(days=2 * 365)  # docs/formats.md §6.10: flag > 2 years for a micro-credential
 MAX_PLAUSIBLE_HOURS = Decimal(3600)  # two years of full-time study at 1,800 h/year
 PLAUSIBLE_HOURS_PER_ECTS = (Decimal(10), Decimal(60))  # wide band around the ECTS Users' Guide 25-30
 _EPOCH = date(2000, 1, 1)  # reference start for calendar durations when a course has no start date
 
-# Annex I mandatory elements a catalogue entry can carry (learner id and date of issue are
-# credential-only), as (element name, test that it is present).
-_MANDATORY = (
-    ("provider.country", "country of the provider", lambda c: c.provider.country is not None),
-    ("awarding_bodies", "awarding body", lambda c: bool(c.awarding_bodies)),
-    ("learning_outcomes", "learning outcomes", lambda c: bool(c.learning_outcomes)),
-    ("workload", "notional workload (ECTS)", lambda c: c.workload.ects is not None),
-    ("eqf_level", "EQF level", lambda c: c.eqf_level is not None),
-    ("assessment", "type of assessment", lambda c: bool(c.assessment or c.assessment_types)),
-    ("modes", "form of participation", lambda c: bool(c.modes)),
-    ("quality_assurance", "quality assurance", lambda c: bool(c.quality_assurance)),
-)
-_OPTIONAL = (
-    ("prerequisites", lambda c: bool(c.prerequisites)),
-    ("identity_verification", lambda c: c.identity_verification is not None),
-    ("grade", lambda c: bool(c.grade)),
-    ("stackability", lambda c: bool(c.stackability)),
-    ("further_information", lambda c: bool(c.further_information)),
-)
+_REJECTING = frozenset({"title", "provider.name"})  # mandatory, and checked as ERRORs by _required
 
 
 class _Issues:
@@ -253,10 +236,11 @@ def _parsed_duration(text: str) -> timedelta | isodate.Duration | None:
 
 
 def _completeness(course: Course, issues: _Issues) -> None:
-    for field, element, present in _MANDATORY:
-        if not present(course):
-            issues.add(Severity.WARNING, field, f"missing standard element: {element}", "missing-element")
-    missing = [field for field, present in _OPTIONAL if not present(course)]
+    for element in ELEMENTS:
+        if element.mandatory and element.name not in _REJECTING and not element.present(course):
+            message = f"missing standard element: {element.in_sentence}"
+            issues.add(Severity.WARNING, element.name, message, "missing-element")
+    missing = [e.name for e in ELEMENTS if not e.mandatory and not e.present(course)]
     if missing:
         issues.add(
             Severity.INFO,

@@ -20,11 +20,12 @@ forget it.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from course_catalogue.catalogue.errors import ConfigurationError, ParseError
+from course_catalogue.catalogue.formats import FORMATS
 from course_catalogue.catalogue.runs import Issue, Severity
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.jsonld_keys import UnreadPath
@@ -69,18 +70,8 @@ class Harvester(Protocol):
         ...
 
 
-_HARVESTERS: dict[str, str] = {
-    # format (catalogue.sources.FORMATS) -> "module:class". Imported lazily, so a format's parser
-    # libraries load only when a feed of that format is read. Adding a harvester is one line here.
-    "csv": "course_catalogue.harvesters.csv:CsvHarvester",
-    "elm-rdf": "course_catalogue.harvesters.elm:RdfHarvester",  # the name "rdf" had before it was general
-    "rdf": "course_catalogue.harvesters.elm:RdfHarvester",
-    "json": "course_catalogue.harvesters.json:JsonHarvester",
-    "jsonld-pages": "course_catalogue.harvesters.pages:PagesHarvester",
-    "qdr-loq": "course_catalogue.harvesters.qdr:QdrHarvester",
-    "xml": "course_catalogue.harvesters.xml:XmlHarvester",
-    "xcri-cap": "course_catalogue.harvesters.xml:XmlHarvester",
-}
+_HARVESTERS: Mapping[str, str] = {name: fmt.reader for name, fmt in FORMATS.items()}
+"""Format -> "module:class" of its reader (from the one table, `catalogue.formats`)."""
 
 
 def harvester_for(format: str, *, fetcher: FetcherFactory | None = None) -> NonEmpty:

@@ -28,23 +28,17 @@ import codecs
 import csv
 import io
 from collections import Counter
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 import charset_normalizer
 
-from course_catalogue.catalogue.errors import ConfigurationError, ParseError
+from course_catalogue.catalogue.errors import ParseError
 from course_catalogue.catalogue.jsontext import dumps_bytes
 from course_catalogue.catalogue.runs import Issue, Severity
 from course_catalogue.harvesters.base import Gathered
+from course_catalogue.mappings.csv_options import MAX_CELL_CHARS, CsvOptions
 from course_catalogue.mappings.items import CSV_ROW, RawItem
-
-MAX_CELL_CHARS = 1_000_000
-"""Default soft cap on one cell: a bigger cell rejects its row, not the feed."""
-MAX_COLUMNS = 10_000
-"""Default `reader.max_columns`: more columns in the header, or more delimiters on one physical
-line, fail the feed before the csv module builds the cells (a million-cell row cost 20x its bytes)."""
 
 _HARD_FIELD_LIMIT = 8 * MAX_CELL_CHARS
 # csv.field_size_limit is process-wide and, once exceeded, leaves the parser out of step with the
@@ -54,7 +48,6 @@ _HARD_FIELD_LIMIT = 8 * MAX_CELL_CHARS
 # a cell in a 4-bytes-per-character buffer (a 64M-character limit let one cell take ~500 MB).
 
 _DELIMITERS = ",;\t|"
-_DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 _SNIFF_BYTES = 64 * 1024
 _CHUNK = 1 << 18
 _BOMS = (  # UTF-32 first: its little-endian mark begins with the UTF-16 one
@@ -64,49 +57,6 @@ _BOMS = (  # UTF-32 first: its little-endian mark begins with the UTF-16 one
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-_READER_KEYS = ("encoding", "delimiter", "quotechar", "max_cell_chars", "max_columns")
-
-
-@dataclass(frozen=True)
-class CsvOptions:
-    """Reader overrides from `spec.reader`; None means detect."""
-
-    encoding: str | None = None
-    delimiter: str | None = None
-    quotechar: str = '"'
-    max_cell_chars: int = MAX_CELL_CHARS
-    max_columns: int = MAX_COLUMNS
-
-    @classmethod
-    def from_reader(cls, reader: Mapping[str, Any] | None) -> CsvOptions:
-        """Validate `spec.reader`; ConfigurationError names the bad key (typos must not pass silently)."""
-        reader = dict(reader or {})
-        unknown = sorted(set(reader) - set(_READER_KEYS))
-        if unknown:
-            raise ConfigurationError(
-                f"unknown CSV reader option(s) {', '.join(unknown)}; known: {', '.join(_READER_KEYS)}"
-            )
-        encoding = reader.get("encoding")
-        if encoding is not None:
-            try:
-                encoding = codecs.lookup(str(encoding)).name
-            except LookupError:
-                raise ConfigurationError(f"unknown CSV reader encoding {encoding!r}") from None
-        delimiter = reader.get("delimiter")
-        if delimiter is not None:
-            delimiter = _DELIMITER_NAMES.get(str(delimiter).lower(), str(delimiter))
-            if len(delimiter) != 1:
-                raise ConfigurationError(f"CSV reader delimiter must be one character, got {delimiter!r}")
-        quotechar = str(reader.get("quotechar", '"'))
-        if len(quotechar) != 1:
-            raise ConfigurationError(f"CSV reader quotechar must be one character, got {quotechar!r}")
-        limits = []
-        for key, default in (("max_cell_chars", MAX_CELL_CHARS), ("max_columns", MAX_COLUMNS)):
-            value = reader.get(key, default)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigurationError(f"CSV reader {key} must be a positive integer, got {value!r}")
-            limits.append(value)
-        return cls(encoding, delimiter, quotechar, *limits)
 
 
 def detect_encoding(data: bytes) -> str:

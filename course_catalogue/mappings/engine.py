@@ -1,7 +1,7 @@
 """The mapping engine: one raw feed item + a compiled spec -> a normalised Course and its issues.
 
 `apply` does not run `catalogue.validate`; the harvest pipeline validates the mapped course as a
-separate step (mappings -> catalogue, see architecture.md). `apply` rejects a record itself
+separate step (mappings -> catalogue, see docs/architecture.md). `apply` rejects a record itself
 only when it cannot build one: unreadable item, no provider id, or a `required` field missing.
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 
 from course_catalogue.catalogue.model import (
     EMPTY_TEXT,
+    MAPPED_FIELDS,
     Course,
     LangText,
     LearningOutcome,
@@ -37,33 +38,6 @@ from course_catalogue.mappings.targets import Group, Target
 from course_catalogue.mappings.values import lang_of
 
 _BASIS_RANK = {"stated": 0, "estimated-from-hours": 2}  # "converted:*" ranks 1
-_COURSE_FIELDS = frozenset(
-    [
-        "description",
-        "awarding_bodies",
-        "learning_outcomes",
-        "eqf_level",
-        "assessment",
-        "assessment_types",
-        "modes",
-        "schedule",
-        "quality_assurance",
-        "prerequisites",
-        "identity_verification",
-        "grade",
-        "stackability",
-        "further_information",
-        "languages",
-        "isced_f",
-        "start_date",
-        "end_date",
-        "duration",
-        "price",
-        "url",
-        "opportunity_type",
-        "keywords",
-    ]
-)
 
 
 @dataclass(frozen=True)
@@ -383,7 +357,7 @@ def _course(
     default_country: str | None = None,
 ) -> Course:
     assert record.ref is not None
-    kwargs = {k: v for k, v in values.items() if k in _COURSE_FIELDS}
+    kwargs = {k: v for k, v in values.items() if k in MAPPED_FIELDS}
     groups = {group.path for group, _ in spec_groups}
     if "awarding_bodies" in kwargs and "awarding_bodies" not in groups:
         kwargs["awarding_bodies"] = tuple(Organisation(name=n) for n in kwargs["awarding_bodies"])

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-CSV_ROW = "application/vnd.catalogue.csv-row+json"
+from course_catalogue.catalogue import formats
+
+CSV_ROW = formats.CSV_ROW  # the media types are named in the one formats table
 """Media type of a CSV row stored as a JSON object {column header: cell text}."""
 
 

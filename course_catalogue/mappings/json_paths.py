@@ -27,19 +27,18 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import jmespath
 from jmespath.exceptions import JMESPathError
 from jmespath.visitor import TreeInterpreter
 
+from course_catalogue.catalogue import formats
 from course_catalogue.mappings.items import RawItem
+from course_catalogue.mappings.selection import Select, SelectNodes
 from course_catalogue.mappings.values import tagged
 
-if TYPE_CHECKING:  # selectors.py registers this module: a runtime import would be circular
-    from course_catalogue.mappings.selectors import Select, SelectNodes
-
-JSON_MEDIA_TYPE = "application/json"
+JSON_MEDIA_TYPE = formats.JSON  # the media types are named in the one formats table
 """Media type of a JSON record: the record as canonical JSON (UTF-8, sorted keys, no spaces)."""
 
 MAX_BYTES = 100 * 1024 * 1024

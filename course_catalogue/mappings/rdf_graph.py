@@ -24,10 +24,12 @@ from typing import NamedTuple
 
 import pyoxigraph as ox
 
+from course_catalogue.catalogue import formats
+
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
-N_TRIPLES = "application/n-triples"
+N_TRIPLES = formats.N_TRIPLES  # the media types are named in the one formats table
 _SCAN = 8  # values of one subject and property de-duplicated by a list scan; beyond, by a set
 
 

@@ -33,30 +33,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from course_catalogue.mappings import rdf_reader
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.rdf_graph import N_TRIPLES, RDF_TYPE, Graph, Lit, Term, parse_ntriples
+from course_catalogue.mappings.rdf_reader import BUILTIN_PREFIXES
+from course_catalogue.mappings.selection import Select, SelectNodes
 from course_catalogue.mappings.values import tagged
-
-if TYPE_CHECKING:  # selectors.py registers this module: a runtime import would be circular
-    from course_catalogue.mappings.selectors import Select, SelectNodes
-
-BUILTIN_PREFIXES: Mapping[str, str] = {
-    "elm": "http://data.europa.eu/snb/model/elm/",
-    "dc": "http://purl.org/dc/terms/",
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "foaf": "http://xmlns.com/foaf/0.1/",
-    "rov": "http://www.w3.org/ns/regorg#",
-    "adms": "http://www.w3.org/ns/adms#",
-    "locn": "http://www.w3.org/ns/locn#",
-    "org": "http://www.w3.org/ns/org#",
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-    "cred": "https://www.w3.org/2018/credentials#",
-}
 
 Step = Callable[[Graph, list[Term]], list[Term]]
 """A compiled path piece: the terms reached from a list of terms."""

@@ -55,6 +55,23 @@ _LISTS = ("referrers", "referrers_excluded", "private", "not_expanded", "dropped
 KEYS = frozenset({"records", "contexts", "referrer_levels", *_LISTS})
 _PNAME = re.compile(r"^([A-Za-z][\w.-]*):(.*)$")
 
+BUILTIN_PREFIXES: Mapping[str, str] = {
+    "elm": "http://data.europa.eu/snb/model/elm/",
+    "dc": "http://purl.org/dc/terms/",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "rov": "http://www.w3.org/ns/regorg#",
+    "adms": "http://www.w3.org/ns/adms#",
+    "locn": "http://www.w3.org/ns/locn#",
+    "org": "http://www.w3.org/ns/org#",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "cred": "https://www.w3.org/2018/credentials#",
+}
+"""The prefixes every RDF spec knows without declaring them (its `[namespaces]` add to them); here,
+beside the reader that needs them, so `rdf_paths` imports them rather than the other way round."""
+
 
 @dataclass(frozen=True)
 class RdfReading:
@@ -169,8 +186,6 @@ def _keys(predicates: frozenset[str], prefixes: Mapping[str, str]) -> set[str]:
 @lru_cache(maxsize=1)
 def default_reading() -> RdfReading:
     """The reading of the built-in elm-rdf spec (see the module docstring)."""
-    from course_catalogue.mappings.rdf_paths import BUILTIN_PREFIXES
-
     data = tomllib.loads(DEFAULT_SPEC.read_text(encoding="utf-8"))
     prefixes = {**BUILTIN_PREFIXES, **data.get("namespaces", {})}
     return resolve(data["reader"], prefixes, DEFAULT_SPEC.parent)

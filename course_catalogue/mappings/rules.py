@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from course_catalogue.catalogue.runs import Issue, Severity
-from course_catalogue.mappings.selectors import Select, SelectNodes
+from course_catalogue.mappings.selection import Select, SelectNodes
 from course_catalogue.mappings.targets import Group, Target
 from course_catalogue.mappings.transforms.result import Result, fold
 from course_catalogue.mappings.values import join as tag_join

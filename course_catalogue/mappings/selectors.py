@@ -25,43 +25,16 @@ Selectors may return `mappings.values.Tagged` strings to carry each value's lang
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from collections.abc import Iterable, Mapping
+from typing import Any
 
+from course_catalogue.catalogue.formats import FORMATS
 from course_catalogue.mappings.coverage import ColumnTracker, SelectorUse
 from course_catalogue.mappings.items import CSV_ROW, RawItem
 from course_catalogue.mappings.json_paths import JSON_MEDIA_TYPE, JsonRecords
 from course_catalogue.mappings.rdf_paths import N_TRIPLES, RdfRecords
+from course_catalogue.mappings.selection import Select, SelectorLanguage
 from course_catalogue.mappings.xml_paths import XML_MEDIA_TYPE, XmlRecords
-
-Select = Callable[[Any], list[str] | None]
-"""A compiled selector: document -> the published strings it points at, or None when the thing
-it names is absent from the item altogether (a CSV column missing from the header)."""
-
-
-SelectNodes = Callable[[Any], list[Any] | None]
-"""A compiled node selector (a group's `each`): document -> the sub-nodes it points at, each a
-document the language's selectors accept (None when absent altogether)."""
-
-
-class SelectorLanguage(Protocol):
-    """Parses items of one media type and compiles that type's selector expressions."""
-
-    @property
-    def media_type(self) -> str: ...
-
-    @property
-    def keys(self) -> tuple[str, ...]:
-        """Spec keys naming a selector, e.g. ("column",); "<key>s" takes a list."""
-        ...
-
-    def compile(self, key: str, expression: str) -> Select:
-        """A selector function; raises ValueError with a reason when the expression is invalid."""
-        ...
-
-    def parse(self, item: RawItem) -> Any:
-        """The item as a document; raises ValueError when the item is unreadable."""
-        ...
 
 
 class CsvRows:
@@ -106,15 +79,5 @@ LANGUAGES: dict[str, SelectorLanguage] = {
 }
 """Media type -> selector language."""
 
-FORMAT_MEDIA_TYPES: dict[str, str] = {
-    "csv": CSV_ROW,
-    "xml": XML_MEDIA_TYPE,
-    "xcri-cap": XML_MEDIA_TYPE,
-    "qdr-loq": XML_MEDIA_TYPE,
-    "elm-rdf": N_TRIPLES,
-    "rdf": N_TRIPLES,
-    "jsonld-pages": N_TRIPLES,
-    "json": JSON_MEDIA_TYPE,
-}
-"""Spec `format` -> media type of the items its harvester produces (formats with a selector
-language so far; "xml", "xcri-cap", "qdr-loq" and "elm-rdf" join when their harvesters do)."""
+FORMAT_MEDIA_TYPES: Mapping[str, str] = {name: fmt.items for name, fmt in FORMATS.items()}
+"""Spec `format` -> media type of the items its reader produces (from `catalogue.formats`)."""

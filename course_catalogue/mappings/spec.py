@@ -9,7 +9,6 @@ file and the key.
 
 from __future__ import annotations
 
-import codecs
 import functools
 import re
 import string
@@ -25,8 +24,10 @@ from typing import Any
 from course_catalogue.catalogue.errors import ConfigurationError
 from course_catalogue.catalogue.sources import SourceParameters
 from course_catalogue.mappings.coverage import IgnoreRules, SelectorUse, check_ignore_entry
+from course_catalogue.mappings.csv_options import CsvOptions, ReaderOptionError
 from course_catalogue.mappings.rules import FieldRule, GroupRule, Step, compile_runner
-from course_catalogue.mappings.selectors import FORMAT_MEDIA_TYPES, LANGUAGES, Select, SelectorLanguage
+from course_catalogue.mappings.selection import Select, SelectorLanguage
+from course_catalogue.mappings.selectors import FORMAT_MEDIA_TYPES, LANGUAGES
 from course_catalogue.mappings.targets import GROUPS, TARGETS, Group, Target
 from course_catalogue.mappings.transforms import REGISTRY, Result, TransformDef
 from course_catalogue.mappings.transforms.languages import language
@@ -64,28 +65,7 @@ _RULE_KEYS = frozenset(
 )
 _ID_KEYS = frozenset({"join", "template", "transform", "args", "map"})
 _GROUP_KEYS = frozenset({"each", "fields", "required", "fallback"})
-_READER_KEYS: dict[str, dict[str, Callable[[Any], str | None]]] = {
-    "csv": {
-        "delimiter": lambda v: None if isinstance(v, str) and len(v) == 1 else "must be one character",
-        "quotechar": lambda v: None if isinstance(v, str) and len(v) == 1 else "must be one character",
-        "encoding": lambda v: _check_encoding(v),
-        "max_cell_chars": lambda v: (
-            None if isinstance(v, int) and not isinstance(v, bool) and v > 0 else "must be a positive integer"
-        ),
-        "max_columns": lambda v: (
-            None if isinstance(v, int) and not isinstance(v, bool) and v > 0 else "must be a positive integer"
-        ),
-    },
-}
 _CACHE_SIZE = 4096
-
-
-def _check_encoding(value: Any) -> str | None:
-    try:
-        codecs.lookup(value)
-    except (LookupError, TypeError):
-        return f"unknown encoding {value!r}"
-    return None
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,7 +134,7 @@ class _Compiler:
     def spec(self, data: dict[str, Any]) -> MappingSpec:
         self._no_unknown("(top level)", data, _TOP_KEYS)
         fmt = data.get("format")
-        if fmt not in FORMAT_MEDIA_TYPES:
+        if not isinstance(fmt, str) or fmt not in FORMAT_MEDIA_TYPES:
             known = ", ".join(sorted(FORMAT_MEDIA_TYPES))
             raise self.fail("format", f"{fmt!r} has no selector language (known: {known})")
         media_type = FORMAT_MEDIA_TYPES[fmt]
@@ -238,7 +218,14 @@ class _Compiler:
         return code
 
     def _reader(self, fmt: str, table: Any) -> dict[str, Any]:
-        checks = _READER_KEYS.get(fmt) or getattr(self.language, "reader_checks", {})
+        if fmt == "csv":  # the CSV reader's own schema (mappings.csv_options), checked once
+            try:
+                CsvOptions.from_reader(table)
+            except ReaderOptionError as exc:
+                key = "reader" if exc.option is None else f"reader.{exc.option}"
+                raise self.fail(key, exc.problem) from None
+            return dict(table)
+        checks = getattr(self.language, "reader_checks", {})
         self._no_unknown("reader", table, frozenset(checks))
         for key, value in table.items():
             problem = checks[key](value)

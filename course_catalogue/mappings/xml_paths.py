@@ -31,18 +31,17 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from lxml import etree
 
+from course_catalogue.catalogue import formats
 from course_catalogue.mappings.items import RawItem
+from course_catalogue.mappings.selection import Select, SelectNodes
 from course_catalogue.mappings.transforms.text import xhtml_text
 from course_catalogue.mappings.values import tagged
 
-if TYPE_CHECKING:  # selectors.py registers this module: a runtime import would be circular
-    from course_catalogue.mappings.selectors import Select, SelectNodes
-
-XML_MEDIA_TYPE = "application/xml"
+XML_MEDIA_TYPE = formats.XML  # the media types are named in the one formats table
 """Media type of an XML record: the record element (wrapped in copies of its context ancestors)
 serialised as UTF-8 bytes without an XML declaration."""
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from course_catalogue.catalogue.changes import StoredCourse
@@ -23,6 +24,10 @@ from course_catalogue.catalogue.provider_keys import slug
 from course_catalogue.catalogue.vocabularies import isced_ancestors
 from course_catalogue.search.backend import Document
 from course_catalogue.search.query import UNDATED_DAY
+
+MEMO_LIMIT = 50_000
+"""Bound of the memos of pure functions of values that repeat across a catalogue (provider and
+place names, language tags, ISCED code sets): a reindex computes each once, not once per course."""
 
 STEMMERS: Mapping[str, str] = {
     "da": "danish",
@@ -263,14 +268,11 @@ def text_language(tag: str, implied: str | None = None) -> str:
     return primary if primary in STEMMERS else OTHER
 
 
+@lru_cache(maxsize=MEMO_LIMIT)
 def provider_key(name: str) -> str | None:
     """A stable, URL-safe facet value for a provider (or a place): its name folded to ASCII and
-    slugged."""
-    key = _KEYS.get(name, _MISSING)
-    if key is _MISSING:
-        key = slug(name)  # the key the store keeps too, for OAI-PMH provider sets
-        remember(_KEYS, name, key)
-    return key
+    slugged (the key the store keeps too, for OAI-PMH provider sets)."""
+    return slug(name)
 
 
 def implied_language(languages: tuple[str, ...]) -> str | None:
@@ -285,17 +287,13 @@ def language_texts(kind: str, text: LangText, implied: str | None) -> dict[str, 
         return _grouped(((f"{kind}_{text_language(tag, implied)}", value) for tag, value in text.items()))
     if len(text) == 1:  # the common case: one text, one key
         for tag, value in text.items():
-            return {_FIELD_NAMES.get((kind, tag, implied)) or _field_name(kind, tag, implied): value}
-    return _grouped(
-        (_FIELD_NAMES.get((kind, tag, implied)) or _field_name(kind, tag, implied), value)
-        for tag, value in text.items()
-    )
+            return {_field_name(kind, tag, implied): value}
+    return _grouped((_field_name(kind, tag, implied), value) for tag, value in text.items())
 
 
+@lru_cache(maxsize=MEMO_LIMIT)
 def _field_name(kind: str, tag: str, implied: str | None) -> str:
-    name = f"{kind}_{text_language(tag, implied)}"
-    remember(_FIELD_NAMES, (kind, tag, implied), name)
-    return name
+    return f"{kind}_{text_language(tag, implied)}"
 
 
 def _grouped(named: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -375,13 +373,14 @@ def isced_fields(codes: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
     """ISCED-F codes -> (every code with its ancestors, broad, narrow, detailed codes), each in
     first-seen order. Shared and read-only (few distinct code sets: they are computed once)."""
     try:
-        fields = _ISCED.get(codes)
+        return _isced_cached(codes)
     except TypeError:  # a malformed record's codes may be unhashable: computed, not kept
         return _isced_uncached(codes)
-    if fields is None:
-        fields = _isced_uncached(codes)
-        remember(_ISCED, codes, fields)
-    return fields
+
+
+@lru_cache(maxsize=MEMO_LIMIT)
+def _isced_cached(codes: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    return _isced_uncached(codes)
 
 
 def _isced_uncached(codes: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
@@ -406,21 +405,3 @@ def _isced_chain(codes: Iterable[str]) -> tuple[str, ...]:
     for code in codes:
         chain.update(dict.fromkeys(isced_ancestors(code)))
     return tuple(chain)
-
-
-# Memos of pure functions of values that repeat across a catalogue (provider and place names,
-# language tags, ISCED code sets): a reindex computes each once instead of once per course.
-# Bounded: a cache is emptied when it reaches MEMO_LIMIT entries.
-MEMO_LIMIT = 50_000
-_MISSING: Any = object()
-_KEYS: dict[str, str | None] = {}
-_FIELD_NAMES: dict[tuple[str, str, str | None], str] = {}  # (kind, tag, implied) -> field
-_ISCED: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = {}
-
-
-def remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
-    """Keep `value` under `key` in a memo of a pure function, emptying the memo first when it
-    holds MEMO_LIMIT entries (the bound of every search-document memo)."""
-    if len(cache) >= MEMO_LIMIT:
-        cache.clear()
-    cache[key] = value

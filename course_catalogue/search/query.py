@@ -12,7 +12,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
@@ -205,23 +205,6 @@ def keeps_value(spec: FacetSpec, query: Query, value: str) -> bool:
     if not parents:
         return True
     return any(value != p and value.startswith(p) for p in parents)
-
-
-ValueLabeller = Callable[[str], str | None]
-"""Facet value -> display label, or None when it has none."""
-_VALUE_LABELLERS: dict[str, ValueLabeller] = {}
-
-
-def register_value_labeller(facet: str, labeller: ValueLabeller) -> None:
-    """Label the values of a facet whose values are not a fixed vocabulary (e.g. funding scheme
-    ids -> scheme names). Registered at startup by whoever knows the labels; replaces any earlier."""
-    _VALUE_LABELLERS[facet] = labeller
-
-
-def registered_label(facet: str, value: str) -> str | None:
-    """The registered label of a facet value, or None."""
-    labeller = _VALUE_LABELLERS.get(facet)
-    return labeller(value) if labeller is not None else None
 
 
 SORTS = ("relevance", "start_date", "ects", "price", "title", "distance")

@@ -22,11 +22,6 @@ SORT_FIELDS: Mapping[str, str] = {
 KEY_SEP = "\x01"  # sorts before every printable character, so "ab" < "abc" holds in keys
 
 
-def number_key(value: float | None, doc_id: str) -> str:
-    """`sort_key` of a float field whose document value is `value`."""
-    return KEY_SEP.join(("~" if value is None else f"{round(float(value) * 100):015d}", doc_id))
-
-
 def sort_key(sort: str, doc: Document, title: str | None = None) -> str:
     """Ascending sort key; missing values sort last ("~" is after digits), ties by title then id.
 

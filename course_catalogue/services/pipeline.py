@@ -47,9 +47,9 @@ from datetime import UTC, datetime
 
 import httpx
 
+from course_catalogue.catalogue.account_store import publishing_policy
 from course_catalogue.catalogue.changes import Candidate, ChangeSink, HarvestDiff, StoredCourse
 from course_catalogue.catalogue.collector import paced_collection
-from course_catalogue.catalogue.entitlements import publishing_policy
 from course_catalogue.catalogue.errors import CatalogueError, ConfigurationError, FeedError
 from course_catalogue.catalogue.model import Provenance
 from course_catalogue.catalogue.preview import LIMIT as PREVIEW_LIMIT

@@ -19,7 +19,7 @@ from course_catalogue.catalogue.changes import Candidate, ChangeSink, HarvestDif
 from course_catalogue.catalogue.errors import Conflict, NotFound
 from course_catalogue.catalogue.preview import DiffPreview, preview
 from course_catalogue.catalogue.runs import Outcome, RunReport, RunStatus
-from course_catalogue.catalogue.sources import Source
+from course_catalogue.catalogue.sources import RETIRED, Source, is_retired
 from course_catalogue.catalogue.staged_feeds import StagedFeed, StagedFeedStore
 from course_catalogue.catalogue.store import CatalogueStore
 from course_catalogue.harvesters.http import Fetcher
@@ -30,8 +30,6 @@ from course_catalogue.services.pipeline import HarvestSettings, deliver_changes
 logger = logging.getLogger(__name__)
 
 _DEFAULT_SETTINGS = HarvestSettings()
-RETIRED = "retired_at"
-"""Key in `Source.settings`: when the source was deleted (its courses are tombstones)."""
 _COMPARED = (Outcome.ADDED, Outcome.UPDATED, Outcome.WITHDRAWN)
 
 
@@ -52,10 +50,6 @@ class Confirmed:
     published: Published
     dry_run: RunReport | None
     differs: bool
-
-
-def is_retired(source: Source) -> bool:
-    return bool(source.settings.get(RETIRED))
 
 
 def _require_active(source: Source) -> None:
@@ -226,13 +220,6 @@ def _retire(store: CatalogueStore, source: Source, sinks: Sequence[ChangeSink]) 
     deliver_changes(store, diff, sinks, report.issues, f"{report.run_id} (retiring {source.id})")
     store.finish_run(report)
     return report
-
-
-def reactivate(source: Source) -> Source:
-    """The source without its retired mark (registering a retired id again)."""
-    return replace(
-        source, settings=MappingProxyType({k: v for k, v in source.settings.items() if k != RETIRED})
-    )
 
 
 def _dry_run_report(store: CatalogueStore, run_id: int | None) -> RunReport | None:

@@ -31,6 +31,7 @@ from course_catalogue.catalogue.changes import ChangeSink, StoredCourse
 from course_catalogue.catalogue.eligibility_jobs import SchemeJobs
 from course_catalogue.catalogue.eligibility_store import EligibilityStore
 from course_catalogue.catalogue.outbox import Outbox
+from course_catalogue.catalogue.staged_feeds import StagedQuota
 from course_catalogue.catalogue.store import CatalogueStore
 from course_catalogue.catalogue.webhook_store import WebhookStore
 from course_catalogue.search.backend import SearchBackend
@@ -43,9 +44,13 @@ from course_catalogue.search.result_cache import (
     Generation,
 )
 from course_catalogue.search.sync import DrainReport, OutboxSink, drain_exclusively, drain_outbox
+from course_catalogue.services.accounts import AccountService
+from course_catalogue.services.harvests import HarvestService
 from course_catalogue.services.locks import SourceLocks, open_locks
 from course_catalogue.services.pipeline import HarvestSettings
+from course_catalogue.services.sources import SourceService
 from course_catalogue.services.webhook_delivery import WebhookSettings
+from course_catalogue.services.webhooks import WebhookService
 
 EXTENSION = "catalogue"
 DRAIN_WAIT = 60.0
@@ -193,6 +198,44 @@ class Services:
             allow_private=self._config["ALLOW_PRIVATE_URLS"],
             max_withdraw_share=self._config["WITHDRAW_GUARD_SHARE"],
             max_withdraw_count=self._config["WITHDRAW_GUARD_COUNT"] or None,
+        )
+
+    @property
+    def accounts(self) -> AccountService:
+        """Accounts and API tokens (services/accounts.py)."""
+        return AccountService(self.store)
+
+    @property
+    def webhooks(self) -> WebhookService:
+        """Webhook subscriptions (services/webhooks.py)."""
+        return WebhookService(self.store, allow_private=self._config["ALLOW_PRIVATE_URLS"])
+
+    @property
+    def sources(self) -> SourceService:
+        """Register, change and retire sources (services/sources.py)."""
+        return SourceService(
+            self.store,
+            self.locks,
+            self.sinks,
+            max_sources_per_account=self._config["MAX_SOURCES_PER_ACCOUNT"],
+        )
+
+    @property
+    def harvests(self) -> HarvestService:
+        """Push, confirm, pull, remap, confirm withdrawals (services/harvests.py)."""
+        config = self._config
+        return HarvestService(
+            self.store,
+            self.locks,
+            self.sinks,
+            self.harvest_settings,
+            staged_quota=StagedQuota(
+                feeds_per_source=config["STAGED_FEEDS_PER_SOURCE"],
+                bytes_per_source=config["STAGED_BYTES_PER_SOURCE"],
+                feeds_per_account=config["STAGED_FEEDS_PER_ACCOUNT"],
+                bytes_per_account=config["STAGED_BYTES_PER_ACCOUNT"],
+            ),
+            staged_ttl=timedelta(hours=config["STAGED_FEED_HOURS"]),
         )
 
     def close(self) -> None:

@@ -2,7 +2,7 @@
 schedules them, and the reaper of runs a dead worker left RUNNING. The only module importing Celery.
 
 The tasks are `shared_task`s, bound to whichever Celery app the process configures; that app
-must be built by `web.celery_app.celery_init_app`, which runs them in the Flask app context and
+must be built by `web.celery_setup.celery_init_app`, which runs them in the Flask app context and
 puts the app's harvest wiring (store, sinks, settings, locks) in `conf[WIRING]`. So a worker
 harvests exactly as the CLI does, from the same config layers.
 
@@ -57,7 +57,7 @@ EVALUATE = "catalogue.evaluate_scheme"
 DRAIN = "catalogue.drain_index_outbox"
 RESUME = "catalogue.resume_scheme_jobs"
 WIRING = "catalogue_wiring"
-"""Celery conf key: a callable returning the HarvestWiring, set by web.celery_app."""
+"""Celery conf key: a callable returning the HarvestWiring, set by web.celery_setup."""
 RETRIES = "catalogue_harvest_retries"
 """Celery conf key: how many times a transiently failed harvest is retried."""
 
@@ -101,7 +101,7 @@ def wiring(task: Task) -> HarvestWiring:
     if provider is None:
         raise ConfigurationError(
             "the Celery app has no harvest wiring: build it with "
-            "course_catalogue.web.celery_app.celery_init_app"
+            "course_catalogue.web.celery_setup.celery_init_app"
         )
     found: HarvestWiring = provider()
     return found

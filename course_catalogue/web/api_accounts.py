@@ -10,18 +10,15 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import BadRequest
 
 from course_catalogue.catalogue.accounts import (
     Account,
     ApiToken,
     IssuedToken,
-    check_account_id,
-    parse_role,
-    slug_for,
 )
-from course_catalogue.catalogue.permissions import can_manage_accounts, can_manage_tokens
-from course_catalogue.web.auth import accounts, current_account, permit, token_required
+from course_catalogue.services.actors import Actor
+from course_catalogue.services.runtime import get_services
+from course_catalogue.web.auth import accounts, current_account, token_required
 from course_catalogue.web.bodies import json_object
 
 bp = Blueprint("api_accounts", __name__, url_prefix="/api/v1")
@@ -66,18 +63,14 @@ def _secret(body: dict[str, Any], status: int) -> Response:
 @token_required
 def create_account() -> ResponseReturnValue:
     """Create an account (admin only) and its first token, shown once: {name, role, id?}."""
-    permit(can_manage_accounts(current_account()), "Only an admin creates accounts.")
     data = _json_object()
-    name, role = data.get("name"), data.get("role")
-    if not isinstance(name, str) or not name.strip() or not isinstance(role, str):
-        raise BadRequest(description="name and role are required strings.")
-    try:
-        account_id = check_account_id(data.get("id") or slug_for(name))
-        store = accounts()
-        account = store.create_account(account_id, name, parse_role(role))
-    except ValueError as exc:
-        raise BadRequest(description=str(exc)) from None
-    issued = store.issue_token(account.id, label=str(data.get("token_label") or "first token"))
+    account, issued = get_services().accounts.create(
+        Actor(current_account()),
+        data.get("name"),
+        data.get("role"),
+        account_id=data.get("id"),
+        label=str(data.get("token_label") or "first token"),
+    )
     return _secret({"account": account_json(account), "token": _issued(issued)}, 201)
 
 
@@ -96,18 +89,13 @@ def me() -> ResponseReturnValue:
 @token_required
 def issue_token(account_id: str) -> ResponseReturnValue:
     """Issue another token (rotation): an admin for anyone, an account for itself. {label?}"""
-    permit(can_manage_tokens(current_account(), account_id), "You may only issue tokens for your account.")
     label = _json_object().get("label") or ""
-    if not isinstance(label, str):
-        raise BadRequest(description="label must be a string.")
-    return _secret(_issued(accounts().issue_token(account_id, label)), 201)
+    issued = get_services().accounts.issue_token(Actor(current_account()), account_id, label)
+    return _secret(_issued(issued), 201)
 
 
 @bp.delete("/tokens/<token_id>")
 @token_required
 def revoke_token(token_id: str) -> ResponseReturnValue:
     """Revoke a token for good: an admin any, an account its own."""
-    store = accounts()
-    token = store.get_token(token_id)
-    permit(can_manage_tokens(current_account(), token.account_id), "You may only revoke your own tokens.")
-    return jsonify(token_json(store.revoke_token(token_id)))
+    return jsonify(token_json(get_services().accounts.revoke_token(Actor(current_account()), token_id)))

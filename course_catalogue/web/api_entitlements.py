@@ -9,8 +9,6 @@ sources that may publish for others (catalogue/entitlements.py says what that re
 
 from __future__ import annotations
 
-from dataclasses import replace
-from types import MappingProxyType
 from typing import Any
 
 from flask import Blueprint, jsonify, request, url_for
@@ -18,7 +16,6 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest
 
 from course_catalogue.catalogue.entitlements import (
-    PUBLISHES_FOR_OTHERS,
     EntitledOrganisation,
     publishes_for_others,
 )
@@ -27,6 +24,7 @@ from course_catalogue.catalogue.permissions import (
     can_manage_tokens,
     can_mark_publishers,
 )
+from course_catalogue.services.actors import Actor
 from course_catalogue.services.runtime import get_services
 from course_catalogue.web.auth import accounts, current_account, permit, token_required
 
@@ -121,15 +119,10 @@ def revoke_organisation(account_id: str, organisation_id: str) -> ResponseReturn
 def mark_publisher(source_id: str) -> ResponseReturnValue:
     """{"for_others": true}: the source may publish courses of any provider (an aggregator or a
     registry's feed); false: only its owner's organisations. Admin only."""
-    permit(can_mark_publishers(current_account()), "Only an admin decides who a source may publish for.")
+    actor = Actor(current_account())
+    actor.permit(can_mark_publishers, "Only an admin decides who a source may publish for.")
     data = _body()
     if set(data) != {"for_others"} or not isinstance(data["for_others"], bool):
         raise BadRequest(description='The body is {"for_others": true|false}.')
-    store = get_services().store
-    source = store.get_source(source_id)
-    settings = {k: v for k, v in source.settings.items() if k != PUBLISHES_FOR_OTHERS}
-    if data["for_others"]:
-        settings[PUBLISHES_FOR_OTHERS] = True
-    updated = replace(source, settings=MappingProxyType(settings))
-    store.save_source(updated)
+    updated = get_services().sources.set_publishing(actor, source_id, for_others=data["for_others"])
     return jsonify({"source": source_id, "owner": updated.owner, "for_others": publishes_for_others(updated)})

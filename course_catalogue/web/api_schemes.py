@@ -18,8 +18,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, current_app, g, has_app_context, jsonify, request, url_for
-from flask.blueprints import BlueprintSetupState
+from flask import Blueprint, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest
 
@@ -34,7 +33,6 @@ from course_catalogue.catalogue.errors import NotFound
 from course_catalogue.catalogue.permissions import can_change_scheme, can_create_scheme, is_admin
 from course_catalogue.catalogue.webhook_store import WebhookStore
 from course_catalogue.search.errors import QueryError
-from course_catalogue.search.query import register_value_labeller
 from course_catalogue.services.runtime import get_services
 from course_catalogue.web.auth import accounts, current_account, permit, token_required
 from course_catalogue.web.bodies import json_object
@@ -179,7 +177,7 @@ def _dispatch(job: SchemeJob) -> SchemeJob:
         return services.scheme_jobs.get(job.id)
     try:
         from course_catalogue.services.tasks import EVALUATE  # Celery loads only when a job is queued
-        from course_catalogue.web.celery_app import celery_init_app
+        from course_catalogue.web.celery_setup import celery_init_app
 
         celery = celery_init_app(current_app._get_current_object())  # type: ignore[attr-defined]
         policy = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
@@ -332,22 +330,3 @@ def course_eligibility(course_id: str) -> ResponseReturnValue:
     get_services().store.get_course(course_id)  # 404 for an unknown course
     found = eligibility().course_eligibility(course_id)
     return jsonify({"course_id": course_id, "schemes": [eligibility_json(f) for f in found]})
-
-
-def _scheme_label(value: str) -> str | None:
-    """A funding facet value's label: the scheme's name (schemes read once per request)."""
-    if not has_app_context() or "catalogue" not in current_app.extensions:
-        return None
-    names: dict[str, str] | None = g.get("_scheme_names")
-    if names is None:
-        try:
-            names = {s.id: s.name for s in eligibility().list_schemes()}
-        except Exception:  # labels are cosmetic: a failing lookup must not fail a search
-            names = {}
-        g._scheme_names = names
-    return names.get(value)
-
-
-@bp.record_once
-def _register_labels(state: BlueprintSetupState) -> None:
-    register_value_labeller("funding", _scheme_label)

@@ -10,25 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, url_for
+from flask import Blueprint, jsonify, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest
 
-from course_catalogue.catalogue.eligibility_store import EligibilityStore
-from course_catalogue.catalogue.errors import FetchError
-from course_catalogue.catalogue.permissions import can_manage_webhook, can_subscribe_webhooks, is_admin
-from course_catalogue.catalogue.webhook_store import WebhookStore
 from course_catalogue.catalogue.webhooks import Delivery, Subscription
+from course_catalogue.services.actors import Actor
 from course_catalogue.services.runtime import get_services
-from course_catalogue.services.webhook_delivery import check_url
-from course_catalogue.web.auth import current_account, permit, token_required
+from course_catalogue.web.auth import current_account, token_required
 from course_catalogue.web.bodies import json_object
 
 bp = Blueprint("api_webhooks", __name__, url_prefix="/api/v1")
-
-
-def hooks() -> WebhookStore:
-    return WebhookStore(get_services().store)
 
 
 def delivery_json(delivery: Delivery) -> dict[str, Any]:
@@ -65,44 +57,28 @@ def _no_store(data: dict[str, Any], status: int = 200) -> ResponseReturnValue:
     return response
 
 
-def _owned(subscription_id: str) -> Subscription:
-    subscription = hooks().get(subscription_id)
-    permit(can_manage_webhook(current_account(), subscription.account_id), "This subscription is not yours.")
-    return subscription
+def _actor() -> Actor:
+    return Actor(current_account())
 
 
 @bp.post("/webhooks")
 @token_required
 def subscribe() -> ResponseReturnValue:
     """Subscribe {"url": ..., "scheme": <id> | null}; the answer carries the secret, once."""
-    account = current_account()
-    permit(can_subscribe_webhooks(account), "Only registry and admin accounts subscribe webhooks.")
     data = json_object()
     if set(data) - {"url", "scheme"} or not isinstance(data.get("url"), str):
         raise BadRequest(
             description='The body is {"url": "https://...", "scheme": "<scheme id>" (optional)}.'
         )
-    scheme_id = data.get("scheme")
-    if scheme_id is not None:
-        if not isinstance(scheme_id, str):
-            raise BadRequest(description="scheme must be a scheme id.")
-        EligibilityStore(get_services().store).get_scheme(scheme_id)  # 404 for an unknown scheme
-    try:
-        url = check_url(data["url"], allow_private=current_app.config["ALLOW_PRIVATE_URLS"])
-    except FetchError as exc:
-        raise BadRequest(description=f"The webhook URL is refused: {exc}") from None
-    subscription, secret = hooks().subscribe(account.id, url, scheme_id)
-    body = {**subscription_json(subscription), "secret": secret}
-    response = _no_store(body, 201)
-    return response
+    subscription, secret = get_services().webhooks.subscribe(_actor(), data["url"], data.get("scheme"))
+    return _no_store({**subscription_json(subscription), "secret": secret}, 201)
 
 
 @bp.get("/webhooks")
 @token_required
 def webhooks() -> ResponseReturnValue:
     """The caller's subscriptions (an admin sees all); secrets are never shown."""
-    account = current_account()
-    found = hooks().list_subscriptions(None if is_admin(account) else account.id)
+    found = get_services().webhooks.subscriptions(_actor())
     return _no_store({"webhooks": [subscription_json(s) for s in found]})
 
 
@@ -110,8 +86,7 @@ def webhooks() -> ResponseReturnValue:
 @token_required
 def webhook(subscription_id: str) -> ResponseReturnValue:
     """One subscription with its latest deliveries (status, attempts, last error)."""
-    subscription = _owned(subscription_id)
-    deliveries = hooks().deliveries(subscription.id, limit=50)
+    subscription, deliveries = get_services().webhooks.get(_actor(), subscription_id)
     return _no_store(
         {**subscription_json(subscription), "deliveries": [delivery_json(d) for d in deliveries]}
     )
@@ -121,6 +96,5 @@ def webhook(subscription_id: str) -> ResponseReturnValue:
 @token_required
 def unsubscribe(subscription_id: str) -> ResponseReturnValue:
     """Remove the subscription and its pending deliveries."""
-    _owned(subscription_id)
-    hooks().delete(subscription_id)
+    get_services().webhooks.unsubscribe(_actor(), subscription_id)
     return _no_store({"id": subscription_id, "deleted": True})

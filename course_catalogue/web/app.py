@@ -39,7 +39,7 @@ from course_catalogue.web import (
     ui,
 )
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATE_DIR = settings.bundled("templates", "templates")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
@@ -47,7 +47,8 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, instance_path: s
     """Build the app. Config layers, lowest first: `web.settings` defaults ->
     `<instance>/catalogue.toml` (if present) -> `CATALOGUE_*` env vars -> `test_config`.
 
-    The instance path is `instance_path`, else `$CATALOGUE_INSTANCE_PATH`, else `<repo>/instance`.
+    The instance path is `instance_path`, else `$CATALOGUE_INSTANCE_PATH`, else `<repo>/instance`
+    in a source checkout or the user data directory when installed (`settings.default_instance_path`).
     Creating the app opens nothing: the store and search backend open on first use.
     """
     app = Flask(
@@ -98,7 +99,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, instance_path: s
 
 
 def _instance_path(explicit: str | None) -> str:
-    chosen = explicit or os.environ.get("CATALOGUE_INSTANCE_PATH") or settings.REPO_ROOT / "instance"
+    chosen = explicit or os.environ.get("CATALOGUE_INSTANCE_PATH") or settings.default_instance_path()
     return str(Path(chosen).expanduser().resolve())
 
 

@@ -25,21 +25,18 @@ from flask.cli import ScriptInfo, routes_command, shell_command, with_appcontext
 from werkzeug.serving import make_server
 
 from course_catalogue.catalogue.eligibility_store import EligibilityStore
-from course_catalogue.catalogue.errors import CatalogueError, NotFound
+from course_catalogue.catalogue.errors import CatalogueError, Conflict, NotFound
 from course_catalogue.catalogue.runs import Outcome, RunStatus
 from course_catalogue.catalogue.sources import (
     FORMATS,
     Source,
-    check_parameters,
-    set_parameters,
     source_parameters,
 )
-from course_catalogue.mappings.transforms.levels import framework_keys
 from course_catalogue.search.errors import IndexOutdated
 from course_catalogue.search.sync import reindex
-from course_catalogue.services.jobs import run_harvest_exclusive
-from course_catalogue.services.pipeline import remap_source, run_harvest
+from course_catalogue.services.actors import Actor
 from course_catalogue.services.runtime import Services, get_services
+from course_catalogue.services.sources import MIN_SCHEDULE_MINUTES, SourceFields
 from course_catalogue.web.app import create_app
 from course_catalogue.web.cli_accounts import COMMANDS as ACCOUNT_COMMANDS
 from course_catalogue.web.cli_accounts import sources_publishing
@@ -130,21 +127,9 @@ def harvest_command(
     source, _ = _resolve_source(source_id, file, url, fmt, mapping)
     if file is None and not source.url:
         raise click.UsageError(f"source {source.id!r} has no URL: give --file or --url")
-    svc = services()
     # A dry run registers nothing, changes nothing and is not recorded: its report is printed.
-    if not dry_run:
-        svc.store.save_source(source)
     data = file.read_bytes() if file is not None else None
-    attempt = run_harvest_exclusive(
-        svc.store,
-        source,
-        locks=svc.locks,
-        data=data,
-        sinks=svc.sinks,
-        dry_run=dry_run,
-        settings=svc.harvest_settings,
-        record=not dry_run,
-    )
+    attempt = services().harvests.harvest(Actor.operator(), source, data=data, dry_run=dry_run)
     if attempt.report is None:
         click.echo(f"Error: {attempt.error}; nothing was done, try again when it has finished", err=True)
         raise SystemExit(EXIT_BUSY)
@@ -195,9 +180,7 @@ def reindex_command() -> None:
 @with_appcontext
 def remap_command(source_id: str, dry_run: bool, as_json: bool) -> None:
     """Re-apply the source's current mapping to its stored raw records (nothing is downloaded)."""
-    svc = services()
-    source = svc.store.get_source(source_id)
-    report = remap_source(svc.store, source, sinks=svc.sinks, dry_run=dry_run, settings=svc.harvest_settings)
+    report = services().harvests.remap(Actor.operator(), source_id, dry_run=dry_run)
     echo_report(report, as_json=as_json)
     if report.status is RunStatus.FAILED:
         raise SystemExit(1)
@@ -249,8 +232,12 @@ def load_samples_command(as_json: bool) -> None:
             settings=_sample_settings(entry),
         )
         data = _sample_data(registry, entry)
-        svc.store.save_source(source)
-        report = run_harvest(svc.store, source, data=data, sinks=svc.sinks, settings=svc.harvest_settings)
+        attempt = svc.harvests.harvest(Actor.operator(), source, data=data)
+        if attempt.report is None:
+            raise click.ClickException(
+                f"sample feed {source.id!r}: {attempt.error}; try again when it has finished"
+            )
+        report = attempt.report
         reports.append(report)
         if not as_json:
             echo_report(report, as_json=False, issue_limit=3)
@@ -320,7 +307,7 @@ sources_group.add_command(sources_publishing)
 @click.option("--url", help="Feed URL (none for uploaded feeds).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
 @click.option("--mapping", required=True, help="Mapping spec name.")
-@click.option("--schedule", type=click.IntRange(min=1), help="Minutes between pulls.")
+@click.option("--schedule", type=int, help=f"Minutes between pulls (at least {MIN_SCHEDULE_MINUTES}).")
 @click.option("--name", help="Display name.")
 @click.option("--framework", help="Parameter: qualification framework of bare levels (SCQF, RQF, ...).")
 @click.option("--currency", help="Parameter: ISO 4217 currency of amounts written without one.")
@@ -340,19 +327,17 @@ def sources_add(
     """Register a source, or update it if the id exists.
 
     The parameter options declare what the feed leaves implicit; an existing source keeps the
-    parameters not given, and an empty value ('') removes one."""
-    store = services().store
-    try:
-        known: Source | None = store.get_source(source_id)
-    except NotFound:
-        known = None
-    current = source_parameters(known) if known is not None else None
+    fields and parameters not given, and an empty value ('') removes a parameter."""
+    sources = services().sources
     given = {key: value for key, value in parameters.items() if value is not None}
-    source = Source(
-        id=source_id, format=fmt, name=name or source_id, url=url, mapping=mapping, schedule_minutes=schedule
-    )
-    source = set_parameters(source, check_parameters(given, framework_keys(), current))
-    store.save_source(source)
+    fields = SourceFields(format=fmt, mapping=mapping, parameters=given)
+    for key, value in (("url", url), ("schedule_minutes", schedule), ("name", name)):
+        if value is not None:
+            fields = replace(fields, **{key: value})
+    try:
+        source = sources.register(Actor.operator(), replace(fields, id=source_id))
+    except Conflict:
+        source = sources.change(Actor.operator(), source_id, fields)
     shown = ", ".join(f"{key} {value}" for key, value in source_parameters(source).to_json().items())
     click.echo(f"Source {source_id!r} saved." + (f" Parameters: {shown}." if shown else ""))
 
@@ -412,10 +397,7 @@ def runs_list(source_id: str | None, limit: int) -> None:
 @with_appcontext
 def runs_confirm(run_id: int) -> None:
     """Apply the withdrawals a HELD run kept back (the mass-withdrawal guard)."""
-    svc = services()
-    diff = svc.store.confirm_withdrawals(run_id)
-    for sink in svc.sinks:
-        sink.apply(diff.changed)
+    diff = services().harvests.confirm_withdrawals(Actor.operator(), run_id)
     click.echo(f"Withdrew {len(diff.withdrawn)} courses.")
 
 

@@ -7,22 +7,26 @@ The first admin can only be made here (the API needs an admin token to create ac
 
 from __future__ import annotations
 
-from dataclasses import replace
-from types import MappingProxyType
-
 import click
 from flask.cli import with_appcontext
 
 from course_catalogue.catalogue.account_store import AccountStore
-from course_catalogue.catalogue.accounts import IssuedToken, Role, check_account_id, slug_for
-from course_catalogue.catalogue.entitlements import PUBLISHES_FOR_OTHERS, publishes_for_others
-from course_catalogue.services.runtime import get_services
+from course_catalogue.catalogue.accounts import IssuedToken, Role
+from course_catalogue.catalogue.entitlements import publishes_for_others
+from course_catalogue.services.actors import Actor
+from course_catalogue.services.errors import InvalidInput
+from course_catalogue.services.runtime import Services, get_services
+
+
+def _services() -> Services:
+    """The app's services, closed when the current command ends."""
+    services = get_services()
+    click.get_current_context().call_on_close(services.close)
+    return services
 
 
 def _accounts() -> AccountStore:
-    services = get_services()
-    click.get_current_context().call_on_close(services.close)
-    return AccountStore(services.store)
+    return AccountStore(_services().store)
 
 
 def _echo_token(issued: IssuedToken) -> None:
@@ -43,13 +47,13 @@ def accounts_group() -> None:
 @with_appcontext
 def accounts_create(name: str, role: str, account_id: str | None, label: str) -> None:
     """Create an account and print its first API token (shown only this once)."""
-    store = _accounts()
+    service = _services().accounts
     try:
-        account = store.create_account(check_account_id(account_id or slug_for(name)), name, Role(role))
-    except ValueError as exc:
+        account, issued = service.create(Actor.operator(), name, role, account_id=account_id, label=label)
+    except InvalidInput as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"Account {account.id!r} ({account.role.value}) created.")
-    _echo_token(store.issue_token(account.id, label))
+    _echo_token(issued)
 
 
 @accounts_group.command("list")
@@ -117,12 +121,7 @@ def sources_publishing(source_id: str, for_others: bool) -> None:
     """Decide who a source may publish for (registered on `catalogue sources`)."""
     services = get_services()
     click.get_current_context().call_on_close(services.close)
-    source = services.store.get_source(source_id)
-    settings = {k: v for k, v in source.settings.items() if k != PUBLISHES_FOR_OTHERS}
-    if for_others:
-        settings[PUBLISHES_FOR_OTHERS] = True
-    updated = replace(source, settings=MappingProxyType(settings))
-    services.store.save_source(updated)
+    updated = services.sources.set_publishing(Actor.operator(), source_id, for_others=for_others)
     who = "any provider" if publishes_for_others(updated) else "its owner's organisations only"
     click.echo(f"Source {source_id!r} publishes for {who}.")
 
@@ -138,7 +137,7 @@ def tokens_group() -> None:
 @with_appcontext
 def tokens_issue(account_id: str, label: str) -> None:
     """Issue another token for an account (e.g. to rotate one) and print it once."""
-    _echo_token(_accounts().issue_token(account_id, label))
+    _echo_token(_services().accounts.issue_token(Actor.operator(), account_id, label))
 
 
 @tokens_group.command("list")
@@ -159,7 +158,7 @@ def tokens_list(account_id: str) -> None:
 @with_appcontext
 def tokens_revoke(token_id: str) -> None:
     """Revoke a token for good (its id is the part after 'cat_' and before the dot)."""
-    token = _accounts().revoke_token(token_id)
+    token = _services().accounts.revoke_token(Actor.operator(), token_id)
     click.echo(f"Token {token.id} of {token.account_id} revoked.")
 
 

@@ -44,7 +44,7 @@ def worker_command(concurrency: int, beat: bool, loglevel: str) -> None:
     The same as `celery -A web.celery_app:celery_app worker [-B]`. Stops on Ctrl-C or SIGTERM,
     letting running harvests finish (a second Ctrl-C stops at once).
     """
-    from course_catalogue.web.celery_app import celery_init_app  # Celery loads only for this command
+    from course_catalogue.web.celery_setup import celery_init_app  # Celery loads only for this command
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     celery = celery_init_app(app)

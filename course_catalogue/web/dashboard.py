@@ -10,30 +10,29 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import Counter
-from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.exceptions import Forbidden
 
 from course_catalogue.catalogue.accounts import Account
-from course_catalogue.catalogue.errors import ConfigurationError, Conflict, NotFound, QuotaExceeded
+from course_catalogue.catalogue.errors import Conflict, NotFound, QuotaExceeded
 from course_catalogue.catalogue.permissions import can_change_source, can_register_source, visible_sources
 from course_catalogue.catalogue.quality import Quality, quality
 from course_catalogue.catalogue.runs import Outcome, RunReport, RunStatus, Severity
-from course_catalogue.catalogue.sources import FORMATS, PARAMETERS, Source, check_parameters, set_parameters
+from course_catalogue.catalogue.sources import FORMATS, PARAMETERS, Source, is_retired
 from course_catalogue.catalogue.staged_feeds import StagedFeedStore
 from course_catalogue.catalogue.store import CatalogueStore
-from course_catalogue.mappings.spec import load_spec
 from course_catalogue.mappings.transforms.levels import framework_keys
-from course_catalogue.services import publish
+from course_catalogue.services.actors import Actor
+from course_catalogue.services.errors import InvalidInput
 from course_catalogue.services.runtime import get_services
+from course_catalogue.services.sources import SourceFields
 from course_catalogue.web.auth import log_in, log_out, protect_form, session_account
 from course_catalogue.web.dashboard_views import mapping_choices, published_message
-from course_catalogue.web.quotas import check_source_quota, staged_feeds
 from course_catalogue.web.uploads import MEDIA_TYPES, read_feed
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -116,7 +115,7 @@ def _source_row(store: CatalogueStore, source: Source, account: Account) -> dict
     last = _last_real_run(store, source.id)
     return {
         "source": source,
-        "retired": publish.is_retired(source),
+        "retired": is_retired(source),
         "can_change": can_change_source(account, source),
         "runs": store.list_runs(source.id, limit=RUNS_SHOWN),
         "last": last,
@@ -191,35 +190,15 @@ def source(source_id: str) -> ResponseReturnValue:
     return _source_page(source_id)
 
 
-def _changeable(source_id: str) -> tuple[Account, Source]:
-    account = _account()
-    found = get_services().store.get_source(source_id)
-    if not can_change_source(account, found):
-        raise Forbidden(description=f"Your account does not own source {source_id!r}.")
-    return account, found
-
-
 @bp.post("/sources/<source_id>/upload")
 def upload(source_id: str) -> ResponseReturnValue:
     """Dry-run an uploaded feed and show the preview with a confirm button."""
-    account, found = _changeable(source_id)
+    actor = Actor(_account())
+    harvests = get_services().harvests
+    found = harvests.changeable(actor, source_id)
     feed = read_feed(found)
-    services = get_services()
-    staged = staged_feeds(account)
     try:
-        staged.check_room(found, account.id, len(feed.content))
-        published = publish.push(
-            services.store,
-            staged,
-            found,
-            feed.content,
-            feed.media_type,
-            account_id=account.id,
-            dry_run=True,
-            ttl=timedelta(hours=current_app.config["STAGED_FEED_HOURS"]),
-            locks=services.locks,
-            settings=services.harvest_settings,
-        )
+        published = harvests.push(actor, source_id, feed.content, feed.media_type, dry_run=True)
     except Conflict as exc:
         return _source_page(source_id, upload_error=str(exc))
     except QuotaExceeded as exc:
@@ -240,18 +219,8 @@ def upload(source_id: str) -> ResponseReturnValue:
 @bp.post("/sources/<source_id>/staged/<staged_id>/confirm")
 def confirm(source_id: str, staged_id: str) -> ResponseReturnValue:
     """Publish the staged bytes; then show the run's report page."""
-    _, found = _changeable(source_id)
-    services = get_services()
     try:
-        confirmed = publish.confirm(
-            services.store,
-            StagedFeedStore(services.store),
-            found,
-            staged_id,
-            locks=services.locks,
-            sinks=services.sinks,
-            settings=services.harvest_settings,
-        )
+        confirmed = get_services().harvests.confirm(Actor(_account()), source_id, staged_id)
     except (Conflict, NotFound) as exc:
         return _source_page(source_id, upload_error=str(exc))
     report = confirmed.published.report
@@ -259,43 +228,45 @@ def confirm(source_id: str, staged_id: str) -> ResponseReturnValue:
     return redirect(url_for("ui.run", run_id=report.run_id), code=303)
 
 
-def _form_source(account: Account) -> Source:
-    """A Source from the registration form; ValueError with a message for the form."""
+def _form_fields(account: Account) -> SourceFields:
+    """The registration form as the service's input, owned by the logged-in account: blank
+    fields are not given; the schedule is a number when written as one (else refused as text)."""
     form = request.form
-    mapping = form.get("mapping", "").strip() or None
-    schedule = form.get("schedule_minutes", "").strip()
-    if mapping is not None:
-        if "/" in mapping or "\\" in mapping or mapping.endswith(".toml"):
-            raise ValueError(_("The mapping must be the name of a mapping spec."))
-        try:
-            load_spec(mapping)
-        except ConfigurationError:
-            raise ValueError(
-                _(
-                    "There is no usable mapping spec named %(name)s. Valid names: %(names)s.",
-                    name=mapping,
-                    names=", ".join(name for name, _format in mapping_choices()),
-                )
-            ) from None
-    url = form.get("url", "").strip()
-    if url and (urlsplit(url).scheme not in {"http", "https"} or not urlsplit(url).hostname):
-        raise ValueError(_("The feed URL must be an http(s) URL."))
-    if schedule and (not schedule.isdigit() or int(schedule) < 15):
-        raise ValueError(_("The schedule must be a whole number of minutes, at least 15."))
-    try:
-        source = Source(
-            id=form.get("id", "").strip(),
-            format=form.get("format", ""),
-            name=form.get("name", "").strip() or form.get("id", "").strip(),
-            url=url or None,
-            mapping=mapping,
-            schedule_minutes=int(schedule) if schedule else None,
-            owner=account.id,
+    text = {key: form.get(key, "").strip() for key in ("id", "format", "name", "url", "mapping")}
+    schedule: Any = form.get("schedule_minutes", "").strip()
+    if schedule.isdigit():
+        schedule = int(schedule)
+    given: dict[str, Any] = {key: value for key, value in text.items() if value}
+    given["format"] = form.get("format", "")
+    if schedule != "":
+        given["schedule_minutes"] = schedule
+    given["parameters"] = {
+        name: form.get(name, "").strip() for name in PARAMETERS if form.get(name, "").strip()
+    }
+    given["owner"] = account.id
+    return SourceFields(**given)
+
+
+def _form_error(exc: InvalidInput | Conflict) -> str:
+    """The registration form's message for a refusal of the service, in the reader's language
+    (the service's own message for what the form has no translation of)."""
+    if isinstance(exc, Conflict):
+        return _("A source %(id)s already exists.", id=request.form.get("id", "").strip())
+    mapping = request.form.get("mapping", "").strip()
+    if exc.field == "mapping" and ("/" in mapping or "\\" in mapping or mapping.endswith(".toml")):
+        return _("The mapping must be the name of a mapping spec.")
+    if exc.field == "mapping":
+        names = ", ".join(name for name, _format in mapping_choices())
+        return _(
+            "There is no usable mapping spec named %(name)s. Valid names: %(names)s.",
+            name=mapping,
+            names=names,
         )
-        given = {name: form.get(name, "").strip() for name in PARAMETERS if form.get(name, "").strip()}
-        return set_parameters(source, check_parameters(given, framework_keys()))
-    except ConfigurationError as exc:
-        raise ValueError(str(exc)) from None
+    if exc.field == "url":
+        return _("The feed URL must be an http(s) URL.")
+    if exc.field == "schedule_minutes":
+        return _("The schedule must be a whole number of minutes, at least 15.")
+    return str(exc)
 
 
 @bp.route("/sources/new", methods=["GET", "POST"])
@@ -309,18 +280,11 @@ def new_source() -> ResponseReturnValue:
         raise Forbidden(description="Only provider and admin accounts register sources.")
     error, status = None, 200
     if request.method == "POST":
-        store = get_services().store
         try:
-            created = _form_source(account)
-            try:
-                store.get_source(created.id)
-                raise ValueError(_("A source %(id)s already exists.", id=created.id))
-            except NotFound:
-                check_source_quota(created.owner)
-                store.save_source(created)
+            created = get_services().sources.register(Actor(account), _form_fields(account))
             return redirect(url_for("dashboard.source", source_id=created.id), code=303)
-        except ValueError as exc:
-            error, status = str(exc), 400
+        except (InvalidInput, Conflict) as exc:
+            error, status = _form_error(exc), 400
         except QuotaExceeded as exc:
             error, status = str(exc), 409
     return render_template(

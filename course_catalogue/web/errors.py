@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from course_catalogue.catalogue import errors as catalogue_errors
 from course_catalogue.search import errors as search_errors
+from course_catalogue.services import errors as service_errors
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ class Rule:
 
 # Most specific first: the first class an exception is an instance of wins.
 ERROR_TABLE: tuple[tuple[type[Exception], Rule], ...] = (
+    (service_errors.InvalidInput, Rule(400, "bad_request", True)),
+    (service_errors.PermissionDenied, Rule(403, "forbidden", True)),
     (catalogue_errors.NotFound, Rule(404, "not_found", True, "It may have been removed from its feed.")),
     (catalogue_errors.Conflict, Rule(409, "conflict", True)),
     (catalogue_errors.QuotaExceeded, Rule(409, "quota_exceeded", True)),

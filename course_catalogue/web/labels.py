@@ -18,13 +18,15 @@ import isodate
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal
 from babel.units import format_unit
-from flask import Flask, has_request_context
+from flask import Flask, current_app, g, has_app_context, has_request_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from course_catalogue.catalogue.eligibility_store import EligibilityStore
 from course_catalogue.catalogue.model import Course, LangText, Price, first_text
 from course_catalogue.search.documents import provider_key
-from course_catalogue.search.query import FACETS_BY_NAME, registered_label
+from course_catalogue.search.query import FACETS_BY_NAME
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web import vocab_labels as vl
 from course_catalogue.web.i18n import DEFAULT, current_language
 
@@ -167,7 +169,26 @@ class FacetLabels:
             if found is None:
                 found = _translated_ranges[key] = str(ranged)
             return found
-        return registered_label(facet, value) or given or value
+        named = VALUE_LABELLERS.get(facet)
+        return (named(value) if named is not None else None) or given or value
+
+
+def scheme_label(value: str) -> str | None:
+    """A funding facet value's label: the scheme's name (the schemes are read once per request)."""
+    if not has_app_context() or "catalogue" not in current_app.extensions:
+        return None
+    names: dict[str, str] | None = g.get("_scheme_names")
+    if names is None:
+        try:
+            names = {s.id: s.name for s in EligibilityStore(get_services().store).list_schemes()}
+        except Exception:  # labels are cosmetic: a failing lookup must not fail a search
+            names = {}
+        g._scheme_names = names
+    return names.get(value)
+
+
+VALUE_LABELLERS: Mapping[str, Callable[[str], str | None]] = {"funding": scheme_label}
+"""Facets whose values are not a fixed vocabulary -> their labeller (None: keep the backend's label)."""
 
 
 _translated_names: dict[tuple[str, str], str] = {}

@@ -19,7 +19,30 @@ from urllib.parse import urlsplit
 
 from course_catalogue.catalogue.errors import ConfigurationError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = PACKAGE_ROOT.parent
+"""The source checkout when running from one (it has pyproject.toml); else site-packages' folder."""
+FROM_SOURCE = (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "templates").is_dir()
+"""Running from a source checkout (editable install, tests): resources at their repository places.
+Installed from a wheel, they are inside the package (see setup.py) and the instance folder is
+the user data directory."""
+
+
+def bundled(repository_path: str, packaged_path: str) -> Path:
+    """A bundled resource: at its repository place in a source checkout, else in the package."""
+    return REPO_ROOT / repository_path if FROM_SOURCE else PACKAGE_ROOT / packaged_path
+
+
+def default_instance_path() -> Path:
+    """`<repo>/instance` in a source checkout; installed, the user data directory (platformdirs:
+    `$XDG_DATA_HOME/course-catalogue` or `~/.local/share/course-catalogue` on Linux)."""
+    if FROM_SOURCE:
+        return REPO_ROOT / "instance"
+    from platformdirs import user_data_path
+
+    return user_data_path("course-catalogue", appauthor=False)
+
+
 INSTANCE_FILE = "catalogue.toml"
 ENV_PREFIX = "CATALOGUE"
 
@@ -159,9 +182,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "SAMPLE_FEEDS",
-        str(REPO_ROOT / "samples" / "feeds.toml"),
+        str(bundled("samples/feeds.toml", "samples/feeds.toml")),
         "The sample-feed registry `catalogue load-samples` harvests; file paths in it are relative to it.",
-        "`samples/feeds.toml` in the repository",
+        "`samples/feeds.toml` in the repository (in the package when installed from a wheel)",
     ),
     Setting(
         "SECRET_KEY",

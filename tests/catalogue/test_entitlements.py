@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 import pytest
 
-from course_catalogue.catalogue.account_store import AccountStore
+from course_catalogue.catalogue.account_store import AccountStore, publishing_policy
 from course_catalogue.catalogue.accounts import Role
 from course_catalogue.catalogue.entitlements import (
     NOT_ENTITLED,
@@ -15,7 +15,6 @@ from course_catalogue.catalogue.entitlements import (
     EntitledOrganisation,
     PublishingPolicy,
     name_key,
-    publishing_policy,
 )
 from course_catalogue.catalogue.errors import Conflict, NotFound
 from course_catalogue.catalogue.model import Organisation, lang_text

@@ -14,7 +14,6 @@ import pytest
 
 from course_catalogue.catalogue.changes import CourseStatus
 from course_catalogue.catalogue.eligibility import ManualDecision, Scheme, parse_rules
-from course_catalogue.catalogue.eligibility_store import EligibilityStore
 from course_catalogue.catalogue.model import course_id
 from course_catalogue.catalogue.outbox import Outbox
 from course_catalogue.catalogue.store import CatalogueStore
@@ -24,6 +23,7 @@ from course_catalogue.search.sync import DrainReport, drain_exclusively, drain_o
 from course_catalogue.search.tantivy.backend import EmbeddedBackend
 from course_catalogue.services.locks import FileLocks
 from tests.registries import SOURCE, candidate, make_course, publish
+from tests.schemes import EligibilityStore
 
 
 class Recorder:

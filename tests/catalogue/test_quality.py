@@ -113,3 +113,18 @@ def test_preview_lists_refs_titles_and_changed_fields(sqlite_store: CatalogueSto
 
 def _candidate(course: Course) -> Candidate:
     return Candidate(course, content_hash(course), b"raw", "text/csv")
+
+
+def test_validation_and_the_score_read_one_table_of_elements() -> None:
+    """Blank text is missing for both (validation used to count it as given): the record's
+    missing-element warnings and the unfilled mandatory elements of the score agree."""
+    from course_catalogue.catalogue.validate import validate
+
+    blank = _course("b", quality_assurance={"en": "   "}, assessment={"en": " "}, prerequisites={"en": ""})
+    warned = {issue.field for issue in validate(blank) if issue.code == "missing-element"}
+    scored = quality([_stored(blank)])
+    unfilled = {e.element.name for e in scored.elements if e.element.mandatory and not e.filled}
+    assert {"quality_assurance", "assessment"} <= warned
+    assert warned == unfilled  # title and provider name are given here
+    (optional,) = [issue for issue in validate(blank) if issue.code == "missing-optional"]
+    assert "prerequisites" in optional.message

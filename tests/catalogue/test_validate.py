@@ -116,7 +116,7 @@ def test_errors_reject_the_record(changes: dict[str, Any], field: str, code: str
             "inconsistent-workload",
         ),
         ({"duration": "P3Y"}, "duration", "implausible-duration"),
-        ({"duration": "P60M"}, "duration", "implausible-duration"),  # formats.md §6.10: the MC sample's P60M
+        ({"duration": "P60M"}, "duration", "implausible-duration"),  # formats.md §6.10: the sample's P60M
         ({"duration": "P110W"}, "duration", "implausible-duration"),
         ({"duration": "P2.5Y"}, "duration", "implausible-duration"),  # fractional: no calendar arithmetic
         ({"title": lang_text({"en": "T", "xx-YY": "?"})}, "title", "unknown-language"),

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from course_catalogue.catalogue.errors import ConfigurationError
+from course_catalogue.mappings.csv_options import CsvOptions
 from course_catalogue.mappings.spec import load_spec
 
 VALID = """
@@ -155,6 +156,12 @@ def test_unknown_spec_name_and_bad_toml(tmp_path: Path) -> None:
         load_spec("Bad Name")
     with pytest.raises(ConfigurationError, match="cannot read mapping spec"):
         load_spec(write(tmp_path, "format = "))
+
+
+def test_the_reader_options_are_checked_as_the_csv_reader_reads_them(tmp_path: Path) -> None:
+    # one schema (mappings.csv_options): a named delimiter the reader understands loads
+    spec = load_spec(write(tmp_path, VALID.replace('delimiter = ";"', 'delimiter = "tab"')))
+    assert CsvOptions.from_reader(spec.reader).delimiter == "\t"
 
 
 def test_reader_accepts_the_csv_harvester_options(tmp_path: Path) -> None:

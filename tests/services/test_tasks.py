@@ -37,7 +37,7 @@ from course_catalogue.services.locks import FileLocks, SourceLocks
 from course_catalogue.services.pipeline import HarvestSettings
 from course_catalogue.services.runtime import get_services
 from course_catalogue.web.app import create_app
-from course_catalogue.web.celery_app import celery_config, celery_init_app
+from course_catalogue.web.celery_setup import celery_config, celery_init_app
 from course_catalogue.web.cli import main
 from tests.conftest import in_ci
 from tests.services.test_locks import ROWS, small_feed

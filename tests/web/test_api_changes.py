@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from course_catalogue.catalogue.eligibility import Scheme, parse_rules
-from course_catalogue.catalogue.eligibility_store import EligibilityStore
 from course_catalogue.services.runtime import get_services
 from tests.registries import make_course, publish
+from tests.schemes import EligibilityStore
 from tests.web.publishing import World, world
 
 __all__ = ["world"]

@@ -17,7 +17,6 @@ from flask import Flask
 from course_catalogue.catalogue.account_store import AccountStore
 from course_catalogue.catalogue.changes import CourseStatus
 from course_catalogue.catalogue.eligibility import Scheme
-from course_catalogue.catalogue.eligibility_store import EligibilityStore
 from course_catalogue.catalogue.model import course_id
 from course_catalogue.catalogue.runs import RunStatus
 from course_catalogue.catalogue.sources import FORMATS
@@ -26,6 +25,7 @@ from course_catalogue.services.pipeline import HarvestSettings
 from course_catalogue.services.runtime import Services
 from course_catalogue.web.apidoc import openapi_document
 from course_catalogue.web.uploads import MEDIA_TYPES
+from tests.schemes import EligibilityStore
 from tests.web.publishing import INITIAL, SOURCE, SUMMARY, URL, World, edx_csv, first_rows, world
 
 __all__ = ["world"]  # the fixture, imported so pytest finds it here

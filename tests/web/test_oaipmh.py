@@ -22,7 +22,6 @@ from flask.testing import FlaskClient
 from lxml import etree
 
 from course_catalogue.catalogue.eligibility import ManualDecision, Scheme, parse_rules
-from course_catalogue.catalogue.eligibility_store import EligibilityStore
 from course_catalogue.catalogue.model import first_text
 from course_catalogue.catalogue.oai import ListState, TokenCodec
 from course_catalogue.catalogue.runs import RunStatus
@@ -32,6 +31,7 @@ from course_catalogue.catalogue.vocabularies import isced_label
 from course_catalogue.search.documents import provider_key
 from course_catalogue.services.pipeline import run_harvest
 from course_catalogue.services.runtime import get_services
+from tests.schemes import EligibilityStore
 from tests.web.conftest import EDX_CSV
 
 NS = {

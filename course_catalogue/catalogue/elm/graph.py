@@ -1,10 +1,10 @@
 """Build the ELM LOQ graph of one course: LearningOpportunity -> LearningAchievementSpecification.
 
-Modelling (formats.md §3): the bookable offer (dates, price, mode, schedule, provider, place,
+Modelling (docs/formats.md §3): the bookable offer (dates, price, mode, schedule, provider, place,
 default language) is the `elm:LearningOpportunity`; what is learned and awarded (ISCED-F,
 outcomes, ECTS, EQF, entry requirements, assessment, awarding bodies) is its
 `elm:LearningAchievementSpecification`. Every controlled-vocabulary IRI is typed
-`skos:Concept` with its `skos:inScheme` (the shapes' `sh:class` needs it, formats.md §6.2).
+`skos:Concept` with its `skos:inScheme` (the shapes' `sh:class` needs it, docs/formats.md §6.2).
 
 We export what the record has and nothing invented: a course without, say, an ISCED-F code
 gives a graph the LOQ shapes reject, and the validation report names the missing property.
@@ -37,7 +37,7 @@ ECTS = "http://data.europa.eu/snb/education-credit/6fcec5c5af"
 SKILL_TYPE = "http://data.europa.eu/snb/skill-type/"
 _SNB = re.compile(r"^(http://data\.europa\.eu/snb/[a-z-]+/)[^/]+$")
 _AUTHORITY = re.compile(r"^(http://publications\.europa\.eu/resource/authority/[a-z-]+)/[^/]+$")
-# xsd:duration: no weeks, fractions only on seconds (formats.md §6.7)
+# xsd:duration: no weeks, fractions only on seconds (docs/formats.md §6.7)
 _XSD_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
 _WEEKS = re.compile(r"^P(\d+)W$")
 
@@ -84,7 +84,7 @@ class _Graph:
         self.triples: list[Triple] = []
         self.concepts: dict[str, str] = {}  # IRI -> English label ("" when unknown)
         self.counts: dict[str, int] = {}
-        # "und" text takes the course's only language (formats.md: title is rdf:langString)
+        # "und" text takes the course's only language (docs/formats.md: title is rdf:langString)
         self.implied = course.languages[0] if len(course.languages) == 1 else "und"
 
     def node(self, fragment: str) -> NamedNode:
@@ -292,7 +292,7 @@ def _concept_triples(concepts: dict[str, str]) -> Iterable[Triple]:
     for iri, label in concepts.items():
         node = NamedNode(iri)
         yield Triple(node, NamedNode(RDF + "type"), NamedNode(SKOS + "Concept"))
-        # ESCO skills stay without a scheme: LOQ-mdr wants a scheme no ESCO skill has (formats.md §6.5)
+        # ESCO skills stay without a scheme: LOQ-mdr wants a scheme no ESCO skill has (docs/formats.md §6.5)
         if (scheme := concept_scheme(iri)) is not None:
             yield Triple(node, NamedNode(SKOS + "inScheme"), NamedNode(scheme))
             schemes.add(scheme)

@@ -3,13 +3,13 @@
 The files in `catalogue/data/shapes/` are unchanged copies of the European Learning Model's
 `LOQ-constraints.ttl` and `LOQ-constraints-mdr.ttl` (EUPL-1.2). Their URL pattern
 (`:URLRegexRestriction` on `elm:contentUrl`) is a Java regex: an inline `(?i)` after `^` and
-`\\p{L}` classes, both of which Python's `re` rejects. Following formats.md §6.1 we replace that
+`\\p{L}` classes, both of which Python's `re` rejects. Following docs/formats.md §6.1 we replace that
 one literal, at load time, with the check it starts with: an http(s) scheme, case-insensitive.
 
 ELM 3.1 ships `:LearningAchievementSpecificationShape` with `sh:deactivated true`, so by the
 letter of the files a specification without ISCED-F, language or learning outcomes conforms.
 `strict=True` switches that shape on, enforcing the cardinalities the LOQ profile documents
-(formats.md §3.2); our export is checked against both variants.
+(docs/formats.md §3.2); our export is checked against both variants.
 """
 
 from __future__ import annotations

@@ -43,12 +43,6 @@ def parse_number(token: str) -> Decimal | None:
         return None
 
 
-def find_numbers(text: str) -> list[Decimal]:
-    """Every number in a text, in order."""
-    numbers = (parse_number(m) for m in _NUMBER_RE.findall(text))
-    return [n for n in numbers if n is not None]
-
-
 def tidy(value: Decimal) -> Decimal:
     """Round to 2 decimals and drop trailing zeros without switching to exponent notation."""
     value = value.quantize(_TWO)

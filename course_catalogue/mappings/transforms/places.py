@@ -82,11 +82,6 @@ def _translated() -> dict[str, str]:
     return table
 
 
-def known_country(code: str) -> bool:
-    """True when `code` is an ISO 3166-1 alpha-3 code of the EU table or of ISO 3166."""
-    return code in countries() or pycountry.countries.get(alpha_3=code) is not None
-
-
 def country(value: str) -> Result[str]:
     """ISO 3166-1 alpha-3 from "France", "Deutschland", "FR", "FRA", "UK", "EL" or an EU IRI."""
     value = value.strip()

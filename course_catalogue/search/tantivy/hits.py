@@ -86,7 +86,3 @@ def _first(stored: dict[str, list[Any]], field: str) -> Any:
     """`Document.get_first(field)` on the document's `to_dict()`: its first value, or None."""
     values = stored.get(field)
     return values[0] if values else None
-
-
-def _escaped(chunk: bytes) -> str:
-    return html.escape(chunk.decode("utf-8", errors="ignore"))

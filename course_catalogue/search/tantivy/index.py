@@ -15,37 +15,25 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from binascii import b2a_base64
 from collections.abc import Iterable, Mapping
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import orjson
 import tantivy
 
-from course_catalogue.catalogue.model import first_text
 from course_catalogue.search.backend import Document
 from course_catalogue.search.documents import (
     CARD_FIELDS,
     LANGUAGES,
+    MEMO_LIMIT,
     OTHER,
     TEXT_KINDS,
-    CourseFacts,
-    flatten,
-    implied_language,
-    isced_fields,
-    joined,
-    language_texts,
-    money_fields,
-    outcome_text,
-    places,
-    provider_key,
-    record_facts,
-    remember,
 )
 from course_catalogue.search.errors import IndexingError
-from course_catalogue.search.query import FACETS_BY_NAME, UNDATED_DAY, Range
-from course_catalogue.search.sorting import KEY_SEP, SORT_FIELDS, number_key, sort_key, title_key
+from course_catalogue.search.query import FACETS_BY_NAME, Range
+from course_catalogue.search.sorting import SORT_FIELDS, sort_key, title_key
 
 SCHEMA_VERSION = "7"  # 2: stored `seq` (search.sync.repair); 3: `eligible` (funding schemes);
 # 4: region/city, ISCED narrow/detailed, start_day, geo (lat/lon/id_hash); 5: slug hashes, range buckets;
@@ -207,131 +195,6 @@ def to_tantivy(doc: Document) -> str:
     return _encode_doc(out)
 
 
-def record_to_tantivy(record: Mapping[str, Any], status: str, seq: int, eligible: Iterable[str] = ()) -> str:
-    """`to_tantivy(record_document(record, status, seq, eligible))`, the same text, without the
-    search document in between: the embedded engine's full reindex (`EmbeddedBackend.rebuild_records`).
-    Raises what those two raise."""
-    return facts_to_tantivy(record_facts(record, status, seq), eligible)
-
-
-def facts_to_tantivy(facts: CourseFacts, eligible: Iterable[str] = ()) -> str:
-    """`to_tantivy(flatten(facts, eligible))`, built field by field from the facts.
-
-    The search document is a dict of some forty keys that `to_tantivy` walks again; here each
-    tantivy field is written once, from the same helpers `flatten` uses (`search.documents`), in
-    the key order `to_tantivy` gives (the document's order for its text fields, then its own), so
-    the JSON text is identical (tests/search/test_tantivy_records.py compares them)."""
-    doc_id = facts.id
-    if not isinstance(doc_id, str) or not doc_id:
-        return to_tantivy(flatten(facts, eligible))  # raises to_tantivy's IndexingError
-    languages, modes, keywords = facts.languages, facts.modes, facts.keywords
-    display = ("en", *languages)
-    title = first_text(facts.title, display)
-    provider = first_text(facts.provider, display)
-    eqf = str(facts.eqf_level) if facts.eqf_level is not None else None
-    start, end = facts.start_date, facts.end_date
-    start_iso = start.isoformat() if start else None
-    end_iso = end.isoformat() if end else None
-    money = money_fields(facts)
-    place = places(facts.locations, modes)
-    out: dict[str, Any] = {"id": doc_id, "status": facts.status or "active"}
-    # The text fields, in the document's key order (`flatten`), each when it has a value.
-    titles = joined(facts.title.values())
-    if titles:
-        out["titles"] = [titles]
-    _put(out, "keywords", keywords)
-    if provider:
-        out["provider"] = [provider]
-    _put(out, "country", facts.country)
-    if eqf:
-        out["eqf"] = [eqf]
-    _put(out, "languages", languages)
-    _put(out, "modes", modes)
-    _put(out, "schedule", facts.schedule)
-    plain = all(type(code) is str for code in facts.isced_f)  # then codes are non-empty strings
-    for name, codes in zip(_ISCED_FIELDS, isced_fields(facts.isced_f), strict=True):
-        if not plain:
-            _put(out, name, codes)
-        elif codes:
-            out[name] = codes
-    _put(out, "eligible", sorted(eligible))
-    implied = implied_language(languages)
-    for kind, text in (
-        ("title", facts.title),
-        ("description", facts.description),
-        ("outcomes", outcome_text(facts.outcomes)),
-    ):
-        if text:
-            for name, value in language_texts(kind, text, implied).items():
-                out[name] = [value]  # non-empty: joined non-blank texts
-    # Then to_tantivy's own fields, in its order.
-    key = provider_key(provider)
-    if key:
-        out["provider_key"], out["provider_hash"] = [key], [slug_hash(key)]
-    for name, hashed, slugs in (
-        ("region_keys", "region_hash", place.region_keys),
-        ("city_keys", "city_hash", place.city_keys),
-    ):
-        if slugs:  # non-empty slugs
-            out[name], out[hashed] = slugs, [slug_hash(slug) for slug in slugs]
-    if money.ects is not None:
-        out["ects"] = money.ects
-    if money.price is not None:
-        out["price"] = money.price
-    out["start_day"] = float(start.toordinal() if start else UNDATED_DAY)
-    for field, number in (("ects", money.ects), ("price", money.price)):
-        bucket = range_bucket(field, number)
-        if bucket is not None:
-            out[BUCKET_FIELDS[field]] = bucket
-    geo = place.geo
-    if geo is not None:
-        out["lat"], out["lon"] = geo["lat"], geo["lon"]
-    out[ID_HASH] = id_hash(doc_id)
-    out["visible_until"] = end.toordinal() if end else NEVER
-    title_sort = title_key(title)
-    out["sort_start"] = KEY_SEP.join((start_iso or "~", title_sort, doc_id))
-    out["sort_ects"] = number_key(money.ects, doc_id)
-    out["sort_price"] = number_key(money.price, doc_id)
-    out["sort_title"] = KEY_SEP.join((title_sort, doc_id))
-    card = {
-        "id": doc_id,
-        "status": facts.status,
-        "title": title,
-        "provider": provider,
-        "country": facts.country,
-        "eqf": eqf,
-        "ects": money.ects,
-        "ects_basis": money.ects_basis,
-        "modes": modes,  # tuples: the same JSON arrays as the document's lists
-        "languages": languages,
-        "schedule": facts.schedule,
-        "start_date": start_iso,
-        "end_date": end_iso,
-        "price": money.price,
-        "currency": money.currency,
-        "free": money.free,
-        "url": facts.url,
-        "keywords": keywords,
-        "cities": place.cities,
-        "regions": place.regions,
-        "geo": geo,
-    }
-    out["card"] = b2a_base64(_card_bytes(card), newline=False).decode("ascii")  # = b64encode
-    out["seq"] = int(facts.seq or 0)
-    return _encode_doc(out)
-
-
-_ISCED_FIELDS = ("isced", "isced_broad", "isced_narrow", "isced_detailed")
-
-
-def _put(out: dict[str, Any], name: str, value: Any) -> None:
-    """Set text field `name` as to_tantivy does: when the value is set and has a non-empty text."""
-    if value:
-        texts = [value] if type(value) is str else _texts(value)
-        if texts:
-            out[name] = texts
-
-
 _PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 # orjson writes dates and dataclasses natively; passed through, they go where the stdlib sent
 # them: to `default` (str) in a card, to a TypeError in a document (documents hold JSON values).
@@ -363,17 +226,11 @@ def id_hash(doc_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(doc_id.encode(), digest_size=8).digest(), "big") >> 1
 
 
+@lru_cache(maxsize=MEMO_LIMIT)
 def slug_hash(slug: str) -> int:
     """The integer a slug facet value is counted as (SLUG_FIELDS): the same stable 63-bit hash
     as `id_hash`. Slugs repeat across a catalogue, so their hashes are kept (bounded)."""
-    hashed = _SLUG_HASHES.get(slug)
-    if hashed is None:
-        hashed = id_hash(slug)
-        remember(_SLUG_HASHES, slug, hashed)
-    return hashed
-
-
-_SLUG_HASHES: dict[str, int] = {}
+    return id_hash(slug)
 
 
 def range_bucket(field: str, value: Any) -> str | None:
