@@ -140,6 +140,21 @@ raw_items = sa.Table(
     sa.Column("stored_at", UTCDateTime, nullable=False),
 )
 
+item_fingerprints = sa.Table(
+    "item_fingerprints",
+    metadata,
+    # What the last successful run made of one stored course's feed item (catalogue.item_memory):
+    # `digest` keys the item's raw bytes with the mapping spec, source parameters and code that
+    # mapped it, so an item a later run reads with the same digest need not be mapped again; its
+    # course (checked active with this content_hash) and `issues` carry forward.
+    sa.Column("course_id", sa.String(64), sa.ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("source_id", sa.String(64), nullable=False),
+    sa.Column("digest", sa.String(32), nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("issues", JSONType, nullable=False),  # the record's issues, catalogue.item_memory form
+    sa.Index(None, "source_id", "digest"),
+)
+
 changes = sa.Table(
     "changes",
     metadata,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Protocol
@@ -31,10 +31,13 @@ from course_catalogue.catalogue.changes import Candidate
 from course_catalogue.catalogue.codec import course_to_dict, record_hash
 from course_catalogue.catalogue.course_writes import unstorable
 from course_catalogue.catalogue.entitlements import PublishingPolicy
+from course_catalogue.catalogue.item_memory import Carried, Recalled, issue_rows, issues_from_rows
 from course_catalogue.catalogue.model import Organisation
 from course_catalogue.catalogue.runs import Issue, IssueKind, Outcome, RunReport, Severity
 from course_catalogue.catalogue.sources import with_registered_provider
 from course_catalogue.catalogue.validate import validate
+from course_catalogue.harvesters.base import Gathered
+from course_catalogue.harvesters.recall import item_digest
 from course_catalogue.mappings.coverage import counter_for
 from course_catalogue.mappings.engine import apply
 from course_catalogue.mappings.items import RawItem
@@ -46,7 +49,11 @@ logger = logging.getLogger(__name__)
 class BatchTarget(Protocol):
     """Where `Intake.flush` hands valid records: a store session, or the run's spool."""
 
-    def offer(self, candidates: Sequence[Candidate]) -> None: ...
+    def offer(self, candidates: Sequence[Candidate | Carried]) -> None: ...
+
+
+RecallFn = Callable[[Collection[str]], dict[str, Recalled]]
+"""digests -> what the last successful runs made of items with them (`harvesters.recall.Recall`)."""
 
 
 class Intake:
@@ -64,12 +71,18 @@ class Intake:
         *,
         max_per_kind: int = 1000,
         policy: PublishingPolicy | None = None,
+        key: bytes | None = None,
+        recall: RecallFn | None = None,
     ) -> None:
         self.spec = spec
+        # `key` (harvesters.recall.run_key): valid records are remembered under their item's
+        # digest; with `recall` too, items the last successful runs mapped skip the work.
+        self.key = key
+        self.recall = recall if key is not None else None
         self.provider = provider  # the source registration's provider: fills gaps in records
         self.policy = policy  # None: the source may publish for any provider
         self.report = report
-        self.pending: list[Candidate] = []
+        self.pending: list[Candidate | Carried] = []
         # provider_ref -> content digest and pointer of its first occurrence in the feed, packed in
         # one bytes object (see _first): held for every record of the run, so kept small
         self.seen: dict[str, bytes] = {}
@@ -82,10 +95,35 @@ class Intake:
         self._now = datetime.now(UTC)
         self.coverage = counter_for(spec)
 
+    def take_batch(self, batch: Sequence[Gathered]) -> None:
+        """`take` each gathered item in order, recalling the batch's unchanged items at once:
+        an item the source's last successful run mapped from the same bytes, spec, parameters
+        and code (`harvesters.recall`) whose course is still stored as it left it is not mapped
+        or validated again; its issues and its course carry forward (`_carry`), and the run's
+        report is the one mapping it would give."""
+        if self.key is None:
+            for gathered in batch:
+                self.take(gathered.item, gathered.issues)
+            return
+        digests = [item_digest(self.key, gathered.item) for gathered in batch]
+        readable = {d for d, g in zip(digests, batch, strict=True) if g.readable}
+        recalled = self.recall(readable) if self.recall is not None else {}
+        for gathered, digest in zip(batch, digests, strict=True):
+            found = recalled.get(digest)
+            if found is not None and gathered.readable and self._carry(gathered, digest, found):
+                continue
+            self.take(gathered.item, gathered.issues, digest=digest)
+
     def take(
-        self, item: RawItem, reader_issues: Iterable[Issue] = (), harvested_at: datetime | None = None
+        self,
+        item: RawItem,
+        reader_issues: Iterable[Issue] = (),
+        harvested_at: datetime | None = None,
+        *,
+        digest: str | None = None,
     ) -> str | None:
-        """Map, validate and keep one item (or count it FAILED); returns its provider_ref if known."""
+        """Map, validate and keep one item (or count it FAILED); returns its provider_ref if known.
+        `digest`: the item's digest under `key` (computed when None and there is a key)."""
         reader_issues = list(reader_issues)
         self.items += 1
         if has_error(reader_issues):
@@ -95,6 +133,8 @@ class Intake:
             self.unidentified += 1
             self.report.count(Outcome.FAILED)
             return None
+        if digest is None and self.key is not None:
+            digest = item_digest(self.key, item)
         when = harvested_at or self._now
         try:
             mapped = apply(
@@ -112,7 +152,7 @@ class Intake:
         if ref is None:
             self.unidentified += 1
         else:
-            repeat = self._repeat(ref, item)
+            repeat = self._repeat(ref, item, digest)
             if repeat is not None:
                 self.note(repeat)
                 if repeat.severity is Severity.ERROR:
@@ -137,8 +177,9 @@ class Intake:
             refused = self.policy.check(course.provider)  # (no name at all: validation said so)
             if refused is not None:
                 issues.append(refused)
+        issues = [_located(issue, ref, item.pointer) for issue in issues]
         for issue in issues:
-            self.note(_located(issue, ref, item.pointer))
+            self.note(issue)
         if course is None or has_error(issues):
             self.report.count(Outcome.FAILED)
             return ref
@@ -149,8 +190,44 @@ class Intake:
             self.report.count(Outcome.FAILED)
             return ref
         self.valid += 1
-        self.pending.append(Candidate(course, record_hash(record), item.content, item.media_type, record))
+        stored_issues = issue_rows(issues, ref, item.pointer) if digest is not None else None
+        self.pending.append(
+            Candidate(
+                course,
+                record_hash(record),
+                item.content,
+                item.media_type,
+                record,
+                digest=digest,
+                issues=stored_issues,
+            )
+        )
         return ref
+
+    def _carry(self, gathered: Gathered, digest: str, recalled: Recalled) -> bool:
+        """Take an item the last successful run mapped (see `take_batch`): what `take` would do,
+        without mapping and validating. False (nothing taken) when the item does not parse as
+        it did then, which cannot happen for the same bytes short of a fault: `take` then
+        handles it."""
+        item, ref = gathered.item, recalled.provider_ref
+        if self.coverage is not None:
+            try:
+                doc = self.spec.selector_language.parse(item)
+            except ValueError:
+                return False
+            self.coverage.observe(doc)
+        self.items += 1
+        repeat = self._repeat(ref, item, digest)
+        if repeat is not None:
+            self.note(repeat)
+            if repeat.severity is Severity.ERROR:
+                self.report.count(Outcome.FAILED)
+            return True
+        for issue in issues_from_rows(recalled.issues, ref, item.pointer):
+            self.note(issue)
+        self.valid += 1
+        self.pending.append(Carried(recalled.course_id, self.report.source_id, ref, recalled.content_hash))
+        return True
 
     def _fault(self, item: RawItem, ref: str | None) -> str | None:
         """A programming fault met while mapping or validating one item: the record is rejected
@@ -174,10 +251,14 @@ class Intake:
             target.offer(self.pending)
             self.pending = []
 
-    def _repeat(self, ref: str, item: RawItem) -> Issue | None:
+    def _repeat(self, ref: str, item: RawItem, item_digest: str | None = None) -> Issue | None:
         """None for the first occurrence of ref; else the issue: an identical copy of a record is
-        only noted, a different record under the same id is an ERROR (the first one wins)."""
-        digest = hashlib.blake2b(item.content, digest_size=_DIGEST).digest()
+        only noted, a different record under the same id is an ERROR (the first one wins).
+        `item_digest`: the item's digest under the run key, when there is one (of the same size)."""
+        if item_digest is not None:
+            digest = bytes.fromhex(item_digest)
+        else:
+            digest = hashlib.blake2b(item.content, digest_size=_DIGEST).digest()
         first = self.seen.get(ref)
         if first is None:
             self.seen[ref] = _first(digest, item.pointer)

@@ -56,9 +56,10 @@ from course_catalogue.catalogue.preview import LIMIT as PREVIEW_LIMIT
 from course_catalogue.catalogue.runs import Issue, Outcome, RunReport, RunStatus, Severity
 from course_catalogue.catalogue.sources import FetchState, Source, registered_provider, source_parameters
 from course_catalogue.catalogue.store import GUARD_COUNT, GUARD_SHARE, CatalogueStore
-from course_catalogue.harvesters.base import harvester_for
+from course_catalogue.harvesters.base import Gathered, harvester_for
 from course_catalogue.harvesters.http import Fetcher, FetchResult
 from course_catalogue.harvesters.intake import Intake
+from course_catalogue.harvesters.recall import Recall, run_key
 from course_catalogue.harvesters.spool import Spool
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.spec import MappingSpec, bind_parameters, load_spec
@@ -74,6 +75,8 @@ BATCH = 2000
 """Valid records handed to the store at a time: what bounds a run's memory, whatever the feed size."""
 SINK_BATCH = 5000
 """Changed courses per sink call: few calls (each may commit an index), bounded memory."""
+RECALL_BATCH = 500
+"""Items whose digests are looked up at once (one query: see `harvesters.recall`)."""
 
 
 @dataclass(frozen=True)
@@ -224,11 +227,17 @@ def _harvest(
     harvester = harvester_for(source.format)
     intake = _intake(store, spec, report, settings, source)
     keep = PREVIEW_LIMIT if observe is not None else 0
+    intake.recall = Recall(store, source.id) if intake.key is not None else None
     with Spool() as spool, paced_collection(BATCH) as pacer:
+        gathered_batch: list[Gathered] = []
         for gathered in harvester.gather(data, spec):
-            intake.take(gathered.item, gathered.issues)
-            intake.flush(spool, BATCH)
+            gathered_batch.append(gathered)
+            if len(gathered_batch) >= RECALL_BATCH:
+                intake.take_batch(gathered_batch)
+                gathered_batch = []
+                intake.flush(spool, BATCH)
             pacer.tick()
+        intake.take_batch(gathered_batch)
         intake.flush(spool)
         intake.close()
         if intake.items and not intake.valid:
@@ -290,13 +299,16 @@ def _fetch(
 def _intake(
     store: CatalogueStore, spec: MappingSpec, report: RunReport, settings: HarvestSettings, source: Source
 ) -> Intake:
+    provider = registered_provider(source)
+    policy = publishing_policy(store, source)  # None: the source may publish for anyone
     return Intake(
         spec,
         report,
         settings.max_issues,
-        registered_provider(source),
+        provider,
         max_per_kind=settings.max_issues_per_kind,
-        policy=publishing_policy(store, source),  # None: the source may publish for anyone
+        policy=policy,
+        key=run_key(spec, source_parameters(source), provider, policy),
     )
 
 

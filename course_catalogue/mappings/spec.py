@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import functools
+import hashlib
 import re
 import string
 import tomllib
@@ -113,6 +114,8 @@ class MappingSpec:
     ignore: tuple[str, ...] = ()  # source paths deliberately left unmapped (mappings.coverage)
     ignore_rules: IgnoreRules = field(default_factory=lambda: IgnoreRules(()), compare=False)
     default_country: str | None = None  # the provider's country when a record gives none
+    # blake2b of the spec file's bytes (load_spec): what item digests key on (harvesters.recall)
+    digest: str = ""
 
 
 def _spec_path(name_or_path: str) -> Path:
@@ -131,12 +134,13 @@ def load_spec(name_or_path: str) -> MappingSpec:
     """
     path = _spec_path(name_or_path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_bytes()
+        data = tomllib.loads(text.decode("utf-8"))
     except FileNotFoundError:
         raise ConfigurationError(f"mapping spec {name_or_path!r} not found ({path})") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigurationError(f"{path}: cannot read mapping spec: {exc}") from exc
-    return _Compiler(path).spec(data)
+    return replace(_Compiler(path).spec(data), digest=hashlib.blake2b(text, digest_size=16).hexdigest())
 
 
 class _Compiler:
