@@ -31,7 +31,7 @@ from course_catalogue.catalogue.changes import Candidate
 from course_catalogue.catalogue.codec import course_to_dict, record_hash
 from course_catalogue.catalogue.course_writes import unstorable
 from course_catalogue.catalogue.entitlements import PublishingPolicy
-from course_catalogue.catalogue.item_memory import Carried, Recalled, issue_rows, issues_from_rows
+from course_catalogue.catalogue.item_memory import Carried, ItemReport, Recalled, issue_from_row, issue_rows
 from course_catalogue.catalogue.model import Organisation
 from course_catalogue.catalogue.runs import Issue, IssueKind, Outcome, RunReport, Severity
 from course_catalogue.catalogue.sources import with_registered_provider
@@ -190,7 +190,10 @@ class Intake:
             self.report.count(Outcome.FAILED)
             return ref
         self.valid += 1
-        stored_issues = issue_rows(issues, ref, item.pointer) if digest is not None else None
+        report = None
+        if digest is not None:
+            paths = tuple(self.coverage.last_paths) if self.coverage is not None else ()
+            report = ItemReport(issue_rows(issues, ref, item.pointer), paths)
         self.pending.append(
             Candidate(
                 course,
@@ -199,7 +202,7 @@ class Intake:
                 item.media_type,
                 record,
                 digest=digest,
-                issues=stored_issues,
+                report=report,
             )
         )
         return ref
@@ -210,7 +213,7 @@ class Intake:
         it did then, which cannot happen for the same bytes short of a fault: `take` then
         handles it."""
         item, ref = gathered.item, recalled.provider_ref
-        if self.coverage is not None:
+        if self.coverage is not None and not self.coverage.observe_known(recalled.report.paths):
             try:
                 doc = self.spec.selector_language.parse(item)
             except ValueError:
@@ -223,8 +226,10 @@ class Intake:
             if repeat.severity is Severity.ERROR:
                 self.report.count(Outcome.FAILED)
             return True
-        for issue in issues_from_rows(recalled.issues, ref, item.pointer):
-            self.note(issue)
+        for row in recalled.report.issues:
+            # note(), without building the issues it would only count
+            if self._room((Severity(row[0]), row[1], row[3])):
+                self.report.issues.append(issue_from_row(row, ref, item.pointer))
         self.valid += 1
         self.pending.append(Carried(recalled.course_id, self.report.source_id, ref, recalled.content_hash))
         return True
@@ -275,13 +280,18 @@ class Intake:
     def note(self, issue: Issue) -> None:
         """Count an issue and keep it within the limits (a broken feed must not flood the
         database, nor one kind of issue crowd out the others)."""
-        kind = (issue.severity, issue.code, issue.field)
+        if self._room((issue.severity, issue.code, issue.field)):
+            self.report.issues.append(issue)
+
+    def _room(self, kind: IssueKind) -> bool:
+        """Whether the report keeps the next issue of `kind` (counted as kept), else it is
+        counted as dropped."""
         kept = self._kept.get(kind, 0)
         if kept < ALWAYS_KEPT or (kept < self._max_per_kind and len(self.report.issues) < self._max_issues):
             self._kept[kind] = kept + 1
-            self.report.issues.append(issue)
-        else:
-            self.report.dropped[kind] += 1
+            return True
+        self.report.dropped[kind] += 1
+        return False
 
     def close(self) -> None:
         """The run's items are all taken: its coverage goes into the report."""

@@ -23,7 +23,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from course_catalogue.catalogue.entitlements import PublishingPolicy
-from course_catalogue.catalogue.item_memory import Recalled, recall
+from course_catalogue.catalogue.item_memory import Recalled, Recaller
 from course_catalogue.catalogue.model import Organisation
 from course_catalogue.catalogue.sources import SourceParameters
 from course_catalogue.catalogue.store import CatalogueStore
@@ -88,10 +88,10 @@ class Recall:
 
     def __init__(self, store: CatalogueStore, source_id: str) -> None:
         self.store = store
-        self.source_id = source_id
+        self._recaller = Recaller(source_id)
 
     def __call__(self, digests: Collection[str]) -> dict[str, Recalled]:
         if not digests:
             return {}
         with self.store.reading() as conn:
-            return recall(conn, self.source_id, digests)
+            return self._recaller.recall(conn, digests)

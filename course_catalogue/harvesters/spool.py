@@ -52,7 +52,7 @@ class Spool:
         rows = [
             c
             if isinstance(c, Carried)
-            else (dict(c.stored_record()), c.content_hash, c.raw, c.media_type, c.digest, c.issues)
+            else (dict(c.stored_record()), c.content_hash, c.raw, c.media_type, c.digest, c.report)
             for c in candidates
         ]
         pickle.dump(rows, self._file, protocol=pickle.HIGHEST_PROTOCOL)

@@ -136,16 +136,21 @@ class CoverageCounter:
         self._settled: set[str] = set()  # read, or ignored and checked against the rules
         self._conflicts: dict[str, str] = {}  # ignored path a rule reads -> the ignore entry
         self._untracked = 0  # values at paths beyond MAX_PATHS
+        self.last_paths: Sequence[str] = ()
 
     def observe(self, doc: Any) -> None:
-        """Count one record's values and settle what they are."""
+        """Count one record's values and settle what they are. `last_paths` is then the paths
+        the record had (non-null) values at, in its order: what `observe_known` takes."""
         values, state = self.tracker.values(doc)
         self.records += 1
         counts, settled = self._counts, self._settled
         pending = False
+        kept: list[str] = []
+        self.last_paths = kept
         for path, value in values.items():
             if self._longest_null >= len(value) and fold(value) in self._nulls:
                 continue
+            kept.append(path)
             n = counts.get(path)
             if n is None:
                 if len(counts) >= MAX_PATHS:
@@ -171,6 +176,20 @@ class CoverageCounter:
                     self._conflicts[path] = entry
             elif entry is not None:
                 settled.add(path)
+
+    def observe_known(self, paths: Sequence[str]) -> bool:
+        """Count a record known to have values at `paths` (an earlier run's `last_paths` for the
+        same bytes and spec), when that is all `observe` would do with it: every path already
+        counted with an example and settled. False (nothing counted) otherwise: `observe` the
+        record's document then, which decides what its values are."""
+        counts, settled = self._counts, self._settled
+        for path in paths:
+            if path not in settled or path not in counts:
+                return False
+        self.records += 1
+        for path in paths:
+            counts[path] += 1
+        return True
 
     def result(self) -> Coverage:
         paths = []

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from course_catalogue.catalogue.changes import CourseStatus
 from course_catalogue.catalogue.runs import Outcome, RunReport, RunStatus
-from course_catalogue.catalogue.schema import item_fingerprints
+from course_catalogue.catalogue.schema import item_fingerprints, item_reports
 from course_catalogue.catalogue.sources import Source, SourceParameters, set_parameters
 from course_catalogue.catalogue.store import CatalogueStore
 from course_catalogue.harvesters import intake
@@ -49,6 +49,7 @@ class Mapped:
 def _forget(store: CatalogueStore) -> None:
     with store.writing() as conn:
         conn.execute(sa.delete(item_fingerprints))
+        conn.execute(sa.delete(item_reports))
 
 
 def _seen(report: RunReport) -> tuple[object, ...]:

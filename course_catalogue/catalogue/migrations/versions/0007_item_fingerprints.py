@@ -1,4 +1,5 @@
-"""What the last successful run made of each stored course's feed item, so unchanged items skip the work.
+"""What the last successful run made of each stored course's feed item (fingerprint, issues, source
+paths), so unchanged items skip the work.
 
 Empty after the upgrade: the first run of each source after it maps every item as before and
 fills the table.
@@ -32,15 +33,23 @@ def upgrade() -> None:
         sa.Column("source_id", sa.String(64), nullable=False),
         sa.Column("digest", sa.String(32), nullable=False),
         sa.Column("content_hash", sa.String(64), nullable=False),
-        sa.Column("issues", JSON, nullable=False),
+        sa.Column("report", sa.String(32), nullable=False),
         sa.ForeignKeyConstraint(
             ["course_id"], ["courses.id"], name="fk_item_fingerprints_course_id_courses", ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("course_id", name="pk_item_fingerprints"),
     )
     op.create_index("ix_item_fingerprints_source_id_digest", "item_fingerprints", ["source_id", "digest"])
+    op.create_table(
+        "item_reports",
+        sa.Column("digest", sa.String(32), nullable=False),
+        sa.Column("issues", JSON, nullable=False),
+        sa.Column("paths", JSON, nullable=False),
+        sa.PrimaryKeyConstraint("digest", name="pk_item_reports"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("item_reports")
     op.drop_index("ix_item_fingerprints_source_id_digest", table_name="item_fingerprints")
     op.drop_table("item_fingerprints")
