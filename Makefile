@@ -74,7 +74,7 @@ opensearch-deps:
 ## first build takes a minute, later ones nothing until tools/opensearch changes). A failed build only
 ## warns here: the tests that need the node then skip, or fail under CI=true.
 opensearch-build: install-dev opensearch-deps
-	@$(BIN)/python -m course_catalogue.search.opensearch_local build || \
+	@$(BIN)/python -m course_catalogue.search.opensearch.local build || \
 		echo "warning: the OpenSearch launcher did not build; its tests will skip (fail under CI=true)" >&2
 
 ## opensearch: a real OpenSearch 2.19.1 (tools/opensearch, k-NN plugin loaded) on http://127.0.0.1:$(OPENSEARCH_PORT)
@@ -87,7 +87,7 @@ OPENSEARCH_PORT ?= 9250
 OPENSEARCH_HEAP_MB ?= 512
 OPENSEARCH_PROFILE ?=
 opensearch: install opensearch-deps
-	$(BIN)/python -m course_catalogue.search.opensearch_local run --nodes $(OPENSEARCH_NODES) --http-port $(OPENSEARCH_PORT) \
+	$(BIN)/python -m course_catalogue.search.opensearch.local run --nodes $(OPENSEARCH_NODES) --http-port $(OPENSEARCH_PORT) \
 		--heap-mb $(OPENSEARCH_HEAP_MB) $(if $(OPENSEARCH_PROFILE),--profile $(OPENSEARCH_PROFILE) \
 		--data instance/$(OPENSEARCH_PROFILE),--knn --data instance/opensearch)
 

@@ -17,11 +17,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from course_catalogue.search.analysis import split_text
 from course_catalogue.search.backend import Document
 from course_catalogue.search.documents import CARD_FIELDS
 from course_catalogue.search.query import FACETS, FACETS_BY_NAME, Query
-from course_catalogue.search.tantivy_index import visible_until
-from course_catalogue.search.tantivy_query import split_text
+from course_catalogue.search.tantivy.index import visible_until
 
 _SCALAR = {"country": "country", "eqf": "eqf", "provider": "provider_key"}
 _MULTI = {"language": "languages", "mode": "modes", "field": "isced_broad", "funding": "eligible"}

@@ -6,7 +6,7 @@ its own child process so peak memory (`ru_maxrss`) does not mix between measurem
 
 * ceiling: the raw parser alone over the same bytes: `csv.DictReader`; lxml `iterparse` with
   `clear()` at the end of every record element; `pyoxigraph.parse` iterating every triple;
-* harvest: `harvesters.pipeline.run_harvest` into a fresh SQLite store in a temporary directory
+* harvest: `services.pipeline.run_harvest` into a fresh SQLite store in a temporary directory
   (read, map, validate, hash, store): a first load (every record ADDED) and then a re-harvest of the
   unchanged feed (every record UNCHANGED, the common scheduled case) in the same child.
 
@@ -105,7 +105,7 @@ def measure_child(kind: str, fmt: str, path: Path, max_feed_bytes: int | None = 
         }
     from course_catalogue.catalogue.sources import Source
     from course_catalogue.catalogue.store import CatalogueStore
-    from course_catalogue.harvesters.pipeline import HarvestSettings, run_harvest
+    from course_catalogue.services.pipeline import HarvestSettings, run_harvest
 
     # A 100k-record ELM Turtle feed is 226 MB, a 1M-record CSV 850 MB: over the default 200 MB cap
     # on a feed, raised here (an operator setting) so the cap does not decide what is measured.

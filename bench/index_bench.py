@@ -76,7 +76,7 @@ def _store(directory: Path) -> Any:
 def fill_child(docs: int, seed: int, out: Path, directory: Path) -> dict[str, Any]:
     """Harvest the generated CSV feed into a fresh store in `directory` (not an indexing figure)."""
     from course_catalogue.catalogue.sources import Source
-    from course_catalogue.harvesters.pipeline import HarvestSettings, run_harvest
+    from course_catalogue.services.pipeline import HarvestSettings, run_harvest
 
     data = feed_path("csv", docs, seed, out).read_bytes()
     # The 1M-record CSV is 850 MB, over the default 200 MB cap on a feed: raised here (an operator
@@ -97,8 +97,8 @@ def fill_child(docs: int, seed: int, out: Path, directory: Path) -> dict[str, An
 def reindex_child(directory: Path, parts_docs: int) -> dict[str, Any]:
     """The full reindex from the store in `directory` (its peak memory alone), then its parts
     over the first `parts_docs` courses."""
-    from course_catalogue.search.embedded import EmbeddedBackend
     from course_catalogue.search.sync import record_documents, reindex
+    from course_catalogue.search.tantivy.backend import EmbeddedBackend
 
     store = _store(directory)
     with tempfile.TemporaryDirectory(prefix="index-", dir=directory) as index_dir:
@@ -129,7 +129,7 @@ def _convert(rows: list[Any]) -> int:
     (`stored_records`, `record_to_tantivy`), each text dropped as the writer would drop it: keeping
     100k of them would add the page faults of a few hundred MB to what is measured."""
     from course_catalogue.search.sync import stored_records
-    from course_catalogue.search.tantivy_index import record_to_tantivy
+    from course_catalogue.search.tantivy.index import record_to_tantivy
 
     count = 0
     for record in stored_records(rows):

@@ -251,9 +251,9 @@ def prepare(instance: Path, corpus_docs: int | None = None, seed: int = 1) -> tu
     os.environ["CATALOGUE_INSTANCE_PATH"] = str(instance)
     from course_catalogue.catalogue.model import first_text
     from course_catalogue.catalogue.sources import Source
-    from course_catalogue.harvesters.pipeline import run_harvest
+    from course_catalogue.services.pipeline import run_harvest
+    from course_catalogue.services.runtime import get_services
     from course_catalogue.web.app import create_app
-    from course_catalogue.web.services import get_services
 
     app = create_app(instance_path=str(instance))
     services = get_services(app)
@@ -292,9 +292,9 @@ def harvest_loop(instance: Path, stop: Any, done: Any, every: float = 0.0) -> No
     asyncio clients and slow down the load generator rather than the servers. `every` > 0
     waits that many seconds between harvests (0: back to back)."""
     from course_catalogue.catalogue.sources import Source
-    from course_catalogue.harvesters.jobs import run_harvest_exclusive
+    from course_catalogue.services.jobs import run_harvest_exclusive
+    from course_catalogue.services.runtime import get_services
     from course_catalogue.web.app import create_app
-    from course_catalogue.web.services import get_services
 
     app = create_app(instance_path=str(instance))  # kept: services close when the app is collected
     services = get_services(app)

@@ -1,6 +1,6 @@
 """OpenSearch beside the embedded engine in `bench.search_bench` (`--opensearch local|local:3|URL`).
 
-`local` starts one node from tools/opensearch (search.opensearch_local, full JIT, no quick start)
+`local` starts one node from tools/opensearch (search.opensearch.local, full JIT, no quick start)
 in a temporary folder, `local:3` a 3-node cluster with an index of 2 primaries and 1 replica; a
 URL uses an existing cluster (index prefix "bench", deleted afterwards). The bench corpus is
 bulk-indexed into it with `OpenSearchBackend.rebuild`, which gives the bulk indexing figures:
@@ -20,8 +20,8 @@ from typing import Any
 
 from bench.machine import percentiles
 from course_catalogue.search.backend import Document
-from course_catalogue.search.opensearch import OpenSearchBackend
-from course_catalogue.search.opensearch_local import LocalCluster
+from course_catalogue.search.opensearch.backend import OpenSearchBackend
+from course_catalogue.search.opensearch.local import LocalCluster
 from course_catalogue.search.query import Query
 
 

@@ -36,9 +36,9 @@ from bench.opensearch_engine import OpenSearchEngine, fill, open_engine, warm_up
 from bench.vocab import TOPICS
 from course_catalogue.search.backend import Document, SearchBackend
 from course_catalogue.search.documents import to_document
-from course_catalogue.search.embedded import EmbeddedBackend
 from course_catalogue.search.query import Query
-from course_catalogue.search.tantivy_index import SCHEMA_VERSION
+from course_catalogue.search.tantivy.backend import EmbeddedBackend
+from course_catalogue.search.tantivy.index import SCHEMA_VERSION
 
 OUT = Path(__file__).parent / "out"
 CORPUS_VERSION = "1"  # bump when the generator changes, so cached corpora are rebuilt

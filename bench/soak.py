@@ -538,8 +538,8 @@ class Soak:
         from course_catalogue.catalogue.changes import CourseStatus
         from course_catalogue.catalogue.eligibility_store import EligibilityStore
         from course_catalogue.catalogue.store import CatalogueStore
-        from course_catalogue.search.embedded import EmbeddedBackend
         from course_catalogue.search.sync import index_facts
+        from course_catalogue.search.tantivy.backend import EmbeddedBackend
 
         found: dict[str, list[str]] = {}
         store = CatalogueStore(f"sqlite:///{self.instance / 'catalogue.db'}")

@@ -2,7 +2,7 @@
 
 Used by the atheris targets (`python -m fuzz.<format>_target`) and by the hypothesis suite
 (tests/reliability/test_hostile_feeds.py), so both exercise the same harvest path:
-`harvesters.pipeline.run_harvest` on a real SQLite store.
+`services.pipeline.run_harvest` on a real SQLite store.
 
 The invariant (`check`): whatever the bytes, the harvest returns a finished run report
 (SUCCEEDED, FAILED or HELD) and raises nothing; a FAILED run leaves the catalogue (courses,
@@ -25,7 +25,7 @@ from course_catalogue.catalogue import schema
 from course_catalogue.catalogue.runs import RunReport, RunStatus
 from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.store import CatalogueStore, open_engine
-from course_catalogue.harvesters.pipeline import HarvestSettings, run_harvest
+from course_catalogue.services.pipeline import HarvestSettings, run_harvest
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 CSV_SEED_ROWS = 25  # the edX feed is 2 MB; its first rows carry every column's quirks

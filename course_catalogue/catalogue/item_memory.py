@@ -3,7 +3,7 @@
 An item's *digest* keys its raw bytes (with its media type and reader-given id) by a *run key*:
 a hash of everything else mapping and validation depend on (the mapping spec's file, the
 source's parameters and registered provider, its publishing policy, the code's version; see
-`harvesters.recall`). Two items with one digest therefore map to the same course with the same
+`services.recall`). Two items with one digest therefore map to the same course with the same
 issues, up to their position in the feed (the pointer) and the run's time, which the store's
 content hash already leaves out.
 

@@ -4,7 +4,7 @@ Run-level problems (feed cannot be fetched or parsed) raise `catalogue.errors.Fe
 the run; item-level problems become `Issue` entries in the report and never raise.
 
 A report keeps a bounded sample of its issues (the first ones of each kind, see
-`harvesters.intake`) but counts every one: `RunReport.totals()` gives the exact number per
+`services.intake`) but counts every one: `RunReport.totals()` gives the exact number per
 (severity, code, field), whatever was kept, and every count a report shows comes from it.
 `RunReport.coverage` says, per source path that carried a value, in how many records it did and
 whether a mapping rule read it (see `mappings.coverage`).

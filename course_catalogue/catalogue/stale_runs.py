@@ -3,7 +3,7 @@
 A harvest records its run RUNNING first and finishes it at the end; a process killed in between
 leaves the row RUNNING for good. These functions let a periodic reaper close such runs as
 FAILED. They only look at the clock: the caller must first make sure no live harvest owns the
-run (harvesters/jobs.py checks that the source's lock is free).
+run (services/jobs.py checks that the source's lock is free).
 """
 
 from __future__ import annotations

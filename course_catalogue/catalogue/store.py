@@ -15,7 +15,7 @@ anyway. Every SQLite write transaction starts with BEGIN IMMEDIATE: the harvest 
 computed under the write lock, and a deferred BEGIN that reads first would fail with "database is
 locked" (not wait) when it tries to upgrade to writing while another writer holds the lock.
 A harvest's transaction (`harvesting`) lasts as long as its caller feeds it: the pipeline reads and
-maps the whole feed into a spool first (`harvesters.spool`), so other writers wait only for the
+maps the whole feed into a spool first (`services.spool`), so other writers wait only for the
 writes (on SQLite up to the 30 s busy timeout, then StoreError).
 """
 

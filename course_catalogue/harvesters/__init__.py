@@ -1,1 +1,3 @@
-"""Harvesters: turn a provider feed (file, URL or pushed bytes) into raw items, and run the pipeline."""
+"""Harvesters: format readers that turn a provider feed's bytes into raw items, and the HTTP fetch.
+
+The harvest run itself (mapping, validation, the store transaction) is `services.pipeline`."""

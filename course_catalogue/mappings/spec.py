@@ -114,7 +114,7 @@ class MappingSpec:
     ignore: tuple[str, ...] = ()  # source paths deliberately left unmapped (mappings.coverage)
     ignore_rules: IgnoreRules = field(default_factory=lambda: IgnoreRules(()), compare=False)
     default_country: str | None = None  # the provider's country when a record gives none
-    # blake2b of the spec file's bytes (load_spec): what item digests key on (harvesters.recall)
+    # blake2b of the spec file's bytes (load_spec): what item digests key on (services.recall)
     digest: str = ""
 
 

@@ -45,6 +45,8 @@ STEMMERS: Mapping[str, str] = {
 OpenSearch stem. Other languages are indexed folded and lowercased only."""
 
 OTHER = "other"
+LANGUAGES: tuple[str, ...] = (*STEMMERS, OTHER)
+"""The language keys of per-language text fields: the stemmed languages, then OTHER."""
 TEXT_KINDS = ("title", "description", "outcomes")
 """Text kinds split per language: keys are f"{kind}_{lang}" for lang in STEMMERS or OTHER."""
 
@@ -66,7 +68,7 @@ CARD_FIELDS = (
     "currency",
     "free",
     "url",
-    "keywords",  # autocomplete suggests them as skills (search.tantivy_suggest)
+    "keywords",  # autocomplete suggests them as skills (search.tantivy.suggest)
     "cities",  # as published; the region/city facets label their slug values from these
     "regions",
     "geo",  # {"lat", "lon"} of an on-site course, else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from course_catalogue.search.backend import SearchBackend
-from course_catalogue.search.embedded import EmbeddedBackend
+from course_catalogue.search.tantivy.backend import EmbeddedBackend
 
 
 def open_backend(index_dir: str | Path, opensearch_url: str | None = None) -> SearchBackend:
@@ -15,7 +15,7 @@ def open_backend(index_dir: str | Path, opensearch_url: str | None = None) -> Se
     """
     if opensearch_url:
         # Imported here so that deployments on the embedded index never load the client.
-        from course_catalogue.search.opensearch import OpenSearchBackend
+        from course_catalogue.search.opensearch.backend import OpenSearchBackend
 
         return OpenSearchBackend(opensearch_url)
     return EmbeddedBackend(index_dir)

@@ -97,7 +97,7 @@ class PendingChanges(Protocol):
 
 
 class ExclusiveLocks(Protocol):
-    """A named lock that dies with its holder and never waits (harvesters.locks.SourceLocks):
+    """A named lock that dies with its holder and never waits (services.locks.SourceLocks):
     `hold` raises a Conflict at once when another process has it."""
 
     def hold(self, source_id: str) -> AbstractContextManager[None]: ...
@@ -273,7 +273,7 @@ def repair(
 DRAIN_BATCH = 1000
 """Courses read from the store (and re-evaluated) at a time while a drain streams documents."""
 DRAIN_LOCK = "index"
-"""The name of the lock that serialises drains (in its own lock namespace, see web.services)."""
+"""The name of the lock that serialises drains (in its own lock namespace, see services.runtime)."""
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,12 @@ from course_catalogue.catalogue.sources import Source
 from course_catalogue.search.errors import QueryError
 from course_catalogue.search.query import Hit
 from course_catalogue.search.result_cache import take_outcome
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web import elm_views
 from course_catalogue.web.auth import bearer_account
 from course_catalogue.web.facets import KNOWN_PARAMS, SearchView, build_view, current_page, parse_query
 from course_catalogue.web.labels import course_labels
 from course_catalogue.web.params import whole_number
-from course_catalogue.web.services import get_services
 from course_catalogue.web.urls import PathTemplate
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -24,8 +24,8 @@ from course_catalogue.catalogue.changes import CourseStatus, StoredCourse
 from course_catalogue.catalogue.codec import course_to_dict
 from course_catalogue.catalogue.eligibility_store import EligibilityEntry, EligibilityStore
 from course_catalogue.search.errors import QueryError
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web.params import whole_number
-from course_catalogue.web.services import get_services
 
 bp = Blueprint("api_changes", __name__, url_prefix="/api/v1")
 

@@ -13,11 +13,11 @@ from flask.typing import ResponseReturnValue
 
 from course_catalogue.search.backend import Suggestion
 from course_catalogue.search.errors import QueryError
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web.api import bp, cache_outcome, search_json
 from course_catalogue.web.apidoc import openapi_document
 from course_catalogue.web.facets import build_view, parse_query
 from course_catalogue.web.params import whole_number
-from course_catalogue.web.services import get_services
 from course_catalogue.web.urls import PathTemplate, query_url
 
 MAX_SUGGESTIONS = 20

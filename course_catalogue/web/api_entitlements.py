@@ -27,8 +27,8 @@ from course_catalogue.catalogue.permissions import (
     can_manage_tokens,
     can_mark_publishers,
 )
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web.auth import accounts, current_account, permit, token_required
-from course_catalogue.web.services import get_services
 
 bp = Blueprint("api_entitlements", __name__, url_prefix="/api/v1")
 

@@ -25,9 +25,9 @@ from course_catalogue.catalogue import exports
 from course_catalogue.search.backend import SearchBackend
 from course_catalogue.search.errors import QueryError
 from course_catalogue.search.query import MAX_PAGE, MAX_PAGE_SIZE, Query, SearchResult
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web import caching, elm_views
 from course_catalogue.web.facets import KNOWN_PARAMS, parse_query
-from course_catalogue.web.services import get_services
 
 bp = Blueprint("api_exports", __name__, url_prefix="/api/v1")
 

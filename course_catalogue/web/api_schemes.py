@@ -35,10 +35,10 @@ from course_catalogue.catalogue.permissions import can_change_scheme, can_create
 from course_catalogue.catalogue.webhook_store import WebhookStore
 from course_catalogue.search.errors import QueryError
 from course_catalogue.search.query import register_value_labeller
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web.auth import accounts, current_account, permit, token_required
 from course_catalogue.web.bodies import json_object
 from course_catalogue.web.params import whole_number
-from course_catalogue.web.services import get_services
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ def _dispatch(job: SchemeJob) -> SchemeJob:
             services.after_scheme_jobs()
         return services.scheme_jobs.get(job.id)
     try:
-        from course_catalogue.harvesters.tasks import EVALUATE  # Celery loads only when a job is queued
+        from course_catalogue.services.tasks import EVALUATE  # Celery loads only when a job is queued
         from course_catalogue.web.celery_app import celery_init_app
 
         celery = celery_init_app(current_app._get_current_object())  # type: ignore[attr-defined]

@@ -34,15 +34,15 @@ from course_catalogue.catalogue.sources import (
     source_parameters,
 )
 from course_catalogue.catalogue.staged_feeds import StagedFeed, StagedFeedStore
-from course_catalogue.harvesters import publish
 from course_catalogue.mappings.spec import load_spec
 from course_catalogue.mappings.transforms.levels import framework_keys
+from course_catalogue.services import publish
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web.api import issue_summary, source_summary
 from course_catalogue.web.auth import current_account, permit, token_required
 from course_catalogue.web.bodies import json_object
 from course_catalogue.web.errors import ErrorInfo, error_response
 from course_catalogue.web.quotas import check_source_quota, staged_feeds
-from course_catalogue.web.services import get_services
 from course_catalogue.web.uploads import read_feed
 
 bp = Blueprint("api_sources", __name__, url_prefix="/api/v1")

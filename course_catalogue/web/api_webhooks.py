@@ -19,10 +19,10 @@ from course_catalogue.catalogue.errors import FetchError
 from course_catalogue.catalogue.permissions import can_manage_webhook, can_subscribe_webhooks, is_admin
 from course_catalogue.catalogue.webhook_store import WebhookStore
 from course_catalogue.catalogue.webhooks import Delivery, Subscription
-from course_catalogue.harvesters.webhook_delivery import check_url
+from course_catalogue.services.runtime import get_services
+from course_catalogue.services.webhook_delivery import check_url
 from course_catalogue.web.auth import current_account, permit, token_required
 from course_catalogue.web.bodies import json_object
-from course_catalogue.web.services import get_services
 
 bp = Blueprint("api_webhooks", __name__, url_prefix="/api/v1")
 

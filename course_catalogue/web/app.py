@@ -10,6 +10,7 @@ from typing import IO, Any
 
 from flask import Flask, Response, current_app, request
 
+from course_catalogue.services import runtime
 from course_catalogue.web import (
     api,
     api_accounts,
@@ -30,7 +31,6 @@ from course_catalogue.web import (
     oaipmh,
     params,
     ratelimit,
-    services,
     settings,
     ui,
 )
@@ -64,7 +64,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, instance_path: s
     settings.resolve(app.config, app.instance_path)
 
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented key order
-    services.init_app(app)
+    runtime.init_app(app)
     errors.init_app(app)
     params.init_app(app)  # no NUL in any parameter
     labels.init_app(app)

@@ -29,7 +29,7 @@ from werkzeug.exceptions import Forbidden, Unauthorized
 from course_catalogue.catalogue.account_store import AccountStore
 from course_catalogue.catalogue.accounts import Account
 from course_catalogue.catalogue.errors import NotFound
-from course_catalogue.web.services import get_services
+from course_catalogue.services.runtime import get_services
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Worker entry point: `celery -A web.celery_app:celery_app worker -B` (or `catalog
 `celery_app` is `celery_init_app(create_app())`, built on first access.
 `celery_init_app(app)` builds a Celery app whose tasks run inside `app.app_context()` and whose
 broker, result backend, time limits and beat schedule come from the app's settings; the harvest
-tasks (harvesters/tasks.py) find the store, sinks, settings and locks through `conf[WIRING]`,
+tasks (services/tasks.py) find the store, sinks, settings and locks through `conf[WIRING]`,
 which reads the app's `Services`, so workers harvest exactly as the CLI does.
 
 Brokers: unset BROKER_URL means kombu's filesystem transport in `<DATA_DIR>/celery` (no
@@ -22,9 +22,9 @@ from typing import Any
 from celery import Celery, Task
 from flask import Flask
 
-from course_catalogue.harvesters import tasks
+from course_catalogue.services import tasks
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web.app import create_app
-from course_catalogue.web.services import get_services
 
 EXTENSION = "celery"
 

@@ -34,18 +34,18 @@ from course_catalogue.catalogue.sources import (
     set_parameters,
     source_parameters,
 )
-from course_catalogue.harvesters.jobs import run_harvest_exclusive
-from course_catalogue.harvesters.pipeline import remap_source, run_harvest
 from course_catalogue.mappings.transforms.levels import framework_keys
 from course_catalogue.search.errors import IndexOutdated
 from course_catalogue.search.sync import reindex
+from course_catalogue.services.jobs import run_harvest_exclusive
+from course_catalogue.services.pipeline import remap_source, run_harvest
+from course_catalogue.services.runtime import Services, get_services
 from course_catalogue.web.app import create_app
 from course_catalogue.web.cli_accounts import COMMANDS as ACCOUNT_COMMANDS
 from course_catalogue.web.cli_accounts import sources_publishing
 from course_catalogue.web.cli_repair import COMMANDS as REPAIR_COMMANDS
 from course_catalogue.web.cli_tasks import COMMANDS as TASK_COMMANDS
 from course_catalogue.web.reports import echo_report
-from course_catalogue.web.services import Services, get_services
 
 EXIT_BUSY = 3
 

@@ -16,7 +16,7 @@ from flask.cli import with_appcontext
 from course_catalogue.catalogue.account_store import AccountStore
 from course_catalogue.catalogue.accounts import IssuedToken, Role, check_account_id, slug_for
 from course_catalogue.catalogue.entitlements import PUBLISHES_FOR_OTHERS, publishes_for_others
-from course_catalogue.web.services import get_services
+from course_catalogue.services.runtime import get_services
 
 
 def _accounts() -> AccountStore:

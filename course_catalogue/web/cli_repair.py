@@ -18,9 +18,9 @@ from flask.cli import with_appcontext
 
 from course_catalogue.catalogue.eligibility_store import EligibilityStore
 from course_catalogue.catalogue.outbox import Outbox
-from course_catalogue.harvesters.jobs import reap_stale_runs
 from course_catalogue.search.sync import DrainReport, repair
-from course_catalogue.web.services import get_services
+from course_catalogue.services.jobs import reap_stale_runs
+from course_catalogue.services.runtime import get_services
 
 
 @click.command("repair")

@@ -16,8 +16,8 @@ from flask.cli import with_appcontext
 
 from course_catalogue.catalogue.eligibility_jobs import JobRun, SchemeJob
 from course_catalogue.catalogue.eligibility_store import EligibilityStore
-from course_catalogue.harvesters.jobs import ScheduleEntry, schedule
-from course_catalogue.web.services import get_services
+from course_catalogue.services.jobs import ScheduleEntry, schedule
+from course_catalogue.services.runtime import get_services
 
 
 @click.command("worker")

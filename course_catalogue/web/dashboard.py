@@ -26,12 +26,12 @@ from course_catalogue.catalogue.runs import Outcome, RunReport, RunStatus, Sever
 from course_catalogue.catalogue.sources import FORMATS, PARAMETERS, Source, check_parameters, set_parameters
 from course_catalogue.catalogue.staged_feeds import StagedFeedStore
 from course_catalogue.catalogue.store import CatalogueStore
-from course_catalogue.harvesters import publish
 from course_catalogue.mappings.spec import load_spec
 from course_catalogue.mappings.transforms.levels import framework_keys
+from course_catalogue.services import publish
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web.auth import log_in, log_out, protect_form, session_account
 from course_catalogue.web.quotas import check_source_quota, staged_feeds
-from course_catalogue.web.services import get_services
 from course_catalogue.web.uploads import MEDIA_TYPES, read_feed
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")

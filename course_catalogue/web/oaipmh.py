@@ -14,8 +14,8 @@ from flask.typing import ResponseReturnValue
 
 from course_catalogue.catalogue.oai import OaiRepository, RecordSource, RepositoryInfo, TokenCodec
 from course_catalogue.catalogue.oai.schemes import EligibilitySchemes
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web import elm_views
-from course_catalogue.web.services import get_services
 
 bp = Blueprint("oaipmh", __name__)
 

@@ -11,7 +11,7 @@ from course_catalogue.catalogue.accounts import Account
 from course_catalogue.catalogue.permissions import is_admin
 from course_catalogue.catalogue.sources import check_source_cap
 from course_catalogue.catalogue.staged_feeds import StagedFeedStore, StagedQuota
-from course_catalogue.web.services import get_services
+from course_catalogue.services.runtime import get_services
 
 
 def staged_feeds(account: Account | None) -> StagedFeedStore:

@@ -18,13 +18,13 @@ from course_catalogue.catalogue.permissions import can_read_run
 from course_catalogue.catalogue.runs import Outcome
 from course_catalogue.search.errors import SearchError
 from course_catalogue.search.query import SORTS, SearchResult
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web import provenance
 from course_catalogue.web.api import find_source, issue_summary, readable_run, severities
 from course_catalogue.web.api_discovery import suggestion_url
 from course_catalogue.web.auth import session_account
 from course_catalogue.web.errors import describe
 from course_catalogue.web.facets import build_view, parse_query, query_params
-from course_catalogue.web.services import get_services
 
 bp = Blueprint("ui", __name__)
 

@@ -18,11 +18,11 @@ from course_catalogue.catalogue.eligibility_store import EligibilityStore
 from course_catalogue.catalogue.model import course_id
 from course_catalogue.catalogue.outbox import Outbox
 from course_catalogue.catalogue.store import CatalogueStore
-from course_catalogue.harvesters.locks import FileLocks
 from course_catalogue.search.backend import Document
-from course_catalogue.search.embedded import EmbeddedBackend
 from course_catalogue.search.query import Query
 from course_catalogue.search.sync import DrainReport, drain_exclusively, drain_outbox, repair
+from course_catalogue.search.tantivy.backend import EmbeddedBackend
+from course_catalogue.services.locks import FileLocks
 from tests.registries import SOURCE, candidate, make_course, publish
 
 

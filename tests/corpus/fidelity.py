@@ -4,7 +4,7 @@
 per feed, an expectation file written by hand from the feed itself: for each checked record, every
 field the source states, with the value a careful reader takes from it, normalised to our model
 (`catalogue.model`). This module harvests each feed with its spec through the real pipeline
-(`harvesters.pipeline.run_harvest`) into a throwaway SQLite store, reads the stored courses and the
+(`services.pipeline.run_harvest`) into a throwaway SQLite store, reads the stored courses and the
 run's issues back, and compares them field by field.
 
 Accuracy of a feed = right fields / stated fields. A record the pipeline rejected (or never
@@ -43,8 +43,8 @@ from course_catalogue.catalogue.model import Course, LangText, Location
 from course_catalogue.catalogue.runs import Issue, RunReport, RunStatus, Severity
 from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.store import CatalogueStore
-from course_catalogue.harvesters.pipeline import HarvestSettings, run_harvest
 from course_catalogue.mappings.spec import load_spec
+from course_catalogue.services.pipeline import HarvestSettings, run_harvest
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "fixtures" / "corpus"

@@ -14,10 +14,10 @@ from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.store import CatalogueStore
 from course_catalogue.harvesters import qdr
 from course_catalogue.harvesters.base import Gathered, harvester_for
-from course_catalogue.harvesters.pipeline import run_harvest
 from course_catalogue.harvesters.qdr import LOQ_NS, QdrHarvester
 from course_catalogue.mappings.spec import MappingSpec, load_spec
 from course_catalogue.mappings.xml_paths import XML_MEDIA_TYPE, XmlRecords
+from course_catalogue.services.pipeline import run_harvest
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 NS = {"loq": LOQ_NS}

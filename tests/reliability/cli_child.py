@@ -26,7 +26,7 @@ def _stall(*_args: Any, **_kwargs: Any) -> int:
 
 def main() -> None:
     if os.environ.get("STALL_INDEX_WRITES") == "1":
-        from course_catalogue.search.embedded import EmbeddedBackend
+        from course_catalogue.search.tantivy.backend import EmbeddedBackend
 
         EmbeddedBackend.upsert = _stall  # type: ignore[method-assign]
     slow = float(os.environ.get("SLOW_SCHEME_BATCHES") or 0)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from course_catalogue.catalogue.schema import course_eligibility
 from course_catalogue.catalogue.store import CatalogueStore
-from course_catalogue.search.embedded import EmbeddedBackend
+from course_catalogue.search.tantivy.backend import EmbeddedBackend
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,7 @@ import resource
 import sys
 from pathlib import Path
 
-from course_catalogue.harvesters.pipeline import run_harvest
+from course_catalogue.services.pipeline import run_harvest
 from fuzz import harness
 
 LIMIT = 2048 * 1024 * 1024

@@ -139,7 +139,7 @@ def test_query_syntax_in_filters_never_leaks(edx_client, name: str, value: str) 
 
 def test_anonymous_api_use_is_rate_limited_in_the_error_shape(app_factory, world: World) -> None:
     limited = app_factory(RATELIMIT_ANONYMOUS="5/minute")
-    from course_catalogue.web.services import get_services
+    from course_catalogue.services.runtime import get_services
 
     get_services(limited).store.migrate()
     c = limited.test_client()
@@ -158,7 +158,7 @@ def test_anonymous_api_use_is_rate_limited_in_the_error_shape(app_factory, world
 def test_valid_tokens_are_exempt_from_the_anonymous_limit(app_factory) -> None:
     from course_catalogue.catalogue.account_store import AccountStore
     from course_catalogue.catalogue.accounts import Role
-    from course_catalogue.web.services import get_services
+    from course_catalogue.services.runtime import get_services
 
     limited = app_factory(RATELIMIT_ANONYMOUS="2/minute")
     store = get_services(limited).store
@@ -178,7 +178,7 @@ def test_valid_tokens_are_exempt_from_the_anonymous_limit(app_factory) -> None:
 
 def ui_pages(app: Flask) -> list[str]:
     """Every GET page outside /api/ and /static/, with real ids where the edX app has them."""
-    from course_catalogue.web.services import get_services
+    from course_catalogue.services.runtime import get_services
 
     course = next(get_services(app).store.iter_courses()).id
     values = {

@@ -18,7 +18,7 @@ from course_catalogue.catalogue.runs import RunStatus
 from course_catalogue.catalogue.store import CatalogueStore
 from course_catalogue.search.query import Query
 from course_catalogue.search.sync import reindex
-from course_catalogue.web.services import get_services
+from course_catalogue.services.runtime import get_services
 from tests.reliability.crashfeeds import write_feed
 from tests.reliability.test_crashes import SOURCE, SlowFeed, World, kill
 from tests.web.conftest import _no_catalogue_env, edx_app

@@ -31,12 +31,12 @@ from course_catalogue.catalogue.model import course_id
 from course_catalogue.catalogue.runs import RunStatus
 from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.store import CatalogueStore
-from course_catalogue.harvesters.jobs import reap_stale_runs
-from course_catalogue.harvesters.locks import FileLocks
-from course_catalogue.harvesters.pipeline import run_harvest
-from course_catalogue.search.embedded import EmbeddedBackend
 from course_catalogue.search.query import Query
 from course_catalogue.search.sync import IndexSync, reindex, repair
+from course_catalogue.search.tantivy.backend import EmbeddedBackend
+from course_catalogue.services.jobs import reap_stale_runs
+from course_catalogue.services.locks import FileLocks
+from course_catalogue.services.pipeline import run_harvest
 from tests.reliability.conftest import SCALE
 from tests.reliability.crashfeeds import write_feed
 

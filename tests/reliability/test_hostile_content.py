@@ -1,6 +1,6 @@
 """Issue 22, classes 2 and 5-8: feed content that lost data or took the service down.
 
-Each test builds its own hostile input and runs it through `harvesters.pipeline.run_harvest`
+Each test builds its own hostile input and runs it through `services.pipeline.run_harvest`
 (the path of the CLI, the push API and the scheduler) into a real store:
 
 * 2: an empty feed (header-only CSV, junk that parses as zero records, an empty graph or
@@ -33,7 +33,7 @@ from course_catalogue.catalogue.changes import CourseStatus
 from course_catalogue.catalogue.runs import Outcome, RunReport, RunStatus
 from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.store import CatalogueStore
-from course_catalogue.harvesters.pipeline import HarvestSettings, run_harvest
+from course_catalogue.services.pipeline import HarvestSettings, run_harvest
 from tests.harvesters.test_hostile_rdf import hang_guard
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"

@@ -2,7 +2,7 @@
 
 Each feed format's real fixture is mutated by hypothesis (truncated, bytes flipped, re-encoded,
 junk spliced in, giant fields, ragged CSV rows, formula cells, entity declarations) and
-harvested with `harvesters.pipeline.run_harvest` into a real SQLite store that already holds the
+harvested with `services.pipeline.run_harvest` into a real SQLite store that already holds the
 seed feed. The invariant is `fuzz.harness.check`: the run ends SUCCEEDED, FAILED or HELD, and a
 FAILED run leaves courses, raw payloads and the change log byte-for-byte as they were.
 

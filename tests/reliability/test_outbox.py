@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from course_catalogue.catalogue.changes import CourseStatus
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web.app import create_app
-from course_catalogue.web.services import get_services
 from tests.reliability.crashfeeds import write_feed
 from tests.reliability.instance import Instance, differences, eventually, kill, wait_for_line
 

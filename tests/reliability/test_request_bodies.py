@@ -29,8 +29,8 @@ from werkzeug.serving import make_server
 from course_catalogue.catalogue.account_store import AccountStore
 from course_catalogue.catalogue.accounts import Role
 from course_catalogue.catalogue.sources import Source
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web.app import create_app
-from course_catalogue.web.services import get_services
 from tests.web.publishing import INSTITUTION, ROWS, edx_csv, first_rows
 
 ROOT = Path(__file__).resolve().parents[2]

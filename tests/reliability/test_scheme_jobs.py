@@ -21,8 +21,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web.app import create_app
-from course_catalogue.web.services import get_services
 from tests.reliability.conftest import SCALE
 from tests.reliability.crashfeeds import write_feed
 from tests.reliability.instance import Instance, differences, kill, wait_for_line

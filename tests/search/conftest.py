@@ -4,7 +4,7 @@
 
 Engines (the `engine` parameter of `backend`, `readonly_backend` and `empty_backend`):
 * "embedded": tantivy under tmp_path;
-* "opensearch": a real OpenSearch node (tools/opensearch, search.opensearch_local) started once
+* "opensearch": a real OpenSearch node (tools/opensearch, search.opensearch.local) started once
   per session on a loopback port, with the k-NN plugin; each backend gets its own index prefix,
   deleted afterwards. Without Java or Maven, or if the node does not start, the tests skip,
   except under CI=true, where they fail;
@@ -38,11 +38,11 @@ from course_catalogue.catalogue.model import (
 )
 from course_catalogue.search.backend import SearchBackend
 from course_catalogue.search.documents import to_document
-from course_catalogue.search.embedded import EmbeddedBackend
 from course_catalogue.search.errors import LocalClusterError
-from course_catalogue.search.opensearch import OpenSearchBackend, parse_url
-from course_catalogue.search.opensearch_local import LocalCluster
+from course_catalogue.search.opensearch.backend import OpenSearchBackend, parse_url
+from course_catalogue.search.opensearch.local import LocalCluster
 from course_catalogue.search.query import Query
+from course_catalogue.search.tantivy.backend import EmbeddedBackend
 from tests.conftest import in_ci
 
 TODAY = date(2025, 6, 1)

@@ -132,8 +132,8 @@ def test_a_second_instance_sees_the_same_index(
     backend: SearchBackend, request: pytest.FixtureRequest
 ) -> None:
     # Another process (web server vs CLI) opens the same index by path or prefix.
-    from course_catalogue.search.embedded import EmbeddedBackend
-    from course_catalogue.search.opensearch import OpenSearchBackend
+    from course_catalogue.search.opensearch.backend import OpenSearchBackend
+    from course_catalogue.search.tantivy.backend import EmbeddedBackend
 
     if isinstance(backend, EmbeddedBackend):
         other: SearchBackend = EmbeddedBackend(backend._versions.root)

@@ -15,9 +15,9 @@ from course_catalogue.catalogue.changes import StoredCourse
 from course_catalogue.catalogue.model import lang_text
 from course_catalogue.search.backend import Document
 from course_catalogue.search.documents import to_document
-from course_catalogue.search.embedded import EmbeddedBackend
 from course_catalogue.search.errors import BackendUnavailable, IndexingError, IndexOutdated
 from course_catalogue.search.index_versions import MARKER, POINTER
+from course_catalogue.search.tantivy.backend import EmbeddedBackend
 from tests.search.conftest import catalogue, make_course, q
 
 
@@ -118,7 +118,7 @@ def test_unusable_directory_is_backend_unavailable(tmp_path: Path) -> None:
 
 
 def test_title_sort_key_folds_accents_but_keeps_every_script() -> None:
-    from course_catalogue.search.tantivy_index import title_key
+    from course_catalogue.search.sorting import title_key
 
     titles = ["مسائل اللغة العربية", "Finance", "Économie", "Data", "Ωκεανογραφία", "数据科学"]
     ordered = sorted(titles, key=title_key)
@@ -129,7 +129,7 @@ def test_title_sort_key_folds_accents_but_keeps_every_script() -> None:
 def test_sort_keys_are_fast_columns_only(tmp_path: Path, backend: EmbeddedBackend) -> None:
     """Sort keys (SORT_KEY) add no term to the inverted index but keep their whole text in the
     fast column: the key order, cursors and upserts through a reopened index are unchanged."""
-    from course_catalogue.search.tantivy_index import SORT_FIELDS, sort_key
+    from course_catalogue.search.sorting import SORT_FIELDS, sort_key
 
     searcher = backend._refresh().index.searcher()
     docs = [to_document(s) for s in catalogue()]

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from datetime import date
 
 from course_catalogue.search.documents import to_document
-from course_catalogue.search.embedded import EmbeddedBackend
 from course_catalogue.search.fresh import FreshResults
+from course_catalogue.search.tantivy.backend import EmbeddedBackend
 from tests.search.conftest import cid, make_course, q
 
 

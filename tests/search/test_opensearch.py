@@ -10,21 +10,21 @@ from typing import Any
 import pytest
 from opensearchpy import OpenSearch
 
+from course_catalogue.search.analysis import build_analyzers
 from course_catalogue.search.documents import OTHER, STEMMERS, TEXT_KINDS, to_document
 from course_catalogue.search.errors import BackendUnavailable, IndexingError, IndexOutdated
 from course_catalogue.search.factory import open_backend
-from course_catalogue.search.opensearch import (
+from course_catalogue.search.opensearch.backend import (
     INDEX_VERSION,
     OpenSearchBackend,
     index_body,
     parse_url,
     to_source,
 )
-from course_catalogue.search.opensearch_local import LocalCluster
-from course_catalogue.search.opensearch_query import RequestBuilder
-from course_catalogue.search.opensearch_results import render_marked
+from course_catalogue.search.opensearch.local import LocalCluster
+from course_catalogue.search.opensearch.query import RequestBuilder
+from course_catalogue.search.opensearch.results import render_marked
 from course_catalogue.search.query import MAX_PAGE, MAX_PAGE_SIZE, Query
-from course_catalogue.search.tantivy_index import build_analyzers
 from tests.search.conftest import ENGINES, catalogue, cid, drop_indices, make_course, open_engine, q
 
 
@@ -400,7 +400,7 @@ def test_only_transient_search_failures_are_retried() -> None:
     from opensearchpy.exceptions import ConnectionError as ClientConnectionError
     from opensearchpy.exceptions import NotFoundError, RequestError, TransportError
 
-    from course_catalogue.search.opensearch import _transient
+    from course_catalogue.search.opensearch.backend import _transient
 
     assert _transient(NotFoundError(404, "index_not_found_exception", {}))  # the alias moved
     assert _transient(ClientConnectionError("N/A", "refused", OSError()))

@@ -1,4 +1,4 @@
-"""Scale-out on a real 3-node OpenSearch cluster (search.opensearch_local, one JVM per node).
+"""Scale-out on a real 3-node OpenSearch cluster (search.opensearch.local, one JVM per node).
 
 Indices have 2 primary shards and 1 replica, so every shard has a copy on two of the three nodes.
 Nodes are killed with SIGKILL (a crashed machine) while searches or a harvest's indexing run:
@@ -27,8 +27,8 @@ from opensearchpy import OpenSearch
 from course_catalogue.catalogue.changes import StoredCourse
 from course_catalogue.search.documents import to_document
 from course_catalogue.search.errors import LocalClusterError
-from course_catalogue.search.opensearch import OpenSearchBackend
-from course_catalogue.search.opensearch_local import LocalCluster
+from course_catalogue.search.opensearch.backend import OpenSearchBackend
+from course_catalogue.search.opensearch.local import LocalCluster
 from course_catalogue.search.query import SearchResult
 from course_catalogue.search.sync import IndexSync
 from tests.search.conftest import drop_indices, make_course, opensearch_unavailable, q

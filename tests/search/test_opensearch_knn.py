@@ -26,9 +26,9 @@ import pytest
 from opensearchpy import OpenSearch
 
 from course_catalogue.search.documents import to_document
-from course_catalogue.search.opensearch import OpenSearchBackend, to_source
-from course_catalogue.search.opensearch_query import RequestBuilder, facet_filters, visibility
-from course_catalogue.search.opensearch_results import read_result
+from course_catalogue.search.opensearch.backend import OpenSearchBackend, to_source
+from course_catalogue.search.opensearch.query import RequestBuilder, facet_filters, visibility
+from course_catalogue.search.opensearch.results import read_result
 from course_catalogue.search.query import Query
 from tests.search.conftest import ENGINES, TODAY, catalogue, cid, open_engine
 

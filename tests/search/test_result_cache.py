@@ -15,7 +15,6 @@ import pytest
 
 from course_catalogue.search.backend import Document, Suggestion
 from course_catalogue.search.documents import to_document
-from course_catalogue.search.embedded import EmbeddedBackend
 from course_catalogue.search.errors import QueryError
 from course_catalogue.search.query import Query, SearchResult
 from course_catalogue.search.result_cache import (
@@ -25,6 +24,7 @@ from course_catalogue.search.result_cache import (
     query_key,
     take_outcome,
 )
+from course_catalogue.search.tantivy.backend import EmbeddedBackend
 from tests.search.conftest import TODAY, catalogue, make_course
 
 

@@ -14,10 +14,10 @@ from course_catalogue.catalogue.codec import course_to_dict
 from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.store import CatalogueStore, RecordRow
 from course_catalogue.search.backend import SearchBackend
-from course_catalogue.search.embedded import EmbeddedBackend
 from course_catalogue.search.errors import BackendUnavailable
 from course_catalogue.search.factory import open_backend
 from course_catalogue.search.sync import IndexSync, documents, record_documents, reindex
+from course_catalogue.search.tantivy.backend import EmbeddedBackend
 from tests.catalogue.test_store import cand, harvest
 from tests.search.conftest import catalogue, cid, q
 

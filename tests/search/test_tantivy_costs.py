@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from course_catalogue.search.documents import to_document
-from course_catalogue.search.embedded import EmbeddedBackend
-from course_catalogue.search.tantivy_facets import Step, _matched, _request, _step, _step_order
-from course_catalogue.search.tantivy_index import range_bucket, slug_hash
+from course_catalogue.search.tantivy.backend import EmbeddedBackend
+from course_catalogue.search.tantivy.facets import Step, _matched, _request, _step, _step_order
+from course_catalogue.search.tantivy.index import range_bucket, slug_hash
 from tests.search.conftest import catalogue, make_course, q
 
 

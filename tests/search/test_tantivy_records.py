@@ -22,10 +22,10 @@ from course_catalogue.catalogue.changes import CourseStatus, StoredCourse
 from course_catalogue.catalogue.codec import course_to_dict
 from course_catalogue.catalogue.model import Location
 from course_catalogue.search.documents import StoredRecord, record_document
-from course_catalogue.search.embedded import EmbeddedBackend
 from course_catalogue.search.errors import IndexingError
 from course_catalogue.search.sync import RecordRebuild, record_documents, reindex, stored_records
-from course_catalogue.search.tantivy_index import _card_bytes, _encode_doc, record_to_tantivy, to_tantivy
+from course_catalogue.search.tantivy.backend import EmbeddedBackend
+from course_catalogue.search.tantivy.index import _card_bytes, _encode_doc, record_to_tantivy, to_tantivy
 from tests.search.conftest import catalogue, make_course, q
 from tests.search.test_sync import ListStore
 

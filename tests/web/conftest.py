@@ -17,9 +17,9 @@ from flask.testing import FlaskClient, FlaskCliRunner
 
 from course_catalogue.catalogue.runs import RunStatus
 from course_catalogue.catalogue.sources import Source
-from course_catalogue.harvesters.pipeline import run_harvest
+from course_catalogue.services.pipeline import run_harvest
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web.app import create_app
-from course_catalogue.web.services import get_services
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 EDX_CSV = FIXTURES / "csv_edx_courses.csv"

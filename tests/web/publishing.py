@@ -19,7 +19,7 @@ from course_catalogue.catalogue.account_store import AccountStore
 from course_catalogue.catalogue.accounts import Role
 from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.store import CatalogueStore
-from course_catalogue.web.services import get_services
+from course_catalogue.services.runtime import get_services
 from tests.web.conftest import EDX_CSV
 
 _ROWS: list[list[str]] = list(csv.reader(io.StringIO(EDX_CSV.read_text(encoding="utf-8"))))

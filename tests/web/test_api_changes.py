@@ -10,7 +10,7 @@ import pytest
 
 from course_catalogue.catalogue.eligibility import Scheme, parse_rules
 from course_catalogue.catalogue.eligibility_store import EligibilityStore
-from course_catalogue.web.services import get_services
+from course_catalogue.services.runtime import get_services
 from tests.registries import make_course, publish
 from tests.web.publishing import World, world
 

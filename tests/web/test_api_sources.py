@@ -22,9 +22,9 @@ from course_catalogue.catalogue.model import course_id
 from course_catalogue.catalogue.runs import RunStatus
 from course_catalogue.catalogue.sources import FORMATS
 from course_catalogue.catalogue.webhook_store import WebhookStore
-from course_catalogue.harvesters.pipeline import HarvestSettings
+from course_catalogue.services.pipeline import HarvestSettings
+from course_catalogue.services.runtime import Services
 from course_catalogue.web.apidoc import openapi_document
-from course_catalogue.web.services import Services
 from course_catalogue.web.uploads import MEDIA_TYPES
 from tests.web.publishing import INITIAL, SOURCE, SUMMARY, URL, World, edx_csv, first_rows, world
 

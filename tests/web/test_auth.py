@@ -9,8 +9,8 @@ from flask import Flask
 from course_catalogue.catalogue.account_store import AccountStore
 from course_catalogue.catalogue.accounts import Role
 from course_catalogue.catalogue.schema import api_tokens
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web.cli import main
-from course_catalogue.web.services import get_services
 from tests.web.publishing import SOURCE, World, world
 
 __all__ = ["world"]

@@ -17,8 +17,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from course_catalogue.catalogue.runs import RunStatus
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web.cli import main
-from course_catalogue.web.services import get_services
 from tests.web.publishing import SOURCE, World, world
 
 __all__ = ["world"]

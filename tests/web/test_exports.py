@@ -23,7 +23,7 @@ from course_catalogue.catalogue.codec import course_from_dict
 from course_catalogue.catalogue.elm import shapes_turtle
 from course_catalogue.catalogue.exports import CSV_COLUMNS, csv_safe, elm_turtle
 from course_catalogue.catalogue.model import first_text
-from course_catalogue.web.services import get_services
+from course_catalogue.services.runtime import get_services
 from tests.catalogue.test_elm_export import free_online_course, full_course
 from tests.web.test_oaipmh import Mini, edx_rows
 

@@ -23,9 +23,9 @@ from flask.testing import FlaskClient
 from course_catalogue.catalogue.account_store import AccountStore
 from course_catalogue.catalogue.accounts import Role
 from course_catalogue.search.query import MAX_FILTER_VALUES
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web.facets import toggled
-from course_catalogue.web.services import get_services
-from tests.harvesters.test_tasks import REDIS_URL, require_redis
+from tests.services.test_tasks import REDIS_URL, require_redis
 from tests.web.test_dashboard import csrf_of
 
 

@@ -27,7 +27,7 @@ from werkzeug.test import TestResponse
 from course_catalogue.catalogue.codec import course_to_dict
 from course_catalogue.catalogue.runs import RunStatus
 from course_catalogue.catalogue.sources import Source
-from course_catalogue.web.services import get_services
+from course_catalogue.services.runtime import get_services
 from tests.web.conftest import FIXTURES, make_app
 from tests.web.publishing import INITIAL, SOURCE, World, edx_csv, world
 from tests.web.test_dashboard import csrf_of

@@ -31,10 +31,10 @@ from course_catalogue.catalogue.runs import RunStatus
 from course_catalogue.catalogue.schema import courses
 from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.store import open_engine
-from course_catalogue.harvesters.pipeline import run_harvest
 from course_catalogue.mappings.spec import load_spec
 from course_catalogue.search.documents import provider_key
-from course_catalogue.web.services import get_services
+from course_catalogue.services.pipeline import run_harvest
+from course_catalogue.services.runtime import get_services
 from tests.web.conftest import make_app
 
 BENCH_SPEC = Path(__file__).resolve().parents[2] / "bench" / "specs" / "bench-csv.toml"

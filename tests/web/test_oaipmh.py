@@ -29,9 +29,9 @@ from course_catalogue.catalogue.runs import RunStatus
 from course_catalogue.catalogue.schema import courses
 from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.vocabularies import isced_label
-from course_catalogue.harvesters.pipeline import run_harvest
 from course_catalogue.search.documents import provider_key
-from course_catalogue.web.services import get_services
+from course_catalogue.services.pipeline import run_harvest
+from course_catalogue.services.runtime import get_services
 from tests.web.conftest import EDX_CSV
 
 NS = {

@@ -11,9 +11,9 @@ from flask.testing import FlaskCliRunner
 
 from course_catalogue.catalogue.runs import RunStatus
 from course_catalogue.catalogue.sources import Source
-from course_catalogue.harvesters.pipeline import run_harvest
+from course_catalogue.services.pipeline import run_harvest
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web.cli import main
-from course_catalogue.web.services import get_services
 from tests.reliability.crashfeeds import write_feed
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Flask
 
 from course_catalogue.catalogue.sources import Source
-from course_catalogue.harvesters.pipeline import run_harvest
 from course_catalogue.search.fresh import FreshResults
 from course_catalogue.search.result_cache import CachedBackend
+from course_catalogue.services.pipeline import run_harvest
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web.api import CACHE_HEADER
-from course_catalogue.web.services import get_services
 from tests.web.conftest import EDX_CSV
 
 

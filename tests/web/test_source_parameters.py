@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from flask.testing import FlaskCliRunner
 
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web.cli import main
-from course_catalogue.web.services import get_services
-from tests.harvesters.test_source_parameters import FEED
+from tests.services.test_source_parameters import FEED
 from tests.web.publishing import World, world
 from tests.web.test_dashboard import csrf_of, log_in
 

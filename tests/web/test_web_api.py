@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask.testing import FlaskClient
 
-from course_catalogue.web.services import get_services
+from course_catalogue.services.runtime import get_services
 
 EDX_TITLE = "How to Learn Online"
 

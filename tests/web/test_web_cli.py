@@ -12,8 +12,8 @@ from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
+from course_catalogue.services.runtime import get_services
 from course_catalogue.web.cli import main
-from course_catalogue.web.services import get_services
 
 EDX_CSV = Path(__file__).resolve().parents[1] / "fixtures" / "csv_edx_courses.csv"
 # 975 rows, one of them a second copy of another course's URL (the provider id): 974 courses

@@ -13,7 +13,7 @@ import pytest
 from course_catalogue.catalogue.store import CatalogueStore
 from course_catalogue.catalogue.webhook_store import WebhookStore
 from course_catalogue.catalogue.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, DeliveryStatus, verify
-from course_catalogue.harvesters.webhook_delivery import WebhookSettings, deliver_due
+from course_catalogue.services.webhook_delivery import WebhookSettings, deliver_due
 from tests.registries import publish
 from tests.web.publishing import World, world
 

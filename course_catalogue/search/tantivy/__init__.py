@@ -1,0 +1,1 @@
+"""The embedded search engine: the tantivy index, its queries, facets, hits, paging and suggestions."""

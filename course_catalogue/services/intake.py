@@ -1,0 +1,332 @@
+"""Turning one run's raw items into store candidates: map, validate, de-duplicate, report.
+
+`Intake` is the item-level half of the harvest pipeline (`services.pipeline` owns the feed and
+the store transaction). What it guarantees about items:
+* Item-level problems become Issues. Every one is counted (`RunReport.totals()` is exact); the
+  report keeps the first `max_per_kind` of each (severity, code) and at most `max_issues` in all,
+  but always the first `ALWAYS_KEPT` of each kind, so a flood of one warning cannot hide the
+  others. A rejected record counts FAILED, and its provider_ref still counts as seen (so it is
+  not withdrawn).
+* Every parsed item is observed for the run's coverage report (`mappings.coverage`), which
+  `close()` puts in the report.
+* An id seen twice in one feed: an identical copy is noted (WARNING) and ignored; a different
+  record under the same id is an ERROR on the later occurrence, and the first one wins.
+* A record that cannot be identified (reader error, no provider id) is counted in `unidentified`.
+* A record holding a value the store cannot hold (`catalogue.course_writes.unstorable`) is
+  rejected here, before the store transaction, whatever the backend and on dry runs alike.
+* A source restricted to its owner's organisations (`catalogue.entitlements.PublishingPolicy`)
+  rejects a record naming another provider with an ERROR (after the registration filled gaps).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Protocol
+
+from course_catalogue.catalogue.changes import Candidate
+from course_catalogue.catalogue.codec import course_to_dict, record_hash
+from course_catalogue.catalogue.course_writes import unstorable
+from course_catalogue.catalogue.entitlements import PublishingPolicy
+from course_catalogue.catalogue.item_memory import Carried, ItemReport, Recalled, issue_from_row, issue_rows
+from course_catalogue.catalogue.model import Organisation
+from course_catalogue.catalogue.runs import Issue, IssueKind, Outcome, RunReport, Severity
+from course_catalogue.catalogue.sources import with_registered_provider
+from course_catalogue.catalogue.validate import validate
+from course_catalogue.harvesters.base import Gathered
+from course_catalogue.mappings.coverage import counter_for
+from course_catalogue.mappings.engine import apply
+from course_catalogue.mappings.items import RawItem
+from course_catalogue.mappings.spec import MappingSpec
+from course_catalogue.services.recall import item_digest
+
+logger = logging.getLogger(__name__)
+
+
+class BatchTarget(Protocol):
+    """Where `Intake.flush` hands valid records: a store session, or the run's spool."""
+
+    def offer(self, candidates: Sequence[Candidate | Carried]) -> None: ...
+
+
+RecallFn = Callable[[Collection[str]], dict[str, Recalled]]
+"""digests -> what the last successful runs made of items with them (`services.recall.Recall`)."""
+
+
+class Intake:
+    """Turns one run's raw items into store candidates: map, validate, de-duplicate, report.
+
+    Valid records wait in `pending` until `flush` hands them to the store session; what stays
+    for the whole run is `seen` (a ref's first pointer and a 16-byte digest) and counters."""
+
+    def __init__(
+        self,
+        spec: MappingSpec,
+        report: RunReport,
+        max_issues: int,
+        provider: Organisation | None = None,
+        *,
+        max_per_kind: int = 1000,
+        policy: PublishingPolicy | None = None,
+        key: bytes | None = None,
+        recall: RecallFn | None = None,
+    ) -> None:
+        self.spec = spec
+        # `key` (services.recall.run_key): valid records are remembered under their item's
+        # digest; with `recall` too, items the last successful runs mapped skip the work.
+        self.key = key
+        self.recall = recall if key is not None else None
+        self.provider = provider  # the source registration's provider: fills gaps in records
+        self.policy = policy  # None: the source may publish for any provider
+        self.report = report
+        self.pending: list[Candidate | Carried] = []
+        # provider_ref -> content digest and pointer of its first occurrence in the feed, packed in
+        # one bytes object (see _first): held for every record of the run, so kept small
+        self.seen: dict[str, bytes] = {}
+        self.unidentified = 0
+        self.items = 0  # items taken (records of the feed, readable or not)
+        self.valid = 0  # items that became candidates for the store
+        self._max_issues = max_issues
+        self._max_per_kind = max_per_kind
+        self._kept: dict[IssueKind, int] = {}
+        self._now = datetime.now(UTC)
+        self.coverage = counter_for(spec)
+
+    def take_batch(self, batch: Sequence[Gathered]) -> None:
+        """`take` each gathered item in order, recalling the batch's unchanged items at once:
+        an item the source's last successful run mapped from the same bytes, spec, parameters
+        and code (`services.recall`) whose course is still stored as it left it is not mapped
+        or validated again; its issues and its course carry forward (`_carry`), and the run's
+        report is the one mapping it would give."""
+        if self.key is None:
+            for gathered in batch:
+                self.take(gathered.item, gathered.issues)
+            return
+        digests = [item_digest(self.key, gathered.item) for gathered in batch]
+        readable = {d for d, g in zip(digests, batch, strict=True) if g.readable}
+        recalled = self.recall(readable) if self.recall is not None else {}
+        for gathered, digest in zip(batch, digests, strict=True):
+            found = recalled.get(digest)
+            if found is not None and gathered.readable and self._carry(gathered, digest, found):
+                continue
+            self.take(gathered.item, gathered.issues, digest=digest)
+
+    def take(
+        self,
+        item: RawItem,
+        reader_issues: Iterable[Issue] = (),
+        harvested_at: datetime | None = None,
+        *,
+        digest: str | None = None,
+    ) -> str | None:
+        """Map, validate and keep one item (or count it FAILED); returns its provider_ref if known.
+        `digest`: the item's digest under `key` (computed when None and there is a key)."""
+        reader_issues = list(reader_issues)
+        self.items += 1
+        if has_error(reader_issues):
+            # Misread cells could even yield a wrong id, so the record counts as unidentified.
+            for issue in reader_issues:
+                self.note(issue)
+            self.unidentified += 1
+            self.report.count(Outcome.FAILED)
+            return None
+        if digest is None and self.key is not None:
+            digest = item_digest(self.key, item)
+        when = harvested_at or self._now
+        try:
+            mapped = apply(
+                self.spec,
+                item,
+                self.report.source_id,
+                run_id=self.report.run_id,
+                harvested_at=when,
+                coverage=self.coverage,
+            )
+        except Exception:  # a fault on one record's content must not cost the rest of the feed
+            return self._fault(item, None)
+        ref = mapped.provider_ref
+        issues = reader_issues + list(mapped.issues)
+        if ref is None:
+            self.unidentified += 1
+        else:
+            repeat = self._repeat(ref, item, digest)
+            if repeat is not None:
+                self.note(repeat)
+                if repeat.severity is Severity.ERROR:
+                    self.report.count(Outcome.FAILED)
+                return ref
+        course = mapped.course
+        if course is not None and self.provider is not None:
+            course, filled = with_registered_provider(course, self.provider)
+            if filled:
+                message = "provider details the record lacks were taken from the source registration"
+                issues.append(Issue(Severity.INFO, message, field="provider", code="provider-from-source"))
+        if course is not None and not has_error(issues):
+            try:
+                issues += validate(course)
+            except Exception:
+                return self._fault(item, ref)
+        if (
+            course is not None
+            and self.policy is not None
+            and any(t.strip() for t in course.provider.name.values())
+        ):
+            refused = self.policy.check(course.provider)  # (no name at all: validation said so)
+            if refused is not None:
+                issues.append(refused)
+        issues = [_located(issue, ref, item.pointer) for issue in issues]
+        for issue in issues:
+            self.note(issue)
+        if course is None or has_error(issues):
+            self.report.count(Outcome.FAILED)
+            return ref
+        record = course_to_dict(course)  # once, for both the hash and the store
+        refused = unstorable(record)  # before any transaction, on every backend: see the function
+        if refused is not None:
+            self.note(_located(refused, ref, item.pointer))
+            self.report.count(Outcome.FAILED)
+            return ref
+        self.valid += 1
+        report = None
+        if digest is not None:
+            paths = tuple(self.coverage.last_paths) if self.coverage is not None else ()
+            report = ItemReport(issue_rows(issues, ref, item.pointer), paths)
+        self.pending.append(
+            Candidate(
+                course,
+                record_hash(record),
+                item.content,
+                item.media_type,
+                record,
+                digest=digest,
+                report=report,
+            )
+        )
+        return ref
+
+    def _carry(self, gathered: Gathered, digest: str, recalled: Recalled) -> bool:
+        """Take an item the last successful run mapped (see `take_batch`): what `take` would do,
+        without mapping and validating. False (nothing taken) when the item does not parse as
+        it did then, which cannot happen for the same bytes short of a fault: `take` then
+        handles it."""
+        item, ref = gathered.item, recalled.provider_ref
+        if self.coverage is not None and not self.coverage.observe_known(recalled.report.paths):
+            try:
+                doc = self.spec.selector_language.parse(item)
+            except ValueError:
+                return False
+            self.coverage.observe(doc)
+        self.items += 1
+        repeat = self._repeat(ref, item, digest)
+        if repeat is not None:
+            self.note(repeat)
+            if repeat.severity is Severity.ERROR:
+                self.report.count(Outcome.FAILED)
+            return True
+        for row in recalled.report.issues:
+            # note(), without building the issues it would only count
+            if self._room((Severity(row[0]), row[1], row[3])):
+                self.report.issues.append(issue_from_row(row, ref, item.pointer))
+        self.valid += 1
+        self.pending.append(Carried(recalled.course_id, self.report.source_id, ref, recalled.content_hash))
+        return True
+
+    def _fault(self, item: RawItem, ref: str | None) -> str | None:
+        """A programming fault met while mapping or validating one item: the record is rejected
+        with an ERROR naming the fault (traceback in the log) and the run goes on. A known ref was
+        already counted as seen (so its stored version stays); an unknown ref makes the record
+        unidentified, so the run withdraws nothing (as for any unreadable record)."""
+        logger.exception("run %s: fault while processing record %s", self.report.run_id, ref or item.pointer)
+        if ref is None:
+            self.unidentified += 1
+        message = (
+            "this record could not be processed because of a fault in the harvester (logged); "
+            "the rest of the feed was processed"
+        )
+        self.note(Issue(Severity.ERROR, message, record_ref=ref, pointer=item.pointer, code="internal-error"))
+        self.report.count(Outcome.FAILED)
+        return ref
+
+    def flush(self, target: BatchTarget, at_least: int = 1) -> None:
+        """Offer the pending candidates to `target` once there are `at_least` of them."""
+        if len(self.pending) >= at_least:
+            target.offer(self.pending)
+            self.pending = []
+
+    def _repeat(self, ref: str, item: RawItem, item_digest: str | None = None) -> Issue | None:
+        """None for the first occurrence of ref; else the issue: an identical copy of a record is
+        only noted, a different record under the same id is an ERROR (the first one wins).
+        `item_digest`: the item's digest under the run key, when there is one (of the same size)."""
+        if item_digest is not None:
+            digest = bytes.fromhex(item_digest)
+        else:
+            digest = hashlib.blake2b(item.content, digest_size=_DIGEST).digest()
+        first = self.seen.get(ref)
+        if first is None:
+            self.seen[ref] = _first(digest, item.pointer)
+            return None
+        where = f"the id {ref!r} appears again in the feed (first at {_first_pointer(first)})"
+        if first[:_DIGEST] == digest:
+            message = f"{where} with identical content; the copy was ignored"
+            return Issue(
+                Severity.WARNING, message, record_ref=ref, pointer=item.pointer, code="duplicate-record"
+            )
+        message = f"{where} with different content; this occurrence was skipped"
+        return Issue(Severity.ERROR, message, record_ref=ref, pointer=item.pointer, code="duplicate-ref")
+
+    def note(self, issue: Issue) -> None:
+        """Count an issue and keep it within the limits (a broken feed must not flood the
+        database, nor one kind of issue crowd out the others)."""
+        if self._room((issue.severity, issue.code, issue.field)):
+            self.report.issues.append(issue)
+
+    def _room(self, kind: IssueKind) -> bool:
+        """Whether the report keeps the next issue of `kind` (counted as kept), else it is
+        counted as dropped."""
+        kept = self._kept.get(kind, 0)
+        if kept < ALWAYS_KEPT or (kept < self._max_per_kind and len(self.report.issues) < self._max_issues):
+            self._kept[kind] = kept + 1
+            return True
+        self.report.dropped[kind] += 1
+        return False
+
+    def close(self) -> None:
+        """The run's items are all taken: its coverage goes into the report."""
+        if self.coverage is not None:
+            self.report.coverage = self.coverage.result()
+            for issue in self.coverage.issues():
+                self.note(issue)
+
+
+ALWAYS_KEPT = 20
+"""Issues of each (severity, code, field) kept whatever the run-wide limit."""
+
+_DIGEST = 16  # bytes of blake2b: collisions between two records of one feed are out of reach
+
+
+def _first(digest: bytes, pointer: str | None) -> bytes:
+    """A record's first occurrence as one small object: the digest, then a 0x01 byte and the pointer."""
+    if pointer is None:
+        return digest
+    return digest + b"\x01" + pointer.encode("utf-8", "surrogatepass")
+
+
+def _first_pointer(first: bytes) -> str | None:
+    packed = first[_DIGEST + 1 :]
+    return packed.decode("utf-8", "surrogatepass") if len(first) > _DIGEST else None
+
+
+def _located(issue: Issue, ref: str | None, pointer: str | None) -> Issue:
+    """`issue` with the record's ref and pointer where it lacks them. Most issues come from the
+    mapping and validation with both set already: those are returned as they are, not copied
+    (a copy per issue cost ~5% of a CSV harvest, at ~4 issues per record)."""
+    if (issue.record_ref or not ref) and (issue.pointer or not pointer):
+        return issue
+    return replace(issue, record_ref=issue.record_ref or ref, pointer=issue.pointer or pointer)
+
+
+def has_error(issues: Iterable[Issue]) -> bool:
+    return any(issue.severity is Severity.ERROR for issue in issues)
