@@ -115,6 +115,24 @@ def _pattern(entry: str) -> re.Pattern[str]:
     return re.compile("".join(out) + "(?:/.*)?$")
 
 
+class RecordProbe:
+    """What coverage needs of one record, taken where the record is parsed (a mapping worker
+    process) and counted by the run's `CoverageCounter.observe_probed`: its values and the paths
+    of them the spec's selectors read (always worked out: the counter may need them)."""
+
+    def __init__(self, tracker: CoverageTracker) -> None:
+        self.tracker = tracker
+        self.values: dict[str, str] = {}
+        self.read: frozenset[str] = frozenset()
+        self.observed = False
+
+    def observe(self, doc: Any) -> None:
+        values, state = self.tracker.values(doc)
+        self.values = values
+        self.read = frozenset(p for p in self.tracker.reads(doc, state) if p in values)
+        self.observed = True
+
+
 class CoverageCounter:
     """One run's coverage: `observe` each record's parsed document, then `result()`."""
 
@@ -142,6 +160,16 @@ class CoverageCounter:
         """Count one record's values and settle what they are. `last_paths` is then the paths
         the record had (non-null) values at, in its order: what `observe_known` takes."""
         values, state = self.tracker.values(doc)
+        if self._count(values):
+            self._settle(values, self.tracker.reads(doc, state))
+
+    def observe_probed(self, probe: RecordProbe) -> None:
+        """`observe` for a record another process parsed (`RecordProbe`): the same counts."""
+        if self._count(probe.values):
+            self._settle(probe.values, probe.read)
+
+    def _count(self, values: dict[str, str]) -> bool:
+        """Count a record's values; whether some path is not settled yet (then `_settle`)."""
         self.records += 1
         counts, settled = self._counts, self._settled
         pending = False
@@ -162,9 +190,10 @@ class CoverageCounter:
                 counts[path] = n + 1
             if path not in settled:
                 pending = True
-        if not pending:
-            return
-        read = self.tracker.reads(doc, state)
+        return pending
+
+    def _settle(self, values: dict[str, str], read: AbstractSet[str]) -> None:
+        counts, settled = self._counts, self._settled
         for path in values:
             if path in settled or path not in counts:
                 continue

@@ -23,9 +23,9 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from course_catalogue.catalogue.changes import Candidate
 from course_catalogue.catalogue.codec import course_to_dict, record_hash
@@ -37,7 +37,7 @@ from course_catalogue.catalogue.runs import Issue, IssueKind, Outcome, RunReport
 from course_catalogue.catalogue.sources import with_registered_provider
 from course_catalogue.catalogue.validate import validate
 from course_catalogue.harvesters.base import Gathered
-from course_catalogue.mappings.coverage import counter_for
+from course_catalogue.mappings.coverage import CoverageCounter, RecordProbe, counter_for
 from course_catalogue.mappings.engine import apply
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.spec import MappingSpec
@@ -54,6 +54,76 @@ class BatchTarget(Protocol):
 
 RecallFn = Callable[[Collection[str]], dict[str, Recalled]]
 """digests -> what the last successful runs made of items with them (`services.recall.Recall`)."""
+
+
+@dataclass
+class Processed:
+    """What mapping and validating one item gave, before the run accounts it (`Intake.settle`).
+
+    `fault`: "map" or "validate" when that stage raised (a programming fault, logged where it
+    happened); `record` (`course_to_dict`) None when the record was rejected (`issues` say why,
+    not yet located); `refused`: the record holds a value the store cannot hold. `probe`: the
+    record's coverage, when it was taken apart from the run's counter."""
+
+    ref: str | None = None
+    issues: list[Issue] = field(default_factory=list)
+    record: dict[str, Any] | None = None
+    content_hash: str = ""
+    refused: Issue | None = None
+    fault: str | None = None
+    probe: RecordProbe | None = None
+
+
+@dataclass(frozen=True)
+class MappingWork:
+    """The item-level work of one run, free of run state, so it can run in worker processes:
+    map, fill from the registration, validate, check the publishing policy, serialise, hash."""
+
+    spec: MappingSpec
+    source_id: str
+    run_id: int | None
+    provider: Organisation | None
+    policy: PublishingPolicy | None
+
+    def process(
+        self, item: RawItem, when: datetime, coverage: CoverageCounter | RecordProbe | None
+    ) -> Processed:
+        """Never raises on item content: a fault is caught, logged and returned."""
+        probe = coverage if isinstance(coverage, RecordProbe) else None
+        try:
+            mapped = apply(
+                self.spec, item, self.source_id, run_id=self.run_id, harvested_at=when, coverage=coverage
+            )
+        except Exception:  # a fault on one record's content must not cost the rest of the feed
+            logger.exception("run %s: fault while mapping record %s", self.run_id, item.pointer)
+            return Processed(fault="map", probe=probe)
+        ref = mapped.provider_ref
+        issues = list(mapped.issues)
+        course = mapped.course
+        if course is not None and self.provider is not None:
+            course, filled = with_registered_provider(course, self.provider)
+            if filled:
+                message = "provider details the record lacks were taken from the source registration"
+                issues.append(Issue(Severity.INFO, message, field="provider", code="provider-from-source"))
+        if course is not None and not has_error(issues):
+            try:
+                issues += validate(course)
+            except Exception:
+                logger.exception("run %s: fault while validating record %s", self.run_id, ref)
+                return Processed(ref, fault="validate", probe=probe)
+        if (
+            course is not None
+            and self.policy is not None
+            and any(t.strip() for t in course.provider.name.values())
+        ):
+            refused = self.policy.check(course.provider)  # (no name at all: validation said so)
+            if refused is not None:
+                issues.append(refused)
+        if course is None or has_error(issues):
+            return Processed(ref, issues, probe=probe)
+        record = course_to_dict(course)  # once, for both the hash and the store
+        # unstorable: before any transaction, on every backend (see the function)
+        return Processed(ref, issues, record, record_hash(record), unstorable(record), probe=probe)
 
 
 class Intake:
@@ -94,6 +164,7 @@ class Intake:
         self._kept: dict[IssueKind, int] = {}
         self._now = datetime.now(UTC)
         self.coverage = counter_for(spec)
+        self.work = MappingWork(spec, report.source_id, report.run_id, provider, policy)
 
     def take_batch(self, batch: Sequence[Gathered]) -> None:
         """`take` each gathered item in order, recalling the batch's unchanged items at once:
@@ -125,30 +196,36 @@ class Intake:
         """Map, validate and keep one item (or count it FAILED); returns its provider_ref if known.
         `digest`: the item's digest under `key` (computed when None and there is a key)."""
         reader_issues = list(reader_issues)
-        self.items += 1
         if has_error(reader_issues):
+            return self.settle(item, reader_issues, None, digest)
+        processed = self.work.process(item, harvested_at or self._now, self.coverage)
+        return self.settle(item, reader_issues, processed, digest)
+
+    def settle(
+        self,
+        item: RawItem,
+        reader_issues: list[Issue],
+        processed: Processed | None,
+        digest: str | None = None,
+    ) -> str | None:
+        """Account one item the run's `work` processed (here or in a worker process, see
+        `services.workers`), in feed order: coverage, duplicates, issues, counts, the candidate.
+        `processed` None: the reader could not read the item (its issues say why)."""
+        self.items += 1
+        if processed is None:
             # Misread cells could even yield a wrong id, so the record counts as unidentified.
             for issue in reader_issues:
                 self.note(issue)
             self.unidentified += 1
             self.report.count(Outcome.FAILED)
             return None
+        if processed.probe is not None and processed.probe.observed and self.coverage is not None:
+            self.coverage.observe_probed(processed.probe)
+        if processed.fault == "map":
+            return self._fault(item, None)
         if digest is None and self.key is not None:
             digest = item_digest(self.key, item)
-        when = harvested_at or self._now
-        try:
-            mapped = apply(
-                self.spec,
-                item,
-                self.report.source_id,
-                run_id=self.report.run_id,
-                harvested_at=when,
-                coverage=self.coverage,
-            )
-        except Exception:  # a fault on one record's content must not cost the rest of the feed
-            return self._fault(item, None)
-        ref = mapped.provider_ref
-        issues = reader_issues + list(mapped.issues)
+        ref = processed.ref
         if ref is None:
             self.unidentified += 1
         else:
@@ -158,35 +235,16 @@ class Intake:
                 if repeat.severity is Severity.ERROR:
                     self.report.count(Outcome.FAILED)
                 return ref
-        course = mapped.course
-        if course is not None and self.provider is not None:
-            course, filled = with_registered_provider(course, self.provider)
-            if filled:
-                message = "provider details the record lacks were taken from the source registration"
-                issues.append(Issue(Severity.INFO, message, field="provider", code="provider-from-source"))
-        if course is not None and not has_error(issues):
-            try:
-                issues += validate(course)
-            except Exception:
-                return self._fault(item, ref)
-        if (
-            course is not None
-            and self.policy is not None
-            and any(t.strip() for t in course.provider.name.values())
-        ):
-            refused = self.policy.check(course.provider)  # (no name at all: validation said so)
-            if refused is not None:
-                issues.append(refused)
-        issues = [_located(issue, ref, item.pointer) for issue in issues]
+        if processed.fault == "validate":
+            return self._fault(item, ref)
+        issues = [_located(issue, ref, item.pointer) for issue in reader_issues + processed.issues]
         for issue in issues:
             self.note(issue)
-        if course is None or has_error(issues):
+        if processed.record is None or has_error(issues):
             self.report.count(Outcome.FAILED)
             return ref
-        record = course_to_dict(course)  # once, for both the hash and the store
-        refused = unstorable(record)  # before any transaction, on every backend: see the function
-        if refused is not None:
-            self.note(_located(refused, ref, item.pointer))
+        if processed.refused is not None:
+            self.note(_located(processed.refused, ref, item.pointer))
             self.report.count(Outcome.FAILED)
             return ref
         self.valid += 1
@@ -195,14 +253,8 @@ class Intake:
             paths = tuple(self.coverage.last_paths) if self.coverage is not None else ()
             report = ItemReport(issue_rows(issues, ref, item.pointer), paths)
         self.pending.append(
-            Candidate(
-                course,
-                record_hash(record),
-                item.content,
-                item.media_type,
-                record,
-                digest=digest,
-                report=report,
+            Candidate.from_record(
+                processed.record, processed.content_hash, item.content, item.media_type, digest, report
             )
         )
         return ref
@@ -238,8 +290,9 @@ class Intake:
         """A programming fault met while mapping or validating one item: the record is rejected
         with an ERROR naming the fault (traceback in the log) and the run goes on. A known ref was
         already counted as seen (so its stored version stays); an unknown ref makes the record
-        unidentified, so the run withdraws nothing (as for any unreadable record)."""
-        logger.exception("run %s: fault while processing record %s", self.report.run_id, ref or item.pointer)
+        unidentified, so the run withdraws nothing (as for any unreadable record). The traceback
+        was logged where the fault happened (`MappingWork.process`)."""
+        logger.error("run %s: record %s rejected after a fault", self.report.run_id, ref or item.pointer)
         if ref is None:
             self.unidentified += 1
         message = (
