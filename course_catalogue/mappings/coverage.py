@@ -132,6 +132,12 @@ class RecordProbe:
         self.read = frozenset(p for p in self.tracker.reads(doc, state) if p in values)
         self.observed = True
 
+    def __getstate__(self) -> tuple[dict[str, str], frozenset[str], bool]:
+        return self.values, self.read, self.observed  # sent back from a worker without its tracker
+
+    def __setstate__(self, state: tuple[dict[str, str], frozenset[str], bool]) -> None:
+        self.values, self.read, self.observed = state
+
 
 class CoverageCounter:
     """One run's coverage: `observe` each record's parsed document, then `result()`."""

@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from multiprocessing.pool import AsyncResult
+from typing import TYPE_CHECKING, Any, Protocol
 
 from course_catalogue.catalogue.changes import Candidate
 from course_catalogue.catalogue.codec import course_to_dict, record_hash
@@ -42,6 +44,9 @@ from course_catalogue.mappings.engine import apply
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.spec import MappingSpec
 from course_catalogue.services.recall import item_digest
+
+if TYPE_CHECKING:
+    from course_catalogue.services.workers import MappingPool
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +131,14 @@ class MappingWork:
         return Processed(ref, issues, record, record_hash(record), unstorable(record), probe=probe)
 
 
+_Entry = tuple[Gathered, str | None, Recalled | None]
+"""An item of a batch: as gathered, its digest (None without a run key), what was recalled of it."""
+
+WINDOW = 3
+"""Batches a pool may hold beyond the one being read: enough to keep the workers busy while the
+harvesting process reads and settles, few enough to keep memory small."""
+
+
 class Intake:
     """Turns one run's raw items into store candidates: map, validate, de-duplicate, report.
 
@@ -162,28 +175,62 @@ class Intake:
         self._max_issues = max_issues
         self._max_per_kind = max_per_kind
         self._kept: dict[IssueKind, int] = {}
-        self._now = datetime.now(UTC)
+        self.now = datetime.now(UTC)  # the run's harvest time
         self.coverage = counter_for(spec)
         self.work = MappingWork(spec, report.source_id, report.run_id, provider, policy)
+        self.pool: MappingPool | None = None  # set by the pipeline for a large feed
+        self.pool_tried = False
+        self._inflight: deque[tuple[list[_Entry], AsyncResult[list[Processed]] | None]] = deque()
 
     def take_batch(self, batch: Sequence[Gathered]) -> None:
         """`take` each gathered item in order, recalling the batch's unchanged items at once:
         an item the source's last successful run mapped from the same bytes, spec, parameters
         and code (`services.recall`) whose course is still stored as it left it is not mapped
         or validated again; its issues and its course carry forward (`_carry`), and the run's
-        report is the one mapping it would give."""
-        if self.key is None:
-            for gathered in batch:
-                self.take(gathered.item, gathered.issues)
+        report is the one mapping it would give.
+
+        With a `pool` (`services.workers`), the items to process go to it as one task and the
+        batch is settled once its results are back, at most `WINDOW` batches later: call
+        `drain()` after the last batch."""
+        digests: list[str | None] = [None] * len(batch)
+        recalled: dict[str, Recalled] = {}
+        if self.key is not None:
+            digests = [item_digest(self.key, gathered.item) for gathered in batch]
+            if self.recall is not None:
+                recalled = self.recall({d for d, g in zip(digests, batch, strict=True) if d and g.readable})
+        entries = [
+            (gathered, digest, recalled.get(digest) if digest is not None and gathered.readable else None)
+            for gathered, digest in zip(batch, digests, strict=True)
+        ]
+        if self.pool is None:
+            self._settle_batch(entries, None)
             return
-        digests = [item_digest(self.key, gathered.item) for gathered in batch]
-        readable = {d for d, g in zip(digests, batch, strict=True) if g.readable}
-        recalled = self.recall(readable) if self.recall is not None else {}
-        for gathered, digest in zip(batch, digests, strict=True):
-            found = recalled.get(digest)
-            if found is not None and gathered.readable and self._carry(gathered, digest, found):
+        work = [g.item for g, _, found in entries if found is None and g.readable]
+        self._inflight.append((entries, self.pool.submit(work) if work else None))
+        while len(self._inflight) > WINDOW:
+            self._settle_next()
+
+    def drain(self) -> None:
+        """Settle the batches still in the pool's hands, in order."""
+        while self._inflight:
+            self._settle_next()
+
+    def _settle_next(self) -> None:
+        entries, result = self._inflight.popleft()
+        self._settle_batch(entries, iter(result.get()) if result is not None else iter(()))
+
+    def _settle_batch(self, entries: list[_Entry], processed: Iterator[Processed] | None) -> None:
+        """Account a batch in order; `processed`: the pool's results for its items to process
+        (None: process them here)."""
+        for gathered, digest, found in entries:
+            if found is not None and self._carry(gathered, digest or "", found):
                 continue
-            self.take(gathered.item, gathered.issues, digest=digest)
+            if not gathered.readable:
+                self.settle(gathered.item, list(gathered.issues), None, digest)
+            elif processed is None or found is not None:  # (a carry that fell through: here)
+                self.take(gathered.item, gathered.issues, digest=digest)
+            else:
+                self.settle(gathered.item, list(gathered.issues), next(processed), digest)
 
     def take(
         self,
@@ -198,7 +245,7 @@ class Intake:
         reader_issues = list(reader_issues)
         if has_error(reader_issues):
             return self.settle(item, reader_issues, None, digest)
-        processed = self.work.process(item, harvested_at or self._now, self.coverage)
+        processed = self.work.process(item, harvested_at or self.now, self.coverage)
         return self.settle(item, reader_issues, processed, digest)
 
     def settle(

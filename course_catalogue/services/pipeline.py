@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -63,6 +64,7 @@ from course_catalogue.mappings.spec import MappingSpec, bind_parameters, load_sp
 from course_catalogue.services.intake import Intake
 from course_catalogue.services.recall import Recall, run_key
 from course_catalogue.services.spool import Spool
+from course_catalogue.services.workers import MappingPool, default_workers
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +95,10 @@ class HarvestSettings:
     max_withdraw_count: int | None = GUARD_COUNT  # ... and its absolute cap
     max_issues: int = 10_000  # issues kept per run; beyond it they are counted, not kept ...
     max_issues_per_kind: int = 1_000  # ... and of each (severity, code, field) (see services.intake)
+    # Processes that map and validate a feed of at least `parallel_from` records (services.workers):
+    # None, one per core; 1, all in the harvesting process. Outcomes are the same either way.
+    workers: int | None = None
+    parallel_from: int = 5_000
     # None: the SSRF-guarded network transport; tests inject an httpx.MockTransport
     transport: httpx.BaseTransport | None = field(default=None, compare=False)
 
@@ -228,16 +234,20 @@ def _harvest(
     intake = _intake(store, spec, report, settings, source)
     keep = PREVIEW_LIMIT if observe is not None else 0
     intake.recall = Recall(store, source.id) if intake.key is not None else None
-    with Spool() as spool, paced_collection(BATCH) as pacer:
+    with Spool() as spool, paced_collection(BATCH) as pacer, ExitStack() as workers:
         gathered_batch: list[Gathered] = []
+        read = 0
         for gathered in harvester.gather(data, spec):
             gathered_batch.append(gathered)
             if len(gathered_batch) >= RECALL_BATCH:
-                intake.take_batch(gathered_batch)
+                read += len(gathered_batch)
+                _take(intake, gathered_batch, read, settings, workers)
                 gathered_batch = []
                 intake.flush(spool, BATCH)
             pacer.tick()
-        intake.take_batch(gathered_batch)
+        _take(intake, gathered_batch, read + len(gathered_batch), settings, workers)
+        intake.drain()
+        workers.close()
         intake.flush(spool)
         intake.close()
         if intake.items and not intake.valid:
@@ -277,6 +287,21 @@ def _harvest(
         state = FetchState(fetched.etag, fetched.last_modified) if clean else FetchState()
         store.set_fetch_state(source.id, state)
     return diff
+
+
+def _take(
+    intake: Intake, batch: list[Gathered], read: int, settings: HarvestSettings, workers: ExitStack
+) -> None:
+    """Hand a batch to the intake, first forking the mapping workers (once) when the feed has
+    reached `settings.parallel_from` records (see `services.workers`)."""
+    if read >= settings.parallel_from and not intake.pool_tried:
+        intake.pool_tried = True  # workers may not start: the run then stays serial
+        processes = settings.workers or default_workers()
+        tracker = intake.coverage.tracker if intake.coverage is not None else None
+        pool = MappingPool.start(intake.work, tracker, intake.now, processes)
+        if pool is not None:
+            intake.pool = workers.enter_context(pool)
+    intake.take_batch(batch)
 
 
 def _fetch(
