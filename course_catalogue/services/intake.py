@@ -178,8 +178,12 @@ class Intake:
         self.now = datetime.now(UTC)  # the run's harvest time
         self.coverage = counter_for(spec)
         self.work = MappingWork(spec, report.source_id, report.run_id, provider, policy)
-        self.pool: MappingPool | None = None  # set by the pipeline for a large feed
-        self.pool_tried = False
+        # Worker processes for a large feed: `start_pool` (given by the pipeline) is called once the
+        # run has `parallel_from` items to map (recalled ones need no mapping).
+        self.pool: MappingPool | None = None
+        self.start_pool: Callable[[], MappingPool | None] | None = None
+        self.parallel_from = 0
+        self.to_map = 0
         self._inflight: deque[tuple[list[_Entry], AsyncResult[list[Processed]] | None]] = deque()
 
     def take_batch(self, batch: Sequence[Gathered]) -> None:
@@ -189,9 +193,10 @@ class Intake:
         or validated again; its issues and its course carry forward (`_carry`), and the run's
         report is the one mapping it would give.
 
-        With a `pool` (`services.workers`), the items to process go to it as one task and the
-        batch is settled once its results are back, at most `WINDOW` batches later: call
-        `drain()` after the last batch."""
+        With a `pool` (`services.workers`, started by `start_pool` once `parallel_from` items
+        were to be mapped), the items to process go to it as one task and the batch is settled
+        once its results are back, at most `WINDOW` batches later: call `drain()` after the
+        last batch."""
         digests: list[str | None] = [None] * len(batch)
         recalled: dict[str, Recalled] = {}
         if self.key is not None:
@@ -202,10 +207,14 @@ class Intake:
             (gathered, digest, recalled.get(digest) if digest is not None and gathered.readable else None)
             for gathered, digest in zip(batch, digests, strict=True)
         ]
+        work = [g.item for g, _, found in entries if found is None and g.readable]
+        self.to_map += len(work)
+        if self.pool is None and self.to_map >= self.parallel_from and self.start_pool is not None:
+            start, self.start_pool = self.start_pool, None  # tried once: may not start (then serial)
+            self.pool = start()
         if self.pool is None:
             self._settle_batch(entries, None)
             return
-        work = [g.item for g, _, found in entries if found is None and g.readable]
         self._inflight.append((entries, self.pool.submit(work) if work else None))
         while len(self._inflight) > WINDOW:
             self._settle_next()

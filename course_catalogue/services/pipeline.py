@@ -45,6 +45,7 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 
 import httpx
 
@@ -95,8 +96,9 @@ class HarvestSettings:
     max_withdraw_count: int | None = GUARD_COUNT  # ... and its absolute cap
     max_issues: int = 10_000  # issues kept per run; beyond it they are counted, not kept ...
     max_issues_per_kind: int = 1_000  # ... and of each (severity, code, field) (see services.intake)
-    # Processes that map and validate a feed of at least `parallel_from` records (services.workers):
-    # None, one per core; 1, all in the harvesting process. Outcomes are the same either way.
+    # Processes that map and validate once a run has `parallel_from` records to map (recalled,
+    # unchanged ones need none; services.workers): None, one per core; 1, all in the harvesting
+    # process. Outcomes are the same either way.
     workers: int | None = None
     parallel_from: int = 5_000
     # None: the SSRF-guarded network transport; tests inject an httpx.MockTransport
@@ -235,17 +237,17 @@ def _harvest(
     keep = PREVIEW_LIMIT if observe is not None else 0
     intake.recall = Recall(store, source.id) if intake.key is not None else None
     with Spool() as spool, paced_collection(BATCH) as pacer, ExitStack() as workers:
+        intake.start_pool = partial(_start_workers, intake, settings, workers)
+        intake.parallel_from = settings.parallel_from
         gathered_batch: list[Gathered] = []
-        read = 0
         for gathered in harvester.gather(data, spec):
             gathered_batch.append(gathered)
             if len(gathered_batch) >= RECALL_BATCH:
-                read += len(gathered_batch)
-                _take(intake, gathered_batch, read, settings, workers)
+                intake.take_batch(gathered_batch)
                 gathered_batch = []
                 intake.flush(spool, BATCH)
             pacer.tick()
-        _take(intake, gathered_batch, read + len(gathered_batch), settings, workers)
+        intake.take_batch(gathered_batch)
         intake.drain()
         workers.close()
         intake.flush(spool)
@@ -289,19 +291,12 @@ def _harvest(
     return diff
 
 
-def _take(
-    intake: Intake, batch: list[Gathered], read: int, settings: HarvestSettings, workers: ExitStack
-) -> None:
-    """Hand a batch to the intake, first forking the mapping workers (once) when the feed has
-    reached `settings.parallel_from` records (see `services.workers`)."""
-    if read >= settings.parallel_from and not intake.pool_tried:
-        intake.pool_tried = True  # workers may not start: the run then stays serial
-        processes = settings.workers or default_workers()
-        tracker = intake.coverage.tracker if intake.coverage is not None else None
-        pool = MappingPool.start(intake.work, tracker, intake.now, processes)
-        if pool is not None:
-            intake.pool = workers.enter_context(pool)
-    intake.take_batch(batch)
+def _start_workers(intake: Intake, settings: HarvestSettings, workers: ExitStack) -> MappingPool | None:
+    """Fork the mapping workers of a large feed (see `services.workers`), closed with `workers`."""
+    processes = settings.workers or default_workers()
+    tracker = intake.coverage.tracker if intake.coverage is not None else None
+    pool = MappingPool.start(intake.work, tracker, intake.now, processes)
+    return None if pool is None else workers.enter_context(pool)
 
 
 def _fetch(
