@@ -80,7 +80,7 @@ def issue_rows(issues: Sequence[Issue], ref: str | None, pointer: str | None) ->
     are not repeated)."""
     return tuple(
         (
-            issue.severity.value,
+            issue.severity,  # a StrEnum: stored as its value
             issue.code,
             issue.message,
             issue.field,
@@ -137,7 +137,8 @@ class Recaller:
             )
             for row in conn.execute(query):
                 issues: list[list[Any]] = row.issues
-                self._reports[row.digest] = ItemReport(tuple(tuple(i) for i in issues), tuple(row.paths))
+                kinds = tuple((Severity(i[0]), *i[1:]) for i in issues)  # Severity: kinds ready for notes
+                self._reports[row.digest] = ItemReport(kinds, tuple(row.paths))
         return {
             digest: Recalled(course_id, ref, content_hash, self._reports[report])
             for digest, course_id, ref, content_hash, report in rows

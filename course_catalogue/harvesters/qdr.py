@@ -168,6 +168,7 @@ class _Index:
         self._db.execute("CREATE TABLE element (id TEXT PRIMARY KEY, body BLOB NOT NULL)")
         self.duplicates: set[str] = set()
         self._cache: OrderedDict[str, Template | None] = OrderedDict()
+        self._parser = secure_parser()
 
     def add(self, ident: str, element: Any) -> None:
         body = etree.tostring(_copy(element), encoding="utf-8")
@@ -184,7 +185,7 @@ class _Index:
         row = self._db.execute("SELECT body FROM element WHERE id = ?", (ident,)).fetchone()
         template: Template | None = None
         if row is not None:
-            copy = etree.fromstring(row[0], secure_parser())
+            copy = etree.fromstring(row[0], self._parser)
             template = (copy, [_position(stub, copy) for stub in _stubs(copy)], len(row[0]))
         cache[ident] = template
         if len(cache) > TEMPLATES:

@@ -336,7 +336,7 @@ class Intake:
             return True
         for row in recalled.report.issues:
             # note(), without building the issues it would only count
-            if self._room((Severity(row[0]), row[1], row[3])):
+            if self._room((row[0], row[1], row[3])):
                 self.report.issues.append(issue_from_row(row, ref, item.pointer))
         self.valid += 1
         self.pending.append(Carried(recalled.course_id, self.report.source_id, ref, recalled.content_hash))
