@@ -120,16 +120,20 @@ class RecordProbe:
     process) and counted by the run's `CoverageCounter.observe_probed`: its values and the paths
     of them the spec's selectors read (always worked out: the counter may need them)."""
 
-    def __init__(self, tracker: CoverageTracker) -> None:
+    def __init__(self, tracker: CoverageTracker, settled: AbstractSet[str] = frozenset()) -> None:
         self.tracker = tracker
+        self.settled = settled  # paths the run's counter had settled when the record was sent
         self.values: dict[str, str] = {}
         self.read: frozenset[str] = frozenset()
         self.observed = False
 
     def observe(self, doc: Any) -> None:
+        """Take the record's values, and what the spec reads of them unless every one is at a
+        path already `settled` (the counter, which only settles more, will not ask)."""
         values, state = self.tracker.values(doc)
         self.values = values
-        self.read = frozenset(p for p in self.tracker.reads(doc, state) if p in values)
+        if any(path not in self.settled for path in values):
+            self.read = frozenset(p for p in self.tracker.reads(doc, state) if p in values)
         self.observed = True
 
     def __getstate__(self) -> tuple[dict[str, str], frozenset[str], bool]:
@@ -171,8 +175,13 @@ class CoverageCounter:
 
     def observe_probed(self, probe: RecordProbe) -> None:
         """`observe` for a record another process parsed (`RecordProbe`): the same counts."""
-        if self._count(probe.values):
+        if self._count(probe.values):  # pending: a path was not settled, so the probe read it
             self._settle(probe.values, probe.read)
+
+    @property
+    def settled(self) -> frozenset[str]:
+        """The paths settled so far (a snapshot for `RecordProbe`)."""
+        return frozenset(self._settled)
 
     def _count(self, values: dict[str, str]) -> bool:
         """Count a record's values; whether some path is not settled yet (then `_settle`)."""

@@ -215,7 +215,8 @@ class Intake:
         if self.pool is None:
             self._settle_batch(entries, None)
             return
-        self._inflight.append((entries, self.pool.submit(work) if work else None))
+        settled = self.coverage.settled if self.coverage is not None else frozenset()
+        self._inflight.append((entries, self.pool.submit(work, settled) if work else None))
         while len(self._inflight) > WINDOW:
             self._settle_next()
 

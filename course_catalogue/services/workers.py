@@ -40,12 +40,13 @@ _TRACKER: CoverageTracker | None = None
 _WHEN: datetime | None = None
 
 
-def _process(items: list[Shipped]) -> list[Processed]:
-    """In a worker: process a batch of items with the run's work."""
+def _process(items: list[Shipped], settled: frozenset[str]) -> list[Processed]:
+    """In a worker: process a batch of items with the run's work (`settled`: the coverage paths
+    the run had settled when it sent them, see `RecordProbe`)."""
     assert _WORK is not None and _WHEN is not None, "the pool forks after MappingPool.start set them"
     out = []
     for content, media_type, pointer, guid in items:
-        probe = RecordProbe(_TRACKER) if _TRACKER is not None else None
+        probe = RecordProbe(_TRACKER, settled) if _TRACKER is not None else None
         out.append(_WORK.process(RawItem(content, media_type, pointer, guid), _WHEN, probe))
     return out
 
@@ -87,9 +88,10 @@ class MappingPool:
             _WORK = _TRACKER = _WHEN = None  # the forked workers have their copies
         return cls(pool)
 
-    def submit(self, items: list[RawItem]) -> AsyncResult[list[Processed]]:
+    def submit(self, items: list[RawItem], settled: frozenset[str]) -> AsyncResult[list[Processed]]:
+        """Process `items` in a worker; `settled`: the run's settled coverage paths now."""
         shipped = [(i.content, i.media_type, i.pointer, i.guid) for i in items]
-        return self._pool.apply_async(_process, (shipped,))
+        return self._pool.apply_async(_process, (shipped, settled))
 
     def close(self) -> None:
         self._pool.terminate()  # results were all collected, or the run failed: nothing to wait for
