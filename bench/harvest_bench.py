@@ -28,13 +28,16 @@ import argparse
 import csv
 import io
 import json
+import os
 import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -122,8 +125,8 @@ def measure_child(
     settings = HarvestSettings(max_feed_bytes=limit, workers=workers)
 
     result: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="harvest-bench-") as directory:
-        store = CatalogueStore(f"sqlite:///{directory}/catalogue.db")
+    with tempfile.TemporaryDirectory(prefix="harvest-bench-") as directory, _database(directory) as url:
+        store = CatalogueStore(url)
         store.migrate()
         mapping = _mapping_allowing(MAPPINGS[fmt], limit, Path(directory))
         source = Source(id="bench", format=fmt, name="Benchmark feed", mapping=mapping)
@@ -138,6 +141,29 @@ def measure_child(
             result[name] = {"wall_s": wall, "cpu_s": cpu, "counts": counts, "peak_mb": _peak_mb()}
         store.close()
     return result
+
+
+@contextmanager
+def _database(directory: str) -> Iterator[str]:
+    """The store's URL: SQLite in `directory`, or with BENCH_POSTGRES set (a PostgreSQL URL, see
+    --postgres) a fresh schema of that database, dropped afterwards."""
+    server = os.environ.get("BENCH_POSTGRES")
+    if not server:
+        yield f"sqlite:///{directory}/catalogue.db"
+        return
+    import sqlalchemy as sa
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server, poolclass=sa.pool.NullPool)
+    try:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        url = sa.make_url(server).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def _mapping_allowing(mapping: str, max_bytes: int, directory: Path) -> str:
@@ -254,7 +280,15 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
         default=None,
         help="mapping processes of the harvest (HarvestSettings.workers; default one per core)",
     )
+    parser.add_argument(
+        "--postgres",
+        default=None,
+        metavar="URL",
+        help="harvest into a fresh schema of this PostgreSQL database (dropped after) instead of SQLite",
+    )
     args = parser.parse_args(args_list)
+    if args.postgres:
+        os.environ["BENCH_POSTGRES"] = args.postgres  # the children read it
     args.out.mkdir(parents=True, exist_ok=True)
     report = {
         "bench": "harvest",
@@ -274,6 +308,7 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     }
     report["machine_after"] = describe_machine()
     name = "-".join(str(d) for d in args.docs) + (f"-w{args.workers}" if args.workers else "")
+    name += "-pg" if args.postgres else ""
     (args.out / f"harvest-{name}.json").write_text(json.dumps(report, indent=2))
     return report
 
