@@ -21,6 +21,7 @@ transaction.
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -106,12 +107,18 @@ def issue_from_row(row: Sequence[Any], ref: str, pointer: str | None) -> Issue:
     )
 
 
+REPORTS = 10_000
+"""Decoded item reports a run keeps at once (most recently used)."""
+
+
 class Recaller:
     """Recalls for one run of one source: the item reports met are decoded once per run."""
 
     def __init__(self, source_id: str) -> None:
         self.source_id = source_id
-        self._reports: dict[str, ItemReport] = {}
+        # digest -> decoded report, the most recently used REPORTS: a feed whose issues quote
+        # each record's values has as many reports as records
+        self._reports: OrderedDict[str, ItemReport] = OrderedDict()
 
     def recall(self, conn: Connection, digests: Collection[str]) -> dict[str, Recalled]:
         """digest -> what the source's last successful runs made of an item with it, for the
@@ -130,7 +137,12 @@ class Recaller:
                 )
             )
             rows.extend((d, c, r, h, rep) for d, c, r, h, rep in conn.execute(query))
-        missing = sorted({row[4] for row in rows} - self._reports.keys())
+        reports = self._reports
+        wanted = {row[4] for row in rows}
+        for digest in wanted & reports.keys():
+            reports.move_to_end(digest)
+        missing = sorted(wanted - reports.keys())
+        found: dict[str, ItemReport] = {digest: reports[digest] for digest in wanted if digest in reports}
         for chunk in chunks(missing, CHUNK):
             query = sa.select(item_reports.c.digest, item_reports.c.issues, item_reports.c.paths).where(
                 item_reports.c.digest.in_(chunk)
@@ -138,11 +150,13 @@ class Recaller:
             for row in conn.execute(query):
                 issues: list[list[Any]] = row.issues
                 kinds = tuple((Severity(i[0]), *i[1:]) for i in issues)  # Severity: kinds ready for notes
-                self._reports[row.digest] = ItemReport(kinds, tuple(row.paths))
+                found[row.digest] = reports[row.digest] = ItemReport(kinds, tuple(row.paths))
+        while len(reports) > REPORTS:
+            reports.popitem(last=False)
         return {
-            digest: Recalled(course_id, ref, content_hash, self._reports[report])
+            digest: Recalled(course_id, ref, content_hash, found[report])
             for digest, course_id, ref, content_hash, report in rows
-            if report in self._reports
+            if report in found
         }
 
 

@@ -165,3 +165,18 @@ def test_a_dry_run_recalls_but_remembers_nothing(
     again = run_harvest(store, source, data=_csv(rows), dry_run=True)
     assert mapped.calls == again.counts[Outcome.FAILED]
     assert again.counts[Outcome.UNCHANGED] == first.counts[Outcome.ADDED]
+
+
+def test_a_report_cache_smaller_than_the_feed_changes_nothing(
+    store: CatalogueStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The decoded item reports a run keeps are bounded; evicted ones are read again."""
+    from course_catalogue.catalogue import item_memory
+
+    source, rows = _edx(store)
+    first = run_harvest(store, source, data=_csv(rows))
+    monkeypatch.setattr(item_memory, "REPORTS", 2)
+    mapped = Mapped(monkeypatch)
+    again = run_harvest(store, source, data=_csv(rows))
+    assert mapped.calls == again.counts[Outcome.FAILED]
+    assert _seen(again) == _seen(first)
