@@ -198,6 +198,26 @@ class RunReport:
         """Some issues were counted but not kept."""
         return any(self.dropped.values())
 
+    def issue_summary(self) -> dict[str, Any]:
+        """Exact issue counts per severity and per (severity, code, field), commonest first: what a
+        provider fixes first. `kept` says how many of a kind the report lists (a sample when a run
+        had many); `truncated` whether any kind was cut."""
+        kept = Counter((i.severity, i.code, i.field) for i in self.issues)
+        return {
+            "by_severity": {s.value: n for s, n in self.severity_totals().items()},
+            "by_kind": [
+                {
+                    "severity": severity.value,
+                    "code": code,
+                    "field": field,
+                    "count": n,
+                    "kept": kept[severity, code, field],
+                }
+                for (severity, code, field), n in self.totals().most_common()
+            ],
+            "truncated": self.truncated,
+        }
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,

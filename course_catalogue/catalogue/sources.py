@@ -15,7 +15,7 @@ from course_catalogue.catalogue.errors import ConfigurationError, QuotaExceeded
 from course_catalogue.catalogue.model import Course, Organisation, lang_text
 from course_catalogue.catalogue.vocabularies import countries, currencies
 
-FORMATS = ("csv", "xcri-cap", "elm-rdf", "qdr-loq", "xml", "json")
+FORMATS = ("csv", "xcri-cap", "elm-rdf", "qdr-loq", "xml", "json", "rdf", "jsonld-pages")
 """Feed formats a source may declare; each has a harvester (see harvesters/)."""
 
 _SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")

@@ -61,8 +61,10 @@ _HARVESTERS: dict[str, str] = {
     # format (catalogue.sources.FORMATS) -> "module:class". Imported lazily, so a format's parser
     # libraries load only when a feed of that format is read. Adding a harvester is one line here.
     "csv": "course_catalogue.harvesters.csv:CsvHarvester",
-    "elm-rdf": "course_catalogue.harvesters.elm:ElmRdfHarvester",
+    "elm-rdf": "course_catalogue.harvesters.elm:RdfHarvester",  # the name "rdf" had before it was general
+    "rdf": "course_catalogue.harvesters.elm:RdfHarvester",
     "json": "course_catalogue.harvesters.json:JsonHarvester",
+    "jsonld-pages": "course_catalogue.harvesters.pages:PagesHarvester",
     "qdr-loq": "course_catalogue.harvesters.qdr:QdrHarvester",
     "xml": "course_catalogue.harvesters.xml:XmlHarvester",
     "xcri-cap": "course_catalogue.harvesters.xml:XmlHarvester",

@@ -1,28 +1,42 @@
-"""ELM v3 RDF harvester: Turtle, RDF/XML or JSON-LD -> one N-Triples RawItem per learning opportunity.
+"""RDF harvester (formats "rdf" and "elm-rdf"): Turtle, RDF/XML, JSON-LD or JSON-LD blocks of HTML
+pages -> one N-Triples RawItem per record node, the record classes named by the spec.
 
-Reading rules (the contract the tests pin down):
+Reading rules (the contract the tests pin down); the spec's `[reader]` table is described in
+`mappings/rdf_reader.py` (record classes, referrers, private classes, contexts):
 
-* Syntax: `spec.reader["syntax"]` ("turtle", "rdf-xml", "json-ld") if given, else sniffed: a feed
-  starting with `<?xml` or `<rdf:RDF` is RDF/XML, with `{` or `[` JSON-LD, anything else Turtle.
-* JSON-LD never touches the network. Before parsing, every `@context` entry naming a known remote
-  context (EDC `edc-ap`, W3C VC v1/v2) is replaced by the local copy shipped in
-  `harvesters/data/jsonld/`; any other remote context is a ParseError naming it.
-* Embedded files (`elm:content` of media objects: base64 logos and images) and any literal longer
-  than `MAX_LITERAL_CHARS` are dropped, in JSON-LD before parsing, in the other syntaxes while
-  indexing: they are never course data and would bloat every stored record.
+* Syntax: `spec.reader["syntax"]` ("turtle", "rdf-xml", "json-ld", "html") if given, else sniffed:
+  a feed starting with `<?xml` or `<rdf:RDF` is RDF/XML, with `<!doctype html` or `<html` an HTML
+  page, with `{` or `[` JSON-LD, anything else Turtle. An HTML page's records are the JSON-LD of its
+  `<script type="application/ld+json">` blocks, read as one JSON-LD document (a list of the
+  blocks, each with its own context); a page without any block is a ParseError.
+* JSON-LD never touches the network. Before parsing, every `@context` entry naming a remote
+  context is replaced by the local copy the spec registers (`[reader.contexts]`, files next to
+  the spec); any other remote context is a ParseError naming it.
+* Values of `[reader].dropped` predicates (ELM: `elm:content`, base64 logos and images) and any
+  literal longer than `MAX_LITERAL_CHARS` are dropped, in JSON-LD before parsing, in the other
+  syntaxes while indexing: they are never course data and would bloat every stored record.
 * A syntax error is a ParseError carrying the parser's line/column message.
-* Items: one per subject typed `elm:LearningOpportunity`. A graph without any (a credential, a
-  bare specification) gives one item per `elm:LearningAchievementSpecification` /
-  `elm:Qualification` instead. A graph with neither, empty or not, is a ParseError (it is not a
-  catalogue feed; failing keeps a complete-feed run from withdrawing everything).
+* Relative IRIs (JSON-LD `"@id": "./"`, Turtle `<course/1>`) resolve against `reader.base`, an
+  absolute IRI (the feed's own URL); without one the parser drops the statements that use them
+  (a page read through "jsonld-pages" has its URL as base).
+* Items: one per subject typed with a class of the first `[reader].records` entry that the graph
+  has subjects of (document order). A graph with none of the record classes, empty or not, is a
+  ParseError (it is not a catalogue feed; failing keeps a complete-feed run from withdrawing
+  everything).
 * An item's content is the root's bounded subgraph as N-Triples (`application/n-triples`): every
   triple reachable from the root through IRIs and blank nodes, stopping at other item roots and
-  at `elm:Person` nodes (learners' data is not catalogue data), which appear only as objects.
-  A specification root also takes in, one level up, the nodes that point at it (the credential's
-  `elm:LearningAchievement` with its awarding process, assessment, grade), so a spec can reach
-  provider and awarding body through inverse paths (`^elm:specifiedBy/elm:awardedBy/...`).
+  at nodes of a `private` class (ELM: `elm:Person`, learners' data is not catalogue data), which
+  appear only as objects. A root of a `referrers` class also takes in, one level up, the nodes
+  that point at it (ELM: the credential's `elm:LearningAchievement` with its awarding process,
+  assessment, grade), so a spec can reach provider and awarding body through inverse paths
+  (`^elm:specifiedBy/elm:awardedBy/...`); nodes of a `referrers_excluded` class are not taken.
+  `referrer_levels` (default 1) goes further up: with 2, the nodes pointing at those too (an Open
+  Badge achievement <- the learner's AchievementSubject <- the credential with its issuer). A
+  node of a `private` class on the way up is passed through, not taken in: the record keeps only
+  the triple that links it to the node below (its IRI, never its properties).
 * guid and pointer are the root IRI. A blank-node root gets the stable id
   `urn:catalogue:elm:blank:<content hash>` and a WARNING (it changes whenever the content does).
+  (The prefix says "elm" for every RDF feed: it is the id stored records already carry.)
 * Limits (`[reader]` options): a subject with more than `max_values_per_property` (10,000)
   values of one property, or a record subgraph of more than `max_record_triples` (20,000), is
   an ERROR on the record, which is reported and not processed (never cut to an arbitrary part).
@@ -48,11 +62,12 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 from lxml import etree
+from lxml import html as lxml_html
 
 from course_catalogue.catalogue.errors import ConfigurationError, ParseError
 from course_catalogue.catalogue.runs import Issue, Severity
@@ -71,30 +86,14 @@ from course_catalogue.mappings.rdf_graph import (
     is_blank,
     record_document,
 )
+from course_catalogue.mappings.rdf_paths import BUILTIN_PREFIXES
+from course_catalogue.mappings.rdf_reader import RdfReading, default_reading, resolve
 
 if TYPE_CHECKING:
     from course_catalogue.mappings.spec import MappingSpec
 
-ELM = "http://data.europa.eu/snb/model/elm/"
-LEARNING_OPPORTUNITY = ELM + "LearningOpportunity"
-SPECIFICATIONS = (ELM + "LearningAchievementSpecification", ELM + "Qualification")
-_PRIVATE_TYPES = frozenset({ELM + "Person"})
-_CONTEXT_EXCLUDED = frozenset(
-    {
-        ELM + "Person",
-        ELM + "EuropeanDigitalCredential",
-        "https://www.w3.org/2018/credentials#VerifiableCredential",
-    }
-)
-
-_NOT_EXPANDED = frozenset({"http://www.w3.org/2004/02/skos/core#inScheme"})
-# a concept's scheme node only says "a skos:ConceptScheme": the IRI is all a mapping needs
-
 MAX_LITERAL_CHARS = 64 * 1024
 """Longer literals are dropped before indexing: no course text is that long, encoded files are."""
-DROPPED_PREDICATES = frozenset({ELM + "content"})
-"""Embedded files (base64 logos and images of elm:MediaObject): never course data, often large."""
-_JSONLD_CONTENT_KEYS = frozenset({"content", "elm:content", ELM + "content"})
 MAX_JSONLD_DEPTH = 64
 """Deepest JSON-LD nesting read (ELM documents nest ~10 levels)."""
 MAX_ITEM_TRIPLES = 20_000
@@ -109,16 +108,7 @@ SYNTAXES: Mapping[str, ox.RdfFormat] = {
     "rdf-xml": ox.RdfFormat.RDF_XML,
     "json-ld": ox.RdfFormat.JSON_LD,
 }
-
-_LOCAL_CONTEXTS: Mapping[str, str] = {
-    # remote context IRI -> local file in harvesters/data/jsonld/
-    "http://data.europa.eu/snb/model/context/edc-ap": "edc-ap.jsonld",
-    "https://data.europa.eu/snb/model/context/edc-ap": "edc-ap.jsonld",
-    # only the VC terms ELM documents use (issuer, credentialSubject, validFrom, ...), v1 and v2 alike
-    "https://www.w3.org/2018/credentials/v1": "credentials-mini.jsonld",
-    "https://www.w3.org/ns/credentials/v2": "credentials-mini.jsonld",
-}
-_context_cache: dict[str, Any] = {}
+SYNTAX_NAMES = (*SYNTAXES, "html")
 
 
 @dataclass(frozen=True)
@@ -139,32 +129,51 @@ class Limits:
         return cls(values, triples)
 
 
-class ElmRdfHarvester:
-    """Reads ELM v3 RDF feeds (see the module docstring for the rules)."""
+def reading_of(spec: MappingSpec) -> RdfReading:
+    """The spec's `[reader]` resolved (record classes, contexts next to the spec file);
+    ConfigurationError when it is wrong. A spec-like object without `path` or `namespaces` (tests,
+    tools) resolves with the built-in prefixes and contexts relative to the working directory."""
+    path = getattr(spec, "path", None)
+    prefixes = {**BUILTIN_PREFIXES, **(getattr(spec, "namespaces", None) or {})}
+    try:
+        return resolve(spec.reader or {}, prefixes, Path(path).parent if path else None)
+    except ValueError as exc:
+        raise ConfigurationError(f"reader: {exc}") from exc
+
+
+class RdfHarvester:
+    """Reads RDF feeds whose spec names the record classes (see the module docstring for the rules)."""
 
     def gather(self, data: bytes, spec: MappingSpec) -> Iterator[Gathered]:
         reader = spec.reader or {}
         limits = Limits.from_reader(reader)
+        reading = reading_of(spec)
         syntax = _syntax(data, reader.get("syntax"))
-        graph, order, overfull = read_graph(data, syntax, limits.values)
+        graph, order, overfull = read_graph(data, syntax, limits.values, reading, reader.get("base"))
         # The feed index is hundreds of thousands of long-lived dicts and lists; without this every
         # full cyclic-GC pass re-scans them while records are cut and mapped (measured: ~1.5x
         # slower end to end on a 10k-record feed). Freezing only exempts them from scanning.
         gc.freeze()
         try:
-            yield from itemise(graph, order, limits, overfull)
+            yield from itemise(graph, order, limits, overfull, reading)
         finally:
             gc.unfreeze()
 
 
+ElmRdfHarvester = RdfHarvester
+"""The name of format "elm-rdf"'s harvester before RDF specs named their record classes."""
+
+
 def _syntax(data: bytes, configured: Any) -> str:
     if configured is not None:
-        if configured not in SYNTAXES:
+        if configured not in SYNTAX_NAMES:
             raise ConfigurationError(
-                f"reader.syntax must be one of {', '.join(SYNTAXES)}, not {configured!r}"
+                f"reader.syntax must be one of {', '.join(SYNTAX_NAMES)}, not {configured!r}"
             )
         return str(configured)
     head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head[:14].lower().startswith((b"<!doctype html", b"<html")):
+        return "html"
     if head.startswith((b"<?xml", b"<rdf:RDF")):
         return "rdf-xml"
     if head.startswith((b"{", b"[")):
@@ -180,18 +189,26 @@ Overfull = dict[str, dict[str, None]]
 
 
 def read_graph(
-    data: bytes, syntax: str, max_values: int = MAX_VALUES_PER_PROPERTY
+    data: bytes,
+    syntax: str,
+    max_values: int = MAX_VALUES_PER_PROPERTY,
+    reading: RdfReading | None = None,
+    base: str | None = None,
 ) -> tuple[Graph, list[str], Overfull]:
     """The feed's triples indexed, its typed subjects in document order (for item order), and
     the (subject, property) pairs with more than `max_values` distinct values, of which only the
-    first `max_values` are indexed.
+    first `max_values` are indexed. `base`: the IRI relative IRIs resolve against (a page's URL).
 
     Linear in the triples: a value is looked up among the values of its subject and property by
     a list scan while there are few (most properties have one to three), then in a set built for
     that list alone. The scan for every value made one subject with 80,000 values of one property
     cost 3.2 billion comparisons (62 s) and a 3 MB push stalled the server."""
-    if syntax == "json-ld":
-        data = _offline_jsonld(data)
+    reading = reading or default_reading()
+    dropped = reading.dropped
+    if syntax == "html":
+        data, syntax = _offline_jsonld(json_ld_blocks(data), reading), "json-ld"
+    elif syntax == "json-ld":
+        data = _offline_jsonld(data, reading)
     elif data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if syntax == "rdf-xml":
@@ -207,7 +224,7 @@ def read_graph(
     collecting = gc.isenabled()
     gc.disable()  # the loop makes no garbage cycles, only a growing index the GC would re-scan
     try:
-        for quad in ox.parse(data, SYNTAXES[syntax]):
+        for quad in ox.parse(data, SYNTAXES[syntax], base_iri=base):
             subject, obj = quad.subject, quad.object
             kind = type(subject)
             if kind is named:
@@ -223,7 +240,7 @@ def read_graph(
                 o = obj.value
             elif kind is literal:
                 lexical = obj.value
-                if len(lexical) > MAX_LITERAL_CHARS or p in DROPPED_PREDICATES:
+                if len(lexical) > MAX_LITERAL_CHARS or p in dropped:
                     continue
                 o = Lit(lexical, obj.language, obj.datatype.value)
             elif kind is blank:
@@ -351,8 +368,36 @@ def _prolog(data: bytes) -> Any:
     return None
 
 
-def _offline_jsonld(data: bytes) -> bytes:
-    """The document with known remote contexts inlined and oversized strings dropped.
+def json_ld_blocks(page: bytes) -> bytes:
+    """The JSON-LD `<script type="application/ld+json">` blocks of an HTML page as one JSON-LD
+    document (a list of the blocks; a block that is itself a list is spread). ParseError when the
+    page has none, or a block is not JSON: the page is then not a record source."""
+    try:
+        root = lxml_html.document_fromstring(page)
+    except (etree.LxmlError, ValueError) as exc:
+        raise ParseError(f"not a readable HTML page: {exc}") from None
+    documents: list[Any] = []
+    for number, script in enumerate(root.iter("script"), 1):
+        kind = (script.get("type") or "").split(";")[0].strip().lower()
+        if kind != "application/ld+json":
+            continue
+        text = (script.text or "").strip()
+        try:
+            document = json.loads(text)
+        except RecursionError:
+            raise ParseError(
+                f"the page's JSON-LD block {number} is nested too deeply (limit {MAX_JSONLD_DEPTH} levels)"
+            ) from None
+        except json.JSONDecodeError as exc:
+            raise ParseError(f"the page's JSON-LD block {number} is not valid JSON: {exc}") from None
+        documents.extend(document if isinstance(document, list) else [document])
+    if not documents:
+        raise ParseError('the page has no JSON-LD block (<script type="application/ld+json">)')
+    return json.dumps(documents, ensure_ascii=False).encode("utf-8")
+
+
+def _offline_jsonld(data: bytes, reading: RdfReading) -> bytes:
+    """The document with registered remote contexts inlined and oversized strings dropped.
 
     ParseError for a document nested deeper than MAX_JSONLD_DEPTH (pyoxigraph's JSON-LD parser
     recurses: 5,000 nested objects crashed the process) and for a lone surrogate escape
@@ -366,7 +411,7 @@ def _offline_jsonld(data: bytes) -> bytes:
     if depth_exceeded(document, MAX_JSONLD_DEPTH):
         raise ParseError(f"not valid JSON-LD: nested deeper than {MAX_JSONLD_DEPTH} levels")
     try:
-        return json.dumps(_localise(document), ensure_ascii=False).encode("utf-8")
+        return json.dumps(_localise(document, reading), ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as exc:
         found = exc.object[exc.start : exc.end]
         raise ParseError(
@@ -375,40 +420,33 @@ def _offline_jsonld(data: bytes) -> bytes:
         ) from None
 
 
-def _localise(node: Any) -> Any:
+def _localise(node: Any, reading: RdfReading) -> Any:
     if isinstance(node, list):
-        return [_localise(v) for v in node]
+        return [_localise(v, reading) for v in node]
     if not isinstance(node, dict):
         return node
     result: dict[str, Any] = {}
+    dropped = reading.dropped_keys
     for key, value in node.items():
         if key == "@context":
-            result[key] = _local_context(value)
-        elif isinstance(value, str) and (len(value) > MAX_LITERAL_CHARS or key in _JSONLD_CONTENT_KEYS):
+            result[key] = _local_context(value, reading)
+        elif isinstance(value, str) and (len(value) > MAX_LITERAL_CHARS or key in dropped):
             continue  # dropped before parsing, so the parser never copies the base64 around
         else:
-            result[key] = _localise(value)
+            result[key] = _localise(value, reading)
     return result
 
 
-def _local_context(value: Any) -> Any:
+def _local_context(value: Any, reading: RdfReading) -> Any:
     if isinstance(value, list):
-        return [_local_context(v) for v in value]
+        return [_local_context(v, reading) for v in value]
     if isinstance(value, str):
-        name = _LOCAL_CONTEXTS.get(value.rstrip("/#"))
-        if name is None:
-            raise ParseError(
-                f"JSON-LD context {value!r} is not available offline (remote contexts are never fetched; "
-                f"known: {', '.join(sorted(set(_LOCAL_CONTEXTS)))})"
-            )
-        if name not in _context_cache:
-            text = (resources.files("course_catalogue.harvesters") / "data" / "jsonld" / name).read_text(
-                encoding="utf-8"
-            )
-            _context_cache[name] = json.loads(text)["@context"]
-        return _context_cache[name]
+        return reading.local_context(value)
     if isinstance(value, dict):
-        return {k: _localise(v) if k != "@context" else _local_context(v) for k, v in value.items()}
+        return {
+            k: _localise(v, reading) if k != "@context" else _local_context(v, reading)
+            for k, v in value.items()
+        }
     return value
 
 
@@ -422,38 +460,82 @@ class _Root:
 
 
 def itemise(
-    graph: Graph, typed: list[str], limits: Limits = Limits(), overfull: Overfull | None = None
+    graph: Graph,
+    typed: list[str],
+    limits: Limits = Limits(),
+    overfull: Overfull | None = None,
+    reading: RdfReading | None = None,
 ) -> Iterator[Gathered]:
-    """One Gathered per learning opportunity (else per specification); see the module rules."""
-    roots = [_Root(s, False) for s in typed if LEARNING_OPPORTUNITY in graph.types(s)]
-    if not roots:
-        roots = [_Root(s, True) for s in typed if any(t in SPECIFICATIONS for t in graph.types(s))]
+    """One Gathered per subject of the first record tier the graph has; see the module rules."""
+    reading = reading or default_reading()
+    roots: list[_Root] = []
+    for tier in reading.tiers:
+        for s in typed:
+            types = graph.types(s)
+            if any(t in tier for t in types):
+                roots.append(_Root(s, any(t in reading.referrers for t in types)))
+        if roots:
+            break
     if not roots:
         raise ParseError(
-            f"the graph {'has no' if graph.out else 'is empty: no'} elm:LearningOpportunity, "
-            "elm:LearningAchievementSpecification or elm:Qualification: no record to catalogue "
-            "(an empty feed is refused, so that it cannot withdraw every course of its source)"
+            f"the graph {'has no' if graph.out else 'is empty: no'} subject typed {reading.describe()}: "
+            "no record to catalogue (an empty feed is refused, so that it cannot withdraw every "
+            "course of its source)"
         )
     stops = frozenset(r.node for r in roots)
     signatures = BlankSignatures(graph)
-    referrers = graph.referrers() if roots and roots[0].with_referrers else {}
+    referrers = graph.referrers() if any(r.with_referrers for r in roots) else {}
     for root in roots:
-        context = [s for s in referrers.get(root.node, ()) if not _CONTEXT_EXCLUDED & set(graph.types(s))]
-        yield _item(graph, root, context, stops, signatures, limits, overfull or {})
+        context, links = _upwards(graph, root.node, referrers, reading) if root.with_referrers else ([], [])
+        yield _item(graph, root, context, links, stops, signatures, limits, overfull or {}, reading)
+
+
+def _upwards(
+    graph: Graph, node: str, referrers: dict[str, list[str]], reading: RdfReading
+) -> tuple[list[str], list[Triple]]:
+    """The nodes a record takes in above its root (`referrer_levels` levels of nodes pointing at
+    it, without `referrers_excluded` classes) and the linking triples of the private nodes passed
+    through on the way (see the module rules)."""
+    taken: dict[str, None] = {}
+    links: list[Triple] = []
+    frontier = [node]
+    seen = {node}
+    for level in range(reading.referrer_levels):
+        above: list[str] = []
+        for below in frontier:
+            for s in referrers.get(below, ()):
+                if s in seen:
+                    continue
+                types = graph.types(s)
+                if reading.referrers_excluded.intersection(types):
+                    continue
+                seen.add(s)
+                if reading.private.intersection(types):
+                    if level + 1 < reading.referrer_levels:  # a bridge to the level above
+                        links.extend((s, p, below) for p, objects in graph.out[s].items() if below in objects)
+                        above.append(s)
+                    continue
+                taken[s] = None
+                above.append(s)
+        frontier = above
+    return list(taken), links
 
 
 def _item(
     graph: Graph,
     root: _Root,
     context: list[str],
+    links: list[Triple],
     stops: frozenset[str],
     signatures: BlankSignatures,
     limits: Limits,
     overfull: Overfull,
+    reading: RdfReading,
 ) -> Gathered:
     issues: list[Issue] = []
     starts = [root.node, *context]
-    triples, problem = _closure(graph, starts, stops, limits, overfull)
+    triples, problem = _closure(graph, starts, stops, limits, overfull, reading)
+    triples.extend(links)
     if problem is not None:
         # Reported, not processed: the record would be cut arbitrarily (or huge), and since it
         # is not read, the run withdraws nothing (its identity counts as unknown).
@@ -466,7 +548,7 @@ def _item(
         issues.append(
             Issue(
                 Severity.WARNING,
-                "the learning opportunity is a blank node: its id is a hash of its content and "
+                "the record's node is a blank node: its id is a hash of its content and "
                 "changes whenever the content does (give it an IRI)",
                 None,
                 guid,
@@ -482,16 +564,22 @@ def _item(
 
 
 def _closure(
-    graph: Graph, starts: list[str], stops: frozenset[str], limits: Limits, overfull: Overfull
+    graph: Graph,
+    starts: list[str],
+    stops: frozenset[str],
+    limits: Limits,
+    overfull: Overfull,
+    reading: RdfReading,
 ) -> tuple[list[Triple], tuple[str, str] | None]:
     """Triples reachable from `starts`; nodes in `stops` (the start itself aside: it is already
-    seen), typed private, or reached through `_NOT_EXPANDED` predicates are not expanded.
+    seen), of a private class, or reached through `not_expanded` predicates are not expanded.
     The second value is (code, message) when the record is over a limit: a subject with more
     values of a property than `limits.values`, or more than `limits.triples` triples."""
     triples: list[Triple] = []
     seen = set(starts)
     queue = list(starts)
     out = graph.out
+    private, not_expanded = reading.private, reading.not_expanded
     while queue:
         node = queue.pop()
         crowded = overfull.get(node)
@@ -506,10 +594,10 @@ def _closure(
             for o in objects:
                 if isinstance(o, str) and o not in seen:
                     seen.add(o)
-                    if o in stops or p in _NOT_EXPANDED:
+                    if o in stops or p in not_expanded:
                         continue
                     props = out.get(o)
-                    if props is not None and not _PRIVATE_TYPES.intersection(props.get(RDF_TYPE, ())):
+                    if props is not None and not private.intersection(props.get(RDF_TYPE, ())):
                         queue.append(o)
         if len(triples) > limits.triples:
             message = (

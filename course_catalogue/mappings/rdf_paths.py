@@ -27,12 +27,15 @@ Paths are compiled once into closures over the dict index of `mappings.rdf_graph
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
+from course_catalogue.mappings import rdf_reader
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.rdf_graph import N_TRIPLES, RDF_TYPE, Graph, Lit, Term, parse_ntriples
 from course_catalogue.mappings.values import tagged
@@ -410,11 +413,9 @@ def compile_path(
 
 # -- the selector language -----------------------------------------------------------------
 
-ELM = "http://data.europa.eu/snb/model/elm/"
 BLANK_GUID = "urn:catalogue:elm:blank:"
 """Prefix of the id the harvester gives a blank-node record ("_:b<hash>" in the item's N-Triples)."""
-_ROOT_TYPES = (ELM + "LearningOpportunity", ELM + "LearningAchievementSpecification", ELM + "Qualification")
-SYNTAX_NAMES = ("turtle", "rdf-xml", "json-ld")
+SYNTAX_NAMES = ("turtle", "rdf-xml", "json-ld", "html")
 
 
 class Focus(NamedTuple):
@@ -429,6 +430,16 @@ def _check_syntax(value: Any) -> str | None:
     return None if value in SYNTAX_NAMES else f"must be one of {', '.join(SYNTAX_NAMES)}"
 
 
+def _check_base(value: Any) -> str | None:
+    ok = isinstance(value, str) and re.match(r"^https?://[^\s/]+", value) is not None
+    return None if ok else "must be an absolute http(s) IRI (the feed's own URL)"
+
+
+def _check_seconds(value: Any) -> str | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+    return None if ok else "must be a number of seconds >= 0"
+
+
 def _check_positive(value: Any) -> str | None:
     ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
     return None if ok else "must be a positive integer"
@@ -441,19 +452,51 @@ class RdfRecords:
     media_type: str = N_TRIPLES
     keys: tuple[str, ...] = ("path",)
     namespaces: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    reader: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    record_classes: tuple[str, ...] = ()
+    """The spec's record classes (`[reader].records`, fallback order): what `parse` takes as the
+    root of a stored record whose guid is not one of its subjects. Empty: the default reading's."""
     reader_checks: ClassVar[Mapping[str, Callable[[Any], str | None]]] = MappingProxyType(
-        # the ELM harvester's limits (harvesters/elm.py): values of one subject and property, and
-        # triples of one record, beyond which the record is reported, not processed
         {
             "syntax": _check_syntax,
+            # the harvester's limits (harvesters/elm.py): values of one subject and property, and
+            # triples of one record, beyond which the record is reported, not processed
             "max_values_per_property": _check_positive,
             "max_record_triples": _check_positive,
+            # web pages harvester (harvesters/pages.py): pages read, size cap per page, politeness
+            "base": _check_base,
+            "max_pages": _check_positive,
+            "max_page_bytes": _check_positive,
+            "delay_seconds": _check_seconds,
+            # record classes, how far a record reaches, local JSON-LD contexts (mappings/rdf_reader.py)
+            **{key: functools.partial(rdf_reader.check_shape, key) for key in rdf_reader.KEYS},
         }
     )
 
     def configure(self, namespaces: Mapping[str, str], reader: Mapping[str, Any]) -> RdfRecords:
-        """A copy whose paths may use the spec's `[namespaces]` prefixes besides the built-in ones."""
-        return replace(self, namespaces=MappingProxyType(dict(namespaces)))
+        """A copy whose paths may use the spec's `[namespaces]` prefixes besides the built-in ones;
+        ValueError when the reader's classes or predicates use an undeclared prefix."""
+        prefixes = {**BUILTIN_PREFIXES, **namespaces}
+        try:
+            reading = rdf_reader.resolve({k: v for k, v in reader.items() if k != "contexts"}, prefixes, None)
+        except ValueError as exc:
+            raise ValueError(f"reader: {exc}") from exc
+        return replace(
+            self,
+            namespaces=MappingProxyType(dict(namespaces)),
+            reader=MappingProxyType(dict(reader)),
+            record_classes=reading.record_classes,
+        )
+
+    def located(self, folder: Path) -> RdfRecords:
+        """Check that the local JSON-LD contexts the reader registers exist in `folder` (the
+        spec's) and are contexts; ValueError naming the one that is not."""
+        if "contexts" in self.reader:
+            try:
+                rdf_reader.resolve(self.reader, {**BUILTIN_PREFIXES, **self.namespaces}, folder)
+            except ValueError as exc:
+                raise ValueError(f"reader: {exc}") from exc
+        return self
 
     def compile(self, key: str, expression: str) -> Select:
         step = compile_path(expression, self.namespaces).step
@@ -484,20 +527,22 @@ class RdfRecords:
     def parse(self, item: RawItem) -> Any:
         """The record graph focused on its root: the harvester's cached graph, else the N-Triples."""
         graph = item.parsed if isinstance(item.parsed, Graph) else parse_ntriples(item.content)
-        root = graph.root or _root(graph, item.guid)
+        classes = self.record_classes or rdf_reader.default_reading().record_classes
+        root = graph.root or _root(graph, item.guid, classes)
         if root is None:
-            raise ValueError("no record root: no learning opportunity or specification subject")
+            raise ValueError("no record root: the guid is no subject and no subject has a record class")
         graph.root = root
         return Focus(graph, root)
 
 
-def _root(graph: Graph, guid: str | None) -> str | None:
-    """The record's subject: the guid when it is a subject, else the one typed as a record."""
+def _root(graph: Graph, guid: str | None, classes: tuple[str, ...]) -> str | None:
+    """The record's subject: the guid when it is a subject, else the first typed with a record
+    class (in the spec's order)."""
     if guid:
         node = "_:b" + guid[len(BLANK_GUID) :] if guid.startswith(BLANK_GUID) else guid
         if node in graph.out:
             return node
-    for wanted in _ROOT_TYPES:
+    for wanted in classes:
         for subject, props in graph.out.items():
             if wanted in props.get(RDF_TYPE, ()):
                 return subject

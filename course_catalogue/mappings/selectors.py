@@ -112,6 +112,8 @@ FORMAT_MEDIA_TYPES: dict[str, str] = {
     "xcri-cap": XML_MEDIA_TYPE,
     "qdr-loq": XML_MEDIA_TYPE,
     "elm-rdf": N_TRIPLES,
+    "rdf": N_TRIPLES,
+    "jsonld-pages": N_TRIPLES,
     "json": JSON_MEDIA_TYPE,
 }
 """Spec `format` -> media type of the items its harvester produces (formats with a selector

@@ -299,6 +299,9 @@ class _Compiler:
             return
         try:
             self.language = configure(MappingProxyType(namespaces), MappingProxyType(reader))
+            located = getattr(self.language, "located", None)  # files the reader names, next to the spec
+            if located is not None:
+                self.language = located(self.path.parent)
         except ValueError as exc:
             raise self.fail("namespaces/reader", str(exc)) from exc
 

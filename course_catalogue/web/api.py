@@ -6,7 +6,6 @@ as the HTML page, so facet `toggle_url`s and paging links follow the same rules.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -295,24 +294,8 @@ def readable_run(run_id: int, account: Account | None) -> RunReport:
 
 
 def issue_summary(report: RunReport) -> dict[str, Any]:
-    """Exact issue counts per severity and per (severity, code, field): what a provider fixes
-    first. `kept` says how many of a kind the report lists (a sample when a run had many);
-    `truncated` whether any kind was cut."""
-    kept = Counter((i.severity, i.code, i.field) for i in report.issues)
-    return {
-        "by_severity": {s.value: n for s, n in report.severity_totals().items()},
-        "by_kind": [
-            {
-                "severity": severity.value,
-                "code": code,
-                "field": field,
-                "count": n,
-                "kept": kept[severity, code, field],
-            }
-            for (severity, code, field), n in report.totals().most_common()
-        ],
-        "truncated": report.truncated,
-    }
+    """Exact issue counts per severity and per kind (see `RunReport.issue_summary`)."""
+    return report.issue_summary()
 
 
 @bp.get("/runs/<int:run_id>")

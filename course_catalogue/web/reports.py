@@ -85,7 +85,10 @@ def coverage_lines(coverage: Coverage | None, limit: int = PATHS_SHOWN) -> Itera
 def echo_report(report: RunReport, *, as_json: bool, issue_limit: int = 10) -> None:
     """Print a run report: JSON, or a summary with counts, the first issues and the coverage."""
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        # The kept issues are a sample of each kind when a run had many: the summary's counts are exact.
+        data = report.to_dict()
+        data["issue_summary"] = report.issue_summary()
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     label = " (dry run: nothing was changed or recorded)" if report.dry_run and report.run_id is None else ""
     label = label or (" (dry run: nothing was changed)" if report.dry_run else "")

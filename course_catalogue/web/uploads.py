@@ -25,6 +25,8 @@ MEDIA_TYPES: dict[str, frozenset[str]] = {
     "qdr-loq": _XML,
     "xml": _XML,
     "elm-rdf": _RDF,
+    "rdf": _RDF | {"text/html", "application/json"},  # an HTML page's JSON-LD; JSON-LD served as JSON
+    "jsonld-pages": frozenset({"text/plain", "application/xml", "text/xml"}),  # a listing of page URLs
     "json": frozenset({"application/json", "application/x-ndjson", "application/jsonl"}),
 }
 """Media types a feed of each source format may be pushed as."""
@@ -39,6 +41,9 @@ _EXTENSIONS = {
     ".json": "application/json",
     ".jsonl": "application/jsonl",
     ".ndjson": "application/x-ndjson",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".txt": "text/plain",
 }
 _UNTYPED = {"", "application/octet-stream"}  # what browsers send for an unknown extension
 

@@ -206,6 +206,11 @@ def _clip(text: str, width: int = 90) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+# Issues that report on a pair of fields though filed under one: contradicting dates are both left
+# out (mappings.engine: "the end date ... is before the start date ...: both dates were left out").
+PAIRED_FIELDS = {"invalid-dates": ("start_date", "end_date")}
+
+
 def _warned(issues: Sequence[Issue], name: str) -> bool:
     """A WARNING (or worse) about a value the feed published for field `name` (or one of its
     parts) is in the record's issues. Validation's "this element is missing" warnings carry no
@@ -214,7 +219,12 @@ def _warned(issues: Sequence[Issue], name: str) -> bool:
         issue.severity in (Severity.WARNING, Severity.ERROR)
         and issue.value is not None
         and issue.field is not None
-        and (issue.field == name or issue.field.startswith(name + ".") or name.startswith(issue.field + "."))
+        and (
+            issue.field == name
+            or issue.field.startswith(name + ".")
+            or name.startswith(issue.field + ".")
+            or name in PAIRED_FIELDS.get(issue.code or "", ())
+        )
         for issue in issues
     )
 

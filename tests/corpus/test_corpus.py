@@ -106,6 +106,9 @@ def test_ambiguous_needs_an_empty_field_and_a_warning_about_the_published_value(
     assert not _ok("eqf_level", "ambiguous", course, missing)  # a missing-element note is no report
     assert not _ok("eqf_level", "ambiguous", _course(eqf_level=2), warned)  # a guess is wrong
     assert _ok("eqf_level", "none", course) and not _ok("eqf_level", "none", _course(eqf_level=3))
+    dates = [Issue(Severity.WARNING, "end before start", "end_date", "r1", code="invalid-dates", value="x")]
+    assert _ok("start_date", "ambiguous", course, dates) and _ok("end_date", "ambiguous", course, dates)
+    assert not _ok("duration", "ambiguous", course, dates)
 
 
 def test_value_checks() -> None:

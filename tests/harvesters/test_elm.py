@@ -129,7 +129,7 @@ def test_malformed_turtle_is_a_parse_error_with_its_line() -> None:
 
 
 def test_a_graph_without_opportunity_or_specification_is_refused() -> None:
-    with pytest.raises(ParseError, match="has no elm:LearningOpportunity"):
+    with pytest.raises(ParseError, match="has no subject typed elm:LearningOpportunity"):
         gather(fixture("elm3.1_credential_sample.ttl"))
 
 

@@ -8,6 +8,7 @@ versions are in tests/reliability/test_hostile_content.py.
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -206,14 +207,18 @@ def test_limits_must_be_positive_integers(key: str, value: Any) -> None:
 
 def test_a_mapping_sets_the_limits_in_its_reader_table(tmp_path: Path) -> None:
     text = (SPECS / "elm-rdf.toml").read_text(encoding="utf-8")
+    shutil.copytree(SPECS / "contexts", tmp_path / "contexts")  # the local JSON-LD contexts it names
     path = tmp_path / "tight.toml"
     path.write_text(
-        text + "\n[reader]\nmax_values_per_property = 2\nmax_record_triples = 100\n", encoding="utf-8"
+        text.replace("\n[reader]\n", "\n[reader]\nmax_values_per_property = 2\nmax_record_triples = 100\n"),
+        encoding="utf-8",
     )
     spec = load_spec(str(path))
     (item,) = ElmRdfHarvester().gather(turtle(LO, 3), spec)
     assert [i.code for i in item.issues] == ["too-many-values"]
-    path.write_text(text + '\n[reader]\nmax_values_per_property = "many"\n', encoding="utf-8")
+    path.write_text(
+        text.replace("\n[reader]\n", '\n[reader]\nmax_values_per_property = "many"\n'), encoding="utf-8"
+    )
     with pytest.raises(
         ConfigurationError, match=r"reader\.max_values_per_property: must be a positive integer"
     ):

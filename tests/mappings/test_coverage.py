@@ -18,13 +18,20 @@ FEEDS = [
     ("csv_edx_courses.csv", "edx-csv"),
     ("xcri-cap12_open_university_2011.xml", "xcri-cap"),
     ("xcri-cap12_wychwolf_moodle_2012.xml", "xcri-cap"),
+    ("corpus/xcri-cap/adam_smith_college_2012.xml", "xcri-cap"),
+    ("corpus/xcri-cap/oxford_conted_2012.xml", "xcri-cap"),
     ("lheo_handmade.xml", "lheo"),
+    ("corpus/lheo/onisep_bts_2015.xml", "lheo"),
     ("qdr_loq_handmade.xml", "qdr-loq"),
     ("elm3.1_qdr_loq_learning_opportunities.xml", "qdr-loq"),
     ("lo_example_loq.ttl", "elm-rdf"),
     ("elm3_microcredential_annex1_unsigned.jsonld", "elm-rdf"),
     ("ooapi_course_example.json", "ooapi"),
     ("ooapi_offering_example.json", "ooapi"),
+    ("corpus/ctdl/learning_program_1_graph.json", "ctdl-jsonld"),
+    ("corpus/ctdl/credential_program_organization_1.json", "ctdl-jsonld"),
+    ("corpus/openbadges/ob3_achievement_alignment_ce.json", "open-badges"),
+    ("corpus/elm-rdf/elm3_certificate_of_participation_unsigned.jsonld", "elm-rdf"),
 ]
 
 

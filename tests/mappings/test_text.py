@@ -80,13 +80,31 @@ def test_html_text(published: str, text: str | None) -> None:
     [
         ("https://www.edx.org/course/x", "https://www.edx.org/course/x"),
         ("www.example.org/a", "https://www.example.org/a"),
+        ("lyceedekerneuzec.fr", "https://lyceedekerneuzec.fr"),  # no scheme, no www: a public suffix
+        ("www2.cndp.fr/archivage/c052.htm", "https://www2.cndp.fr/archivage/c052.htm"),
+        ("univ.ac.uk/courses?id=3", "https://univ.ac.uk/courses?id=3"),
+        ("https://münchen.de/kurs", "https://münchen.de/kurs"),
+        ("http://127.0.0.1:8080/x", "http://127.0.0.1:8080/x"),
+        ("https://my_site.example.org/", "https://my_site.example.org/"),
     ],
 )
 def test_url(published: str, value: str) -> None:
     assert url(published) == (value, ())
 
 
-@pytest.mark.parametrize("published", ["ftp://x.org/a", "not a url", "http://", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "published",
+    [
+        "ftp://x.org/a",
+        "not a url",
+        "http://",
+        "javascript:alert(1)",
+        "https://your_course_url...",  # a template's placeholder: empty labels, no host name
+        "https://-x.org/",
+        "brochure.pdf",  # no scheme and "pdf" is no public suffix: a file, not a site
+        "co.uk/courses",  # a public suffix alone names no site
+    ],
+)
 def test_bad_url_is_warned(published: str) -> None:
     assert url(published).issues[0].severity is Severity.WARNING
 

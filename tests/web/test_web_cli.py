@@ -233,3 +233,33 @@ def test_a_feed_whose_every_record_is_rejected_fails_and_changes_nothing(
     )
     assert report["counts"]["failed"] == 3
     assert get_services(app).store.count_courses() == EDX_COURSES  # nothing withdrawn
+
+
+UDEMY_CSV = Path(__file__).resolve().parents[1] / "fixtures" / "corpus" / "csv" / "udemy_courses_2017.csv"
+
+
+def test_issue_counts_are_exact_where_the_kept_issues_are_capped(runner: FlaskCliRunner) -> None:
+    # 3,678 rows: some warnings recur on more records than a run keeps of one kind (1,000), so the
+    # kept list is a sample and only the summary's counts are true.
+    args = ["harvest", "--file", str(UDEMY_CSV), "--mapping", "udemy-csv", "--source", "udemy", "--dry-run"]
+    report = json.loads(run(runner, *args, "--json").output)
+    summary = report["issue_summary"]
+    assert summary["truncated"] is True
+    capped = [kind for kind in summary["by_kind"] if kind["count"] > kind["kept"]]
+    assert capped, summary["by_kind"]
+    for kind in summary["by_kind"]:
+        kept = sum(
+            1
+            for i in report["issues"]
+            if (i["severity"], i.get("code"), i.get("field"))
+            == (kind["severity"], kind["code"], kind["field"])
+        )
+        assert kept == kind["kept"]
+    by_severity = {
+        s: sum(k["count"] for k in summary["by_kind"] if k["severity"] == s) for s in summary["by_severity"]
+    }
+    assert by_severity == summary["by_severity"]
+    text = run(runner, *args).output
+    top = capped[0]
+    assert f"{top['count']:7} x {top['severity']} {top['code']} ({top['field'] or '-'})" in text
+    assert "a sample of each kind is kept; the counts above are exact" in text

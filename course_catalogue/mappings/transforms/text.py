@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import ipaddress
 import re
 from copy import deepcopy
 from typing import Any
@@ -10,6 +11,7 @@ from urllib.parse import urlsplit
 
 import lxml.etree
 from html_text import etree_to_text, parse_html
+from publicsuffixlist import PublicSuffixList
 
 from course_catalogue.mappings.transforms.result import Result, ok, warn
 
@@ -18,6 +20,13 @@ _TAG = re.compile(r"<[a-zA-Z/!]")
 _BLOCK_TAG = re.compile(
     r"<(?:p|div|br|li|ul|ol|h[1-6]|tr|table|section|article|blockquote|pre|dd|dt)\b", re.IGNORECASE
 )
+# A host name: dot-separated labels of letters (any script), digits, inner hyphens and underscores
+# (found in real subdomains, though not in DNS host names proper), an optional root dot; no empty
+# label ("your_course_url..." is a template's placeholder, not a host).
+_HOST = re.compile(r"(?:(?!-)[\w-]{1,63}(?<!-)\.)*(?!-)[\w-]{1,63}(?<!-)\.?")
+# The Public Suffix List snapshot the package ships (no network): tells a site ("x.fr") from a file
+# name ("brochure.pdf") when a URL comes without its scheme.
+_PUBLIC_SUFFIXES = PublicSuffixList()
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 _NOT_TEXT = (lxml.etree.Comment, lxml.etree.ProcessingInstruction, "script", "style", "template")
 # Inline elements run on with the text around them, as a browser shows them ("Manager:<a>x</a>"
@@ -127,17 +136,43 @@ def _tree_text(tree: Any) -> str:
 
 
 def url(value: str) -> Result[str]:
-    """An absolute http(s) URL. "www.example.org/x" gains "https://"; anything else is dropped."""
+    """An absolute http(s) URL whose host is a well-formed host name (or an IP address).
+
+    A value without a scheme ("www.example.org/x", "lyceedekerneuzec.fr") gains "https://" when its
+    host starts with "www." or ends in a public suffix of the Public Suffix List and names a domain
+    under it, so that
+    "brochure.pdf" or a placeholder is never taken for a site. Anything else is dropped with a
+    WARNING (invalid-url)."""
     value = value.strip()
-    if value.lower().startswith("www."):
-        value = "https://" + value
+    if "://" not in value and not value.lower().startswith(("http:", "https:")):
+        host = re.split(r"[/?#:]", value, maxsplit=1)[0]
+        if _HOST.fullmatch(host) and (
+            host.lower().startswith("www.")
+            or _PUBLIC_SUFFIXES.privatesuffix(host.lower(), accept_unknown=False)
+        ):
+            value = "https://" + value
     try:
         parts = urlsplit(value)
+        hostname = parts.hostname
     except ValueError:
-        parts = None
-    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.netloc or " " in value:
+        parts, hostname = None, None
+    if (
+        parts is None
+        or parts.scheme.lower() not in ("http", "https")
+        or not hostname
+        or any(c.isspace() for c in value)
+        or not (_HOST.fullmatch(hostname) or _is_ip(hostname))
+    ):
         return warn(f"not an http(s) URL: {value[:80]!r}", "invalid-url")
     return ok(value)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def iri(value: str) -> Result[str]:
