@@ -181,21 +181,18 @@ class HarvestSession:
     # --- one batch ------------------------------------------------------------------------------
 
     def _apply_chunk(self, chunk: list[Candidate | Carried]) -> None:
-        known = self._known([c.provider_ref for c in chunk])
+        self._check_carried([c for c in chunk if isinstance(c, Carried)])
+        known = self._known([c.provider_ref for c in chunk if not isinstance(c, Carried)])
         added: list[Candidate] = []
         updated: list[Candidate] = []
         stale_raw: list[Candidate] = []  # content unchanged, raw payload changed: refresh it only
         remembered: list[Candidate] = []  # mapped and now stored as they are: their fingerprints
         for candidate in chunk:
-            row = known.get(candidate.provider_ref)
             if isinstance(candidate, Carried):
-                if row is None or not row.active or row.content_hash != candidate.content_hash:
-                    raise StoreError(
-                        f"course {candidate.course_id} changed while the run read its feed; run it again"
-                    )
                 self._active_offered += 1
-                self._unchanged.append(row.id)
+                self._unchanged.append(candidate.course_id)
                 continue
+            row = known.get(candidate.provider_ref)
             if row is None:
                 added.append(candidate)
                 continue
@@ -214,7 +211,31 @@ class HarvestSession:
             self._write_chunk(added, updated, stale_raw)
             remember(self._conn, self.source_id, [*added, *updated, *remembered])
 
+    def _check_carried(self, carried: list[Carried]) -> None:
+        """StoreError unless every carried course is still active with the content hash it was
+        recalled with (it could have changed between the recall and this transaction). Counted
+        in the database: the rows themselves are not needed."""
+        if not carried:
+            return
+        pairs = [(c.course_id, c.content_hash) for c in carried]
+        query = (
+            sa.select(sa.func.count())
+            .select_from(courses)
+            .where(
+                sa.tuple_(courses.c.id, courses.c.content_hash).in_(pairs),
+                courses.c.source_id == self.source_id,
+                courses.c.status == CourseStatus.ACTIVE.value,
+            )
+        )
+        if self._conn.execute(query).scalar_one() != len(set(pairs)):
+            raise StoreError(
+                f"{len(carried)} course(s) recalled as unchanged changed while the run read its feed "
+                "(withdrawn, remapped or confirmed meanwhile); run it again"
+            )
+
     def _known(self, refs: list[str]) -> dict[str, _Known]:
+        if not refs:
+            return {}
         query = (
             sa.select(
                 courses.c.provider_ref,

@@ -180,3 +180,27 @@ def test_a_report_cache_smaller_than_the_feed_changes_nothing(
     again = run_harvest(store, source, data=_csv(rows))
     assert mapped.calls == again.counts[Outcome.FAILED]
     assert _seen(again) == _seen(first)
+
+
+def test_a_recalled_course_changed_before_the_transaction_fails_the_run(store: CatalogueStore) -> None:
+    """Recalled as unchanged, then changed (a confirm, a remap) before the run's transaction: the
+    session refuses to count it unchanged and nothing of the run is kept."""
+    from course_catalogue.catalogue.errors import StoreError
+    from course_catalogue.catalogue.item_memory import Carried
+
+    source, rows = _edx(store)
+    run_harvest(store, source, data=_csv(rows))
+    stored = next(iter(store.iter_courses(source_id=source.id)))
+    ref = stored.course.provenance.provider_ref
+    report = store.start_run(source.id, trigger="test")
+    for carried in (
+        Carried(stored.id, source.id, ref, "a hash it no longer has"),
+        Carried("no-such-course", source.id, ref, stored.content_hash),
+    ):
+        with pytest.raises(StoreError), store.harvesting(report) as session:
+            session.offer([carried])
+            session.finish(seen_refs=[ref], complete=False, max_withdraw_share=None)
+    with store.harvesting(report, dry_run=True) as session:
+        session.offer([Carried(stored.id, source.id, ref, stored.content_hash)])
+        diff = session.finish(seen_refs=[ref], complete=False, max_withdraw_share=None)
+    assert diff.unchanged == [stored.id]
