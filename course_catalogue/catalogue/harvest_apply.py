@@ -213,23 +213,20 @@ class HarvestSession:
 
     def _check_carried(self, carried: list[Carried]) -> None:
         """StoreError unless every carried course is still active with the content hash it was
-        recalled with (it could have changed between the recall and this transaction). Counted
-        in the database: the rows themselves are not needed."""
+        recalled with (it could have changed between the recall and this transaction). Looked up
+        by primary key (a row-value IN of (id, hash) pairs scanned the whole table on SQLite)."""
         if not carried:
             return
-        pairs = [(c.course_id, c.content_hash) for c in carried]
-        query = (
-            sa.select(sa.func.count())
-            .select_from(courses)
-            .where(
-                sa.tuple_(courses.c.id, courses.c.content_hash).in_(pairs),
-                courses.c.source_id == self.source_id,
-                courses.c.status == CourseStatus.ACTIVE.value,
-            )
+        query = sa.select(courses.c.id, courses.c.content_hash).where(
+            courses.c.id.in_([c.course_id for c in carried]),
+            courses.c.source_id == self.source_id,
+            courses.c.status == CourseStatus.ACTIVE.value,
         )
-        if self._conn.execute(query).scalar_one() != len(set(pairs)):
+        stored = {cid: chash for cid, chash in self._conn.execute(query)}
+        changed = sum(stored.get(c.course_id) != c.content_hash for c in carried)
+        if changed:
             raise StoreError(
-                f"{len(carried)} course(s) recalled as unchanged changed while the run read its feed "
+                f"{changed} course(s) recalled as unchanged changed while the run read its feed "
                 "(withdrawn, remapped or confirmed meanwhile); run it again"
             )
 
