@@ -217,12 +217,17 @@ class HarvestSession:
         by primary key (a row-value IN of (id, hash) pairs scanned the whole table on SQLite)."""
         if not carried:
             return
-        query = sa.select(courses.c.id, courses.c.content_hash).where(
-            courses.c.id.in_([c.course_id for c in carried]),
-            courses.c.source_id == self.source_id,
-            courses.c.status == CourseStatus.ACTIVE.value,
+        # Only the key in the WHERE clause: with the source and status there too, SQLite chose
+        # the (source_id, status) index and read every active course of the source per chunk.
+        query = sa.select(courses.c.id, courses.c.content_hash, courses.c.source_id, courses.c.status).where(
+            courses.c.id.in_([c.course_id for c in carried])
         )
-        stored = {cid: chash for cid, chash in self._conn.execute(query)}
+        active = CourseStatus.ACTIVE.value
+        stored = {
+            cid: chash
+            for cid, chash, source_id, status in self._conn.execute(query)
+            if source_id == self.source_id and status == active
+        }
         changed = sum(stored.get(c.course_id) != c.content_hash for c in carried)
         if changed:
             raise StoreError(
