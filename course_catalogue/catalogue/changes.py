@@ -76,9 +76,12 @@ class Candidate:
     preview does; the store needs only the record, `course_id`, `source_id` and `provider_ref`).
     Decoding every spooled course cost ~35 us per record beyond the spool's first 10,000.
     Equality compares course, content hash, raw payload and media type. Not hashable.
+    `digest` and `report` (optional): the item's digest and what mapping it reported (an
+    `catalogue.item_memory.ItemReport`), remembered with the course so an unchanged item can skip
+    the work next time.
     """
 
-    __slots__ = ("_course", "content_hash", "media_type", "raw", "record")
+    __slots__ = ("_course", "content_hash", "digest", "media_type", "raw", "record", "report")
     __hash__ = None  # type: ignore[assignment]
 
     def __init__(
@@ -88,16 +91,27 @@ class Candidate:
         raw: bytes,
         media_type: str,
         record: Mapping[str, Any] | None = None,
+        *,
+        digest: str | None = None,
+        report: Any = None,
     ) -> None:
         self._course: Course | None = course
         self.content_hash = content_hash
         self.raw = raw
         self.media_type = media_type
         self.record = record
+        self.digest = digest
+        self.report = report
 
     @classmethod
     def from_record(
-        cls, record: Mapping[str, Any], content_hash: str, raw: bytes, media_type: str
+        cls,
+        record: Mapping[str, Any],
+        content_hash: str,
+        raw: bytes,
+        media_type: str,
+        digest: str | None = None,
+        report: Any = None,
     ) -> Candidate:
         """A candidate whose course is `course_from_dict(record)`, decoded on first use."""
         candidate = cls.__new__(cls)
@@ -106,6 +120,8 @@ class Candidate:
         candidate.raw = raw
         candidate.media_type = media_type
         candidate.record = record
+        candidate.digest = digest
+        candidate.report = report
         return candidate
 
     @property

@@ -37,6 +37,8 @@ from course_catalogue.catalogue.course_writes import (
     update_courses,
     withdraw,
 )
+from course_catalogue.catalogue.errors import StoreError
+from course_catalogue.catalogue.item_memory import Carried, remember
 from course_catalogue.catalogue.runs import RunReport, RunStatus
 from course_catalogue.catalogue.schema import courses, raw_items, runs
 from course_catalogue.catalogue.store_rows import CHUNK, chunks
@@ -115,11 +117,16 @@ class HarvestSession:
             raise RuntimeError("the harvest session was not finished")
         return self._diff
 
-    def offer(self, candidates: Iterable[Candidate]) -> None:
-        """Plan and (unless dry) write one batch of the run's valid records."""
+    def offer(self, candidates: Iterable[Candidate | Carried]) -> None:
+        """Plan and (unless dry) write one batch of the run's valid records.
+
+        A `Carried` record (an item the run recognised from an earlier run, see
+        `catalogue.item_memory`) counts UNCHANGED; if its stored course is no longer active with
+        the recalled content hash (changed between the recall and this transaction), the run
+        fails with a StoreError rather than keep a course it did not map."""
         if self._diff is not None:
             raise RuntimeError("the harvest session is finished")
-        latest: dict[str, Candidate] = {}
+        latest: dict[str, Candidate | Carried] = {}
         for candidate in candidates:
             source_id, ref = candidate.source_id, candidate.provider_ref
             if source_id != self.source_id:
@@ -173,18 +180,25 @@ class HarvestSession:
 
     # --- one batch ------------------------------------------------------------------------------
 
-    def _apply_chunk(self, chunk: list[Candidate]) -> None:
-        known = self._known([c.provider_ref for c in chunk])
+    def _apply_chunk(self, chunk: list[Candidate | Carried]) -> None:
+        self._check_carried([c for c in chunk if isinstance(c, Carried)])
+        known = self._known([c.provider_ref for c in chunk if not isinstance(c, Carried)])
         added: list[Candidate] = []
         updated: list[Candidate] = []
         stale_raw: list[Candidate] = []  # content unchanged, raw payload changed: refresh it only
+        remembered: list[Candidate] = []  # mapped and now stored as they are: their fingerprints
         for candidate in chunk:
+            if isinstance(candidate, Carried):
+                self._active_offered += 1
+                self._unchanged.append(candidate.course_id)
+                continue
             row = known.get(candidate.provider_ref)
             if row is None:
                 added.append(candidate)
                 continue
             self._active_offered += row.active
             if row.active and row.content_hash == candidate.content_hash:
+                remembered.append(candidate)
                 self._unchanged.append(row.id)
                 if row.digest != raw_digest(candidate.raw):
                     stale_raw.append(candidate)
@@ -195,8 +209,35 @@ class HarvestSession:
         self._keep_sample(added, updated)
         if self._write:
             self._write_chunk(added, updated, stale_raw)
+            remember(self._conn, self.source_id, [*added, *updated, *remembered])
+
+    def _check_carried(self, carried: list[Carried]) -> None:
+        """StoreError unless every carried course is still active with the content hash it was
+        recalled with (it could have changed between the recall and this transaction). Looked up
+        by primary key (a row-value IN of (id, hash) pairs scanned the whole table on SQLite)."""
+        if not carried:
+            return
+        # Only the key in the WHERE clause: with the source and status there too, SQLite chose
+        # the (source_id, status) index and read every active course of the source per chunk.
+        query = sa.select(courses.c.id, courses.c.content_hash, courses.c.source_id, courses.c.status).where(
+            courses.c.id.in_([c.course_id for c in carried])
+        )
+        active = CourseStatus.ACTIVE.value
+        stored = {
+            cid: chash
+            for cid, chash, source_id, status in self._conn.execute(query)
+            if source_id == self.source_id and status == active
+        }
+        changed = sum(stored.get(c.course_id) != c.content_hash for c in carried)
+        if changed:
+            raise StoreError(
+                f"{changed} course(s) recalled as unchanged changed while the run read its feed "
+                "(withdrawn, remapped or confirmed meanwhile); run it again"
+            )
 
     def _known(self, refs: list[str]) -> dict[str, _Known]:
+        if not refs:
+            return {}
         query = (
             sa.select(
                 courses.c.provider_ref,

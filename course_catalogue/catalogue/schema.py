@@ -140,6 +140,32 @@ raw_items = sa.Table(
     sa.Column("stored_at", UTCDateTime, nullable=False),
 )
 
+item_fingerprints = sa.Table(
+    "item_fingerprints",
+    metadata,
+    # What the last successful run made of one stored course's feed item (catalogue.item_memory):
+    # `digest` keys the item's raw bytes with the mapping spec, source parameters and code that
+    # mapped it, so an item a later run reads with the same digest need not be mapped again; its
+    # course (checked active with this content_hash) and its `item_reports` row carry forward.
+    sa.Column("course_id", sa.String(64), sa.ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("source_id", sa.String(64), nullable=False),
+    sa.Column("digest", sa.String(32), nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("report", sa.String(32), nullable=False),  # item_reports.digest
+    sa.Index(None, "source_id", "digest"),
+)
+
+item_reports = sa.Table(
+    "item_reports",
+    metadata,
+    # What mapping one item reported, without its place (catalogue.item_memory): its issues and
+    # the source paths it had values at (for the run's coverage). Shared by every item that
+    # reported the same, so most records of a feed point at a handful of rows.
+    sa.Column("digest", sa.String(32), primary_key=True),
+    sa.Column("issues", JSONType, nullable=False),
+    sa.Column("paths", JSONType, nullable=False),
+)
+
 changes = sa.Table(
     "changes",
     metadata,

@@ -43,15 +43,21 @@ back-links, hasPart/isPartOf both ways); expanding all of them turns the 300 KB 
 1 GB per item. Bookkeeping links are left as stubs and part/whole links are copied one level deep
 (titles for stackability), which keeps an item within a small multiple of what it describes.
 
-The whole document is held in memory: idrefs point anywhere in the file (opportunities come
-first, what they reference after), so records cannot be cut out while streaming. The feed size
-cap (MAX_FEED_BYTES) bounds it. XSD validation is not done: `loq.xsd` includes some twenty
+Streaming, in bounded memory whatever the feed's size: idrefs point anywhere in the file
+(opportunities come first, what they reference after), so the feed is read twice with lxml's
+iterparse, each element freed once read. The first pass checks the root and the DOCTYPE, counts
+the names that pointers need and writes every element with an id, serialised, to an index in a
+temporary SQLite file (`_Index`); the second cuts the records and inlines their links from that
+index, through a bounded cache of parsed copies. A malformed feed fails in the first pass,
+before any record is yielded. XSD validation is not done: `loq.xsd` includes some twenty
 vocabulary and external schemas that are not shipped with it.
 """
 
 from __future__ import annotations
 
-from collections import deque
+import io
+import sqlite3
+from collections import Counter, OrderedDict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,42 +118,166 @@ _NOT_FOLLOWED = frozenset(
 )
 
 
-def parse_feed(data: bytes) -> Any:
-    """The feed's root element; ParseError for malformed XML, declared entities or an external DTD."""
+def _events(data: bytes) -> Iterator[tuple[str, Any]]:
+    """Start and end events over `data`, hardened like `xml_paths.secure_parser` (no entities,
+    no DTD, no network); ParseError for malformed XML and for a refused DOCTYPE (checked at the
+    root's start)."""
+    parser = etree.iterparse(
+        io.BytesIO(data),
+        events=("start", "end"),
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_pis=True,
+    )
+    checked = False
     try:
-        tree = etree.fromstring(data, secure_parser()).getroottree()
+        for event, element in parser:
+            if not checked:
+                check_doctype(element.getroottree().docinfo)
+                checked = True
+            yield event, element
     except etree.XMLSyntaxError as exc:
         raise ParseError(f"not well-formed XML: {exc}") from None
-    check_doctype(tree.docinfo)
-    return tree.getroot()
+
+
+def _free(element: Any) -> None:
+    """Drop a read element of a listing, and whatever precedes it there (comments included)."""
+    element.clear(keep_tail=False)
+    parent = element.getparent()
+    while element.getprevious() is not None:
+        del parent[0]
+
+
+Template = tuple[Any, list[tuple[int, ...]], int]
+"""A referenced element's trimmed copy (`_copy`), its idref stubs' child positions and its size
+in bytes as serialised."""
+
+TEMPLATES = 4096
+"""Parsed copies of referenced elements kept at once (the organisations most records link to)."""
+
+
+class _Index:
+    """id -> the element with that id in a `*References` list (the first one; the ids defined more
+    than once in `duplicates`), serialised in a temporary SQLite file that goes with `close()`, so
+    memory does not grow with the feed. `get` parses copies back through a bounded cache."""
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect("")  # a private temporary file, deleted when closed
+        self._db.execute("CREATE TABLE element (id TEXT PRIMARY KEY, body BLOB NOT NULL)")
+        self.duplicates: set[str] = set()
+        self._cache: OrderedDict[str, Template | None] = OrderedDict()
+        self._parser = secure_parser()
+
+    def add(self, ident: str, element: Any) -> None:
+        body = etree.tostring(_copy(element), encoding="utf-8")
+        cursor = self._db.execute("INSERT OR IGNORE INTO element VALUES (?, ?)", (ident, body))
+        if cursor.rowcount == 0:
+            self.duplicates.add(ident)
+
+    def get(self, ident: str) -> Template | None:
+        """The template of the element with id `ident`, None if no element has it."""
+        cache = self._cache
+        if ident in cache:
+            cache.move_to_end(ident)
+            return cache[ident]
+        row = self._db.execute("SELECT body FROM element WHERE id = ?", (ident,)).fetchone()
+        template: Template | None = None
+        if row is not None:
+            copy = etree.fromstring(row[0], self._parser)
+            template = (copy, [_position(stub, copy) for stub in _stubs(copy)], len(row[0]))
+        cache[ident] = template
+        if len(cache) > TEMPLATES:
+            cache.popitem(last=False)
+        return template
+
+    def close(self) -> None:
+        self._db.close()
 
 
 @dataclass
-class _Index:
-    """id -> element over every `*References` list, with the ids defined more than once."""
+class _Scan:
+    """What the first pass learnt: how many children of each name the root and each listing have
+    (pointers show positions only where a name repeats) and how many opportunities there are."""
 
-    by_id: dict[str, Any] = field(default_factory=dict)
-    duplicates: set[str] = field(default_factory=set)
+    root_tag: str = ""
+    listings: Counter[str] = field(default_factory=Counter)
+    children: Counter[tuple[int, str]] = field(default_factory=Counter)  # (listing ordinal, tag)
+    opportunities: int = 0
+    specifications: int = 0
 
-    @classmethod
-    def build(cls, root: Any) -> _Index:
-        index = cls()
-        for listing in root:
-            if not isinstance(listing.tag, str):
-                continue
-            for element in listing:
-                ident = element.get("id") if isinstance(element.tag, str) else None
-                if ident is None:
-                    continue
-                if ident in index.by_id:
-                    index.duplicates.add(ident)
-                else:
-                    index.by_id[ident] = element
-        return index
+
+def _scan(data: bytes, index: _Index) -> _Scan:
+    """First pass: the root checked, names counted, every element with an id indexed."""
+    scan = _Scan()
+    depth = 0
+    ordinal = -1
+    for event, element in _events(data):
+        if event == "start":
+            depth += 1
+            if depth == 1 and element.tag != _ROOT:
+                raise ParseError(
+                    f"root element is <{_describe(element.tag)}>; a QDR LOQ feed has "
+                    f'<Courses xmlns="{LOQ_NS}">'
+                )
+            if depth == 2:
+                ordinal += 1
+                scan.listings[element.tag] += 1
+            continue
+        depth -= 1
+        if depth == 2:
+            tag = element.tag
+            scan.children[(ordinal, tag)] += 1
+            if tag == _OPPORTUNITY:
+                scan.opportunities += 1
+            elif tag in _SPECIFICATIONS:
+                scan.specifications += 1
+            ident = element.get("id")
+            if ident is not None:
+                index.add(ident, element)
+            _free(element)
+    return scan
+
+
+def _records(data: bytes, scan: _Scan) -> Iterator[tuple[Any, str]]:
+    """Second pass: the records (opportunities, else specifications) in document order, each
+    with its pointer; each is freed once the caller is done with it."""
+    wanted = {_OPPORTUNITY} if scan.opportunities else set(_SPECIFICATIONS)
+    depth = 0
+    ordinal = -1
+    root_step = _step(_ROOT)
+    listing_step = ""
+    listing_seen: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
+    for event, element in _events(data):
+        if event == "start":
+            depth += 1
+            if depth == 2:
+                ordinal += 1
+                tag = element.tag
+                listing_seen[tag] += 1
+                listing_step = _step(tag)
+                if scan.listings[tag] > 1:
+                    listing_step += f"[{listing_seen[tag]}]"
+                seen = Counter()
+            continue
+        depth -= 1
+        if depth == 2:
+            tag = element.tag
+            seen[tag] += 1
+            if tag in wanted:
+                yield element, f"/{root_step}/{listing_step}/{_step(tag)}[{seen[tag]}]"
+            _free(element)
+
+
+def _step(tag: str) -> str:
+    qname = etree.QName(tag)
+    return ("loq:" if qname.namespace == LOQ_NS else "") + qname.localname
 
 
 class QdrHarvester:
-    """Harvester for format "qdr-loq". Stateless; holds the parsed feed only during `gather`."""
+    """Harvester for format "qdr-loq". Stateless; a run's index lives only during `gather`."""
 
     def gather(self, data: bytes, spec: Any) -> Iterator[Gathered]:
         language = getattr(spec, "selector_language", None)
@@ -157,37 +287,20 @@ class QdrHarvester:
         budget = ItemBudget.for_feed(language.max_record_bytes, language.max_expansion, len(data))
         if len(data) > limit:
             raise ParseError(f"the feed has {len(data)} bytes, more than reader.max_bytes ({limit})")
-        root = parse_feed(data)
-        if root.tag != _ROOT:
-            raise ParseError(
-                f'root element is <{_describe(root.tag)}>; a QDR LOQ feed has <Courses xmlns="{LOQ_NS}">'
-            )
-        index = _Index.build(root)
-        opportunities, specifications = _records(root)
-        records = opportunities or specifications
-        if not records:
-            raise ParseError(
-                "the feed has no learningOpportunity and no qualification or "
-                "learningAchievementSpecification: no record to harvest (an empty feed is refused, "
-                "so that it cannot withdraw every course of its source)"
-            )
-        positions = _Positions()
-        copies = _Copies()
-        for element in records:
-            yield _item(element, index, positions, copies, budget)
-
-
-def _records(root: Any) -> tuple[list[Any], list[Any]]:
-    """(opportunities, specifications) of the reference lists, in document order."""
-    opportunities: list[Any] = []
-    specifications: list[Any] = []
-    for listing in root:
-        for element in listing if isinstance(listing.tag, str) else ():
-            if element.tag == _OPPORTUNITY:
-                opportunities.append(element)
-            elif element.tag in _SPECIFICATIONS:
-                specifications.append(element)
-    return opportunities, specifications
+        index = _Index()
+        try:
+            scan = _scan(data, index)
+            if not scan.opportunities and not scan.specifications:
+                raise ParseError(
+                    "the feed has no learningOpportunity and no qualification or "
+                    "learningAchievementSpecification: no record to harvest (an empty feed is refused, "
+                    "so that it cannot withdraw every course of its source)"
+                )
+            relations: dict[str, str] = {}
+            for element, pointer in _records(data, scan):
+                yield _item(element, index, pointer, relations, budget)
+        finally:
+            index.close()
 
 
 def _describe(tag: Any) -> str:
@@ -200,13 +313,11 @@ def _describe(tag: Any) -> str:
 def _item(
     element: Any,
     index: _Index,
-    positions: _Positions | None = None,
-    copies: _Copies | None = None,
-    budget: ItemBudget | None = None,
+    pointer: str,
+    relations: dict[str, str],
+    budget: ItemBudget,
 ) -> Gathered:
-    pointer = _pointer(element, positions or _Positions())
     ident = element.get("id")
-    budget = budget or ItemBudget(MAX_RECORD_BYTES, MAX_RECORD_BYTES)
     issues: list[Issue] = []
     if ident is not None and ident in index.duplicates:
         issues.append(
@@ -214,7 +325,7 @@ def _item(
                 f"id {ident!r} is defined more than once; used the first", pointer, ident, "duplicate-id"
             )
         )
-    inliner = _Inliner(index, pointer, ident, issues, copies or _Copies(), budget.room())
+    inliner = _Inliner(index, pointer, ident, issues, relations, budget.room())
     try:
         record = inliner.inline(element)
     except _OverBudget as over:
@@ -256,11 +367,11 @@ class _Inliner:
         pointer: str,
         ref: str | None,
         issues: list[Issue],
-        copies: _Copies,
+        relations: dict[str, str],
         room: int = MAX_RECORD_BYTES,
     ) -> None:
         self.room = room  # bytes of copies allowed: _OverBudget past it
-        self.copies = copies
+        self.relations = relations  # stub tag -> local name, shared by the run's items
         self.index = index
         self.pointer = pointer
         self.ref = ref
@@ -275,7 +386,7 @@ class _Inliner:
         )
         copies = 0
         size = 0  # bytes of the copies inlined so far (each as serialised, its stubs empty)
-        relations = self.copies.relations
+        relations = self.relations
         while queue:
             stubs, path = queue.popleft()
             for stub in stubs:
@@ -285,7 +396,7 @@ class _Inliner:
                 ref = stub.get("idref")
                 if relation in _NOT_FOLLOWED or ref in path:
                     continue
-                target = self.index.by_id.get(ref)
+                target = self.index.get(ref)
                 if target is None:
                     self._dangling(relation, ref)
                     continue
@@ -298,8 +409,8 @@ class _Inliner:
                     self.issues.append(_warning(message, self.pointer, self.ref, "reference-budget"))
                     return record
                 copies += 1
-                inlined, inner, bytes_ = self.copies.of(target)
-                size += bytes_
+                inlined, inner = _fresh(target)
+                size += target[2]
                 if size > self.room:
                     raise _OverBudget(size)
                 stub.append(inlined)
@@ -332,38 +443,17 @@ def _copy(element: Any) -> Any:
     return duplicate
 
 
-class _Copies:
-    """Copies of the referenced elements, with their idref stubs. The organisations (and any
-    element inlined into more than one record) are trimmed (`_copy`) and searched for stubs once,
-    on their second use: later copies are made from that template, whose stubs sit at the same
-    child positions in every copy."""
-
-    def __init__(self) -> None:
-        self._sizes: dict[Any, int] = {}  # target -> bytes of its copy, stubs empty (seen once)
-        self._templates: dict[Any, tuple[Any, list[tuple[int, ...]]]] = {}
-        self.relations: dict[str, str] = {}  # stub tag -> local name
-
-    def of(self, target: Any) -> tuple[Any, list[Any], int]:
-        """A fresh copy of `target`, its idref stubs (as `_stubs` finds them) in order, and the
-        copy's size in bytes as serialised (measured once per target, on its first copy)."""
-        known = self._templates.get(target)
-        if known is None:
-            size = self._sizes.get(target)
-            if size is None:
-                duplicate = _copy(target)
-                size = self._sizes[target] = len(etree.tostring(duplicate, encoding="utf-8"))
-                return duplicate, _stubs(duplicate), size
-            template = _copy(target)
-            known = self._templates[target] = (template, [_position(s, template) for s in _stubs(template)])
-        template, positions = known
-        duplicate = template.__deepcopy__(None)
-        stubs = []
-        for position in positions:
-            node = duplicate
-            for index in position:
-                node = node[index]
-            stubs.append(node)
-        return duplicate, stubs, self._sizes[target]
+def _fresh(template: Template) -> tuple[Any, list[Any]]:
+    """A new copy of a referenced element and its idref stubs, in document order."""
+    element, positions, _ = template
+    duplicate = element.__deepcopy__(None)
+    stubs = []
+    for position in positions:
+        node = duplicate
+        for index in position:
+            node = node[index]
+        stubs.append(node)
+    return duplicate, stubs
 
 
 def _position(node: Any, root: Any) -> tuple[int, ...]:
@@ -391,41 +481,3 @@ def _stubs(copy: Any) -> list[Any]:
 
 def _warning(message: str, pointer: str, ref: str | None, code: str, value: str | None = None) -> Issue:
     return Issue(Severity.WARNING, message, record_ref=ref, pointer=pointer, code=code, value=value)
-
-
-class _Positions:
-    """Where an element sits among its parent's children of the same name, counted once per
-    (parent, name) for the whole feed: searching the siblings again for every record made
-    pointers quadratic in the number of records (10k opportunities: 12 s; 100k: ~20 min)."""
-
-    def __init__(self) -> None:
-        # (parent, tag) -> (how many such children, child -> 1-based position). The dict holds
-        # the element proxies, so lxml hands back these same objects: identity lookups are safe.
-        self._known: dict[tuple[Any, str], tuple[int, dict[Any, int]]] = {}
-
-    def of(self, node: Any, parent: Any) -> tuple[int, int]:
-        """(position, count) of `node` among the children of `parent` named like it."""
-        key = (parent, node.tag)
-        known = self._known.get(key)
-        if known is None:
-            siblings = parent.findall(node.tag)
-            known = (len(siblings), {sibling: n for n, sibling in enumerate(siblings, start=1)})
-            self._known[key] = known
-        return known[1][node], known[0]
-
-
-def _pointer(element: Any, positions: _Positions) -> str:
-    """XPath of `element` in the feed, `loq:`-prefixed, with positions where a name repeats."""
-    steps: list[str] = []
-    node = element
-    while node is not None:
-        qname = etree.QName(node)
-        step = ("loq:" if qname.namespace == LOQ_NS else "") + qname.localname
-        parent = node.getparent()
-        if parent is not None:
-            position, count = positions.of(node, parent)
-            if count > 1 or node is element:
-                step += f"[{position}]"
-        steps.append(step)
-        node = parent
-    return "/" + "/".join(reversed(steps))

@@ -121,6 +121,34 @@ def _pattern(entry: str) -> re.Pattern[str]:
     return re.compile("".join(out) + "(?:/.*)?$")
 
 
+class RecordProbe:
+    """What coverage needs of one record, taken where the record is parsed (a mapping worker
+    process) and counted by the run's `CoverageCounter.observe_probed`: its values and the paths
+    of them the spec's selectors read (always worked out: the counter may need them)."""
+
+    def __init__(self, tracker: CoverageTracker, settled: AbstractSet[str] = frozenset()) -> None:
+        self.tracker = tracker
+        self.settled = settled  # paths the run's counter had settled when the record was sent
+        self.values: dict[str, str] = {}
+        self.read: frozenset[str] = frozenset()
+        self.observed = False
+
+    def observe(self, doc: Any) -> None:
+        """Take the record's values, and what the spec reads of them unless every one is at a
+        path already `settled` (the counter, which only settles more, will not ask)."""
+        values, state = self.tracker.values(doc)
+        self.values = values
+        if any(path not in self.settled for path in values):
+            self.read = frozenset(p for p in self.tracker.reads(doc, state) if p in values)
+        self.observed = True
+
+    def __getstate__(self) -> tuple[dict[str, str], frozenset[str], bool]:
+        return self.values, self.read, self.observed  # sent back from a worker without its tracker
+
+    def __setstate__(self, state: tuple[dict[str, str], frozenset[str], bool]) -> None:
+        self.values, self.read, self.observed = state
+
+
 class CoverageCounter:
     """One run's coverage: `observe` each record's parsed document, then `result()`."""
 
@@ -142,6 +170,7 @@ class CoverageCounter:
         self._settled: set[str] = set()  # read, or ignored and checked against the rules
         self._conflicts: dict[str, str] = {}  # ignored path a rule reads -> the ignore entry
         self._untracked = 0  # values at paths beyond MAX_PATHS
+        self.last_paths: Sequence[str] = ()
         self._unread: dict[str, UnreadPath] = {}  # path -> what the reader could not pass on
 
     def unread(self, paths: Iterable[UnreadPath]) -> None:
@@ -157,14 +186,33 @@ class CoverageCounter:
                 self._untracked += entry.records
 
     def observe(self, doc: Any) -> None:
-        """Count one record's values and settle what they are."""
+        """Count one record's values and settle what they are. `last_paths` is then the paths
+        the record had (non-null) values at, in its order: what `observe_known` takes."""
         values, state = self.tracker.values(doc)
+        if self._count(values):
+            self._settle(values, self.tracker.reads(doc, state))
+
+    def observe_probed(self, probe: RecordProbe) -> None:
+        """`observe` for a record another process parsed (`RecordProbe`): the same counts."""
+        if self._count(probe.values):  # pending: a path was not settled, so the probe read it
+            self._settle(probe.values, probe.read)
+
+    @property
+    def settled(self) -> frozenset[str]:
+        """The paths settled so far (a snapshot for `RecordProbe`)."""
+        return frozenset(self._settled)
+
+    def _count(self, values: dict[str, str]) -> bool:
+        """Count a record's values; whether some path is not settled yet (then `_settle`)."""
         self.records += 1
         counts, settled = self._counts, self._settled
         pending = False
+        kept: list[str] = []
+        self.last_paths = kept
         for path, value in values.items():
             if self._longest_null >= len(value) and fold(value) in self._nulls:
                 continue
+            kept.append(path)
             n = counts.get(path)
             if n is None:
                 if len(counts) >= MAX_PATHS:
@@ -176,9 +224,10 @@ class CoverageCounter:
                 counts[path] = n + 1
             if path not in settled:
                 pending = True
-        if not pending:
-            return
-        read = self.tracker.reads(doc, state)
+        return pending
+
+    def _settle(self, values: dict[str, str], read: AbstractSet[str]) -> None:
+        counts, settled = self._counts, self._settled
         for path in values:
             if path in settled or path not in counts:
                 continue
@@ -190,6 +239,20 @@ class CoverageCounter:
                     self._conflicts[path] = entry
             elif entry is not None:
                 settled.add(path)
+
+    def observe_known(self, paths: Sequence[str]) -> bool:
+        """Count a record known to have values at `paths` (an earlier run's `last_paths` for the
+        same bytes and spec), when that is all `observe` would do with it: every path already
+        counted with an example and settled. False (nothing counted) otherwise: `observe` the
+        record's document then, which decides what its values are."""
+        counts, settled = self._counts, self._settled
+        for path in paths:
+            if path not in settled or path not in counts:
+                return False
+        self.records += 1
+        for path in paths:
+            counts[path] += 1
+        return True
 
     def result(self) -> Coverage:
         paths = []

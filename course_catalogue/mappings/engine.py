@@ -30,7 +30,7 @@ from course_catalogue.catalogue.model import (
     lang_text,
 )
 from course_catalogue.catalogue.runs import Issue, Severity
-from course_catalogue.mappings.coverage import CoverageCounter
+from course_catalogue.mappings.coverage import CoverageCounter, RecordProbe
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.rules import FieldRule, GroupRule, RecordState
 from course_catalogue.mappings.spec import MappingSpec
@@ -57,7 +57,7 @@ def apply(
     *,
     run_id: int | None = None,
     harvested_at: datetime | None = None,
-    coverage: CoverageCounter | None = None,
+    coverage: CoverageCounter | RecordProbe | None = None,
 ) -> MappedRecord:
     """Map one raw item with `spec`. Never raises on item content: problems become issues.
 

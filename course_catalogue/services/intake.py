@@ -22,24 +22,32 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from collections import deque
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Protocol
+from multiprocessing.pool import AsyncResult
+from typing import TYPE_CHECKING, Any, Protocol
 
 from course_catalogue.catalogue.changes import Candidate
 from course_catalogue.catalogue.codec import course_to_dict, record_hash
 from course_catalogue.catalogue.course_writes import unstorable
 from course_catalogue.catalogue.entitlements import PublishingPolicy
+from course_catalogue.catalogue.item_memory import Carried, ItemReport, Recalled, issue_from_row, issue_rows
 from course_catalogue.catalogue.model import Organisation
 from course_catalogue.catalogue.runs import Issue, IssueKind, Outcome, RunReport, Severity
 from course_catalogue.catalogue.sources import with_registered_provider
 from course_catalogue.catalogue.validate import validate
-from course_catalogue.mappings.coverage import counter_for
+from course_catalogue.harvesters.base import Gathered
+from course_catalogue.mappings.coverage import CoverageCounter, RecordProbe, counter_for
 from course_catalogue.mappings.engine import apply
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.jsonld_keys import UnreadPath
 from course_catalogue.mappings.spec import MappingSpec
+from course_catalogue.services.recall import item_digest
+
+if TYPE_CHECKING:
+    from course_catalogue.services.workers import MappingPool
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +55,89 @@ logger = logging.getLogger(__name__)
 class BatchTarget(Protocol):
     """Where `Intake.flush` hands valid records: a store session, or the run's spool."""
 
-    def offer(self, candidates: Sequence[Candidate]) -> None: ...
+    def offer(self, candidates: Sequence[Candidate | Carried]) -> None: ...
+
+
+RecallFn = Callable[[Collection[str]], dict[str, Recalled]]
+"""digests -> what the last successful runs made of items with them (`services.recall.Recall`)."""
+
+
+@dataclass
+class Processed:
+    """What mapping and validating one item gave, before the run accounts it (`Intake.settle`).
+
+    `fault`: "map" or "validate" when that stage raised (a programming fault, logged where it
+    happened); `record` (`course_to_dict`) None when the record was rejected (`issues` say why,
+    not yet located); `refused`: the record holds a value the store cannot hold. `probe`: the
+    record's coverage, when it was taken apart from the run's counter."""
+
+    ref: str | None = None
+    issues: list[Issue] = field(default_factory=list)
+    record: dict[str, Any] | None = None
+    content_hash: str = ""
+    refused: Issue | None = None
+    fault: str | None = None
+    probe: RecordProbe | None = None
+
+
+@dataclass(frozen=True)
+class MappingWork:
+    """The item-level work of one run, free of run state, so it can run in worker processes:
+    map, fill from the registration, validate, check the publishing policy, serialise, hash."""
+
+    spec: MappingSpec
+    source_id: str
+    run_id: int | None
+    provider: Organisation | None
+    policy: PublishingPolicy | None
+
+    def process(
+        self, item: RawItem, when: datetime, coverage: CoverageCounter | RecordProbe | None
+    ) -> Processed:
+        """Never raises on item content: a fault is caught, logged and returned."""
+        probe = coverage if isinstance(coverage, RecordProbe) else None
+        try:
+            mapped = apply(
+                self.spec, item, self.source_id, run_id=self.run_id, harvested_at=when, coverage=coverage
+            )
+        except Exception:  # a fault on one record's content must not cost the rest of the feed
+            logger.exception("run %s: fault while mapping record %s", self.run_id, item.pointer)
+            return Processed(fault="map", probe=probe)
+        ref = mapped.provider_ref
+        issues = list(mapped.issues)
+        course = mapped.course
+        if course is not None and self.provider is not None:
+            course, filled = with_registered_provider(course, self.provider)
+            if filled:
+                message = "provider details the record lacks were taken from the source registration"
+                issues.append(Issue(Severity.INFO, message, field="provider", code="provider-from-source"))
+        if course is not None and not has_error(issues):
+            try:
+                issues += validate(course)
+            except Exception:
+                logger.exception("run %s: fault while validating record %s", self.run_id, ref)
+                return Processed(ref, fault="validate", probe=probe)
+        if (
+            course is not None
+            and self.policy is not None
+            and any(t.strip() for t in course.provider.name.values())
+        ):
+            refused = self.policy.check(course.provider)  # (no name at all: validation said so)
+            if refused is not None:
+                issues.append(refused)
+        if course is None or has_error(issues):
+            return Processed(ref, issues, probe=probe)
+        record = course_to_dict(course)  # once, for both the hash and the store
+        # unstorable: before any transaction, on every backend (see the function)
+        return Processed(ref, issues, record, record_hash(record), unstorable(record), probe=probe)
+
+
+_Entry = tuple[Gathered, str | None, Recalled | None]
+"""An item of a batch: as gathered, its digest (None without a run key), what was recalled of it."""
+
+WINDOW = 3
+"""Batches a pool may hold beyond the one being read: enough to keep the workers busy while the
+harvesting process reads and settles, few enough to keep memory small."""
 
 
 class Intake:
@@ -65,12 +155,18 @@ class Intake:
         *,
         max_per_kind: int = 1000,
         policy: PublishingPolicy | None = None,
+        key: bytes | None = None,
+        recall: RecallFn | None = None,
     ) -> None:
         self.spec = spec
+        # `key` (services.recall.run_key): valid records are remembered under their item's
+        # digest; with `recall` too, items the last successful runs mapped skip the work.
+        self.key = key
+        self.recall = recall if key is not None else None
         self.provider = provider  # the source registration's provider: fills gaps in records
         self.policy = policy  # None: the source may publish for any provider
         self.report = report
-        self.pending: list[Candidate] = []
+        self.pending: list[Candidate | Carried] = []
         # provider_ref -> content digest and pointer of its first occurrence in the feed, packed in
         # one bytes object (see _first): held for every record of the run, so kept small
         self.seen: dict[str, bytes] = {}
@@ -80,85 +176,181 @@ class Intake:
         self._max_issues = max_issues
         self._max_per_kind = max_per_kind
         self._kept: dict[IssueKind, int] = {}
-        self._now = datetime.now(UTC)
+        self.now = datetime.now(UTC)  # the run's harvest time
         self.coverage = counter_for(spec)
+        self.work = MappingWork(spec, report.source_id, report.run_id, provider, policy)
+        # Worker processes for a large feed: `start_pool` (given by the pipeline) is called once the
+        # run has `parallel_from` items to map (recalled ones need no mapping).
+        self.pool: MappingPool | None = None
+        self.start_pool: Callable[[], MappingPool | None] | None = None
+        self.parallel_from = 0
+        self.to_map = 0
+        self._inflight: deque[tuple[list[_Entry], AsyncResult[list[Processed]] | None]] = deque()
+
+    def take_batch(self, batch: Sequence[Gathered]) -> None:
+        """`take` each gathered item in order, recalling the batch's unchanged items at once:
+        an item the source's last successful run mapped from the same bytes, spec, parameters
+        and code (`services.recall`) whose course is still stored as it left it is not mapped
+        or validated again; its issues and its course carry forward (`_carry`), and the run's
+        report is the one mapping it would give.
+
+        With a `pool` (`services.workers`, started by `start_pool` once `parallel_from` items
+        were to be mapped), the items to process go to it as one task and the batch is settled
+        once its results are back, at most `WINDOW` batches later: call `drain()` after the
+        last batch."""
+        digests: list[str | None] = [None] * len(batch)
+        recalled: dict[str, Recalled] = {}
+        if self.key is not None:
+            digests = [item_digest(self.key, gathered.item) for gathered in batch]
+            if self.recall is not None:
+                recalled = self.recall({d for d, g in zip(digests, batch, strict=True) if d and g.readable})
+        entries = [
+            (gathered, digest, recalled.get(digest) if digest is not None and gathered.readable else None)
+            for gathered, digest in zip(batch, digests, strict=True)
+        ]
+        work = [g.item for g, _, found in entries if found is None and g.readable]
+        self.to_map += len(work)
+        if self.pool is None and self.to_map >= self.parallel_from and self.start_pool is not None:
+            start, self.start_pool = self.start_pool, None  # tried once: may not start (then serial)
+            self.pool = start()
+        if self.pool is None:
+            self._settle_batch(entries, None)
+            return
+        settled = self.coverage.settled if self.coverage is not None else frozenset()
+        self._inflight.append((entries, self.pool.submit(work, settled) if work else None))
+        while len(self._inflight) > WINDOW:
+            self._settle_next()
+
+    def drain(self) -> None:
+        """Settle the batches still in the pool's hands, in order."""
+        while self._inflight:
+            self._settle_next()
+
+    def _settle_next(self) -> None:
+        entries, result = self._inflight.popleft()
+        self._settle_batch(entries, iter(result.get()) if result is not None else iter(()))
+
+    def _settle_batch(self, entries: list[_Entry], processed: Iterator[Processed] | None) -> None:
+        """Account a batch in order; `processed`: the pool's results for its items to process
+        (None: process them here)."""
+        for gathered, digest, found in entries:
+            if found is not None and self._carry(gathered, digest or "", found):
+                continue
+            if not gathered.readable:
+                self.settle(gathered.item, list(gathered.issues), None, digest)
+            elif processed is None or found is not None:  # (a carry that fell through: here)
+                self.take(gathered.item, gathered.issues, digest=digest)
+            else:
+                self.settle(gathered.item, list(gathered.issues), next(processed), digest)
 
     def take(
-        self, item: RawItem, reader_issues: Iterable[Issue] = (), harvested_at: datetime | None = None
+        self,
+        item: RawItem,
+        reader_issues: Iterable[Issue] = (),
+        harvested_at: datetime | None = None,
+        *,
+        digest: str | None = None,
     ) -> str | None:
-        """Map, validate and keep one item (or count it FAILED); returns its provider_ref if known."""
+        """Map, validate and keep one item (or count it FAILED); returns its provider_ref if known.
+        `digest`: the item's digest under `key` (computed when None and there is a key)."""
         reader_issues = list(reader_issues)
-        self.items += 1
         if has_error(reader_issues):
+            return self.settle(item, reader_issues, None, digest)
+        processed = self.work.process(item, harvested_at or self.now, self.coverage)
+        return self.settle(item, reader_issues, processed, digest)
+
+    def settle(
+        self,
+        item: RawItem,
+        reader_issues: list[Issue],
+        processed: Processed | None,
+        digest: str | None = None,
+    ) -> str | None:
+        """Account one item the run's `work` processed (here or in a worker process, see
+        `services.workers`), in feed order: coverage, duplicates, issues, counts, the candidate.
+        `processed` None: the reader could not read the item (its issues say why)."""
+        self.items += 1
+        if processed is None:
             # Misread cells could even yield a wrong id, so the record counts as unidentified.
             for issue in reader_issues:
                 self.note(issue)
             self.unidentified += 1
             self.report.count(Outcome.FAILED)
             return None
-        when = harvested_at or self._now
-        try:
-            mapped = apply(
-                self.spec,
-                item,
-                self.report.source_id,
-                run_id=self.report.run_id,
-                harvested_at=when,
-                coverage=self.coverage,
-            )
-        except Exception:  # a fault on one record's content must not cost the rest of the feed
+        if processed.probe is not None and processed.probe.observed and self.coverage is not None:
+            self.coverage.observe_probed(processed.probe)
+        if processed.fault == "map":
             return self._fault(item, None)
-        ref = mapped.provider_ref
-        issues = reader_issues + list(mapped.issues)
+        if digest is None and self.key is not None:
+            digest = item_digest(self.key, item)
+        ref = processed.ref
         if ref is None:
             self.unidentified += 1
         else:
-            repeat = self._repeat(ref, item)
+            repeat = self._repeat(ref, item, digest)
             if repeat is not None:
                 self.note(repeat)
                 if repeat.severity is Severity.ERROR:
                     self.report.count(Outcome.FAILED)
                 return ref
-        course = mapped.course
-        if course is not None and self.provider is not None:
-            course, filled = with_registered_provider(course, self.provider)
-            if filled:
-                message = "provider details the record lacks were taken from the source registration"
-                issues.append(Issue(Severity.INFO, message, field="provider", code="provider-from-source"))
-        if course is not None and not has_error(issues):
-            try:
-                issues += validate(course)
-            except Exception:
-                return self._fault(item, ref)
-        if (
-            course is not None
-            and self.policy is not None
-            and any(t.strip() for t in course.provider.name.values())
-        ):
-            refused = self.policy.check(course.provider)  # (no name at all: validation said so)
-            if refused is not None:
-                issues.append(refused)
+        if processed.fault == "validate":
+            return self._fault(item, ref)
+        issues = [_located(issue, ref, item.pointer) for issue in reader_issues + processed.issues]
         for issue in issues:
-            self.note(_located(issue, ref, item.pointer))
-        if course is None or has_error(issues):
+            self.note(issue)
+        if processed.record is None or has_error(issues):
             self.report.count(Outcome.FAILED)
             return ref
-        record = course_to_dict(course)  # once, for both the hash and the store
-        refused = unstorable(record)  # before any transaction, on every backend: see the function
-        if refused is not None:
-            self.note(_located(refused, ref, item.pointer))
+        if processed.refused is not None:
+            self.note(_located(processed.refused, ref, item.pointer))
             self.report.count(Outcome.FAILED)
             return ref
         self.valid += 1
-        self.pending.append(Candidate(course, record_hash(record), item.content, item.media_type, record))
+        report = None
+        if digest is not None:
+            paths = tuple(self.coverage.last_paths) if self.coverage is not None else ()
+            report = ItemReport(issue_rows(issues, ref, item.pointer), paths)
+        self.pending.append(
+            Candidate.from_record(
+                processed.record, processed.content_hash, item.content, item.media_type, digest, report
+            )
+        )
         return ref
+
+    def _carry(self, gathered: Gathered, digest: str, recalled: Recalled) -> bool:
+        """Take an item the last successful run mapped (see `take_batch`): what `take` would do,
+        without mapping and validating. False (nothing taken) when the item does not parse as
+        it did then, which cannot happen for the same bytes short of a fault: `take` then
+        handles it."""
+        item, ref = gathered.item, recalled.provider_ref
+        if self.coverage is not None and not self.coverage.observe_known(recalled.report.paths):
+            try:
+                doc = self.spec.selector_language.parse(item)
+            except ValueError:
+                return False
+            self.coverage.observe(doc)
+        self.items += 1
+        repeat = self._repeat(ref, item, digest)
+        if repeat is not None:
+            self.note(repeat)
+            if repeat.severity is Severity.ERROR:
+                self.report.count(Outcome.FAILED)
+            return True
+        for row in recalled.report.issues:
+            # note(), without building the issues it would only count
+            if self._room((row[0], row[1], row[3])):
+                self.report.issues.append(issue_from_row(row, ref, item.pointer))
+        self.valid += 1
+        self.pending.append(Carried(recalled.course_id, self.report.source_id, ref, recalled.content_hash))
+        return True
 
     def _fault(self, item: RawItem, ref: str | None) -> str | None:
         """A programming fault met while mapping or validating one item: the record is rejected
         with an ERROR naming the fault (traceback in the log) and the run goes on. A known ref was
         already counted as seen (so its stored version stays); an unknown ref makes the record
-        unidentified, so the run withdraws nothing (as for any unreadable record)."""
-        logger.exception("run %s: fault while processing record %s", self.report.run_id, ref or item.pointer)
+        unidentified, so the run withdraws nothing (as for any unreadable record). The traceback
+        was logged where the fault happened (`MappingWork.process`)."""
+        logger.error("run %s: record %s rejected after a fault", self.report.run_id, ref or item.pointer)
         if ref is None:
             self.unidentified += 1
         message = (
@@ -175,10 +367,14 @@ class Intake:
             target.offer(self.pending)
             self.pending = []
 
-    def _repeat(self, ref: str, item: RawItem) -> Issue | None:
+    def _repeat(self, ref: str, item: RawItem, item_digest: str | None = None) -> Issue | None:
         """None for the first occurrence of ref; else the issue: an identical copy of a record is
-        only noted, a different record under the same id is an ERROR (the first one wins)."""
-        digest = hashlib.blake2b(item.content, digest_size=_DIGEST).digest()
+        only noted, a different record under the same id is an ERROR (the first one wins).
+        `item_digest`: the item's digest under the run key, when there is one (of the same size)."""
+        if item_digest is not None:
+            digest = bytes.fromhex(item_digest)
+        else:
+            digest = hashlib.blake2b(item.content, digest_size=_DIGEST).digest()
         first = self.seen.get(ref)
         if first is None:
             self.seen[ref] = _first(digest, item.pointer)
@@ -195,13 +391,18 @@ class Intake:
     def note(self, issue: Issue) -> None:
         """Count an issue and keep it within the limits (a broken feed must not flood the
         database, nor one kind of issue crowd out the others)."""
-        kind = (issue.severity, issue.code, issue.field)
+        if self._room((issue.severity, issue.code, issue.field)):
+            self.report.issues.append(issue)
+
+    def _room(self, kind: IssueKind) -> bool:
+        """Whether the report keeps the next issue of `kind` (counted as kept), else it is
+        counted as dropped."""
         kept = self._kept.get(kind, 0)
         if kept < ALWAYS_KEPT or (kept < self._max_per_kind and len(self.report.issues) < self._max_issues):
             self._kept[kind] = kept + 1
-            self.report.issues.append(issue)
-        else:
-            self.report.dropped[kind] += 1
+            return True
+        self.report.dropped[kind] += 1
+        return False
 
     def unread(self, paths: Iterable[UnreadPath]) -> None:
         """Source paths the reader could not pass on to the records (see `Gathered.unread`): into

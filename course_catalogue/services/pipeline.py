@@ -42,8 +42,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 
 import httpx
 
@@ -56,12 +58,14 @@ from course_catalogue.catalogue.preview import LIMIT as PREVIEW_LIMIT
 from course_catalogue.catalogue.runs import Issue, Outcome, RunReport, RunStatus, Severity
 from course_catalogue.catalogue.sources import FetchState, Source, registered_provider, source_parameters
 from course_catalogue.catalogue.store import GUARD_COUNT, GUARD_SHARE, CatalogueStore
-from course_catalogue.harvesters.base import harvester_for
+from course_catalogue.harvesters.base import Gathered, harvester_for
 from course_catalogue.harvesters.http import Fetcher, FetchResult
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.spec import MappingSpec, bind_parameters, load_spec
 from course_catalogue.services.intake import Intake
+from course_catalogue.services.recall import Recall, run_key
 from course_catalogue.services.spool import Spool
+from course_catalogue.services.workers import MappingPool, default_workers
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +78,8 @@ BATCH = 2000
 """Valid records handed to the store at a time: what bounds a run's memory, whatever the feed size."""
 SINK_BATCH = 5000
 """Changed courses per sink call: few calls (each may commit an index), bounded memory."""
+RECALL_BATCH = 500
+"""Items whose digests are looked up at once (one query: see `services.recall`)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,13 @@ class HarvestSettings:
     max_withdraw_count: int | None = GUARD_COUNT  # ... and its absolute cap
     max_issues: int = 10_000  # issues kept per run; beyond it they are counted, not kept ...
     max_issues_per_kind: int = 1_000  # ... and of each (severity, code, field) (see services.intake)
+    # Processes that map and validate once a run has `parallel_from` records to map (recalled,
+    # unchanged ones need none; services.workers): None, one per core; 1, all in the harvesting
+    # process. Outcomes are the same either way. Serial by default: on the 2-core machines we
+    # measure on, two workers were slower than one process (each mapped record is pickled back
+    # and the store writes stay serial; BENCHMARKS.md "Issue 21"), so workers are opt-in.
+    workers: int | None = 1
+    parallel_from: int = 5_000
     # None: the SSRF-guarded network transport; tests inject an httpx.MockTransport
     transport: httpx.BaseTransport | None = field(default=None, compare=False)
 
@@ -238,13 +251,23 @@ def _harvest(
     harvester = harvester_for(source.format, fetcher=settings.page_fetcher)
     intake = _intake(store, spec, report, settings, source)
     keep = PREVIEW_LIMIT if observe is not None else 0
-    with Spool() as spool, paced_collection(BATCH) as pacer:
+    intake.recall = Recall(store, source.id) if intake.key is not None else None
+    with Spool() as spool, paced_collection(BATCH) as pacer, ExitStack() as workers:
+        intake.start_pool = partial(_start_workers, intake, settings, workers)
+        intake.parallel_from = settings.parallel_from
+        gathered_batch: list[Gathered] = []
         for gathered in harvester.gather(data, spec):
-            intake.take(gathered.item, gathered.issues)
             if gathered.unread:
                 intake.unread(gathered.unread)
-            intake.flush(spool, BATCH)
+            gathered_batch.append(gathered)
+            if len(gathered_batch) >= RECALL_BATCH:
+                intake.take_batch(gathered_batch)
+                gathered_batch = []
+                intake.flush(spool, BATCH)
             pacer.tick()
+        intake.take_batch(gathered_batch)
+        intake.drain()
+        workers.close()
         intake.flush(spool)
         intake.close()
         if intake.items and not intake.valid:
@@ -286,6 +309,14 @@ def _harvest(
     return diff
 
 
+def _start_workers(intake: Intake, settings: HarvestSettings, workers: ExitStack) -> MappingPool | None:
+    """Fork the mapping workers of a large feed (see `services.workers`), closed with `workers`."""
+    processes = settings.workers or default_workers()
+    tracker = intake.coverage.tracker if intake.coverage is not None else None
+    pool = MappingPool.start(intake.work, tracker, intake.now, processes)
+    return None if pool is None else workers.enter_context(pool)
+
+
 def _fetch(
     store: CatalogueStore,
     source: Source,
@@ -306,13 +337,16 @@ def _fetch(
 def _intake(
     store: CatalogueStore, spec: MappingSpec, report: RunReport, settings: HarvestSettings, source: Source
 ) -> Intake:
+    provider = registered_provider(source)
+    policy = publishing_policy(store, source)  # None: the source may publish for anyone
     return Intake(
         spec,
         report,
         settings.max_issues,
-        registered_provider(source),
+        provider,
         max_per_kind=settings.max_issues_per_kind,
-        policy=publishing_policy(store, source),  # None: the source may publish for anyone
+        policy=policy,
+        key=run_key(spec, source_parameters(source), provider, policy),
     )
 
 

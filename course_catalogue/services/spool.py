@@ -22,6 +22,9 @@ from types import TracebackType
 from typing import IO
 
 from course_catalogue.catalogue.changes import Candidate
+from course_catalogue.catalogue.item_memory import Carried
+
+Spooled = Candidate | Carried
 
 IN_MEMORY = 10_000
 """Records a spool keeps in memory before it writes to disk (~13 KB each for a CSV record)."""
@@ -32,12 +35,12 @@ class Spool:
 
     def __init__(self, in_memory: int | None = None) -> None:
         self._in_memory = IN_MEMORY if in_memory is None else in_memory
-        self._memory: list[list[Candidate]] = []
+        self._memory: list[list[Spooled]] = []
         self._file: IO[bytes] | None = None
         self._batches = 0  # on disk
         self.records = 0
 
-    def offer(self, candidates: Sequence[Candidate]) -> None:
+    def offer(self, candidates: Sequence[Spooled]) -> None:
         """Append one batch (the `Intake.flush` target)."""
         self.records += len(candidates)
         if self._file is None and self.records <= self._in_memory:
@@ -46,7 +49,12 @@ class Spool:
         if self._file is None:
             # Closed by close() / the with-block: the spool lives across the whole run.
             self._file = tempfile.TemporaryFile(prefix="catalogue-harvest-")  # noqa: SIM115
-        rows = [(dict(c.stored_record()), c.content_hash, c.raw, c.media_type) for c in candidates]
+        rows = [
+            c
+            if isinstance(c, Carried)
+            else (dict(c.stored_record()), c.content_hash, c.raw, c.media_type, c.digest, c.report)
+            for c in candidates
+        ]
         pickle.dump(rows, self._file, protocol=pickle.HIGHEST_PROTOCOL)
         self._batches += 1
 
@@ -54,7 +62,7 @@ class Spool:
     def on_disk(self) -> bool:
         return self._file is not None
 
-    def batches(self) -> Iterator[list[Candidate]]:
+    def batches(self) -> Iterator[list[Spooled]]:
         """Every batch, in the order offered (the in-memory ones came first)."""
         yield from self._memory
         if self._file is None:
@@ -63,10 +71,7 @@ class Spool:
         self._file.seek(0)
         for _ in range(self._batches):
             rows = pickle.load(self._file)  # our own file, see the module docstring
-            yield [
-                Candidate.from_record(record, digest, raw, media_type)
-                for record, digest, raw, media_type in rows
-            ]
+            yield [row if isinstance(row, Carried) else Candidate.from_record(*row) for row in rows]
 
     def close(self) -> None:
         self._memory = []
