@@ -55,7 +55,6 @@ vocabulary and external schemas that are not shipped with it.
 
 from __future__ import annotations
 
-import io
 import sqlite3
 from collections import Counter, OrderedDict, deque
 from collections.abc import Iterator
@@ -67,7 +66,7 @@ from lxml import etree
 from course_catalogue.catalogue.errors import ParseError
 from course_catalogue.catalogue.runs import Issue, Severity
 from course_catalogue.harvesters.base import Gathered, ItemBudget
-from course_catalogue.harvesters.xml import check_doctype
+from course_catalogue.harvesters.xml import secure_events
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.xml_paths import MAX_RECORD_BYTES, XML_MEDIA_TYPE, XmlRecords, secure_parser
 
@@ -116,30 +115,6 @@ _NOT_FOLLOWED = frozenset(
         "organisation",  # accreditation -> accredited organisation (a back-link from the org)
     }
 )
-
-
-def _events(data: bytes) -> Iterator[tuple[str, Any]]:
-    """Start and end events over `data`, hardened like `xml_paths.secure_parser` (no entities,
-    no DTD, no network); ParseError for malformed XML and for a refused DOCTYPE (checked at the
-    root's start)."""
-    parser = etree.iterparse(
-        io.BytesIO(data),
-        events=("start", "end"),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_pis=True,
-    )
-    checked = False
-    try:
-        for event, element in parser:
-            if not checked:
-                check_doctype(element.getroottree().docinfo)
-                checked = True
-            yield event, element
-    except etree.XMLSyntaxError as exc:
-        raise ParseError(f"not well-formed XML: {exc}") from None
 
 
 def _free(element: Any) -> None:
@@ -213,7 +188,7 @@ def _scan(data: bytes, index: _Index) -> _Scan:
     scan = _Scan()
     depth = 0
     ordinal = -1
-    for event, element in _events(data):
+    for event, element in secure_events(data, keep_comments=True):
         if event == "start":
             depth += 1
             if depth == 1 and element.tag != _ROOT:
@@ -250,7 +225,7 @@ def _records(data: bytes, scan: _Scan) -> Iterator[tuple[Any, str]]:
     listing_step = ""
     listing_seen: Counter[str] = Counter()
     seen: Counter[str] = Counter()
-    for event, element in _events(data):
+    for event, element in secure_events(data, keep_comments=True):
         if event == "start":
             depth += 1
             if depth == 2:

@@ -73,13 +73,16 @@ class XmlHarvester:
             )
 
 
-def _events(data: bytes, tags: set[str] | None = None) -> Iterator[tuple[str, Any]]:
+def secure_events(
+    data: bytes, tags: set[str] | None = None, *, keep_comments: bool = False
+) -> Iterator[tuple[str, Any]]:
     """lxml start/end events over `data` with entities, DTDs and network off; ParseError on any
     syntax problem or on a DOCTYPE that declares entities or points to an external DTD.
 
     `tags`: only events of these elements (libxml2 still parses everything, but Python sees only
     what it asks for). The DOCTYPE is then checked at the first such event; `_check_prolog`
-    checks it where an unfiltered read would, at the root's start."""
+    checks it where an unfiltered read would, at the root's start. `keep_comments`: comments stay
+    in the tree (a reader that copies elements byte for byte, as the QDR reader does)."""
     parser = etree.iterparse(
         io.BytesIO(data),
         events=("start", "end"),
@@ -88,7 +91,7 @@ def _events(data: bytes, tags: set[str] | None = None) -> Iterator[tuple[str, An
         no_network=True,
         load_dtd=False,
         huge_tree=False,
-        remove_comments=True,
+        remove_comments=not keep_comments,
         remove_pis=True,
     )
     checked = False
@@ -106,7 +109,7 @@ def _check_prolog(data: bytes) -> None:
     """ParseError when `data` is not well-formed up to its root's start tag or its DOCTYPE is
     refused: what an unfiltered read finds first (a filtered one would see a syntax error before
     its first event first, or no event at all). libxml2 parses only the first chunk for it."""
-    for _ in _events(data):
+    for _ in secure_events(data):
         return
 
 
@@ -125,7 +128,7 @@ def _context_shells(data: bytes, language: XmlRecords) -> Shells:
     shells: Shells = {}
     open_ordinals: list[int] = []
     ordinal = 0
-    for event, element in _events(data, bearing):
+    for event, element in secure_events(data, bearing):
         if event == "start":
             if element.tag in contexts:
                 open_ordinals.append(ordinal)
@@ -260,7 +263,7 @@ def _records(data: bytes, language: XmlRecords, shells: Shells, budget: ItemBudg
     ordinal = 0
     open_records = 0  # records open around the current element: their content is kept
     _check_prolog(data)
-    for event, element in _events(data, contexts | records):
+    for event, element in secure_events(data, contexts | records):
         tag = element.tag
         if event == "start":
             path.enter(element, not open_records)

@@ -128,8 +128,12 @@ class MappingWork:
         if course is None or has_error(issues):
             return Processed(ref, issues, probe=probe)
         record = course_to_dict(course)  # once, for both the hash and the store
-        # unstorable: before any transaction, on every backend (see the function)
-        return Processed(ref, issues, record, record_hash(record), unstorable(record), probe=probe)
+        # unstorable: before any transaction, on every backend (see the function); such a record
+        # is refused, and it is not hashed (a lone surrogate has no UTF-8 to hash)
+        refused = unstorable(record)
+        if refused is not None:
+            return Processed(ref, issues, record, "", refused, probe=probe)
+        return Processed(ref, issues, record, record_hash(record), probe=probe)
 
 
 _Entry = tuple[Gathered, str | None, Recalled | None]
