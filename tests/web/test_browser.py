@@ -198,6 +198,10 @@ def test_keyboard_alone_reaches_search_box_facets_and_results(page: Any, base_ur
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
     assert page.evaluate("() => document.activeElement.id") == "main"
+    # following a fragment link is no new search: the in-place filters must not refetch the page
+    # and take the focus to the results heading a moment later (popstate fires for fragments too)
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("() => document.activeElement.id") == "main"
     for _ in range(200):
         page.keyboard.press("Tab")
         if page.evaluate("() => !!document.activeElement.closest('.result')"):

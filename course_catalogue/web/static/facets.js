@@ -122,6 +122,7 @@
         }
         document.title = doc.title;
         if (push) { window.history.pushState({ swapped: true }, "", url); }
+        shown = withoutHash(window.location.href);
         enhance();
         if (window.catalogueMaps) { window.catalogueMaps(); }
         var heading = document.getElementById("results-title");
@@ -146,7 +147,16 @@
     var filters = document.querySelector(".layout .filters.open");
     if (filters && event.key === "Escape") { drawer(false); }
   });
-  window.addEventListener("popstate", function () { swap(window.location.href, false); });
+  // popstate also fires when only the fragment changes (the skip link, "go to the results"):
+  // that is no new search, so it must neither refetch the page nor move the focus
+  function withoutHash(href) { return href.split("#")[0]; }
+  var shown = withoutHash(window.location.href);
+  window.addEventListener("popstate", function () {
+    var now = withoutHash(window.location.href);
+    if (now === shown) { return; }
+    shown = now;
+    swap(window.location.href, false);
+  });
   if (window.history.replaceState) { window.history.replaceState({ swapped: true }, "", window.location.href); }
   enhance();
 }());
