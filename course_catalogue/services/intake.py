@@ -290,13 +290,8 @@ class Intake:
         ref = processed.ref
         if ref is None:
             self.unidentified += 1
-        else:
-            repeat = self._repeat(ref, item, digest)
-            if repeat is not None:
-                self.note(repeat)
-                if repeat.severity is Severity.ERROR:
-                    self.report.count(Outcome.FAILED)
-                return ref
+        elif self._repeated(ref, item, digest):
+            return ref
         if processed.fault == "validate":
             return self._fault(item, ref)
         issues = [_located(issue, ref, item.pointer) for issue in reader_issues + processed.issues]
@@ -334,11 +329,7 @@ class Intake:
                 return False
             self.coverage.observe(doc)
         self.items += 1
-        repeat = self._repeat(ref, item, digest)
-        if repeat is not None:
-            self.note(repeat)
-            if repeat.severity is Severity.ERROR:
-                self.report.count(Outcome.FAILED)
+        if self._repeated(ref, item, digest):
             return True
         for row in recalled.report.issues:
             # note(), without building the issues it would only count
@@ -346,6 +337,18 @@ class Intake:
                 self.report.issues.append(issue_from_row(row, ref, item.pointer))
         self.valid += 1
         self.pending.append(Carried(recalled.course_id, self.report.source_id, ref, recalled.content_hash))
+        return True
+
+    def _repeated(self, ref: str, item: RawItem, digest: str | None) -> bool:
+        """Whether `ref` was met earlier in the feed (`_repeat`): the repeat is then noted, and an
+        ERROR one counts the occurrence FAILED. Shared by mapped (`settle`) and recalled
+        (`_carry`) items, so both treat a repeated id alike."""
+        repeat = self._repeat(ref, item, digest)
+        if repeat is None:
+            return False
+        self.note(repeat)
+        if repeat.severity is Severity.ERROR:
+            self.report.count(Outcome.FAILED)
         return True
 
     def _fault(self, item: RawItem, ref: str | None) -> str | None:
