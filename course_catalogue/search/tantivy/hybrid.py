@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -144,20 +145,7 @@ class HybridBackend(EmbeddedBackend):
             if query.retrieval == "hybrid" and query.text.strip() and query.sort != "distance":
                 return self._sorted_union(searcher, query)
             return super()._search(searcher, query)
-        if query.cursor is not None:
-            raise SearchError("hybrid results are paged by number, not by cursor")
-        text, reach = self._builder.text_and_reach(query.text, searcher, any_words=query.any_words)
-        filters = self._builder.filters(query)
-        scope = geo_scope(searcher, self._builder, query)
-        restrict = [*self._builder.visibility(query), *scope, *filters.values()]
-        near, kept, addresses = self._near(searcher, query, restrict)
-        union = _either(text, near)
-        bound = None if reach is None else reach + len(kept)
-        labeller = self._labeller(searcher)
-        slugs = partial(self._slug, searcher)
-        counting = _facet_pool().submit(
-            count_facets, searcher, self._builder, query, union, filters, labeller, slugs, scope, bound
-        )
+        text, restrict, union, kept, addresses, counting = self._union(searcher, query)
         total = int(searcher.search(combine(union, restrict), limit=1, count=True).count or 0)  # type: ignore[attr-defined]  # stub omits count
         wanted = query.offset + query.page_size
         keyword: list[tuple[Address, float]] = []
@@ -214,23 +202,40 @@ class HybridBackend(EmbeddedBackend):
 
     def _sorted_union(self, searcher: tantivy.Searcher, query: Query) -> SearchResult:
         """Hybrid with a key sort: the union of keyword matches and neighbours, sorted by the key."""
+        text, restrict, union, _kept, _addresses, counting = self._union(searcher, query)
+        pairs, _after, total = page_by_key(searcher, combine(union, restrict), query.sort, query, None)
+        hits = HitBuilder(searcher, self._schema, text).hits(pairs, scored=False)
+        return SearchResult(query, total, hits, counting.result(), next_cursor=None, offset=query.offset)
+
+    def _union(
+        self, searcher: tantivy.Searcher, query: Query
+    ) -> tuple[
+        tantivy.Query | None,
+        list[tantivy.Query],
+        tantivy.Query | None,
+        list[tuple[Address, float]],
+        dict[Address, tantivy.DocAddress],
+        Future[Any],
+    ]:
+        """What both hybrid orders share: the keyword query, the restrictions (visibility, place,
+        filters), the union of keyword matches and kept neighbours (`_near`: the neighbours and
+        their DocAddress objects), and its facet counting, started on the facet pool. SearchError
+        for a cursor: hybrid results are paged by number."""
+        if query.cursor is not None:
+            raise SearchError("hybrid results are paged by number, not by cursor")
         text, reach = self._builder.text_and_reach(query.text, searcher, any_words=query.any_words)
         filters = self._builder.filters(query)
         scope = geo_scope(searcher, self._builder, query)
         restrict = [*self._builder.visibility(query), *scope, *filters.values()]
-        near, kept, _addresses = self._near(searcher, query, restrict)
+        near, kept, addresses = self._near(searcher, query, restrict)
         union = _either(text, near)
+        bound = None if reach is None else reach + len(kept)
         labeller = self._labeller(searcher)
         slugs = partial(self._slug, searcher)
-        bound = None if reach is None else reach + len(kept)
         counting = _facet_pool().submit(
             count_facets, searcher, self._builder, query, union, filters, labeller, slugs, scope, bound
         )
-        if query.cursor is not None:
-            raise SearchError("hybrid results are paged by number, not by cursor")
-        pairs, _after, total = page_by_key(searcher, combine(union, restrict), query.sort, query, None)
-        hits = HitBuilder(searcher, self._schema, text).hits(pairs, scored=False)
-        return SearchResult(query, total, hits, counting.result(), next_cursor=None, offset=query.offset)
+        return text, restrict, union, kept, addresses, counting
 
 
 def _either(text: tantivy.Query | None, near: tantivy.Query | None) -> tantivy.Query | None:

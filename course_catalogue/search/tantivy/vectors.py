@@ -133,20 +133,6 @@ class VectorIndex:
 
     # -- reads -------------------------------------------------------------------------------
 
-    def nearest(self, vector: np.ndarray, count: int) -> list[tuple[str, float]]:
-        """Up to `count` (course id, cosine similarity) nearest to `vector`, best first."""
-        index, ids = self._current()
-        if len(index) == 0 or count <= 0:
-            return []
-        matches = index.search(vector, min(count, len(index)))
-        keys: Any = matches.keys
-        distances: Any = matches.distances
-        return [
-            (ids[int(key)], 1.0 - float(distance))
-            for key, distance in zip(keys, distances, strict=True)
-            if int(key) in ids
-        ]
-
     def nearest_keys(self, vector: np.ndarray, count: int) -> list[tuple[int, float]]:
         """Up to `count` (graph key, cosine similarity) nearest to `vector`, best first."""
         index, _ids = self._current()
