@@ -21,7 +21,14 @@
    deeper in the graph than its count showed.
 
 Without text, with another sort than relevance (the union is then sorted by that key), or with
-`retrieval="keyword"`, the keyword path is used unchanged. Hybrid pages are numbered (no cursor).
+`retrieval="keyword"`, the keyword path is used unchanged.
+
+Paging: by number or by cursor. The fused ranking is MAX_DEPTH hits deep (a page starting past it
+is a QueryError that says so): fusing deeper would mean reading ever more keyword hits and
+neighbours per page. A relevance cursor holds the position and the ID_HASH of the page's last hit;
+the next page recomputes the ranking and continues just after that hit (looked for within
+CURSOR_WINDOW of its position), so a course added or removed above it since the previous page
+neither repeats nor skips a hit. A key-sort cursor continues after the key (`page_by_key`).
 """
 
 from __future__ import annotations
@@ -37,15 +44,15 @@ import tantivy
 
 from course_catalogue.search.backend import Document
 from course_catalogue.search.documents import StoredRecord
-from course_catalogue.search.errors import SearchError
+from course_catalogue.search.errors import QueryError
 from course_catalogue.search.fusion import fuse
-from course_catalogue.search.query import Query, SearchResult
+from course_catalogue.search.query import Cursor, Query, SearchResult, make_cursor, read_cursor
 from course_catalogue.search.semantic import DEFAULT_MODEL, Embedder, embedder
 from course_catalogue.search.tantivy.backend import EmbeddedBackend, _facet_pool
 from course_catalogue.search.tantivy.facets import count_facets
 from course_catalogue.search.tantivy.hits import HitBuilder
 from course_catalogue.search.tantivy.index import ID_HASH
-from course_catalogue.search.tantivy.paging import geo_scope, page_by_key
+from course_catalogue.search.tantivy.paging import CURSOR_WINDOW, geo_scope, page_by_key
 from course_catalogue.search.tantivy.query import combine
 from course_catalogue.search.tantivy.vectors import VectorIndex
 
@@ -58,6 +65,8 @@ MAX_NEIGHBOURS = 2_000
 PREFILTER_MAX = 50_000
 """Up to this many courses passing the filters, their id hashes are read to pick the nearest
 passing neighbours before the index is asked (a small term set instead of a large one)."""
+MAX_DEPTH = 1_000
+"""How deep the fused ranking goes (numbered pages and cursors alike); past it, QueryError."""
 FUSION = "rrf"
 """The default fusion (search.fusion): RRF measured as good as the tuned blend (RELEVANCE.md) with
 nothing to tune."""
@@ -145,9 +154,14 @@ class HybridBackend(EmbeddedBackend):
             if query.retrieval == "hybrid" and query.text.strip() and query.sort != "distance":
                 return self._sorted_union(searcher, query)
             return super()._search(searcher, query)
+        cursor = _hybrid_cursor(query, "relevance")
+        start = cursor.seen if cursor is not None else query.offset
+        _check_depth(start)
         text, restrict, union, kept, addresses, counting = self._union(searcher, query)
         total = int(searcher.search(combine(union, restrict), limit=1, count=True).count or 0)  # type: ignore[attr-defined]  # stub omits count
-        wanted = query.offset + query.page_size
+        # Past the cursor's position by a window, so that the hit it ended on is found again
+        # when courses were added or removed before it since the previous page.
+        wanted = min(MAX_DEPTH, start + query.page_size + (CURSOR_WINDOW if cursor else 0))
         keyword: list[tuple[Address, float]] = []
         if text is not None:
             depth = max(CANDIDATES, wanted)
@@ -157,9 +171,17 @@ class HybridBackend(EmbeddedBackend):
         fused = fuse(self._fusion, keyword[:CANDIDATES], kept)
         seen = {address for address, _ in fused}
         ranked = fused + [(address, score) for address, score in keyword[CANDIDATES:] if address not in seen]
-        pairs = [(score, addresses[address]) for address, score in ranked[query.offset : wanted]]
+        ranked = ranked[:MAX_DEPTH]
+        if cursor is not None and cursor.after:
+            start = _resume(searcher, addresses, ranked, cursor)
+        end = min(start + query.page_size, len(ranked))
+        pairs = [(score, addresses[address]) for address, score in ranked[start:end]]
         hits = HitBuilder(searcher, self._schema, text).hits(pairs, scored=True)
-        return SearchResult(query, total, hits, counting.result(), next_cursor=None, offset=query.offset)
+        next_cursor = None
+        if hits and end < min(total, MAX_DEPTH):
+            last = searcher.fast_field_values(ID_HASH, [pairs[-1][1]])[0]
+            next_cursor = make_cursor(query, "relevance", (None if last is None else int(last),), end)
+        return SearchResult(query, total, hits, counting.result(), next_cursor=next_cursor, offset=start)
 
     def _near(
         self, searcher: tantivy.Searcher, query: Query, restrict: list[tantivy.Query]
@@ -202,10 +224,14 @@ class HybridBackend(EmbeddedBackend):
 
     def _sorted_union(self, searcher: tantivy.Searcher, query: Query) -> SearchResult:
         """Hybrid with a key sort: the union of keyword matches and neighbours, sorted by the key."""
+        cursor = _hybrid_cursor(query, query.sort)
+        start = cursor.seen if cursor is not None else query.offset
         text, restrict, union, _kept, _addresses, counting = self._union(searcher, query)
-        pairs, _after, total = page_by_key(searcher, combine(union, restrict), query.sort, query, None)
+        pairs, after, total = page_by_key(searcher, combine(union, restrict), query.sort, query, cursor)
         hits = HitBuilder(searcher, self._schema, text).hits(pairs, scored=False)
-        return SearchResult(query, total, hits, counting.result(), next_cursor=None, offset=query.offset)
+        end = start + len(hits)
+        next_cursor = make_cursor(query, query.sort, after, end) if hits and end < total else None
+        return SearchResult(query, total, hits, counting.result(), next_cursor=next_cursor, offset=start)
 
     def _union(
         self, searcher: tantivy.Searcher, query: Query
@@ -219,10 +245,7 @@ class HybridBackend(EmbeddedBackend):
     ]:
         """What both hybrid orders share: the keyword query, the restrictions (visibility, place,
         filters), the union of keyword matches and kept neighbours (`_near`: the neighbours and
-        their DocAddress objects), and its facet counting, started on the facet pool. SearchError
-        for a cursor: hybrid results are paged by number."""
-        if query.cursor is not None:
-            raise SearchError("hybrid results are paged by number, not by cursor")
+        their DocAddress objects), and its facet counting, started on the facet pool."""
         text, reach = self._builder.text_and_reach(query.text, searcher, any_words=query.any_words)
         filters = self._builder.filters(query)
         scope = geo_scope(searcher, self._builder, query)
@@ -236,6 +259,43 @@ class HybridBackend(EmbeddedBackend):
             count_facets, searcher, self._builder, query, union, filters, labeller, slugs, scope, bound
         )
         return text, restrict, union, kept, addresses, counting
+
+
+def _hybrid_cursor(query: Query, sort: str) -> Cursor | None:
+    """The cursor of `query` (QueryError when it is not one of this hybrid search and order)."""
+    cursor = read_cursor(query)
+    if cursor is not None and cursor.sort != sort:
+        raise QueryError("cursor belongs to another search; start again from the first page")
+    return cursor
+
+
+def _check_depth(start: int) -> None:
+    """QueryError for a page that starts at or past MAX_DEPTH of the fused ranking."""
+    if start >= MAX_DEPTH:
+        raise QueryError(
+            f"hybrid results are ranked {MAX_DEPTH} deep; narrow the search (words, filters) "
+            "or use retrieval=keyword to page further"
+        )
+
+
+def _resume(
+    searcher: tantivy.Searcher,
+    addresses: dict[Address, tantivy.DocAddress],
+    ranked: Sequence[tuple[Address, float]],
+    cursor: Cursor,
+) -> int:
+    """Where the page after `cursor` starts in `ranked`: just after the hit the previous page
+    ended on (its ID_HASH, looked for within CURSOR_WINDOW of its old position), so that courses
+    added or removed before it since then neither repeat nor skip a hit; at the old position when
+    that hit is gone (deleted, or no longer retrieved)."""
+    (wanted,) = cursor.after
+    low = max(0, cursor.seen - CURSOR_WINDOW)
+    window = ranked[low : cursor.seen + CURSOR_WINDOW]
+    hashes = searcher.fast_field_values(ID_HASH, [addresses[a] for a, _ in window]) if window else []
+    for offset, value in enumerate(hashes):
+        if value is not None and int(value) == wanted:
+            return low + offset + 1
+    return cursor.seen
 
 
 def _either(text: tantivy.Query | None, near: tantivy.Query | None) -> tantivy.Query | None:
