@@ -12,13 +12,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from course_catalogue.search import fusion
 from course_catalogue.search.documents import to_document
 from course_catalogue.search.errors import QueryError
 from course_catalogue.search.factory import open_backend
 from course_catalogue.search.fusion import blend, fuse, rrf
 from course_catalogue.search.query import Query
 from course_catalogue.search.semantic import EmbedderUnavailable, embedder, passage_text
-from course_catalogue.search.tantivy import hybrid as hybrid_module
 from course_catalogue.search.tantivy.backend import EmbeddedBackend
 from course_catalogue.search.tantivy.hybrid import HybridBackend
 from course_catalogue.search.tantivy.vectors import label
@@ -231,7 +231,7 @@ def test_hybrid_and_keyword_cursors_are_not_interchangeable(hybrid: HybridBacken
 
 
 def test_the_fused_ranking_has_a_bounded_depth(wide: HybridBackend, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(hybrid_module, "MAX_DEPTH", 4)
+    monkeypatch.setattr(fusion, "MAX_DEPTH", 4)
     first = wide.search(_query(WIDE_TEXT, page_size=3))
     assert first.total > 4 and first.next_cursor is not None
     second = wide.search(_query(WIDE_TEXT, page_size=3, cursor=first.next_cursor))

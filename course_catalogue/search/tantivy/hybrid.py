@@ -23,10 +23,10 @@
 Without text, with another sort than relevance (the union is then sorted by that key), or with
 `retrieval="keyword"`, the keyword path is used unchanged.
 
-Paging: by number or by cursor. The fused ranking is MAX_DEPTH hits deep (a page starting past it
-is a QueryError that says so): fusing deeper would mean reading ever more keyword hits and
-neighbours per page. A relevance cursor holds the position and the ID_HASH of the page's last hit;
-the next page recomputes the ranking and continues just after that hit (looked for within
+Paging: by number or by cursor. The fused ranking is MAX_DEPTH (search.fusion) hits deep (a
+page starting past it is a QueryError that says so): fusing deeper would mean reading ever more
+keyword hits and neighbours per page. A relevance cursor holds the position and the ID_HASH of
+the page's last hit; the next page recomputes the ranking and continues just after that hit (looked for within
 CURSOR_WINDOW of its position), so a course added or removed above it since the previous page
 neither repeats nor skips a hit. A key-sort cursor continues after the key (`page_by_key`).
 """
@@ -42,6 +42,7 @@ from typing import Any
 
 import tantivy
 
+from course_catalogue.search import fusion
 from course_catalogue.search.backend import Document
 from course_catalogue.search.documents import StoredRecord
 from course_catalogue.search.errors import QueryError
@@ -65,8 +66,6 @@ MAX_NEIGHBOURS = 2_000
 PREFILTER_MAX = 50_000
 """Up to this many courses passing the filters, their id hashes are read to pick the nearest
 passing neighbours before the index is asked (a small term set instead of a large one)."""
-MAX_DEPTH = 1_000
-"""How deep the fused ranking goes (numbered pages and cursors alike); past it, QueryError."""
 FUSION = "rrf"
 """The default fusion (search.fusion): RRF measured as good as the tuned blend (RELEVANCE.md) with
 nothing to tune."""
@@ -161,7 +160,7 @@ class HybridBackend(EmbeddedBackend):
         total = int(searcher.search(combine(union, restrict), limit=1, count=True).count or 0)  # type: ignore[attr-defined]  # stub omits count
         # Past the cursor's position by a window, so that the hit it ended on is found again
         # when courses were added or removed before it since the previous page.
-        wanted = min(MAX_DEPTH, start + query.page_size + (CURSOR_WINDOW if cursor else 0))
+        wanted = min(fusion.MAX_DEPTH, start + query.page_size + (CURSOR_WINDOW if cursor else 0))
         keyword: list[tuple[Address, float]] = []
         if text is not None:
             depth = max(CANDIDATES, wanted)
@@ -171,17 +170,19 @@ class HybridBackend(EmbeddedBackend):
         fused = fuse(self._fusion, keyword[:CANDIDATES], kept)
         seen = {address for address, _ in fused}
         ranked = fused + [(address, score) for address, score in keyword[CANDIDATES:] if address not in seen]
-        ranked = ranked[:MAX_DEPTH]
+        ranked = ranked[: fusion.MAX_DEPTH]
         if cursor is not None and cursor.after:
             start = _resume(searcher, addresses, ranked, cursor)
         end = min(start + query.page_size, len(ranked))
         pairs = [(score, addresses[address]) for address, score in ranked[start:end]]
         hits = HitBuilder(searcher, self._schema, text).hits(pairs, scored=True)
         next_cursor = None
-        if hits and end < min(total, MAX_DEPTH):
+        if hits and end < min(total, fusion.MAX_DEPTH):
             last = searcher.fast_field_values(ID_HASH, [pairs[-1][1]])[0]
             next_cursor = make_cursor(query, "relevance", (None if last is None else int(last),), end)
-        return SearchResult(query, total, hits, counting.result(), next_cursor=next_cursor, offset=start)
+        return SearchResult(
+            query, total, hits, counting.result(), next_cursor=next_cursor, offset=start, retrieval="hybrid"
+        )
 
     def _near(
         self, searcher: tantivy.Searcher, query: Query, restrict: list[tantivy.Query]
@@ -231,7 +232,9 @@ class HybridBackend(EmbeddedBackend):
         hits = HitBuilder(searcher, self._schema, text).hits(pairs, scored=False)
         end = start + len(hits)
         next_cursor = make_cursor(query, query.sort, after, end) if hits and end < total else None
-        return SearchResult(query, total, hits, counting.result(), next_cursor=next_cursor, offset=start)
+        return SearchResult(
+            query, total, hits, counting.result(), next_cursor=next_cursor, offset=start, retrieval="hybrid"
+        )
 
     def _union(
         self, searcher: tantivy.Searcher, query: Query
@@ -271,9 +274,9 @@ def _hybrid_cursor(query: Query, sort: str) -> Cursor | None:
 
 def _check_depth(start: int) -> None:
     """QueryError for a page that starts at or past MAX_DEPTH of the fused ranking."""
-    if start >= MAX_DEPTH:
+    if start >= fusion.MAX_DEPTH:
         raise QueryError(
-            f"hybrid results are ranked {MAX_DEPTH} deep; narrow the search (words, filters) "
+            f"hybrid results are ranked {fusion.MAX_DEPTH} deep; narrow the search (words, filters) "
             "or use retrieval=keyword to page further"
         )
 
