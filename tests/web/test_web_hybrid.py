@@ -54,6 +54,14 @@ def test_hybrid_finds_by_meaning_across_languages(app_factory: Callable[..., Fla
     titles = [hit["title"] for hit in found["hits"][:3]]
     assert any("Programming" in title or "Python" in title for title in titles), titles
     assert parse_qs(urlsplit(found["links"]["self"]).query)["retrieval"] == ["hybrid"]
+    assert found["retrieval_used"] == "hybrid"
+
+
+def test_hybrid_without_vectors_says_it_answered_by_keyword(app_factory: Callable[..., Flask]) -> None:
+    app = app_factory()  # no SEMANTIC_MODEL
+    body = _get(app, "/api/v1/search?q=python&retrieval=hybrid")
+    assert body["retrieval_used"] == "keyword"
+    assert _get(app, "/api/v1/search?q=python")["retrieval_used"] == "keyword"
 
 
 def test_an_unknown_retrieval_is_a_400(app_factory: Callable[..., Flask]) -> None:
