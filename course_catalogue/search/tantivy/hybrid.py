@@ -7,8 +7,9 @@
 1. embeds the text (`search.semantic`) and takes its NEIGHBOURS nearest courses from the graph,
    those at least the model's `min_similarity` (so that nonsense finds nothing by meaning);
 2. finds those courses in the index by one term-set query on ID_HASH (the graph's keys are the
-   index's id hashes), and runs it and the keyword query under the same filters,
-   visibility and geo scope: the vector list keeps only neighbours that pass the filters. The
+   index's id hashes) under the same filters, visibility and geo scope as the keyword query
+   (never by listing every course that passes: at 1M courses that is 10^5 of them): the vector
+   list keeps only neighbours that pass the filters. The
    graph is asked for NEIGHBOURS x (courses / courses passing the filters) neighbours, at most
    MAX_NEIGHBOURS, so that about NEIGHBOURS pass;
 3. fuses the keyword top CANDIDATES and the filtered vector list (`search.fusion`, RRF by default);
@@ -63,9 +64,6 @@ NEIGHBOURS = 100
 MAX_NEIGHBOURS = 2_000
 """The most neighbours one search asks the graph for (HNSW search cost grows with it: ~2 ms CPU for
 1,000 at 200k courses)."""
-PREFILTER_MAX = 50_000
-"""Up to this many courses passing the filters, their id hashes are read to pick the nearest
-passing neighbours before the index is asked (a small term set instead of a large one)."""
 FUSION = "rrf"
 """The default fusion (search.fusion): RRF measured as good as the tuned blend (RELEVANCE.md) with
 nothing to tune."""
@@ -200,28 +198,22 @@ class HybridBackend(EmbeddedBackend):
         floor = self._model.min_similarity
         ranked = [(key, sim) for key, sim in self._vectors.nearest_keys(vector, count) if sim >= floor]
         similarity = dict(ranked)
+        if not ranked:
+            return None, [], {}
+        # Which neighbours pass the filters: one term set of their keys under the restrictions
+        # (at most MAX_NEIGHBOURS terms), never the list of every passing course (at 1M courses
+        # a filter passes 10^5 of them: reading their id hashes cost more than the whole search).
+        probe = self._builder.term_set(ID_HASH, sorted(similarity))
+        found = [a for _score, a in searcher.search(combine(probe, restrict), limit=len(ranked)).hits]
+        keys = searcher.fast_field_values(ID_HASH, found) if found else []
+        passed = {int(h): a for a, h in zip(found, keys, strict=True) if h is not None}
+        nearest_passing = [key for key, _ in ranked if key in passed][:NEIGHBOURS]
         # The union always holds the NEIGHBOURS nearest courses whatever the filters, so that a
         # facet counted without its own filter (as keyword search counts it) sees them too.
-        chosen = {key for key, _ in ranked[:NEIGHBOURS]}
-        if len(ranked) > NEIGHBOURS and passing <= PREFILTER_MAX:
-            # Few courses pass: read their id hashes once and add the nearest passing ones, so
-            # that the index is asked about a small term set only.
-            allowed = searcher.search(combine(None, restrict), limit=passing).hits
-            hashes = searcher.fast_field_values(ID_HASH, [a for _score, a in allowed])
-            passed = {int(h) for h in hashes if h is not None}
-            chosen.update([key for key, _ in ranked if key in passed][:NEIGHBOURS])
-        elif len(ranked) > NEIGHBOURS:
-            chosen.update(key for key, _ in ranked)
-        if not chosen:
-            return None, [], {}
+        chosen = {key for key, _ in ranked[:NEIGHBOURS]} | set(nearest_passing)
         near = self._builder.term_set(ID_HASH, sorted(chosen))
-        found = [a for _score, a in searcher.search(combine(near, restrict), limit=len(chosen)).hits]
-        keys = searcher.fast_field_values(ID_HASH, found) if found else []
-        kept = sorted(
-            ((_key(a), similarity[int(h)]) for a, h in zip(found, keys, strict=True) if h is not None),
-            key=lambda pair: (-pair[1], pair[0]),
-        )
-        return near, kept, {_key(a): a for a in found}
+        kept = [(_key(passed[key]), similarity[key]) for key in nearest_passing]
+        return near, kept, {_key(passed[key]): passed[key] for key in nearest_passing}
 
     def _sorted_union(self, searcher: tantivy.Searcher, query: Query) -> SearchResult:
         """Hybrid with a key sort: the union of keyword matches and neighbours, sorted by the key."""
