@@ -40,6 +40,7 @@ from bench.machine import describe_machine, percentiles
 from bench.search_bench import OUT, QUERY_TYPES, _index_key, _marker, build, documents
 from course_catalogue.search.query import Query
 from course_catalogue.search.semantic import embedder, passage_text
+from course_catalogue.search.tantivy import vectors as vectors_module
 from course_catalogue.search.tantivy.hybrid import HybridBackend
 
 TARGET = "2 words + 3 filters + 6 facets"
@@ -170,6 +171,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--passage-sample", type=int, default=2000)
     parser.add_argument("--recall-queries", type=int, default=50, help="queries for ANN recall@100")
     parser.add_argument("--profile", type=int, default=30, help="hybrid queries profiled (0: none)")
+    parser.add_argument(
+        "--ef", type=int, default=None, help="HNSW search breadth instead of vectors.EXPANSION_SEARCH"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     directory = OUT / f"search-corpus-{args.docs}-{args.seed}"
@@ -177,6 +181,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if _marker(directory / "index.json", _index_key(args.docs, args.seed)) is None:
         print(f"building the {args.docs}-document index in {directory} ...", file=sys.stderr)
         report["index_build"] = build(directory, args.docs, args.seed, index=True, fts5=False)
+    if args.ef is not None:
+        vectors_module.EXPANSION_SEARCH = args.ef  # read when the graph is loaded
+        report["expansion_search"] = args.ef
+    else:
+        report["expansion_search"] = vectors_module.EXPANSION_SEARCH
     backend = HybridBackend(directory / "index", model=args.model)
     ids, vectors, report["embedding"] = _vectors(directory, args.docs, args.seed, args.model, args.text)
     if backend.vectors.count() != len(ids):
