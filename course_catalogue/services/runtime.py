@@ -242,6 +242,7 @@ class Services:
                 bytes_per_account=config["STAGED_BYTES_PER_ACCOUNT"],
             ),
             staged_ttl=timedelta(hours=config["STAGED_FEED_HOURS"]),
+            backend=self.backend,
         )
 
     def close(self) -> None:
