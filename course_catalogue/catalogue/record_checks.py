@@ -77,7 +77,7 @@ def inconsistent_records(store: CatalogueStore, source_id: str) -> list[Inconsis
     found = []
     for row in _rows(store, source_id):
         computed = stored_hash(row.record)
-        if computed != row.content_hash:
+        if computed == UNREADABLE or computed != row.content_hash:  # unreadable: whatever its hash
             found.append(Inconsistent(row.id, computed == UNREADABLE))
     return found
 

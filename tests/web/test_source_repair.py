@@ -97,3 +97,18 @@ def test_the_cli_repairs_one_source(world: World) -> None:
     assert done.exit_code == 0, done.output
     assert '"still_inconsistent": []' in done.output and inconsistent_records(world.store, SOURCE) == []
     assert runner.invoke(main, ["repair", "--source", "nope"]).exit_code != 0
+
+
+def test_a_record_without_its_payload_is_reported_left_and_the_index_not_touched(world: World) -> None:
+    from course_catalogue.catalogue.schema import raw_items
+
+    junk = _ids(world)[0]
+    with world.store.writing() as conn:
+        conn.execute(courses.update().where(courses.c.id == junk).values(record={"nonsense": 1}))
+        conn.execute(raw_items.delete().where(raw_items.c.course_id == junk))
+    done = _repair(world, "zed", dry_run=False).get_json()
+    assert done["inconsistent_records"] == [junk] and done["still_inconsistent"] == [junk]
+    assert any(issue["code"] == "raw-missing" for issue in done["remap"]["issues"])
+    assert done["index"] is None  # no document can be built from it: the index is left as it is
+    again = _repair(world, "zed", dry_run=True).get_json()
+    assert again["inconsistent_records"] == [junk]  # still found, whatever hash it was given
