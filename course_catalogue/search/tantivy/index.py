@@ -35,10 +35,11 @@ from course_catalogue.search.errors import IndexingError
 from course_catalogue.search.query import FACETS_BY_NAME, Range
 from course_catalogue.search.sorting import SORT_FIELDS, sort_key, title_key
 
-SCHEMA_VERSION = "7"  # 2: stored `seq` (search.sync.repair); 3: `eligible` (funding schemes);
+SCHEMA_VERSION = "8"  # 2: stored `seq` (search.sync.repair); 3: `eligible` (funding schemes);
 # 4: region/city, ISCED narrow/detailed, start_day, geo (lat/lon/id_hash); 5: slug hashes, range buckets;
 # 6: sort keys are fast columns only (SORT_KEY: no terms in the inverted index);
 # 7: visible_until is the end date only (a started course without an end date stays current)
+# 8: `skills` (ESCO skill URIs, the skill facet)
 """Bump when the schema or an analyzer changes: older indexes then need a `reindex`."""
 
 FOLD = "cat_fold"
@@ -53,6 +54,7 @@ RAW_FIELDS = (
     "isced_narrow",
     "isced_detailed",
     "eligible",
+    "skills",
 )
 """Facet and filter values with small vocabularies: indexed (filters) and fast (counts)."""
 SINGLE_VALUED = frozenset({"country", "eqf", "schedule"})
