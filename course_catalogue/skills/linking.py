@@ -33,7 +33,7 @@ MAX_LABEL_WORDS = 6
 MAX_LINKS = 12
 """Links a course publishes at most (the most confident): a card shows a few, a facet counts them."""
 SENTENCE_CHARS = 240
-PUBLISH_THRESHOLD = 0.6
+PUBLISH_THRESHOLD = 0.55
 """Inferred links below this confidence are not published; chosen from the hand-checked precision
 per confidence band (SKILLS.md: recompute with `python -m bench.skills precision`)."""
 
@@ -42,6 +42,7 @@ LABEL = "label"
 SOURCES = ("title", "keywords", "outcomes", "description")
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\n+|\s+[-\u2022\u2013*]\s+")
+_PHRASE_BREAK = re.compile(r"[,;:/|()\[\]{}]+")
 _PARENTHESIS = re.compile(r"\s*\([^)]*\)")
 _STOPWORDS = frozenset(
     {
@@ -227,9 +228,8 @@ def link(course: CourseText, taxonomy: Taxonomy | None) -> list[SkillLink]:
     index = label_index(taxonomy)
     found: dict[str, list[Any]] = {}  # uri -> [best (words, preferred, source, shared), sentence, count]
     for source, sentence in _source_sentences(course):
-        words = fold_words(sentence)
         seen_here: set[str] = set()
-        for start, end, entries in index.matches(words):
+        for start, end, entries in _phrase_matches(index, sentence):
             for entry in entries:
                 if entry.uri in links or entry.uri in seen_here:
                     continue
@@ -256,6 +256,13 @@ def link(course: CourseText, taxonomy: Taxonomy | None) -> list[SkillLink]:
     ]
     inferred.sort(key=lambda item: (-item.confidence, item.label))
     return [*links.values(), *inferred]
+
+
+def _phrase_matches(index: LabelIndex, sentence: str) -> Iterator[tuple[int, int, tuple[_Entry, ...]]]:
+    """Label matches within each phrase of `sentence`: a label never spans a comma, a slash or a
+    bracket ("education, law" is two list items, not "education law")."""
+    for phrase in _PHRASE_BREAK.split(sentence):
+        yield from index.matches(fold_words(phrase))
 
 
 def _strength(key: tuple[int, bool, str, bool]) -> float:

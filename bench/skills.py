@@ -1,0 +1,150 @@
+"""Precision of inferred ESCO skill links on the relevance catalogue (6,585 real courses), by hand.
+
+    .venv/bin/python -m bench.skills sample      # write bench/out/skills/pairs.tsv to judge (seeded)
+    .venv/bin/python -m bench.skills precision   # precision per confidence band from the judgements
+    .venv/bin/python -m bench.skills cost        # CPU per record of linking, taxonomy load time
+
+The judgements (`bench/skills_judgements.tsv`: course id, skill URI, verdict y/n, one-line reason)
+were made by reading the course text and the skill's ESCO definition, never from the linker's
+score. `precision` recomputes every link with the current linker, so a changed linker is measured
+on the pairs that were judged (a pair the linker no longer makes is reported as dropped; pairs it
+now makes but nobody judged are not counted). The full taxonomy is needed (`make install`).
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import resource
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.relevance.catalogue import load as load_catalogue
+from course_catalogue.skills import taxonomy as skill_taxonomy
+from course_catalogue.skills.linking import PUBLISH_THRESHOLD, CourseText, SkillLink, label_index, link
+
+HERE = Path(__file__).parent
+OUT = HERE / "out" / "skills"
+JUDGEMENTS = HERE / "skills_judgements.tsv"
+BANDS: Sequence[tuple[float, float]] = ((0.0, 0.4), (0.4, 0.55), (0.55, 0.65), (0.65, 0.75), (0.75, 1.01))
+"""Confidence bands [low, high) the sample is drawn from and precision is reported for."""
+PER_BAND = 44
+SEED = 20
+FIELDS = ("course", "uri", "confidence", "verdict", "reason", "label", "sentence", "title")
+
+
+def course_text(document: Mapping[str, Any]) -> CourseText:
+    """The linker's input from a search document of the catalogue (its texts are untagged)."""
+
+    def tagged(field: str) -> list[dict[str, str]]:
+        text = str(document.get(field) or "")
+        return [{"und": text}] if text else []
+
+    return CourseText(
+        tagged("title"), list(document.get("keywords") or []), tagged("outcomes"), tagged("description")
+    )
+
+
+def all_links(documents: Iterable[Mapping[str, Any]]) -> dict[str, list[SkillLink]]:
+    taxonomy = skill_taxonomy.require()
+    return {doc["id"]: link(course_text(doc), taxonomy) for doc in documents}
+
+
+def band(confidence: float) -> tuple[float, float]:
+    return next(b for b in BANDS if b[0] <= confidence < b[1])
+
+
+def sample() -> Path:
+    documents = load_catalogue()
+    titles = {doc["id"]: str(doc.get("title") or "") for doc in documents}
+    pairs = [(cid, item) for cid, links in all_links(documents).items() for item in links if not item.stated]
+    rng = random.Random(SEED)
+    chosen: list[tuple[str, SkillLink]] = []
+    for low_high in BANDS:
+        in_band = [pair for pair in pairs if band(pair[1].confidence) == low_high]
+        chosen += rng.sample(in_band, min(PER_BAND, len(in_band)))
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / "pairs.tsv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t")
+        writer.writerow(FIELDS)
+        for cid, item in chosen:
+            writer.writerow([cid, item.uri, item.confidence, "", "", item.label, item.sentence, titles[cid]])
+    print(f"{len(chosen)} pairs -> {path}")
+    return path
+
+
+def read_judgements(path: Path = JUDGEMENTS) -> dict[tuple[str, str], bool]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    verdicts = {}
+    for row in rows:
+        if row["verdict"] not in ("y", "n"):
+            raise ValueError(f"verdict of {row['course']} {row['uri']} is {row['verdict']!r}, not y or n")
+        verdicts[(row["course"], row["uri"])] = row["verdict"] == "y"
+    return verdicts
+
+
+def precision() -> None:
+    verdicts = read_judgements()
+    links = all_links(load_catalogue())
+    current = {(cid, item.uri): item.confidence for cid, items in links.items() for item in items}
+    dropped = [pair for pair in verdicts if pair not in current]
+    scored = [(current[pair], right) for pair, right in verdicts.items() if pair in current]
+    print(f"{len(verdicts)} judged pairs; {len(dropped)} no longer made by the linker")
+    print(f"{'band':>12} {'pairs':>6} {'right':>6} {'precision':>9}")
+    for low, high in BANDS:
+        in_band = [right for conf, right in scored if low <= conf < high]
+        if in_band:
+            right = sum(in_band)
+            print(f"{low:5.2f}-{min(high, 1):4.2f} {len(in_band):6d} {right:6d} {right / len(in_band):9.2f}")
+    population = list(current.values())
+    print("estimated precision of what a threshold publishes: band precision weighted by the")
+    print("number of links the linker makes in each band over the whole catalogue")
+    print(f"{'threshold':>12} {'links':>7} {'est. precision':>14}")
+    for threshold in [low for low, _ in BANDS[1:]]:
+        weighted = links_above = 0.0
+        for low, high in BANDS:
+            if low < threshold:
+                continue
+            judged = [right for conf, right in scored if low <= conf < high]
+            made = sum(1 for conf in population if low <= conf < high)
+            if judged:
+                weighted += made * sum(judged) / len(judged)
+                links_above += made
+        mark = "  <- PUBLISH_THRESHOLD" if threshold == PUBLISH_THRESHOLD else ""
+        if links_above:
+            print(f"{threshold:12.2f} {int(links_above):7d} {weighted / links_above:14.2f}{mark}")
+    published = sum(1 for conf in current.values() if conf >= PUBLISH_THRESHOLD)
+    courses = sum(1 for items in links.values() if any(i.confidence >= PUBLISH_THRESHOLD for i in items))
+    print(f"published at {PUBLISH_THRESHOLD}: {published} links on {courses} of {len(links)} courses")
+
+
+def cost() -> None:
+    """CPU time of the taxonomy load (cache read, label index) and of linking, per record."""
+    start = time.process_time()
+    taxonomy = skill_taxonomy.load()
+    loaded = time.process_time()
+    label_index(taxonomy)
+    indexed = time.process_time()
+    documents = load_catalogue()
+    begin = time.process_time()
+    for doc in documents:
+        link(course_text(doc), taxonomy)
+    done = time.process_time()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"taxonomy: {len(taxonomy)} skills, load {loaded - start:.3f} s CPU, ", end="")
+    print(f"label index {indexed - loaded:.3f} s CPU")
+    print(f"linking: {len(documents)} records, {(done - begin) / len(documents) * 1e3:.3f} ms CPU per record")
+    print(f"peak RSS {peak:.0f} MB (process, catalogue loaded)")
+
+
+COMMANDS = {"sample": sample, "precision": precision, "cost": cost}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(f"usage: python -m bench.skills {{{','.join(COMMANDS)}}}")
+    COMMANDS[sys.argv[1]]()
