@@ -229,19 +229,20 @@ def link(course: CourseText, taxonomy: Taxonomy | None) -> list[SkillLink]:
     found: dict[str, list[Any]] = {}  # uri -> [best (words, preferred, source, shared), sentence, count]
     for source, sentence in _source_sentences(course):
         seen_here: set[str] = set()
-        for start, end, entries in _phrase_matches(index, sentence):
+        for phrase, start, end, entries in _phrase_matches(index, sentence):
             for entry in entries:
                 if entry.uri in links or entry.uri in seen_here:
                     continue
                 seen_here.add(entry.uri)
                 key = (end - start, entry.preferred, source, entry.shared)
                 known = found.get(entry.uri)
+                quote = _cut(sentence, phrase)
                 if known is None:
-                    found[entry.uri] = [key, sentence, 1]
+                    found[entry.uri] = [key, quote, 1]
                 else:
                     known[2] += 1
                     if _strength(key) > _strength(known[0]):
-                        known[0], known[1] = key, sentence
+                        known[0], known[1] = key, quote
     inferred = [
         SkillLink(
             uri,
@@ -249,7 +250,7 @@ def link(course: CourseText, taxonomy: Taxonomy | None) -> list[SkillLink]:
             False,
             LABEL,
             confidence(key[0], key[1], key[2], count, key[3]),
-            _cut(sentence),
+            sentence,
             key[2],
         )
         for uri, (key, sentence, count) in found.items()
@@ -258,11 +259,12 @@ def link(course: CourseText, taxonomy: Taxonomy | None) -> list[SkillLink]:
     return [*links.values(), *inferred]
 
 
-def _phrase_matches(index: LabelIndex, sentence: str) -> Iterator[tuple[int, int, tuple[_Entry, ...]]]:
-    """Label matches within each phrase of `sentence`: a label never spans a comma, a slash or a
-    bracket ("education, law" is two list items, not "education law")."""
+def _phrase_matches(index: LabelIndex, sentence: str) -> Iterator[tuple[str, int, int, tuple[_Entry, ...]]]:
+    """(phrase, start, end, entries) of the label matches within each phrase of `sentence`: a label
+    never spans a comma, a slash or a bracket ("education, law" is two list items)."""
     for phrase in _PHRASE_BREAK.split(sentence):
-        yield from index.matches(fold_words(phrase))
+        for start, end, entries in index.matches(fold_words(phrase)):
+            yield phrase, start, end, entries
 
 
 def _strength(key: tuple[int, bool, str, bool]) -> float:
@@ -275,6 +277,17 @@ def published(links: Iterable[SkillLink], threshold: float = PUBLISH_THRESHOLD) 
     return [item for item in links if item.stated or item.confidence >= threshold][:MAX_LINKS]
 
 
-def _cut(sentence: str) -> str:
+def _cut(sentence: str, around: str = "") -> str:
+    """`sentence` with blanks collapsed, cut to SENTENCE_CHARS around the phrase `around` (so the
+    quote shows what was matched), with an ellipsis where text was left out."""
     sentence = " ".join(sentence.split())
-    return sentence if len(sentence) <= SENTENCE_CHARS else sentence[: SENTENCE_CHARS - 1].rstrip() + "\u2026"
+    if len(sentence) <= SENTENCE_CHARS:
+        return sentence
+    where = max(sentence.find(" ".join(around.split())), 0)
+    start = max(0, min(where - SENTENCE_CHARS // 3, len(sentence) - SENTENCE_CHARS + 2))
+    piece = sentence[start : start + SENTENCE_CHARS - 2].strip()
+    return (
+        ("\u2026" if start > 0 else "")
+        + piece
+        + ("\u2026" if start + SENTENCE_CHARS - 2 < len(sentence) else "")
+    )
