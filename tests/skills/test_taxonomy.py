@@ -21,6 +21,7 @@ def test_resolve_by_uri_bare_id_and_any_label_in_any_case() -> None:
     assert taxonomy.resolve(skill.uri) is skill
     assert taxonomy.resolve(skill.uri.removeprefix(ESCO_SKILL)) is skill
     assert taxonomy.resolve("  Management OF Projects ") is skill  # an alternative label
+    assert taxonomy.resolve("python").label == "Python (computer programming)"  # without its qualifier
     assert taxonomy.label(skill.uri) == "project management"
     assert taxonomy.label("http://example.org/other") == "http://example.org/other"
 
