@@ -135,11 +135,45 @@ def cost() -> None:
     for doc in documents:
         link(course_text(doc), taxonomy)
     done = time.process_time()
+    documents_cost = _document_cost(taxonomy)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"taxonomy: {len(taxonomy)} skills, load {loaded - start:.3f} s CPU, ", end="")
     print(f"label index {indexed - loaded:.3f} s CPU")
     print(f"linking: {len(documents)} records, {(done - begin) / len(documents) * 1e3:.3f} ms CPU per record")
+    if documents_cost is not None:
+        on, off, count = documents_cost
+        print(f"to_document: {count} stored courses, {on * 1e3:.3f} ms CPU per course with skills, ", end="")
+        print(f"{off * 1e3:.3f} ms without (skills off): +{(on - off) * 1e3:.3f} ms per course")
     print(f"peak RSS {peak:.0f} MB (process, catalogue loaded)")
+
+
+def _document_cost(taxonomy: skill_taxonomy.Taxonomy) -> tuple[float, float, int] | None:
+    """CPU per course of `search.documents.to_document` with skills on and off (best of 3 each),
+    over the relevance catalogue's store (what a reindex pays per course for linking)."""
+    from bench.relevance.catalogue import OUT as CATALOGUE_OUT
+    from course_catalogue.catalogue.store import CatalogueStore
+    from course_catalogue.search.documents import to_document
+
+    database = CATALOGUE_OUT / "catalogue.db"
+    if not database.exists():
+        return None
+    store = CatalogueStore(f"sqlite:///{database}")
+    try:
+        courses = list(store.iter_courses())
+    finally:
+        store.close()
+
+    def per_course(active: skill_taxonomy.Taxonomy | None) -> float:
+        best = float("inf")
+        with skill_taxonomy.use(active):
+            for _ in range(3):
+                start = time.process_time()
+                for stored in courses:
+                    to_document(stored)
+                best = min(best, time.process_time() - start)
+        return best / len(courses)
+
+    return per_course(taxonomy), per_course(None), len(courses)
 
 
 COMMANDS = {"sample": sample, "precision": precision, "cost": cost}

@@ -98,8 +98,10 @@ class SkillLink:
 
 def fold_words(text: str) -> list[str]:
     """The words of `text` as labels are matched: lowercased, accents off, English plurals folded."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    plain = text.casefold()
+    if not plain.isascii():  # most course text is ASCII: decomposing it would only cost time
+        decomposed = unicodedata.normalize("NFKD", plain)
+        plain = "".join(char for char in decomposed if not unicodedata.combining(char))
     return [_singular(word) for word in _WORD.findall(plain)]
 
 
@@ -137,12 +139,18 @@ class LabelIndex:
             words: tuple(_Entry(uri, preferred, len(named) > 1) for uri, preferred in named.items())
             for words, named in entries.items()
         }
+        longest: dict[str, int] = {}
+        for words in self._entries:
+            longest[words[0]] = max(longest.get(words[0], 0), len(words))
+        self._longest = longest
+        """First word of a label -> the most words a label starting with it has: most words of a
+        text start no label, and are passed over with one lookup."""
 
     def matches(self, words: Sequence[str]) -> Iterator[tuple[int, int, tuple[_Entry, ...]]]:
         """(start, end, entries) of the longest label at each position, left to right, not overlapping."""
         i = 0
         while i < len(words):
-            for n in range(min(MAX_LABEL_WORDS, len(words) - i), 0, -1):
+            for n in range(min(self._longest.get(words[i], 0), len(words) - i), 0, -1):
                 found = self._entries.get(tuple(words[i : i + n]))
                 if found:
                     yield i, i + n, found
