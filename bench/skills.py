@@ -176,7 +176,51 @@ def _document_cost(taxonomy: skill_taxonomy.Taxonomy) -> tuple[float, float, int
     return per_course(taxonomy), per_course(None), len(courses)
 
 
-COMMANDS = {"sample": sample, "precision": precision, "cost": cost}
+FACET_COPIES = 30
+"""The relevance catalogue is indexed this many times (ids suffixed) for `facet`: ~200k courses with
+the real distribution of skills (thousands of distinct URIs), to see what counting them costs."""
+
+
+def facet() -> None:
+    """CPU per search (p50/p90 of 60) counting the skill facet alone, the provider facet alone (the
+    other open-ended facet, counted on integer hashes) and the country facet alone, over copies of
+    the relevance catalogue with their skill links."""
+    import statistics
+    import tempfile
+
+    from course_catalogue.search.query import Query
+    from course_catalogue.search.tantivy.backend import EmbeddedBackend
+
+    taxonomy = skill_taxonomy.require()
+    documents = load_catalogue()
+    for doc in documents:  # the catalogue's documents were written before skills: link them now
+        links = [item for item in link(course_text(doc), taxonomy) if item.confidence >= PUBLISH_THRESHOLD][
+            :12
+        ]
+        doc["skills"] = [item.uri for item in links]
+        doc["skill_links"] = [item.as_dict() for item in links]
+    copies = ({**doc, "id": f"{doc['id']}-{n}"} for n in range(FACET_COPIES) for doc in documents)
+    with tempfile.TemporaryDirectory() as directory:
+        backend = EmbeddedBackend(Path(directory) / "index")
+        count = backend.rebuild(copies)
+        distinct = len({uri for doc in documents for uri in doc["skills"]})
+        print(f"{count} courses indexed, {distinct} distinct published skills")
+        for words in ("", "management", "data analysis"):
+            for name in ("skill", "provider", "country"):
+                times = []
+                for attempt in range(65):
+                    query = Query.create(text=words, include_past=True, facets=(name,))
+                    start = time.process_time()
+                    backend.search(query)
+                    if attempt >= 5:
+                        times.append(time.process_time() - start)
+                times.sort()
+                p50, p90 = statistics.median(times) * 1e3, times[int(len(times) * 0.9)] * 1e3
+                print(f"q={words!r:16} facet {name:9} CPU p50 {p50:6.2f} ms  p90 {p90:6.2f} ms")
+        backend.close()
+
+
+COMMANDS = {"sample": sample, "precision": precision, "cost": cost, "facet": facet}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in COMMANDS:
