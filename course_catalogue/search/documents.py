@@ -79,6 +79,7 @@ CARD_FIELDS = (
     "cities",  # as published; the region/city facets label their slug values from these
     "regions",
     "geo",  # {"lat", "lon"} of an on-site course, else None
+    "skills",  # ESCO skill URIs of the published links: the tantivy skill facet resolves its hashes from them
     "skill_links",  # published ESCO skill links (skills.linking.SkillLink.as_dict): hits explain them
 )
 

@@ -244,6 +244,12 @@ def test_skill_facet_filter_and_links(backend: SearchBackend) -> None:
     assert labels[PROJECT_MANAGEMENT] == "project management"
     assert found(backend, {"skill": [PROJECT_MANAGEMENT]}) == refs("fuehrung")
     assert found(backend, {"skill": [PROJECT_MANAGEMENT, stats]}) == refs("fuehrung", "stats")
+    # the other facets count under a skill filter, and the skill facet under another filter
+    chosen = backend.search(q(filters={"skill": [PROJECT_MANAGEMENT, stats]}))
+    assert counts(chosen, "country") == {"DEU": 1, "NLD": 1}
+    assert counts(chosen, "skill") == {PROJECT_MANAGEMENT: 1, python: 1, stats: 1}  # own filter excluded
+    german = backend.search(q(filters={"country": ["DEU"]}))
+    assert counts(german, "skill") == {PROJECT_MANAGEMENT: 1}
     [hit] = backend.search(q(filters={"skill": [PROJECT_MANAGEMENT]})).hits
     [link] = hit.fields["skill_links"]
     assert (link["uri"], link["stated"], link["method"]) == (PROJECT_MANAGEMENT, True, "stated")

@@ -33,6 +33,7 @@ def test_teaches_query_facet_and_explanations(page: Any, base_url: str) -> None:
     assert facet.inner_text() == "Skill (ESCO)"
     selected = page.locator("details.facet a.facet-value.selected .facet-label[lang=en]")
     assert "project management" in selected.all_inner_texts()
+    assert page.locator("#facet-language").count() == 1  # the other facets still count under it
     shot(page, "skills-search")
     # the course page lists the course's skills with their explanation
     results.first.locator("h3 a").click()
