@@ -220,7 +220,111 @@ def facet() -> None:
         backend.close()
 
 
-COMMANDS = {"sample": sample, "precision": precision, "cost": cost, "facet": facet}
+SEMANTIC_JUDGEMENTS = HERE / "skills_semantic_judgements.tsv"
+SEMANTIC_BANDS: Sequence[tuple[float, float]] = (
+    (0.45, 0.55),
+    (0.55, 0.6),
+    (0.6, 0.65),
+    (0.65, 0.7),
+    (0.7, 1.01),
+)
+SEMANTIC_PER_BAND = 12
+
+
+def tagged_text(document: Mapping[str, Any]) -> CourseText:
+    """The linker's input with the language tags the document's per-language fields carry
+    (`title_es`, ...; `*_other` is untagged): what the embedding method needs."""
+
+    def texts(kind: str) -> list[dict[str, str]]:
+        out = []
+        for key, value in document.items():
+            if key.startswith(kind + "_") and value:
+                lang = key.removeprefix(kind + "_")
+                out.append({"und" if lang == "other" else lang: str(value)})
+        return out
+
+    return CourseText(
+        texts("title"), list(document.get("keywords") or []), texts("outcomes"), texts("description")
+    )
+
+
+def semantic_links() -> tuple[list[Mapping[str, Any]], dict[str, list[SkillLink]]]:
+    from course_catalogue.search.semantic import embedder
+    from course_catalogue.skills import semantic
+
+    taxonomy = skill_taxonomy.require()
+    linker = semantic.build(taxonomy, "use", embedder)
+    documents = load_catalogue()
+    found = {}
+    for doc in documents:
+        text = tagged_text(doc)
+        if any(
+            semantic.foreign(tag)
+            for kind in (text.title, text.outcomes, text.description)
+            for t in kind
+            for tag in t
+        ):
+            found[doc["id"]] = [item for item in link(text, taxonomy, linker) if item.method == "embedding"]
+    return documents, found
+
+
+def semantic_sample() -> None:
+    documents, found = semantic_links()
+    titles = {doc["id"]: str(doc.get("title") or "") for doc in documents}
+    pairs = [(cid, item) for cid, items in found.items() for item in items]
+    print(f"{len(found)} courses with non-English text, {len(pairs)} embedding links")
+    rng = random.Random(SEED)
+    chosen = []
+    for low, high in SEMANTIC_BANDS:
+        in_band = [pair for pair in pairs if low <= pair[1].confidence < high]
+        chosen += rng.sample(in_band, min(SEMANTIC_PER_BAND, len(in_band)))
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / "semantic_pairs.tsv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t")
+        writer.writerow(FIELDS)
+        for cid, item in chosen:
+            writer.writerow([cid, item.uri, item.confidence, "", "", item.label, item.sentence, titles[cid]])
+    print(f"{len(chosen)} pairs -> {path}")
+
+
+def semantic_precision() -> None:
+    from course_catalogue.skills.semantic import PUBLISH_THRESHOLD as SEMANTIC_THRESHOLD
+
+    verdicts = read_judgements(SEMANTIC_JUDGEMENTS)
+    _, found = semantic_links()
+    current = {(cid, item.uri): item.confidence for cid, items in found.items() for item in items}
+    scored = [(current[pair], right) for pair, right in verdicts.items() if pair in current]
+    print(f"{len(verdicts)} judged pairs; {len(verdicts) - len(scored)} no longer made")
+    for low, high in SEMANTIC_BANDS:
+        in_band = [right for conf, right in scored if low <= conf < high]
+        if in_band:
+            right = sum(in_band)
+            share = right / len(in_band)
+            print(f"{low:5.2f}-{min(high, 1):4.2f} {len(in_band):4d} judged {right:4d} right {share:5.2f}")
+    population = list(current.values())
+    for threshold in [low for low, _ in SEMANTIC_BANDS]:
+        weighted = made_above = 0.0
+        for low, high in SEMANTIC_BANDS:
+            judged = [right for conf, right in scored if low <= conf < high]
+            made = sum(1 for conf in population if low <= conf < high)
+            if low >= threshold and judged:
+                weighted += made * sum(judged) / len(judged)
+                made_above += made
+        mark = "  <- PUBLISH_THRESHOLD" if threshold == SEMANTIC_THRESHOLD else ""
+        if made_above:
+            estimate = weighted / made_above
+            print(f"at >= {threshold:4.2f}: {int(made_above)} links, est. precision {estimate:.2f}{mark}")
+
+
+COMMANDS = {
+    "sample": sample,
+    "precision": precision,
+    "cost": cost,
+    "facet": facet,
+    "semantic-sample": semantic_sample,
+    "semantic-precision": semantic_precision,
+}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in COMMANDS:

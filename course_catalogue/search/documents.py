@@ -24,6 +24,8 @@ from course_catalogue.catalogue.provider_keys import slug
 from course_catalogue.catalogue.vocabularies import isced_ancestors
 from course_catalogue.search.backend import Document
 from course_catalogue.search.query import UNDATED_DAY
+from course_catalogue.search.semantic import embedder
+from course_catalogue.skills import semantic as skill_semantic
 from course_catalogue.skills import taxonomy as skill_taxonomy
 from course_catalogue.skills.linking import CourseText, link, published
 
@@ -287,7 +289,8 @@ def skill_fields(facts: CourseFacts) -> dict[str, Any]:
         description=[facts.description],
         stated=facts.stated_skills,
     )
-    links = published(link(course, skill_taxonomy.current()))
+    taxonomy = skill_taxonomy.current()
+    links = published(link(course, taxonomy, skill_semantic.current(taxonomy, embedder)))
     return {"skills": [item.uri for item in links], "skill_links": [item.as_dict() for item in links]}
 
 

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
+from course_catalogue.skills import semantic as by_meaning
 from course_catalogue.skills.taxonomy import Taxonomy
 
 MAX_LABEL_WORDS = 6
@@ -39,6 +40,7 @@ per confidence band (SKILLS.md: recompute with `python -m bench.skills precision
 
 STATED = "stated"
 LABEL = "label"
+EMBEDDING = "embedding"  # skills.semantic: a sentence in another language near an English label
 SOURCES = ("title", "keywords", "outcomes", "description")
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\n+|\s+[-\u2022\u2013*]\s+")
@@ -223,9 +225,12 @@ def confidence(words: int, preferred: bool, source: str, sentences_found: int, s
     return round(min(max(score, 0.05), 0.95), 2)
 
 
-def link(course: CourseText, taxonomy: Taxonomy | None) -> list[SkillLink]:
+def link(
+    course: CourseText, taxonomy: Taxonomy | None, semantic: by_meaning.SemanticLinker | None = None
+) -> list[SkillLink]:
     """Every link of `course`: stated ones first (as stated), then inferred ones by confidence
-    (not cut by the threshold: `published` does that). Without a taxonomy only stated links."""
+    (not cut by the threshold: `published` does that). Without a taxonomy only stated links.
+    With `semantic`, sentences in languages other than English are matched by meaning too."""
     links: dict[str, SkillLink] = {}
     for uri, text in course.stated:
         if uri and uri not in links:
@@ -263,8 +268,37 @@ def link(course: CourseText, taxonomy: Taxonomy | None) -> list[SkillLink]:
         )
         for uri, (key, sentence, count) in found.items()
     ]
+    if semantic is not None:
+        linked = {*links, *found}
+        inferred += [item for item in _by_meaning(course, semantic) if item.uri not in linked]
     inferred.sort(key=lambda item: (-item.confidence, item.label))
     return [*links.values(), *inferred]
+
+
+def _by_meaning(course: CourseText, semantic: by_meaning.SemanticLinker) -> list[SkillLink]:
+    """Links of the course's non-English sentences to their nearest labels (best per skill)."""
+    chosen: list[tuple[str, str]] = []
+    for source, texts in (
+        ("title", course.title),
+        ("outcomes", course.outcomes),
+        ("description", course.description),
+    ):
+        for text in texts:
+            for tag, value in text.items():
+                if not by_meaning.foreign(tag):
+                    continue
+                pieces = [value] if source == "title" else list(sentences(value))
+                chosen += [(source, piece) for piece in pieces]
+    chosen = chosen[: by_meaning.MAX_SENTENCES]
+    best: dict[str, SkillLink] = {}
+    for i, uri, cosine in semantic.nearest([sentence for _, sentence in chosen]):
+        source, sentence = chosen[i]
+        item = SkillLink(
+            uri, semantic.taxonomy.label(uri), False, EMBEDDING, round(cosine, 2), _cut(sentence), source
+        )
+        if uri not in best or item.confidence > best[uri].confidence:
+            best[uri] = item
+    return list(best.values())
 
 
 def _phrase_matches(index: LabelIndex, sentence: str) -> Iterator[tuple[str, int, int, tuple[_Entry, ...]]]:
@@ -280,9 +314,16 @@ def _strength(key: tuple[int, bool, str, bool]) -> float:
 
 
 def published(links: Iterable[SkillLink], threshold: float = PUBLISH_THRESHOLD) -> list[SkillLink]:
-    """The links that are shown: every stated one, inferred ones at or above `threshold`, at most
-    MAX_LINKS (stated first, then the most confident)."""
-    return [item for item in links if item.stated or item.confidence >= threshold][:MAX_LINKS]
+    """The links that are shown: every stated one, label matches at or above `threshold`,
+    embedding ones at or above `semantic.PUBLISH_THRESHOLD`, at most MAX_LINKS (stated first,
+    then the most confident)."""
+    return [item for item in links if item.stated or item.confidence >= _threshold(item, threshold)][
+        :MAX_LINKS
+    ]
+
+
+def _threshold(item: SkillLink, label_threshold: float) -> float:
+    return by_meaning.PUBLISH_THRESHOLD if item.method == EMBEDDING else label_threshold
 
 
 def _cut(sentence: str, around: str = "") -> str:

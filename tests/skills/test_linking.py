@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from course_catalogue.skills.linking import (
     LABEL,
     PUBLISH_THRESHOLD,
@@ -119,3 +121,56 @@ def test_confidence_orders_the_evidence() -> None:
     assert confidence(1, False, "title", 1, False) > weak
     assert confidence(1, False, "description", 2, False) > weak
     assert confidence(1, False, "description", 1, True) < weak
+
+
+def test_a_sentence_in_another_language_links_by_meaning() -> None:
+    """With the multilingual sentence encoder (opt-in), a Spanish title finds the English label;
+    English text is left to label matching; the link is inferred, method `embedding`."""
+    from course_catalogue.search.semantic import embedder
+    from course_catalogue.skills.semantic import PUBLISH_THRESHOLD as MEANING_THRESHOLD
+    from course_catalogue.skills.semantic import SemanticLinker
+
+    taxonomy = small_taxonomy()
+    meaning = SemanticLinker(taxonomy, embedder("use"))
+    spanish = CourseText([{"es": "Introducción a la gestión de proyectos"}], [], [], [])
+    [found] = link(spanish, taxonomy, meaning)
+    assert (found.label, found.stated, found.method, found.source) == (
+        "project management",
+        False,
+        "embedding",
+        "title",
+    )
+    assert found.sentence == "Introducción a la gestión de proyectos"
+    assert found.confidence >= MEANING_THRESHOLD and published([found]) == [found]
+    assert link(spanish, taxonomy) == []  # label matching alone finds nothing in Spanish
+    unrelated = CourseText([{"de": "Kochen für Anfänger"}], [], [], [])
+    assert link(unrelated, taxonomy, meaning) == []
+    english = CourseText([{"en": "Managing projects well"}], [], [], [])
+    assert all(item.method != "embedding" for item in link(english, taxonomy, meaning))
+
+
+def test_meaning_links_are_opt_in_and_label_vectors_cached(monkeypatch: Any, tmp_path: Any) -> None:
+    import numpy as np
+
+    from course_catalogue.skills import semantic
+
+    taxonomy = small_taxonomy()
+    calls: list[int] = []
+
+    class Fake:
+        dim = 4
+
+        def passages(self, texts: list[str]) -> Any:
+            calls.append(len(texts))
+            return np.eye(len(texts), 4, dtype=np.float32)
+
+    monkeypatch.delenv("CATALOGUE_SKILLS_SEMANTIC", raising=False)
+    assert semantic.current(taxonomy, lambda name: Fake()) is None
+    monkeypatch.setenv("CATALOGUE_SKILLS_SEMANTIC", "fake")
+    monkeypatch.setenv("CATALOGUE_CACHE_DIR", str(tmp_path))
+    first = semantic.build(taxonomy, "fake", lambda name: Fake())
+    again = semantic.build(taxonomy, "fake", lambda name: Fake())
+    assert calls == [len(taxonomy)]  # the second read the cached label vectors
+    assert np.array_equal(first.vectors, again.vectors)
+    assert semantic.current(taxonomy, lambda name: Fake()) is not None
+    assert semantic.current(None, lambda name: Fake()) is None
