@@ -248,14 +248,14 @@ def tagged_text(document: Mapping[str, Any]) -> CourseText:
     )
 
 
-def semantic_links() -> tuple[list[Mapping[str, Any]], dict[str, list[SkillLink]]]:
+def semantic_links() -> tuple[list[dict[str, Any]], dict[str, list[SkillLink]]]:
     from course_catalogue.search.semantic import embedder
     from course_catalogue.skills import semantic
 
     taxonomy = skill_taxonomy.require()
     linker = semantic.build(taxonomy, "use", embedder)
     documents = load_catalogue()
-    found = {}
+    found: dict[str, list[SkillLink]] = {}
     for doc in documents:
         text = tagged_text(doc)
         if any(
