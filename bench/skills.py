@@ -24,7 +24,14 @@ from typing import Any
 
 from bench.relevance.catalogue import load as load_catalogue
 from course_catalogue.skills import taxonomy as skill_taxonomy
-from course_catalogue.skills.linking import PUBLISH_THRESHOLD, CourseText, SkillLink, label_index, link
+from course_catalogue.skills.linking import (
+    PUBLISH_THRESHOLD,
+    CourseText,
+    SkillLink,
+    label_index,
+    link,
+    published,
+)
 
 HERE = Path(__file__).parent
 OUT = HERE / "out" / "skills"
@@ -317,7 +324,49 @@ def semantic_precision() -> None:
             print(f"at >= {threshold:4.2f}: {int(made_above)} links, est. precision {estimate:.2f}{mark}")
 
 
+FRESH_JUDGEMENTS = HERE / "skills_fresh_judgements.tsv"
+FRESH_SEED = 2026
+FRESH_PAIRS = 100
+
+
+def fresh_sample() -> None:
+    """A simple random sample of the label links the final linker PUBLISHES (not stratified, none
+    of the pairs judged before): its precision estimates the published links' precision directly,
+    on pairs that played no part in choosing the threshold."""
+    documents = load_catalogue()
+    titles = {doc["id"]: str(doc.get("title") or "") for doc in documents}
+    judged = set(read_judgements())
+    pairs = [
+        (cid, item)
+        for cid, items in all_links(documents).items()
+        for item in published(items)
+        if not item.stated and (cid, item.uri) not in judged
+    ]
+    chosen = random.Random(FRESH_SEED).sample(pairs, FRESH_PAIRS)
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / "fresh_pairs.tsv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t")
+        writer.writerow(FIELDS)
+        for cid, item in chosen:
+            writer.writerow([cid, item.uri, item.confidence, "", "", item.label, item.sentence, titles[cid]])
+    print(f"{len(pairs)} published label links not judged before; {len(chosen)} drawn -> {path}")
+
+
+def fresh_precision() -> None:
+    verdicts = read_judgements(FRESH_JUDGEMENTS)
+    links = all_links(load_catalogue())
+    shown = {(cid, item.uri) for cid, items in links.items() for item in published(items)}
+    kept = [right for pair, right in verdicts.items() if pair in shown]
+    share = sum(kept) / len(kept)
+    half = 1.96 * (share * (1 - share) / len(kept)) ** 0.5
+    print(f"{len(verdicts)} judged; {len(kept)} still published; right {sum(kept)}: ", end="")
+    print(f"precision {share:.2f} (95% +-{half:.2f})")
+
+
 COMMANDS = {
+    "fresh-sample": fresh_sample,
+    "fresh-precision": fresh_precision,
     "sample": sample,
     "precision": precision,
     "cost": cost,
