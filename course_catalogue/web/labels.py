@@ -109,6 +109,7 @@ FACET_NAMES = {
     "ects": _l("Workload (ECTS)"),
     "price": _l("Price"),
     "funding": _l("Funding eligibility"),
+    "skill": _l("Skill (ESCO)"),
 }
 RANGE_LABELS = {
     ("ects", "0-1"): _l("under 1 ECTS"),
