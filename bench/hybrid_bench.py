@@ -20,10 +20,14 @@ embeds full passages for every course.
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import itertools
 import json
 import os
+import pstats
 import random
+import resource
 import statistics
 import sys
 import time
@@ -36,6 +40,7 @@ from bench.machine import describe_machine, percentiles
 from bench.search_bench import OUT, QUERY_TYPES, _index_key, _marker, build, documents
 from course_catalogue.search.query import Query
 from course_catalogue.search.semantic import embedder, passage_text
+from course_catalogue.search.tantivy import vectors as vectors_module
 from course_catalogue.search.tantivy.hybrid import HybridBackend
 
 TARGET = "2 words + 3 filters + 6 facets"
@@ -51,7 +56,13 @@ def _short_text(doc: dict[str, Any]) -> str:
 def _vectors(
     directory: Path, docs: int, seed: int, model: str, text: str
 ) -> tuple[list[str], np.ndarray, dict[str, Any]]:
-    """Every course's id and vector (cached in `directory`), and the embedding throughput."""
+    """Every course's id and vector (cached in `directory`), and the embedding throughput.
+
+    Each distinct text is embedded once and its vector reused for every course carrying it: the
+    synthetic catalogue repeats titles (a topic's title patterns) and keyword sets, so a million
+    courses need far fewer model calls. `distinct_texts` in the report says how many vectors are
+    really different -- a limit of the synthetic catalogue (real courses are nearly all distinct),
+    which also makes the ANN graph hold many exact duplicates."""
     path = directory / f"vectors-{model}-{text}.npy"
     ids_path = directory / "vector-ids.json"
     info_path = directory / f"vectors-{model}-{text}.json"
@@ -60,31 +71,74 @@ def _vectors(
     encoder = embedder(model)
     read = passage_text if text == "passage" else _short_text
     ids: list[str] = []
+    rows: list[int] = []
+    distinct: dict[str, int] = {}
+    for doc in documents(docs, seed):
+        ids.append(str(doc["id"]))
+        rows.append(distinct.setdefault(read(doc), len(distinct)))
+        if len(ids) % 10_000 == 0:
+            print(f"  read {len(ids)} courses, {len(distinct)} distinct texts", file=sys.stderr, end="\r")
+    texts = list(distinct)
     parts: list[np.ndarray] = []
-    chars = 0
     cpu = wall = 0.0  # the model's time only, not the synthetic documents' generation
-    stream = documents(docs, seed)
-    while chunk := list(itertools.islice(stream, BATCH)):
-        texts = [read(doc) for doc in chunk]
-        chars += sum(len(t) for t in texts)
+    for start in range(0, len(texts), BATCH):
         started, started_wall = time.process_time(), time.perf_counter()
-        parts.append(encoder.passages(texts).astype(np.float16))
+        parts.append(encoder.passages(texts[start : start + BATCH]).astype(np.float16))
         cpu += time.process_time() - started
         wall += time.perf_counter() - started_wall
-        ids.extend(str(doc["id"]) for doc in chunk)
-        print(f"  embedded {len(ids)}", file=sys.stderr, end="\r")
-    vectors = np.vstack(parts)
+        print(f"  embedded {start + BATCH} of {len(texts)}", file=sys.stderr, end="\r")
+    unique = np.vstack(parts)
+    vectors = unique[np.asarray(rows, dtype=np.int64)]
     info = {
         "courses": len(ids),
-        "mean_chars": round(chars / len(ids), 1),
+        "distinct_texts": len(texts),
+        "mean_chars": round(sum(map(len, texts)) / len(texts), 1),
         "cpu_s": round(cpu, 1),
         "wall_s": round(wall, 1),
-        "courses_per_cpu_s": round(len(ids) / cpu, 1),
+        "texts_per_cpu_s": round(len(texts) / cpu, 1),
     }
     np.save(path, vectors)
     ids_path.write_text(json.dumps(ids))
     info_path.write_text(json.dumps(info))
     return ids, vectors, info
+
+
+def _recall(backend: HybridBackend, vectors: np.ndarray, queries: list[str], k: int) -> dict[str, Any]:
+    """Recall@k of the HNSW graph against the exact k nearest (a brute-force scan of every
+    vector), for the benchmark's own query texts. With duplicate vectors several courses tie at
+    the k-th similarity; a graph neighbour counts as found when its similarity reaches the exact
+    k-th one (ties are interchangeable), so duplicates do not count against the graph."""
+    found = 0
+    cpu_ms: list[float] = []
+    for text in queries:
+        vector = backend._model.query(text).astype(np.float32)
+        exact = np.empty(len(vectors), dtype=np.float32)
+        for start in range(0, len(vectors), 100_000):
+            exact[start : start + 100_000] = vectors[start : start + 100_000].astype(np.float32) @ vector
+        kth = float(np.partition(exact, len(exact) - k)[len(exact) - k])
+        started = time.process_time()
+        approx = backend.vectors.nearest_keys(vector, k)
+        cpu_ms.append((time.process_time() - started) * 1000)
+        # f16 storage and the graph's own distance arithmetic differ from this scan by ~1e-3
+        found += sum(1 for _key, similarity in approx if similarity >= kth - 2e-3)
+    return {
+        "k": k,
+        "queries": len(queries),
+        "recall": round(found / (k * len(queries)), 4),
+        "graph_search_cpu_ms": percentiles(cpu_ms),
+    }
+
+
+def _profile(backend: HybridBackend, queries: list[Query]) -> list[str]:
+    """The functions hybrid search spends its time in (cProfile, cumulative), the top lines."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for query in queries:
+        backend.search(query)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
+    return [line for line in out.getvalue().splitlines() if line.strip()][-30:]
 
 
 def _passage_rate(model: str, sample: int, seed: int) -> dict[str, Any]:
@@ -115,6 +169,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--model", default="use")
     parser.add_argument("--text", choices=("title", "passage"), default="title")
     parser.add_argument("--passage-sample", type=int, default=2000)
+    parser.add_argument("--recall-queries", type=int, default=50, help="queries for ANN recall@100")
+    parser.add_argument("--profile", type=int, default=30, help="hybrid queries profiled (0: none)")
+    parser.add_argument(
+        "--ef", type=int, default=None, help="HNSW search breadth instead of vectors.EXPANSION_SEARCH"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     directory = OUT / f"search-corpus-{args.docs}-{args.seed}"
@@ -122,6 +181,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if _marker(directory / "index.json", _index_key(args.docs, args.seed)) is None:
         print(f"building the {args.docs}-document index in {directory} ...", file=sys.stderr)
         report["index_build"] = build(directory, args.docs, args.seed, index=True, fts5=False)
+    if args.ef is not None:
+        vectors_module.EXPANSION_SEARCH = args.ef  # read when the graph is loaded
+        report["expansion_search"] = args.ef
+    else:
+        report["expansion_search"] = vectors_module.EXPANSION_SEARCH
     backend = HybridBackend(directory / "index", model=args.model)
     ids, vectors, report["embedding"] = _vectors(directory, args.docs, args.seed, args.model, args.text)
     if backend.vectors.count() != len(ids):
@@ -168,6 +232,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for name, measured in times.items()
     }
     report["median_total"] = {name: statistics.median(values) for name, values in totals.items()}
+    recall_rng = random.Random(args.seed + 1)
+    texts = [make(recall_rng).text for _ in range(args.recall_queries)]
+    if texts:
+        report["ann_recall"] = _recall(backend, vectors, texts, 100)
+    if args.profile:
+        profiled = [make(recall_rng) for _ in range(args.profile)]
+        report["profile"] = _profile(
+            backend,
+            [
+                Query.create(q.text, q.filters, today=q.today, facets=q.facets, retrieval="hybrid")
+                for q in profiled
+            ],
+        )
+    report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    report["process_cpu_s"] = round(time.process_time(), 1)
     print(json.dumps(report, indent=1, default=str))
     return report
 

@@ -14,16 +14,17 @@ def open_backend(
     """The embedded tantivy index in `index_dir`, or the OpenSearch cluster at `opensearch_url`.
 
     With a `semantic_model` (search.semantic.MODELS), the embedded index keeps course vectors
-    too and answers `retrieval=hybrid` (search.tantivy.hybrid); a graph missing or built with another model is
-    rebuilt here from the index's stored documents when the index is small (VECTORS_AT_OPEN),
-    else by the next `catalogue reindex`. Raises BackendUnavailable when the configured engine
-    cannot be opened.
+    too and answers `retrieval=hybrid` (search.tantivy.hybrid), and so does OpenSearch when the
+    cluster has the k-NN and neural-search plugins (search.opensearch.hybrid). An embedded graph
+    missing or built with another model is rebuilt here from the index's stored documents when
+    the index is small (VECTORS_AT_OPEN), else by the next `catalogue reindex`. Raises
+    BackendUnavailable when the configured engine cannot be opened.
     """
     if opensearch_url:
         # Imported here so that deployments on the embedded index never load the client.
         from course_catalogue.search.opensearch.backend import OpenSearchBackend
 
-        return OpenSearchBackend(opensearch_url)
+        return OpenSearchBackend(opensearch_url, model=semantic_model or None)
     if semantic_model:
         from course_catalogue.search.tantivy.hybrid import HybridBackend  # loads numpy and the graph library
 

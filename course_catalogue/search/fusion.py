@@ -25,6 +25,10 @@ RRF_K = 60
 BLEND_KEYWORD_WEIGHT = 0.3
 """The keyword share of the linear blend (tuned: RELEVANCE.md)."""
 METHODS = ("rrf", "blend")
+MAX_DEPTH = 1_000
+"""How deep a fused ranking goes, on either engine (numbered pages and cursors alike): fusing
+deeper means reading ever more keyword hits and neighbours per page. A page starting past it is
+a QueryError that says so."""
 
 
 def rrf(

@@ -450,6 +450,10 @@ class SearchResult:
     facets: tuple[Facet, ...]
     next_cursor: str | None = None  # the cursor of the next page; None after the last hit
     offset: int | None = None  # hits before this page; None means query.offset (no cursor)
+    retrieval: str = "keyword"
+    """The retrieval that answered: `hybrid`, or `keyword` -- also when `hybrid` was asked of a
+    backend that has no vectors or whose cluster cannot run the hybrid query (never silently:
+    the API reports it as `retrieval_used`)."""
 
     @property
     def pages(self) -> int:

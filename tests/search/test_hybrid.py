@@ -7,12 +7,14 @@ catalogue of a dozen courses built here: small enough to embed in a second.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+from course_catalogue.search import fusion
 from course_catalogue.search.documents import to_document
-from course_catalogue.search.errors import QueryError, SearchError
+from course_catalogue.search.errors import QueryError
 from course_catalogue.search.factory import open_backend
 from course_catalogue.search.fusion import blend, fuse, rrf
 from course_catalogue.search.query import Query
@@ -160,22 +162,82 @@ def test_paging_covers_the_union_once(hybrid: HybridBackend) -> None:
     paged = [hit_id for page in pages for hit_id in _ids(page.hits)]
     assert paged == _ids(whole.hits)[: len(paged)]
     assert len(set(paged)) == len(paged)
-    assert all(page.next_cursor is None for page in pages)
+    assert whole.next_cursor is None  # one page holds everything
 
 
-def test_a_key_sort_orders_the_union_by_that_key(hybrid: HybridBackend) -> None:
-    found = hybrid.search(_query("Gitarre spielen lernen", sort="title", page_size=100))
-    titles = [hit.fields["title"] for hit in found.hits]
-    assert titles == sorted(titles, key=str.casefold) and _ref("guitar") in _ids(found.hits)
+TOPICS = ("Spanish", "Drawing", "Yoga", "Photography", "Chess", "Gardening", "Swimming", "Sewing", "Typing")
+WIDE = COURSES + [
+    make_course(f"b{n}", f"{topic} Course for Beginners", description=f"First steps in {topic.lower()}.")
+    for n, topic in enumerate(TOPICS)
+]
+"""Enough courses that one search fills several small pages (keyword and vector hits both)."""
+WIDE_TEXT = "beginners course"
 
 
-def test_a_cursor_is_refused_in_hybrid_mode(hybrid: HybridBackend) -> None:
-    first = hybrid.search(_query("beginners", retrieval="keyword", page_size=1))
-    assert first.next_cursor is not None
-    with pytest.raises(SearchError):  # a keyword cursor is not one of this search, and hybrid has none
-        hybrid.search(
-            Query.create("beginners", {}, today=TODAY, retrieval="hybrid", cursor=first.next_cursor)
-        )
+@pytest.fixture(scope="module")
+def wide(tmp_path_factory: pytest.TempPathFactory) -> HybridBackend:
+    backend = HybridBackend(tmp_path_factory.mktemp("wide"), model="use")
+    backend.rebuild([to_document(course) for course in WIDE])
+    return backend
+
+
+def _walk(backend: HybridBackend, text: str, **options: Any) -> list[list[str]]:
+    """Every page of a search, following next_cursor from the first page."""
+    pages: list[list[str]] = []
+    cursor = None
+    while True:
+        result = backend.search(_query(text, cursor=cursor, **options))
+        pages.append(_ids(result.hits))
+        cursor = result.next_cursor
+        if cursor is None:
+            return pages
+        assert len(pages) < 50, "the cursor does not advance"
+
+
+def test_a_cursor_walks_the_fused_ranking_once(wide: HybridBackend) -> None:
+    whole = _ids(wide.search(_query(WIDE_TEXT, page_size=100)).hits)
+    pages = _walk(wide, WIDE_TEXT, page_size=3)
+    assert len(whole) > 6 and len(pages) == -(-len(whole) // 3)
+    assert [hit for page in pages for hit in page] == whole
+
+
+def test_a_cursor_walks_a_key_sort_of_the_union(wide: HybridBackend) -> None:
+    whole = wide.search(_query(WIDE_TEXT, sort="title", page_size=100))
+    pages = _walk(wide, WIDE_TEXT, sort="title", page_size=2)
+    assert [hit for page in pages for hit in page] == _ids(whole.hits) and len(pages) > 1
+
+
+def test_a_cursor_neither_repeats_nor_skips_when_a_course_above_it_goes(tmp_path: Path) -> None:
+    backend = HybridBackend(tmp_path, model="use")
+    backend.rebuild([to_document(course) for course in WIDE])
+    first = backend.search(_query(WIDE_TEXT, page_size=3))
+    whole = _ids(backend.search(_query(WIDE_TEXT, page_size=100)).hits)
+    assert first.next_cursor is not None and _ids(first.hits) == whole[:3]
+    backend.delete([whole[0]])  # a course of the delivered page: the rest moves up by one
+    second = backend.search(_query(WIDE_TEXT, page_size=3, cursor=first.next_cursor))
+    assert _ids(second.hits) == whole[3:6]  # numbered page 2 would now skip whole[3]
+    assert second.offset == 2  # where whole[3] now stands
+
+
+def test_hybrid_and_keyword_cursors_are_not_interchangeable(hybrid: HybridBackend) -> None:
+    keyword = hybrid.search(_query("beginners", retrieval="keyword", page_size=1))
+    assert keyword.next_cursor is not None
+    with pytest.raises(QueryError):
+        hybrid.search(_query("beginners", cursor=keyword.next_cursor, page_size=1))
+    fused = hybrid.search(_query("beginners", page_size=1))
+    assert fused.next_cursor is not None
+    with pytest.raises(QueryError):
+        hybrid.search(_query("beginners", retrieval="keyword", cursor=fused.next_cursor, page_size=1))
+
+
+def test_the_fused_ranking_has_a_bounded_depth(wide: HybridBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fusion, "MAX_DEPTH", 4)
+    first = wide.search(_query(WIDE_TEXT, page_size=3))
+    assert first.total > 4 and first.next_cursor is not None
+    second = wide.search(_query(WIDE_TEXT, page_size=3, cursor=first.next_cursor))
+    assert len(second.hits) == 1 and second.next_cursor is None  # the 4th hit ends the ranking
+    with pytest.raises(QueryError, match="4 deep"):
+        wide.search(_query(WIDE_TEXT, page=3, page_size=2))
 
 
 def test_an_unknown_mode_is_a_query_error() -> None:

@@ -54,6 +54,14 @@ def test_hybrid_finds_by_meaning_across_languages(app_factory: Callable[..., Fla
     titles = [hit["title"] for hit in found["hits"][:3]]
     assert any("Programming" in title or "Python" in title for title in titles), titles
     assert parse_qs(urlsplit(found["links"]["self"]).query)["retrieval"] == ["hybrid"]
+    assert found["retrieval_used"] == "hybrid"
+
+
+def test_hybrid_without_vectors_says_it_answered_by_keyword(app_factory: Callable[..., Flask]) -> None:
+    app = app_factory()  # no SEMANTIC_MODEL
+    body = _get(app, "/api/v1/search?q=python&retrieval=hybrid")
+    assert body["retrieval_used"] == "keyword"
+    assert _get(app, "/api/v1/search?q=python")["retrieval_used"] == "keyword"
 
 
 def test_an_unknown_retrieval_is_a_400(app_factory: Callable[..., Flask]) -> None:
@@ -67,3 +75,28 @@ def test_the_search_page_offers_the_switch_only_with_vectors(app_factory: Callab
     without = app_factory().test_client().get("/").get_data(as_text=True)
     assert 'name="retrieval"' in with_vectors
     assert 'name="retrieval"' not in without
+
+
+def test_hybrid_pages_by_cursor_through_the_api(app_factory: Callable[..., Flask]) -> None:
+    app = _hybrid_app(app_factory)
+    base = "/api/v1/search?q=data+analysis+course&include_past=true&retrieval=hybrid"
+    whole = _get(app, f"{base}&page_size=100")
+    assert whole["total"] > 6 and whole["next_cursor"] is None
+    walked: list[str] = []
+    url = f"{base}&page_size=4"
+    for _ in range(50):
+        page = _get(app, url)
+        walked += [hit["id"] for hit in page["hits"]]
+        if page["next_cursor"] is None:
+            break
+        url = f"{base}&page_size=4&cursor={page['next_cursor']}"
+    assert walked == [hit["id"] for hit in whole["hits"]]
+    keyword_page = _get(app, "/api/v1/search?q=data+analysis+course&include_past=true&page_size=1")
+    assert keyword_page["next_cursor"]  # a keyword cursor is not one of the hybrid search
+    _get(app, f"{base}&page_size=1&cursor={keyword_page['next_cursor']}", status=400)
+
+
+def test_a_hybrid_page_past_the_ranking_depth_is_a_400(app_factory: Callable[..., Flask]) -> None:
+    app = _hybrid_app(app_factory)
+    body = _get(app, "/api/v1/search?q=python&retrieval=hybrid&page=11&page_size=100", status=400)
+    assert "1000 deep" in body["error"]["message"]

@@ -24,6 +24,11 @@ one shard, a replica when a second node exists, prefix "catalogue"). Bulk writes
 exponential backoff while the cluster pushes back (429) or a shard is briefly unavailable (a node
 died and a replica is being promoted: 502/503/504, lost connections); a search never returns a
 partial result: it answers from every shard or fails.
+
+With a sentence-embedding `model` (SEMANTIC_MODEL), indices get a `knn_vector` field, documents
+their vectors, and `retrieval=hybrid` runs the `hybrid` query through a search pipeline when the
+cluster has the k-NN and neural-search plugins; otherwise it is answered by keyword search and
+the result says so (`search.opensearch.hybrid`).
 """
 
 from __future__ import annotations
@@ -48,10 +53,21 @@ from opensearchpy.exceptions import NotFoundError, OpenSearchException, Transpor
 
 from course_catalogue.search.backend import Document, Suggestion
 from course_catalogue.search.errors import BackendUnavailable, IndexingError, IndexOutdated
+from course_catalogue.search.fusion import fuse
+from course_catalogue.search.opensearch.hybrid import (
+    KNN_FIELD,
+    hybrid_body,
+    missing_plugins,
+    pipeline_body,
+    read_hybrid,
+    vector_meta,
+    with_vectors,
+)
 from course_catalogue.search.opensearch.query import RequestBuilder
 from course_catalogue.search.opensearch.results import read_result
 from course_catalogue.search.opensearch.suggest import read_suggestions, suggest_requests
 from course_catalogue.search.query import Query, SearchResult, validate
+from course_catalogue.search.semantic import Embedder, embedder, passage_text
 from course_catalogue.search.sorting import SORT_FIELDS, sort_key
 
 INDEX_VERSION = 4
@@ -68,6 +84,9 @@ RETRY_STATUS = frozenset({429, 502, 503, 504})
 """Bulk item and request statuses that are worth retrying: back-pressure (429) and a shard or
 node briefly unavailable. Anything else (a mapping error, 400) fails at once."""
 URL_OPTIONS = ("shards", "replicas", "prefix")
+VECTORS_RECHECK_S = 60.0
+"""How long a finding that the live index has no vectors of the model is trusted before the
+mapping is read again (another process may have reindexed meanwhile)."""
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _VERSIONED = re.compile(r"-v(\d+)-[^-]+$")
 log = logging.getLogger(__name__)
@@ -137,13 +156,19 @@ class OpenSearchBackend:
         retries: int = 8,
         backoff: float = 0.5,
         max_backoff: float = 8.0,
+        model: Embedder | str | None = None,
+        fusion: str = "rrf",
     ) -> None:
         """Connect to `url` (one or several nodes, credentials may be in it, options after the
         last; see the module docstring) or use `client`; make sure the alias exists. Arguments
         given here win over the URL's options. A rejected bulk write is retried `retries` times,
         waiting `backoff` seconds first and twice as long each time, at most `max_backoff`.
 
-        Raises ValueError for a malformed URL, BackendUnavailable when the cluster cannot be reached.
+        With `model` (a search.semantic model or its name), new indices carry course vectors and
+        hybrid searches are fused by `fusion` ("rrf" or "blend", as search.fusion).
+
+        Raises ValueError for a malformed URL or fusion, BackendUnavailable when the cluster cannot
+        be reached, EmbedderUnavailable for an unknown model.
         """
         if client is None and not url:
             raise ValueError("an OpenSearch URL or client is required")
@@ -173,7 +198,22 @@ class OpenSearchBackend:
         self._lock = threading.Lock()
         self._closed = False
         self._compatible = False
+        fuse(fusion, [], [])  # an unknown method fails here, not on the first search
+        self._fusion = fusion
+        self._model = embedder(model) if isinstance(model, str) else model
+        self.pipeline = f"{index_prefix}-hybrid"
+        self.missing_plugins: list[str] = []
+        """Plugins hybrid search needs that the cluster lacks (empty without a model)."""
+        self._index_vectors: tuple[bool, float] | None = None  # (live index has them, checked at)
+        self._warned: set[str] = set()
         with _calls("connecting to OpenSearch"):
+            if self._model is not None:
+                components = [str(row.get("component")) for row in self._client.cat.plugins(format="json")]
+                self.missing_plugins = missing_plugins(components)
+                if not self.missing_plugins:
+                    self._client.transport.perform_request(
+                        "PUT", f"/_search/pipeline/{self.pipeline}", body=pipeline_body(fusion)
+                    )
             self._ensure_alias()
             self._compatible = self._check_version()
 
@@ -190,7 +230,7 @@ class OpenSearchBackend:
         with _calls("indexing documents"):
             targets = [self.alias, *self._building()]
             for batch in _batches(documents, BATCH):
-                sources = [to_source(doc) for doc in batch]
+                sources = self._sources(batch)
                 actions = [
                     {"_op_type": "index", "_index": target, "_id": s["id"], "_source": s}
                     for s in sources
@@ -241,6 +281,7 @@ class OpenSearchBackend:
             self._drop(name)
             raise
         self._compatible = True
+        self._index_vectors = None
         for index in old:
             self._drop(index)
         with _calls("counting documents"):
@@ -248,9 +289,9 @@ class OpenSearchBackend:
 
     def _load(self, name: str, documents: Iterable[Document]) -> None:
         def actions() -> Iterator[dict[str, Any]]:
-            for doc in documents:  # errors of the source propagate unchanged
-                source = to_source(doc)
-                yield {"_op_type": "create", "_index": name, "_id": source["id"], "_source": source}
+            for batch in _batches(documents, BATCH):  # errors of the source propagate unchanged
+                for source in self._sources(batch):
+                    yield {"_op_type": "create", "_index": name, "_id": source["id"], "_source": source}
 
         # 409: an upsert made during the rebuild already wrote a newer version of that course.
         self._bulk(actions(), ignore_status=(409,))
@@ -320,6 +361,19 @@ class OpenSearchBackend:
             pending = retry
         raise AssertionError("unreachable")
 
+    def _sources(self, batch: Sequence[Document]) -> list[dict[str, Any]]:
+        """The indexed forms of `batch`, with their vectors when the index has a vector field."""
+        sources = [to_source(doc) for doc in batch]
+        if self._vectors_in_new_indices():
+            assert self._model is not None
+            vectors = self._model.passages([passage_text(doc) for doc in batch])
+            for source, vector in zip(sources, vectors, strict=True):
+                source[KNN_FIELD] = [round(float(x), 6) for x in vector]
+        return sources
+
+    def _vectors_in_new_indices(self) -> bool:
+        return self._model is not None and "k-NN" not in self.missing_plugins
+
     def _refresh(self, indices: Sequence[str]) -> None:
         self._client.indices.refresh(index=",".join(indices))
 
@@ -330,9 +384,42 @@ class OpenSearchBackend:
         cluster cannot be used, and nothing for any user text."""
         validate(query)
         self._readable()
+        if query.retrieval == "hybrid" and query.text.strip() and query.sort != "distance":
+            why_not = self._hybrid_unavailable()
+            if why_not is None:
+                assert self._model is not None
+                vector = [float(x) for x in self._model.query(query.text)]
+                body = hybrid_body(self._requests, query, vector)
+                # A refusal now is one clear error, not a quiet keyword answer: the cluster said
+                # it has the plugins, so the request or the version is wrong.
+                action = "hybrid search (needs OpenSearch 2.19+ with the k-NN and neural-search plugins)"
+                response = self._search(body, action, pipeline=self.pipeline)
+                return read_hybrid(query, response, body)
+            if why_not not in self._warned:
+                self._warned.add(why_not)
+                log.warning("retrieval=hybrid is answered by keyword search: %s", why_not)
         body = self._requests.body(query)
         response = self._search(body, "search")
         return read_result(query, response, body)
+
+    def _hybrid_unavailable(self) -> str | None:
+        """Why this backend cannot run a hybrid search now, or None when it can."""
+        if self._model is None:
+            return "no sentence-embedding model is configured (SEMANTIC_MODEL)"
+        if self.missing_plugins:
+            return f"the OpenSearch cluster lacks the {' and '.join(self.missing_plugins)} plugin(s)"
+        known = self._index_vectors
+        if known is None or (not known[0] and time.monotonic() - known[1] > VECTORS_RECHECK_S):
+            with _calls("reading the index mapping"):
+                mappings = self._client.indices.get_mapping(index=self.alias)
+            wanted = vector_meta(self._model)
+            has = bool(mappings) and all(
+                (m.get("mappings", {}).get("_meta") or {}).get("vectors") == wanted for m in mappings.values()
+            )
+            known = self._index_vectors = (has, time.monotonic())
+        if not known[0]:
+            return f"the live index has no {self._model.name} vectors: run reindex"
+        return None
 
     def suggest(self, prefix: str, limit: int = 8) -> list[Suggestion]:
         """Autocomplete over visible courses: see `SearchBackend.suggest` for the contract."""
@@ -350,7 +437,7 @@ class OpenSearchBackend:
             raise BackendUnavailable(f"suggest failed: {failed[0]['error']}")
         return read_suggestions([kind for kind, _ in requests], responses, prefix, limit)
 
-    def _search(self, body: Mapping[str, Any], action: str) -> Mapping[str, Any]:
+    def _search(self, body: Mapping[str, Any], action: str, pipeline: str | None = None) -> Mapping[str, Any]:
         # Retried, a few times and briefly, when the failure is transient: a search that
         # resolved the alias just before a rebuild deleted the old index (the alias then names
         # the new one), or a node that left the cluster while it served a phase of this search
@@ -358,8 +445,9 @@ class OpenSearchBackend:
         for attempt, pause in enumerate(_SEARCH_RETRY_PAUSES):
             try:
                 with _calls(action):
+                    params = {"search_pipeline": pipeline} if pipeline else None
                     response: Mapping[str, Any] = self._client.search(
-                        index=self.alias, body=body, allow_partial_search_results=False
+                        index=self.alias, body=body, allow_partial_search_results=False, params=params
                     )
                     return response
             except BackendUnavailable as error:
@@ -407,6 +495,9 @@ class OpenSearchBackend:
         """Settings and mappings new indices are created with: the INDEX_VERSION file, with the
         shard and replica counts this backend was given."""
         body = index_body()
+        if self._vectors_in_new_indices():
+            assert self._model is not None
+            with_vectors(body, self._model)
         settings = body["settings"]["index"]
         if self.shards is not None:
             settings["number_of_shards"] = self.shards

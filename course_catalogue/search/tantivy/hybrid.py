@@ -7,8 +7,9 @@
 1. embeds the text (`search.semantic`) and takes its NEIGHBOURS nearest courses from the graph,
    those at least the model's `min_similarity` (so that nonsense finds nothing by meaning);
 2. finds those courses in the index by one term-set query on ID_HASH (the graph's keys are the
-   index's id hashes), and runs it and the keyword query under the same filters,
-   visibility and geo scope: the vector list keeps only neighbours that pass the filters. The
+   index's id hashes) under the same filters, visibility and geo scope as the keyword query
+   (never by listing every course that passes: at 1M courses that is 10^5 of them): the vector
+   list keeps only neighbours that pass the filters. The
    graph is asked for NEIGHBOURS x (courses / courses passing the filters) neighbours, at most
    MAX_NEIGHBOURS, so that about NEIGHBOURS pass;
 3. fuses the keyword top CANDIDATES and the filtered vector list (`search.fusion`, RRF by default);
@@ -21,7 +22,14 @@
    deeper in the graph than its count showed.
 
 Without text, with another sort than relevance (the union is then sorted by that key), or with
-`retrieval="keyword"`, the keyword path is used unchanged. Hybrid pages are numbered (no cursor).
+`retrieval="keyword"`, the keyword path is used unchanged.
+
+Paging: by number or by cursor. The fused ranking is MAX_DEPTH (search.fusion) hits deep (a
+page starting past it is a QueryError that says so): fusing deeper would mean reading ever more
+keyword hits and neighbours per page. A relevance cursor holds the position and the ID_HASH of
+the page's last hit; the next page recomputes the ranking and continues just after that hit (looked for within
+CURSOR_WINDOW of its position), so a course added or removed above it since the previous page
+neither repeats nor skips a hit. A key-sort cursor continues after the key (`page_by_key`).
 """
 
 from __future__ import annotations
@@ -35,17 +43,18 @@ from typing import Any
 
 import tantivy
 
+from course_catalogue.search import fusion
 from course_catalogue.search.backend import Document
 from course_catalogue.search.documents import StoredRecord
-from course_catalogue.search.errors import SearchError
+from course_catalogue.search.errors import QueryError
 from course_catalogue.search.fusion import fuse
-from course_catalogue.search.query import Query, SearchResult
+from course_catalogue.search.query import Cursor, Query, SearchResult, make_cursor, read_cursor
 from course_catalogue.search.semantic import DEFAULT_MODEL, Embedder, embedder
 from course_catalogue.search.tantivy.backend import EmbeddedBackend, _facet_pool
 from course_catalogue.search.tantivy.facets import count_facets
 from course_catalogue.search.tantivy.hits import HitBuilder
 from course_catalogue.search.tantivy.index import ID_HASH
-from course_catalogue.search.tantivy.paging import geo_scope, page_by_key
+from course_catalogue.search.tantivy.paging import CURSOR_WINDOW, geo_scope, page_by_key
 from course_catalogue.search.tantivy.query import combine
 from course_catalogue.search.tantivy.vectors import VectorIndex
 
@@ -55,9 +64,6 @@ NEIGHBOURS = 100
 MAX_NEIGHBOURS = 2_000
 """The most neighbours one search asks the graph for (HNSW search cost grows with it: ~2 ms CPU for
 1,000 at 200k courses)."""
-PREFILTER_MAX = 50_000
-"""Up to this many courses passing the filters, their id hashes are read to pick the nearest
-passing neighbours before the index is asked (a small term set instead of a large one)."""
 FUSION = "rrf"
 """The default fusion (search.fusion): RRF measured as good as the tuned blend (RELEVANCE.md) with
 nothing to tune."""
@@ -145,9 +151,14 @@ class HybridBackend(EmbeddedBackend):
             if query.retrieval == "hybrid" and query.text.strip() and query.sort != "distance":
                 return self._sorted_union(searcher, query)
             return super()._search(searcher, query)
+        cursor = _hybrid_cursor(query, "relevance")
+        start = cursor.seen if cursor is not None else query.offset
+        _check_depth(start)
         text, restrict, union, kept, addresses, counting = self._union(searcher, query)
         total = int(searcher.search(combine(union, restrict), limit=1, count=True).count or 0)  # type: ignore[attr-defined]  # stub omits count
-        wanted = query.offset + query.page_size
+        # Past the cursor's position by a window, so that the hit it ended on is found again
+        # when courses were added or removed before it since the previous page.
+        wanted = min(fusion.MAX_DEPTH, start + query.page_size + (CURSOR_WINDOW if cursor else 0))
         keyword: list[tuple[Address, float]] = []
         if text is not None:
             depth = max(CANDIDATES, wanted)
@@ -157,9 +168,19 @@ class HybridBackend(EmbeddedBackend):
         fused = fuse(self._fusion, keyword[:CANDIDATES], kept)
         seen = {address for address, _ in fused}
         ranked = fused + [(address, score) for address, score in keyword[CANDIDATES:] if address not in seen]
-        pairs = [(score, addresses[address]) for address, score in ranked[query.offset : wanted]]
+        ranked = ranked[: fusion.MAX_DEPTH]
+        if cursor is not None and cursor.after:
+            start = _resume(searcher, addresses, ranked, cursor)
+        end = min(start + query.page_size, len(ranked))
+        pairs = [(score, addresses[address]) for address, score in ranked[start:end]]
         hits = HitBuilder(searcher, self._schema, text).hits(pairs, scored=True)
-        return SearchResult(query, total, hits, counting.result(), next_cursor=None, offset=query.offset)
+        next_cursor = None
+        if hits and end < min(total, fusion.MAX_DEPTH):
+            last = searcher.fast_field_values(ID_HASH, [pairs[-1][1]])[0]
+            next_cursor = make_cursor(query, "relevance", (None if last is None else int(last),), end)
+        return SearchResult(
+            query, total, hits, counting.result(), next_cursor=next_cursor, offset=start, retrieval="hybrid"
+        )
 
     def _near(
         self, searcher: tantivy.Searcher, query: Query, restrict: list[tantivy.Query]
@@ -177,35 +198,35 @@ class HybridBackend(EmbeddedBackend):
         floor = self._model.min_similarity
         ranked = [(key, sim) for key, sim in self._vectors.nearest_keys(vector, count) if sim >= floor]
         similarity = dict(ranked)
+        if not ranked:
+            return None, [], {}
+        # Which neighbours pass the filters: one term set of their keys under the restrictions
+        # (at most MAX_NEIGHBOURS terms), never the list of every passing course (at 1M courses
+        # a filter passes 10^5 of them: reading their id hashes cost more than the whole search).
+        probe = self._builder.term_set(ID_HASH, sorted(similarity))
+        found = [a for _score, a in searcher.search(combine(probe, restrict), limit=len(ranked)).hits]
+        keys = searcher.fast_field_values(ID_HASH, found) if found else []
+        passed = {int(h): a for a, h in zip(found, keys, strict=True) if h is not None}
+        nearest_passing = [key for key, _ in ranked if key in passed][:NEIGHBOURS]
         # The union always holds the NEIGHBOURS nearest courses whatever the filters, so that a
         # facet counted without its own filter (as keyword search counts it) sees them too.
-        chosen = {key for key, _ in ranked[:NEIGHBOURS]}
-        if len(ranked) > NEIGHBOURS and passing <= PREFILTER_MAX:
-            # Few courses pass: read their id hashes once and add the nearest passing ones, so
-            # that the index is asked about a small term set only.
-            allowed = searcher.search(combine(None, restrict), limit=passing).hits
-            hashes = searcher.fast_field_values(ID_HASH, [a for _score, a in allowed])
-            passed = {int(h) for h in hashes if h is not None}
-            chosen.update([key for key, _ in ranked if key in passed][:NEIGHBOURS])
-        elif len(ranked) > NEIGHBOURS:
-            chosen.update(key for key, _ in ranked)
-        if not chosen:
-            return None, [], {}
+        chosen = {key for key, _ in ranked[:NEIGHBOURS]} | set(nearest_passing)
         near = self._builder.term_set(ID_HASH, sorted(chosen))
-        found = [a for _score, a in searcher.search(combine(near, restrict), limit=len(chosen)).hits]
-        keys = searcher.fast_field_values(ID_HASH, found) if found else []
-        kept = sorted(
-            ((_key(a), similarity[int(h)]) for a, h in zip(found, keys, strict=True) if h is not None),
-            key=lambda pair: (-pair[1], pair[0]),
-        )
-        return near, kept, {_key(a): a for a in found}
+        kept = [(_key(passed[key]), similarity[key]) for key in nearest_passing]
+        return near, kept, {_key(passed[key]): passed[key] for key in nearest_passing}
 
     def _sorted_union(self, searcher: tantivy.Searcher, query: Query) -> SearchResult:
         """Hybrid with a key sort: the union of keyword matches and neighbours, sorted by the key."""
+        cursor = _hybrid_cursor(query, query.sort)
+        start = cursor.seen if cursor is not None else query.offset
         text, restrict, union, _kept, _addresses, counting = self._union(searcher, query)
-        pairs, _after, total = page_by_key(searcher, combine(union, restrict), query.sort, query, None)
+        pairs, after, total = page_by_key(searcher, combine(union, restrict), query.sort, query, cursor)
         hits = HitBuilder(searcher, self._schema, text).hits(pairs, scored=False)
-        return SearchResult(query, total, hits, counting.result(), next_cursor=None, offset=query.offset)
+        end = start + len(hits)
+        next_cursor = make_cursor(query, query.sort, after, end) if hits and end < total else None
+        return SearchResult(
+            query, total, hits, counting.result(), next_cursor=next_cursor, offset=start, retrieval="hybrid"
+        )
 
     def _union(
         self, searcher: tantivy.Searcher, query: Query
@@ -219,10 +240,7 @@ class HybridBackend(EmbeddedBackend):
     ]:
         """What both hybrid orders share: the keyword query, the restrictions (visibility, place,
         filters), the union of keyword matches and kept neighbours (`_near`: the neighbours and
-        their DocAddress objects), and its facet counting, started on the facet pool. SearchError
-        for a cursor: hybrid results are paged by number."""
-        if query.cursor is not None:
-            raise SearchError("hybrid results are paged by number, not by cursor")
+        their DocAddress objects), and its facet counting, started on the facet pool."""
         text, reach = self._builder.text_and_reach(query.text, searcher, any_words=query.any_words)
         filters = self._builder.filters(query)
         scope = geo_scope(searcher, self._builder, query)
@@ -236,6 +254,43 @@ class HybridBackend(EmbeddedBackend):
             count_facets, searcher, self._builder, query, union, filters, labeller, slugs, scope, bound
         )
         return text, restrict, union, kept, addresses, counting
+
+
+def _hybrid_cursor(query: Query, sort: str) -> Cursor | None:
+    """The cursor of `query` (QueryError when it is not one of this hybrid search and order)."""
+    cursor = read_cursor(query)
+    if cursor is not None and cursor.sort != sort:
+        raise QueryError("cursor belongs to another search; start again from the first page")
+    return cursor
+
+
+def _check_depth(start: int) -> None:
+    """QueryError for a page that starts at or past MAX_DEPTH of the fused ranking."""
+    if start >= fusion.MAX_DEPTH:
+        raise QueryError(
+            f"hybrid results are ranked {fusion.MAX_DEPTH} deep; narrow the search (words, filters) "
+            "or use retrieval=keyword to page further"
+        )
+
+
+def _resume(
+    searcher: tantivy.Searcher,
+    addresses: dict[Address, tantivy.DocAddress],
+    ranked: Sequence[tuple[Address, float]],
+    cursor: Cursor,
+) -> int:
+    """Where the page after `cursor` starts in `ranked`: just after the hit the previous page
+    ended on (its ID_HASH, looked for within CURSOR_WINDOW of its old position), so that courses
+    added or removed before it since then neither repeat nor skip a hit; at the old position when
+    that hit is gone (deleted, or no longer retrieved)."""
+    (wanted,) = cursor.after
+    low = max(0, cursor.seen - CURSOR_WINDOW)
+    window = ranked[low : cursor.seen + CURSOR_WINDOW]
+    hashes = searcher.fast_field_values(ID_HASH, [addresses[a] for a, _ in window]) if window else []
+    for offset, value in enumerate(hashes):
+        if value is not None and int(value) == wanted:
+            return low + offset + 1
+    return cursor.seen
 
 
 def _either(text: tantivy.Query | None, near: tantivy.Query | None) -> tantivy.Query | None:
