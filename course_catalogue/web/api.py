@@ -18,7 +18,7 @@ from course_catalogue.catalogue.changes import StoredCourse
 from course_catalogue.catalogue.errors import NotFound
 from course_catalogue.catalogue.permissions import can_read_run
 from course_catalogue.catalogue.runs import RunReport, Severity
-from course_catalogue.catalogue.sources import Source
+from course_catalogue.catalogue.sources import Source, is_synthetic
 from course_catalogue.search.errors import QueryError
 from course_catalogue.search.query import Hit
 from course_catalogue.search.result_cache import take_outcome
@@ -29,6 +29,7 @@ from course_catalogue.web.facets import KNOWN_PARAMS, SearchView, build_view, cu
 from course_catalogue.web.labels import course_labels
 from course_catalogue.web.params import whole_number
 from course_catalogue.web.record_json import api_record, plain_snippet
+from course_catalogue.web.synthetic import synthetic_courses
 from course_catalogue.web.urls import PathTemplate
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -37,10 +38,11 @@ MAX_RUNS = 200
 CACHE_HEADER = "X-Search-Cache"
 
 
-def _hit(hit: Hit, api_course: PathTemplate, html_course: PathTemplate) -> dict[str, Any]:
+def _hit(hit: Hit, api_course: PathTemplate, html_course: PathTemplate, synthetic: bool) -> dict[str, Any]:
     return {
         **hit.fields,
         "id": hit.id,
+        "synthetic": synthetic,
         "score": hit.score,
         "snippet": hit.snippet,
         "snippet_text": plain_snippet(hit.snippet),
@@ -69,6 +71,7 @@ def search_json(view: SearchView) -> dict[str, Any]:
     if query.any_words:
         echo["match"] = "any"
     api_course, html_course = PathTemplate("api.course", "course_id"), PathTemplate("ui.course", "course_id")
+    synthetic = synthetic_courses(hit.id for hit in result.hits)
     return {
         "query": echo,
         "total": result.total,
@@ -76,7 +79,7 @@ def search_json(view: SearchView) -> dict[str, Any]:
         "page_size": query.page_size,
         "pages": result.pages,
         "next_cursor": result.next_cursor,
-        "hits": [_hit(hit, api_course, html_course) for hit in result.hits],
+        "hits": [_hit(hit, api_course, html_course, hit.id in synthetic) for hit in result.hits],
         "facets": [
             {
                 "name": facet.name,
@@ -164,6 +167,7 @@ def course_json(stored: StoredCourse, source: Source | None) -> dict[str, Any]:
     return {
         "course": api_record(course),
         "status": stored.status.value,
+        "synthetic": source is not None and is_synthetic(source),
         "labels": course_labels(course),
         "provenance": {
             "source": source_summary(source) if source else {"id": prov.source_id},

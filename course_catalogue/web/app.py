@@ -36,6 +36,7 @@ from course_catalogue.web import (
     protocol_headers,
     ratelimit,
     settings,
+    synthetic,
     ui,
 )
 
@@ -74,6 +75,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, instance_path: s
     errors.init_app(app)
     params.init_app(app)  # no NUL in any parameter
     labels.init_app(app)
+    synthetic.init_app(app)
     dashboard_views.init_app(app)  # words for run statuses, issue kinds, elements; dashboard charts
     i18n.init_app(app)
     caching.init_app(app)
