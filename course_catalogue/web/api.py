@@ -19,6 +19,7 @@ from course_catalogue.catalogue.errors import NotFound
 from course_catalogue.catalogue.permissions import can_read_run
 from course_catalogue.catalogue.runs import RunReport, Severity
 from course_catalogue.catalogue.sources import Source, is_synthetic
+from course_catalogue.search.assist import better_spelling
 from course_catalogue.search.errors import QueryError
 from course_catalogue.search.query import Hit
 from course_catalogue.search.result_cache import take_outcome
@@ -130,12 +131,37 @@ def health() -> ResponseReturnValue:
     )
 
 
+SPELLING = ("suggest", "apply", "off")
+"""`spelling` of /search: name a better-spelt search in `did_you_mean` (the default), run it
+instead (`corrected_query`, as the HTML page does), or neither."""
+
+
+def spelling_mode(args: Mapping[str, str]) -> str:
+    mode = args.get("spelling", "suggest").strip().lower() or "suggest"
+    if mode not in SPELLING:
+        raise QueryError(f"spelling must be one of {', '.join(SPELLING)}, not {mode[:40]!r}")
+    return mode
+
+
 @bp.get("/search")
 def search() -> ResponseReturnValue:
+    """Search as typed; with a misspelt text (first page only) `did_you_mean` names the corrected
+    text, or with `spelling=apply` the corrected search is run and `corrected_query` says so
+    (`query.typed` keeps the text as sent)."""
     page_size = current_app.config["PAGE_SIZE"]
     query = parse_query(request.args, default_page_size=page_size, strict=True)
-    result = get_services().backend.search(query)
-    return cache_outcome(jsonify(search_json(build_view(result, "api.search", page_size))))
+    mode = spelling_mode(request.args)
+    backend = get_services().backend
+    result = backend.search(query)
+    better = better_spelling(backend, query, result) if mode != "off" else None
+    if better is not None and mode == "apply":
+        result = better
+    body = search_json(build_view(result, "api.search", page_size))
+    body["did_you_mean"] = better.query.text if better is not None and mode == "suggest" else None
+    body["corrected_query"] = better.query.text if better is not None and mode == "apply" else None
+    if body["corrected_query"] is not None:
+        body["query"]["typed"] = query.text
+    return cache_outcome(jsonify(body))
 
 
 def cache_outcome(response: Response) -> Response:
