@@ -29,6 +29,7 @@ from course_catalogue.web import (
     dashboard_views,
     errors,
     i18n,
+    issue_messages,
     labels,
     oaipmh,
     params,
@@ -76,6 +77,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, instance_path: s
     params.init_app(app)  # no NUL in any parameter
     labels.init_app(app)
     synthetic.init_app(app)
+    issue_messages.init_app(app)
     dashboard_views.init_app(app)  # words for run statuses, issue kinds, elements; dashboard charts
     i18n.init_app(app)
     caching.init_app(app)
