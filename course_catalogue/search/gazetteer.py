@@ -107,15 +107,23 @@ class Gazetteer:
     def suggest(self, text: str, limit: int = 8) -> list[Place]:
         """Towns with a name starting with `text` (folded): exact names first, then towns whose
         own name (not an alternate one) starts so, then by population; each town once."""
+        return [place for place, _ in self.suggest_named(text, limit)]
+
+    def suggest_named(self, text: str, limit: int = 8) -> list[tuple[Place, str | None]]:
+        """`suggest`, each town with the alternate name it was found by ("munich" for München,
+        folded as stored) when its own name does not start with `text`, else None."""
         prefix = fold(text)
         if not prefix or limit < 1:
             return []
         found: dict[int, bool] = {}
+        matched: dict[int, str] = {}
         start = bisect.bisect_left(self._folded, prefix)
         for key, index in self._keys[start : start + MAX_SCAN]:
             if not key.startswith(prefix):
                 break
             found[index] = found.get(index, False) or key == prefix
+            if key == prefix or index not in matched:
+                matched[index] = key
         ranked = sorted(
             found,
             key=lambda i: (
@@ -125,7 +133,10 @@ class Gazetteer:
                 i,
             ),
         )
-        return [self._places[i] for i in ranked[:limit]]
+        return [
+            (self._places[i], None if self._primary[i].startswith(prefix) else matched[i])
+            for i in ranked[:limit]
+        ]
 
     def named(self, text: str) -> list[Place]:
         """Towns with `text` as their name or one of their alternate names (folded, whole), most

@@ -94,10 +94,12 @@ def _by_postcode(typed: str) -> Place | None:
     return found[0].place
 
 
-def label(place: Place) -> str:
-    """ "Lyon, France" in the page's language."""
+def label(place: Place, also: str | None = None) -> str:
+    """ "Lyon, France" in the page's language; with `also`, the (folded) alternate name the town
+    was found by, capitalised: "München (Munich), Germany", "Milano (Mailand), Italy"."""
     country = country_label(place.country3) if place.country3 else place.country_name
-    return f"{place.name}, {country}"
+    name = f"{place.name} ({also if also != fold(also) else also.title()})" if also else place.name
+    return f"{name}, {country}"
 
 
 def with_place(args: MultiDict[str, str]) -> MultiDict[str, str]:
@@ -130,7 +132,11 @@ def _chosen(near: str, typed: str) -> Place | None:
     except ValueError:
         return None
     place = gazetteer().nearest((lat, lon), within_km=0.0)
-    return place if place is not None and label(place) == typed else None
+    if place is None:
+        return None
+    plain = label(place)
+    named = typed.startswith(f"{place.name} (") and typed.endswith(plain[len(place.name) :])
+    return place if typed == plain or named else None
 
 
 def _by_label(typed: str) -> Place | None:
@@ -172,17 +178,25 @@ def suggest() -> ResponseReturnValue:
             for m in matches
         ]
         return _suggestions(typed, items)
-    places = gazetteer().suggest(typed, MAX_SUGGESTIONS)
+    places = gazetteer().suggest_named(typed, MAX_SUGGESTIONS)
     items = [
         {
-            "text": label(p),
+            "text": label(p, also=_as_typed(alternate, typed)),
             "kind": "place",
             "value": f"{p.lat!r},{p.lon!r}",
             "url": "",
         }
-        for p in places
+        for p, alternate in places
     ]
     return _suggestions(typed, items)
+
+
+def _as_typed(alternate: str | None, typed: str) -> str | None:
+    """The alternate name as the person wrote it when they wrote all of it ("München", with its
+    umlaut), else as the gazetteer keeps it (folded: capitalised by `label`)."""
+    if alternate is None:
+        return None
+    return " ".join(typed.split()) if fold(typed) == alternate else alternate
 
 
 def _suggestions(typed: str, items: list[dict[str, str]]) -> ResponseReturnValue:

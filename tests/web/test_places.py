@@ -181,3 +181,16 @@ def test_course_page_leads_with_key_facts_and_hides_codes(geo: FlaskClient) -> N
     assert "(0613)" not in html  # ISCED codes appear as labels only
     ended = geo.get("/api/v1/search?q=design+thinking&include_past=true").get_json()["hits"][0]
     assert "This course ended on" in geo.get(f"/courses/{ended['id']}").get_data(as_text=True)
+
+
+def test_a_town_found_by_another_name_shows_that_name(geo: FlaskClient) -> None:
+    """GeoNames' main names are often English ("Munich", "Vienna"): a town found by another of
+    its names shows that name too, as typed when typed in full, and choosing it still works."""
+    texts = [s["text"] for s in geo.get("/places/suggest?q=München&lang=de").get_json()["suggestions"]]
+    assert texts[0] == "Munich (München), Deutschland"
+    partial = geo.get("/places/suggest?q=Warscha&lang=en").get_json()["suggestions"][0]
+    assert partial["text"] == "Warsaw (Warschau), Poland"  # the stored (folded) name, capitalised
+    assert geo.get("/places/suggest?q=Lyo&lang=en").get_json()["suggestions"][0]["text"] == "Lyon, France"
+    chosen = geo.get("/places/suggest?q=München&lang=en").get_json()["suggestions"][0]
+    html = geo.get("/", query_string={"place": chosen["text"], "near": chosen["value"], "within_km": "25"})
+    assert titles(html.get_data(as_text=True)) == ["Projektmanagement kompakt"]
