@@ -24,6 +24,7 @@ from course_catalogue.search.errors import QueryError
 from course_catalogue.search.query import Hit
 from course_catalogue.search.result_cache import take_outcome
 from course_catalogue.services.runtime import get_services
+from course_catalogue.skills.requests import covered
 from course_catalogue.web import elm_views
 from course_catalogue.web.auth import bearer_account
 from course_catalogue.web.facets import KNOWN_PARAMS, SearchView, build_view, current_page, parse_query
@@ -39,9 +40,17 @@ MAX_RUNS = 200
 CACHE_HEADER = "X-Search-Cache"
 
 
-def _hit(hit: Hit, api_course: PathTemplate, html_course: PathTemplate, synthetic: bool) -> dict[str, Any]:
+def _hit(
+    hit: Hit,
+    api_course: PathTemplate,
+    html_course: PathTemplate,
+    requested: tuple[str, ...] = (),
+    synthetic: bool = False,
+) -> dict[str, Any]:
     return {
         **hit.fields,
+        "skill_links": hit.fields.get("skill_links") or [],
+        "skills_covered": covered(hit.fields.get("skill_links"), requested),
         "id": hit.id,
         "synthetic": synthetic,
         "score": hit.score,
@@ -80,7 +89,10 @@ def search_json(view: SearchView) -> dict[str, Any]:
         "page_size": query.page_size,
         "pages": result.pages,
         "next_cursor": result.next_cursor,
-        "hits": [_hit(hit, api_course, html_course, hit.id in synthetic) for hit in result.hits],
+        "hits": [
+            _hit(hit, api_course, html_course, query.filters.get("skill", ()), hit.id in synthetic)
+            for hit in result.hits
+        ],
         "facets": [
             {
                 "name": facet.name,

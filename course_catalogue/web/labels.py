@@ -111,6 +111,7 @@ FACET_NAMES = {
     # the ranges compare amounts as stated, in each course's own currency (prices are not converted)
     "price": _l("Price (in each course's currency)"),
     "funding": _l("Funding eligibility"),
+    "skill": _l("Skill (ESCO)"),
 }
 RANGE_LABELS = {
     ("ects", "0-1"): _l("under 1 ECTS"),
