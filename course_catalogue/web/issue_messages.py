@@ -89,6 +89,18 @@ TEMPLATES: Mapping[str, tuple[Template, ...]] = {
             ),
         ),
     ),
+    "unknown-schedule": (
+        Template(
+            re.compile(r"unknown learning schedule (?P<values>(?:'.*'|\".*\")(?:, (?:'.*'|\".*\"))*)"),
+            lambda _i, g: _("unknown learning schedule %(values)s", values=g["values"]),
+        ),
+    ),
+    "unknown-mode": (
+        Template(
+            re.compile(r"unknown mode of participation (?P<values>(?:'.*'|\".*\")(?:, (?:'.*'|\".*\"))*)"),
+            lambda _i, g: _("unknown mode of participation %(values)s", values=g["values"]),
+        ),
+    ),
     "implausible-duration": (
         Template(
             re.compile(r"longer than two years: implausible for a micro-credential"),

@@ -38,6 +38,11 @@ def issue(code: str, message: str, field: str | None = None) -> Issue:
             "'Introductory' n'est pas un niveau du CEC (aucun niveau de cadre référencé)",
         ),
         (
+            "de",
+            issue("unknown-mode", "unknown mode of participation 'Fernunterricht', 'X'"),
+            "unbekannte Teilnahmeform 'Fernunterricht', 'X'",
+        ),
+        (
             "fr",
             issue("range-midpoint", "duration range '2-3 months' read as its midpoint P2.5M"),
             "fourchette de durée '2-3 months' lue comme son milieu P2.5M",
