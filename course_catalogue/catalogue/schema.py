@@ -222,6 +222,7 @@ staged_feeds = sa.Table(
     sa.Column("dry_run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="SET NULL")),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("filename", sa.String(255)),  # as uploaded (migration 0008); None for a raw-body push
     sa.Index(None, "source_id", "created_at"),
 )
 

@@ -59,6 +59,16 @@ def is_retired(source: Source) -> bool:
     return bool(source.settings.get(RETIRED))
 
 
+SYNTHETIC = "synthetic"
+"""Key in `Source.settings`: the feed is made-up sample data, not a provider's offer. Pages and the
+API label every course of such a source (the bundled first-run sample feed is one)."""
+
+
+def is_synthetic(source: Source) -> bool:
+    """Whether the source's courses are synthetic sample data (`settings["synthetic"]`)."""
+    return source.settings.get(SYNTHETIC) is True
+
+
 @dataclass(frozen=True)
 class FetchState:
     """HTTP validators from a source's last successful fetch, sent back as If-None-Match /

@@ -58,6 +58,9 @@ class StagedFeed:
     dry_run_id: int | None
     created_at: datetime
     expires_at: datetime
+    filename: str | None = None
+    """The uploaded file's name (its last path part, at most 255 characters); None for a feed
+    pushed as a raw request body."""
 
     def expired(self, now: datetime | None = None) -> bool:
         return (now or _now()) >= self.expires_at
@@ -89,6 +92,7 @@ class StagedFeedStore:
         *,
         dry_run_id: int | None,
         ttl: timedelta,
+        filename: str | None = None,
     ) -> StagedFeed:
         """Keep `content` for a later confirmation; also deletes expired staged feeds and the
         oldest of the source beyond its quota. QuotaExceeded when it does not fit."""
@@ -105,6 +109,7 @@ class StagedFeedStore:
             dry_run_id=dry_run_id,
             created_at=now,
             expires_at=now + ttl,
+            filename=file_name(filename),
         )
         with self._store.writing() as conn:
             dropped = _room(conn, self.quota, now, source.id, account_id, staged.size)
@@ -232,7 +237,21 @@ def _row(staged: StagedFeed) -> dict[str, Any]:
         "dry_run_id": staged.dry_run_id,
         "created_at": staged.created_at,
         "expires_at": staged.expires_at,
+        "filename": staged.filename,
     }
+
+
+MAX_FILENAME = 255
+
+
+def file_name(name: str | None) -> str | None:
+    """What is kept of an uploaded file's name: its last path part (some browsers send a whole
+    Windows path), without control characters, at most MAX_FILENAME characters; None if empty."""
+    if not name:
+        return None
+    last = name.replace("\\", "/").rsplit("/", 1)[-1]
+    clean = "".join(c for c in last if c.isprintable()).strip()
+    return clean[:MAX_FILENAME] or None
 
 
 def _staged(row: sa.Row[Any]) -> StagedFeed:

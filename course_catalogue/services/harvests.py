@@ -74,7 +74,14 @@ class HarvestService:
     backend: SearchBackend | None = None
 
     def push(
-        self, actor: Actor, source_id: str, content: bytes, media_type: str, *, dry_run: bool = True
+        self,
+        actor: Actor,
+        source_id: str,
+        content: bytes,
+        media_type: str,
+        *,
+        dry_run: bool = True,
+        filename: str | None = None,
     ) -> Published:
         """Harvest pushed bytes. A dry run (the default) changes nothing and stages the bytes for
         `confirm`; a feed that could not be staged is refused (QuotaExceeded) before its dry run."""
@@ -96,6 +103,7 @@ class HarvestService:
             locks=self.locks,
             sinks=self.sinks,
             settings=self.settings,
+            filename=filename,
         )
 
     def harvest(

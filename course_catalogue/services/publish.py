@@ -118,8 +118,10 @@ def push(
     locks: SourceLocks,
     sinks: Sequence[ChangeSink] = (),
     settings: HarvestSettings = _DEFAULT_SETTINGS,
+    filename: str | None = None,
 ) -> Published:
-    """Harvest pushed bytes: a dry run stages them for `confirm`, a real run publishes them."""
+    """Harvest pushed bytes: a dry run stages them (with the uploaded file's name, if any) for
+    `confirm`, a real run publishes them."""
     _require_active(source)
     published = _run(
         store, source, data, dry_run=dry_run, trigger="push", locks=locks, sinks=sinks, settings=settings
@@ -127,7 +129,7 @@ def push(
     if not dry_run or published.report.status is RunStatus.FAILED:
         return published
     staged = staged_feeds.stage(
-        source, account_id, data, media_type, dry_run_id=published.report.run_id, ttl=ttl
+        source, account_id, data, media_type, dry_run_id=published.report.run_id, ttl=ttl, filename=filename
     )
     return replace(published, staged=staged)
 

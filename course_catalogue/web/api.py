@@ -18,7 +18,8 @@ from course_catalogue.catalogue.changes import StoredCourse
 from course_catalogue.catalogue.errors import NotFound
 from course_catalogue.catalogue.permissions import can_read_run
 from course_catalogue.catalogue.runs import RunReport, Severity
-from course_catalogue.catalogue.sources import Source
+from course_catalogue.catalogue.sources import Source, is_synthetic
+from course_catalogue.search.assist import better_spelling
 from course_catalogue.search.errors import QueryError
 from course_catalogue.search.query import Hit
 from course_catalogue.search.result_cache import take_outcome
@@ -30,6 +31,7 @@ from course_catalogue.web.facets import KNOWN_PARAMS, SearchView, build_view, cu
 from course_catalogue.web.labels import course_labels
 from course_catalogue.web.params import whole_number
 from course_catalogue.web.record_json import api_record, plain_snippet
+from course_catalogue.web.synthetic import synthetic_courses
 from course_catalogue.web.urls import PathTemplate
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -39,13 +41,18 @@ CACHE_HEADER = "X-Search-Cache"
 
 
 def _hit(
-    hit: Hit, api_course: PathTemplate, html_course: PathTemplate, requested: tuple[str, ...] = ()
+    hit: Hit,
+    api_course: PathTemplate,
+    html_course: PathTemplate,
+    requested: tuple[str, ...] = (),
+    synthetic: bool = False,
 ) -> dict[str, Any]:
     return {
         **hit.fields,
         "skill_links": hit.fields.get("skill_links") or [],
         "skills_covered": covered(hit.fields.get("skill_links"), requested),
         "id": hit.id,
+        "synthetic": synthetic,
         "score": hit.score,
         "snippet": hit.snippet,
         "snippet_text": plain_snippet(hit.snippet),
@@ -74,6 +81,7 @@ def search_json(view: SearchView) -> dict[str, Any]:
     if query.any_words:
         echo["match"] = "any"
     api_course, html_course = PathTemplate("api.course", "course_id"), PathTemplate("ui.course", "course_id")
+    synthetic = synthetic_courses(hit.id for hit in result.hits)
     return {
         "query": echo,
         "total": result.total,
@@ -82,7 +90,10 @@ def search_json(view: SearchView) -> dict[str, Any]:
         "pages": result.pages,
         "next_cursor": result.next_cursor,
         "retrieval_used": result.retrieval,
-        "hits": [_hit(hit, api_course, html_course, query.filters.get("skill", ())) for hit in result.hits],
+        "hits": [
+            _hit(hit, api_course, html_course, query.filters.get("skill", ()), hit.id in synthetic)
+            for hit in result.hits
+        ],
         "facets": [
             {
                 "name": facet.name,
@@ -133,12 +144,37 @@ def health() -> ResponseReturnValue:
     )
 
 
+SPELLING = ("suggest", "apply", "off")
+"""`spelling` of /search: name a better-spelt search in `did_you_mean` (the default), run it
+instead (`corrected_query`, as the HTML page does), or neither."""
+
+
+def spelling_mode(args: Mapping[str, str]) -> str:
+    mode = args.get("spelling", "suggest").strip().lower() or "suggest"
+    if mode not in SPELLING:
+        raise QueryError(f"spelling must be one of {', '.join(SPELLING)}, not {mode[:40]!r}")
+    return mode
+
+
 @bp.get("/search")
 def search() -> ResponseReturnValue:
+    """Search as typed; with a misspelt text (first page only) `did_you_mean` names the corrected
+    text, or with `spelling=apply` the corrected search is run and `corrected_query` says so
+    (`query.typed` keeps the text as sent)."""
     page_size = current_app.config["PAGE_SIZE"]
     query = parse_query(request.args, default_page_size=page_size, strict=True)
-    result = get_services().backend.search(query)
-    return cache_outcome(jsonify(search_json(build_view(result, "api.search", page_size))))
+    mode = spelling_mode(request.args)
+    backend = get_services().backend
+    result = backend.search(query)
+    better = better_spelling(backend, query, result) if mode != "off" else None
+    if better is not None and mode == "apply":
+        result = better
+    body = search_json(build_view(result, "api.search", page_size))
+    body["did_you_mean"] = better.query.text if better is not None and mode == "suggest" else None
+    body["corrected_query"] = better.query.text if better is not None and mode == "apply" else None
+    if body["corrected_query"] is not None:
+        body["query"]["typed"] = query.text
+    return cache_outcome(jsonify(body))
 
 
 def cache_outcome(response: Response) -> Response:
@@ -170,6 +206,7 @@ def course_json(stored: StoredCourse, source: Source | None) -> dict[str, Any]:
     return {
         "course": api_record(course),
         "status": stored.status.value,
+        "synthetic": source is not None and is_synthetic(source),
         "labels": course_labels(course),
         "provenance": {
             "source": source_summary(source) if source else {"id": prov.source_id},

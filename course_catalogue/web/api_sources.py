@@ -116,6 +116,7 @@ def _failed(report: RunReport) -> ResponseReturnValue:
 def _staged_json(source: Source, staged: StagedFeed) -> dict[str, Any]:
     return {
         "id": staged.id,
+        "filename": staged.filename,
         "media_type": staged.media_type,
         "sha256": staged.sha256,
         "bytes": staged.size,
@@ -144,7 +145,12 @@ def push_feed(source_id: str) -> ResponseReturnValue:
     source = harvests.changeable(_actor(), source_id)
     upload = read_feed(source)
     published = harvests.push(
-        _actor(), source_id, upload.content, upload.media_type, dry_run=_flag("dry_run", True)
+        _actor(),
+        source_id,
+        upload.content,
+        upload.media_type,
+        dry_run=_flag("dry_run", True),
+        filename=upload.filename,
     )
     if published.report.status is RunStatus.FAILED:
         return _failed(published.report)

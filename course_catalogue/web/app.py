@@ -29,6 +29,7 @@ from course_catalogue.web import (
     dashboard_views,
     errors,
     i18n,
+    issue_messages,
     labels,
     oaipmh,
     params,
@@ -36,6 +37,7 @@ from course_catalogue.web import (
     protocol_headers,
     ratelimit,
     settings,
+    synthetic,
     ui,
 )
 
@@ -74,6 +76,8 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, instance_path: s
     errors.init_app(app)
     params.init_app(app)  # no NUL in any parameter
     labels.init_app(app)
+    synthetic.init_app(app)
+    issue_messages.init_app(app)
     dashboard_views.init_app(app)  # words for run statuses, issue kinds, elements; dashboard charts
     i18n.init_app(app)
     caching.init_app(app)

@@ -29,6 +29,7 @@ from course_catalogue.catalogue.errors import CatalogueError, Conflict, NotFound
 from course_catalogue.catalogue.runs import Outcome, RunStatus
 from course_catalogue.catalogue.sources import (
     FORMATS,
+    SYNTHETIC,
     Source,
     source_parameters,
 )
@@ -257,6 +258,8 @@ def _sample_settings(entry: dict[str, Any]) -> dict[str, Any]:
     """The entry's registration settings, plus its provenance (where the bundled file was published,
     at which commit, under which licence) so the sources page can say where each sample came from."""
     settings = dict(entry.get("settings") or {})
+    if entry.get("synthetic") is True:  # made-up sample data: every page and API answer says so
+        settings[SYNTHETIC] = True
     provenance = {key: str(entry[key]) for key in PROVENANCE_KEYS if entry.get(key)}
     if provenance:
         settings["provenance"] = provenance

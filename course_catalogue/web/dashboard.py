@@ -198,7 +198,9 @@ def upload(source_id: str) -> ResponseReturnValue:
     found = harvests.changeable(actor, source_id)
     feed = read_feed(found)
     try:
-        published = harvests.push(actor, source_id, feed.content, feed.media_type, dry_run=True)
+        published = harvests.push(
+            actor, source_id, feed.content, feed.media_type, dry_run=True, filename=feed.filename
+        )
     except Conflict as exc:
         return _source_page(source_id, upload_error=str(exc))
     except QuotaExceeded as exc:

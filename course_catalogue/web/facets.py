@@ -45,6 +45,7 @@ FILTER_PARAMS = tuple(spec.name for spec in FACETS)
 KNOWN_PARAMS = frozenset(
     {
         "q",
+        "spelling",
         "page",
         "page_size",
         "sort",
@@ -62,6 +63,7 @@ KNOWN_PARAMS = frozenset(
 )
 """`lang` picks the language of labels (web.i18n) and `facets` which facets are counted; neither
 changes what is found. `match=any` finds courses with any of the words (`Query.any_words`).
+`spelling` (the API's /search: suggest, apply, off) says what to do with a misspelt search.
 `skills=<URI or label>,...` (and "teaches: a, b" in `q`) select values of the `skill` facet by name.
 The HTML page also reads `verbatim=true`: no spelling correction (`search.assist`)."""
 _TRUE = {"1", "true", "yes", "on"}

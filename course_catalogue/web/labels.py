@@ -107,7 +107,8 @@ FACET_NAMES = {
     "start": _l("Start date"),
     "provider": _l("Provider"),
     "ects": _l("Workload (ECTS)"),
-    "price": _l("Price"),
+    # the ranges compare amounts as stated, in each course's own currency (prices are not converted)
+    "price": _l("Price (in each course's currency)"),
     "funding": _l("Funding eligibility"),
     "skill": _l("Skill (ESCO)"),
 }

@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from course_catalogue.catalogue.errors import NotFound
 from course_catalogue.catalogue.permissions import can_read_run
 from course_catalogue.catalogue.runs import Outcome
+from course_catalogue.catalogue.sources import is_synthetic
 from course_catalogue.search.assist import assisted_search
 from course_catalogue.search.documents import course_facts, skill_fields
 from course_catalogue.search.errors import SearchError
@@ -113,6 +114,7 @@ def course(course_id: str) -> ResponseReturnValue:
         "course.html",
         stored=stored,
         source=source,
+        synthetic=source is not None and is_synthetic(source),
         originals=provenance.differences(stored.course),
         map=map_settings(),
         skills=skill_fields(course_facts(stored))["skill_links"],

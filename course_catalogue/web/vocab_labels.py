@@ -73,8 +73,27 @@ def schedule(code: str, lang: str = "en") -> str:
     return (_lookup("schedules", code, lang) if lang != "en" else None) or english
 
 
+_NOT_FURTHER_DEFINED = {"fr": "{field}, sans autre précision", "de": "{field}, nicht näher definiert"}
+_NOT_ELSEWHERE = {"fr": "{field}, autres", "de": "{field}, anderweitig nicht klassifiziert"}
+
+
 def isced(code: str, lang: str = "en") -> str:
-    """ISCED-F field name: broad and narrow fields are translated, detailed ones stay English."""
-    kind = {2: "isced_broad", 3: "isced_narrow"}.get(len(code))
+    """ISCED-F field name in `lang`, else English. Detailed fields of their own are in the table;
+    the others are named after their narrow field (see `_detailed`)."""
+    kind = {2: "isced_broad", 3: "isced_narrow", 4: "isced_detailed"}.get(len(code))
     translated = _lookup(kind, code, lang) if lang != "en" and kind else None
+    if translated is None and lang != "en" and len(code) == 4:
+        translated = _detailed(code, lang)
     return translated or vocab.isced_label(code)
+
+
+def _detailed(code: str, lang: str) -> str | None:
+    """A detailed code that is a narrow field's remainder: xx00, xx88, xx99 and 9999 are the
+    narrow xx0, xx8, xx9 and 999 (the broad field's remainders); xxx0 and xxx9 are the narrow
+    field "not further defined" and "not elsewhere classified"."""
+    narrow, last = code[:3], code[3]
+    if code[2:] in {"00", "88", "99"} or code == "9999":
+        return _lookup("isced_narrow", code[:2] + code[2], lang)
+    forms = {"0": _NOT_FURTHER_DEFINED, "9": _NOT_ELSEWHERE}.get(last)
+    field = _lookup("isced_narrow", narrow, lang)
+    return forms[lang].format(field=field) if forms and field and lang in forms else None

@@ -20,6 +20,7 @@ from course_catalogue.catalogue.eligibility import Scheme
 from course_catalogue.catalogue.model import course_id
 from course_catalogue.catalogue.runs import RunStatus
 from course_catalogue.catalogue.sources import FORMATS
+from course_catalogue.catalogue.staged_feeds import MAX_FILENAME, file_name
 from course_catalogue.catalogue.webhook_store import WebhookStore
 from course_catalogue.services.pipeline import HarvestSettings
 from course_catalogue.services.runtime import Services
@@ -304,6 +305,21 @@ def test_a_dry_run_changes_nothing_and_shows_the_record_diff(world: World) -> No
     assert after == before
     assert body["staged"]["sha256"] == hashlib.sha256(feed).hexdigest()
     assert body["staged"]["links"]["confirm"].endswith("/confirm")
+    assert body["staged"]["filename"] is None  # a raw body has no file name
+
+
+def test_a_multipart_push_keeps_the_file_name(world: World) -> None:
+    upload = {"file": (io.BytesIO(edx_csv(first_rows(3))), "feeds/autumn courses.csv", "text/csv")}
+    response = world.client.post(
+        f"/api/v1/sources/{SOURCE}/feed",
+        data=upload,
+        headers=world.auth("zed"),
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["staged"]["filename"] == "autumn courses.csv"  # the last path part
+    assert file_name("C:\\feeds\\b\tc\x00.csv") == "bc.csv"  # a Windows path, control characters
+    assert file_name("") is None and file_name("x" * 300) == "x" * MAX_FILENAME
 
 
 def test_confirm_publishes_exactly_the_staged_bytes(world: World) -> None:

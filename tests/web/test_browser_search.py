@@ -278,3 +278,41 @@ def test_phone_drawer_has_no_serious_accessibility_violations(browser: Any, base
         assert page.evaluate("() => document.activeElement.classList.contains('filters-button')")
     finally:
         page.close()
+
+
+@pytest.mark.parametrize(
+    ("lang", "help_label", "country"),
+    [
+        ("en", "Which postcodes work?", "Poland"),
+        ("fr", "Quels codes postaux", "Pologne"),
+        ("de", "Welche", "Polen"),
+    ],
+)
+def test_postcode_box_suggests_the_town_and_searches_near_it(
+    page: Any, geo_url: str, lang: str, help_label: str, country: str
+) -> None:
+    """A postcode typed in the place box: suggestions name code, town and country; choosing one
+    searches near that town; the countries whose postcodes work are listed under the box."""
+    page.add_init_script(path=str(AXE))
+    page.goto(geo_url + f"/?lang={lang}")
+    help_box = page.locator("details.place-help")
+    assert help_label in help_box.locator("summary").inner_text()
+    help_box.locator("summary").click()
+    assert country in help_box.inner_text()
+    box = page.locator("#place")
+    box.press_sequentially("31-00", delay=40)
+    page.wait_for_selector("#place-suggestions li[role=option]")
+    first = page.locator("#place-suggestions li[role=option]").first.inner_text()
+    assert first.startswith("31-00") and "Kraków" in first
+    shot(page, f"uisearch-12-postcode-suggestions-{lang}")
+    box.press("ArrowDown")
+    box.press("Enter")
+    page.wait_for_url("**near=**")
+    assert box.input_value().startswith("Kraków")
+    assert result_titles(page) == ["Nursing practice"]
+    page.wait_for_selector("#results-map .leaflet-interactive")
+    violations = axe_violations(page)
+    shot(page, f"uisearch-13-postcode-results-{lang}")
+    assert violations == [], describe(violations)
+    page.goto(geo_url + f"/?place=31-008&within_km=25&lang={lang}")  # typed, no suggestion chosen
+    assert result_titles(page) == ["Nursing practice"]

@@ -86,6 +86,8 @@ def test_upload_previews_then_confirm_publishes(world: World) -> None:
     status, html = _upload(client, feed, csrf=csrf)
     assert status == 200, html
     assert "nothing has changed yet" in html and "update <strong>1</strong>" in html
+    pending = client.get(f"/dashboard/sources/{SOURCE}").get_data(as_text=True)
+    assert '<strong class="code">courses.csv</strong>:' in pending  # the pending upload is named
     assert f"{rows[0][URL]}</span>" in html
     # the preview shows the changed element in words with its value now and after publishing
     before_after = html[html.index(f"{rows[0][URL]}</span>") :]

@@ -101,9 +101,37 @@ def test_unknown_places_and_postcodes_are_explained(geo: FlaskClient) -> None:
     response = geo.get("/?place=Zzyzzyxville")
     assert response.status_code == 400
     assert "No town called “Zzyzzyxville” is known" in response.get_data(as_text=True)
-    response = geo.get("/?place=69001")
+    response = geo.get("/?place=99999&lang=de")  # no covered country has it
     assert response.status_code == 400
-    assert "Postcodes cannot be looked up" in response.get_data(as_text=True)
+    text = response.get_data(as_text=True)
+    assert "Für die Postleitzahl „99999“ ist kein Ort bekannt" in text and "Frankreich, Griechenland" in text
+    assert "Vereinigtes Königreich" not in text  # its table has area letters only: not offered
+
+
+@pytest.mark.parametrize(
+    ("typed", "town"),
+    [
+        ("69002", "Lyon, France"),  # the most populous town with the code (Břeclav, CZ has 690 02)
+        ("69002 Lyon", "Lyon, France"),
+        ("F-69002", "Lyon, France"),
+        ("31-008 Kraków", "Kraków, Poland"),
+        ("31008, Poland", "Kraków, Poland"),
+        ("690 02, CZ", "Břeclav, Czechia"),
+    ],
+)
+def test_a_postcode_finds_its_town(geo: FlaskClient, typed: str, town: str) -> None:
+    html = geo.get("/", query_string={"place": typed, "within_km": "25"}).get_data(as_text=True)
+    assert f'value="{town}"' in html  # the box names the town the search is near
+    assert bool(titles(html)) is (town != "Břeclav, Czechia")  # places_world: Lyon and Kraków
+
+
+def test_postcode_suggestions_name_code_town_and_country(geo: FlaskClient) -> None:
+    body = geo.get("/places/suggest?q=6900").get_json()
+    texts = [s["text"] for s in body["suggestions"]]
+    assert texts[0] == "69001 Lyon, France" and "6900 Lugano, Switzerland" in texts
+    lyon = body["suggestions"][0]
+    html = geo.get("/", query_string={"place": lyon["text"], "near": lyon["value"], "within_km": "25"})
+    assert 'value="Lyon, France"' in html.get_data(as_text=True)
 
 
 def test_an_empty_place_box_clears_the_place(geo: FlaskClient) -> None:
@@ -153,3 +181,16 @@ def test_course_page_leads_with_key_facts_and_hides_codes(geo: FlaskClient) -> N
     assert "(0613)" not in html  # ISCED codes appear as labels only
     ended = geo.get("/api/v1/search?q=design+thinking&include_past=true").get_json()["hits"][0]
     assert "This course ended on" in geo.get(f"/courses/{ended['id']}").get_data(as_text=True)
+
+
+def test_a_town_found_by_another_name_shows_that_name(geo: FlaskClient) -> None:
+    """GeoNames' main names are often English ("Munich", "Vienna"): a town found by another of
+    its names shows that name too, as typed when typed in full, and choosing it still works."""
+    texts = [s["text"] for s in geo.get("/places/suggest?q=München&lang=de").get_json()["suggestions"]]
+    assert texts[0] == "Munich (München), Deutschland"
+    partial = geo.get("/places/suggest?q=Warscha&lang=en").get_json()["suggestions"][0]
+    assert partial["text"] == "Warsaw (Warschau), Poland"  # the stored (folded) name, capitalised
+    assert geo.get("/places/suggest?q=Lyo&lang=en").get_json()["suggestions"][0]["text"] == "Lyon, France"
+    chosen = geo.get("/places/suggest?q=München&lang=en").get_json()["suggestions"][0]
+    html = geo.get("/", query_string={"place": chosen["text"], "near": chosen["value"], "within_km": "25"})
+    assert titles(html.get_data(as_text=True)) == ["Projektmanagement kompakt"]

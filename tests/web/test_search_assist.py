@@ -35,6 +35,31 @@ def test_misspelt_words_are_corrected_with_a_link_to_the_typed_words(edx_client:
     assert 'value="machne lerning"' in verbatim
 
 
+def test_api_names_or_applies_the_correction(edx_client: FlaskClient) -> None:
+    right = total(edx_client, "machine learning")
+    api = "/api/v1/search"
+    typed = edx_client.get(api, query_string={"q": "machne lerning", "page_size": "3"}).get_json()
+    assert typed["did_you_mean"] == "machine learning" and typed["corrected_query"] is None
+    assert typed["query"]["q"] == "machne lerning" and "typed" not in typed["query"]
+    assert typed["total"] < right  # searched as sent: the engine's typo tolerance finds fewer
+    applied = edx_client.get(api, query_string={"q": "machne lerning", "spelling": "apply"}).get_json()
+    assert (applied["corrected_query"], applied["did_you_mean"]) == ("machine learning", None)
+    assert (applied["query"]["q"], applied["query"]["typed"], applied["total"]) == (
+        "machine learning",
+        "machne lerning",
+        right,
+    )
+    assert "machine+learning" in applied["links"]["self"]
+    off = edx_client.get(api, query_string={"q": "machne lerning", "spelling": "off"}).get_json()
+    assert (off["did_you_mean"], off["corrected_query"], off["total"]) == (None, None, typed["total"])
+    right_words = edx_client.get(api, query_string={"q": "machine learning"}).get_json()
+    assert right_words["did_you_mean"] is None and right_words["corrected_query"] is None
+    second = edx_client.get(api, query_string={"q": "machne lerning", "page": "2", "page_size": "3"})
+    assert second.get_json()["did_you_mean"] is None  # the first page only
+    bad = edx_client.get(api, query_string={"q": "x", "spelling": "maybe"})
+    assert bad.status_code == 400 and "spelling must be one of" in bad.get_json()["error"]["message"]
+
+
 def test_correct_words_are_not_corrected(edx_client: FlaskClient) -> None:
     assert "Showing results for" not in page(edx_client, "/?q=machine+learning")
     assert "Showing results for" not in page(edx_client, "/?q=courses")

@@ -13,6 +13,7 @@ from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
+from course_catalogue.catalogue.sources import is_synthetic
 from course_catalogue.mappings.spec import load_spec
 from course_catalogue.services.runtime import get_services
 from course_catalogue.web.cli import main
@@ -136,7 +137,11 @@ def test_load_samples_harvests_the_bundled_registry(app: Flask, runner: FlaskCli
         assert f"of source '{entry['id']}': succeeded" in output
         source = sources[entry["id"]]
         assert (source.mapping, source.name) == (entry["mapping"], entry["name"])
-        assert source.settings["provenance"]["commit"] == entry["commit"]
+        if entry.get("synthetic"):  # made up, so no origin to cite: labelled instead
+            assert is_synthetic(source) and "commit" not in entry and "synthetic" in entry["licence"]
+        else:
+            assert source.settings["provenance"]["commit"] == entry["commit"]
+            assert not is_synthetic(source)
         assert services.store.count_courses(source_id=entry["id"]) >= 1
     assert services.store.count_courses(source_id="edx") == EDX_COURSES
     # several countries, formats and languages: the first run fills the place and level facets
@@ -146,6 +151,31 @@ def test_load_samples_harvests_the_bundled_registry(app: Flask, runner: FlaskCli
     assert {"GBR", "FRA", "USA"} <= facets["country"]
     assert len(facets["city"]) >= 3 and len(facets["eqf"]) >= 3 and facets["region"]
     assert {"en", "fr", "es"} <= facets["language"]
+
+
+def test_first_run_default_search_has_current_places_and_labels_synthetic_courses(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    """Without `include_past` (the default page), the first run still fills the place and level
+    facets; each course of a synthetic source, and only those, says so in hits and records."""
+    run(runner, "load-samples")
+    client = app.test_client()
+    body = client.get("/api/v1/search?page_size=100").get_json()
+    facets = {facet["name"]: {value["value"] for value in facet["values"]} for facet in body["facets"]}
+    assert len(facets["country"]) >= 8 and len(facets["city"]) >= 10 and len(facets["eqf"]) >= 4
+    store = get_services(app).store
+    synthetic_sources = {s.id for s in store.list_sources() if is_synthetic(s)}
+    assert synthetic_sources == {"synthetic-europe"}
+    found = client.get("/api/v1/search?country=POL&page_size=5").get_json()["hits"]
+    assert found and all(hit["synthetic"] for hit in found)  # only the synthetic feed has Poland
+    real = client.get(
+        "/api/v1/search?q=calculus%20linear%20algebra&include_past=true&page_size=5"
+    ).get_json()["hits"]
+    assert real and not any(hit["synthetic"] for hit in real)
+    for hit in found + real:
+        record = client.get(hit["links"]["self"]).get_json()
+        source_id = record["provenance"]["source"]["id"]
+        assert record["synthetic"] is (source_id in synthetic_sources) is hit["synthetic"]
 
 
 def test_sources_add_list_and_runs_show(runner: FlaskCliRunner) -> None:

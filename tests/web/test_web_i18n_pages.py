@@ -69,7 +69,22 @@ def test_vocabulary_labels_per_language() -> None:
     assert vl.mode("online", "fr") == "En ligne"
     assert vl.schedule("full-time", "de") == "Vollzeit"
     assert vl.isced("06", "de").startswith("Informations")
-    assert vl.isced("0613", "de") == vl.isced("0613", "en")  # narrower fields stay English
+    assert vl.isced("0613", "de") == "Software- und Applikationsentwicklung und -analyse"
+    assert vl.isced("0610", "fr").endswith(", sans autre précision")  # named after its narrow field
+    assert vl.isced("0619", "de") == vl.isced("061", "de") + ", anderweitig nicht klassifiziert"
+    assert vl.isced("0688", "fr") == vl.isced("068", "fr") and vl.isced("9999", "de") == vl.isced("999", "de")
+    assert vl.isced("0613", "it") == vl.isced("0613", "en")  # no Italian table: English
+
+
+def test_every_detailed_isced_field_is_translated() -> None:
+    from course_catalogue.catalogue.vocabularies import isced_fields
+
+    detailed = [code for code in isced_fields() if len(code) == 4]
+    assert len(detailed) == 150
+    same_word = {"fr": {"0812", "1014"}, "de": set()}  # "Horticulture", "Sports" in French too
+    for lang in ("fr", "de"):
+        english = [c for c in detailed if vl.isced(c, lang) == vl.isced(c, "en") and c not in same_word[lang]]
+        assert english == [], lang
     assert vl.country("XXX", "de") == "XXX"
 
 
