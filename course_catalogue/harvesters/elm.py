@@ -67,7 +67,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import pyoxigraph as ox
 from lxml import etree
@@ -75,7 +75,7 @@ from lxml import html as lxml_html
 
 from course_catalogue.catalogue.errors import ConfigurationError, ParseError
 from course_catalogue.catalogue.runs import Issue, Severity
-from course_catalogue.harvesters.base import Gathered
+from course_catalogue.harvesters.base import Feed, Gathered, feed_stream
 from course_catalogue.harvesters.json import depth_exceeded
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.jsonld_keys import UndefinedKeys, UnreadPath
@@ -149,7 +149,7 @@ def reading_of(spec: MappingSpec) -> RdfReading:
 class RdfHarvester:
     """Reads RDF feeds whose spec names the record classes (see the module docstring for the rules)."""
 
-    def gather(self, data: bytes, spec: MappingSpec) -> Iterator[Gathered]:
+    def gather(self, data: Feed, spec: MappingSpec) -> Iterator[Gathered]:
         reader = spec.reader or {}
         limits = Limits.from_reader(reader)
         reading = reading_of(spec)
@@ -182,7 +182,7 @@ ElmRdfHarvester = RdfHarvester
 """The name of format "elm-rdf"'s harvester before RDF specs named their record classes."""
 
 
-def _syntax(data: bytes, configured: Any) -> str:
+def _syntax(data: Feed, configured: Any) -> str:
     if configured is not None:
         if configured not in SYNTAX_NAMES:
             raise ConfigurationError(
@@ -207,7 +207,7 @@ Overfull = dict[str, dict[str, None]]
 
 
 def read_graph(
-    data: bytes,
+    data: Feed,
     syntax: str,
     max_values: int = MAX_VALUES_PER_PROPERTY,
     reading: RdfReading | None = None,
@@ -226,14 +226,19 @@ def read_graph(
     cost 3.2 billion comparisons (62 s) and a 3 MB push stalled the server."""
     reading = reading or default_reading()
     dropped = reading.dropped
+    # JSON-LD (and HTML pages) are read whole: their contexts are replaced and their keys checked
+    # before parsing. Turtle and RDF/XML are parsed as a stream over the feed (see `feed_stream`).
+    source: Feed | BinaryIO
     if syntax == "html":
-        data, syntax = _offline_jsonld(json_ld_blocks(data), reading, undefined), "json-ld"
+        source, syntax = _offline_jsonld(json_ld_blocks(_whole(data)), reading, undefined), "json-ld"
     elif syntax == "json-ld":
-        data = _offline_jsonld(data, reading, undefined)
-    elif data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    if syntax == "rdf-xml":
-        check_rdfxml_doctype(data)
+        source = _offline_jsonld(_whole(data), reading, undefined)
+    else:
+        if syntax == "rdf-xml":
+            check_rdfxml_doctype(data)
+        source = feed_stream(data)
+        if data.startswith(b"\xef\xbb\xbf"):
+            source.read(3)
     graph = Graph()
     out = graph.out
     typed: dict[str, None] = {}
@@ -245,7 +250,7 @@ def read_graph(
     collecting = gc.isenabled()
     gc.disable()  # the loop makes no garbage cycles, only a growing index the GC would re-scan
     try:
-        for quad in ox.parse(data, SYNTAXES[syntax], base_iri=base):
+        for quad in ox.parse(source, SYNTAXES[syntax], base_iri=base):
             subject, obj = quad.subject, quad.object
             kind = type(subject)
             if kind is named:
@@ -310,7 +315,7 @@ _REFERENCE = re.compile(rb"&([A-Za-z_:][-A-Za-z0-9._:]*);")
 _PROLOG_CHUNK = 1 << 16
 
 
-def check_rdfxml_doctype(data: bytes) -> None:
+def check_rdfxml_doctype(data: Feed) -> None:
     """Refuse RDF/XML entity declarations that could amplify, wherever they sit in the document.
 
     pyoxigraph expands declarations eagerly (nine nested levels: a 1 GB string, 16 s) and reads a
@@ -363,7 +368,7 @@ def check_rdfxml_doctype(data: bytes) -> None:
         )
 
 
-def _prolog(data: bytes) -> Any:
+def _prolog(data: Feed) -> Any:
     """lxml's docinfo of `data`, read up to the root's start tag (in chunks, never further);
     None when there is no root element. ParseError when the prolog is not well-formed XML (an
     error after the root's start, in the rest of its chunk, is pyoxigraph's to find)."""
@@ -415,6 +420,11 @@ def json_ld_blocks(page: bytes) -> bytes:
     if not documents:
         raise ParseError('the page has no JSON-LD block (<script type="application/ld+json">)')
     return json.dumps(documents, ensure_ascii=False).encode("utf-8")
+
+
+def _whole(data: Feed) -> bytes:
+    """The feed as one `bytes` object (a copy of a mapped file: the feed size cap bounds it)."""
+    return data if isinstance(data, bytes) else data[:]
 
 
 def _offline_jsonld(data: bytes, reading: RdfReading, undefined: UndefinedKeys | None = None) -> bytes:

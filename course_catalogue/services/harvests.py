@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from pathlib import Path
 
 from course_catalogue.catalogue.changes import ChangeSink, HarvestDiff
 from course_catalogue.catalogue.permissions import can_change_source, is_admin
@@ -21,6 +22,7 @@ from course_catalogue.catalogue.runs import RunReport
 from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.staged_feeds import StagedFeedStore, StagedQuota
 from course_catalogue.catalogue.store import CatalogueStore
+from course_catalogue.harvesters.base import Feed, open_feed
 from course_catalogue.services import publish
 from course_catalogue.services.actors import Actor
 from course_catalogue.services.errors import InvalidInput, PermissionDenied
@@ -68,7 +70,7 @@ class HarvestService:
         )
 
     def harvest(
-        self, actor: Actor, source: Source, *, data: bytes | None = None, dry_run: bool = False
+        self, actor: Actor, source: Source, *, data: Feed | None = None, dry_run: bool = False
     ) -> HarvestAttempt:
         """Register (or update) `source` as given and harvest it: `data` when given, else its URL;
         one run per source at a time (a busy source: `HarvestAttempt.report` None). A dry run
@@ -88,6 +90,14 @@ class HarvestService:
             settings=self.settings,
             record=not dry_run,
         )
+
+    def harvest_file(
+        self, actor: Actor, source: Source, path: Path, *, dry_run: bool = False
+    ) -> HarvestAttempt:
+        """`harvest` of the feed file at `path`, mapped into memory rather than read whole (a
+        feed of gigabytes is paged in as the reader streams it; see `harvesters.base.open_feed`)."""
+        with open_feed(path) as data:
+            return self.harvest(actor, source, data=data, dry_run=dry_run)
 
     def confirm(self, actor: Actor, source_id: str, staged_id: str) -> Confirmed:
         """Publish exactly the bytes of a staged dry run (the mapping is applied again)."""
