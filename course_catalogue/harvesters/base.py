@@ -53,7 +53,16 @@ and `allow_private`, timeouts, transport)."""
 class MappedFeed(mmap.mmap):
     """A feed file mapped read-only into memory (see `open_feed`): bytes-like for what readers
     ask of a feed (length, slices, `find`, `memoryview`, `re`) plus the two `bytes` methods
-    they use that `mmap` lacks, each without copying the file."""
+    they use that `mmap` lacks, each without copying the file.
+
+    Pages a reader touches count in the process's resident memory until they are unmapped:
+    `release()` drops them (they stay in the kernel's page cache and fault back in when touched
+    again), which the streams of `feed_stream` do as they go, so reading a feed of gigabytes
+    leaves the resident set bounded."""
+
+    def release(self) -> None:
+        """Drop the mapped pages from the resident set (the data stays readable)."""
+        self.madvise(mmap.MADV_DONTNEED)
 
     def startswith(self, prefix: bytes | tuple[bytes, ...]) -> bool:
         prefixes = (prefix,) if isinstance(prefix, bytes) else prefix
@@ -75,6 +84,7 @@ class MappedFeed(mmap.mmap):
 
 
 _CHUNK = 1 << 20
+_RELEASE_EVERY = 32 << 20  # bytes a stream reads between two `MappedFeed.release()`
 
 Feed = bytes | MappedFeed
 """What a harvester reads: a feed's bytes, or a mapped feed file (`open_feed`)."""
@@ -105,6 +115,18 @@ def feed_stream(data: Feed) -> BinaryIO:
     return io.BufferedReader(_MappedRaw(data), buffer_size=1 << 16)
 
 
+def feed_chunks(data: Feed, size: int) -> Iterator[tuple[int, memoryview]]:
+    """(offset, bytes) of the feed in consecutive chunks of `size` bytes, without copying; a
+    mapped feed's pages are released as the chunks go by (see `MappedFeed.release`)."""
+    with memoryview(data) as view:
+        released = 0
+        for start in range(0, len(view), size):
+            yield start, view[start : start + size]
+            if isinstance(data, MappedFeed) and start >= released + _RELEASE_EVERY:
+                data.release()
+                released = start
+
+
 class _MappedRaw(io.RawIOBase):
     """A read-only raw stream over a mapped feed with a position of its own (several passes over
     one feed must not share the mmap's position)."""
@@ -112,6 +134,7 @@ class _MappedRaw(io.RawIOBase):
     def __init__(self, mapped: MappedFeed) -> None:
         self._mapped = mapped
         self._position = 0
+        self._released = 0
 
     def readable(self) -> bool:
         return True
@@ -121,6 +144,9 @@ class _MappedRaw(io.RawIOBase):
         chunk = self._mapped[self._position : self._position + len(view)]
         view[: len(chunk)] = chunk
         self._position += len(chunk)
+        if self._position >= self._released + _RELEASE_EVERY:
+            self._mapped.release()
+            self._released = self._position
         return len(chunk)
 
 

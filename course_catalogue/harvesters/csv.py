@@ -36,7 +36,7 @@ import charset_normalizer
 from course_catalogue.catalogue.errors import ParseError
 from course_catalogue.catalogue.jsontext import dumps_bytes
 from course_catalogue.catalogue.runs import Issue, Severity
-from course_catalogue.harvesters.base import Feed, Gathered, feed_stream
+from course_catalogue.harvesters.base import Feed, Gathered, feed_chunks, feed_stream
 from course_catalogue.mappings.csv_options import MAX_CELL_CHARS, CsvOptions
 from course_catalogue.mappings.items import CSV_ROW, RawItem
 
@@ -94,13 +94,11 @@ def _first_invalid_byte(data: Feed, encoding: str) -> int | None:
     """Offset of the first undecodable byte, or None. Decodes in chunks and keeps no text, so a
     large feed is never held as one big string."""
     decoder = codecs.getincrementaldecoder(encoding)("strict")
-    view = memoryview(data)
-    start, chunk = 0, view[:0]
+    start, chunk = 0, memoryview(b"")
     try:
-        for start in range(0, len(view), _CHUNK):
-            chunk = view[start : start + _CHUNK]
+        for start, chunk in feed_chunks(data, _CHUNK):  # noqa: B007 (the except clause reads it)
             decoder.decode(chunk)
-        start, chunk = len(view), view[:0]
+        start, chunk = len(data), memoryview(b"")
         decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
         carried = len(exc.object) - len(chunk)  # bytes of an earlier chunk the decoder held back

@@ -81,7 +81,7 @@ from lxml import html as lxml_html
 
 from course_catalogue.catalogue.errors import ConfigurationError, ParseError
 from course_catalogue.catalogue.runs import Issue, Severity
-from course_catalogue.harvesters.base import Feed, Gathered, feed_stream
+from course_catalogue.harvesters.base import Feed, Gathered, MappedFeed, feed_stream
 from course_catalogue.harvesters.json import depth_exceeded
 from course_catalogue.harvesters.rdf_spool import LazyOverfull, Referrers, SpooledGraph
 from course_catalogue.mappings.items import RawItem
@@ -378,6 +378,8 @@ def check_rdfxml_doctype(data: Feed) -> None:
             raise ParseError("the feed declares a parameter entity (<!ENTITY %); those are refused")
         else:
             entities += 1
+    if isinstance(data, MappedFeed):
+        data.release()  # the scan touched every page of the file
     if not doctypes and not entities:
         return
     docinfo = _prolog(data)

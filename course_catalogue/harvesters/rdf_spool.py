@@ -30,7 +30,7 @@ from typing import Any
 
 from course_catalogue.mappings.rdf_graph import RDF_TYPE, Lit, Term, Triple
 
-CACHED_SUBJECTS = 50_000
+CACHED_SUBJECTS = 20_000
 """Subjects kept after reading (the organisations, places and concepts records share); the cache
 is emptied when full: reading again is correct, only slower."""
 _BATCH = 50_000  # triples per insert
@@ -109,7 +109,7 @@ class SpooledGraph:
         None when `s` is no subject."""
         cached = self._cache.get(s)
         if cached is not None:
-            return cached
+            return cached or None  # {}: known to be no subject (a concept IRI records share)
         props: Props = {}
         members: dict[str, set[str]] = {}
         limit = self._max_values
@@ -124,12 +124,10 @@ class SpooledGraph:
                     props[p].append(decode(o))
                 else:
                     self.overfull.setdefault(s, {})[p] = None
-        if not props:
-            return None
         if len(self._cache) >= CACHED_SUBJECTS:
             self._cache.clear()
         self._cache[s] = props
-        return props
+        return props or None
 
     def types(self, s: str) -> list[Term]:
         props = self.props(s)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from course_catalogue.harvesters.base import MappedFeed, feed_stream, harvester_for, open_feed
+from course_catalogue.harvesters.base import MappedFeed, feed_chunks, feed_stream, harvester_for, open_feed
 from course_catalogue.mappings.spec import load_spec
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -93,3 +93,16 @@ def test_an_empty_file_is_an_empty_feed(tmp_path: Path) -> None:
     path.write_bytes(b"")
     with open_feed(path) as data:
         assert data == b""
+
+
+def test_released_pages_read_back_and_chunks_cover_the_feed(tmp_path: Path) -> None:
+    content = bytes(range(256)) * 5000
+    path = tmp_path / "feed.bin"
+    path.write_bytes(content)
+    with open_feed(path) as mapped:
+        assert isinstance(mapped, MappedFeed)
+        assert mapped[:100] == content[:100]
+        mapped.release()
+        assert mapped[:] == content
+        assert b"".join(bytes(chunk) for _, chunk in feed_chunks(mapped, 4096)) == content
+        assert [start for start, _ in feed_chunks(mapped, 500_000)] == [0, 500_000, 1_000_000]
