@@ -11,6 +11,12 @@ A harvester only reads; it never maps, validates or stores. Its two kinds of tro
 An ERROR reader issue means the reader could not reconstruct the record faithfully: the pipeline
 must not map it, and since its identity is then unknown, the run must not withdraw anything.
 
+How a feed reaches a reader (`Feed`): the bytes of a download or upload, or a file mapped into
+memory (`open_feed`, a `MappedFeed`), so a feed of gigabytes is paged in by the kernel as a reader
+streams it instead of being copied into the process. Readers use the bytes API both share (`len`,
+slices, `startswith`, `count`, `memoryview`, `re`) and read it as a stream through `feed_stream`,
+never `io.BytesIO(data)` (which would copy a mapped file whole).
+
 A feed without any record is unusable, whatever its format: a complete feed that lists nothing
 would withdraw every course of its source. Each harvester says so in its own words; the harvesters
 `harvester_for` hands out enforce it for every format (`NonEmpty`), so a new harvester cannot
@@ -20,9 +26,13 @@ forget it.
 from __future__ import annotations
 
 import importlib
+import io
+import mmap
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from course_catalogue.catalogue.errors import ConfigurationError, ParseError
 from course_catalogue.catalogue.formats import FORMATS
@@ -38,6 +48,106 @@ FetcherFactory = Callable[[int], "Fetcher"]
 """Makes the fetcher a harvester that fetches further documents (web pages) uses, given the size
 cap per document: built by the caller from the same settings as the feed's own fetch (SSRF guard
 and `allow_private`, timeouts, transport)."""
+
+
+class MappedFeed(mmap.mmap):
+    """A feed file mapped read-only into memory (see `open_feed`): bytes-like for what readers
+    ask of a feed (length, slices, `find`, `memoryview`, `re`) plus the two `bytes` methods
+    they use that `mmap` lacks, each without copying the file.
+
+    Pages a reader touches count in the process's resident memory until they are unmapped:
+    `release()` drops them (they stay in the kernel's page cache and fault back in when touched
+    again), which the streams of `feed_stream` do as they go, so reading a feed of gigabytes
+    leaves the resident set bounded."""
+
+    def release(self) -> None:
+        """Drop the mapped pages from the resident set (the data stays readable)."""
+        self.madvise(mmap.MADV_DONTNEED)
+
+    def startswith(self, prefix: bytes | tuple[bytes, ...]) -> bool:
+        prefixes = (prefix,) if isinstance(prefix, bytes) else prefix
+        longest = max((len(p) for p in prefixes), default=0)
+        return self[:longest].startswith(prefixes)
+
+    def count(self, sub: bytes, start: int = 0, end: int | None = None) -> int:
+        """Occurrences of `sub` in `self[start:end]`, counted in chunks."""
+        end = len(self) if end is None else min(end, len(self))
+        found, step = 0, max(_CHUNK, 2 * len(sub))
+        position = start
+        while position < end:
+            stop = min(end, position + step)
+            # overlap by len(sub) - 1 so an occurrence across two chunks is counted once
+            chunk = self[position : min(end, stop + len(sub) - 1)]
+            found += chunk.count(sub) - chunk[stop - position :].count(sub)
+            position = stop
+        return found
+
+
+_CHUNK = 1 << 20
+_RELEASE_EVERY = 32 << 20  # bytes a stream reads between two `MappedFeed.release()`
+
+Feed = bytes | MappedFeed
+"""What a harvester reads: a feed's bytes, or a mapped feed file (`open_feed`)."""
+
+
+@contextmanager
+def open_feed(path: str | Path) -> Iterator[Feed]:
+    """The file at `path` as a feed, mapped read-only for the `with` block (an empty file is
+    `b""`: nothing to map). The mapping must not outlive the block: readers are done by then."""
+    with open(path, "rb") as file:
+        size = file.seek(0, io.SEEK_END)
+        if size == 0:
+            yield b""
+            return
+        mapped = MappedFeed(file.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            mapped.madvise(mmap.MADV_SEQUENTIAL)  # readers stream: read ahead, drop pages behind
+            yield mapped
+        finally:
+            mapped.close()
+
+
+def feed_stream(data: Feed) -> BinaryIO:
+    """A new binary stream over the whole feed, from its start, copying nothing: `io.BytesIO`
+    shares a `bytes` object's buffer; a mapped file is read through its own position."""
+    if isinstance(data, bytes):
+        return io.BytesIO(data)
+    return io.BufferedReader(_MappedRaw(data), buffer_size=1 << 16)
+
+
+def feed_chunks(data: Feed, size: int) -> Iterator[tuple[int, memoryview]]:
+    """(offset, bytes) of the feed in consecutive chunks of `size` bytes, without copying; a
+    mapped feed's pages are released as the chunks go by (see `MappedFeed.release`)."""
+    with memoryview(data) as view:
+        released = 0
+        for start in range(0, len(view), size):
+            yield start, view[start : start + size]
+            if isinstance(data, MappedFeed) and start >= released + _RELEASE_EVERY:
+                data.release()
+                released = start
+
+
+class _MappedRaw(io.RawIOBase):
+    """A read-only raw stream over a mapped feed with a position of its own (several passes over
+    one feed must not share the mmap's position)."""
+
+    def __init__(self, mapped: MappedFeed) -> None:
+        self._mapped = mapped
+        self._position = 0
+        self._released = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        chunk = self._mapped[self._position : self._position + len(view)]
+        view[: len(chunk)] = chunk
+        self._position += len(chunk)
+        if self._position >= self._released + _RELEASE_EVERY:
+            self._mapped.release()
+            self._released = self._position
+        return len(chunk)
 
 
 @dataclass(frozen=True)
@@ -61,7 +171,7 @@ class Gathered:
 class Harvester(Protocol):
     """Reads one feed format. Stateless: one instance may serve many runs."""
 
-    def gather(self, data: bytes, spec: MappingSpec) -> Iterator[Gathered]:
+    def gather(self, data: Feed, spec: MappingSpec) -> Iterator[Gathered]:
         """Yield the feed's records in document order; raise ParseError if the feed is unusable.
 
         `spec.reader` holds format-specific reader options (e.g. CSV delimiter or encoding).
@@ -142,7 +252,7 @@ class NonEmpty:
 
     harvester: Harvester
 
-    def gather(self, data: bytes, spec: MappingSpec) -> Iterator[Gathered]:
+    def gather(self, data: Feed, spec: MappingSpec) -> Iterator[Gathered]:
         found = False
         for gathered in self.harvester.gather(data, spec):
             found = True

@@ -36,7 +36,7 @@ import charset_normalizer
 from course_catalogue.catalogue.errors import ParseError
 from course_catalogue.catalogue.jsontext import dumps_bytes
 from course_catalogue.catalogue.runs import Issue, Severity
-from course_catalogue.harvesters.base import Gathered
+from course_catalogue.harvesters.base import Feed, Gathered, feed_chunks, feed_stream
 from course_catalogue.mappings.csv_options import MAX_CELL_CHARS, CsvOptions
 from course_catalogue.mappings.items import CSV_ROW, RawItem
 
@@ -59,14 +59,14 @@ _BOMS = (  # UTF-32 first: its little-endian mark begins with the UTF-16 one
 )
 
 
-def detect_encoding(data: bytes) -> str:
+def detect_encoding(data: Feed) -> str:
     """The feed's text encoding: BOM, else strict UTF-8, else charset-normalizer; ParseError if none fits."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             return encoding
     if _first_invalid_byte(data, "utf-8") is None:
         return "utf-8"
-    best = charset_normalizer.from_bytes(data).best()
+    best = charset_normalizer.from_bytes(data if isinstance(data, bytes) else data[:]).best()
     if best is None:
         raise ParseError(
             "could not tell the feed's text encoding: it does not look like text (is it really CSV?); "
@@ -75,7 +75,7 @@ def detect_encoding(data: bytes) -> str:
     return str(best.encoding)
 
 
-def check_decodable(data: bytes, encoding: str) -> None:
+def check_decodable(data: Feed, encoding: str) -> None:
     """ParseError naming the line of the first byte sequence that is not valid in `encoding`."""
     offset = _first_invalid_byte(data, encoding)
     if offset is None:
@@ -90,17 +90,15 @@ def check_decodable(data: bytes, encoding: str) -> None:
     )
 
 
-def _first_invalid_byte(data: bytes, encoding: str) -> int | None:
+def _first_invalid_byte(data: Feed, encoding: str) -> int | None:
     """Offset of the first undecodable byte, or None. Decodes in chunks and keeps no text, so a
     large feed is never held as one big string."""
     decoder = codecs.getincrementaldecoder(encoding)("strict")
-    view = memoryview(data)
-    start, chunk = 0, view[:0]
+    start, chunk = 0, memoryview(b"")
     try:
-        for start in range(0, len(view), _CHUNK):
-            chunk = view[start : start + _CHUNK]
+        for start, chunk in feed_chunks(data, _CHUNK):  # noqa: B007 (the except clause reads it)
             decoder.decode(chunk)
-        start, chunk = len(view), view[:0]
+        start, chunk = len(data), memoryview(b"")
         decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
         carried = len(exc.object) - len(chunk)  # bytes of an earlier chunk the decoder held back
@@ -108,7 +106,7 @@ def _first_invalid_byte(data: bytes, encoding: str) -> int | None:
     return None
 
 
-def sniff_delimiter(data: bytes, encoding: str) -> str:
+def sniff_delimiter(data: Feed, encoding: str) -> str:
     """The delimiter csv.Sniffer finds among , ; TAB | in the first 64 KiB; "," when it cannot tell."""
     sample = codecs.getincrementaldecoder(encoding)("replace").decode(data[:_SNIFF_BYTES])
     if len(data) > _SNIFF_BYTES and "\n" in sample:
@@ -128,7 +126,7 @@ def sniff_delimiter(data: bytes, encoding: str) -> str:
 class CsvHarvester:
     """Harvester for format "csv". Streams: memory grows with the largest row, not the feed."""
 
-    def gather(self, data: bytes, spec: Any) -> Iterator[Gathered]:
+    def gather(self, data: Feed, spec: Any) -> Iterator[Gathered]:
         options = CsvOptions.from_reader(getattr(spec, "reader", None))
         encoding = options.encoding or detect_encoding(data)
         check_decodable(data, encoding)
@@ -137,7 +135,7 @@ class CsvHarvester:
         if csv.field_size_limit() < hard_limit:
             csv.field_size_limit(hard_limit)
         # newline="" hands line endings to the csv module, as it requires for quoted multi-line cells.
-        text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, errors="strict", newline="")
+        text = io.TextIOWrapper(feed_stream(data), encoding=encoding, errors="strict", newline="")
         lines = _narrow_lines(text, delimiter, options.max_columns)
         reader = csv.reader(lines, delimiter=delimiter, quotechar=options.quotechar, strict=False)
         rows = _numbered_rows(reader, encoding)

@@ -48,8 +48,13 @@ Reading rules (the contract the tests pin down); the spec's `[reader]` table is 
   JSON-LD nested deeper than MAX_JSONLD_DEPTH (64) is a ParseError. Reading is linear in the
   triples, however they are spread over subjects and properties.
 
-The whole graph is held in memory: RDF gives no record boundaries, a learning opportunity's
-specification may sit anywhere in the file. The feed size cap (MAX_FEED_BYTES) bounds it.
+RDF gives no record boundaries (a learning opportunity's specification may sit anywhere in the
+file), so every triple is indexed before the first record is cut. A Turtle or RDF/XML feed of up
+to SPOOL_FEED_BYTES is indexed in memory (about nine times the feed); a larger one is parsed as a
+stream into a temporary SQLite file (`rdf_spool.SpooledGraph`) and its records are cut from there,
+the same items in the same order, in memory bounded whatever the feed's size. JSON-LD (and HTML
+pages) are read whole in every case: their contexts are replaced and their keys checked on the
+parsed document before the RDF parser sees it, so the feed size cap bounds them.
 
 Parser choice: pyoxigraph (Rust), measured here on a synthetic Turtle feed of 10k opportunities
 (450k triples, 19 MB): pyoxigraph parses and hands every triple to Python at 600-830k triples/s
@@ -64,10 +69,11 @@ from __future__ import annotations
 import gc
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Container, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import pyoxigraph as ox
 from lxml import etree
@@ -75,8 +81,9 @@ from lxml import html as lxml_html
 
 from course_catalogue.catalogue.errors import ConfigurationError, ParseError
 from course_catalogue.catalogue.runs import Issue, Severity
-from course_catalogue.harvesters.base import Gathered
+from course_catalogue.harvesters.base import Feed, Gathered, MappedFeed, feed_stream
 from course_catalogue.harvesters.json import depth_exceeded
+from course_catalogue.harvesters.rdf_spool import LazyOverfull, Referrers, SpooledGraph
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.jsonld_keys import UndefinedKeys, UnreadPath
 from course_catalogue.mappings.rdf_graph import (
@@ -107,6 +114,12 @@ MAX_VALUES_PER_PROPERTY = 10_000
 """Default `reader.max_values_per_property`: values one subject may have for one property; a
 record reaching a subject with more is reported, not processed."""
 _SCAN = 8  # values of one subject and property found by a list scan; beyond, by a set
+SPOOL_FEED_BYTES = 32 * 1024 * 1024
+"""A Turtle or RDF/XML feed larger than this is indexed in a temporary SQLite file, not in memory
+(the in-memory index of a 32 MB feed is ~300 MB; spooling costs more CPU per triple)."""
+BLANK_SIGNATURES_KEPT = 100_000
+"""Blank-node signatures remembered while cutting a spooled feed's records (recomputed when
+forgotten: they are content hashes), so the memo does not grow with the feed."""
 
 SYNTAXES: Mapping[str, ox.RdfFormat] = {
     "turtle": ox.RdfFormat.TURTLE,
@@ -149,11 +162,15 @@ def reading_of(spec: MappingSpec) -> RdfReading:
 class RdfHarvester:
     """Reads RDF feeds whose spec names the record classes (see the module docstring for the rules)."""
 
-    def gather(self, data: bytes, spec: MappingSpec) -> Iterator[Gathered]:
+    def gather(self, data: Feed, spec: MappingSpec) -> Iterator[Gathered]:
         reader = spec.reader or {}
         limits = Limits.from_reader(reader)
         reading = reading_of(spec)
         syntax = _syntax(data, reader.get("syntax"))
+        if syntax in ("turtle", "rdf-xml") and len(data) > SPOOL_FEED_BYTES:
+            with spool_graph(data, syntax, limits.values, reading, reader.get("base")) as spooled:
+                yield from itemise(spooled, [], limits, None, reading)
+            return
         undefined = UndefinedKeys()
         graph, order, overfull = read_graph(
             data, syntax, limits.values, reading, reader.get("base"), undefined=undefined
@@ -182,7 +199,7 @@ ElmRdfHarvester = RdfHarvester
 """The name of format "elm-rdf"'s harvester before RDF specs named their record classes."""
 
 
-def _syntax(data: bytes, configured: Any) -> str:
+def _syntax(data: Feed, configured: Any) -> str:
     if configured is not None:
         if configured not in SYNTAX_NAMES:
             raise ConfigurationError(
@@ -207,7 +224,7 @@ Overfull = dict[str, dict[str, None]]
 
 
 def read_graph(
-    data: bytes,
+    data: Feed,
     syntax: str,
     max_values: int = MAX_VALUES_PER_PROPERTY,
     reading: RdfReading | None = None,
@@ -225,49 +242,30 @@ def read_graph(
     that list alone. The scan for every value made one subject with 80,000 values of one property
     cost 3.2 billion comparisons (62 s) and a 3 MB push stalled the server."""
     reading = reading or default_reading()
-    dropped = reading.dropped
+    # JSON-LD (and HTML pages) are read whole: their contexts are replaced and their keys checked
+    # before parsing. Turtle and RDF/XML are parsed as a stream over the feed (see `feed_stream`).
+    source: Feed | BinaryIO
     if syntax == "html":
-        data, syntax = _offline_jsonld(json_ld_blocks(data), reading, undefined), "json-ld"
+        source, syntax = _offline_jsonld(json_ld_blocks(_whole(data)), reading, undefined), "json-ld"
     elif syntax == "json-ld":
-        data = _offline_jsonld(data, reading, undefined)
-    elif data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    if syntax == "rdf-xml":
-        check_rdfxml_doctype(data)
+        source = _offline_jsonld(_whole(data), reading, undefined)
+    else:
+        if syntax == "rdf-xml":
+            check_rdfxml_doctype(data)
+        source = feed_stream(data)
+        if data.startswith(b"\xef\xbb\xbf"):
+            source.read(3)
     graph = Graph()
     out = graph.out
     typed: dict[str, None] = {}
     overfull: Overfull = {}
     crowded: dict[int, set[Term]] = {}  # id(values list) -> its members, once it outgrows _SCAN
     # Hundreds of thousands of triples: the loop keeps its names local and creates no dict or
-    # list it does not keep (setdefault would build one per triple). Same index as `term` gives.
-    named, blank, literal = ox.NamedNode, ox.BlankNode, ox.Literal
+    # list it does not keep (setdefault would build one per triple).
     collecting = gc.isenabled()
     gc.disable()  # the loop makes no garbage cycles, only a growing index the GC would re-scan
     try:
-        for quad in ox.parse(data, SYNTAXES[syntax], base_iri=base):
-            subject, obj = quad.subject, quad.object
-            kind = type(subject)
-            if kind is named:
-                s = subject.value
-            elif kind is blank:
-                s = "_:" + subject.value
-            else:
-                continue  # RDF-star quoted triple: not used by ELM
-            p = quad.predicate.value
-            kind = type(obj)
-            o: Term
-            if kind is named:
-                o = obj.value
-            elif kind is literal:
-                lexical = obj.value
-                if len(lexical) > MAX_LITERAL_CHARS or p in dropped:
-                    continue
-                o = Lit(lexical, obj.language, obj.datatype.value)
-            elif kind is blank:
-                o = "_:" + obj.value
-            else:
-                continue
+        for s, p, o in _triples(source, syntax, base, reading.dropped):
             props = out.get(s)
             if props is None:
                 props = out[s] = {}
@@ -292,12 +290,59 @@ def read_graph(
                         overfull.setdefault(s, {})[p] = None
             if p == RDF_TYPE:
                 typed[s] = None
-    except SyntaxError as exc:
-        raise ParseError(f"not valid {syntax.upper()}: {exc}") from exc
     finally:
         if collecting:
             gc.enable()
     return graph, list(typed), overfull
+
+
+def _triples(
+    source: bytes | BinaryIO, syntax: str, base: str | None, dropped: frozenset[str]
+) -> Iterator[Triple]:
+    """The feed's triples in document order, in index form (as `rdf_graph.term` gives), without
+    RDF-star quoted triples (not used by ELM), literals longer than MAX_LITERAL_CHARS and values
+    of `dropped` predicates; ParseError with the parser's message on a syntax error."""
+    named, blank, literal = ox.NamedNode, ox.BlankNode, ox.Literal
+    try:
+        for quad in ox.parse(source, SYNTAXES[syntax], base_iri=base):
+            subject, obj = quad.subject, quad.object
+            kind = type(subject)
+            if kind is named:
+                s = subject.value
+            elif kind is blank:
+                s = "_:" + subject.value
+            else:
+                continue
+            p = quad.predicate.value
+            kind = type(obj)
+            if kind is named:
+                yield s, p, obj.value
+            elif kind is literal:
+                lexical = obj.value
+                if len(lexical) <= MAX_LITERAL_CHARS and p not in dropped:
+                    yield s, p, Lit(lexical, obj.language, obj.datatype.value)
+            elif kind is blank:
+                yield s, p, "_:" + obj.value
+    except SyntaxError as exc:
+        raise ParseError(f"not valid {syntax.upper()}: {exc}") from exc
+
+
+@contextmanager
+def spool_graph(
+    data: Feed, syntax: str, max_values: int, reading: RdfReading, base: str | None = None
+) -> Iterator[SpooledGraph]:
+    """A Turtle or RDF/XML feed's triples spooled to a temporary SQLite file (deleted after the
+    block), under the same reading rules as `read_graph`."""
+    if syntax == "rdf-xml":
+        check_rdfxml_doctype(data)
+    source = feed_stream(data)
+    if data.startswith(b"\xef\xbb\xbf"):
+        source.read(3)
+    with SpooledGraph(max_values) as graph:
+        for s, p, o in _triples(source, syntax, base, reading.dropped):
+            graph.add(s, p, o)
+        graph.finish()
+        yield graph
 
 
 MAX_ENTITY_CHARS = 2048
@@ -310,7 +355,7 @@ _REFERENCE = re.compile(rb"&([A-Za-z_:][-A-Za-z0-9._:]*);")
 _PROLOG_CHUNK = 1 << 16
 
 
-def check_rdfxml_doctype(data: bytes) -> None:
+def check_rdfxml_doctype(data: Feed) -> None:
     """Refuse RDF/XML entity declarations that could amplify, wherever they sit in the document.
 
     pyoxigraph expands declarations eagerly (nine nested levels: a 1 GB string, 16 s) and reads a
@@ -333,6 +378,8 @@ def check_rdfxml_doctype(data: bytes) -> None:
             raise ParseError("the feed declares a parameter entity (<!ENTITY %); those are refused")
         else:
             entities += 1
+    if isinstance(data, MappedFeed):
+        data.release()  # the scan touched every page of the file
     if not doctypes and not entities:
         return
     docinfo = _prolog(data)
@@ -363,7 +410,7 @@ def check_rdfxml_doctype(data: bytes) -> None:
         )
 
 
-def _prolog(data: bytes) -> Any:
+def _prolog(data: Feed) -> Any:
     """lxml's docinfo of `data`, read up to the root's start tag (in chunks, never further);
     None when there is no root element. ParseError when the prolog is not well-formed XML (an
     error after the root's start, in the rest of its chunk, is pyoxigraph's to find)."""
@@ -415,6 +462,11 @@ def json_ld_blocks(page: bytes) -> bytes:
     if not documents:
         raise ParseError('the page has no JSON-LD block (<script type="application/ld+json">)')
     return json.dumps(documents, ensure_ascii=False).encode("utf-8")
+
+
+def _whole(data: Feed) -> bytes:
+    """The feed as one `bytes` object (a copy of a mapped file: the feed size cap bounds it)."""
+    return data if isinstance(data, bytes) else data[:]
 
 
 def _offline_jsonld(data: bytes, reading: RdfReading, undefined: UndefinedKeys | None = None) -> bytes:
@@ -484,14 +536,18 @@ class _Root:
 
 
 def itemise(
-    graph: Graph,
+    graph: Graph | SpooledGraph,
     typed: list[str],
     limits: Limits = Limits(),
     overfull: Overfull | None = None,
     reading: RdfReading | None = None,
 ) -> Iterator[Gathered]:
-    """One Gathered per subject of the first record tier the graph has; see the module rules."""
+    """One Gathered per subject of the first record tier the graph has; see the module rules.
+    `typed` and `overfull` are `read_graph`'s; a `SpooledGraph` keeps its own."""
     reading = reading or default_reading()
+    if isinstance(graph, SpooledGraph):
+        yield from _itemise_spooled(graph, limits, reading)
+        return
     roots: list[_Root] = []
     for tier in reading.tiers:
         for s in typed:
@@ -501,11 +557,7 @@ def itemise(
         if roots:
             break
     if not roots:
-        raise ParseError(
-            f"the graph {'has no' if graph.out else 'is empty: no'} subject typed {reading.describe()}: "
-            "no record to catalogue (an empty feed is refused, so that it cannot withdraw every "
-            "course of its source)"
-        )
+        raise ParseError(_no_records(bool(graph.out), reading))
     stops = frozenset(r.node for r in roots)
     signatures = BlankSignatures(graph)
     referrers = graph.referrers() if any(r.with_referrers for r in roots) else {}
@@ -514,8 +566,48 @@ def itemise(
         yield _item(graph, root, context, links, stops, signatures, limits, overfull or {}, reading)
 
 
+def _itemise_spooled(graph: SpooledGraph, limits: Limits, reading: RdfReading) -> Iterator[Gathered]:
+    """`itemise` over a spooled feed: the roots are read from the file a page at a time, a node
+    is a stop when it is typed with a class of the record tier (what makes it a root), and the
+    blank-node signatures are forgotten now and then (see BLANK_SIGNATURES_KEPT)."""
+    tier = next((t for t in reading.tiers if graph.any_typed(t)), None)
+    if tier is None:
+        raise ParseError(_no_records(bool(graph.out), reading))
+    stops = _TypedWith(graph, frozenset(tier))
+    signatures = BlankSignatures(graph, keep=BLANK_SIGNATURES_KEPT)
+    overfull = LazyOverfull(graph)
+    referrers: Any = None
+    for s in graph.typed_with(tier):
+        types = graph.types(s)
+        root = _Root(s, any(t in reading.referrers for t in types))
+        context: list[str] = []
+        links: list[Triple] = []
+        if root.with_referrers:
+            referrers = referrers or graph.referrers()
+            context, links = _upwards(graph, s, referrers, reading)
+        yield _item(graph, root, context, links, stops, signatures, limits, overfull, reading)
+
+
+class _TypedWith:
+    """The record roots of a spooled feed as a container: nodes typed with a class of `tier`."""
+
+    def __init__(self, graph: SpooledGraph, tier: frozenset[str]) -> None:
+        self._graph, self._tier = graph, tier
+
+    def __contains__(self, node: object) -> bool:
+        return isinstance(node, str) and any(t in self._tier for t in self._graph.types(node))
+
+
+def _no_records(has_triples: bool, reading: RdfReading) -> str:
+    return (
+        f"the graph {'has no' if has_triples else 'is empty: no'} subject typed {reading.describe()}: "
+        "no record to catalogue (an empty feed is refused, so that it cannot withdraw every "
+        "course of its source)"
+    )
+
+
 def _upwards(
-    graph: Graph, node: str, referrers: dict[str, list[str]], reading: RdfReading
+    graph: Graph | SpooledGraph, node: str, referrers: Referrers, reading: RdfReading
 ) -> tuple[list[str], list[Triple]]:
     """The nodes a record takes in above its root (`referrer_levels` levels of nodes pointing at
     it, without `referrers_excluded` classes) and the linking triples of the private nodes passed
@@ -546,14 +638,14 @@ def _upwards(
 
 
 def _item(
-    graph: Graph,
+    graph: Graph | SpooledGraph,
     root: _Root,
     context: list[str],
     links: list[Triple],
-    stops: frozenset[str],
+    stops: Container[str],
     signatures: BlankSignatures,
     limits: Limits,
-    overfull: Overfull,
+    overfull: Overfull | LazyOverfull,
     reading: RdfReading,
 ) -> Gathered:
     issues: list[Issue] = []
@@ -588,11 +680,11 @@ def _item(
 
 
 def _closure(
-    graph: Graph,
+    graph: Graph | SpooledGraph,
     starts: list[str],
-    stops: frozenset[str],
+    stops: Container[str],
     limits: Limits,
-    overfull: Overfull,
+    overfull: Overfull | LazyOverfull,
     reading: RdfReading,
 ) -> tuple[list[Triple], tuple[str, str] | None]:
     """Triples reachable from `starts`; nodes in `stops` (the start itself aside: it is already

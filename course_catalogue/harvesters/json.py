@@ -38,7 +38,7 @@ from typing import Any
 
 from course_catalogue.catalogue.errors import ConfigurationError, ParseError
 from course_catalogue.catalogue.runs import Issue, Severity
-from course_catalogue.harvesters.base import Gathered
+from course_catalogue.harvesters.base import Feed, Gathered
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.json_paths import JSON_MEDIA_TYPE, JsonRecords, compile_expression, dumps
 
@@ -110,7 +110,7 @@ def depth_exceeded(value: Any, limit: int) -> bool:
 class JsonHarvester:
     """Harvester for format "json" (a JSON document or JSON Lines whose spec names its records)."""
 
-    def gather(self, data: bytes, spec: Any) -> Iterator[Gathered]:
+    def gather(self, data: Feed, spec: Any) -> Iterator[Gathered]:
         language = getattr(spec, "selector_language", None)
         if not isinstance(language, JsonRecords):
             raise ConfigurationError(f"mapping {getattr(spec, 'name', '?')} does not read JSON items")
@@ -120,7 +120,10 @@ class JsonHarvester:
         expression = compile_expression(language.records) if language.records else None
         found = 0
         for gathered in (
-            _lines(data, language, expression) if language.lines else _document(data, language, expression)
+            _lines(data, language, expression)
+            if language.lines
+            # one document is parsed whole (reader.max_bytes bounds it): a mapped file is copied
+            else _document(data if isinstance(data, bytes) else data[:], language, expression)
         ):
             found += 1
             yield gathered
@@ -141,7 +144,7 @@ def _document(data: bytes, language: JsonRecords, expression: Any) -> Iterator[G
         yield _gathered(record, pointer, parsed)
 
 
-def _lines(data: bytes, language: JsonRecords, expression: Any) -> Iterator[Gathered]:
+def _lines(data: Feed, language: JsonRecords, expression: Any) -> Iterator[Gathered]:
     """JSON Lines: each line on its own; a bad line is an ERROR on it, not on the feed."""
     start, number = 0, 0
     while start < len(data):

@@ -39,7 +39,7 @@ from lxml import etree
 
 from course_catalogue.catalogue.errors import ConfigurationError, FetchError, ParseError
 from course_catalogue.catalogue.runs import Issue, Severity
-from course_catalogue.harvesters.base import Gathered
+from course_catalogue.harvesters.base import Feed, Gathered
 from course_catalogue.harvesters.elm import Limits, itemise, read_graph, reading_of, with_unread
 from course_catalogue.harvesters.http import Fetcher
 from course_catalogue.mappings.items import RawItem
@@ -99,7 +99,8 @@ class PagesHarvester:
         self._sleep = sleep
         self._clock = clock
 
-    def gather(self, data: bytes, spec: MappingSpec) -> Iterator[Gathered]:
+    def gather(self, data: Feed, spec: MappingSpec) -> Iterator[Gathered]:
+        data = data if isinstance(data, bytes) else data[:]  # a listing is small (feed size cap)
         options = PageOptions.from_reader(spec.reader)
         limits = Limits.from_reader(spec.reader)
         reading = reading_of(spec)

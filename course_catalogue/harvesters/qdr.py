@@ -65,7 +65,7 @@ from lxml import etree
 
 from course_catalogue.catalogue.errors import ParseError
 from course_catalogue.catalogue.runs import Issue, Severity
-from course_catalogue.harvesters.base import Gathered, ItemBudget
+from course_catalogue.harvesters.base import Feed, Gathered, ItemBudget
 from course_catalogue.harvesters.xml import secure_events
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.xml_paths import MAX_RECORD_BYTES, XML_MEDIA_TYPE, XmlRecords, secure_parser
@@ -183,7 +183,7 @@ class _Scan:
     specifications: int = 0
 
 
-def _scan(data: bytes, index: _Index) -> _Scan:
+def _scan(data: Feed, index: _Index) -> _Scan:
     """First pass: the root checked, names counted, every element with an id indexed."""
     scan = _Scan()
     depth = 0
@@ -215,7 +215,7 @@ def _scan(data: bytes, index: _Index) -> _Scan:
     return scan
 
 
-def _records(data: bytes, scan: _Scan) -> Iterator[tuple[Any, str]]:
+def _records(data: Feed, scan: _Scan) -> Iterator[tuple[Any, str]]:
     """Second pass: the records (opportunities, else specifications) in document order, each
     with its pointer; each is freed once the caller is done with it."""
     wanted = {_OPPORTUNITY} if scan.opportunities else set(_SPECIFICATIONS)
@@ -254,7 +254,7 @@ def _step(tag: str) -> str:
 class QdrHarvester:
     """Harvester for format "qdr-loq". Stateless; a run's index lives only during `gather`."""
 
-    def gather(self, data: bytes, spec: Any) -> Iterator[Gathered]:
+    def gather(self, data: Feed, spec: Any) -> Iterator[Gathered]:
         language = getattr(spec, "selector_language", None)
         if not isinstance(language, XmlRecords):
             language = XmlRecords()

@@ -30,7 +30,6 @@ Reading rules (the contract the tests pin down):
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,7 +37,7 @@ from lxml import etree
 
 from course_catalogue.catalogue.errors import ConfigurationError, ParseError
 from course_catalogue.catalogue.runs import Issue
-from course_catalogue.harvesters.base import Gathered, ItemBudget
+from course_catalogue.harvesters.base import Feed, Gathered, ItemBudget, feed_stream
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.xml_paths import XML_MEDIA_TYPE, ElementPattern, XmlRecords, secure_parser
 
@@ -51,7 +50,7 @@ around its presentations) would otherwise be kept whole as an lxml tree, ~6x its
 class XmlHarvester:
     """Harvester for formats "xml" and "xcri-cap" (any XML whose spec names its records)."""
 
-    def gather(self, data: bytes, spec: Any) -> Iterator[Gathered]:
+    def gather(self, data: Feed, spec: Any) -> Iterator[Gathered]:
         language = getattr(spec, "selector_language", None)
         if not isinstance(language, XmlRecords):
             raise ConfigurationError(f"mapping {getattr(spec, 'name', '?')} does not read XML items")
@@ -74,7 +73,7 @@ class XmlHarvester:
 
 
 def secure_events(
-    data: bytes, tags: set[str] | None = None, *, keep_comments: bool = False
+    data: Feed, tags: set[str] | None = None, *, keep_comments: bool = False
 ) -> Iterator[tuple[str, Any]]:
     """lxml start/end events over `data` with entities, DTDs and network off; ParseError on any
     syntax problem or on a DOCTYPE that declares entities or points to an external DTD.
@@ -84,7 +83,7 @@ def secure_events(
     checks it where an unfiltered read would, at the root's start. `keep_comments`: comments stay
     in the tree (a reader that copies elements byte for byte, as the QDR reader does)."""
     parser = etree.iterparse(
-        io.BytesIO(data),
+        feed_stream(data),
         events=("start", "end"),
         tag=tags,
         resolve_entities=False,
@@ -105,7 +104,7 @@ def secure_events(
         raise ParseError(f"not well-formed XML: {exc}") from None
 
 
-def _check_prolog(data: bytes) -> None:
+def _check_prolog(data: Feed) -> None:
     """ParseError when `data` is not well-formed up to its root's start tag or its DOCTYPE is
     refused: what an unfiltered read finds first (a filtered one would see a syntax error before
     its first event first, or no event at all). libxml2 parses only the first chunk for it."""
@@ -121,7 +120,7 @@ def check_doctype(docinfo: Any) -> None:
         raise ParseError("the feed's DOCTYPE declares entities; entity declarations are refused")
 
 
-def _context_shells(data: bytes, language: XmlRecords) -> Shells:
+def _context_shells(data: Feed, language: XmlRecords) -> Shells:
     """First pass: a copy of every context element without its record and context children."""
     contexts = {p.tag for p in language.contexts}
     bearing = contexts | {p.tag for p in language.records}
@@ -250,7 +249,7 @@ class _Path:
         parent.swept = element
 
 
-def _records(data: bytes, language: XmlRecords, shells: Shells, budget: ItemBudget) -> Iterator[Gathered]:
+def _records(data: Feed, language: XmlRecords, shells: Shells, budget: ItemBudget) -> Iterator[Gathered]:
     """Second pass: each matching record, wrapped in its context shells (within `budget`)."""
     contexts = {p.tag for p in language.contexts}
     records = {p.tag for p in language.records}

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable, Iterator
-from typing import NamedTuple
+from collections.abc import Iterable, Iterator, Mapping
+from typing import NamedTuple, Protocol
 
 import pyoxigraph as ox
 
@@ -201,14 +201,22 @@ def record_document(triples: Iterable[Triple], root: str | None = None) -> tuple
 # -- canonical blank-node labels -------------------------------------------------------------
 
 
+class Indexed(Protocol):
+    """A subject -> predicate -> objects index: `Graph`, or a feed's triples read from disk."""
+
+    @property
+    def out(self) -> Mapping[str, dict[str, list[Term]]]: ...
+
+
 class BlankSignatures:
     """Content hashes of blank nodes over a graph: a blank node's signature hashes its outgoing
     triples, with blank objects replaced by their own signatures (cycles cut). Two runs over the
     same published data give the same signatures whatever labels the parser invented."""
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Indexed, keep: int | None = None) -> None:
         self.graph = graph
         self._memo: dict[str, str] = {}
+        self._keep = keep  # forget the memo past this many (a long feed read from disk)
 
     def __call__(self, node: str) -> str:
         """The signature of `node`: depth first, children before parents, a blank node already on
@@ -218,6 +226,8 @@ class BlankSignatures:
         known = memo.get(node)
         if known is not None:
             return known
+        if self._keep is not None and len(memo) >= self._keep:
+            memo.clear()  # only between signatures: each is recomputed alike when asked again
         out = self.graph.out
         visiting = {node}
         # frames: [node, its (predicate, object) pairs, their lines so far, predicate awaiting a child]
@@ -262,7 +272,7 @@ class _Frame:
         self.waiting: str | None = None
 
 
-def _pairs(out: dict[str, dict[str, list[Term]]], node: str) -> Iterator[tuple[str, Term]]:
+def _pairs(out: Mapping[str, dict[str, list[Term]]], node: str) -> Iterator[tuple[str, Term]]:
     for p, objects in out.get(node, {}).items():
         for o in objects:
             yield p, o

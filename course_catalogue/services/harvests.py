@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from course_catalogue.catalogue.changes import ChangeSink, HarvestDiff
 from course_catalogue.catalogue.eligibility_store import EligibilityStore
@@ -25,6 +26,7 @@ from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.staged_feeds import StagedFeedStore, StagedQuota
 from course_catalogue.catalogue.stale_runs import fail_stale_runs, stale_runs
 from course_catalogue.catalogue.store import CatalogueStore
+from course_catalogue.harvesters.base import Feed, open_feed
 from course_catalogue.search.backend import SearchBackend
 from course_catalogue.search.sync import RepairReport
 from course_catalogue.search.sync import repair as repair_index
@@ -107,7 +109,7 @@ class HarvestService:
         )
 
     def harvest(
-        self, actor: Actor, source: Source, *, data: bytes | None = None, dry_run: bool = False
+        self, actor: Actor, source: Source, *, data: Feed | None = None, dry_run: bool = False
     ) -> HarvestAttempt:
         """Register (or update) `source` as given and harvest it: `data` when given, else its URL;
         one run per source at a time (a busy source: `HarvestAttempt.report` None). A dry run
@@ -127,6 +129,14 @@ class HarvestService:
             settings=self.settings,
             record=not dry_run,
         )
+
+    def harvest_file(
+        self, actor: Actor, source: Source, path: Path, *, dry_run: bool = False
+    ) -> HarvestAttempt:
+        """`harvest` of the feed file at `path`, mapped into memory rather than read whole (a
+        feed of gigabytes is paged in as the reader streams it; see `harvesters.base.open_feed`)."""
+        with open_feed(path) as data:
+            return self.harvest(actor, source, data=data, dry_run=dry_run)
 
     def confirm(self, actor: Actor, source_id: str, staged_id: str) -> Confirmed:
         """Publish exactly the bytes of a staged dry run (the mapping is applied again)."""

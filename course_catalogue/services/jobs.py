@@ -21,6 +21,7 @@ from course_catalogue.catalogue.runs import RunReport
 from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.stale_runs import fail_stale_runs, stale_runs, stale_sources
 from course_catalogue.catalogue.store import CatalogueStore
+from course_catalogue.harvesters.base import Feed
 from course_catalogue.harvesters.http import Fetcher
 from course_catalogue.services.locks import AlreadyRunning, SourceLocks
 from course_catalogue.services.pipeline import HarvestSettings, PlanObserver, run_harvest
@@ -79,7 +80,7 @@ def run_harvest_exclusive(
     source: Source,
     *,
     locks: SourceLocks,
-    data: bytes | None = None,
+    data: Feed | None = None,
     fetcher: Fetcher | None = None,
     sinks: Sequence[ChangeSink] = (),
     dry_run: bool = False,

@@ -58,7 +58,7 @@ from course_catalogue.catalogue.preview import LIMIT as PREVIEW_LIMIT
 from course_catalogue.catalogue.runs import Issue, Outcome, RunReport, RunStatus, Severity
 from course_catalogue.catalogue.sources import FetchState, Source, registered_provider, source_parameters
 from course_catalogue.catalogue.store import GUARD_COUNT, GUARD_SHARE, CatalogueStore
-from course_catalogue.harvesters.base import Gathered, harvester_for
+from course_catalogue.harvesters.base import Feed, Gathered, harvester_for
 from course_catalogue.harvesters.http import Fetcher, FetchResult
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.spec import MappingSpec, bind_parameters, load_spec
@@ -136,7 +136,7 @@ def run_harvest(
     store: CatalogueStore,
     source: Source,
     *,
-    data: bytes | None = None,
+    data: Feed | None = None,
     fetcher: Fetcher | None = None,
     sinks: Sequence[ChangeSink] = (),
     dry_run: bool = False,
@@ -149,7 +149,8 @@ def run_harvest(
 ) -> RunReport:
     """Harvest one feed of `source` and return the finished run report (also saved in the store).
 
-    `data`: the feed's bytes (upload or file); None fetches `source.url` conditionally.
+    `data`: the feed's bytes (upload) or a mapped feed file (`harvesters.base.open_feed`); None
+    fetches `source.url` conditionally.
     `complete`: the feed lists every current course, so absent ones are withdrawn.
     A dry run fetches unconditionally, computes the same report and changes nothing.
     `observe(diff, candidates)` is called once the store has applied (or, dry, planned) the run:
@@ -230,7 +231,7 @@ def _harvest(
     store: CatalogueStore,
     source: Source,
     report: RunReport,
-    data: bytes | None,
+    data: Feed | None,
     fetcher: Fetcher | None,
     dry_run: bool,
     settings: HarvestSettings,

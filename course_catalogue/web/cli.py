@@ -130,8 +130,11 @@ def harvest_command(
     if file is None and not source.url:
         raise click.UsageError(f"source {source.id!r} has no URL: give --file or --url")
     # A dry run registers nothing, changes nothing and is not recorded: its report is printed.
-    data = file.read_bytes() if file is not None else None
-    attempt = services().harvests.harvest(Actor.operator(), source, data=data, dry_run=dry_run)
+    harvests = services().harvests
+    if file is not None:
+        attempt = harvests.harvest_file(Actor.operator(), source, file, dry_run=dry_run)
+    else:
+        attempt = harvests.harvest(Actor.operator(), source, dry_run=dry_run)
     if attempt.report is None:
         click.echo(f"Error: {attempt.error}; nothing was done, try again when it has finished", err=True)
         raise SystemExit(EXIT_BUSY)
