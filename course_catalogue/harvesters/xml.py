@@ -30,6 +30,7 @@ Reading rules (the contract the tests pin down):
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Iterator
 from typing import Any
@@ -251,14 +252,14 @@ class _Path:
 
 
 def _records(data: bytes, language: XmlRecords, shells: Shells, budget: ItemBudget) -> Iterator[Gathered]:
-    """Second pass: each matching record, wrapped in its context shells (within `budget`)."""
+    """Second pass: each matching record, deferred (see `_Maker`) within `budget`."""
     contexts = {p.tag for p in language.contexts}
     records = {p.tag for p in language.records}
     patterns: dict[str, list[ElementPattern]] = {}  # record tag -> its patterns, in order
     for pattern in language.records:
         patterns.setdefault(pattern.tag, []).append(pattern)
     path = _Path(contexts | records)
-    wrappers = _Wrappers(shells)
+    maker = _Maker(shells)
     open_ordinals: list[int] = []
     ordinal = 0
     open_records = 0  # records open around the current element: their content is kept
@@ -272,21 +273,24 @@ def _records(data: bytes, language: XmlRecords, shells: Shells, budget: ItemBudg
                 ordinal += 1
             open_records += tag in records
             continue
-        own = open_ordinals.pop() if tag in contexts else None
-        if own is not None:
-            wrappers.closed(own)
+        if tag in contexts:
+            open_ordinals.pop()
         where = path.leave(element)
         if tag in records:
             open_records -= 1
             if any(p.matches(element) for p in patterns[tag]):
                 pointer = f"/{where} (line {element.sourceline})"
                 wrapped = sum(len(shells[o]) for o in open_ordinals)
-                if wrapped > budget.room():  # refused before any copy is made
+                if wrapped > budget.room():  # refused before the record is serialised
                     yield _refused(budget, wrapped, pointer)
                 else:
-                    gathered = _item(element, wrappers.around(open_ordinals), pointer)
-                    refusal = budget.refusal(len(gathered.item.content), pointer, None)
-                    yield gathered if refusal is None else _refused(budget, 0, pointer, refusal)
+                    record = etree.tostring(element, encoding="UTF-8", xml_declaration=False, with_tail=False)
+                    refusal = budget.refusal(wrapped + len(record), pointer, None)
+                    yield (
+                        maker.deferred(record, open_ordinals, pointer)
+                        if refusal is None
+                        else _refused(budget, 0, pointer, refusal)
+                    )
         if not open_records or tag in records:
             # Inside an open record an element whose tag names a context is the record's content
             # (XCRI-CAP's venue holds a <provider>, like the catalog's): it is cleared with that
@@ -300,54 +304,52 @@ def _refused(budget: ItemBudget, size: int, pointer: str, refusal: Issue | None 
     return Gathered(RawItem(b"", XML_MEDIA_TYPE, pointer=pointer), (refusal,))
 
 
-class _Wrappers:
-    """The context copies around records, parsed back from their serialised shells. A context
-    around one record only (XCRI-CAP's course around its presentation) is parsed for it; one
-    around more records (its provider, its catalog) is parsed once more and kept while it is open,
-    and each further record gets a copy of that tree (cheaper than a parse). Only the trees of
-    open contexts are kept."""
+class _Maker:
+    """Deferred items (`harvesters.base.Gathered`): a record's raw form is the record element as
+    serialised (lxml puts the namespace declarations in scope on it) after the digests of the
+    context shells around it, outermost first, so a change in a context changes the raw form of
+    every record in it. The item is built from those bytes alone, when asked for: the record
+    parsed back into copies of its shells.
+
+    The item's size, for `ItemBudget`, is counted as what it is made of: the record's bytes plus
+    its shells' (the wrapped serialisation differs from it by a few bytes of tags and namespace
+    declarations)."""
 
     def __init__(self, shells: Shells) -> None:
         self.shells = shells
-        self.parser = secure_parser()  # reads back our own serialisation of the shells
-        self.used: set[int] = set()  # open contexts whose first record had a parse of its own
-        self.parsed: dict[int, Any] = {}  # open contexts around more than one record so far
+        self.parser = secure_parser()  # reads back our own serialisations
+        self.digests: dict[int, bytes] = {}  # shell ordinal -> its digest, for the raw forms
 
-    def around(self, ordinals: list[int]) -> list[Any]:
-        """Trees of the shells of `ordinals` for one record (its own: it may keep them), outermost
-        first."""
-        trees = []
+    def deferred(self, record: bytes, ordinals: list[int], pointer: str) -> Gathered:
+        digests = self.digests
+        parts = [str(len(ordinals)).encode(), b":"]
         for ordinal in ordinals:
-            tree = self.parsed.get(ordinal)
-            if tree is not None:
-                trees.append(tree.__deepcopy__(None))
-            elif ordinal in self.used:
-                tree = self.parsed[ordinal] = self._parse(ordinal)
-                trees.append(tree.__deepcopy__(None))
+            digest = digests.get(ordinal)
+            if digest is None:
+                digest = digests[ordinal] = hashlib.blake2b(self.shells[ordinal], digest_size=16).digest()
+            parts.append(digest)
+        parts.append(record)
+        around = tuple(ordinals)
+        return Gathered.deferred(
+            b"".join(parts), XML_MEDIA_TYPE, pointer, None, lambda: self._build(record, around, pointer)
+        )
+
+    def _build(self, record: bytes, ordinals: tuple[int, ...], pointer: str) -> RawItem:
+        element = etree.fromstring(record, self.parser)
+        # lxml serialised every declaration in scope; the item keeps those it uses, as a copy of
+        # the element in the feed's tree would (the raw form keeps them all: they may matter)
+        etree.cleanup_namespaces(element)
+        outer = inner = None
+        for ordinal in ordinals:
+            wrapper = etree.fromstring(self.shells[ordinal], self.parser)
+            if inner is None:
+                outer = wrapper
             else:
-                self.used.add(ordinal)
-                trees.append(self._parse(ordinal))
-        return trees
-
-    def closed(self, ordinal: int) -> None:
-        self.used.discard(ordinal)
-        self.parsed.pop(ordinal, None)
-
-    def _parse(self, ordinal: int) -> Any:
-        return etree.fromstring(self.shells[ordinal], self.parser)
-
-
-def _item(element: Any, ancestors: list[Any], pointer: str) -> Gathered:
-    record = element.__deepcopy__(None)
-    record.tail = None
-    outer = inner = None
-    for wrapper in ancestors:
-        if inner is None:
-            outer = wrapper
-        else:
-            inner.append(wrapper)
-        inner = wrapper
-    if inner is not None:
-        inner.append(record)
-    content = etree.tostring(outer if outer is not None else record, encoding="UTF-8", xml_declaration=False)
-    return Gathered(RawItem(content, XML_MEDIA_TYPE, pointer=pointer, parsed=record))
+                inner.append(wrapper)
+            inner = wrapper
+        if inner is not None:
+            inner.append(element)  # lxml drops the declarations the wrapper already makes
+        content = etree.tostring(
+            outer if outer is not None else element, encoding="UTF-8", xml_declaration=False
+        )
+        return RawItem(content, XML_MEDIA_TYPE, pointer=pointer, parsed=element)
