@@ -293,7 +293,7 @@ class CatalogueStore:
 
     @contextmanager
     def harvesting(
-        self, report: RunReport, *, dry_run: bool = False, keep: int = 0
+        self, report: RunReport, *, dry_run: bool = False, keep: int = 0, recalled_after: int | None = None
     ) -> Iterator[HarvestSession]:
         """ONE transaction for one run of `report.source_id`, yielding the session that takes the
         run's records in batches (see `catalogue.harvest_apply`); call its `finish()` before the
@@ -306,13 +306,17 @@ class CatalogueStore:
         other writers of the database wait for it, up to SQLite's busy timeout, so callers should
         have their records ready before they enter it (the pipeline spools them).
         `keep`: how many added and updated candidates the session keeps for a preview.
+        `recalled_after`: the change seq the run's recall started after (`Recaller.watermark`),
+        so recalled courses are checked against what changed since only (see `HarvestSession`).
         Raises NotFound for an unknown source (unless dry), StoreError when the database fails.
         """
         dry = dry_run or report.dry_run
         with self._guard(), self._snapshot() if dry else self._write(serialise=True) as conn:
             if not dry:  # a dry run of a source not registered yet plans against nothing
                 require_source(conn, report.source_id)
-            session = HarvestSession(conn, report, write=not dry, now=_now(), keep=keep)
+            session = HarvestSession(
+                conn, report, write=not dry, now=_now(), keep=keep, recalled_after=recalled_after
+            )
             yield session
             diff = session.diff  # unfinished: RuntimeError, so nothing half-decided commits
         _count(report, diff)

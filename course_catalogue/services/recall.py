@@ -101,6 +101,12 @@ class Recall:
         self.store = store
         self._recaller = Recaller(source_id)
 
+    @property
+    def watermark(self) -> int | None:
+        """The change seq the recall started after (None before the first recall): for
+        `CatalogueStore.harvesting(recalled_after=...)`."""
+        return self._recaller.watermark
+
     def __call__(self, digests: Collection[str]) -> dict[str, Recalled]:
         if not digests:
             return {}

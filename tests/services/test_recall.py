@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -183,27 +184,43 @@ def test_a_report_cache_smaller_than_the_feed_changes_nothing(
 
 
 def test_a_recalled_course_changed_before_the_transaction_fails_the_run(store: CatalogueStore) -> None:
-    """Recalled as unchanged, then changed (a confirm, a remap) before the run's transaction: the
-    session refuses to count it unchanged and nothing of the run is kept."""
+    """Recalled as unchanged, then changed (a confirm, a remap, a withdrawal) before the run's
+    transaction: the session refuses to count it unchanged and nothing of the run is kept. The
+    session checks the courses changed since the recall's watermark (every change takes a seq)."""
+    from course_catalogue.catalogue.course_writes import withdraw
     from course_catalogue.catalogue.errors import StoreError
-    from course_catalogue.catalogue.item_memory import Carried
+    from course_catalogue.catalogue.item_memory import Carried, Recaller
 
     source, rows = _edx(store)
     run_harvest(store, source, data=_csv(rows))
-    stored = next(iter(store.iter_courses(source_id=source.id)))
-    ref = stored.course.provenance.provider_ref
+    first, second = list(store.iter_courses(source_id=source.id))[:2]
+    recaller = Recaller(source.id)
+    with store.reading() as conn:
+        recaller.recall(conn, ["0" * 32])
+    assert recaller.watermark is not None and recaller.watermark > 0
+    carried = [
+        Carried(s.id, source.id, s.course.provenance.provider_ref, s.content_hash) for s in (first, second)
+    ]
     report = store.start_run(source.id, trigger="test")
-    for carried in (
-        Carried(stored.id, source.id, ref, "a hash it no longer has"),
-        Carried("no-such-course", source.id, ref, stored.content_hash),
-    ):
-        with pytest.raises(StoreError), store.harvesting(report) as session:
-            session.offer([carried])
-            session.finish(seen_refs=[ref], complete=False, max_withdraw_share=None)
-    with store.harvesting(report, dry_run=True) as session:
-        session.offer([Carried(stored.id, source.id, ref, stored.content_hash)])
-        diff = session.finish(seen_refs=[ref], complete=False, max_withdraw_share=None)
-    assert diff.unchanged == [stored.id]
+    # without a watermark every course of the source counts as changed since: a hash it no
+    # longer has is refused
+    stale = Carried(first.id, source.id, carried[0].provider_ref, "a hash it no longer has")
+    with pytest.raises(StoreError), store.harvesting(report) as session:
+        session.offer([stale])
+        session.finish(seen_refs=[stale.provider_ref], complete=False, max_withdraw_share=None)
+    # unchanged since the recall: carried
+    with store.harvesting(report, dry_run=True, recalled_after=recaller.watermark) as session:
+        session.offer(carried)
+        diff = session.finish(
+            seen_refs=[c.provider_ref for c in carried], complete=False, max_withdraw_share=None
+        )
+    assert diff.unchanged == [first.id, second.id]
+    # withdrawn after the recall: refused
+    with store.writing() as conn:
+        withdraw(conn, [second.id], None, datetime.now(UTC))
+    with pytest.raises(StoreError), store.harvesting(report, recalled_after=recaller.watermark) as session:
+        session.offer(carried)
+        session.finish(seen_refs=[c.provider_ref for c in carried], complete=False, max_withdraw_share=None)
 
 
 @pytest.mark.parametrize(
