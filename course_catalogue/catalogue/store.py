@@ -104,6 +104,11 @@ def printable_json(value: Any) -> Any:
 
 def _printable_issue(issue: Issue) -> Issue:
     texts = (issue.message, issue.field, issue.record_ref, issue.pointer, issue.code, issue.value)
+    for text in texts:
+        if text is not None and not (text.isascii() and "\x00" not in text):
+            break
+    else:
+        return issue  # the common case, without a copy of any text
     cleaned = [printable(t) for t in texts]
     if all(a is b for a, b in zip(texts, cleaned, strict=True)):
         return issue
