@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from lxml import etree
@@ -142,16 +143,17 @@ def _context_shells(data: bytes, language: XmlRecords) -> Shells:
 
 
 def _shell(element: Any, bearing: set[str]) -> bytes:
-    # A copy, not etree.Element(tag, attrib, nsmap): lxml's API validates names and namespace
-    # URIs more strictly than its parser (a non-ASCII namespace IRI, an over-long attribute
-    # name), which turned such well-formed feeds into an internal error. Not the element itself
-    # either: it would be serialised with other namespace declarations than its copy.
-    # __deepcopy__ directly: copy.deepcopy's memo bookkeeping costs more than the copy here.
-    shell = element.__deepcopy__(None)  # its records and inner contexts are already cleared: cheap
-    shell.tail = None
-    for child in list(shell.iterchildren(*bearing)):
-        shell.remove(child)
-    return bytes(etree.tostring(shell, encoding="UTF-8", xml_declaration=False))
+    # The element itself, not a copy (a copy of a course with its descriptions cost a third of
+    # the first pass): its records and inner contexts were cleared and taken (their own shells),
+    # so they are removed from the tree; the element is cleared right after. Not a new
+    # etree.Element(tag, attrib, nsmap) either: lxml's API validates names and namespace URIs
+    # more strictly than its parser (a non-ASCII namespace IRI, an over-long attribute name),
+    # which turned such well-formed feeds into an internal error. Serialised on its own, it
+    # declares every namespace in scope; the copies nested around a record drop the ones their
+    # enclosing copy makes (see `_Maker._build`).
+    for child in list(element.iterchildren(*bearing)):
+        element.remove(child)
+    return bytes(etree.tostring(element, encoding="UTF-8", xml_declaration=False, with_tail=False))
 
 
 class _Open:
@@ -318,20 +320,16 @@ class _Maker:
     def __init__(self, shells: Shells) -> None:
         self.shells = shells
         self.parser = secure_parser()  # reads back our own serialisations
-        self.digests: dict[int, bytes] = {}  # shell ordinal -> its digest, for the raw forms
+        self.around: tuple[int, ...] | None = None  # the contexts of the last record
+        self.prefix = b""  # their part of its raw form: their number and digests
 
     def deferred(self, record: bytes, ordinals: list[int], pointer: str) -> Gathered:
-        digests = self.digests
-        parts = [str(len(ordinals)).encode(), b":"]
-        for ordinal in ordinals:
-            digest = digests.get(ordinal)
-            if digest is None:
-                digest = digests[ordinal] = hashlib.blake2b(self.shells[ordinal], digest_size=16).digest()
-            parts.append(digest)
-        parts.append(record)
         around = tuple(ordinals)
+        if around != self.around:  # records in one context follow each other: computed once
+            digests = [hashlib.blake2b(self.shells[o], digest_size=16).digest() for o in around]
+            self.around, self.prefix = around, b"".join([str(len(around)).encode(), b":", *digests])
         return Gathered.deferred(
-            b"".join(parts), XML_MEDIA_TYPE, pointer, None, lambda: self._build(record, around, pointer)
+            self.prefix + record, XML_MEDIA_TYPE, pointer, None, partial(self._build, record, around, pointer)
         )
 
     def _build(self, record: bytes, ordinals: tuple[int, ...], pointer: str) -> RawItem:
