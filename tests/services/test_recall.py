@@ -247,15 +247,18 @@ def test_a_change_in_an_xml_records_context_maps_the_records_in_it_again(
     assert report.counts[Outcome.UNCHANGED] == 4 - remapped
 
 
-def test_a_recalled_xml_record_is_never_built(store: CatalogueStore, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("fmt", ["xcri-cap", "qdr-loq"])
+def test_a_recalled_xml_record_is_never_built(
+    store: CatalogueStore, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
     """Digest first: an unchanged re-harvest recognises deferred items by their raw form alone.
     (The run's coverage report may still parse the first records whose paths it has no example
     of yet: that is bounded per run, and it is taken out here.)"""
     from course_catalogue.harvesters import base
     from course_catalogue.mappings.coverage import CoverageCounter
 
-    source, data = _source(store, "xcri-cap")
-    run_harvest(store, source, data=data)
+    source, data = _source(store, fmt)
+    first = run_harvest(store, source, data=data)
     built = []
     real = base.Deferred.item
 
@@ -266,4 +269,20 @@ def test_a_recalled_xml_record_is_never_built(store: CatalogueStore, monkeypatch
     monkeypatch.setattr(base.Deferred, "item", counting)
     monkeypatch.setattr(CoverageCounter, "observe_known", lambda self, paths: True)
     report = run_harvest(store, source, data=data)
-    assert report.counts[Outcome.UNCHANGED] == 4 and built == []
+    assert report.counts[Outcome.UNCHANGED] == first.counts[Outcome.ADDED] > 0 and built == []
+
+
+def test_a_change_in_an_element_qdr_records_link_to_maps_them_again(
+    store: CatalogueStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QDR items are recognised by the record's bytes and the digests of the elements its links
+    copy into it: a change in a linked organisation maps the records that link it again."""
+    source, data = _source(store, "qdr-loq")
+    first = run_harvest(store, source, data=data)
+    assert first.counts[Outcome.ADDED] == 2
+    old = b'<legalName language="en">HB-QzqZddn66D_SBl3gVv20WiJ</legalName>'  # of ORG-01, linked by both
+    assert data.count(old) == 1
+    mapped = Mapped(monkeypatch)
+    report = run_harvest(store, source, data=data.replace(old, old.replace(b"HB-", b"HC-")))
+    assert mapped.calls == 2 and report.counts[Outcome.UNCHANGED] == 0
+    assert report.counts[Outcome.UPDATED] == 2
