@@ -36,7 +36,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from course_catalogue.catalogue.changes import Candidate, CourseStatus, HarvestDiff, StoredCourse
-from course_catalogue.catalogue.course_writes import withdraw
+from course_catalogue.catalogue.course_writes import insert_many, withdraw
 from course_catalogue.catalogue.engine import WRITER, open_engine
 from course_catalogue.catalogue.errors import Conflict, NotFound, StoreError
 from course_catalogue.catalogue.harvest_apply import GUARD_COUNT, GUARD_SHARE, HarvestSession
@@ -270,8 +270,8 @@ class CatalogueStore:
             if conn.execute(stmt).rowcount == 0:
                 raise NotFound(f"no run {run_id}")
             conn.execute(run_issues.delete().where(run_issues.c.run_id == run_id))
-            for chunk in chunks(report.issues, CHUNK):
-                conn.execute(run_issues.insert(), [issue_row(run_id, _printable_issue(i)) for i in chunk])
+            for chunk in chunks(report.issues, CHUNK):  # (in order: their ids keep the report's order)
+                insert_many(conn, run_issues, [issue_row(run_id, _printable_issue(i)) for i in chunk])
 
     def get_run(self, run_id: int) -> RunReport:
         issues_query = sa.select(run_issues).where(run_issues.c.run_id == run_id).order_by(run_issues.c.id)
