@@ -18,6 +18,8 @@ import pytest
 import sqlalchemy as sa
 
 from course_catalogue.catalogue.store import CatalogueStore
+from course_catalogue.skills import taxonomy as skill_taxonomy
+from course_catalogue.skills.taxonomy import Skill, Taxonomy
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -99,3 +101,23 @@ def sqlite_store(sqlite_url: str) -> Iterator[CatalogueStore]:
 def store(store_url: str) -> Iterator[CatalogueStore]:
     """A migrated, empty store, once on SQLite and once on PostgreSQL."""
     yield from _open(store_url)
+
+
+SKILLS_FIXTURE = Path(__file__).parent / "fixtures" / "skills" / "esco-small.json"
+
+
+def small_taxonomy() -> Taxonomy:
+    """Thirteen real ESCO v1.1.1 skills (tests/fixtures/skills/esco-small.json): tests link against
+    them instead of the full 13,412-skill taxonomy, which takes a second to load and index."""
+    import json
+
+    data = json.loads(SKILLS_FIXTURE.read_text(encoding="utf-8"))
+    skills = (Skill(s["uri"], tuple(s["labels"]), s["description"], s["group"]) for s in data["skills"])
+    return Taxonomy(skills, data["version"])
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _small_taxonomy() -> Iterator[None]:
+    """Every test sees the small taxonomy, whether or not the ESCO packages are installed."""
+    with skill_taxonomy.use(small_taxonomy()):
+        yield

@@ -6,7 +6,8 @@ The rules (docs/architecture.md explains the layers):
    inside a function, counts; only imports under `if TYPE_CHECKING:` (annotations) do not.
 2. Layers: a package imports only the packages below it (`LAYERS`): the domain (`catalogue`)
    nothing of ours; `mappings` the domain; `harvesters` (format readers) the mappings and the
-   domain, never `services` or `web`; `search` the domain only; `services` everything but the
+   domain, never `services` or `web`; `skills` (ESCO taxonomy, linking) the domain; `search` the
+   domain and `skills`; `services` everything but the
    interfaces; the interfaces (`web`: API, dashboard, CLI, Celery) never `harvesters`.
 3. The interfaces reach the harvest machinery through the services' operations, never its
    internals (`SERVICE_INTERNALS`), and never call the catalogue store's write methods for
@@ -33,9 +34,10 @@ LAYERS: Mapping[str, frozenset[str]] = {
     "catalogue": frozenset({"catalogue"}),
     "mappings": frozenset({"catalogue", "mappings"}),
     "harvesters": frozenset({"catalogue", "mappings", "harvesters"}),
-    "search": frozenset({"catalogue", "search"}),
-    "services": frozenset({"catalogue", "mappings", "harvesters", "search", "services"}),
-    "web": frozenset({"catalogue", "mappings", "search", "services", "web"}),
+    "skills": frozenset({"catalogue", "skills"}),
+    "search": frozenset({"catalogue", "skills", "search"}),
+    "services": frozenset({"catalogue", "mappings", "harvesters", "skills", "search", "services"}),
+    "web": frozenset({"catalogue", "mappings", "skills", "search", "services", "web"}),
 }
 SERVICE_INTERNALS = frozenset(
     f"course_catalogue.services.{name}"

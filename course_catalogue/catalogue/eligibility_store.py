@@ -21,7 +21,7 @@ Replaying `eligibility_changes_since(scheme, 0)` therefore ends with exactly the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -212,27 +212,6 @@ class EligibilityStore:
                 made.extend(_refresh(conn, wanted, stored, enqueue=enqueue))
                 stage(conn, _active_jobs(conn, [s.id for s in wanted]), stored)
         return made
-
-    def refresh_all(self) -> list[EligibilityChange]:
-        """Re-evaluate every course for every scheme (repair after a failed sink)."""
-        made: list[EligibilityChange] = []
-        for chunk in self._course_id_batches():
-            made.extend(self.refresh_courses(chunk))
-        return made
-
-    def _course_id_batches(self) -> Iterator[list[str]]:
-        after: str | None = None
-        while True:
-            query = sa.select(courses.c.id).order_by(courses.c.id).limit(BATCH)
-            if after is not None:
-                query = query.where(courses.c.id > after)
-            with self._store.reading() as conn:
-                chunk = list(conn.execute(query).scalars())
-            if chunk:
-                yield chunk
-            if len(chunk) < BATCH:
-                return
-            after = chunk[-1]
 
     # --- reading --------------------------------------------------------------------------------
 

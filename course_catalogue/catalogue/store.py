@@ -40,6 +40,7 @@ from course_catalogue.catalogue.course_writes import insert_many, withdraw
 from course_catalogue.catalogue.engine import WRITER, open_engine
 from course_catalogue.catalogue.errors import Conflict, NotFound, StoreError
 from course_catalogue.catalogue.harvest_apply import GUARD_COUNT, GUARD_SHARE, HarvestSession
+from course_catalogue.catalogue.model import Provenance
 from course_catalogue.catalogue.runs import Issue, Outcome, RunReport, RunStatus
 from course_catalogue.catalogue.schema import courses, raw_items, run_issues, runs, sources
 from course_catalogue.catalogue.sources import FetchState, Source
@@ -53,6 +54,7 @@ from course_catalogue.catalogue.store_rows import (
     issue_row,
     report_from_row,
     require_source,
+    select_provenance_rows,
     select_record_rows,
     select_rows,
     source_from_row,
@@ -432,6 +434,12 @@ class CatalogueStore:
         lean read of a full reindex, which needs neither Course objects nor timestamps. Same
         order, filters and keyset pagination in short transactions as `iter_courses`."""
         for batch in self._keyset_pages(source_id, include_withdrawn, batch_size, select_record_rows):
+            yield from batch
+
+    def iter_provenance(self, *, source_id: str, batch_size: int = 1000) -> Iterator[tuple[str, Provenance]]:
+        """(course id, provenance) of the source's active courses, in id order and short reads;
+        also for a course whose stored record does not decode (see `select_provenance_rows`)."""
+        for batch in self._keyset_pages(source_id, False, batch_size, select_provenance_rows):
             yield from batch
 
     def _keyset_pages(

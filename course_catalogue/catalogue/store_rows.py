@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from course_catalogue.catalogue.changes import CourseStatus, StoredCourse
 from course_catalogue.catalogue.codec import course_from_dict
 from course_catalogue.catalogue.errors import NotFound
+from course_catalogue.catalogue.model import Provenance
 from course_catalogue.catalogue.runs import (
     Coverage,
     Issue,
@@ -85,6 +86,29 @@ class RecordRow(NamedTuple):
     status: CourseStatus
     seq: int
     record_json: str
+
+
+def select_provenance_rows(
+    conn: Connection, *where: Any, limit: int | None = None
+) -> list[tuple[str, Provenance]]:
+    """(course id, provenance) in id order: the source and provider reference from their columns,
+    run, harvest time and pointer from the record's provenance when it has a readable one (a
+    record that does not decode still yields its id and reference: a remap needs no more)."""
+    query = sa.select(courses.c.id, courses.c.source_id, courses.c.provider_ref, courses.c.record)
+    found = []
+    for row in conn.execute(query.where(*where).order_by(courses.c.id).limit(limit)).all():
+        stored = row.record.get("provenance") if isinstance(row.record, dict) else None
+        run_id = harvested_at = pointer = None
+        if isinstance(stored, dict):
+            try:
+                run_id, pointer = stored.get("run_id"), stored.get("pointer")
+                when = stored.get("harvested_at")
+                harvested_at = datetime.fromisoformat(when) if isinstance(when, str) and when else None
+            except ValueError:  # an unreadable time: the remap keeps none
+                harvested_at = None
+        provenance = Provenance(row.source_id, row.provider_ref, run_id, harvested_at, pointer)
+        found.append((row.id, provenance))
+    return found
 
 
 def select_record_rows(conn: Connection, *where: Any, limit: int | None = None) -> list[RecordRow]:

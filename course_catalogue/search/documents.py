@@ -24,6 +24,10 @@ from course_catalogue.catalogue.provider_keys import slug
 from course_catalogue.catalogue.vocabularies import isced_ancestors
 from course_catalogue.search.backend import Document
 from course_catalogue.search.query import UNDATED_DAY
+from course_catalogue.search.semantic import embedder
+from course_catalogue.skills import semantic as skill_semantic
+from course_catalogue.skills import taxonomy as skill_taxonomy
+from course_catalogue.skills.linking import CourseText, link, published
 
 MEMO_LIMIT = 50_000
 """Bound of the memos of pure functions of values that repeat across a catalogue (provider and
@@ -77,6 +81,8 @@ CARD_FIELDS = (
     "cities",  # as published; the region/city facets label their slug values from these
     "regions",
     "geo",  # {"lat", "lon"} of an on-site course, else None
+    "skills",  # ESCO skill URIs of the published links: the tantivy skill facet resolves its hashes from them
+    "skill_links",  # published ESCO skill links (skills.linking.SkillLink.as_dict): hits explain them
 )
 
 # Norwegian Bokmål and Nynorsk share the one Snowball stemmer.
@@ -133,6 +139,11 @@ def course_facts(stored: StoredCourse) -> CourseFacts:
         price=price.amount if price is not None else None,
         currency=price.currency if price is not None else None,
         locations=course.locations,
+        stated_skills=tuple(
+            (outcome.esco_uri, first_text(outcome.text, ("en",)))
+            for outcome in course.learning_outcomes
+            if outcome.esco_uri
+        ),
     )
 
 
@@ -168,6 +179,11 @@ def record_facts(record: Mapping[str, Any], status: str, seq: int) -> CourseFact
         price=amount,
         currency=price.get("currency") if price else None,
         locations=tuple(Location(**location) for location in locations),
+        stated_skills=tuple(
+            (outcome["esco_uri"], first_text(lang_text(outcome.get("text")), ("en",)))
+            for outcome in record.get("learning_outcomes", ())
+            if outcome.get("esco_uri")
+        ),
     )
 
 
@@ -206,6 +222,8 @@ class CourseFacts(NamedTuple):
     price: Decimal | None
     currency: str | None
     locations: tuple[Location, ...]
+    stated_skills: tuple[tuple[str, str], ...] = ()
+    """(ESCO URI, outcome text) of the learning outcomes that state a skill."""
 
 
 def flatten(facts: CourseFacts, eligible: Iterable[str]) -> Document:
@@ -252,11 +270,28 @@ def flatten(facts: CourseFacts, eligible: Iterable[str]) -> Document:
         "city_keys": list(place.city_keys),
         "geo": dict(place.geo) if place.geo is not None else None,
     }
+    doc.update(skill_fields(facts))
     implied = implied_language(facts.languages)
     doc.update(language_texts("title", facts.title, implied))
     doc.update(language_texts("description", facts.description, implied))
     doc.update(language_texts("outcomes", outcome_text(facts.outcomes), implied))
     return doc
+
+
+def skill_fields(facts: CourseFacts) -> dict[str, Any]:
+    """`skills` (the facet: URIs of the published links) and `skill_links` (the links, for the
+    explanations) of a course: its stated ESCO skills and the skills inferred from its text above
+    the publication threshold (`skills.linking`). Only stated ones when skills are off."""
+    course = CourseText(
+        title=[facts.title],
+        keywords=facts.keywords,
+        outcomes=facts.outcomes,
+        description=[facts.description],
+        stated=facts.stated_skills,
+    )
+    taxonomy = skill_taxonomy.current()
+    links = published(link(course, taxonomy, skill_semantic.current(taxonomy, embedder)))
+    return {"skills": [item.uri for item in links], "skill_links": [item.as_dict() for item in links]}
 
 
 def text_language(tag: str, implied: str | None = None) -> str:

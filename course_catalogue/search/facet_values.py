@@ -20,6 +20,7 @@ from course_catalogue.catalogue.vocabularies import (
     mode_label,
 )
 from course_catalogue.search.query import Facet, FacetSpec, FacetValue
+from course_catalogue.skills import taxonomy as skill_taxonomy
 
 Labeller = Callable[[str, str], str]
 """(facet name, value) -> display label."""
@@ -33,7 +34,14 @@ _VOCABULARY_LABELS: Mapping[str, Callable[[str], str]] = {
     "field": isced_label,
     "field_narrow": isced_label,
     "field_detailed": isced_label,
+    "skill": lambda value: skill_label(value),
 }
+
+
+def skill_label(uri: str) -> str:
+    """The ESCO preferred label (English) of a skill URI; the URI when skills are off or unknown."""
+    taxonomy = skill_taxonomy.current()
+    return taxonomy.label(uri) if taxonomy is not None else uri
 
 
 @functools.lru_cache(maxsize=4096)  # vocabularies are fixed; language labels go through pycountry

@@ -141,6 +141,9 @@ FACETS: tuple[FacetSpec, ...] = (
     FacetSpec("ects", "Workload (ECTS)", "ects", ranges=ECTS_RANGES),
     FacetSpec("price", "Price", "price", ranges=PRICE_RANGES),
     FacetSpec("funding", "Funding eligibility", "eligible"),  # values: eligibility scheme ids
+    FacetSpec(
+        "skill", "Skill (ESCO)", "skills", size=30, pattern=r"https?://.+", pattern_hint="an ESCO skill URI"
+    ),  # values: ESCO skill URIs of published links (stated, or inferred above the threshold)
 )
 FACETS_BY_NAME: Mapping[str, FacetSpec] = MappingProxyType({f.name: f for f in FACETS})
 LABELLED_FIELDS: Mapping[str, str] = MappingProxyType(

@@ -230,9 +230,12 @@ def repair(
     *,
     dry_run: bool = False,
     eligibility: EligibilityLookup | None = None,
+    source_id: str | None = None,
 ) -> RepairReport:
     """Make the index agree with the store without a rebuild: upsert every course whose indexed
     copy is missing or has another (version, status), delete indexed ids the store does not hold.
+    With `source_id`, only that source's courses are checked and no orphan is looked for (an
+    indexed id the store does not hold belongs to no source it can name): `orphans` is 0.
 
     How drift happens now that every change goes through the outbox: an index restored from an
     older backup, one written by hand, a store restored under a newer index. (Deliver the outbox
@@ -245,7 +248,7 @@ def repair(
     seen: set[str] = set()
     fix: list[StoredCourse] = []
     missing = stale = 0
-    for chunk in _batches(store.iter_courses(include_withdrawn=True), 1000):
+    for chunk in _batches(store.iter_courses(source_id=source_id, include_withdrawn=True), 1000):
         facts = index_facts([s.id for s in chunk], eligibility)
         for stored in chunk:
             seen.add(stored.id)
@@ -260,7 +263,7 @@ def repair(
         if len(fix) >= 1000:  # bounded memory on a badly drifted index
             backend.upsert(documents(fix, eligibility))
             fix.clear()
-    orphans = [doc_id for doc_id in indexed if doc_id not in seen]
+    orphans = [doc_id for doc_id in indexed if doc_id not in seen] if source_id is None else []
     if not dry_run:
         if fix:
             backend.upsert(documents(fix, eligibility))

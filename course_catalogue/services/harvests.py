@@ -1,6 +1,7 @@
 """Harvest operations on a registered source, for every interface alike: push a feed (a dry run
 staged for confirmation by default), confirm a staged feed, pull the source's URL now, remap its
-stored records, and confirm the withdrawals a mass-withdrawal guard held back.
+stored records, confirm the withdrawals a mass-withdrawal guard held back, and repair what a
+crash or a hand-edited database left inconsistent in one source (`repair`).
 
 Each operation checks one permission (`can_change_source`, through `Actor`), then runs in the
 pipeline's one store transaction per run (services/pipeline.py), under the source's lock
@@ -13,14 +14,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from course_catalogue.catalogue.changes import ChangeSink, HarvestDiff
+from course_catalogue.catalogue.eligibility_store import EligibilityStore
 from course_catalogue.catalogue.permissions import can_change_source, is_admin
+from course_catalogue.catalogue.record_checks import inconsistent_records, rehash
 from course_catalogue.catalogue.runs import RunReport
 from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.staged_feeds import StagedFeedStore, StagedQuota
+from course_catalogue.catalogue.stale_runs import fail_stale_runs, stale_runs
 from course_catalogue.catalogue.store import CatalogueStore
+from course_catalogue.search.backend import SearchBackend
+from course_catalogue.search.sync import RepairReport
+from course_catalogue.search.sync import repair as repair_index
 from course_catalogue.services import publish
 from course_catalogue.services.actors import Actor
 from course_catalogue.services.errors import InvalidInput, PermissionDenied
@@ -30,10 +37,33 @@ from course_catalogue.services.pipeline import HarvestSettings, remap_source
 from course_catalogue.services.publish import Confirmed, Published
 
 
+@dataclass(frozen=True)
+class SourceRepair:
+    """What `HarvestService.repair` found in one source and (unless `dry_run`) did about it.
+
+    `stale_runs`: its runs left RUNNING by a dead process (failed now). `inconsistent`: its active
+    courses whose stored record does not decode or does not match its content hash
+    (catalogue/record_checks.py); `remap`: the remap run that rewrote them from their stored raw
+    payloads (None when there was nothing to remap, or on a dry run); `left`: those still
+    inconsistent afterwards (a course without a stored payload cannot be rebuilt: the remap
+    report warns `raw-missing`). `index`: the source's index documents found missing or stale
+    and upserted; None without a search backend, or while a record that does not decode is left
+    (no document can be built from it: on a dry run, until the repair has remapped it)."""
+
+    source_id: str
+    dry_run: bool
+    stale_runs: list[int]
+    inconsistent: list[str]
+    remap: RunReport | None
+    left: list[str]
+    index: RepairReport | None
+
+
 @dataclass
 class HarvestService:
     """`staged_quota`: what a provider account may keep staged (admins: the per-source limits
-    only); `staged_ttl`: how long a dry run's feed waits for its confirmation."""
+    only); `staged_ttl`: how long a dry run's feed waits for its confirmation; `backend`: the
+    search index `repair` checks (None: the index is not checked)."""
 
     store: CatalogueStore
     locks: SourceLocks
@@ -41,6 +71,7 @@ class HarvestService:
     settings: HarvestSettings = field(default_factory=HarvestSettings)
     staged_quota: StagedQuota = field(default_factory=StagedQuota)
     staged_ttl: timedelta = timedelta(hours=24)
+    backend: SearchBackend | None = None
 
     def push(
         self, actor: Actor, source_id: str, content: bytes, media_type: str, *, dry_run: bool = True
@@ -116,6 +147,43 @@ class HarvestService:
         source = self.changeable(actor, source_id)
         with self.locks.hold(source.id):
             return remap_source(self.store, source, sinks=self.sinks, dry_run=dry_run, settings=self.settings)
+
+    def repair(self, actor: Actor, source_id: str, *, dry_run: bool = False) -> SourceRepair:
+        """Put one source right after a crash or a hand-edited database, under its lock (Conflict,
+        AlreadyRunning, while a harvest of it runs; holding the lock also proves that none of its
+        RUNNING runs has a live owner). In order: fail the runs a dead process left RUNNING;
+        remap the active courses whose stored record disagrees with its content hash (each gets
+        the hash of what is stored first, so the remap sees the difference and rewrites the record
+        through the normal path: changes feed, outbox, index); then upsert the source's index
+        documents that are missing or stale. A dry run reports all three and changes nothing.
+        The whole-catalogue version, orphaned index documents included: `catalogue repair`."""
+        source = self.changeable(actor, source_id)
+        with self.locks.hold(source.id):
+            now = datetime.now(UTC)
+            if dry_run:
+                stale = stale_runs(self.store, now, source_id=source.id)
+            else:
+                stale = fail_stale_runs(self.store, now, source_id=source.id)
+            found = inconsistent_records(self.store, source.id)
+            remap: RunReport | None = None
+            left = found
+            if found and not dry_run:
+                rehash(self.store, [entry.course_id for entry in found])
+                remap = remap_source(self.store, source, sinks=self.sinks, settings=self.settings)
+                left = inconsistent_records(self.store, source.id)
+            index = None
+            if self.backend is not None and not any(entry.unreadable for entry in left):
+                index = repair_index(
+                    self.store,
+                    self.backend,
+                    dry_run=dry_run,
+                    eligibility=EligibilityStore(self.store),
+                    source_id=source.id,
+                )
+        inconsistent = [entry.course_id for entry in found]
+        return SourceRepair(
+            source.id, dry_run, stale, inconsistent, remap, [entry.course_id for entry in left], index
+        )
 
     def confirm_withdrawals(self, actor: Actor, run_id: int) -> HarvestDiff:
         """Apply the withdrawals a HELD run kept back; the sinks then see them."""

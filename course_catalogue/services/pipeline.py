@@ -203,8 +203,10 @@ def remap_source(
         intake = _intake(store, spec, report, settings, source)
         with Spool() as spool, paced_collection(BATCH) as pacer:
             # Everything is read and remapped before the transaction opens (see services.spool).
-            for stored in store.iter_courses(source_id=source.id):
-                _replay(store, intake, stored.course.id, stored.course.provenance)
+            # Ids and provenance only: a course whose stored record no longer decodes is remapped
+            # too (HarvestService.repair relies on it).
+            for stored_id, provenance in store.iter_provenance(source_id=source.id):
+                _replay(store, intake, stored_id, provenance)
                 intake.flush(spool, BATCH)
                 pacer.tick()
             intake.flush(spool)

@@ -48,6 +48,7 @@ from course_catalogue.services.accounts import AccountService
 from course_catalogue.services.harvests import HarvestService
 from course_catalogue.services.locks import SourceLocks, open_locks
 from course_catalogue.services.pipeline import HarvestSettings
+from course_catalogue.services.schemes import SchemeService
 from course_catalogue.services.sources import SourceService
 from course_catalogue.services.webhook_delivery import WebhookSettings
 from course_catalogue.services.webhooks import WebhookService
@@ -206,6 +207,11 @@ class Services:
         return AccountService(self.store)
 
     @property
+    def schemes(self) -> SchemeService:
+        """Eligibility schemes: define, change, decide, read (services/schemes.py)."""
+        return SchemeService(self.store, self.scheme_jobs, deliver=self.after_scheme_jobs)
+
+    @property
     def webhooks(self) -> WebhookService:
         """Webhook subscriptions (services/webhooks.py)."""
         return WebhookService(self.store, allow_private=self._config["ALLOW_PRIVATE_URLS"])
@@ -236,6 +242,7 @@ class Services:
                 bytes_per_account=config["STAGED_BYTES_PER_ACCOUNT"],
             ),
             staged_ttl=timedelta(hours=config["STAGED_FEED_HOURS"]),
+            backend=self.backend,
         )
 
     def close(self) -> None:

@@ -23,6 +23,7 @@ from course_catalogue.search.errors import QueryError
 from course_catalogue.search.query import Hit
 from course_catalogue.search.result_cache import take_outcome
 from course_catalogue.services.runtime import get_services
+from course_catalogue.skills.requests import covered
 from course_catalogue.web import elm_views
 from course_catalogue.web.auth import bearer_account
 from course_catalogue.web.facets import KNOWN_PARAMS, SearchView, build_view, current_page, parse_query
@@ -37,9 +38,13 @@ MAX_RUNS = 200
 CACHE_HEADER = "X-Search-Cache"
 
 
-def _hit(hit: Hit, api_course: PathTemplate, html_course: PathTemplate) -> dict[str, Any]:
+def _hit(
+    hit: Hit, api_course: PathTemplate, html_course: PathTemplate, requested: tuple[str, ...] = ()
+) -> dict[str, Any]:
     return {
         **hit.fields,
+        "skill_links": hit.fields.get("skill_links") or [],
+        "skills_covered": covered(hit.fields.get("skill_links"), requested),
         "id": hit.id,
         "score": hit.score,
         "snippet": hit.snippet,
@@ -76,7 +81,7 @@ def search_json(view: SearchView) -> dict[str, Any]:
         "page_size": query.page_size,
         "pages": result.pages,
         "next_cursor": result.next_cursor,
-        "hits": [_hit(hit, api_course, html_course) for hit in result.hits],
+        "hits": [_hit(hit, api_course, html_course, query.filters.get("skill", ())) for hit in result.hits],
         "facets": [
             {
                 "name": facet.name,

@@ -22,7 +22,7 @@ from course_catalogue.catalogue.sources import (
 )
 from course_catalogue.catalogue.staged_feeds import StagedFeed
 from course_catalogue.services.actors import Actor
-from course_catalogue.services.harvests import Published
+from course_catalogue.services.harvests import Published, SourceRepair
 from course_catalogue.services.runtime import get_services
 from course_catalogue.services.sources import SourceFields
 from course_catalogue.web.api import issue_summary, source_summary
@@ -184,6 +184,34 @@ def harvest_source(source_id: str) -> ResponseReturnValue:
     if published.report.status is RunStatus.FAILED:
         return _failed(published.report)
     return jsonify(_published_json(get_services().store.get_source(source_id), published))
+
+
+def repair_json(repair: SourceRepair) -> dict[str, Any]:
+    """What a source's repair found and did (see `services.harvests.SourceRepair`)."""
+    index = repair.index
+    return {
+        "source_id": repair.source_id,
+        "dry_run": repair.dry_run,
+        "stale_runs": repair.stale_runs,
+        "inconsistent_records": repair.inconsistent,
+        "remap": run_json(repair.remap) if repair.remap is not None else None,
+        "still_inconsistent": repair.left,
+        "index": None
+        if index is None
+        else {"checked": index.checked, "missing": index.missing, "stale": index.stale},
+        "links": {"source": url_for("api.source", source_id=repair.source_id)},
+    }
+
+
+@bp.post("/sources/<source_id>/repair")
+@token_required
+def repair_source(source_id: str) -> ResponseReturnValue:
+    """Put the source right after a crash or a hand-edited database: fail its runs a dead process
+    left RUNNING, remap its courses whose stored record disagrees with its hash, upsert its
+    missing or stale index documents. `?dry_run=true` reports them and changes nothing. 409
+    while a harvest of the source runs."""
+    repaired = get_services().harvests.repair(_actor(), source_id, dry_run=_flag("dry_run", False))
+    return jsonify(repair_json(repaired))
 
 
 @bp.post("/runs/<int:run_id>/confirm-withdrawals")

@@ -41,6 +41,7 @@ from course_catalogue.web.app import create_app
 from course_catalogue.web.cli_accounts import COMMANDS as ACCOUNT_COMMANDS
 from course_catalogue.web.cli_accounts import sources_publishing
 from course_catalogue.web.cli_repair import COMMANDS as REPAIR_COMMANDS
+from course_catalogue.web.cli_skills import SKILL_COMMANDS
 from course_catalogue.web.cli_tasks import COMMANDS as TASK_COMMANDS
 from course_catalogue.web.reports import echo_report
 
@@ -454,5 +455,6 @@ for command in (
     *TASK_COMMANDS,
     *ACCOUNT_COMMANDS,
     *REPAIR_COMMANDS,
+    *SKILL_COMMANDS,
 ):
     main.add_command(command)

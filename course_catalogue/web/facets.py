@@ -33,6 +33,10 @@ from course_catalogue.search.query import (
     Query,
     SearchResult,
 )
+from course_catalogue.skills import taxonomy as skill_taxonomy
+from course_catalogue.skills.errors import UnknownSkill
+from course_catalogue.skills.requests import resolve as resolve_skills
+from course_catalogue.skills.requests import split_teaches
 from course_catalogue.web.labels import FacetLabels
 from course_catalogue.web.params import whole_number
 from course_catalogue.web.urls import query_url
@@ -52,11 +56,13 @@ KNOWN_PARAMS = frozenset(
         "lang",
         "facets",
         "match",
+        "skills",
         *FILTER_PARAMS,
     }
 )
 """`lang` picks the language of labels (web.i18n) and `facets` which facets are counted; neither
 changes what is found. `match=any` finds courses with any of the words (`Query.any_words`).
+`skills=<URI or label>,...` (and "teaches: a, b" in `q`) select values of the `skill` facet by name.
 The HTML page also reads `verbatim=true`: no spelling correction (`search.assist`)."""
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -122,9 +128,13 @@ def parse_query(args: MultiDict[str, str], *, default_page_size: int, strict: bo
     if match not in ("all", "any"):
         raise QueryError(f"match must be all or any, not {match[:40]!r}")
     cursor = args.get("cursor", "").strip()
+    text, skills = requested_skills(args)
+    filters = {name: args.getlist(name) for name in FILTER_PARAMS if name in args}
+    if skills:
+        filters["skill"] = [*filters.get("skill", ()), *skills]
     return Query.create(
-        text=args.get("q", ""),
-        filters={name: args.getlist(name) for name in FILTER_PARAMS if name in args},
+        text=text,
+        filters=filters,
         page=whole_number(args, "page", 1, 1, MAX_PAGE),
         page_size=whole_number(args, "page_size", default_page_size, 1, MAX_PAGE_SIZE),
         # Parameters that only mean something together are ignored alone (no 400 for a
@@ -140,6 +150,20 @@ def parse_query(args: MultiDict[str, str], *, default_page_size: int, strict: bo
         retrieval=args.get("retrieval", "").strip() or "keyword",
         any_words=match == "any",
     )
+
+
+def requested_skills(args: MultiDict[str, str]) -> tuple[str, tuple[str, ...]]:
+    """(search words, skill URIs) of a request: "teaches: a, b" at the end of `q` and the names in
+    `skills=` (comma-separated or repeated), resolved through the ESCO taxonomy. QueryError for a
+    name that is no skill, or for any name when skills are off."""
+    text, names = split_teaches(args.get("q", ""))
+    names += [name for raw in args.getlist("skills") for name in raw.split(",")]
+    if not any(name.strip() for name in names):
+        return text, ()
+    try:
+        return text, resolve_skills(names, skill_taxonomy.current())
+    except UnknownSkill as error:
+        raise QueryError(str(error)) from None
 
 
 def query_params(

@@ -22,7 +22,6 @@ from flask import Flask, current_app, g, has_app_context, has_request_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from course_catalogue.catalogue.eligibility_store import EligibilityStore
 from course_catalogue.catalogue.model import Course, LangText, Price, first_text
 from course_catalogue.search.documents import provider_key
 from course_catalogue.search.query import FACETS_BY_NAME
@@ -110,6 +109,7 @@ FACET_NAMES = {
     "ects": _l("Workload (ECTS)"),
     "price": _l("Price"),
     "funding": _l("Funding eligibility"),
+    "skill": _l("Skill (ESCO)"),
 }
 RANGE_LABELS = {
     ("ects", "0-1"): _l("under 1 ECTS"),
@@ -180,7 +180,7 @@ def scheme_label(value: str) -> str | None:
     names: dict[str, str] | None = g.get("_scheme_names")
     if names is None:
         try:
-            names = {s.id: s.name for s in EligibilityStore(get_services().store).list_schemes()}
+            names = {s.id: s.name for s in get_services().schemes.schemes()}
         except Exception:  # labels are cosmetic: a failing lookup must not fail a search
             names = {}
         g._scheme_names = names

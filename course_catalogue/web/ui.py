@@ -18,9 +18,11 @@ from course_catalogue.catalogue.errors import NotFound
 from course_catalogue.catalogue.permissions import can_read_run
 from course_catalogue.catalogue.runs import Outcome
 from course_catalogue.search.assist import assisted_search
+from course_catalogue.search.documents import course_facts, skill_fields
 from course_catalogue.search.errors import SearchError
 from course_catalogue.search.query import SORTS, SearchResult
 from course_catalogue.services.runtime import get_services
+from course_catalogue.skills.requests import covered
 from course_catalogue.web import provenance
 from course_catalogue.web.api import find_source, issue_summary, readable_run, severities
 from course_catalogue.web.api_discovery import suggestion_url
@@ -113,10 +115,17 @@ def course(course_id: str) -> ResponseReturnValue:
         source=source,
         originals=provenance.differences(stored.course),
         map=map_settings(),
+        skills=skill_fields(course_facts(stored))["skill_links"],
     )
 
 
 _CLASSIFICATION_CODE = re.compile(r"[A-Z][A-Z0-9-]{1,15} [A-Z]?[0-9][0-9A-Za-z.]*")
+
+
+@bp.app_template_filter("skills_covered")
+def skills_covered(links: Any, requested: Any) -> list[Any]:
+    """The links of a result card to the skills the search asked for (`skills.requests.covered`)."""
+    return list(covered(links if isinstance(links, list) else None, tuple(requested or ())))
 
 
 @bp.app_template_test("classification_code")

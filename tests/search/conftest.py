@@ -46,6 +46,8 @@ from course_catalogue.search.tantivy.backend import EmbeddedBackend
 from tests.conftest import in_ci
 
 TODAY = date(2025, 6, 1)
+PROJECT_MANAGEMENT = "http://data.europa.eu/esco/skill/7111b95d-0ce3-441a-9d92-4c75d05c4388"
+"""ESCO "project management" (in the small test taxonomy, tests/fixtures/skills)."""
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
 
@@ -70,6 +72,7 @@ def make_course(
     source: str = "test-source",
     schedule: str | None = None,
     locations: Sequence[Location] = (),
+    stated_skills: Sequence[tuple[str, str]] = (),
 ) -> StoredCourse:
     """A stored course with sensible defaults; text given as str is tagged with the first language."""
     lang = languages[0] if languages else "und"
@@ -79,7 +82,10 @@ def make_course(
         provider=Organisation(name=lang_text(provider, lang), country=country),
         provenance=Provenance(source_id=source, provider_ref=ref),
         description=lang_text(description, lang),
-        learning_outcomes=tuple(LearningOutcome(text=lang_text(o, lang)) for o in outcomes),
+        learning_outcomes=(
+            *(LearningOutcome(text=lang_text(o, lang)) for o in outcomes),
+            *(LearningOutcome(text=lang_text(o, lang), esco_uri=uri) for uri, o in stated_skills),
+        ),
         workload=Workload(ects=Decimal(ects) if ects is not None else None),
         eqf_level=eqf,
         modes=tuple(modes),
@@ -144,6 +150,8 @@ def catalogue() -> list[StoredCourse]:
             "fuehrung",
             "Weiterbildung Projektmanagement",
             description="Kurse für Führungskräfte: Planung, Größe von Teams und agile Methoden.",
+            # the provider states the ESCO skill (ELM relatedESCOSkill): German text links to no label
+            stated_skills=[(PROJECT_MANAGEMENT, "Projekte planen und steuern")],
             provider="Technische Hochschule München",
             country="DEU",
             eqf=6,

@@ -10,7 +10,8 @@ import pytest
 from course_catalogue.search.backend import SearchBackend
 from course_catalogue.search.errors import QueryError
 from course_catalogue.search.query import FACETS, SearchResult
-from tests.search.conftest import cid, q
+from tests.conftest import small_taxonomy
+from tests.search.conftest import PROJECT_MANAGEMENT, cid, q
 
 
 @pytest.fixture
@@ -230,3 +231,28 @@ def test_filter_values_are_never_query_syntax(backend: SearchBackend, value: str
     result = backend.search(q(filters={"country": [value]} if value.strip() else {"country": ["XXX"]}))
     assert result.total == 0
     assert sum(counts(result, "language").values()) == 0
+
+
+def test_skill_facet_filter_and_links(backend: SearchBackend) -> None:
+    """ESCO skills: the stated link (German course) and inferred ones above the threshold are
+    facet values and filters on every engine; each hit carries its published links."""
+    taxonomy = small_taxonomy()
+    python, stats = (taxonomy.resolve(name).uri for name in ("Python", "statistics"))
+    result = backend.search(q())
+    assert counts(result, "skill") == {PROJECT_MANAGEMENT: 1, python: 1, stats: 1}
+    labels = {v.value: v.label for f in result.facets if f.name == "skill" for v in f.values}
+    assert labels[PROJECT_MANAGEMENT] == "project management"
+    assert found(backend, {"skill": [PROJECT_MANAGEMENT]}) == refs("fuehrung")
+    assert found(backend, {"skill": [PROJECT_MANAGEMENT, stats]}) == refs("fuehrung", "stats")
+    # the other facets count under a skill filter, and the skill facet under another filter
+    chosen = backend.search(q(filters={"skill": [PROJECT_MANAGEMENT, stats]}))
+    assert counts(chosen, "country") == {"DEU": 1, "NLD": 1}
+    assert counts(chosen, "skill") == {PROJECT_MANAGEMENT: 1, python: 1, stats: 1}  # own filter excluded
+    german = backend.search(q(filters={"country": ["DEU"]}))
+    assert counts(german, "skill") == {PROJECT_MANAGEMENT: 1}
+    [hit] = backend.search(q(filters={"skill": [PROJECT_MANAGEMENT]})).hits
+    [link] = hit.fields["skill_links"]
+    assert (link["uri"], link["stated"], link["method"]) == (PROJECT_MANAGEMENT, True, "stated")
+    assert link["sentence"] == "Projekte planen und steuern"
+    [inferred] = backend.search(q(filters={"skill": [stats]})).hits[0].fields["skill_links"]
+    assert (inferred["stated"], inferred["method"], inferred["source"]) == (False, "label", "title")

@@ -87,6 +87,7 @@ CASES: dict[str, tuple[str, Case]] = {
         lambda w: ("POST", f"/api/v1/sources/{SOURCE}/feed/{_staged(w)}/confirm", {}),
     ),
     "api_sources.harvest_source": ("zed", lambda w: ("POST", f"/api/v1/sources/{SOURCE}/harvest", {})),
+    "api_sources.repair_source": ("zed", lambda w: ("POST", f"/api/v1/sources/{SOURCE}/repair", {})),
     "api_sources.confirm_withdrawals": (
         "zed",
         lambda w: ("POST", f"/api/v1/runs/{_run_id(w)}/confirm-withdrawals", {}),

@@ -54,12 +54,13 @@ from course_catalogue.search.opensearch.suggest import read_suggestions, suggest
 from course_catalogue.search.query import Query, SearchResult, validate
 from course_catalogue.search.sorting import SORT_FIELDS, sort_key
 
-INDEX_VERSION = 3
+INDEX_VERSION = 4
 # 2: region/city, schedule, ISCED drill-down, start_day, geo, sort keys.
 # 3: Snowball stemmers, as the embedded engine's: the `stemmer` filter's "english" is Porter 1,
 #    "greek" leaves accented words unstemmed after asciifolding; measured against a real node
 #    (test_opensearch.py). Dutch still differs: tantivy's is Kraaij-Pohlmann, which OpenSearch 3
 #    (Lucene 10) no longer has, so the index keeps the Snowball Dutch both 2.x and 3.x have.
+# 4: `skills` (ESCO skill URIs, the skill facet); `skill_links` is kept in _source only.
 """Bump with a new `opensearch-index-v<N>.json` when settings or mappings change; indices of
 other versions then need a `reindex`."""
 BATCH = 1000

@@ -330,7 +330,14 @@ class EmbeddedBackend:
         slug = self._slugs.get((field, hashed))
         if slug is not None:
             return slug
-        for name in self._names(searcher, self._builder.term(SLUG_FIELDS[field], hashed), field):
+        having = self._builder.term(SLUG_FIELDS[field], hashed)
+        if field not in LABELLED_FIELDS:  # the card holds the values themselves (ESCO skill URIs)
+            for value in self._card_values(searcher, having, field):
+                if slug_hash(value) == hashed:
+                    _bounded_put(self._slugs, (field, hashed), value)
+                    return value
+            return None
+        for name in self._names(searcher, having, field):
             key = provider_key(name)
             if key and slug_hash(key) == hashed:
                 _bounded_put(self._slugs, (field, hashed), key)
@@ -346,11 +353,15 @@ class EmbeddedBackend:
     def _names(self, searcher: tantivy.Searcher, match: tantivy.Query, field: str) -> list[str]:
         """The published names of slug field `field` (LABELLED_FIELDS) on one course matching
         `match`; empty when none matches."""
+        return self._card_values(searcher, match, LABELLED_FIELDS[field])
+
+    def _card_values(self, searcher: tantivy.Searcher, match: tantivy.Query, card_field: str) -> list[str]:
+        """The values of card field `card_field` (CARD_FIELDS) on one course matching `match`."""
         found = searcher.search(match, 1).hits
         if not found:
             return []
         hit: Hit = HitBuilder(searcher, self._schema, None).hits(found[:1], scored=False)[0]
-        names = hit.fields.get(LABELLED_FIELDS[field])
+        names = hit.fields.get(card_field)
         return [str(name) for name in (names if isinstance(names, list) else [names]) if name]
 
     def inventory(self) -> dict[str, tuple[int, str]]:

@@ -35,10 +35,11 @@ from course_catalogue.search.errors import IndexingError
 from course_catalogue.search.query import FACETS_BY_NAME, Range
 from course_catalogue.search.sorting import SORT_FIELDS, sort_key, title_key
 
-SCHEMA_VERSION = "7"  # 2: stored `seq` (search.sync.repair); 3: `eligible` (funding schemes);
+SCHEMA_VERSION = "8"  # 2: stored `seq` (search.sync.repair); 3: `eligible` (funding schemes);
 # 4: region/city, ISCED narrow/detailed, start_day, geo (lat/lon/id_hash); 5: slug hashes, range buckets;
 # 6: sort keys are fast columns only (SORT_KEY: no terms in the inverted index);
 # 7: visible_until is the end date only (a started course without an end date stays current)
+# 8: `skills` (ESCO skill URIs, the skill facet, counted on `skill_hash`)
 """Bump when the schema or an analyzer changes: older indexes then need a `reindex`."""
 
 FOLD = "cat_fold"
@@ -62,6 +63,7 @@ SLUG_FIELDS: Mapping[str, str] = {
     "provider_key": "provider_hash",
     "region_keys": "region_hash",
     "city_keys": "city_hash",
+    "skills": "skill_hash",  # ESCO skill URIs: thousands of values; the card holds them (CARD_FIELDS)
 }
 """Open-ended slug facets -> the integer fast field they are counted on. Counting strings from a
 dictionary of thousands of values costs several milliseconds per query at a million courses;

@@ -47,6 +47,7 @@ ISCED code selects every course under it, and narrower codes can be filtered on 
 
 _ALL = 2**62  # "every document": a bound that compares above any index's document count
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # every indexed facet value has this shape
+_URI = re.compile(r'^https?://[^\s"\\]+$')  # ...or this one (ESCO skill URIs): quoted, it is one term
 
 
 @dataclass(frozen=True)
@@ -214,8 +215,9 @@ class QueryBuilder:
     def filter_expression(self, name: str, values: Sequence[str], query: Query) -> str | None:
         """The same filter as `filters()` in tantivy query-string syntax, for filter aggregations.
 
-        Only values of the shape every indexed facet value has (codes, slugs, range keys) are
-        written into the string, always quoted; None means no value can match anything.
+        Only values of the shape every indexed facet value has (codes, slugs, range keys, or URIs
+        without quotes, backslashes or blanks) are written into the string, always quoted; None
+        means no value can match anything.
         """
         terms = filter_terms(name, values)
         if terms is None:
@@ -224,7 +226,7 @@ class QueryBuilder:
             parts = [_range_expression(spec.field, r.low, r.high) for r in ranges]
         else:
             field, keys = terms
-            parts = [f'{field}:"{value}"' for value in keys if _CODE.match(value)]
+            parts = [f'{field}:"{value}"' for value in keys if _CODE.match(value) or _URI.match(value)]
         return " OR ".join(parts) if parts else None
 
     def range(self, field: str, low: float | None, high: float | None) -> tantivy.Query:
