@@ -104,8 +104,8 @@ def insert_courses(
 ) -> Span | None:
     """Insert new courses with their raw payloads and an "added" change each."""
     seqs = _log(conn, [c.course_id for c in added], run_id, "added")
-    _insert_many(conn, courses, [_course_row(c, source_id, seqs, run_id, now) for c in added])
-    _insert_many(conn, raw_items, [_raw_row(c, now) for c in added])
+    insert_many(conn, courses, [_course_row(c, source_id, seqs, run_id, now) for c in added])
+    insert_many(conn, raw_items, [_raw_row(c, now) for c in added])
     return _span(seqs)
 
 
@@ -192,7 +192,7 @@ def _span(seqs: Mapping[str, int]) -> tuple[int, int] | None:
     return (min(seqs.values()), max(seqs.values())) if seqs else None
 
 
-def _insert_many(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+def insert_many(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     """Bulk INSERT of new rows: COPY on PostgreSQL (several times faster than psycopg's
     executemany for wide rows), the driver's executemany on SQLite. Either way each value goes
     through its column's own bind processing once, without SQLAlchemy's per-row bookkeeping

@@ -92,7 +92,14 @@ class HarvestSession:
     """
 
     def __init__(
-        self, conn: Connection, report: RunReport, *, write: bool, now: datetime, keep: int = 0
+        self,
+        conn: Connection,
+        report: RunReport,
+        *,
+        write: bool,
+        now: datetime,
+        keep: int = 0,
+        recalled_after: int | None = None,
     ) -> None:
         self.source_id = report.source_id
         self.run_id = report.run_id
@@ -109,6 +116,10 @@ class HarvestSession:
         self._n_kept_added = self._n_kept_updated = 0
         self._seqs: tuple[int, int] | None = None
         self._diff: HarvestDiff | None = None
+        # Carried records were recalled from a store whose changes up to seq `recalled_after`
+        # they saw (None: any change may be unseen); what changed since, read once (`_changed`)
+        self._recalled_after = recalled_after or 0
+        self._changed_since: dict[str, str | None] | None = None
 
     @property
     def diff(self) -> HarvestDiff:
@@ -213,27 +224,43 @@ class HarvestSession:
 
     def _check_carried(self, carried: list[Carried]) -> None:
         """StoreError unless every carried course is still active with the content hash it was
-        recalled with (it could have changed between the recall and this transaction). Looked up
-        by primary key (a row-value IN of (id, hash) pairs scanned the whole table on SQLite)."""
+        recalled with (it could have changed between the recall and this transaction).
+
+        Every change of a course gives it a new seq, commits come in seq order and courses are
+        only deleted with their source, so only the courses with a seq past `recalled_after` can
+        differ from what the recall saw: those are read once, at the first carried record (by
+        the seq index: a run's recalled courses are not read again one by one; what this
+        session wrote before is read too, harmlessly: it is never carried), and a carried course
+        among them must still be active with its recalled hash."""
         if not carried:
             return
-        # Only the key in the WHERE clause: with the source and status there too, SQLite chose
-        # the (source_id, status) index and read every active course of the source per chunk.
-        query = sa.select(courses.c.id, courses.c.content_hash, courses.c.source_id, courses.c.status).where(
-            courses.c.id.in_([c.course_id for c in carried])
-        )
-        active = CourseStatus.ACTIVE.value
-        stored = {
-            cid: chash
-            for cid, chash, source_id, status in self._conn.execute(query)
-            if source_id == self.source_id and status == active
-        }
-        changed = sum(stored.get(c.course_id) != c.content_hash for c in carried)
+        changed_since = self._changed()
+        changed = 0
+        for c in carried:
+            if c.course_id in changed_since and changed_since[c.course_id] != c.content_hash:
+                changed += 1
         if changed:
             raise StoreError(
                 f"{changed} course(s) recalled as unchanged changed while the run read its feed "
                 "(withdrawn, remapped or confirmed meanwhile); run it again"
             )
+
+    def _changed(self) -> dict[str, str | None]:
+        """Courses of the source changed since `recalled_after`: id -> content hash while active,
+        None once not active."""
+        if self._changed_since is None:
+            # Only the seq in the WHERE clause: SQLite would otherwise pick the (source_id, status)
+            # index and read every course of the source.
+            query = sa.select(
+                courses.c.id, courses.c.content_hash, courses.c.source_id, courses.c.status
+            ).where(courses.c.seq > self._recalled_after)
+            active = CourseStatus.ACTIVE.value
+            self._changed_since = {
+                cid: chash if status == active else None
+                for cid, chash, source_id, status in self._conn.execute(query)
+                if source_id == self.source_id
+            }
+        return self._changed_since
 
     def _known(self, refs: list[str]) -> dict[str, _Known]:
         if not refs:

@@ -14,8 +14,8 @@ transaction (`remember`), so it describes the last run that committed, never a r
 a dry run. `Recaller.recall` finds, for the digests of the items a run is reading, the courses
 that may carry forward: only those still ACTIVE with the same content hash (a course withdrawn,
 remapped or edited since is mapped again). A carried item reaches the harvest session as a
-`Carried` record, which the session counts UNCHANGED after checking the store again in its
-transaction.
+`Carried` record, which the session counts UNCHANGED after checking, in its transaction, the
+courses changed since the recall began (`Recaller.watermark`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection
 
 from course_catalogue.catalogue.changes import Candidate, CourseStatus
 from course_catalogue.catalogue.runs import Issue, Severity
-from course_catalogue.catalogue.schema import courses, item_fingerprints, item_reports
+from course_catalogue.catalogue.schema import changes, courses, item_fingerprints, item_reports
 from course_catalogue.catalogue.store_rows import CHUNK, chunks
 
 _SAME = 0
@@ -116,6 +116,9 @@ class Recaller:
 
     def __init__(self, source_id: str) -> None:
         self.source_id = source_id
+        # The newest change seq before the first recall: the recalled courses are as they were
+        # then, unless their seq is past it (`HarvestSession` checks those)
+        self.watermark: int | None = None
         # digest -> decoded report, the most recently used REPORTS: a feed whose issues quote
         # each record's values has as many reports as records
         self._reports: OrderedDict[str, ItemReport] = OrderedDict()
@@ -123,6 +126,10 @@ class Recaller:
     def recall(self, conn: Connection, digests: Collection[str]) -> dict[str, Recalled]:
         """digest -> what the source's last successful runs made of an item with it, for the
         digests whose course is still active with the content hash it had then."""
+        if self.watermark is None:  # first, so no change the recall sees can be past it
+            self.watermark = conn.execute(
+                sa.select(sa.func.coalesce(sa.func.max(changes.c.seq), 0))
+            ).scalar_one()
         f = item_fingerprints
         rows: list[tuple[str, str, str, str, str]] = []
         for chunk in chunks(list(digests), CHUNK):

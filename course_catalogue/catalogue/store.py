@@ -36,7 +36,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from course_catalogue.catalogue.changes import Candidate, CourseStatus, HarvestDiff, StoredCourse
-from course_catalogue.catalogue.course_writes import withdraw
+from course_catalogue.catalogue.course_writes import insert_many, withdraw
 from course_catalogue.catalogue.engine import WRITER, open_engine
 from course_catalogue.catalogue.errors import Conflict, NotFound, StoreError
 from course_catalogue.catalogue.harvest_apply import GUARD_COUNT, GUARD_SHARE, HarvestSession
@@ -106,6 +106,11 @@ def printable_json(value: Any) -> Any:
 
 def _printable_issue(issue: Issue) -> Issue:
     texts = (issue.message, issue.field, issue.record_ref, issue.pointer, issue.code, issue.value)
+    for text in texts:
+        if text is not None and not (text.isascii() and "\x00" not in text):
+            break
+    else:
+        return issue  # the common case, without a copy of any text
     cleaned = [printable(t) for t in texts]
     if all(a is b for a, b in zip(texts, cleaned, strict=True)):
         return issue
@@ -267,8 +272,8 @@ class CatalogueStore:
             if conn.execute(stmt).rowcount == 0:
                 raise NotFound(f"no run {run_id}")
             conn.execute(run_issues.delete().where(run_issues.c.run_id == run_id))
-            for chunk in chunks(report.issues, CHUNK):
-                conn.execute(run_issues.insert(), [issue_row(run_id, _printable_issue(i)) for i in chunk])
+            for chunk in chunks(report.issues, CHUNK):  # (in order: their ids keep the report's order)
+                insert_many(conn, run_issues, [issue_row(run_id, _printable_issue(i)) for i in chunk])
 
     def get_run(self, run_id: int) -> RunReport:
         issues_query = sa.select(run_issues).where(run_issues.c.run_id == run_id).order_by(run_issues.c.id)
@@ -295,7 +300,7 @@ class CatalogueStore:
 
     @contextmanager
     def harvesting(
-        self, report: RunReport, *, dry_run: bool = False, keep: int = 0
+        self, report: RunReport, *, dry_run: bool = False, keep: int = 0, recalled_after: int | None = None
     ) -> Iterator[HarvestSession]:
         """ONE transaction for one run of `report.source_id`, yielding the session that takes the
         run's records in batches (see `catalogue.harvest_apply`); call its `finish()` before the
@@ -308,13 +313,17 @@ class CatalogueStore:
         other writers of the database wait for it, up to SQLite's busy timeout, so callers should
         have their records ready before they enter it (the pipeline spools them).
         `keep`: how many added and updated candidates the session keeps for a preview.
+        `recalled_after`: the change seq the run's recall started after (`Recaller.watermark`),
+        so recalled courses are checked against what changed since only (see `HarvestSession`).
         Raises NotFound for an unknown source (unless dry), StoreError when the database fails.
         """
         dry = dry_run or report.dry_run
         with self._guard(), self._snapshot() if dry else self._write(serialise=True) as conn:
             if not dry:  # a dry run of a source not registered yet plans against nothing
                 require_source(conn, report.source_id)
-            session = HarvestSession(conn, report, write=not dry, now=_now(), keep=keep)
+            session = HarvestSession(
+                conn, report, write=not dry, now=_now(), keep=keep, recalled_after=recalled_after
+            )
             yield session
             diff = session.diff  # unfinished: RuntimeError, so nothing half-decided commits
         _count(report, diff)

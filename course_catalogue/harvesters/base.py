@@ -150,17 +150,89 @@ class _MappedRaw(io.RawIOBase):
         return len(chunk)
 
 
+class Deferred:
+    """An item not built yet, known by its raw form (see `Gathered`): `item()` builds it once."""
+
+    __slots__ = ("_build", "_item", "guid", "media_type", "pointer", "raw")
+
+    def __init__(
+        self, raw: bytes, media_type: str, pointer: str | None, guid: str | None, build: Callable[[], RawItem]
+    ) -> None:
+        self.raw = raw
+        self.media_type = media_type
+        self.pointer = pointer
+        self.guid = guid
+        self._build: Callable[[], RawItem] | None = build
+        self._item: RawItem | None = None
+
+    def item(self) -> RawItem:
+        item = self._item
+        if item is None:
+            assert self._build is not None
+            item = self._item = self._build()
+            self._build = None  # what it held (the reader's copies) can go
+        return item
+
+
 @dataclass(frozen=True)
 class Gathered:
     """One record as the reader found it, with the reader's own problems about it.
 
     `unread`: source paths of the feed (or of the page this record came from) that the reader saw
     but could not pass on to any record (JSON-LD keys no context defines): feed-level, carried by
-    one item of the document only, for the run's coverage report (see `mappings.coverage`)."""
+    one item of the document only, for the run's coverage report (see `mappings.coverage`).
 
-    item: RawItem
+    Digest first (the reader's side of skipping unchanged items, see `services.recall`): a reader
+    may hand over, instead of a built item, a `Deferred` one: its *raw form* and a way to build
+    it. The raw form is bytes the reader has at hand before it builds the item (XML: the record
+    element as serialised plus digests of the context or linked elements it copies) such that
+    the item is a function of them, the media type, the guid, the spec's reader options and the
+    code alone: two items of one spec with equal raw forms (media types, guids) are equal. The
+    item's digest then covers the raw form instead of `item.content`, and `item` is built only
+    when something asks for it (the pipeline does for the items it maps, not for recalled ones),
+    at most once. `pointer`, `guid` and `media_type` are known without building.
+    """
+
+    made: RawItem | Deferred
     issues: tuple[Issue, ...] = ()
     unread: tuple[UnreadPath, ...] = ()
+
+    @classmethod
+    def deferred(
+        cls,
+        raw: bytes,
+        media_type: str,
+        pointer: str | None,
+        guid: str | None,
+        build: Callable[[], RawItem],
+        issues: tuple[Issue, ...] = (),
+    ) -> Gathered:
+        """An item `build()` makes when asked for (it must give this media type, pointer and guid)."""
+        return cls(Deferred(raw, media_type, pointer, guid, build), issues)
+
+    @property
+    def item(self) -> RawItem:
+        """The item, built on first use when deferred."""
+        made = self.made
+        return made if isinstance(made, RawItem) else made.item()
+
+    @property
+    def raw(self) -> bytes | None:
+        """The raw form a deferred item's digest covers; None for an item given built."""
+        made = self.made
+        return None if isinstance(made, RawItem) else made.raw
+
+    @property
+    def media_type(self) -> str:
+        return self.made.media_type
+
+    @property
+    def pointer(self) -> str | None:
+        return self.made.pointer
+
+    @property
+    def guid(self) -> str | None:
+        return self.made.guid
 
     @property
     def readable(self) -> bool:

@@ -55,11 +55,13 @@ vocabulary and external schemas that are not shipped with it.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections import Counter, OrderedDict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
 from lxml import etree
 
@@ -125,9 +127,20 @@ def _free(element: Any) -> None:
         del parent[0]
 
 
-Template = tuple[Any, list[tuple[int, ...]], int]
-"""A referenced element's trimmed copy (`_copy`), its idref stubs' child positions and its size
-in bytes as serialised."""
+Link = tuple[str, str]
+"""An idref stub: its relation (the stub's local name) and the id it names."""
+
+
+class Template(NamedTuple):
+    """A referenced element: its trimmed copy (`_copy`), its idref stubs' child positions and
+    links (in document order), its size in bytes as serialised and the digest of those bytes."""
+
+    copy: Any
+    positions: list[tuple[int, ...]]
+    links: list[Link]
+    size: int
+    digest: bytes
+
 
 TEMPLATES = 4096
 """Parsed copies of referenced elements kept at once (the organisations most records link to)."""
@@ -135,15 +148,17 @@ TEMPLATES = 4096
 
 class _Index:
     """id -> the element with that id in a `*References` list (the first one; the ids defined more
-    than once in `duplicates`), serialised in a temporary SQLite file that goes with `close()`, so
-    memory does not grow with the feed. `get` parses copies back through a bounded cache."""
+    than once in `duplicates`), serialised in a temporary SQLite file, so memory does not grow
+    with the feed. `get` parses copies back through a bounded cache. The file goes with the
+    index, once the last deferred item that may build from it is gone."""
 
     def __init__(self) -> None:
         self._db = sqlite3.connect("")  # a private temporary file, deleted when closed
         self._db.execute("CREATE TABLE element (id TEXT PRIMARY KEY, body BLOB NOT NULL)")
         self.duplicates: set[str] = set()
         self._cache: OrderedDict[str, Template | None] = OrderedDict()
-        self._parser = secure_parser()
+        self.parser = secure_parser()  # reads back our own serialisations
+        self._relations: dict[str, str] = {}  # stub tag -> its local name
 
     def add(self, ident: str, element: Any) -> None:
         body = etree.tostring(_copy(element), encoding="utf-8")
@@ -160,15 +175,30 @@ class _Index:
         row = self._db.execute("SELECT body FROM element WHERE id = ?", (ident,)).fetchone()
         template: Template | None = None
         if row is not None:
-            copy = etree.fromstring(row[0], self._parser)
-            template = (copy, [_position(stub, copy) for stub in _stubs(copy)], len(row[0]))
+            copy = etree.fromstring(row[0], self.parser)
+            stubs = _stubs(copy)
+            template = Template(
+                copy,
+                [_position(stub, copy) for stub in stubs],
+                self.links(stubs),
+                len(row[0]),
+                hashlib.blake2b(row[0], digest_size=16).digest(),
+            )
         cache[ident] = template
         if len(cache) > TEMPLATES:
             cache.popitem(last=False)
         return template
 
-    def close(self) -> None:
-        self._db.close()
+    def links(self, stubs: list[Any]) -> list[Link]:
+        """The relation and id of each stub, in order."""
+        names = self._relations
+        links = []
+        for stub in stubs:
+            relation = names.get(stub.tag)
+            if relation is None:
+                relation = names[stub.tag] = etree.QName(stub).localname
+            links.append((relation, stub.get("idref")))
+        return links
 
 
 @dataclass
@@ -262,20 +292,16 @@ class QdrHarvester:
         budget = ItemBudget.for_feed(language.max_record_bytes, language.max_expansion, len(data))
         if len(data) > limit:
             raise ParseError(f"the feed has {len(data)} bytes, more than reader.max_bytes ({limit})")
-        index = _Index()
-        try:
-            scan = _scan(data, index)
-            if not scan.opportunities and not scan.specifications:
-                raise ParseError(
-                    "the feed has no learningOpportunity and no qualification or "
-                    "learningAchievementSpecification: no record to harvest (an empty feed is refused, "
-                    "so that it cannot withdraw every course of its source)"
-                )
-            relations: dict[str, str] = {}
-            for element, pointer in _records(data, scan):
-                yield _item(element, index, pointer, relations, budget)
-        finally:
-            index.close()
+        index = _Index()  # kept by the deferred items until they are built or dropped
+        scan = _scan(data, index)
+        if not scan.opportunities and not scan.specifications:
+            raise ParseError(
+                "the feed has no learningOpportunity and no qualification or "
+                "learningAchievementSpecification: no record to harvest (an empty feed is refused, "
+                "so that it cannot withdraw every course of its source)"
+            )
+        for element, pointer in _records(data, scan):
+            yield _item(element, index, pointer, budget)
 
 
 def _describe(tag: Any) -> str:
@@ -285,13 +311,14 @@ def _describe(tag: Any) -> str:
     return f"{qname.localname} xmlns={qname.namespace!r}" if qname.namespace else qname.localname
 
 
-def _item(
-    element: Any,
-    index: _Index,
-    pointer: str,
-    relations: dict[str, str],
-    budget: ItemBudget,
-) -> Gathered:
+def _item(element: Any, index: _Index, pointer: str, budget: ItemBudget) -> Gathered:
+    """The record, deferred (`harvesters.base.Gathered`). Its raw form is the record's trimmed
+    copy as serialised, then for each element the inlining copies into it (in the order it does)
+    its id and the digest of its serialisation, or that the id names nothing: the raw form
+    changes when the record or anything copied into it does. The links are followed over the
+    index's templates without copying anything (`_Inliner.walk`), which also gives the item's
+    warnings and whether it fits its budget; the item is built by the same walk, copying, when
+    asked for. Its size for the budget is the record's bytes plus its copies'."""
     ident = element.get("id")
     issues: list[Issue] = []
     if ident is not None and ident in index.duplicates:
@@ -300,22 +327,32 @@ def _item(
                 f"id {ident!r} is defined more than once; used the first", pointer, ident, "duplicate-id"
             )
         )
-    inliner = _Inliner(index, pointer, ident, issues, relations, budget.room())
+    record = _copy(element)
+    body = etree.tostring(record, encoding="utf-8", xml_declaration=False)
+    room = budget.room()
     try:
-        record = inliner.inline(element)
+        parts, size = _Inliner(index, pointer, ident, issues, room).walk(record, copying=False)
     except _OverBudget as over:
         return _refused(budget, over.size, pointer, ident)
-    if element.tag != _OPPORTUNITY:
+    refusal = budget.refusal(len(body) + size, pointer, ident)
+    if refusal is not None:
+        return Gathered(RawItem(b"", QDR_ITEM, pointer=pointer, guid=ident), (refusal,))
+    raw = b"".join([str(len(body)).encode(), b":", body, *parts])
+    build = partial(_build, body, index, pointer, ident, room)
+    return Gathered.deferred(raw, QDR_ITEM, pointer, ident, build, tuple(issues))
+
+
+def _build(body: bytes, index: _Index, pointer: str, ident: str | None, room: int) -> RawItem:
+    """The item `_item` deferred: the record parsed back, its links inlined by the same walk."""
+    record = etree.fromstring(body, index.parser)
+    _Inliner(index, pointer, ident, [], room).walk(record, copying=True)
+    if record.tag != _OPPORTUNITY:
         wrapper = etree.Element(_SPEC_RELATION, nsmap=record.nsmap)
         wrapper.set("idref", ident or "")
         wrapper.append(record)
         record = wrapper
     content = etree.tostring(record, encoding="utf-8", xml_declaration=False)
-    refusal = budget.refusal(len(content), pointer, ident)
-    if refusal is not None:
-        return Gathered(RawItem(b"", QDR_ITEM, pointer=pointer, guid=ident), (refusal,))
-    item = RawItem(content, QDR_ITEM, pointer=pointer, guid=ident, parsed=record)
-    return Gathered(item, tuple(issues))
+    return RawItem(content, QDR_ITEM, pointer=pointer, guid=ident, parsed=record)
 
 
 class _OverBudget(Exception):
@@ -333,8 +370,8 @@ def _refused(budget: ItemBudget, size: int, pointer: str, ident: str | None) -> 
 
 
 class _Inliner:
-    """Copies a record element and fills its idref stubs breadth-first (near links first, so a
-    budget cut keeps the provider and the specification)."""
+    """Follows a record's links breadth-first (near links first, so a budget cut keeps the
+    provider and the specification), over the index's templates."""
 
     def __init__(
         self,
@@ -342,38 +379,37 @@ class _Inliner:
         pointer: str,
         ref: str | None,
         issues: list[Issue],
-        relations: dict[str, str],
         room: int = MAX_RECORD_BYTES,
     ) -> None:
         self.room = room  # bytes of copies allowed: _OverBudget past it
-        self.relations = relations  # stub tag -> local name, shared by the run's items
         self.index = index
         self.pointer = pointer
         self.ref = ref
         self.issues = issues
         self.reported: set[str] = set()
 
-    def inline(self, element: Any) -> Any:
-        record = _copy(element)
+    def walk(self, record: Any, *, copying: bool) -> tuple[list[bytes], int]:
+        """Follow the links of `record` (a trimmed copy, the root of its tree): the raw-form part
+        of each element reached (see `_item`) and the bytes of their copies. `copying`: each
+        element reached is copied into its stub, and so on inside the copies. Warnings go to
+        `issues`; _OverBudget past `room`."""
+        stubs = _stubs(record)
         # Each copy's stubs are found when it is made: only its own processing fills them later.
-        queue: deque[tuple[list[Any], tuple[str, ...]]] = deque(
-            [(_stubs(record), (element.get("id") or "",))]
+        queue: deque[tuple[list[Link], list[Any] | None, tuple[str, ...]]] = deque(
+            [(self.index.links(stubs), stubs if copying else None, (record.get("id") or "",))]
         )
+        parts: list[bytes] = []
         copies = 0
         size = 0  # bytes of the copies inlined so far (each as serialised, its stubs empty)
-        relations = self.relations
         while queue:
-            stubs, path = queue.popleft()
-            for stub in stubs:
-                relation = relations.get(stub.tag)
-                if relation is None:
-                    relation = relations[stub.tag] = etree.QName(stub).localname
-                ref = stub.get("idref")
+            links, slots, path = queue.popleft()
+            for position, (relation, ref) in enumerate(links):
                 if relation in _NOT_FOLLOWED or ref in path:
                     continue
                 target = self.index.get(ref)
                 if target is None:
                     self._dangling(relation, ref)
+                    parts.append(b"\x00" + ref.encode("utf-8", "surrogatepass") + b"\x00")
                     continue
                 if ref in self.index.duplicates:
                     self._duplicate(ref)
@@ -382,16 +418,19 @@ class _Inliner:
                         f"more than {MAX_COPIES} linked elements; further references left as idref stubs"
                     )
                     self.issues.append(_warning(message, self.pointer, self.ref, "reference-budget"))
-                    return record
+                    return parts, size
                 copies += 1
-                inlined, inner = _fresh(target)
-                size += target[2]
+                size += target.size
                 if size > self.room:
                     raise _OverBudget(size)
-                stub.append(inlined)
+                parts.append(b"\x01" + ref.encode("utf-8", "surrogatepass") + b"\x00" + target.digest)
+                inner = None
+                if slots is not None:
+                    inlined, inner = _fresh(target)
+                    slots[position].append(inlined)
                 if relation not in _SHALLOW:
-                    queue.append((inner, (*path, ref)))
-        return record
+                    queue.append((target.links, inner, (*path, ref)))
+        return parts, size
 
     def _duplicate(self, ref: str) -> None:
         if ref not in self.reported:
@@ -420,8 +459,8 @@ def _copy(element: Any) -> Any:
 
 def _fresh(template: Template) -> tuple[Any, list[Any]]:
     """A new copy of a referenced element and its idref stubs, in document order."""
-    element, positions, _ = template
-    duplicate = element.__deepcopy__(None)
+    duplicate = template.copy.__deepcopy__(None)
+    positions = template.positions
     stubs = []
     for position in positions:
         node = duplicate

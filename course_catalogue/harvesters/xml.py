@@ -30,7 +30,9 @@ Reading rules (the contract the tests pin down):
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from lxml import etree
@@ -140,16 +142,17 @@ def _context_shells(data: Feed, language: XmlRecords) -> Shells:
 
 
 def _shell(element: Any, bearing: set[str]) -> bytes:
-    # A copy, not etree.Element(tag, attrib, nsmap): lxml's API validates names and namespace
-    # URIs more strictly than its parser (a non-ASCII namespace IRI, an over-long attribute
-    # name), which turned such well-formed feeds into an internal error. Not the element itself
-    # either: it would be serialised with other namespace declarations than its copy.
-    # __deepcopy__ directly: copy.deepcopy's memo bookkeeping costs more than the copy here.
-    shell = element.__deepcopy__(None)  # its records and inner contexts are already cleared: cheap
-    shell.tail = None
-    for child in list(shell.iterchildren(*bearing)):
-        shell.remove(child)
-    return bytes(etree.tostring(shell, encoding="UTF-8", xml_declaration=False))
+    # The element itself, not a copy (a copy of a course with its descriptions cost a third of
+    # the first pass): its records and inner contexts were cleared and taken (their own shells),
+    # so they are removed from the tree; the element is cleared right after. Not a new
+    # etree.Element(tag, attrib, nsmap) either: lxml's API validates names and namespace URIs
+    # more strictly than its parser (a non-ASCII namespace IRI, an over-long attribute name),
+    # which turned such well-formed feeds into an internal error. Serialised on its own, it
+    # declares every namespace in scope; the copies nested around a record drop the ones their
+    # enclosing copy makes (see `_Maker._build`).
+    for child in list(element.iterchildren(*bearing)):
+        element.remove(child)
+    return bytes(etree.tostring(element, encoding="UTF-8", xml_declaration=False, with_tail=False))
 
 
 class _Open:
@@ -250,14 +253,14 @@ class _Path:
 
 
 def _records(data: Feed, language: XmlRecords, shells: Shells, budget: ItemBudget) -> Iterator[Gathered]:
-    """Second pass: each matching record, wrapped in its context shells (within `budget`)."""
+    """Second pass: each matching record, deferred (see `_Maker`) within `budget`."""
     contexts = {p.tag for p in language.contexts}
     records = {p.tag for p in language.records}
     patterns: dict[str, list[ElementPattern]] = {}  # record tag -> its patterns, in order
     for pattern in language.records:
         patterns.setdefault(pattern.tag, []).append(pattern)
     path = _Path(contexts | records)
-    wrappers = _Wrappers(shells)
+    maker = _Maker(shells)
     open_ordinals: list[int] = []
     ordinal = 0
     open_records = 0  # records open around the current element: their content is kept
@@ -271,21 +274,24 @@ def _records(data: Feed, language: XmlRecords, shells: Shells, budget: ItemBudge
                 ordinal += 1
             open_records += tag in records
             continue
-        own = open_ordinals.pop() if tag in contexts else None
-        if own is not None:
-            wrappers.closed(own)
+        if tag in contexts:
+            open_ordinals.pop()
         where = path.leave(element)
         if tag in records:
             open_records -= 1
             if any(p.matches(element) for p in patterns[tag]):
                 pointer = f"/{where} (line {element.sourceline})"
                 wrapped = sum(len(shells[o]) for o in open_ordinals)
-                if wrapped > budget.room():  # refused before any copy is made
+                if wrapped > budget.room():  # refused before the record is serialised
                     yield _refused(budget, wrapped, pointer)
                 else:
-                    gathered = _item(element, wrappers.around(open_ordinals), pointer)
-                    refusal = budget.refusal(len(gathered.item.content), pointer, None)
-                    yield gathered if refusal is None else _refused(budget, 0, pointer, refusal)
+                    record = etree.tostring(element, encoding="UTF-8", xml_declaration=False, with_tail=False)
+                    refusal = budget.refusal(wrapped + len(record), pointer, None)
+                    yield (
+                        maker.deferred(record, open_ordinals, pointer)
+                        if refusal is None
+                        else _refused(budget, 0, pointer, refusal)
+                    )
         if not open_records or tag in records:
             # Inside an open record an element whose tag names a context is the record's content
             # (XCRI-CAP's venue holds a <provider>, like the catalog's): it is cleared with that
@@ -299,54 +305,48 @@ def _refused(budget: ItemBudget, size: int, pointer: str, refusal: Issue | None 
     return Gathered(RawItem(b"", XML_MEDIA_TYPE, pointer=pointer), (refusal,))
 
 
-class _Wrappers:
-    """The context copies around records, parsed back from their serialised shells. A context
-    around one record only (XCRI-CAP's course around its presentation) is parsed for it; one
-    around more records (its provider, its catalog) is parsed once more and kept while it is open,
-    and each further record gets a copy of that tree (cheaper than a parse). Only the trees of
-    open contexts are kept."""
+class _Maker:
+    """Deferred items (`harvesters.base.Gathered`): a record's raw form is the record element as
+    serialised (lxml puts the namespace declarations in scope on it) after the digests of the
+    context shells around it, outermost first, so a change in a context changes the raw form of
+    every record in it. The item is built from those bytes alone, when asked for: the record
+    parsed back into copies of its shells.
+
+    The item's size, for `ItemBudget`, is counted as what it is made of: the record's bytes plus
+    its shells' (the wrapped serialisation differs from it by a few bytes of tags and namespace
+    declarations)."""
 
     def __init__(self, shells: Shells) -> None:
         self.shells = shells
-        self.parser = secure_parser()  # reads back our own serialisation of the shells
-        self.used: set[int] = set()  # open contexts whose first record had a parse of its own
-        self.parsed: dict[int, Any] = {}  # open contexts around more than one record so far
+        self.parser = secure_parser()  # reads back our own serialisations
+        self.around: tuple[int, ...] | None = None  # the contexts of the last record
+        self.prefix = b""  # their part of its raw form: their number and digests
 
-    def around(self, ordinals: list[int]) -> list[Any]:
-        """Trees of the shells of `ordinals` for one record (its own: it may keep them), outermost
-        first."""
-        trees = []
+    def deferred(self, record: bytes, ordinals: list[int], pointer: str) -> Gathered:
+        around = tuple(ordinals)
+        if around != self.around:  # records in one context follow each other: computed once
+            digests = [hashlib.blake2b(self.shells[o], digest_size=16).digest() for o in around]
+            self.around, self.prefix = around, b"".join([str(len(around)).encode(), b":", *digests])
+        return Gathered.deferred(
+            self.prefix + record, XML_MEDIA_TYPE, pointer, None, partial(self._build, record, around, pointer)
+        )
+
+    def _build(self, record: bytes, ordinals: tuple[int, ...], pointer: str) -> RawItem:
+        element = etree.fromstring(record, self.parser)
+        # lxml serialised every declaration in scope; the item keeps those it uses, as a copy of
+        # the element in the feed's tree would (the raw form keeps them all: they may matter)
+        etree.cleanup_namespaces(element)
+        outer = inner = None
         for ordinal in ordinals:
-            tree = self.parsed.get(ordinal)
-            if tree is not None:
-                trees.append(tree.__deepcopy__(None))
-            elif ordinal in self.used:
-                tree = self.parsed[ordinal] = self._parse(ordinal)
-                trees.append(tree.__deepcopy__(None))
+            wrapper = etree.fromstring(self.shells[ordinal], self.parser)
+            if inner is None:
+                outer = wrapper
             else:
-                self.used.add(ordinal)
-                trees.append(self._parse(ordinal))
-        return trees
-
-    def closed(self, ordinal: int) -> None:
-        self.used.discard(ordinal)
-        self.parsed.pop(ordinal, None)
-
-    def _parse(self, ordinal: int) -> Any:
-        return etree.fromstring(self.shells[ordinal], self.parser)
-
-
-def _item(element: Any, ancestors: list[Any], pointer: str) -> Gathered:
-    record = element.__deepcopy__(None)
-    record.tail = None
-    outer = inner = None
-    for wrapper in ancestors:
-        if inner is None:
-            outer = wrapper
-        else:
-            inner.append(wrapper)
-        inner = wrapper
-    if inner is not None:
-        inner.append(record)
-    content = etree.tostring(outer if outer is not None else record, encoding="UTF-8", xml_declaration=False)
-    return Gathered(RawItem(content, XML_MEDIA_TYPE, pointer=pointer, parsed=record))
+                inner.append(wrapper)
+            inner = wrapper
+        if inner is not None:
+            inner.append(element)  # lxml drops the declarations the wrapper already makes
+        content = etree.tostring(
+            outer if outer is not None else element, encoding="UTF-8", xml_declaration=False
+        )
+        return RawItem(content, XML_MEDIA_TYPE, pointer=pointer, parsed=element)

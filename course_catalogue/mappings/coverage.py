@@ -172,6 +172,9 @@ class CoverageCounter:
         self._untracked = 0  # values at paths beyond MAX_PATHS
         self.last_paths: Sequence[str] = ()
         self._unread: dict[str, UnreadPath] = {}  # path -> what the reader could not pass on
+        # `observe_known` path sets already found settled -> records with them not yet in the
+        # counts: a recalled record costs one dict update, whatever its paths (`_fold`)
+        self._known: dict[tuple[str, ...], int] = {}
 
     def unread(self, paths: Iterable[UnreadPath]) -> None:
         """Take in paths the reader saw but could not pass on (see the module docstring); a path
@@ -243,18 +246,31 @@ class CoverageCounter:
     def observe_known(self, paths: Sequence[str]) -> bool:
         """Count a record known to have values at `paths` (an earlier run's `last_paths` for the
         same bytes and spec), when that is all `observe` would do with it: every path already
-        counted with an example and settled. False (nothing counted) otherwise: `observe` the
-        record's document then, which decides what its values are."""
-        counts, settled = self._counts, self._settled
-        for path in paths:
-            if path not in settled or path not in counts:
-                return False
+        counted with an example and settled (which stays so for the run). False (nothing
+        counted) otherwise: `observe` the record's document then, which decides what its values
+        are. The counts of such records are added in bulk when they are read (`_fold`)."""
+        key = paths if isinstance(paths, tuple) else tuple(paths)
+        known = self._known.get(key)
+        if known is None:
+            counts, settled = self._counts, self._settled
+            for path in key:
+                if path not in settled or path not in counts:
+                    return False
+            known = 0
+        self._known[key] = known + 1
         self.records += 1
-        for path in paths:
-            counts[path] += 1
         return True
 
+    def _fold(self) -> None:
+        """Add the records `observe_known` took to the counts of their paths."""
+        counts = self._counts
+        for paths, records in self._known.items():
+            for path in paths:
+                counts[path] += records
+        self._known.clear()
+
     def result(self) -> Coverage:
+        self._fold()
         paths = []
         for path in sorted(self._counts):
             entry = None if path in self._read else self.ignore.match(path)

@@ -205,7 +205,7 @@ class Intake:
         digests: list[str | None] = [None] * len(batch)
         recalled: dict[str, Recalled] = {}
         if self.key is not None:
-            digests = [item_digest(self.key, gathered.item) for gathered in batch]
+            digests = [item_digest(self.key, gathered) for gathered in batch]
             if self.recall is not None:
                 recalled = self.recall({d for d, g in zip(digests, batch, strict=True) if d and g.readable})
         entries = [
@@ -290,7 +290,7 @@ class Intake:
         ref = processed.ref
         if ref is None:
             self.unidentified += 1
-        elif self._repeated(ref, item, digest):
+        elif self._repeated(ref, item.pointer, _content_digest(item, digest)):
             return ref
         if processed.fault == "validate":
             return self._fault(item, ref)
@@ -321,29 +321,29 @@ class Intake:
         without mapping and validating. False (nothing taken) when the item does not parse as
         it did then, which cannot happen for the same bytes short of a fault: `take` then
         handles it."""
-        item, ref = gathered.item, recalled.provider_ref
+        ref, pointer = recalled.provider_ref, gathered.pointer
         if self.coverage is not None and not self.coverage.observe_known(recalled.report.paths):
             try:
-                doc = self.spec.selector_language.parse(item)
+                doc = self.spec.selector_language.parse(gathered.item)
             except ValueError:
                 return False
             self.coverage.observe(doc)
         self.items += 1
-        if self._repeated(ref, item, digest):
+        if self._repeated(ref, pointer, bytes.fromhex(digest)):
             return True
         for row in recalled.report.issues:
             # note(), without building the issues it would only count
             if self._room((row[0], row[1], row[3])):
-                self.report.issues.append(issue_from_row(row, ref, item.pointer))
+                self.report.issues.append(issue_from_row(row, ref, pointer))
         self.valid += 1
         self.pending.append(Carried(recalled.course_id, self.report.source_id, ref, recalled.content_hash))
         return True
 
-    def _repeated(self, ref: str, item: RawItem, digest: str | None) -> bool:
+    def _repeated(self, ref: str, pointer: str | None, digest: bytes) -> bool:
         """Whether `ref` was met earlier in the feed (`_repeat`): the repeat is then noted, and an
         ERROR one counts the occurrence FAILED. Shared by mapped (`settle`) and recalled
         (`_carry`) items, so both treat a repeated id alike."""
-        repeat = self._repeat(ref, item, digest)
+        repeat = self._repeat(ref, pointer, digest)
         if repeat is None:
             return False
         self.note(repeat)
@@ -374,26 +374,20 @@ class Intake:
             target.offer(self.pending)
             self.pending = []
 
-    def _repeat(self, ref: str, item: RawItem, item_digest: str | None = None) -> Issue | None:
+    def _repeat(self, ref: str, pointer: str | None, digest: bytes) -> Issue | None:
         """None for the first occurrence of ref; else the issue: an identical copy of a record is
         only noted, a different record under the same id is an ERROR (the first one wins).
-        `item_digest`: the item's digest under the run key, when there is one (of the same size)."""
-        if item_digest is not None:
-            digest = bytes.fromhex(item_digest)
-        else:
-            digest = hashlib.blake2b(item.content, digest_size=_DIGEST).digest()
+        `digest`: the item's (`_content_digest`), `_DIGEST` bytes."""
         first = self.seen.get(ref)
         if first is None:
-            self.seen[ref] = _first(digest, item.pointer)
+            self.seen[ref] = _first(digest, pointer)
             return None
         where = f"the id {ref!r} appears again in the feed (first at {_first_pointer(first)})"
         if first[:_DIGEST] == digest:
             message = f"{where} with identical content; the copy was ignored"
-            return Issue(
-                Severity.WARNING, message, record_ref=ref, pointer=item.pointer, code="duplicate-record"
-            )
+            return Issue(Severity.WARNING, message, record_ref=ref, pointer=pointer, code="duplicate-record")
         message = f"{where} with different content; this occurrence was skipped"
-        return Issue(Severity.ERROR, message, record_ref=ref, pointer=item.pointer, code="duplicate-ref")
+        return Issue(Severity.ERROR, message, record_ref=ref, pointer=pointer, code="duplicate-ref")
 
     def note(self, issue: Issue) -> None:
         """Count an issue and keep it within the limits (a broken feed must not flood the
@@ -433,6 +427,15 @@ ALWAYS_KEPT = 20
 """Issues of each (severity, code, field) kept whatever the run-wide limit."""
 
 _DIGEST = 16  # bytes of blake2b: collisions between two records of one feed are out of reach
+
+
+def _content_digest(item: RawItem, digest: str | None) -> bytes:
+    """What tells two occurrences of one id apart: the item's digest under the run key when it
+    has one (for a deferred item, of its raw form: equal raw forms make equal items), else one of
+    its bytes."""
+    if digest is not None:
+        return bytes.fromhex(digest)
+    return hashlib.blake2b(item.content, digest_size=_DIGEST).digest()
 
 
 def _first(digest: bytes, pointer: str | None) -> bytes:

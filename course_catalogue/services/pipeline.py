@@ -254,7 +254,7 @@ def _harvest(
     harvester = harvester_for(source.format, fetcher=settings.page_fetcher)
     intake = _intake(store, spec, report, settings, source)
     keep = PREVIEW_LIMIT if observe is not None else 0
-    intake.recall = Recall(store, source.id) if intake.key is not None else None
+    recall = intake.recall = Recall(store, source.id) if intake.key is not None else None
     with Spool() as spool, paced_collection(BATCH) as pacer, ExitStack() as workers:
         intake.start_pool = partial(_start_workers, intake, settings, workers)
         intake.parallel_from = settings.parallel_from
@@ -293,7 +293,8 @@ def _harvest(
                 )
             )
         # The feed is read: only now the transaction, which holds the write lock while it lasts.
-        with store.harvesting(report, dry_run=dry_run, keep=keep) as session:
+        recalled_after = recall.watermark if recall is not None else None
+        with store.harvesting(report, dry_run=dry_run, keep=keep, recalled_after=recalled_after) as session:
             for batch in spool.batches():
                 session.offer(batch)
                 pacer.tick(len(batch))

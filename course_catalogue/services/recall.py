@@ -5,7 +5,9 @@ digest. This module decides what that digest covers, which is what makes skippin
 
 * the item's own bytes, media type and reader-given id (`RawItem.guid`): everything a mapping
   reads of the item (XML readers copy the context a record needs, QDR the elements it links to,
-  into the item's bytes, so a change there changes the item);
+  into the item's bytes, so a change there changes the item); or, for an item the reader
+  deferred, its raw form instead of its bytes (`harvesters.base.Gathered`: what the item is a
+  function of, so it need not be built to be recognised);
 * the run key: the mapping spec's file (`MappingSpec.digest`), the source's parameters, its
   registered provider, its publishing policy, and the code that reads, maps, validates and
   serialises (every file of those packages, vocabularies included), so an upgrade or a spec edit
@@ -27,6 +29,7 @@ from course_catalogue.catalogue.item_memory import Recalled, Recaller
 from course_catalogue.catalogue.model import Organisation
 from course_catalogue.catalogue.sources import SourceParameters
 from course_catalogue.catalogue.store import CatalogueStore
+from course_catalogue.harvesters.base import Gathered
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.spec import MappingSpec
 
@@ -73,13 +76,21 @@ def run_key(
     return digest.digest()
 
 
-def item_digest(key: bytes, item: RawItem) -> str:
-    """The digest of one item under a run key (hex)."""
+def item_digest(key: bytes, item: RawItem | Gathered) -> str:
+    """The digest of one item under a run key (hex). For a `Gathered` item the reader deferred
+    (`harvesters.base.Gathered`), the digest covers its raw form, marked apart from built
+    contents, and the item is not built."""
+    raw = item.raw if isinstance(item, Gathered) else None
     digest = hashlib.blake2b(key=key, digest_size=DIGEST_SIZE)
     digest.update(item.media_type.encode())
-    digest.update(b"\x00" if item.guid is None else b"\x01" + item.guid.encode("utf-8", "surrogatepass"))
-    digest.update(b"\x00")
-    digest.update(item.content)
+    guid = item.guid
+    digest.update(b"\x00" if guid is None else b"\x01" + guid.encode("utf-8", "surrogatepass"))
+    if raw is not None:
+        digest.update(b"\x01")
+        digest.update(raw)
+    else:
+        digest.update(b"\x00")
+        digest.update(item.item.content if isinstance(item, Gathered) else item.content)
     return digest.hexdigest()
 
 
@@ -89,6 +100,12 @@ class Recall:
     def __init__(self, store: CatalogueStore, source_id: str) -> None:
         self.store = store
         self._recaller = Recaller(source_id)
+
+    @property
+    def watermark(self) -> int | None:
+        """The change seq the recall started after (None before the first recall): for
+        `CatalogueStore.harvesting(recalled_after=...)`."""
+        return self._recaller.watermark
 
     def __call__(self, digests: Collection[str]) -> dict[str, Recalled]:
         if not digests:
