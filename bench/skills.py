@@ -64,6 +64,18 @@ def band(confidence: float) -> tuple[float, float]:
     return next(b for b in BANDS if b[0] <= confidence < b[1])
 
 
+def _write_pairs(name: str, chosen: list[tuple[str, Any]], titles: dict[str, str]) -> Path:
+    """Write drawn (course id, link) pairs to OUT/`name` for judging: verdict and reason left blank."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / name
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t")
+        writer.writerow(FIELDS)
+        for cid, item in chosen:
+            writer.writerow([cid, item.uri, item.confidence, "", "", item.label, item.sentence, titles[cid]])
+    return path
+
+
 def sample() -> Path:
     documents = load_catalogue()
     titles = {doc["id"]: str(doc.get("title") or "") for doc in documents}
@@ -73,13 +85,7 @@ def sample() -> Path:
     for low_high in BANDS:
         in_band = [pair for pair in pairs if band(pair[1].confidence) == low_high]
         chosen += rng.sample(in_band, min(PER_BAND, len(in_band)))
-    OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / "pairs.tsv"
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, delimiter="\t")
-        writer.writerow(FIELDS)
-        for cid, item in chosen:
-            writer.writerow([cid, item.uri, item.confidence, "", "", item.label, item.sentence, titles[cid]])
+    path = _write_pairs("pairs.tsv", chosen, titles)
     print(f"{len(chosen)} pairs -> {path}")
     return path
 
@@ -285,13 +291,7 @@ def semantic_sample() -> None:
     for low, high in SEMANTIC_BANDS:
         in_band = [pair for pair in pairs if low <= pair[1].confidence < high]
         chosen += rng.sample(in_band, min(SEMANTIC_PER_BAND, len(in_band)))
-    OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / "semantic_pairs.tsv"
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, delimiter="\t")
-        writer.writerow(FIELDS)
-        for cid, item in chosen:
-            writer.writerow([cid, item.uri, item.confidence, "", "", item.label, item.sentence, titles[cid]])
+    path = _write_pairs("semantic_pairs.tsv", chosen, titles)
     print(f"{len(chosen)} pairs -> {path}")
 
 
@@ -343,13 +343,7 @@ def fresh_sample() -> None:
         if not item.stated and (cid, item.uri) not in judged
     ]
     chosen = random.Random(FRESH_SEED).sample(pairs, FRESH_PAIRS)
-    OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / "fresh_pairs.tsv"
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, delimiter="\t")
-        writer.writerow(FIELDS)
-        for cid, item in chosen:
-            writer.writerow([cid, item.uri, item.confidence, "", "", item.label, item.sentence, titles[cid]])
+    path = _write_pairs("fresh_pairs.tsv", chosen, titles)
     print(f"{len(pairs)} published label links not judged before; {len(chosen)} drawn -> {path}")
 
 

@@ -23,7 +23,7 @@ course, job, owner account) and Conflict (a scheme id taken).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,22 +40,14 @@ from course_catalogue.catalogue.permissions import can_change_scheme, can_create
 from course_catalogue.catalogue.store import CatalogueStore
 from course_catalogue.services.actors import Actor
 from course_catalogue.services.errors import InvalidInput
+from course_catalogue.services.inputs import UNSET, InputFields
 
 MAX_PAGE = 1000
 """The most evaluated courses one `courses` call returns."""
 
 
-class _Unset:
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Any = _Unset()
-"""A field the input did not give: `create` uses the default, `change` keeps the value."""
-
-
 @dataclass(frozen=True)
-class SchemeFields:
+class SchemeFields(InputFields):
     """The input of create and change. Types are checked by `from_json` (and by the service for
     other callers); rules by `catalogue.eligibility.parse_rules`. `owner` None: no owner."""
 
@@ -69,16 +61,10 @@ class SchemeFields:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SchemeFields:
         """From a JSON object (API body): unknown keys are InvalidInput."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise InvalidInput(f"Unknown fields: {', '.join(unknown)}.")
+        known = cls.known_keys(data)
         found = cls(**{key: data[key] for key in known if key in data})
         found.check_types()
         return found
-
-    def given(self, name: str) -> bool:
-        return getattr(self, name) is not UNSET
 
     def check_types(self) -> None:
         for key in ("id", "name", "description"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,6 +46,7 @@ from course_catalogue.mappings.transforms.levels import framework_keys
 from course_catalogue.services import publish
 from course_catalogue.services.actors import Actor
 from course_catalogue.services.errors import InvalidInput
+from course_catalogue.services.inputs import UNSET, InputFields
 from course_catalogue.services.locks import SourceLocks
 
 MIN_SCHEDULE_MINUTES = 15
@@ -54,17 +55,8 @@ MAPPING_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 """A bundled spec's name (mappings/specs/<name>.toml): what accounts may choose, never a path."""
 
 
-class _Unset:
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Any = _Unset()
-"""A field the input did not give: registration uses the default, a change keeps the value."""
-
-
 @dataclass(frozen=True)
-class SourceFields:
+class SourceFields(InputFields):
     """The input of register and change: the fields of a source an interface received.
 
     Types are checked by `from_json`; values by the service. `provider` and `parameters` None
@@ -85,10 +77,7 @@ class SourceFields:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SourceFields:
         """From a JSON object (API body): unknown keys and wrong types are InvalidInput."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise InvalidInput(f"Unknown fields: {', '.join(unknown)}.")
+        known = cls.known_keys(data)
         for key in ("id", "format", "name", "url", "mapping", "owner"):
             if data.get(key) is not None and not isinstance(data[key], str):
                 raise InvalidInput(f"{key} must be a string.", field=key)
@@ -96,9 +85,6 @@ class SourceFields:
         if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, int)):
             raise InvalidInput(_SCHEDULE_RULE, field="schedule_minutes")
         return cls(**{key: data[key] for key in known if key in data})
-
-    def given(self, name: str) -> bool:
-        return getattr(self, name) is not UNSET
 
 
 _SCHEDULE_RULE = f"schedule_minutes must be a whole number >= {MIN_SCHEDULE_MINUTES}."
