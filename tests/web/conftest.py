@@ -8,12 +8,15 @@ through the real pipeline; tests using them must not change it.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from werkzeug.serving import make_server
 
 from course_catalogue.catalogue.runs import RunStatus
 from course_catalogue.catalogue.sources import Source
@@ -110,3 +113,16 @@ def edx_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
 @pytest.fixture
 def edx_client(edx_app: Flask) -> FlaskClient:
     return edx_app.test_client()
+
+
+@contextmanager
+def serve_app(app: Flask) -> Iterator[str]:
+    """`app` served over HTTP on a free local port (a thread) for the `with` block: yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()

@@ -9,16 +9,15 @@ tests skip, except under CI=true, where they fail (`make browser-deps` installs 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from tests.conftest import in_ci
+from tests.web.conftest import serve_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
@@ -51,14 +50,8 @@ def _require_chromium() -> None:
 @pytest.fixture(scope="module")
 def base_url(edx_app: Flask) -> Iterator[str]:
     """The app served over HTTP on a free local port for the module's tests."""
-    server = make_server("127.0.0.1", 0, edx_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
+    with serve_app(edx_app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

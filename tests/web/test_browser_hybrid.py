@@ -7,14 +7,13 @@ artifacts/screenshots/hybrid-search.png.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
+from tests.web.conftest import serve_app
 from tests.web.test_browser import browser, page, shot  # noqa: F401  (fixtures)
 from tests.web.test_web_hybrid import _hybrid_app
 
@@ -23,14 +22,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def hybrid_url(app_factory: Callable[..., Flask]) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, _hybrid_app(app_factory), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
+    with serve_app(_hybrid_app(app_factory)) as url:
+        yield url
 
 
 def test_the_meaning_switch_finds_english_courses_for_a_german_query(page: Any, hybrid_url: str) -> None:  # noqa: F811

@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import io
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from course_catalogue.catalogue.account_store import AccountStore
 from course_catalogue.catalogue.accounts import Role
 from course_catalogue.catalogue.sources import Source
 from course_catalogue.services.runtime import get_services
 from course_catalogue.web.cli import main
-from tests.web.conftest import make_app
+from tests.web.conftest import make_app, serve_app
 from tests.web.publishing import HEADER, edx_csv, first_rows
 from tests.web.test_browser import AXE, axe_violations, browser, describe, shot
 
@@ -66,14 +64,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     _push(client, token, rows[:20])
     _push(client, token, rows[:26])
     _push(client, token, rows[2:30])
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}", token
+        with serve_app(app) as url:
+            yield url, token
     finally:
-        server.shutdown()
-        thread.join()
         get_services(app).close()
 
 

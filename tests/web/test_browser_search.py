@@ -9,13 +9,12 @@ catalogue with places (`geo_url`, tests/web/places_world.py; maps without tiles,
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
+from tests.web.conftest import serve_app
 from tests.web.places_world import places_app
 from tests.web.test_browser import AXE, SCREENSHOTS, axe_violations, base_url, browser, describe, page, shot
 
@@ -35,14 +34,8 @@ def phone_shot(page: Any, name: str) -> None:
 @pytest.fixture(scope="module")
 def geo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     for app in places_app(tmp_path_factory.mktemp("geo-browser") / "instance"):
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_port}"
-        finally:
-            server.shutdown()
-            thread.join()
+        with serve_app(app) as url:
+            yield url
 
 
 def result_titles(page: Any) -> list[str]:
