@@ -56,6 +56,17 @@ def test_search_bench_reports_every_query_type(tmp_path: Path) -> None:
     assert saved["machine"]["nproc"] >= 1
 
 
+def test_search_bench_without_baseline_runs_the_browse_types_alone(tmp_path: Path) -> None:
+    types = list(search_bench.BROWSE_TYPES)
+    argv = ["--docs", str(SIZE), "--queries", "3", "--out", str(tmp_path), "--no-baseline"]
+    report = search_bench.main([*argv, *(arg for name in types for arg in ("--type", name))])
+    assert not (tmp_path / f"search-corpus-{SIZE}-1" / "fts.db").exists()
+    assert report["results"].keys() == {*types, "mix"}
+    for name in types:
+        assert report["results"][name]["embedded"]["queries"] == 3
+        assert report["results"][name]["fts5"]["queries"] == 0
+
+
 @pytest.mark.parametrize("fmt", ["xcri-cap", "qdr-loq", "elm-rdf"])
 def test_xml_and_rdf_feeds_are_well_formed(tmp_path: Path, fmt: str) -> None:
     path = tmp_path / f"feed.{fmt}"
