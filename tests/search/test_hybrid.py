@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from course_catalogue.catalogue.changes import CourseStatus
 from course_catalogue.search import fusion
 from course_catalogue.search.documents import to_document
 from course_catalogue.search.errors import QueryError
@@ -155,6 +156,18 @@ def test_facet_counts_are_those_of_the_fused_result(hybrid: HybridBackend) -> No
     assert {hit.fields["country"] for hit in narrowed.hits} == {"DEU"}
     own = {v.value: v.count for f in narrowed.facets if f.name == "country" for v in f.values}
     assert own == counted
+
+
+def test_the_visible_share_counts_hidden_courses_once_per_index_state(tmp_path: Path) -> None:
+    backend = HybridBackend(tmp_path, model="use")
+    gone = make_course("gone", "Knitting Basics", status=CourseStatus.WITHDRAWN)
+    backend.rebuild([to_document(course) for course in [*COURSES, gone]])
+    searcher = backend._refresh().index.searcher()
+    assert backend._visible_share(searcher, _query("x")) == pytest.approx(8 / 9)
+    assert backend._visible_share(searcher, _query("x", include_withdrawn=True)) == 1.0
+    backend.delete([COURSES[0].course.id])  # a commit: counted again
+    searcher = backend._refresh().index.searcher()
+    assert backend._visible_share(searcher, _query("x")) == pytest.approx(7 / 8)
 
 
 @pytest.mark.parametrize(

@@ -38,6 +38,7 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
+from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,7 @@ class HybridBackend(EmbeddedBackend):
         self._model = embedder(model) if isinstance(model, str) else model
         self._vectors = VectorIndex(self._versions.root, self._model)
         self._fusion = fusion
+        self._visible: dict[tuple[Any, ...], float] = {}
         fuse(fusion, [], [])  # an unknown method fails here, not on the first search
 
     @property
@@ -189,12 +191,13 @@ class HybridBackend(EmbeddedBackend):
         """The query of the neighbours that pass `restrict`, them as (address, similarity), best
         first, and their DocAddress objects by address."""
         vector = self._model.query(query.text)
-        share = _passing_share(searcher, query)
+        share = self._visible_share(searcher, query) * _passing_share(searcher, query)
         if share == 0.0:
             return None, [], {}
         # Ask the graph for enough neighbours that about NEIGHBOURS of them pass the filters (the
-        # share that passes estimated from the filters' document frequencies: no search), within
-        # MAX_NEIGHBOURS; when fewer pass, once more with the widest request.
+        # share that passes estimated from the visible share and the filters' document
+        # frequencies: no search per query), within MAX_NEIGHBOURS; when fewer pass, once more
+        # with the widest request.
         count = min(MAX_NEIGHBOURS, max(NEIGHBOURS, math.ceil(NEIGHBOURS / share)))
         floor = self._model.min_similarity
         ranked = [(key, sim) for key, sim in self._vectors.nearest_keys(vector, count) if sim >= floor]
@@ -214,6 +217,25 @@ class HybridBackend(EmbeddedBackend):
         near = self._builder.term_set(ID_HASH, sorted(chosen))
         kept = [(_key(passed[key]), similarity[key]) for key in nearest_passing]
         return near, kept, {_key(passed[key]): passed[key] for key in nearest_passing}
+
+    def _visible_share(self, searcher: tantivy.Searcher, query: Query) -> float:
+        """The share of courses that visibility (withdrawn, past) lets through: counted once per
+        index state (the commit stamp) and visibility, then kept; a hidden course otherwise
+        makes the filters' estimate too high."""
+        key = (self._meta_stamp, query.include_withdrawn, query.include_past, query.today or date.today())
+        share = self._visible.get(key)
+        if share is None:
+            total = int(searcher.num_docs)
+            visible = self._builder.visibility(query)
+            found = total
+            if visible:
+                counted = searcher.search(combine(None, visible), limit=1, count=True)
+                found = int(counted.count or 0)  # type: ignore[attr-defined]  # stub omits count
+            share = found / total if total else 0.0
+            if len(self._visible) >= 64:  # a new day or commit: the old entries are of no use
+                self._visible.clear()
+            self._visible[key] = share
+        return share
 
     def _passing(
         self, searcher: tantivy.Searcher, keys: Sequence[int], restrict: list[tantivy.Query]
