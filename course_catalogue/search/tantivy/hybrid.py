@@ -157,14 +157,16 @@ class HybridBackend(EmbeddedBackend):
         cursor = _hybrid_cursor(query, "relevance")
         start = cursor.seen if cursor is not None else query.offset
         _check_depth(start)
-        text, restrict, _union, kept, addresses, counting = self._union(searcher, query, with_total=True)
         # Past the cursor's position by a window, so that the hit it ended on is found again
         # when courses were added or removed before it since the previous page.
         wanted = min(fusion.MAX_DEPTH, start + query.page_size + (CURSOR_WINDOW if cursor else 0))
+        depth = max(CANDIDATES, wanted)
+        text, _restrict, _union, kept, addresses, counting, matching = self._union(
+            searcher, query, with_total=True, keyword_depth=depth
+        )
         keyword: list[tuple[Address, float]] = []
-        if text is not None:
-            depth = max(CANDIDATES, wanted)
-            found = searcher.search(combine(text, restrict), limit=depth).hits
+        if matching is not None:
+            found = matching.result().hits
             keyword = [(_key(a), float(score)) for score, a in found]
             addresses.update((_key(a), a) for _score, a in found)
         fused = fuse(self._fusion, keyword[:CANDIDATES], kept)
@@ -254,7 +256,9 @@ class HybridBackend(EmbeddedBackend):
         """Hybrid with a key sort: the union of keyword matches and neighbours, sorted by the key."""
         cursor = _hybrid_cursor(query, query.sort)
         start = cursor.seen if cursor is not None else query.offset
-        text, restrict, union, _kept, _addresses, counting = self._union(searcher, query, with_total=False)
+        text, restrict, union, _kept, _addresses, counting, _none = self._union(
+            searcher, query, with_total=False
+        )
         pairs, after, total = page_by_key(searcher, combine(union, restrict), query.sort, query, cursor)
         hits = HitBuilder(searcher, self._schema, text).hits(pairs, scored=False)
         end = start + len(hits)
@@ -265,7 +269,7 @@ class HybridBackend(EmbeddedBackend):
         )
 
     def _union(
-        self, searcher: tantivy.Searcher, query: Query, *, with_total: bool
+        self, searcher: tantivy.Searcher, query: Query, *, with_total: bool, keyword_depth: int = 0
     ) -> tuple[
         tantivy.Query | None,
         list[tantivy.Query],
@@ -273,16 +277,22 @@ class HybridBackend(EmbeddedBackend):
         list[tuple[Address, float]],
         dict[Address, tantivy.DocAddress],
         Future[Any],
+        Future[Any] | None,
     ]:
         """What both hybrid orders share: the keyword query, the restrictions (visibility, place,
         filters), the union of keyword matches and kept neighbours (`_near`: the neighbours and
         their DocAddress objects), and its facet counting, started on the facet pool: its result
         is (facets, how many of the union pass the restrictions) with `with_total`, else
-        (facets, None)."""
+        (facets, None). With `keyword_depth`, also the keyword search's top `keyword_depth` under
+        the restrictions, started on the facet pool before the neighbours are looked for (it
+        does not depend on them: on an idle machine the two run on two cores), None without text."""
         text, reach = self._builder.text_and_reach(query.text, searcher, any_words=query.any_words)
         filters = self._builder.filters(query)
         scope = geo_scope(searcher, self._builder, query)
         restrict = [*self._builder.visibility(query), *scope, *filters.values()]
+        matching = None
+        if keyword_depth and text is not None:
+            matching = _facet_pool().submit(searcher.search, combine(text, restrict), keyword_depth)
         near, kept, addresses = self._near(searcher, query, restrict)
         union = _either(text, near)
         bound = None if reach is None else reach + len(kept)
@@ -292,7 +302,7 @@ class HybridBackend(EmbeddedBackend):
             _facets_and_total if with_total else _facets_only,
             searcher, self._builder, query, union, filters, labeller, slugs, scope, bound,
         )  # fmt: skip
-        return text, restrict, union, kept, addresses, counting
+        return text, restrict, union, kept, addresses, counting, matching
 
 
 def _facets_and_total(*args: Any) -> tuple[tuple[Facet, ...], int | None]:
