@@ -20,13 +20,14 @@ import statistics
 import time
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import tantivy
 
 from bench.hybrid_bench import TARGET
 from bench.machine import describe_machine
-from bench.search_bench import OUT, QUERY_TYPES
+from bench.search_bench import OUT, QUERY_TYPES, _index_key, _marker
 from course_catalogue.search.query import Query
 from course_catalogue.search.tantivy.backend import EmbeddedBackend
 from course_catalogue.search.tantivy.facets import count_facets, count_facets_and_total
@@ -45,8 +46,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--docs", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--queries", type=int, default=30)
+    parser.add_argument("--out", type=Path, default=OUT, help="where the corpus is cached")
     args = parser.parse_args(argv)
-    backend = EmbeddedBackend(OUT / f"search-corpus-{args.docs}-{args.seed}" / "index")
+    directory = args.out / f"search-corpus-{args.docs}-{args.seed}"
+    if _marker(directory / "index.json", _index_key(args.docs, args.seed)) is None:
+        raise SystemExit(
+            f"no cached index in {directory}: build it with bench.search_bench or bench.hybrid_bench"
+        )
+    backend = EmbeddedBackend(directory / "index")
     searcher = backend._refresh().index.searcher()
     builder = backend._builder
     pool = [address for _score, address in searcher.search(tantivy.Query.all_query(), limit=20_000).hits]
