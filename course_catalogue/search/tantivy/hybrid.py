@@ -9,17 +9,20 @@
 2. finds those courses in the index by one term-set query on ID_HASH (the graph's keys are the
    index's id hashes) under the same filters, visibility and geo scope as the keyword query
    (never by listing every course that passes: at 1M courses that is 10^5 of them): the vector
-   list keeps only neighbours that pass the filters. The
-   graph is asked for NEIGHBOURS x (courses / courses passing the filters) neighbours, at most
-   MAX_NEIGHBOURS, so that about NEIGHBOURS pass;
+   list keeps only neighbours that pass the filters. The graph is asked for NEIGHBOURS / (the
+   share expected to pass) neighbours, at most MAX_NEIGHBOURS, so that about NEIGHBOURS pass;
+   the share is estimated without a search (`_passing_share`: the filters' document frequencies,
+   times the visible share counted once per index state), and when fewer than NEIGHBOURS pass
+   the graph is asked once more, for MAX_NEIGHBOURS;
 3. fuses the keyword top CANDIDATES and the filtered vector list (`search.fusion`, RRF by default);
    past the fused list, the remaining keyword matches follow in keyword order;
 4. counts facets and the total over the union "keyword matches OR neighbours" with the keyword
-   engine's own facet code, so filters and facet counts apply to the fused result as they apply
-   to a keyword result. The neighbours of the union are the NEIGHBOURS nearest whatever the
-   filters plus the nearest passing ones; a facet's own count (without its filter) therefore
-   counts the unfiltered NEIGHBOURS, and selecting another value may find a few more neighbours
-   deeper in the graph than its count showed.
+   engine's own facet code, in one aggregation (`count_facets_and_total`), so filters and facet
+   counts apply to the fused result as they apply to a keyword result. The neighbours of the
+   union are the NEIGHBOURS nearest whatever the filters plus the nearest passing ones; a
+   facet's own count (without its filter) therefore counts the unfiltered NEIGHBOURS, and
+   selecting another value may find a few more neighbours deeper in the graph than its count
+   showed.
 
 Without text, with another sort than relevance (the union is then sorted by that key), or with
 `retrieval="keyword"`, the keyword path is used unchanged.
