@@ -319,9 +319,10 @@ def _facets_only(*args: Any) -> tuple[tuple[Facet, ...], int | None]:
 def _passing_share(searcher: tantivy.Searcher, query: Query) -> float:
     """An estimate of the share of courses that pass the query's filters, from the document
     frequencies of their terms (no search): the product of each filter's share, as if the facets
-    were independent. A range on a float column (start dates) counts as passing everything,
-    visibility and place too: an estimate too high costs a second, wider graph request
-    (`_near`), one too low a wider first one. 0 when a filter matches no course at all."""
+    were independent. A range on a float column (start dates) counts as passing everything, and
+    so does the place (geo radius); visibility is `HybridBackend._visible_share`'s. An estimate
+    too high costs a second, wider graph request (`_near`), one too low a wider first one. 0
+    when a filter matches no course at all."""
     total = int(searcher.num_docs)
     if total == 0:
         return 0.0
