@@ -125,8 +125,9 @@ class HarvestSession:
         self._recalled_after = recalled_after or 0
         self._changed_since: dict[str, str | None] | None = None
         # Whether the source held no course at all when the run began (read before its first
-        # write): then none of the refs it offers can be stored yet (this transaction is the
-        # source's only writer and a ref is offered once), so a first load looks nothing up
+        # write): then none of the refs it offers can be stored yet (a ref is offered once, and
+        # this transaction is the source's only writer: it holds the seq lock, see
+        # catalogue.store; a finer lock must stay per source), so a first load looks nothing up
         self._first_load: bool | None = None
         self._written = 0  # rows the session wrote, and when it refreshes statistics next
         self._refresh_at = STATISTICS_FROM
