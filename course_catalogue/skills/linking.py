@@ -32,9 +32,10 @@ from course_catalogue.skills import semantic as by_meaning
 from course_catalogue.skills.taxonomy import Taxonomy
 
 LINKER_VERSION = 1
-"""Bump when a change of this module (or of what `published` keeps) changes the links it makes for
-the same text: links kept from an older linker (`linker_key`, the `skill_links` cache of the
-catalogue) are then computed again on the next index update or reindex."""
+"""Bump when a change of this module or of `skills.semantic` (other than the thresholds and
+MAX_LINKS, which `linker_key` names itself) changes the links made for the same text: links kept
+from an older linker (`linker_key`, the catalogue's `skill_links` table) are then computed again
+on the next index update or reindex."""
 MAX_LABEL_WORDS = 6
 MAX_LINKS = 12
 """Links a course publishes at most (the most confident): a card shows a few, a facet counts them."""
