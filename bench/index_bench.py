@@ -19,7 +19,8 @@ Per size, in two child processes (so the peak memory, `ru_maxrss`, of the reinde
    with the `skill_links` table emptied (**cold**: every course's links computed and kept, as on
    the first indexing) and then as it was left (**warm**: every course's links reused, as on any
    later reindex), followed by one more reindex without the cache (the same work as step 2, to see
-   the drift of a shared machine between the runs).
+   the drift of a shared machine between the runs) and one with skills off (no taxonomy: only
+   stated links, the floor a kept link can approach).
 
 The ESCO taxonomy and its label index are loaded before anything is timed (once per process, ~1 s
 of CPU on first use): the figures are per document, not the process's start-up.
@@ -150,12 +151,14 @@ def reindex_child(directory: Path, parts_docs: int, skill_cache: bool = False) -
 
 
 def _cached_reindexes(store: Any, backend: Any) -> dict[str, Any]:
-    """Full reindexes with the kept skill links, cold then warm, then one without them."""
+    """Full reindexes with the kept skill links, cold then warm, then one without them and one
+    with skills off."""
     import sqlalchemy as sa
 
     from course_catalogue.catalogue.schema import skill_links
     from course_catalogue.catalogue.skill_link_store import SkillLinkStore
     from course_catalogue.search.sync import reindex
+    from course_catalogue.skills import taxonomy as skill_taxonomy
 
     cache = SkillLinkStore(store)
     with store.writing() as conn:
@@ -167,6 +170,12 @@ def _cached_reindexes(store: Any, backend: Any) -> dict[str, Any]:
             **_rates(times, indexed),
             "cpu_us_per_doc": round(times["cpu_s"] / indexed * 1e6, 1) if indexed else None,
         }
+    with skill_taxonomy.use(None):
+        times, indexed = _timed(lambda: reindex(store, backend))
+    result["full_reindex_skills_off"] = {
+        **_rates(times, indexed),
+        "cpu_us_per_doc": round(times["cpu_s"] / indexed * 1e6, 1) if indexed else None,
+    }
     result["kept_rows"] = sum(cache.counts().values())
     return result
 
@@ -252,7 +261,12 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
             f"{r['engine_rebuild']['docs_per_s']} docs/s, peak {r['full_reindex']['peak_mb']} MB",
             flush=True,
         )
-        for name in ("full_reindex_cached_cold", "full_reindex_cached_warm", "full_reindex_plain_again"):
+        for name in (
+            "full_reindex_cached_cold",
+            "full_reindex_cached_warm",
+            "full_reindex_plain_again",
+            "full_reindex_skills_off",
+        ):
             if name in r:
                 rates = r[name]
                 print(f"{'':>8}  {name}: {rates['cpu_us_per_doc']} us CPU/doc, {rates['docs_per_s']} docs/s")
