@@ -27,6 +27,7 @@ from course_catalogue.search.documents import (
     skill_key,
     text_digest,
 )
+from course_catalogue.skills.linking import CourseText
 
 
 class KeptLinks(NamedTuple):
@@ -71,7 +72,13 @@ class LinkBatch:
         are off (the document builder then takes the stated links itself)."""
         if self._key is None:
             return None
-        text = record_skill_text(record)
+        return self.text_links(course_id, record_skill_text(record))
+
+    def text_links(self, course_id: str, text: CourseText) -> SkillLinks | None:
+        """The published links of the course whose linked text is `text` (`documents.skill_text`
+        of its facts); None when skills are off."""
+        if self._key is None:
+            return None
         digest = text_digest(text)
         kept = self._kept.get(course_id)
         if kept is not None and kept[0] == digest:

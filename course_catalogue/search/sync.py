@@ -30,7 +30,14 @@ from course_catalogue.catalogue import jsontext
 from course_catalogue.catalogue.changes import StoredCourse
 from course_catalogue.catalogue.errors import Conflict
 from course_catalogue.search.backend import Document, SearchBackend
-from course_catalogue.search.documents import StoredRecord, record_document, to_document
+from course_catalogue.search.documents import (
+    StoredRecord,
+    course_facts,
+    flatten,
+    record_document,
+    skill_text,
+    to_document,
+)
 from course_catalogue.search.skill_cache import LinkBatch, SkillLinkCache
 
 if TYPE_CHECKING:  # annotations only: the search package does not import the store's SQL layer
@@ -114,21 +121,36 @@ class RecordRebuild(Protocol):
 
 
 def documents(
-    courses: Iterable[StoredCourse], eligibility: EligibilityLookup | None = None, batch: int = 1000
+    courses: Iterable[StoredCourse],
+    eligibility: EligibilityLookup | None = None,
+    batch: int = 1000,
+    skill_cache: SkillLinkCache | None = None,
 ) -> Iterator[Document]:
-    """Search documents of `courses`, with their eligible schemes looked up one batch at a time."""
+    """Search documents of `courses`, with their eligible schemes looked up one batch at a time
+    (and their skill links reused and kept per batch with `skill_cache`, as `stored_records`)."""
     for chunk in _batches(courses, batch):
-        yield from _documents(chunk, eligibility)
+        yield from _documents(chunk, eligibility, skill_cache)
 
 
-def _documents(chunk: Sequence[StoredCourse], eligibility: EligibilityLookup | None) -> list[Document]:
+def _documents(
+    chunk: Sequence[StoredCourse],
+    eligibility: EligibilityLookup | None,
+    skill_cache: SkillLinkCache | None = None,
+) -> list[Document]:
     facts = index_facts([s.id for s in chunk], eligibility)
+    links = LinkBatch(skill_cache, [s.id for s in chunk]) if skill_cache is not None else None
     out: list[Document] = []
     for stored in chunk:
         schemes, version = facts.get(stored.id, ((), 0))
         if version > stored.seq:
             stored = replace(stored, seq=version)
-        out.append(to_document(stored, schemes))
+        if links is None:
+            out.append(to_document(stored, schemes))
+        else:
+            course = course_facts(stored)
+            out.append(flatten(course, schemes, links.text_links(stored.id, skill_text(course))))
+    if links is not None:
+        links.flush()
     return out
 
 
@@ -262,6 +284,7 @@ def repair(
     dry_run: bool = False,
     eligibility: EligibilityLookup | None = None,
     source_id: str | None = None,
+    skill_cache: SkillLinkCache | None = None,
 ) -> RepairReport:
     """Make the index agree with the store without a rebuild: upsert every course whose indexed
     copy is missing or has another (version, status), delete indexed ids the store does not hold.
@@ -273,7 +296,7 @@ def repair(
     first, `drain_outbox`: what it holds is not drift.) The store is the truth; a document's
     version (module docstring) changes on every stored change of the course or its eligibility,
     so a matching (version, status) means the indexed document is the current one. Idempotent:
-    a second run finds no drift.
+    a second run finds no drift. `skill_cache`: skill links reused and kept (`stored_records`).
     """
     indexed = backend.inventory()
     seen: set[str] = set()
@@ -292,12 +315,12 @@ def repair(
             if not dry_run:
                 fix.append(stored)
         if len(fix) >= 1000:  # bounded memory on a badly drifted index
-            backend.upsert(documents(fix, eligibility))
+            backend.upsert(documents(fix, eligibility, skill_cache=skill_cache))
             fix.clear()
     orphans = [doc_id for doc_id in indexed if doc_id not in seen] if source_id is None else []
     if not dry_run:
         if fix:
-            backend.upsert(documents(fix, eligibility))
+            backend.upsert(documents(fix, eligibility, skill_cache=skill_cache))
         backend.delete(orphans)  # a no-op when there are none
     return RepairReport(len(seen), len(indexed), missing, stale, len(orphans), dry_run)
 

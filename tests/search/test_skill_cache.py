@@ -21,7 +21,7 @@ from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.store import CatalogueStore
 from course_catalogue.search import skill_cache
 from course_catalogue.search.documents import skill_key
-from course_catalogue.search.sync import drain_outbox, record_documents, reindex
+from course_catalogue.search.sync import documents, drain_outbox, record_documents, reindex, repair
 from course_catalogue.search.tantivy.backend import EmbeddedBackend
 from course_catalogue.skills import linking
 from course_catalogue.skills import taxonomy as skill_taxonomy
@@ -183,3 +183,26 @@ def test_a_failed_write_is_logged_not_raised(
     assert "not kept" in caplog.text
     with filled.reading() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(skill_links)).scalar_one() == 0
+
+
+def test_documents_of_courses_and_repair_reuse_kept_links(
+    filled: CatalogueStore, tmp_path: Path, computed: list[str]
+) -> None:
+    """The Course path (`documents`, which `repair` and IndexSync use) keeps and reuses the same
+    rows as the record path, with the same documents."""
+    cache = SkillLinkStore(filled)
+    built(filled, cache)
+    computed.clear()
+    stored = list(filled.iter_courses(include_withdrawn=True))
+    assert orjson.dumps(list(documents(stored, skill_cache=cache))) == orjson.dumps(list(documents(stored)))
+    assert computed == []  # reused, not recomputed
+    backend = EmbeddedBackend(tmp_path / "index")
+    try:
+        report = repair(filled, backend, skill_cache=cache)
+        assert report.missing == 4 and computed == []
+    finally:
+        backend.close()
+    with filled.writing() as conn:
+        conn.execute(sa.delete(skill_links))
+    list(documents(stored, skill_cache=cache))
+    assert len(computed) == 4 and sum(cache.counts().values()) == 4
