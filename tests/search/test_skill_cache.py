@@ -206,3 +206,15 @@ def test_documents_of_courses_and_repair_reuse_kept_links(
         conn.execute(sa.delete(skill_links))
     list(documents(stored, skill_cache=cache))
     assert len(computed) == 4 and sum(cache.counts().values()) == 4
+
+
+def test_a_failed_read_finds_nothing(filled: CatalogueStore, caplog: pytest.LogCaptureFixture) -> None:
+    """A database without the table (not migrated yet) still indexes: links are computed."""
+    cache = SkillLinkStore(filled)
+    built(filled, cache)
+    with filled.writing() as conn:
+        conn.execute(sa.text("DROP TABLE skill_links"))
+    with caplog.at_level(logging.WARNING):
+        docs = built(filled, cache)
+    assert "not read" in caplog.text and "not kept" in caplog.text
+    assert orjson.dumps(docs) == orjson.dumps(built(filled, None))
