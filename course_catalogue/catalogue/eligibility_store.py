@@ -186,11 +186,6 @@ class EligibilityStore:
             )
         self.refresh_courses([course_id], scheme_id=scheme_id)
 
-    def get_decision(self, scheme_id: str, course_id: str) -> ManualDecision | None:
-        with self._store.reading() as conn:
-            found = _decisions(conn, [scheme_id], [course_id])
-        return found.get((scheme_id, course_id))
-
     # --- keeping eligibility current ------------------------------------------------------------
 
     def refresh_courses(

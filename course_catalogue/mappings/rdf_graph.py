@@ -173,11 +173,6 @@ def _nt(term: Term) -> str:
     return term if is_blank(term) else f"<{term}>"
 
 
-def to_ntriples(triples: Iterable[Triple]) -> bytes:
-    """N-Triples bytes, lines sorted so that equal graphs with equal labels give equal bytes."""
-    return record_document(triples)[0]
-
-
 def record_document(triples: Iterable[Triple], root: str | None = None) -> tuple[bytes, Graph]:
     """The N-Triples bytes of `triples` (sorted, duplicates dropped) and their Graph, built in
     the same order `parse_ntriples` reads the bytes back, so a replay evaluates paths alike."""

@@ -9,7 +9,7 @@ import pytest
 from course_catalogue.catalogue.errors import ConfigurationError
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.rdf_graph import LANG_STRING as LANG
-from course_catalogue.mappings.rdf_graph import N_TRIPLES, Graph, Lit, Term, parse_ntriples, to_ntriples
+from course_catalogue.mappings.rdf_graph import N_TRIPLES, Graph, Lit, Term, parse_ntriples, record_document
 from course_catalogue.mappings.rdf_paths import Focus, RdfRecords, compile_path
 from course_catalogue.mappings.values import Published, lang_of, text_of
 
@@ -151,7 +151,7 @@ def test_spec_loader_reports_bad_paths_as_configuration_errors(tmp_path: Path) -
 
 def test_selector_language_replays_stored_ntriples() -> None:
     g = graph()
-    content = to_ntriples(g.triples())
+    content = record_document(g.triples())[0]
     item = RawItem(content, N_TRIPLES, "http://ex/lo", "http://ex/lo")
     language = RdfRecords().configure({}, {})
     doc = language.parse(item)
@@ -167,7 +167,7 @@ def test_selector_language_replays_stored_ntriples() -> None:
 
 
 def test_replay_finds_the_root_without_a_guid() -> None:
-    content = to_ntriples(graph().triples())
+    content = record_document(graph().triples())[0]
     doc = RdfRecords().parse(RawItem(content, N_TRIPLES))
     assert doc.node == "http://ex/lo"
     with pytest.raises(ValueError, match="N-Triples"):
@@ -182,7 +182,7 @@ def test_lexical_forms_survive_the_round_trip() -> None:
         Lit("PT60H", None, "http://www.w3.org/2001/XMLSchema#duration"),
     )
     g.add("http://ex/s", DC + "description", Lit('say "hi"\nnow', "en", LANG))
-    back = parse_ntriples(to_ntriples(g.triples()))
+    back = parse_ntriples(record_document(g.triples())[0])
     assert back.objects("http://ex/s", ELM + "volumeOfLearning") == [
         Lit("PT60H", None, "http://www.w3.org/2001/XMLSchema#duration")
     ]
