@@ -68,7 +68,7 @@ class Graph:
     def add(self, s: str, p: str, o: Term) -> None:
         """Add a triple unless the graph holds it. Linear in the values of (s, p): a list scan
         while there are few, then a set kept beside the list (`add` must then be the list's only
-        writer, as it is for `graph_of` and `parse_ntriples`)."""
+        writer, as it is for `parse_ntriples`)."""
         objects = self.out.setdefault(s, {}).setdefault(p, [])
         if len(objects) < _SCAN:
             if o in objects:
@@ -122,13 +122,6 @@ class Graph:
 
     def __len__(self) -> int:
         return sum(len(objects) for props in self.out.values() for objects in props.values())
-
-
-def graph_of(triples: Iterable[Triple], root: str | None = None) -> Graph:
-    graph = Graph(root)
-    for s, p, o in triples:
-        graph.add(s, p, o)
-    return graph
 
 
 # -- reading -------------------------------------------------------------------------------
