@@ -3,7 +3,9 @@
 The feed's items stream through map/validate/hash into a spool on disk (`services.spool`) in
 batches of `BATCH`; once the whole feed is read, the batches go to the store inside ONE store
 transaction (`CatalogueStore.harvesting`) that commits only at the end, so the write lock is held
-for the writes and not while the feed is parsed. A run holds a batch of courses in memory, not
+for the writes and not while the feed is parsed. A large feed mapped by worker processes
+(`services.workers`) opens the transaction when the workers start and writes each batch as it
+is settled, so the writes overlap the mapping (`_Output`). A run holds a batch of courses in memory, not
 the feed's, plus the ids, digests and counters of the whole run (seen refs for withdrawals and
 duplicates). After the commit the sinks get the changed courses read back from the store in
 batches of `SINK_BATCH`.
@@ -41,11 +43,10 @@ Guarantees:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 
 import httpx
 
@@ -53,6 +54,8 @@ from course_catalogue.catalogue.account_store import publishing_policy
 from course_catalogue.catalogue.changes import Candidate, ChangeSink, HarvestDiff, StoredCourse
 from course_catalogue.catalogue.collector import paced_collection
 from course_catalogue.catalogue.errors import CatalogueError, ConfigurationError, FeedError
+from course_catalogue.catalogue.harvest_apply import HarvestSession
+from course_catalogue.catalogue.item_memory import Carried
 from course_catalogue.catalogue.model import Provenance
 from course_catalogue.catalogue.preview import LIMIT as PREVIEW_LIMIT
 from course_catalogue.catalogue.runs import Issue, Outcome, RunReport, RunStatus, Severity
@@ -255,47 +258,55 @@ def _harvest(
     intake = _intake(store, spec, report, settings, source)
     keep = PREVIEW_LIMIT if observe is not None else 0
     recall = intake.recall = Recall(store, source.id) if intake.key is not None else None
-    with Spool() as spool, paced_collection(BATCH) as pacer, ExitStack() as workers:
-        intake.start_pool = partial(_start_workers, intake, settings, workers)
-        intake.parallel_from = settings.parallel_from
-        gathered_batch: list[Gathered] = []
-        for gathered in harvester.gather(data, spec):
-            if gathered.unread:
-                intake.unread(gathered.unread)
-            gathered_batch.append(gathered)
-            if len(gathered_batch) >= RECALL_BATCH:
-                intake.take_batch(gathered_batch)
-                gathered_batch = []
-                intake.flush(spool, BATCH)
-            pacer.tick()
-        intake.take_batch(gathered_batch)
-        intake.drain()
-        workers.close()
-        intake.flush(spool)
-        intake.close()
-        if intake.items and not intake.valid:
-            # Not one record the catalogue can take: publishing the run would withdraw the whole
-            # listing (or leave it stale while saying "succeeded"). Nothing changes.
-            report.status = RunStatus.FAILED
-            report.error = (
-                f"every one of the feed's {intake.items} record(s) was rejected, so nothing was "
-                "changed: see the issues for why"
-            )
-            return None
-        withdraw = complete and intake.unidentified == 0
-        if complete and not withdraw:
-            report.issues.append(
-                Issue(
-                    Severity.WARNING,
-                    f"{intake.unidentified} record(s) could not be identified, so this run withdrew "
-                    "nothing: a course missing from the feed might be one of them",
-                    code="withdrawals-skipped",
+    output = _Output(spool := Spool())
+    try:
+        with spool, paced_collection(BATCH) as pacer, ExitStack() as transaction, ExitStack() as workers:
+
+            def open_transaction() -> HarvestSession:
+                after = recall.watermark if recall is not None else None
+                writing = store.harvesting(report, dry_run=dry_run, keep=keep, recalled_after=after)
+                return output.open(transaction.enter_context(writing))
+
+            def start_workers() -> MappingPool | None:
+                pool = _start_workers(intake, settings, workers)
+                if pool is not None:  # the transaction opens now, see _Output
+                    open_transaction()
+                return pool
+
+            intake.start_pool = start_workers
+            intake.parallel_from = settings.parallel_from
+            gathered_batch: list[Gathered] = []
+            for gathered in harvester.gather(data, spec):
+                if gathered.unread:
+                    intake.unread(gathered.unread)
+                gathered_batch.append(gathered)
+                if len(gathered_batch) >= RECALL_BATCH:
+                    intake.take_batch(gathered_batch)
+                    gathered_batch = []
+                    intake.flush(output, BATCH)
+                pacer.tick()
+            intake.take_batch(gathered_batch)
+            intake.flush(output, BATCH)
+            intake.drain(output, BATCH)  # (flushed as a serial run would: the same batches)
+            workers.close()
+            intake.flush(output)
+            intake.close()
+            if intake.items and not intake.valid:
+                raise _NothingValid  # rolls back an open transaction (nothing was offered to it)
+            withdraw = complete and intake.unidentified == 0
+            if complete and not withdraw:
+                report.issues.append(
+                    Issue(
+                        Severity.WARNING,
+                        f"{intake.unidentified} record(s) could not be identified, so this run withdrew "
+                        "nothing: a course missing from the feed might be one of them",
+                        code="withdrawals-skipped",
+                    )
                 )
-            )
-        # The feed is read: only now the transaction, which holds the write lock while it lasts.
-        recalled_after = recall.watermark if recall is not None else None
-        with store.harvesting(report, dry_run=dry_run, keep=keep, recalled_after=recalled_after) as session:
-            for batch in spool.batches():
+            # The feed is read: only now the transaction (unless workers opened it), which holds
+            # the write lock while it lasts.
+            session = output.session or open_transaction()
+            for batch in output.spooled():
                 session.offer(batch)
                 pacer.tick(len(batch))
             diff = session.finish(
@@ -304,6 +315,15 @@ def _harvest(
                 max_withdraw_share=settings.max_withdraw_share,
                 max_withdraw_count=settings.max_withdraw_count,
             )
+    except _NothingValid:
+        # Not one record the catalogue can take: publishing the run would withdraw the whole
+        # listing (or leave it stale while saying "succeeded"). Nothing changes.
+        report.status = RunStatus.FAILED
+        report.error = (
+            f"every one of the feed's {intake.items} record(s) was rejected, so nothing was "
+            "changed: see the issues for why"
+        )
+        return None
     if observe is not None:
         observe(diff, session.kept)
     if fetched is not None and not dry_run:
@@ -311,6 +331,50 @@ def _harvest(
         state = FetchState(fetched.etag, fetched.last_modified) if clean else FetchState()
         store.set_fetch_state(source.id, state)
     return diff
+
+
+class _NothingValid(Exception):
+    """Raised inside `_harvest`'s transaction block to roll it back: no record could be taken."""
+
+
+class _Output:
+    """Where a run's valid batches go (`Intake.flush`): the spool while the feed is read, so the
+    transaction opens only once every record is ready (see `services.spool`); or, once mapping
+    workers run (a large feed, see `services.workers`), the open transaction itself.
+
+    With workers the harvesting process would otherwise map nothing while it waits for them,
+    then write every record alone after the last one: writing each batch as it is settled
+    overlaps the store's writes with the mapping. The price is that the write lock (SQLite) /
+    seq lock (PostgreSQL) is held while the rest of the feed is read, as long as the mapping
+    takes. The guarantees hold: one transaction, rolled back if the feed breaks, a worker dies
+    or no record is valid (nothing is withdrawn before `finish`); sinks only after the commit;
+    the same batches in the same order as a serial run, so the same change sequence."""
+
+    def __init__(self, spool: Spool) -> None:
+        self.spool = spool
+        self.session: HarvestSession | None = None
+        self._spooled = True  # the spool's batches are still to be offered to the session
+
+    def open(self, session: HarvestSession) -> HarvestSession:
+        """The transaction is open: batches go to `session` from now on (the spooled ones first,
+        see `spooled`)."""
+        self.session = session
+        return session
+
+    def offer(self, candidates: Sequence[Candidate | Carried]) -> None:
+        if self.session is None:
+            self.spool.offer(candidates)
+            return
+        for batch in self.spooled():  # the batches of the serial start come first
+            self.session.offer(batch)
+        self.session.offer(candidates)
+
+    def spooled(self) -> Iterator[list[Candidate | Carried]]:
+        """The spooled batches not yet offered to the session, once."""
+        if self._spooled:
+            self._spooled = False
+            yield from self.spool.batches()
+            self.spool.close()
 
 
 def _start_workers(intake: Intake, settings: HarvestSettings, workers: ExitStack) -> MappingPool | None:
