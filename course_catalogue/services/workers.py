@@ -164,6 +164,14 @@ class MappingPool:
         except (OSError, AssertionError) as exc:  # out of processes; a daemonic parent
             logger.warning("mapping workers could not start (%s): the run maps in one process", exc)
             return None
+        try:
+            # The workers fork at the first task: one now, so they fork before the run starts
+            # threads of its own (the pipeline's writer), whose locks a fork would copy held.
+            executor.submit(int).result()
+        except (OSError, BrokenProcessPool) as exc:
+            executor.shutdown(wait=False, cancel_futures=True)
+            logger.warning("mapping workers could not start (%s): the run maps in one process", exc)
+            return None
         return cls(executor)
 
     def submit(self, items: list[RawItem], settled: frozenset[str]) -> Batch:
