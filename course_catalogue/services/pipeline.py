@@ -102,10 +102,14 @@ class HarvestSettings:
     max_issues: int = 10_000  # issues kept per run; beyond it they are counted, not kept ...
     max_issues_per_kind: int = 1_000  # ... and of each (severity, code, field) (see services.intake)
     # Processes that map and validate once a run has `parallel_from` records to map (recalled,
-    # unchanged ones need none; services.workers): None, one per core; 1, all in the harvesting
-    # process. Outcomes are the same either way. Serial by default: on the 2-core machines we
-    # measure on, two workers were slower than one process (each mapped record is pickled back
-    # and the store writes stay serial; BENCHMARKS.md "Issue 21"), so workers are opt-in.
+    # unchanged ones need none; services.workers): None, one per core this process may use
+    # (`os.sched_getaffinity`); 1, all in the harvesting process; never more than those cores
+    # (on one core workers only add their overhead). Outcomes are the same either way. With
+    # workers the run's transaction stays open while the rest of the feed is mapped (see
+    # `_Output`), holding the store's write lock meanwhile (other SQLite writers wait up to the
+    # busy timeout), and they pay only with idle cores (BENCHMARKS.md "Issue 21": ~17% more CPU
+    # in all, a first load ~1.7x faster at best on 2 idle cores, none on a busy machine): so
+    # opt-in, for hosts that harvest large feeds with cores to spare.
     workers: int | None = 1
     parallel_from: int = 5_000
     # None: the SSRF-guarded network transport; tests inject an httpx.MockTransport
@@ -445,7 +449,7 @@ class _Writer:
 
 def _start_workers(intake: Intake, settings: HarvestSettings, workers: ExitStack) -> MappingPool | None:
     """Fork the mapping workers of a large feed (see `services.workers`), closed with `workers`."""
-    processes = settings.workers or default_workers()
+    processes = min(settings.workers or default_workers(), default_workers())
     tracker = intake.coverage.tracker if intake.coverage is not None else None
     pool = MappingPool.start(intake.work, tracker, intake.now, processes)
     return None if pool is None else workers.enter_context(pool)

@@ -20,7 +20,9 @@ from course_catalogue.mappings.items import RawItem
 from course_catalogue.services import pipeline
 from course_catalogue.services.intake import MappingWork
 from course_catalogue.services.pipeline import HarvestSettings, run_harvest
-from course_catalogue.services.workers import MappingPool
+from course_catalogue.services.workers import MappingPool, default_workers
+
+pytestmark = pytest.mark.skipif(default_workers() < 2, reason="workers need two cores at least")
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 FEEDS = {
@@ -211,3 +213,17 @@ def test_a_dying_worker_fails_the_run_and_changes_nothing(
     assert report.error is not None and "mapping worker process died" in report.error
     assert (_courses(store), _sequence(store)) == before
     assert store.get_run(first.run_id or 0) is not None
+
+
+def test_small_feeds_and_single_cores_stay_serial(
+    store: CatalogueStore, started: list[MappingPool | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers start only once `parallel_from` items are to be mapped, and not beyond the cores
+    the process may use (on one core they would only add their overhead)."""
+    data = (FIXTURES / FEEDS["csv"][1]).read_bytes()
+    small = _harvest(store, "csv", data, HarvestSettings(workers=2, parallel_from=5_000))
+    assert started == [] and small.status is RunStatus.SUCCEEDED
+    monkeypatch.setattr(pipeline, "default_workers", lambda: 1)
+    edited = data.replace(b"Learn", b"Study")  # (mapped again, not recalled)
+    one_core = _harvest(store, "csv", edited, PARALLEL)
+    assert started == [None] and one_core.status is RunStatus.SUCCEEDED
