@@ -15,8 +15,9 @@ Reading rules (the contract the tests pin down):
   (outermost first), each copy keeping its attributes and children except record and context
   elements, so the item is self-contained for replay. That needs the ancestors' children that
   follow the record, so the feed is read twice: once to copy the context elements, once to cut
-  the records. The copies are kept serialised (an lxml element costs several times its text),
-  so memory grows with the context elements' text and the largest record.
+  the records. The copies are kept serialised in a temporary SQLite file (`_Shells`), with
+  their digests, so memory does not grow with the context elements' text: it grows with the
+  largest record and context element.
 * Expansion is bounded in bytes (`harvesters.base.ItemBudget`): a record whose wrapped item would
   pass `reader.max_record_bytes` (8 MiB), or the feed's share (`reader.max_expansion` times the
   feed, plus one record), is an ERROR (`record-too-large`, `feed-too-large`), reported and not
@@ -31,6 +32,8 @@ Reading rules (the contract the tests pin down):
 from __future__ import annotations
 
 import hashlib
+import sqlite3
+from collections import OrderedDict
 from collections.abc import Iterator
 from functools import partial
 from typing import Any
@@ -43,10 +46,47 @@ from course_catalogue.harvesters.base import Feed, Gathered, ItemBudget, feed_st
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.xml_paths import XML_MEDIA_TYPE, ElementPattern, XmlRecords, secure_parser
 
-Shells = dict[int, bytes]
-"""Ordinal of a context element in document order -> its copy without record/context children,
-serialised: a feed whose records sit in a context that holds most of the text (XCRI-CAP's course
-around its presentations) would otherwise be kept whole as an lxml tree, ~6x its size."""
+SHELLS_KEPT = 64
+"""Context shells kept in memory at once (those around the current record, a few levels deep)."""
+_BATCH = 2000  # shells written to the file at once
+
+
+class _Shells:
+    """Ordinal of a context element in document order -> its copy without record/context
+    children, serialised, and the digest of those bytes: in a temporary SQLite file, so a feed
+    whose records sit in a context that holds most of the text (XCRI-CAP's course around its
+    presentations) is not kept in memory (an lxml tree costs ~6x its text; the text alone still
+    grows with the feed). Read back through a small cache: records in one context follow each
+    other. The file goes with the last deferred item that may build from it."""
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect("")  # a private temporary file, deleted when closed
+        self._db.execute("CREATE TABLE shell (ordinal INTEGER PRIMARY KEY, body BLOB, digest BLOB)")
+        self._pending: list[tuple[int, bytes, bytes]] = []
+        self._cache: OrderedDict[int, tuple[bytes, bytes]] = OrderedDict()
+
+    def add(self, ordinal: int, body: bytes) -> None:
+        self._pending.append((ordinal, body, hashlib.blake2b(body, digest_size=16).digest()))
+        if len(self._pending) >= _BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self._db.executemany("INSERT INTO shell VALUES (?, ?, ?)", self._pending)
+            self._pending.clear()
+
+    def get(self, ordinal: int) -> tuple[bytes, bytes]:
+        """The shell of context `ordinal` and its digest."""
+        cache = self._cache
+        found = cache.get(ordinal)
+        if found is not None:
+            cache.move_to_end(ordinal)
+            return found
+        row = self._db.execute("SELECT body, digest FROM shell WHERE ordinal = ?", (ordinal,)).fetchone()
+        found = cache[ordinal] = (row[0], row[1])
+        if len(cache) > SHELLS_KEPT:
+            cache.popitem(last=False)
+        return found
 
 
 class XmlHarvester:
@@ -61,7 +101,7 @@ class XmlHarvester:
         if len(data) > language.max_bytes:
             limit = language.max_bytes
             raise ParseError(f"the feed has {len(data)} bytes, more than reader.max_bytes ({limit})")
-        shells = _context_shells(data, language) if language.contexts else {}
+        shells = _context_shells(data, language)
         budget = ItemBudget.for_feed(language.max_record_bytes, language.max_expansion, len(data))
         found = 0
         for gathered in _records(data, language, shells, budget):
@@ -122,11 +162,13 @@ def check_doctype(docinfo: Any) -> None:
         raise ParseError("the feed's DOCTYPE declares entities; entity declarations are refused")
 
 
-def _context_shells(data: Feed, language: XmlRecords) -> Shells:
+def _context_shells(data: Feed, language: XmlRecords) -> _Shells:
     """First pass: a copy of every context element without its record and context children."""
+    shells = _Shells()
+    if not language.contexts:
+        return shells
     contexts = {p.tag for p in language.contexts}
     bearing = contexts | {p.tag for p in language.records}
-    shells: Shells = {}
     open_ordinals: list[int] = []
     ordinal = 0
     for event, element in secure_events(data, bearing):
@@ -136,8 +178,9 @@ def _context_shells(data: Feed, language: XmlRecords) -> Shells:
                 ordinal += 1
             continue
         if element.tag in contexts:
-            shells[open_ordinals.pop()] = _shell(element, bearing)
+            shells.add(open_ordinals.pop(), _shell(element, bearing))
         element.clear(keep_tail=False)  # copied (context) or not needed (record): free it
+    shells.flush()
     return shells
 
 
@@ -252,7 +295,7 @@ class _Path:
         parent.swept = element
 
 
-def _records(data: Feed, language: XmlRecords, shells: Shells, budget: ItemBudget) -> Iterator[Gathered]:
+def _records(data: Feed, language: XmlRecords, shells: _Shells, budget: ItemBudget) -> Iterator[Gathered]:
     """Second pass: each matching record, deferred (see `_Maker`) within `budget`."""
     contexts = {p.tag for p in language.contexts}
     records = {p.tag for p in language.records}
@@ -281,7 +324,7 @@ def _records(data: Feed, language: XmlRecords, shells: Shells, budget: ItemBudge
             open_records -= 1
             if any(p.matches(element) for p in patterns[tag]):
                 pointer = f"/{where} (line {element.sourceline})"
-                wrapped = sum(len(shells[o]) for o in open_ordinals)
+                wrapped = maker.wrapped(open_ordinals)
                 if wrapped > budget.room():  # refused before the record is serialised
                     yield _refused(budget, wrapped, pointer)
                 else:
@@ -316,17 +359,29 @@ class _Maker:
     its shells' (the wrapped serialisation differs from it by a few bytes of tags and namespace
     declarations)."""
 
-    def __init__(self, shells: Shells) -> None:
+    def __init__(self, shells: _Shells) -> None:
         self.shells = shells
         self.parser = secure_parser()  # reads back our own serialisations
         self.around: tuple[int, ...] | None = None  # the contexts of the last record
         self.prefix = b""  # their part of its raw form: their number and digests
+        self.size = 0  # their bytes
 
-    def deferred(self, record: bytes, ordinals: list[int], pointer: str) -> Gathered:
+    def _enter(self, ordinals: list[int]) -> tuple[int, ...]:
         around = tuple(ordinals)
         if around != self.around:  # records in one context follow each other: computed once
-            digests = [hashlib.blake2b(self.shells[o], digest_size=16).digest() for o in around]
+            shells = [self.shells.get(o) for o in around]
+            digests = [digest for _, digest in shells]
             self.around, self.prefix = around, b"".join([str(len(around)).encode(), b":", *digests])
+            self.size = sum(len(body) for body, _ in shells)
+        return around
+
+    def wrapped(self, ordinals: list[int]) -> int:
+        """Bytes of the shells around a record in the contexts `ordinals`."""
+        self._enter(ordinals)
+        return self.size
+
+    def deferred(self, record: bytes, ordinals: list[int], pointer: str) -> Gathered:
+        around = self._enter(ordinals)
         return Gathered.deferred(
             self.prefix + record, XML_MEDIA_TYPE, pointer, None, partial(self._build, record, around, pointer)
         )
@@ -338,7 +393,7 @@ class _Maker:
         etree.cleanup_namespaces(element)
         outer = inner = None
         for ordinal in ordinals:
-            wrapper = etree.fromstring(self.shells[ordinal], self.parser)
+            wrapper = etree.fromstring(self.shells.get(ordinal)[0], self.parser)
             if inner is None:
                 outer = wrapper
             else:
