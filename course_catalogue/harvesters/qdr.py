@@ -290,13 +290,10 @@ class _Index:
         return self.links(_stubs(copy)) if found is None else found
 
 
-# A childless element with an idref in lxml's serialisation: a start tag (attribute values in
-# double quotes, `<`, `>`, `"` and `&` escaped) closed at once or after text only.
-_ATTRIBUTE = rb'\s+[^\s=<>/]+="[^"]*"'
-_STUB = re.compile(
-    rb"<([^\s<>/!?]+)(?:" + _ATTRIBUTE + rb')*?\s+idref="([^"]*)"'
-    rb"(?:" + _ATTRIBUTE + rb")*\s*(?:/>|>[^<]*</\1>)"
-)
+# An idref attribute in lxml's serialisation: values in double quotes, `"` escaped in them, and
+# `<`, `>` escaped in text and values alike, so a `<` before it with no `>` between is its tag's.
+_SPACE = frozenset(b" \t\n\r")
+_NAME = re.compile(rb"[^\s/>]+")
 _ESCAPES = {b"&amp;": "&", b"&lt;": "<", b"&gt;": ">", b"&quot;": '"', b"&apos;": "'"}
 _REFERENCE = re.compile(rb"&(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);")
 
@@ -330,9 +327,28 @@ def _scan_links(body: bytes) -> list[Link] | None:
     if b"<!--" in body or body.find(b' id="', opened) >= 0:
         return None
     links = []
-    for match in _STUB.finditer(body, opened):
-        tag, ref = match.groups()
-        links.append((tag[tag.find(b":") + 1 :].decode("utf-8"), _unescape(ref)))
+    at = body.find(b'idref="', opened)
+    while at >= 0:
+        value = at + 7
+        stop = body.find(b'"', value)
+        if stop < 0:
+            return None
+        found, at = at, body.find(b'idref="', stop)
+        if body[found - 1] not in _SPACE:
+            continue  # another attribute's name ends in "idref"
+        start = body.rfind(b"<", 0, found)
+        if body.rfind(b">", start, found) >= 0:
+            continue  # text that reads like an attribute
+        name = _NAME.match(body, start + 1)
+        end = body.find(b">", stop)
+        if name is None or end < 0:
+            return None
+        tag = name.group()
+        if body[end - 1] != 0x2F:  # not "/>": childless if only text precedes its end tag
+            close = body.find(b"<", end)
+            if not body.startswith(b"</" + tag + b">", close):
+                continue
+        links.append((tag[tag.find(b":") + 1 :].decode("utf-8"), _unescape(body[value:stop])))
     return links
 
 
