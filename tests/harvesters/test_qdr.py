@@ -338,3 +338,31 @@ def test_links_read_from_the_bytes_in_corner_cases(element: str) -> None:
     assert found is None or found == _xpath_links(copy)
     if b"<!--" not in etree.tostring(copy) and "inner" not in element:
         assert found is not None
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "changed"),
+    [
+        # an outcome the first record reaches through its specification (two links away)
+        (b"Explain the basic concepts", b"Explain the main concepts", [0]),
+        # a grading scheme four links away: opportunity, qualification, assessment, scheme
+        (b"Grades 0-5 (0 = fail", b"Grades 0-5 (0 = failed", [0]),
+        # a location the second record links itself and through its organisation
+        (b"turku-arken", b"turku-arkenx", [1]),
+        # the record itself, in its own bytes
+        (b"Sommarkurs i svenska", b"Sommarkurs i svenska!", [1]),
+    ],
+)
+def test_the_raw_form_changes_exactly_for_the_records_that_copy_a_change(
+    old: bytes, new: bytes, changed: list[int]
+) -> None:
+    """An unchanged item is recognised by its raw form, read from the pass's digests and links
+    without parsing: it must change when anything copied into the item changes, for those items
+    only, and the items built must differ where and only where the raw forms do."""
+    data = HANDMADE.read_bytes()
+    assert old in data
+    before, after = gather(data), gather(data.replace(old, new))
+    pairs = list(zip(before, after, strict=True))
+    assert [a.pointer for a, _ in pairs] == [b.pointer for _, b in pairs]
+    assert [i for i, (a, b) in enumerate(pairs) if a.raw != b.raw] == changed
+    assert [i for i, (a, b) in enumerate(pairs) if a.item.content != b.item.content] == changed
