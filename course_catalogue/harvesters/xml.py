@@ -37,7 +37,7 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterator
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from lxml import etree
 
@@ -46,6 +46,14 @@ from course_catalogue.catalogue.runs import Issue
 from course_catalogue.harvesters.base import Feed, Gathered, ItemBudget, feed_stream
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.xml_paths import XML_MEDIA_TYPE, ElementPattern, XmlRecords, secure_parser
+
+
+class Shell(NamedTuple):
+    """What a record's raw form and budget need of a context shell."""
+
+    size: int
+    digest: bytes
+
 
 SHELLS_KEPT = 64
 """Context shells kept in memory at once (those around the current record, a few levels deep)."""
@@ -63,23 +71,30 @@ class _Shells:
     def __init__(self) -> None:
         self._db = sqlite3.connect("")  # a private temporary file, deleted when closed
         self._db.execute("CREATE TABLE shell (ordinal INTEGER PRIMARY KEY, body BLOB, digest BLOB)")
-        self._db.execute("CREATE TABLE record (pointer TEXT, around TEXT, body BLOB)")
+        self._db.execute("CREATE TABLE record (pointer TEXT, around TEXT, inner INTEGER, body BLOB)")
         self._pending: list[tuple[int, bytes, bytes]] = []
-        self._records: list[tuple[str, str, bytes]] = []
-        self._cache: OrderedDict[int, tuple[bytes, bytes]] = OrderedDict()
+        self._records: list[tuple[str, str, int | None, bytes]] = []
+        self._cache: OrderedDict[int, Shell] = OrderedDict()
 
     def add_record(self, pointer: str, around: list[int], body: bytes) -> None:
         """A record cut in the pass: its pointer, the ordinals of the contexts around it
         (outermost first) and its bytes, kept until its contexts' shells are all known."""
-        self._records.append((pointer, ",".join(map(str, around)), body))
+        inner = around[-1] if around else None
+        self._records.append((pointer, ",".join(map(str, around)), inner, body))
         if len(self._records) >= _BATCH:
             self.flush()
 
-    def records(self) -> Iterator[tuple[str, tuple[int, ...], bytes]]:
-        """The records `add_record` was given, in that order."""
+    def records(self) -> Iterator[tuple[str, tuple[int, ...], bytes, Shell | None]]:
+        """The records `add_record` was given, in that order, each with the size and digest of
+        its innermost context's shell (read with it: records rarely share that one)."""
         self.flush()
-        for pointer, around, body in self._db.execute("SELECT * FROM record ORDER BY rowid"):
-            yield pointer, tuple(int(o) for o in around.split(",")) if around else (), body
+        query = (
+            "SELECT pointer, around, record.body, length(shell.body), digest FROM record"
+            " LEFT JOIN shell ON shell.ordinal = inner ORDER BY record.rowid"
+        )
+        for pointer, around, body, size, digest in self._db.execute(query):
+            ordinals = tuple(int(o) for o in around.split(",")) if around else ()
+            yield pointer, ordinals, body, None if size is None else Shell(size, digest)
 
     def add(self, ordinal: int, body: bytes) -> None:
         self._pending.append((ordinal, body, hashlib.blake2b(body, digest_size=16).digest()))
@@ -91,21 +106,27 @@ class _Shells:
             self._db.executemany("INSERT INTO shell VALUES (?, ?, ?)", self._pending)
             self._pending.clear()
         if self._records:
-            self._db.executemany("INSERT INTO record VALUES (?, ?, ?)", self._records)
+            self._db.executemany("INSERT INTO record VALUES (?, ?, ?, ?)", self._records)
             self._records.clear()
 
-    def get(self, ordinal: int) -> tuple[bytes, bytes]:
-        """The shell of context `ordinal` and its digest."""
+    def get(self, ordinal: int) -> Shell:
+        """The size and digest of the shell of context `ordinal`."""
         cache = self._cache
         found = cache.get(ordinal)
         if found is not None:
             cache.move_to_end(ordinal)
             return found
-        row = self._db.execute("SELECT body, digest FROM shell WHERE ordinal = ?", (ordinal,)).fetchone()
-        found = cache[ordinal] = (row[0], row[1])
+        query = "SELECT length(body), digest FROM shell WHERE ordinal = ?"
+        size, digest = self._db.execute(query, (ordinal,)).fetchone()
+        found = cache[ordinal] = Shell(size, digest)
         if len(cache) > SHELLS_KEPT:
             cache.popitem(last=False)
         return found
+
+    def body(self, ordinal: int) -> bytes:
+        """The shell of context `ordinal` (to build an item)."""
+        row = self._db.execute("SELECT body FROM shell WHERE ordinal = ?", (ordinal,)).fetchone()
+        return bytes(row[0])
 
 
 class XmlHarvester:
@@ -346,8 +367,8 @@ def _records(shells: _Shells, budget: ItemBudget) -> Iterator[Gathered]:
     """The records `_cut` kept, in document order of their end tags, deferred (see `_Maker`)
     within `budget`."""
     maker = _Maker(shells)
-    for pointer, around, record in shells.records():
-        wrapped = maker.wrapped(around)
+    for pointer, around, record, inner in shells.records():
+        wrapped = maker.wrapped(around, inner)
         if wrapped > budget.room():
             yield _refused(budget, wrapped, pointer)
             continue
@@ -383,22 +404,21 @@ class _Maker:
         self.prefix = b""  # their part of its raw form: their number and digests
         self.size = 0  # their bytes
 
-    def _enter(self, ordinals: tuple[int, ...]) -> tuple[int, ...]:
-        around = tuple(ordinals)
+    def wrapped(self, around: tuple[int, ...], inner: Shell | None) -> int:
+        """Bytes of the shells around a record in the contexts `around`, the innermost one's
+        `inner` (None without contexts); the record's raw form is then `deferred`."""
         if around != self.around:  # records in one context follow each other: computed once
-            shells = [self.shells.get(o) for o in around]
-            digests = [digest for _, digest in shells]
+            shells = [self.shells.get(o) for o in around[:-1]]
+            if inner is not None:
+                shells.append(inner)
+            digests = [shell.digest for shell in shells]
             self.around, self.prefix = around, b"".join([str(len(around)).encode(), b":", *digests])
-            self.size = sum(len(body) for body, _ in shells)
-        return around
-
-    def wrapped(self, ordinals: tuple[int, ...]) -> int:
-        """Bytes of the shells around a record in the contexts `ordinals`."""
-        self._enter(ordinals)
+            self.size = sum(shell.size for shell in shells)
         return self.size
 
-    def deferred(self, record: bytes, ordinals: tuple[int, ...], pointer: str) -> Gathered:
-        around = self._enter(ordinals)
+    def deferred(self, record: bytes, around: tuple[int, ...], pointer: str) -> Gathered:
+        """The record in the contexts `around`, as last given to `wrapped`."""
+        assert around == self.around
         return Gathered.deferred(
             self.prefix + record, XML_MEDIA_TYPE, pointer, None, partial(self._build, record, around, pointer)
         )
@@ -410,7 +430,7 @@ class _Maker:
         etree.cleanup_namespaces(element)
         outer = inner = None
         for ordinal in ordinals:
-            wrapper = etree.fromstring(self.shells.get(ordinal)[0], self.parser)
+            wrapper = etree.fromstring(self.shells.body(ordinal), self.parser)
             if inner is None:
                 outer = wrapper
             else:
