@@ -314,8 +314,10 @@ class CatalogueStore:
 
         A dry run (the argument or `report.dry_run`) reads in one snapshot and writes nothing.
         A real run holds the seq lock (PostgreSQL) / the write lock (SQLite) for the whole block:
-        other writers of the database wait for it, up to SQLite's busy timeout, so callers should
-        have their records ready before they enter it (the pipeline spools them).
+        other writers of the catalogue wait for it, up to SQLite's busy timeout, so callers should
+        have their records ready before they enter it: a serial run spools them first; a run with
+        mapping workers (`services.workers`) opens the block when the workers start and writes each
+        settled batch while later ones are mapped, trading a longer-held lock for wall time.
         `keep`: how many added and updated candidates the session keeps for a preview.
         `recalled_after`: the change seq the run's recall started after (`Recaller.watermark`),
         so recalled courses are checked against what changed since only (see `HarvestSession`).

@@ -44,18 +44,22 @@ back-links, hasPart/isPartOf both ways); expanding all of them turns the 300 KB 
 (titles for stackability), which keeps an item within a small multiple of what it describes.
 
 Streaming, in bounded memory whatever the feed's size: idrefs point anywhere in the file
-(opportunities come first, what they reference after), so the feed is read twice with lxml's
-iterparse, each element freed once read. The first pass checks the root and the DOCTYPE, counts
-the names that pointers need and writes every element with an id, serialised, to an index in a
-temporary SQLite file (`_Index`); the second cuts the records and inlines their links from that
-index, through a bounded cache of parsed copies. A malformed feed fails in the first pass,
-before any record is yielded. XSD validation is not done: `loq.xsd` includes some twenty
+(opportunities come first, what they reference after), so the feed is read once with lxml's
+iterparse, each element freed once read, into a temporary SQLite file (`_Index`): every element
+with an id, serialised, with the digest of those bytes and its links, and every record candidate
+(opportunity, specification) in document order with what its pointer needs. The pass checks the
+root and the DOCTYPE; a malformed feed fails there, before any record is yielded. The records are
+then read back from that file: an item's raw form (what recognises an unchanged item, see `_item`)
+is computed from the stored digests and links alone, so an unchanged record is never parsed again;
+the item itself is built, for the records that are mapped, by inlining parsed copies of the linked
+elements through a bounded cache. XSD validation is not done: `loq.xsd` includes some twenty
 vocabulary and external schemas that are not shipped with it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import sqlite3
 from collections import Counter, OrderedDict, deque
 from collections.abc import Iterator
@@ -131,9 +135,18 @@ Link = tuple[str, str]
 """An idref stub: its relation (the stub's local name) and the id it names."""
 
 
+class Node(NamedTuple):
+    """What following links needs of a referenced element: its idref stubs' links (in document
+    order), its size in bytes as serialised and the digest of those bytes."""
+
+    links: list[Link]
+    size: int
+    digest: bytes
+
+
 class Template(NamedTuple):
-    """A referenced element: its trimmed copy (`_copy`), its idref stubs' child positions and
-    links (in document order), its size in bytes as serialised and the digest of those bytes."""
+    """A referenced element parsed for copying: its trimmed copy (`_copy`), its idref stubs'
+    child positions and links (in document order), its size and digest (as `Node`)."""
 
     copy: Any
     positions: list[tuple[int, ...]]
@@ -144,27 +157,101 @@ class Template(NamedTuple):
 
 TEMPLATES = 4096
 """Parsed copies of referenced elements kept at once (the organisations most records link to)."""
+NODES = 65536
+"""Nodes (links, size, digest: a few hundred bytes each) kept at once."""
+_BATCH = 2000  # rows written to the index at once
+
+
+class _Record(NamedTuple):
+    """A record candidate as the pass stored it: its id, where it is (its listing's ordinal and
+    its position among the same-named children of that listing), its trimmed copy serialised and
+    the links of its stubs."""
+
+    ident: str | None
+    listing: int
+    tag: str
+    position: int
+    body: bytes
+    links: list[Link]
 
 
 class _Index:
-    """id -> the element with that id in a `*References` list (the first one; the ids defined more
-    than once in `duplicates`), serialised in a temporary SQLite file, so memory does not grow
-    with the feed. `get` parses copies back through a bounded cache. The file goes with the
-    index, once the last deferred item that may build from it is gone."""
+    """The feed as the pass stored it in a temporary SQLite file, so memory does not grow with
+    the feed: each element with an id in a `*References` list (serialised, its digest and links;
+    the ids defined more than once in `duplicates`, the first definition is the one used) and the
+    record candidates in document order. `node` and `get` read elements back through bounded
+    caches. The file goes with the index, once the last deferred item that may build from it is
+    gone."""
 
     def __init__(self) -> None:
         self._db = sqlite3.connect("")  # a private temporary file, deleted when closed
-        self._db.execute("CREATE TABLE element (id TEXT PRIMARY KEY, body BLOB NOT NULL)")
+        self._db.execute("CREATE TABLE element (id TEXT NOT NULL, body BLOB, digest BLOB, links BLOB)")
+        self._db.execute(
+            "CREATE TABLE record (kind INTEGER, ident TEXT, listing INTEGER, tag TEXT, position INTEGER,"
+            " body BLOB, links BLOB)"
+        )
+        self._elements: list[tuple[str, bytes, bytes, bytes]] = []
+        self._records: list[tuple[int, str | None, int, str, int, bytes, bytes]] = []
         self.duplicates: set[str] = set()
+        self._nodes: OrderedDict[str, Node | None] = OrderedDict()
         self._cache: OrderedDict[str, Template | None] = OrderedDict()
         self.parser = secure_parser()  # reads back our own serialisations
         self._relations: dict[str, str] = {}  # stub tag -> its local name
 
-    def add(self, ident: str, element: Any) -> None:
-        body = etree.tostring(_copy(element), encoding="utf-8")
-        cursor = self._db.execute("INSERT OR IGNORE INTO element VALUES (?, ?)", (ident, body))
-        if cursor.rowcount == 0:
-            self.duplicates.add(ident)
+    def add(self, ident: str | None, element: Any, record: int | None, where: tuple[int, str, int]) -> None:
+        """Store `element` (a child of a listing): by its id if it has one, as a record
+        candidate of kind `record` (0 opportunity, 1 specification) at `where` (listing
+        ordinal, tag, position) if it is one."""
+        copy = _copy(element)
+        body = etree.tostring(copy, encoding="utf-8")
+        links = _encode(self.links_of(body, copy))
+        if ident is not None:
+            self._elements.append((ident, body, hashlib.blake2b(body, digest_size=16).digest(), links))
+            if len(self._elements) >= _BATCH:
+                self._flush()
+        if record is not None:
+            self._records.append((record, ident, *where, body, links))
+            if len(self._records) >= _BATCH:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self._elements:
+            self._db.executemany("INSERT INTO element VALUES (?, ?, ?, ?)", self._elements)
+            self._elements.clear()
+        if self._records:
+            self._db.executemany("INSERT INTO record VALUES (?, ?, ?, ?, ?, ?, ?)", self._records)
+            self._records.clear()
+
+    def close_writing(self) -> None:
+        """The pass is over: index the ids (one sort, cheaper than keeping an index while
+        writing) and find those defined more than once."""
+        self._flush()
+        self._db.execute("CREATE INDEX element_id ON element (id)")
+        rows = self._db.execute("SELECT id FROM element GROUP BY id HAVING count(*) > 1")
+        self.duplicates = {row[0] for row in rows}
+
+    def records(self, kind: int) -> Iterator[_Record]:
+        """The record candidates of `kind`, in document order."""
+        query = "SELECT ident, listing, tag, position, body, links FROM record WHERE kind = ? ORDER BY rowid"
+        for ident, listing, tag, position, body, links in self._db.execute(query, (kind,)):
+            yield _Record(ident, listing, tag, position, body, _decode(links))
+
+    def _row(self, ident: str, columns: str) -> Any:
+        query = f"SELECT {columns} FROM element WHERE id = ? ORDER BY rowid LIMIT 1"
+        return self._db.execute(query, (ident,)).fetchone()
+
+    def node(self, ident: str) -> Node | None:
+        """What following links needs of the element with id `ident`, None if no element has it."""
+        nodes = self._nodes
+        if ident in nodes:
+            nodes.move_to_end(ident)
+            return nodes[ident]
+        row = self._row(ident, "length(body), digest, links")
+        node = None if row is None else Node(_decode(row[2]), row[0], row[1])
+        nodes[ident] = node
+        if len(nodes) > NODES:
+            nodes.popitem(last=False)
+        return node
 
     def get(self, ident: str) -> Template | None:
         """The template of the element with id `ident`, None if no element has it."""
@@ -172,17 +259,13 @@ class _Index:
         if ident in cache:
             cache.move_to_end(ident)
             return cache[ident]
-        row = self._db.execute("SELECT body FROM element WHERE id = ?", (ident,)).fetchone()
+        row = self._row(ident, "body, digest")
         template: Template | None = None
         if row is not None:
             copy = etree.fromstring(row[0], self.parser)
             stubs = _stubs(copy)
             template = Template(
-                copy,
-                [_position(stub, copy) for stub in stubs],
-                self.links(stubs),
-                len(row[0]),
-                hashlib.blake2b(row[0], digest_size=16).digest(),
+                copy, [_position(stub, copy) for stub in stubs], self.links(stubs), len(row[0]), row[1]
             )
         cache[ident] = template
         if len(cache) > TEMPLATES:
@@ -200,24 +283,115 @@ class _Index:
             links.append((relation, stub.get("idref")))
         return links
 
+    def links_of(self, body: bytes, copy: Any) -> list[Link]:
+        """The links of the stubs of `copy` (`_stubs`), `body` its serialisation: read from the
+        bytes where they say it for sure (`_scan_links`), else from the tree."""
+        found = _scan_links(body)
+        return self.links(_stubs(copy)) if found is None else found
+
+
+# An idref attribute in lxml's serialisation: values in double quotes, `"` escaped in them, and
+# `<`, `>` escaped in text and values alike, so a `<` before it with no `>` between is its tag's.
+_SPACE = frozenset(b" \t\n\r")
+_NAME = re.compile(rb"[^\s/>]+")
+_ESCAPES = {b"&amp;": "&", b"&lt;": "<", b"&gt;": ">", b"&quot;": '"', b"&apos;": "'"}
+_REFERENCE = re.compile(rb"&(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);")
+
+
+def _unescape(value: bytes) -> str:
+    if b"&" not in value:
+        return value.decode("utf-8")
+
+    def one(match: re.Match[bytes]) -> str:
+        text = match.group()
+        if text in _ESCAPES:
+            return _ESCAPES[text]
+        number = text[2:-1]
+        return chr(int(number[1:], 16) if number[:1] in (b"x", b"X") else int(number))
+
+    parts, last = [], 0
+    for match in _REFERENCE.finditer(value):
+        parts.append(value[last : match.start()].decode("utf-8"))
+        parts.append(one(match))
+        last = match.end()
+    parts.append(value[last:].decode("utf-8"))
+    return "".join(parts)
+
+
+def _scan_links(body: bytes) -> list[Link] | None:
+    """The links `_stubs` finds in the element serialised as `body`, read from the bytes; None
+    when the bytes alone cannot say for sure (a comment, which may hold markup-like text, or an
+    element with an id below the root, whose stubs `_stubs` leaves out): the caller asks the
+    tree. The tests hold it equal to `_stubs` over the sample feeds."""
+    opened = body.find(b">")
+    if b"<!--" in body or body.find(b' id="', opened) >= 0:
+        return None
+    links = []
+    at = body.find(b'idref="', opened)
+    while at >= 0:
+        value = at + 7
+        stop = body.find(b'"', value)
+        if stop < 0:
+            return None
+        found, at = at, body.find(b'idref="', stop)
+        if body[found - 1] not in _SPACE:
+            continue  # another attribute's name ends in "idref"
+        start = body.rfind(b"<", 0, found)
+        if body.rfind(b">", start, found) >= 0:
+            continue  # text that reads like an attribute
+        name = _NAME.match(body, start + 1)
+        end = body.find(b">", stop)
+        if name is None or end < 0:
+            return None
+        tag = name.group()
+        if body[end - 1] != 0x2F:  # not "/>": childless if only text precedes its end tag
+            close = body.find(b"<", end)
+            if not body.startswith(b"</" + tag + b">", close):
+                continue
+        links.append((tag[tag.find(b":") + 1 :].decode("utf-8"), _unescape(body[value:stop])))
+    return links
+
+
+def _encode(links: list[Link]) -> bytes:
+    return "\x00".join(f"{relation}\x00{ref}" for relation, ref in links).encode("utf-8", "surrogatepass")
+
+
+def _decode(blob: bytes) -> list[Link]:
+    if not blob:
+        return []
+    parts = blob.decode("utf-8", "surrogatepass").split("\x00")
+    return list(zip(parts[::2], parts[1::2], strict=True))
+
 
 @dataclass
 class _Scan:
-    """What the first pass learnt: how many children of each name the root and each listing have
-    (pointers show positions only where a name repeats) and how many opportunities there are."""
+    """What the pass learnt: the listings' tags in order, how many children of each name the
+    root and each listing have (pointers show positions only where a name repeats) and how many
+    opportunities and specifications there are."""
 
-    root_tag: str = ""
+    listing_tags: list[str] = field(default_factory=list)
     listings: Counter[str] = field(default_factory=Counter)
-    children: Counter[tuple[int, str]] = field(default_factory=Counter)  # (listing ordinal, tag)
     opportunities: int = 0
     specifications: int = 0
 
+    def listing_steps(self) -> list[str]:
+        """The pointer step of each listing, by ordinal."""
+        seen: Counter[str] = Counter()
+        steps = []
+        for tag in self.listing_tags:
+            seen[tag] += 1
+            step = _step(tag)
+            steps.append(f"{step}[{seen[tag]}]" if self.listings[tag] > 1 else step)
+        return steps
+
 
 def _scan(data: Feed, index: _Index) -> _Scan:
-    """First pass: the root checked, names counted, every element with an id indexed."""
+    """The pass: the root checked, names counted, every element with an id and every record
+    candidate stored in `index`."""
     scan = _Scan()
     depth = 0
     ordinal = -1
+    seen: Counter[str] = Counter()
     for event, element in secure_events(data, keep_comments=True):
         if event == "start":
             depth += 1
@@ -228,52 +402,27 @@ def _scan(data: Feed, index: _Index) -> _Scan:
                 )
             if depth == 2:
                 ordinal += 1
+                scan.listing_tags.append(element.tag)
                 scan.listings[element.tag] += 1
-            continue
-        depth -= 1
-        if depth == 2:
-            tag = element.tag
-            scan.children[(ordinal, tag)] += 1
-            if tag == _OPPORTUNITY:
-                scan.opportunities += 1
-            elif tag in _SPECIFICATIONS:
-                scan.specifications += 1
-            ident = element.get("id")
-            if ident is not None:
-                index.add(ident, element)
-            _free(element)
-    return scan
-
-
-def _records(data: Feed, scan: _Scan) -> Iterator[tuple[Any, str]]:
-    """Second pass: the records (opportunities, else specifications) in document order, each
-    with its pointer; each is freed once the caller is done with it."""
-    wanted = {_OPPORTUNITY} if scan.opportunities else set(_SPECIFICATIONS)
-    depth = 0
-    ordinal = -1
-    root_step = _step(_ROOT)
-    listing_step = ""
-    listing_seen: Counter[str] = Counter()
-    seen: Counter[str] = Counter()
-    for event, element in secure_events(data, keep_comments=True):
-        if event == "start":
-            depth += 1
-            if depth == 2:
-                ordinal += 1
-                tag = element.tag
-                listing_seen[tag] += 1
-                listing_step = _step(tag)
-                if scan.listings[tag] > 1:
-                    listing_step += f"[{listing_seen[tag]}]"
                 seen = Counter()
             continue
         depth -= 1
         if depth == 2:
             tag = element.tag
             seen[tag] += 1
-            if tag in wanted:
-                yield element, f"/{root_step}/{listing_step}/{_step(tag)}[{seen[tag]}]"
+            record = None
+            if tag == _OPPORTUNITY:
+                scan.opportunities += 1
+                record = 0
+            elif tag in _SPECIFICATIONS:
+                scan.specifications += 1
+                record = 1
+            ident = element.get("id")
+            if ident is not None or record is not None:
+                index.add(ident, element, record, (ordinal, tag, seen[tag]))
             _free(element)
+    index.close_writing()
+    return scan
 
 
 def _step(tag: str) -> str:
@@ -300,8 +449,13 @@ class QdrHarvester:
                 "learningAchievementSpecification: no record to harvest (an empty feed is refused, "
                 "so that it cannot withdraw every course of its source)"
             )
-        for element, pointer in _records(data, scan):
-            yield _item(element, index, pointer, budget)
+        root_step = _step(_ROOT)
+        listings = scan.listing_steps()
+        steps: dict[str, str] = {}
+        for record in index.records(0 if scan.opportunities else 1):
+            step = steps.get(record.tag) or steps.setdefault(record.tag, _step(record.tag))
+            pointer = f"/{root_step}/{listings[record.listing]}/{step}[{record.position}]"
+            yield _item(record, index, pointer, budget)
 
 
 def _describe(tag: Any) -> str:
@@ -311,15 +465,15 @@ def _describe(tag: Any) -> str:
     return f"{qname.localname} xmlns={qname.namespace!r}" if qname.namespace else qname.localname
 
 
-def _item(element: Any, index: _Index, pointer: str, budget: ItemBudget) -> Gathered:
+def _item(record: _Record, index: _Index, pointer: str, budget: ItemBudget) -> Gathered:
     """The record, deferred (`harvesters.base.Gathered`). Its raw form is the record's trimmed
     copy as serialised, then for each element the inlining copies into it (in the order it does)
     its id and the digest of its serialisation, or that the id names nothing: the raw form
     changes when the record or anything copied into it does. The links are followed over the
-    index's templates without copying anything (`_Inliner.walk`), which also gives the item's
-    warnings and whether it fits its budget; the item is built by the same walk, copying, when
-    asked for. Its size for the budget is the record's bytes plus its copies'."""
-    ident = element.get("id")
+    index's nodes without parsing anything (`_Inliner.walk`), which also gives the item's
+    warnings and whether it fits its budget; the item is built by the same walk over parsed
+    copies, when asked for. Its size for the budget is the record's bytes plus its copies'."""
+    ident, body = record.ident, record.body
     issues: list[Issue] = []
     if ident is not None and ident in index.duplicates:
         issues.append(
@@ -327,11 +481,9 @@ def _item(element: Any, index: _Index, pointer: str, budget: ItemBudget) -> Gath
                 f"id {ident!r} is defined more than once; used the first", pointer, ident, "duplicate-id"
             )
         )
-    record = _copy(element)
-    body = etree.tostring(record, encoding="utf-8", xml_declaration=False)
     room = budget.room()
     try:
-        parts, size = _Inliner(index, pointer, ident, issues, room).walk(record, copying=False)
+        parts, size = _Inliner(index, pointer, ident, issues, room).walk(record.links, None)
     except _OverBudget as over:
         return _refused(budget, over.size, pointer, ident)
     refusal = budget.refusal(len(body) + size, pointer, ident)
@@ -345,7 +497,8 @@ def _item(element: Any, index: _Index, pointer: str, budget: ItemBudget) -> Gath
 def _build(body: bytes, index: _Index, pointer: str, ident: str | None, room: int) -> RawItem:
     """The item `_item` deferred: the record parsed back, its links inlined by the same walk."""
     record = etree.fromstring(body, index.parser)
-    _Inliner(index, pointer, ident, [], room).walk(record, copying=True)
+    stubs = _stubs(record)
+    _Inliner(index, pointer, ident, [], room).walk(index.links(stubs), stubs)
     if record.tag != _OPPORTUNITY:
         wrapper = etree.Element(_SPEC_RELATION, nsmap=record.nsmap)
         wrapper.set("idref", ident or "")
@@ -371,7 +524,7 @@ def _refused(budget: ItemBudget, size: int, pointer: str, ident: str | None) -> 
 
 class _Inliner:
     """Follows a record's links breadth-first (near links first, so a budget cut keeps the
-    provider and the specification), over the index's templates."""
+    provider and the specification), over the index's nodes or, to copy, its templates."""
 
     def __init__(
         self,
@@ -388,15 +541,15 @@ class _Inliner:
         self.issues = issues
         self.reported: set[str] = set()
 
-    def walk(self, record: Any, *, copying: bool) -> tuple[list[bytes], int]:
-        """Follow the links of `record` (a trimmed copy, the root of its tree): the raw-form part
-        of each element reached (see `_item`) and the bytes of their copies. `copying`: each
-        element reached is copied into its stub, and so on inside the copies. Warnings go to
-        `issues`; _OverBudget past `room`."""
-        stubs = _stubs(record)
+    def walk(self, links: list[Link], stubs: list[Any] | None) -> tuple[list[bytes], int]:
+        """Follow `links`, those of a record's stubs: the raw-form part of each element reached
+        (see `_item`) and the bytes of their copies. `stubs`: when copying, the record's stubs
+        (in its trimmed copy), into which each element reached is copied, and so on inside the
+        copies (parsed templates); None: the index's nodes are followed and nothing is parsed.
+        Warnings go to `issues`; _OverBudget past `room`."""
         # Each copy's stubs are found when it is made: only its own processing fills them later.
         queue: deque[tuple[list[Link], list[Any] | None, tuple[str, ...]]] = deque(
-            [(self.index.links(stubs), stubs if copying else None, (record.get("id") or "",))]
+            [(links, stubs, (self.ref or "",))]
         )
         parts: list[bytes] = []
         copies = 0
@@ -406,7 +559,7 @@ class _Inliner:
             for position, (relation, ref) in enumerate(links):
                 if relation in _NOT_FOLLOWED or ref in path:
                     continue
-                target = self.index.get(ref)
+                target = self.index.get(ref) if stubs is not None else self.index.node(ref)
                 if target is None:
                     self._dangling(relation, ref)
                     parts.append(b"\x00" + ref.encode("utf-8", "surrogatepass") + b"\x00")
@@ -426,6 +579,7 @@ class _Inliner:
                 parts.append(b"\x01" + ref.encode("utf-8", "surrogatepass") + b"\x00" + target.digest)
                 inner = None
                 if slots is not None:
+                    assert isinstance(target, Template)
                     inlined, inner = _fresh(target)
                     slots[position].append(inlined)
                 if relation not in _SHALLOW:

@@ -14,9 +14,11 @@ Reading rules (the contract the tests pin down):
 * Context: with `reader.context`, each record is wrapped in copies of its listed ancestors
   (outermost first), each copy keeping its attributes and children except record and context
   elements, so the item is self-contained for replay. That needs the ancestors' children that
-  follow the record, so the feed is read twice: once to copy the context elements, once to cut
-  the records. The copies are kept serialised (an lxml element costs several times its text),
-  so memory grows with the context elements' text and the largest record.
+  follow the record, so the feed is read once, cutting the records and copying the context
+  elements into a temporary SQLite file (`_Shells`: the copies serialised, with their digests,
+  and the records serialised), and the records are handed out when the pass is over. Memory
+  does not grow with the feed: it grows with the largest record and context element (inside a
+  context nothing is swept, its shell needs it).
 * Expansion is bounded in bytes (`harvesters.base.ItemBudget`): a record whose wrapped item would
   pass `reader.max_record_bytes` (8 MiB), or the feed's share (`reader.max_expansion` times the
   feed, plus one record), is an ERROR (`record-too-large`, `feed-too-large`), reported and not
@@ -31,9 +33,11 @@ Reading rules (the contract the tests pin down):
 from __future__ import annotations
 
 import hashlib
+import sqlite3
+from collections import OrderedDict
 from collections.abc import Iterator
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from lxml import etree
 
@@ -43,10 +47,86 @@ from course_catalogue.harvesters.base import Feed, Gathered, ItemBudget, feed_st
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.xml_paths import XML_MEDIA_TYPE, ElementPattern, XmlRecords, secure_parser
 
-Shells = dict[int, bytes]
-"""Ordinal of a context element in document order -> its copy without record/context children,
-serialised: a feed whose records sit in a context that holds most of the text (XCRI-CAP's course
-around its presentations) would otherwise be kept whole as an lxml tree, ~6x its size."""
+
+class Shell(NamedTuple):
+    """What a record's raw form and budget need of a context shell."""
+
+    size: int
+    digest: bytes
+
+
+SHELLS_KEPT = 64
+"""Context shells kept in memory at once (those around the current record, a few levels deep)."""
+_BATCH = 2000  # shells written to the file at once
+
+
+class _Shells:
+    """Ordinal of a context element in document order -> its copy without record/context
+    children, serialised, and the digest of those bytes: in a temporary SQLite file, so a feed
+    whose records sit in a context that holds most of the text (XCRI-CAP's course around its
+    presentations) is not kept in memory (an lxml tree costs ~6x its text; the text alone still
+    grows with the feed). Read back through a small cache: records in one context follow each
+    other. The file goes with the last deferred item that may build from it."""
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect("")  # a private temporary file, deleted when closed
+        self._db.execute("CREATE TABLE shell (ordinal INTEGER PRIMARY KEY, body BLOB, digest BLOB)")
+        self._db.execute("CREATE TABLE record (pointer TEXT, around TEXT, inner INTEGER, body BLOB)")
+        self._pending: list[tuple[int, bytes, bytes]] = []
+        self._records: list[tuple[str, str, int | None, bytes]] = []
+        self._cache: OrderedDict[int, Shell] = OrderedDict()
+
+    def add_record(self, pointer: str, around: list[int], body: bytes) -> None:
+        """A record cut in the pass: its pointer, the ordinals of the contexts around it
+        (outermost first) and its bytes, kept until its contexts' shells are all known."""
+        inner = around[-1] if around else None
+        self._records.append((pointer, ",".join(map(str, around)), inner, body))
+        if len(self._records) >= _BATCH:
+            self.flush()
+
+    def records(self) -> Iterator[tuple[str, tuple[int, ...], bytes, Shell | None]]:
+        """The records `add_record` was given, in that order, each with the size and digest of
+        its innermost context's shell (read with it: records rarely share that one)."""
+        self.flush()
+        query = (
+            "SELECT pointer, around, record.body, length(shell.body), digest FROM record"
+            " LEFT JOIN shell ON shell.ordinal = inner ORDER BY record.rowid"
+        )
+        for pointer, around, body, size, digest in self._db.execute(query):
+            ordinals = tuple(int(o) for o in around.split(",")) if around else ()
+            yield pointer, ordinals, body, None if size is None else Shell(size, digest)
+
+    def add(self, ordinal: int, body: bytes) -> None:
+        self._pending.append((ordinal, body, hashlib.blake2b(body, digest_size=16).digest()))
+        if len(self._pending) >= _BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self._db.executemany("INSERT INTO shell VALUES (?, ?, ?)", self._pending)
+            self._pending.clear()
+        if self._records:
+            self._db.executemany("INSERT INTO record VALUES (?, ?, ?, ?)", self._records)
+            self._records.clear()
+
+    def get(self, ordinal: int) -> Shell:
+        """The size and digest of the shell of context `ordinal`."""
+        cache = self._cache
+        found = cache.get(ordinal)
+        if found is not None:
+            cache.move_to_end(ordinal)
+            return found
+        query = "SELECT length(body), digest FROM shell WHERE ordinal = ?"
+        size, digest = self._db.execute(query, (ordinal,)).fetchone()
+        found = cache[ordinal] = Shell(size, digest)
+        if len(cache) > SHELLS_KEPT:
+            cache.popitem(last=False)
+        return found
+
+    def body(self, ordinal: int) -> bytes:
+        """The shell of context `ordinal` (to build an item)."""
+        row = self._db.execute("SELECT body FROM shell WHERE ordinal = ?", (ordinal,)).fetchone()
+        return bytes(row[0])
 
 
 class XmlHarvester:
@@ -61,10 +141,10 @@ class XmlHarvester:
         if len(data) > language.max_bytes:
             limit = language.max_bytes
             raise ParseError(f"the feed has {len(data)} bytes, more than reader.max_bytes ({limit})")
-        shells = _context_shells(data, language) if language.contexts else {}
+        shells = _cut(data, language)
         budget = ItemBudget.for_feed(language.max_record_bytes, language.max_expansion, len(data))
         found = 0
-        for gathered in _records(data, language, shells, budget):
+        for gathered in _records(shells, budget):
             found += 1
             yield gathered
         if not found:
@@ -122,28 +202,9 @@ def check_doctype(docinfo: Any) -> None:
         raise ParseError("the feed's DOCTYPE declares entities; entity declarations are refused")
 
 
-def _context_shells(data: Feed, language: XmlRecords) -> Shells:
-    """First pass: a copy of every context element without its record and context children."""
-    contexts = {p.tag for p in language.contexts}
-    bearing = contexts | {p.tag for p in language.records}
-    shells: Shells = {}
-    open_ordinals: list[int] = []
-    ordinal = 0
-    for event, element in secure_events(data, bearing):
-        if event == "start":
-            if element.tag in contexts:
-                open_ordinals.append(ordinal)
-                ordinal += 1
-            continue
-        if element.tag in contexts:
-            shells[open_ordinals.pop()] = _shell(element, bearing)
-        element.clear(keep_tail=False)  # copied (context) or not needed (record): free it
-    return shells
-
-
 def _shell(element: Any, bearing: set[str]) -> bytes:
     # The element itself, not a copy (a copy of a course with its descriptions cost a third of
-    # the first pass): its records and inner contexts were cleared and taken (their own shells),
+    # the pass): its records and inner contexts were cleared and taken (their own shells),
     # so they are removed from the tree; the element is cleared right after. Not a new
     # etree.Element(tag, attrib, nsmap) either: lxml's API validates names and namespace URIs
     # more strictly than its parser (a non-ASCII namespace IRI, an over-long attribute name),
@@ -181,9 +242,10 @@ class _Path:
     Sweeping: the unfiltered reader cleared every element outside the open records at its end
     (memory, and what a record predicate sees). Here the elements outside records that ended
     since the last event are the siblings before each newly seen element (or its newly seen
-    ancestors), back to the last one swept: they are cleared when such an element opens, so a
-    record predicate sees the same tree as before. What follows the last record or context of an
-    element is cleared with that element's bearing ancestor, as in the first pass."""
+    ancestors), back to the last one swept: they are cleared when such an element opens, outside
+    contexts only (a context's shell keeps its other children), so a record predicate sees the
+    elements before it outside its contexts cleared, inside them whole. What follows the last
+    record or context of an element is cleared with that element's bearing ancestor."""
 
     def __init__(self, bearing: set[str]) -> None:
         self.bearing = bearing
@@ -252,51 +314,70 @@ class _Path:
         parent.swept = element
 
 
-def _records(data: Feed, language: XmlRecords, shells: Shells, budget: ItemBudget) -> Iterator[Gathered]:
-    """Second pass: each matching record, deferred (see `_Maker`) within `budget`."""
+def _cut(data: Feed, language: XmlRecords) -> _Shells:
+    """The pass over the feed: each matching record cut (serialised, with its pointer and the
+    ordinals of the contexts around it) and each context's shell, both kept in the temporary
+    file. A record's raw form needs the shells of its contexts, whose children may follow it, so
+    the records are handed out once the pass is over (`_records`)."""
+    shells = _Shells()
     contexts = {p.tag for p in language.contexts}
     records = {p.tag for p in language.records}
+    bearing = contexts | records
     patterns: dict[str, list[ElementPattern]] = {}  # record tag -> its patterns, in order
     for pattern in language.records:
         patterns.setdefault(pattern.tag, []).append(pattern)
-    path = _Path(contexts | records)
-    maker = _Maker(shells)
+    path = _Path(bearing)
     open_ordinals: list[int] = []
     ordinal = 0
     open_records = 0  # records open around the current element: their content is kept
     _check_prolog(data)
-    for event, element in secure_events(data, contexts | records):
+    for event, element in secure_events(data, bearing):
         tag = element.tag
         if event == "start":
-            path.enter(element, not open_records)
+            # Nothing inside a context is swept: its shell keeps its other children, those
+            # before its records as well as those after.
+            path.enter(element, not open_records and not open_ordinals)
             if tag in contexts:
                 open_ordinals.append(ordinal)
                 ordinal += 1
             open_records += tag in records
             continue
-        if tag in contexts:
-            open_ordinals.pop()
+        closed = open_ordinals.pop() if tag in contexts else None
         where = path.leave(element)
         if tag in records:
             open_records -= 1
             if any(p.matches(element) for p in patterns[tag]):
                 pointer = f"/{where} (line {element.sourceline})"
-                wrapped = sum(len(shells[o]) for o in open_ordinals)
-                if wrapped > budget.room():  # refused before the record is serialised
-                    yield _refused(budget, wrapped, pointer)
-                else:
-                    record = etree.tostring(element, encoding="UTF-8", xml_declaration=False, with_tail=False)
-                    refusal = budget.refusal(wrapped + len(record), pointer, None)
-                    yield (
-                        maker.deferred(record, open_ordinals, pointer)
-                        if refusal is None
-                        else _refused(budget, 0, pointer, refusal)
-                    )
+                record = etree.tostring(element, encoding="UTF-8", xml_declaration=False, with_tail=False)
+                shells.add_record(pointer, open_ordinals, record)
+        if closed is not None:
+            # Inside an open record an element whose tag names a context is the record's
+            # content (XCRI-CAP's venue holds a <provider>, like the catalog's): its shell is
+            # cut from a copy, the record keeps it whole.
+            inside = open_records > 0
+            shells.add(closed, _shell(element.__deepcopy__(None) if inside else element, bearing))
         if not open_records or tag in records:
-            # Inside an open record an element whose tag names a context is the record's content
-            # (XCRI-CAP's venue holds a <provider>, like the catalog's): it is cleared with that
-            # record, never before. A nested record is yielded on its own and cleared as before.
+            # A nested record is handed out on its own and cleared as before.
             element.clear(keep_tail=False)
+    shells.flush()
+    return shells
+
+
+def _records(shells: _Shells, budget: ItemBudget) -> Iterator[Gathered]:
+    """The records `_cut` kept, in document order of their end tags, deferred (see `_Maker`)
+    within `budget`."""
+    maker = _Maker(shells)
+    for pointer, around, record, inner in shells.records():
+        wrapped = maker.wrapped(around, inner)
+        if wrapped > budget.room():
+            yield _refused(budget, wrapped, pointer)
+            continue
+        refusal = budget.refusal(wrapped + len(record), pointer, None)
+        yield (
+            maker.deferred(record, around, pointer)
+            if refusal is None
+            else _refused(budget, 0, pointer, refusal)
+        )
 
 
 def _refused(budget: ItemBudget, size: int, pointer: str, refusal: Issue | None = None) -> Gathered:
@@ -316,17 +397,28 @@ class _Maker:
     its shells' (the wrapped serialisation differs from it by a few bytes of tags and namespace
     declarations)."""
 
-    def __init__(self, shells: Shells) -> None:
+    def __init__(self, shells: _Shells) -> None:
         self.shells = shells
         self.parser = secure_parser()  # reads back our own serialisations
         self.around: tuple[int, ...] | None = None  # the contexts of the last record
         self.prefix = b""  # their part of its raw form: their number and digests
+        self.size = 0  # their bytes
 
-    def deferred(self, record: bytes, ordinals: list[int], pointer: str) -> Gathered:
-        around = tuple(ordinals)
+    def wrapped(self, around: tuple[int, ...], inner: Shell | None) -> int:
+        """Bytes of the shells around a record in the contexts `around`, the innermost one's
+        `inner` (None without contexts); the record's raw form is then `deferred`."""
         if around != self.around:  # records in one context follow each other: computed once
-            digests = [hashlib.blake2b(self.shells[o], digest_size=16).digest() for o in around]
+            shells = [self.shells.get(o) for o in around[:-1]]
+            if inner is not None:
+                shells.append(inner)
+            digests = [shell.digest for shell in shells]
             self.around, self.prefix = around, b"".join([str(len(around)).encode(), b":", *digests])
+            self.size = sum(shell.size for shell in shells)
+        return self.size
+
+    def deferred(self, record: bytes, around: tuple[int, ...], pointer: str) -> Gathered:
+        """The record in the contexts `around`, as last given to `wrapped`."""
+        assert around == self.around
         return Gathered.deferred(
             self.prefix + record, XML_MEDIA_TYPE, pointer, None, partial(self._build, record, around, pointer)
         )
@@ -338,7 +430,7 @@ class _Maker:
         etree.cleanup_namespaces(element)
         outer = inner = None
         for ordinal in ordinals:
-            wrapper = etree.fromstring(self.shells[ordinal], self.parser)
+            wrapper = etree.fromstring(self.shells.body(ordinal), self.parser)
             if inner is None:
                 outer = wrapper
             else:

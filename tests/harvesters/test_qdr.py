@@ -301,3 +301,68 @@ def test_an_element_inlined_into_many_records_is_the_same_in_each() -> None:
     assert items[1].item.parsed.xpath(
         "loq:providedBy/loq:organisation/loq:legalName/text()", namespaces=NS
     ) == ["O"]
+
+
+def _xpath_links(copy: etree._Element) -> list[tuple[str, str]]:
+    return [(etree.QName(stub).localname, stub.get("idref")) for stub in qdr._stubs(copy)]
+
+
+@pytest.mark.parametrize("path", [HANDMADE, EC_SAMPLE], ids=lambda p: p.name)
+def test_links_read_from_the_bytes_are_those_the_tree_has(path: Path) -> None:
+    """The pass reads an element's links from its serialisation (`_scan_links`); the raw form
+    and the walk over nodes rely on them being the stubs `_stubs` finds in the parsed copy."""
+    root = etree.fromstring(path.read_bytes())
+    checked = 0
+    for element in root.iterfind("*/*"):
+        copy = qdr._copy(element)
+        found = qdr._scan_links(etree.tostring(copy, encoding="utf-8"))
+        if found is not None:
+            checked += 1
+            assert found == _xpath_links(copy)
+    assert checked > 10
+
+
+@pytest.mark.parametrize(
+    "element",
+    [
+        '<a xmlns="urn:x" xmlns:p="urn:p" id="r"><p:b idref="x&amp;y&#10;&lt;z&quot;" other="1">t</p:b>'
+        '<c at="&gt;" idref=\'q\'/><d idref="n"><e/></d><f><g idref="deep"/></f><h xidref="no"/></a>',
+        '<a id="r"><b idref="1"/><c id="inner"><d idref="2"/></c></a>',
+        '<a id="r"><b idref="1"/><!-- <c idref="2"/> --><d idref="3"><!-- c --></d></a>',
+        '<a idref="self"><b>text with idref="x" in it</b><c idref="é"/></a>',
+    ],
+)
+def test_links_read_from_the_bytes_in_corner_cases(element: str) -> None:
+    copy = qdr._copy(etree.fromstring(element))
+    found = qdr._scan_links(etree.tostring(copy, encoding="utf-8"))
+    assert found is None or found == _xpath_links(copy)
+    if b"<!--" not in etree.tostring(copy) and "inner" not in element:
+        assert found is not None
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "changed"),
+    [
+        # an outcome the first record reaches through its specification (two links away)
+        (b"Explain the basic concepts", b"Explain the main concepts", [0]),
+        # a grading scheme four links away: opportunity, qualification, assessment, scheme
+        (b"Grades 0-5 (0 = fail", b"Grades 0-5 (0 = failed", [0]),
+        # a location the second record links itself and through its organisation
+        (b"turku-arken", b"turku-arkenx", [1]),
+        # the record itself, in its own bytes
+        (b"Sommarkurs i svenska", b"Sommarkurs i svenska!", [1]),
+    ],
+)
+def test_the_raw_form_changes_exactly_for_the_records_that_copy_a_change(
+    old: bytes, new: bytes, changed: list[int]
+) -> None:
+    """An unchanged item is recognised by its raw form, read from the pass's digests and links
+    without parsing: it must change when anything copied into the item changes, for those items
+    only, and the items built must differ where and only where the raw forms do."""
+    data = HANDMADE.read_bytes()
+    assert old in data
+    before, after = gather(data), gather(data.replace(old, new))
+    pairs = list(zip(before, after, strict=True))
+    assert [a.pointer for a, _ in pairs] == [b.pointer for _, b in pairs]
+    assert [i for i, (a, b) in enumerate(pairs) if a.raw != b.raw] == changed
+    assert [i for i, (a, b) in enumerate(pairs) if a.item.content != b.item.content] == changed

@@ -418,3 +418,31 @@ def test_an_element_inside_a_record_stays_whole_whatever_its_tag() -> None:
         "P2": [("Dundee", "DD1 1BB", "City Campus, 2 Low Rd")],
         "P3": [("Perth", None, None)],
     }
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "changed"),
+    [
+        # the provider's location, after every course: in the shell around every record
+        (b"<mlo:town>Milton Keynes</mlo:town>", b"<mlo:town>Milton Keynes!</mlo:town>", [0, 1, 2, 3]),
+        # the first course's subject, before its presentations: in its three records' shell
+        (b"<dc:subject>Literature and", b"<dc:subject>Poetry and", [0, 1, 2]),
+        # one presentation's own bytes
+        (b"<applyFrom>2010-09-05</applyFrom>", b"<applyFrom>2010-09-06</applyFrom>", [0]),
+    ],
+)
+def test_the_raw_form_changes_exactly_for_the_records_that_copy_a_change(
+    old: bytes, new: bytes, changed: list[int]
+) -> None:
+    """Records are recognised by their raw form (their bytes after the digests of the context
+    shells around them, kept on disk between the passes): a change in a context, before or after
+    the records in it, changes those records' raw forms and built items, and no others."""
+    spec = load_spec("xcri-cap")
+    data = (FIXTURES / "xcri-cap12_open_university_2011.xml").read_bytes()
+    assert data.count(old) == 1
+    before = list(XmlHarvester().gather(data, spec))
+    after = list(XmlHarvester().gather(data.replace(old, new), spec))
+    pairs = list(zip(before, after, strict=True))
+    assert len(pairs) == 4
+    assert [i for i, (a, b) in enumerate(pairs) if a.raw != b.raw] == changed
+    assert [i for i, (a, b) in enumerate(pairs) if a.item.content != b.item.content] == changed
