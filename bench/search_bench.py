@@ -36,7 +36,7 @@ from bench.opensearch_engine import OpenSearchEngine, fill, open_engine, warm_up
 from bench.vocab import TOPICS
 from course_catalogue.search.backend import Document, SearchBackend
 from course_catalogue.search.documents import to_document
-from course_catalogue.search.query import Query
+from course_catalogue.search.query import FACETS, Query
 from course_catalogue.search.tantivy.backend import EmbeddedBackend
 from course_catalogue.search.tantivy.index import SCHEMA_VERSION
 
@@ -92,6 +92,16 @@ QUERY_TYPES: dict[str, QueryMaker] = {
 }
 """Query type -> maker. Every type counts every facet of search.query.FACETS (13), except the
 target's own shape, which asks for SIX_FACETS (the API's `facets` parameter)."""
+BROWSE_TYPES: dict[str, QueryMaker] = {
+    "no text, every facet": lambda rng: _query(""),
+    "no text, every facet but skill": lambda rng: _query(
+        "", facets=tuple(spec.name for spec in FACETS if spec.name != "skill")
+    ),
+    "no text, skill facet only": lambda rng: _query("", facets=("skill",)),
+}
+"""What the skill facet (multi-valued, counted on hashes) costs a browse without text: run only
+when named (`--type`), so that the mix of QUERY_TYPES stays comparable across rounds."""
+ALL_TYPES: dict[str, QueryMaker] = {**QUERY_TYPES, **BROWSE_TYPES}
 
 
 # -- building ------------------------------------------------------------------------------------
@@ -174,11 +184,16 @@ def _marker(path: Path, key: str) -> dict[str, Any] | None:
     return info if isinstance(info, dict) and info.get("key") == key else None
 
 
-def open_corpus(docs: int, seed: int, out: Path, rebuild: bool) -> tuple[Path, dict[str, Any]]:
-    """The cached corpus directory, (re)building whichever of its parts is missing or stale."""
+def open_corpus(
+    docs: int, seed: int, out: Path, rebuild: bool, *, baseline: bool = True
+) -> tuple[Path, dict[str, Any]]:
+    """The cached corpus directory, (re)building whichever of its parts is missing or stale (the
+    FTS5 baseline only if `baseline`)."""
     directory = out / f"search-corpus-{docs}-{seed}"
     index = None if rebuild else _marker(directory / "index.json", _index_key(docs, seed))
     fts = None if rebuild else _marker(directory / "fts.json", _fts_key(docs, seed))
+    if not baseline:
+        fts = fts or {"skipped": True}
     if index is not None and fts is not None:
         return directory, {"index": index, "fts5": fts, "reused": True}
     parts = [name for name, info in (("engine index", index), ("FTS5 baseline", fts)) if info is None]
@@ -206,7 +221,7 @@ def _fts_total(fts: FtsBaseline, query: Query) -> int:
 
 def measure(
     backend: EmbeddedBackend,
-    fts: FtsBaseline,
+    fts: FtsBaseline | None,
     queries: int,
     seed: int,
     baseline_queries: int | None = None,
@@ -215,11 +230,14 @@ def measure(
     others: dict[str, SearchBackend] | None = None,
 ) -> dict[str, Any]:
     """Per query type (`types`, default all of QUERY_TYPES): `queries` measured queries (after
-    `warmup`), the first `baseline_queries` of them (default all) also sent to FTS5; ratios
-    compare the same queries. Each type draws from its own seeded generator, so a type's
-    queries are the same whichever others run. `others` (name -> backend) get every query."""
+    `warmup`), the first `baseline_queries` of them (default all) also sent to FTS5 (none when
+    `fts` is None); ratios compare the same queries. Each type draws from its own seeded
+    generator, so a type's queries are the same whichever others run. `others` (name -> backend)
+    get every query."""
     others = others or {}
     paired = queries if baseline_queries is None else min(queries, baseline_queries)
+    if fts is None:
+        paired = 0
     order = random.Random(seed + 1)
     report: dict[str, Any] = {}
     chosen = list(QUERY_TYPES) if types is None else list(types)
@@ -227,7 +245,7 @@ def measure(
     pooled_others: dict[str, dict[str, list[float]]] = {}
     for name in chosen:
         rng = random.Random(f"{seed}:{name}")
-        batch = [QUERY_TYPES[name](rng) for _ in range(queries + warmup)]
+        batch = [ALL_TYPES[name](rng) for _ in range(queries + warmup)]
         names = ("embedded", "fts5", *others)
         samples: dict[str, dict[str, list[float]]] = {e: {"wall": [], "cpu": []} for e in names}
         totals: dict[str, list[int]] = {e: [] for e in names}
@@ -235,9 +253,9 @@ def measure(
             engines: list[tuple[str, Callable[[], Any]]] = [
                 ("embedded", partial(_embedded_total, backend, query)),
                 *((name, partial(_embedded_total, other, query)) for name, other in others.items()),
-                ("fts5", partial(_fts_total, fts, query)),
+                *([("fts5", partial(_fts_total, fts, query))] if fts is not None else []),
             ]
-            if number >= warmup + paired:
+            if fts is not None and number >= warmup + paired:
                 engines = engines[:-1]
             order.shuffle(engines)
             for engine, run in engines:
@@ -324,7 +342,13 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", type=Path, default=OUT, help="corpus cache and results directory")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the corpus even if cached")
     parser.add_argument(
-        "--type", action="append", choices=list(QUERY_TYPES), dest="types", help="only this type (repeat)"
+        "--type", action="append", choices=list(ALL_TYPES), dest="types", help="only this type (repeat)"
+    )
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="the embedded engine alone: no FTS5 database is built or queried (a cached 1M index "
+        "from bench.hybrid_bench, which builds none)",
     )
     parser.add_argument(
         "--opensearch",
@@ -335,9 +359,11 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--opensearch-heap-mb", type=int, default=512, help="heap of each local node")
     parser.add_argument("--opensearch-warmup", type=int, default=100, help="unmeasured queries per type")
     args = parser.parse_args(list(argv) if argv is not None else None)
-    directory, built = open_corpus(args.docs, args.seed, args.out, args.rebuild)
+    directory, built = open_corpus(
+        args.docs, args.seed, args.out, args.rebuild, baseline=not args.no_baseline
+    )
     backend = EmbeddedBackend(directory / "index")
-    fts = FtsBaseline(directory / "fts.db")
+    fts = None if args.no_baseline else FtsBaseline(directory / "fts.db")
     opensearch: OpenSearchEngine | None = None
     others: dict[str, SearchBackend] = {}
     try:
@@ -358,7 +384,8 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
             opensearch.info["rss_mb_after_queries"] = opensearch.memory_mb()
     finally:
         backend.close()
-        fts.close()
+        if fts is not None:
+            fts.close()
         if opensearch is not None:
             opensearch.close()
     report = {

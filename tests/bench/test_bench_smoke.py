@@ -11,7 +11,7 @@ import pyoxigraph as ox
 import pytest
 from lxml import etree
 
-from bench import harvest_bench, index_bench, search_bench
+from bench import harvest_bench, hybrid_parts, index_bench, search_bench
 from bench.generate import (
     CSV_COLUMNS,
     Generator,
@@ -54,6 +54,27 @@ def test_search_bench_reports_every_query_type(tmp_path: Path) -> None:
             assert set(row[engine]["wall_ms"]) == {"p50", "p95", "p99"}
             assert row[engine]["queries"] == 3
     assert saved["machine"]["nproc"] >= 1
+
+
+def test_search_bench_without_baseline_runs_the_browse_types_alone(tmp_path: Path) -> None:
+    types = list(search_bench.BROWSE_TYPES)
+    argv = ["--docs", str(SIZE), "--queries", "3", "--out", str(tmp_path), "--no-baseline"]
+    report = search_bench.main([*argv, *(arg for name in types for arg in ("--type", name))])
+    assert not (tmp_path / f"search-corpus-{SIZE}-1" / "fts.db").exists()
+    assert report["results"].keys() == {*types, "mix"}
+    for name in types:
+        assert report["results"][name]["embedded"]["queries"] == 3
+        assert report["results"][name]["fts5"]["queries"] == 0
+
+
+def test_hybrid_parts_times_each_part_on_a_cached_index(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit):
+        hybrid_parts.main(["--docs", str(SIZE), "--queries", "2", "--out", str(tmp_path)])
+    search_bench.main(["--docs", str(SIZE), "--queries", "1", "--out", str(tmp_path), "--no-baseline"])
+    report = hybrid_parts.main(["--docs", str(SIZE), "--queries", "2", "--out", str(tmp_path)])
+    assert report["indexed"] > 0 and report["neighbours_probed"] <= report["indexed"]
+    assert "probe: the neighbours by id hash under the filters" in report["cpu_ms"]
+    assert all(set(times) == {"p50", "mean"} for times in report["cpu_ms"].values())
 
 
 @pytest.mark.parametrize("fmt", ["xcri-cap", "qdr-loq", "elm-rdf"])

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from course_catalogue.catalogue.changes import CourseStatus
 from course_catalogue.search import fusion
 from course_catalogue.search.documents import to_document
 from course_catalogue.search.errors import QueryError
@@ -19,6 +20,7 @@ from course_catalogue.search.factory import open_backend
 from course_catalogue.search.fusion import blend, fuse, rrf
 from course_catalogue.search.query import Query
 from course_catalogue.search.semantic import EmbedderUnavailable, embedder, passage_text
+from course_catalogue.search.tantivy import hybrid as hybrid_module
 from course_catalogue.search.tantivy.backend import EmbeddedBackend
 from course_catalogue.search.tantivy.hybrid import HybridBackend
 from course_catalogue.search.tantivy.vectors import label
@@ -154,6 +156,83 @@ def test_facet_counts_are_those_of_the_fused_result(hybrid: HybridBackend) -> No
     assert {hit.fields["country"] for hit in narrowed.hits} == {"DEU"}
     own = {v.value: v.count for f in narrowed.facets if f.name == "country" for v in f.values}
     assert own == counted
+
+
+def test_the_visible_share_counts_hidden_courses_once_per_index_state(tmp_path: Path) -> None:
+    backend = HybridBackend(tmp_path, model="use")
+    gone = make_course("gone", "Knitting Basics", status=CourseStatus.WITHDRAWN)
+    backend.rebuild([to_document(course) for course in [*COURSES, gone]])
+    searcher = backend._refresh().index.searcher()
+    assert backend._visible_share(searcher, _query("x")) == pytest.approx(8 / 9)
+    assert backend._visible_share(searcher, _query("x", include_withdrawn=True)) == 1.0
+    backend.delete([COURSES[0].course.id])  # a commit: counted again
+    searcher = backend._refresh().index.searcher()
+    assert backend._visible_share(searcher, _query("x")) == pytest.approx(7 / 8)
+
+
+@pytest.mark.parametrize(
+    ("text", "filters", "facets"),
+    [
+        ("learn music", {}, None),
+        ("learn music", {}, ()),  # no facet asked for: the total is still counted
+        ("programming for beginners", {"country": ["DEU", "FRA"]}, ("country",)),
+        ("programming for beginners", {"country": ["DEU", "FRA"], "eqf": ["3", "5"]}, ("language",)),
+        ("managing a project budget", {"eqf": ["6"], "mode": ["online"]}, None),
+        ("learn music", {"country": ["XXX"]}, None),  # a filter no course matches
+    ],
+)
+def test_the_total_is_the_count_of_the_filtered_union(
+    hybrid: HybridBackend, text: str, filters: dict[str, list[str]], facets: tuple[str, ...] | None
+) -> None:
+    """The total comes from the facet aggregation over the union (no second count): it is the
+    number of hits the fused ranking holds, with any facets asked for or none."""
+    result = hybrid.search(_query(text, filters=filters, facets=facets, page_size=100))
+    assert result.total == len(result.hits)
+    if filters.get("country") == ["XXX"]:
+        assert result.total == 0
+    else:
+        assert result.total > 0
+    for name, values in filters.items():
+        assert all(str(hit.fields[name]) in values for hit in result.hits if name == "country")
+
+
+def test_too_few_passing_neighbours_widen_the_graph_request(
+    wide: HybridBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The graph request is sized by an estimate of the share passing the filters; when fewer
+    than NEIGHBOURS pass, it is asked once more, as wide as allowed, and finds the same courses
+    as a first request of that width."""
+    monkeypatch.setattr(hybrid_module, "NEIGHBOURS", 3)
+    monkeypatch.setattr(hybrid_module, "MAX_NEIGHBOURS", len(WIDE))
+    asked: list[int] = []
+    nearest = wide.vectors.nearest_keys
+
+    def spy(vector: np.ndarray, count: int) -> list[tuple[int, float]]:
+        asked.append(count)
+        return nearest(vector, count)
+
+    monkeypatch.setattr(wide.vectors, "nearest_keys", spy)
+    query = _query("a beginners course in project planning", filters={"eqf": ["6"]}, page_size=100)
+    monkeypatch.setattr(hybrid_module, "_passing_share", lambda *_: 1.0)  # as if every course passed
+    widened = wide.search(query)
+    assert asked == [3, len(WIDE)]
+    asked.clear()
+    monkeypatch.setattr(hybrid_module, "_passing_share", lambda *_: 0.01)  # few pass: widest at once
+    direct = wide.search(query)
+    assert asked == [len(WIDE)]
+    assert (_ids(widened.hits), widened.total) == (_ids(direct.hits), direct.total)
+    assert widened.hits and {hit.fields["eqf"] for hit in widened.hits} == {"6"}
+
+
+def test_the_passing_share_is_estimated_from_document_frequencies(hybrid: HybridBackend) -> None:
+    searcher = hybrid._refresh().index.searcher()
+    share = hybrid_module._passing_share
+    assert share(searcher, _query("x")) == 1.0
+    assert share(searcher, _query("x", filters={"country": ["DEU"]})) == pytest.approx(4 / 8)
+    both = _query("x", filters={"country": ["DEU", "FRA"], "eqf": ["3"]})
+    assert share(searcher, both) == pytest.approx(6 / 8 * 2 / 8)
+    assert share(searcher, _query("x", filters={"country": ["XXX"]})) == 0.0
+    assert hybrid.search(_query("learn music", filters={"country": ["XXX"]})).total == 0
 
 
 def test_paging_covers_the_union_once(hybrid: HybridBackend) -> None:

@@ -29,7 +29,7 @@ from course_catalogue.search.query import (
     range_aggregation,
     requested_facets,
 )
-from course_catalogue.search.tantivy.index import RAW_FIELDS, SINGLE_VALUED, SLUG_FIELDS, slug_hash
+from course_catalogue.search.tantivy.index import ID_HASH, RAW_FIELDS, SINGLE_VALUED, SLUG_FIELDS, slug_hash
 from course_catalogue.search.tantivy.query import FILTER_FIELDS, QueryBuilder, combine, filter_terms
 
 Path = tuple[tuple[str, frozenset[str] | None], ...]
@@ -39,6 +39,7 @@ SlugResolver = Callable[[str, int], str | None]
 """(slug field, slug_hash) -> the slug it hashes, None when no visible course has it any more."""
 
 _MIN_SEGMENT_SIZE = 1000  # per-segment candidates; large enough for exact counts at our cardinalities
+TOTAL = "count:total"  # counts the documents passing every filter (no facet name has a colon)
 
 
 def count_facets(
@@ -57,6 +58,41 @@ def count_facets(
     `counted` comes back without values. Slug facets (SLUG_FIELDS) are counted on their hash
     field and mapped back through `slugs`. `reach`: at most how many documents the text
     matches (None: no text, every document); it decides how each filter is applied."""
+    facets, _total = _count(searcher, builder, query, text, filters, labeller, slugs, scope, reach, False)
+    return facets
+
+
+def count_facets_and_total(
+    searcher: tantivy.Searcher,
+    builder: QueryBuilder,
+    query: Query,
+    text: tantivy.Query | None,
+    filters: Mapping[str, tantivy.Query],
+    labeller: Labeller,
+    slugs: SlugResolver,
+    scope: Sequence[tantivy.Query] = (),
+    reach: int | None = None,
+) -> tuple[tuple[Facet, ...], int]:
+    """`count_facets`, and how many documents match `text` under visibility, `scope` and every
+    filter (the result's total), counted in the same aggregation pass (a `value_count` of
+    ID_HASH, which every document has once, below the chain of all filters) instead of a
+    second search that would apply the text and the filters again."""
+    result = _count(searcher, builder, query, text, filters, labeller, slugs, scope, reach, True)
+    return result[0], int(result[1] or 0)
+
+
+def _count(
+    searcher: tantivy.Searcher,
+    builder: QueryBuilder,
+    query: Query,
+    text: tantivy.Query | None,
+    filters: Mapping[str, tantivy.Query],
+    labeller: Labeller,
+    slugs: SlugResolver,
+    scope: Sequence[tantivy.Query],
+    reach: int | None,
+    with_total: bool,
+) -> tuple[tuple[Facet, ...], int | None]:
     visibility = [*builder.visibility(query), *scope]
     total = int(searcher.num_docs)
     matched = {name: _matched(searcher, query, name, total) for name in query.filters}
@@ -64,8 +100,12 @@ def count_facets(
         name: _step(name, values, builder, query, bucket=(total if reach is None else reach) < matched[name])
         for name, values in query.filters.items()
     }
-    request, where = _request(query, steps, _step_order(steps, matched))
+    request, where = _request(query, steps, _step_order(steps, matched), with_total=with_total)
     response = searcher.aggregate(combine(text, visibility), request) if request else {}
+    found = None
+    if with_total:  # absent from `where` when a filter can match nothing: then none pass
+        reached = _results(response, where[TOTAL]) if TOTAL in where else []
+        found = sum(int(result.get("value") or 0) for result in reached)
     facets = []
     for spec in requested_facets(query):
         if not counted(spec, query):
@@ -85,7 +125,7 @@ def count_facets(
                 {value: _count_value(searcher, builder, spec, narrowed, value) for value in missing}
             )
         facets.append(facet_from_counts(spec, counts, selected, labeller))
-    return tuple(facets)
+    return tuple(facets), found
 
 
 @dataclass(frozen=True)
@@ -130,7 +170,7 @@ def _step(
 
 
 def _request(
-    query: Query, steps: Mapping[str, Step | None], order: Sequence[str]
+    query: Query, steps: Mapping[str, Step | None], order: Sequence[str], *, with_total: bool = False
 ) -> tuple[dict[str, Any], dict[str, Path]]:
     """The aggregation request, and facet name -> path to its results in the response: the
     (name, bucket keys) of each step, then (facet name, None).
@@ -138,10 +178,15 @@ def _request(
     Each group's facets need the documents passing every filter but the group's own, so each
     group is a chain of nested single-facet steps in `order`, and groups share their common
     prefixes (a trie): a selected facet's chain holds only the others. Terms counted below a
-    `wide` step ask for every candidate (the buckets' counts are summed afterwards)."""
+    `wide` step ask for every candidate (the buckets' counts are summed afterwards). With
+    `with_total`, the chain of every filter also counts the documents that reach it (TOTAL):
+    the buckets of its steps are disjoint, so their counts add up to the total."""
     request: dict[str, Any] = {}
     where: dict[str, Path] = {}
-    for specs, excluded in _groups(query):
+    groups = _groups(query)
+    if with_total and not any(excluded is None for _specs, excluded in groups):
+        groups.insert(0, ([], None))
+    for specs, excluded in groups:
         chain = [name for name in order if name != excluded]
         if any(steps[name] is None for name in chain):
             continue  # a filter that can match nothing: every count of the group is 0
@@ -158,6 +203,9 @@ def _request(
         for spec in specs:
             node[spec.name] = _aggregation(spec, query, wide=wide)
             where[spec.name] = (*path, (spec.name, None))
+        if with_total and excluded is None:
+            node[TOTAL] = {"value_count": {"field": ID_HASH}}
+            where[TOTAL] = (*path, (TOTAL, None))
     return request, where
 
 

@@ -9,17 +9,20 @@
 2. finds those courses in the index by one term-set query on ID_HASH (the graph's keys are the
    index's id hashes) under the same filters, visibility and geo scope as the keyword query
    (never by listing every course that passes: at 1M courses that is 10^5 of them): the vector
-   list keeps only neighbours that pass the filters. The
-   graph is asked for NEIGHBOURS x (courses / courses passing the filters) neighbours, at most
-   MAX_NEIGHBOURS, so that about NEIGHBOURS pass;
+   list keeps only neighbours that pass the filters. The graph is asked for NEIGHBOURS / (the
+   share expected to pass) neighbours, at most MAX_NEIGHBOURS, so that about NEIGHBOURS pass;
+   the share is estimated without a search (`_passing_share`: the filters' document frequencies,
+   times the visible share counted once per index state), and when fewer than NEIGHBOURS pass
+   the graph is asked once more, for MAX_NEIGHBOURS;
 3. fuses the keyword top CANDIDATES and the filtered vector list (`search.fusion`, RRF by default);
    past the fused list, the remaining keyword matches follow in keyword order;
 4. counts facets and the total over the union "keyword matches OR neighbours" with the keyword
-   engine's own facet code, so filters and facet counts apply to the fused result as they apply
-   to a keyword result. The neighbours of the union are the NEIGHBOURS nearest whatever the
-   filters plus the nearest passing ones; a facet's own count (without its filter) therefore
-   counts the unfiltered NEIGHBOURS, and selecting another value may find a few more neighbours
-   deeper in the graph than its count showed.
+   engine's own facet code, in one aggregation (`count_facets_and_total`), so filters and facet
+   counts apply to the fused result as they apply to a keyword result. The neighbours of the
+   union are the NEIGHBOURS nearest whatever the filters plus the nearest passing ones; a
+   facet's own count (without its filter) therefore counts the unfiltered NEIGHBOURS, and
+   selecting another value may find a few more neighbours deeper in the graph than its count
+   showed.
 
 Without text, with another sort than relevance (the union is then sorted by that key), or with
 `retrieval="keyword"`, the keyword path is used unchanged.
@@ -35,8 +38,10 @@ neither repeats nor skips a hit. A key-sort cursor continues after the key (`pag
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
+from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -48,14 +53,14 @@ from course_catalogue.search.backend import Document
 from course_catalogue.search.documents import StoredRecord
 from course_catalogue.search.errors import QueryError
 from course_catalogue.search.fusion import fuse
-from course_catalogue.search.query import Cursor, Query, SearchResult, make_cursor, read_cursor
+from course_catalogue.search.query import Cursor, Facet, Query, SearchResult, make_cursor, read_cursor
 from course_catalogue.search.semantic import DEFAULT_MODEL, Embedder, embedder
 from course_catalogue.search.tantivy.backend import EmbeddedBackend, _facet_pool
-from course_catalogue.search.tantivy.facets import count_facets
+from course_catalogue.search.tantivy.facets import count_facets, count_facets_and_total
 from course_catalogue.search.tantivy.hits import HitBuilder
 from course_catalogue.search.tantivy.index import ID_HASH
 from course_catalogue.search.tantivy.paging import CURSOR_WINDOW, geo_scope, page_by_key
-from course_catalogue.search.tantivy.query import combine
+from course_catalogue.search.tantivy.query import combine, filter_terms
 from course_catalogue.search.tantivy.vectors import VectorIndex
 
 CANDIDATES = 100
@@ -86,6 +91,7 @@ class HybridBackend(EmbeddedBackend):
         self._model = embedder(model) if isinstance(model, str) else model
         self._vectors = VectorIndex(self._versions.root, self._model)
         self._fusion = fusion
+        self._visible: dict[tuple[Any, ...], float] = {}
         fuse(fusion, [], [])  # an unknown method fails here, not on the first search
 
     @property
@@ -154,15 +160,16 @@ class HybridBackend(EmbeddedBackend):
         cursor = _hybrid_cursor(query, "relevance")
         start = cursor.seen if cursor is not None else query.offset
         _check_depth(start)
-        text, restrict, union, kept, addresses, counting = self._union(searcher, query)
-        total = int(searcher.search(combine(union, restrict), limit=1, count=True).count or 0)  # type: ignore[attr-defined]  # stub omits count
         # Past the cursor's position by a window, so that the hit it ended on is found again
         # when courses were added or removed before it since the previous page.
         wanted = min(fusion.MAX_DEPTH, start + query.page_size + (CURSOR_WINDOW if cursor else 0))
+        depth = max(CANDIDATES, wanted)
+        text, _restrict, _union, kept, addresses, counting, matching = self._union(
+            searcher, query, with_total=True, keyword_depth=depth
+        )
         keyword: list[tuple[Address, float]] = []
-        if text is not None:
-            depth = max(CANDIDATES, wanted)
-            found = searcher.search(combine(text, restrict), limit=depth).hits
+        if matching is not None:
+            found = matching.result().hits
             keyword = [(_key(a), float(score)) for score, a in found]
             addresses.update((_key(a), a) for _score, a in found)
         fused = fuse(self._fusion, keyword[:CANDIDATES], kept)
@@ -174,12 +181,13 @@ class HybridBackend(EmbeddedBackend):
         end = min(start + query.page_size, len(ranked))
         pairs = [(score, addresses[address]) for address, score in ranked[start:end]]
         hits = HitBuilder(searcher, self._schema, text).hits(pairs, scored=True)
+        facets, total = counting.result()
         next_cursor = None
         if hits and end < min(total, fusion.MAX_DEPTH):
             last = searcher.fast_field_values(ID_HASH, [pairs[-1][1]])[0]
             next_cursor = make_cursor(query, "relevance", (None if last is None else int(last),), end)
         return SearchResult(
-            query, total, hits, counting.result(), next_cursor=next_cursor, offset=start, retrieval="hybrid"
+            query, total, hits, facets, next_cursor=next_cursor, offset=start, retrieval="hybrid"
         )
 
     def _near(
@@ -188,25 +196,25 @@ class HybridBackend(EmbeddedBackend):
         """The query of the neighbours that pass `restrict`, them as (address, similarity), best
         first, and their DocAddress objects by address."""
         vector = self._model.query(query.text)
-        total = int(searcher.num_docs) or 1
-        passing = int(searcher.search(combine(None, restrict), limit=1, count=True).count or 0)  # type: ignore[attr-defined]  # stub omits count
-        if passing == 0:
+        share = self._visible_share(searcher, query) * _passing_share(searcher, query)
+        if share == 0.0:
             return None, [], {}
-        # Ask the graph for enough neighbours that about NEIGHBOURS of them pass the filters,
-        # within MAX_NEIGHBOURS (selective filters then keep fewer: the price of a bounded search).
-        count = min(MAX_NEIGHBOURS, max(NEIGHBOURS, NEIGHBOURS * total // passing))
+        # Ask the graph for enough neighbours that about NEIGHBOURS of them pass the filters (the
+        # share that passes estimated from the visible share and the filters' document
+        # frequencies: no search per query), within MAX_NEIGHBOURS; when fewer pass, once more
+        # with the widest request.
+        count = min(MAX_NEIGHBOURS, max(NEIGHBOURS, math.ceil(NEIGHBOURS / share)))
         floor = self._model.min_similarity
         ranked = [(key, sim) for key, sim in self._vectors.nearest_keys(vector, count) if sim >= floor]
-        similarity = dict(ranked)
         if not ranked:
             return None, [], {}
-        # Which neighbours pass the filters: one term set of their keys under the restrictions
-        # (at most MAX_NEIGHBOURS terms), never the list of every passing course (at 1M courses
-        # a filter passes 10^5 of them: reading their id hashes cost more than the whole search).
-        probe = self._builder.term_set(ID_HASH, sorted(similarity))
-        found = [a for _score, a in searcher.search(combine(probe, restrict), limit=len(ranked)).hits]
-        keys = searcher.fast_field_values(ID_HASH, found) if found else []
-        passed = {int(h): a for a, h in zip(found, keys, strict=True) if h is not None}
+        passed = self._passing(searcher, [key for key, _ in ranked], restrict)
+        if len(passed) < NEIGHBOURS and len(ranked) == count < MAX_NEIGHBOURS:
+            probed = {key for key, _ in ranked}
+            wider = self._vectors.nearest_keys(vector, MAX_NEIGHBOURS)
+            ranked = [(key, sim) for key, sim in wider if sim >= floor]
+            passed.update(self._passing(searcher, [key for key, _ in ranked if key not in probed], restrict))
+        similarity = dict(ranked)
         nearest_passing = [key for key, _ in ranked if key in passed][:NEIGHBOURS]
         # The union always holds the NEIGHBOURS nearest courses whatever the filters, so that a
         # facet counted without its own filter (as keyword search counts it) sees them too.
@@ -215,21 +223,56 @@ class HybridBackend(EmbeddedBackend):
         kept = [(_key(passed[key]), similarity[key]) for key in nearest_passing]
         return near, kept, {_key(passed[key]): passed[key] for key in nearest_passing}
 
+    def _visible_share(self, searcher: tantivy.Searcher, query: Query) -> float:
+        """The share of courses that visibility (withdrawn, past) lets through: counted once per
+        index state (the commit stamp) and visibility, then kept; a hidden course otherwise
+        makes the filters' estimate too high."""
+        key = (self._meta_stamp, query.include_withdrawn, query.include_past, query.today or date.today())
+        share = self._visible.get(key)
+        if share is None:
+            total = int(searcher.num_docs)
+            visible = self._builder.visibility(query)
+            found = total
+            if visible:
+                counted = searcher.search(combine(None, visible), limit=1, count=True)
+                found = int(counted.count or 0)  # type: ignore[attr-defined]  # stub omits count
+            share = found / total if total else 0.0
+            if len(self._visible) >= 64:  # a new day or commit: the old entries are of no use
+                self._visible.clear()
+            self._visible[key] = share
+        return share
+
+    def _passing(
+        self, searcher: tantivy.Searcher, keys: Sequence[int], restrict: list[tantivy.Query]
+    ) -> dict[int, tantivy.DocAddress]:
+        """Graph key -> DocAddress of those of `keys` that pass `restrict`: one term set of the
+        keys under the restrictions (at most MAX_NEIGHBOURS terms), never the list of every
+        passing course (at 1M courses a filter passes 10^5 of them)."""
+        if not keys:
+            return {}
+        probe = self._builder.term_set(ID_HASH, sorted(keys))
+        found = [a for _score, a in searcher.search(combine(probe, restrict), limit=len(keys)).hits]
+        hashes = searcher.fast_field_values(ID_HASH, found) if found else []
+        return {int(h): a for a, h in zip(found, hashes, strict=True) if h is not None}
+
     def _sorted_union(self, searcher: tantivy.Searcher, query: Query) -> SearchResult:
         """Hybrid with a key sort: the union of keyword matches and neighbours, sorted by the key."""
         cursor = _hybrid_cursor(query, query.sort)
         start = cursor.seen if cursor is not None else query.offset
-        text, restrict, union, _kept, _addresses, counting = self._union(searcher, query)
+        text, restrict, union, _kept, _addresses, counting, _none = self._union(
+            searcher, query, with_total=False
+        )
         pairs, after, total = page_by_key(searcher, combine(union, restrict), query.sort, query, cursor)
         hits = HitBuilder(searcher, self._schema, text).hits(pairs, scored=False)
         end = start + len(hits)
         next_cursor = make_cursor(query, query.sort, after, end) if hits and end < total else None
+        facets, _none = counting.result()
         return SearchResult(
-            query, total, hits, counting.result(), next_cursor=next_cursor, offset=start, retrieval="hybrid"
+            query, total, hits, facets, next_cursor=next_cursor, offset=start, retrieval="hybrid"
         )
 
     def _union(
-        self, searcher: tantivy.Searcher, query: Query
+        self, searcher: tantivy.Searcher, query: Query, *, with_total: bool, keyword_depth: int = 0
     ) -> tuple[
         tantivy.Query | None,
         list[tantivy.Query],
@@ -237,23 +280,61 @@ class HybridBackend(EmbeddedBackend):
         list[tuple[Address, float]],
         dict[Address, tantivy.DocAddress],
         Future[Any],
+        Future[Any] | None,
     ]:
         """What both hybrid orders share: the keyword query, the restrictions (visibility, place,
         filters), the union of keyword matches and kept neighbours (`_near`: the neighbours and
-        their DocAddress objects), and its facet counting, started on the facet pool."""
+        their DocAddress objects), and its facet counting, started on the facet pool: its result
+        is (facets, how many of the union pass the restrictions) with `with_total`, else
+        (facets, None). With `keyword_depth`, also the keyword search's top `keyword_depth` under
+        the restrictions, started on the facet pool before the neighbours are looked for (it
+        does not depend on them: on an idle machine the two run on two cores), None without text."""
         text, reach = self._builder.text_and_reach(query.text, searcher, any_words=query.any_words)
         filters = self._builder.filters(query)
         scope = geo_scope(searcher, self._builder, query)
         restrict = [*self._builder.visibility(query), *scope, *filters.values()]
+        matching = None
+        if keyword_depth and text is not None:
+            matching = _facet_pool().submit(searcher.search, combine(text, restrict), keyword_depth)
         near, kept, addresses = self._near(searcher, query, restrict)
         union = _either(text, near)
         bound = None if reach is None else reach + len(kept)
         labeller = self._labeller(searcher)
         slugs = partial(self._slug, searcher)
         counting = _facet_pool().submit(
-            count_facets, searcher, self._builder, query, union, filters, labeller, slugs, scope, bound
-        )
-        return text, restrict, union, kept, addresses, counting
+            _facets_and_total if with_total else _facets_only,
+            searcher, self._builder, query, union, filters, labeller, slugs, scope, bound,
+        )  # fmt: skip
+        return text, restrict, union, kept, addresses, counting, matching
+
+
+def _facets_and_total(*args: Any) -> tuple[tuple[Facet, ...], int | None]:
+    return count_facets_and_total(*args)
+
+
+def _facets_only(*args: Any) -> tuple[tuple[Facet, ...], int | None]:
+    return count_facets(*args), None
+
+
+def _passing_share(searcher: tantivy.Searcher, query: Query) -> float:
+    """An estimate of the share of courses that pass the query's filters, from the document
+    frequencies of their terms (no search): the product of each filter's share, as if the facets
+    were independent. A range on a float column (start dates) counts as passing everything, and
+    so does the place (geo radius); visibility is `HybridBackend._visible_share`'s. An estimate
+    too high costs a second, wider graph request (`_near`), one too low a wider first one. 0
+    when a filter matches no course at all."""
+    total = int(searcher.num_docs)
+    if total == 0:
+        return 0.0
+    share = 1.0
+    for name, values in query.filters.items():
+        terms = filter_terms(name, values)
+        if terms is None:
+            continue
+        field, keys = terms
+        matched = sum(int(searcher.doc_freq(field, key)) for key in keys)
+        share *= min(1.0, matched / total)
+    return share
 
 
 def _hybrid_cursor(query: Query, sort: str) -> Cursor | None:

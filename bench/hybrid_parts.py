@@ -1,0 +1,121 @@
+"""The parts of a hybrid search timed one by one (CPU ms), on a cached `bench.search_bench` corpus.
+
+Each part of `HybridBackend` search for the target query shape (2 words, 3 filters, 6 facets) is
+run alone, in process CPU time, over N queries: the passing-share estimate, the probe that finds
+2,000 neighbours by id hash under the filters, the keyword top 100, the facet counts with and
+without the total, and the two counts the hybrid search no longer makes (for comparison). It
+needs only the keyword index: random courses of the index stand in for the graph's neighbours
+(finding an id costs the same whatever its similarity), so it runs on a corpus whose graph is not
+built yet. The graph search and the query embedding are measured by `bench.hybrid_bench`.
+
+    nice -n 10 .venv/bin/python -m bench.hybrid_parts --docs 1000000 --queries 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from bench.hybrid_bench import TARGET
+from bench.machine import describe_machine
+from bench.search_bench import OUT, QUERY_TYPES, _index_key, _marker
+from course_catalogue.search.query import Query
+from course_catalogue.search.tantivy.backend import EmbeddedBackend
+from course_catalogue.search.tantivy.facets import count_facets, count_facets_and_total
+from course_catalogue.search.tantivy.hybrid import MAX_NEIGHBOURS, _either, _passing_share
+from course_catalogue.search.tantivy.index import ID_HASH
+from course_catalogue.search.tantivy.paging import geo_scope
+from course_catalogue.search.tantivy.query import combine
+
+UNION_NEIGHBOURS = 150  # about what the union holds: the 100 nearest and the nearest passing
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--docs", type=int, default=200_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--queries", type=int, default=30)
+    parser.add_argument("--out", type=Path, default=OUT, help="where the corpus is cached")
+    args = parser.parse_args(argv)
+    directory = args.out / f"search-corpus-{args.docs}-{args.seed}"
+    if _marker(directory / "index.json", _index_key(args.docs, args.seed)) is None:
+        raise SystemExit(
+            f"no cached index in {directory}: build it with bench.search_bench or bench.hybrid_bench"
+        )
+    backend = EmbeddedBackend(directory / "index")
+    searcher = backend._refresh().index.searcher()
+    builder = backend._builder
+    pool = [address for _score, address in searcher.search(tantivy.Query.all_query(), limit=20_000).hits]
+    hashes = [int(value) for value in searcher.fast_field_values(ID_HASH, pool) if value is not None]
+    rng = random.Random(args.seed)
+    make = QUERY_TYPES[TARGET]
+    times: dict[str, list[float]] = {}
+
+    def timed(name: str, run: Callable[[], Any]) -> Any:
+        started = time.process_time()
+        result = run()
+        times.setdefault(name, []).append((time.process_time() - started) * 1000)
+        return result
+
+    for number in range(args.queries + 2):  # the first two warm up
+        base = make(rng)
+        query = Query.create(
+            base.text, base.filters, today=base.today, facets=base.facets, retrieval="hybrid"
+        )
+        text, reach = builder.text_and_reach(query.text, searcher)
+        filters = builder.filters(query)
+        scope = geo_scope(searcher, builder, query)
+        restrict = [*builder.visibility(query), *scope, *filters.values()]
+        keys = sorted(rng.sample(hashes, min(MAX_NEIGHBOURS, len(hashes))))
+        timed("estimate of the passing share", partial(_passing_share, searcher, query))
+        probe = combine(builder.term_set(ID_HASH, keys), restrict)
+        timed(
+            "probe: the neighbours by id hash under the filters", partial(searcher.search, probe, len(keys))
+        )
+        alone = builder.term_set(ID_HASH, keys)
+        timed("the same ids without the filters", partial(searcher.search, alone, len(keys)))
+        union = _either(text, builder.term_set(ID_HASH, keys[:UNION_NEIGHBOURS]))
+        timed("keyword top 100 under the filters", partial(searcher.search, combine(text, restrict), 100))
+        labeller, slugs = backend._labeller(searcher), partial(backend._slug, searcher)
+        counting = (searcher, builder, query, union, filters, labeller, slugs, scope, reach)
+        timed("facets over the union", partial(count_facets, *counting))
+        timed("facets and total over the union", partial(count_facets_and_total, *counting))
+        everything = combine(None, restrict)
+        timed(
+            "no longer made: count of the courses passing",
+            partial(searcher.search, everything, 1, count=True),
+        )
+        timed(
+            "no longer made: count of the union",
+            partial(searcher.search, combine(union, restrict), 1, count=True),
+        )
+        if number < 2:
+            times.clear()
+    report = {
+        "docs": args.docs,
+        "indexed": int(searcher.num_docs),
+        "segments": int(searcher.num_segments),
+        "neighbours_probed": min(MAX_NEIGHBOURS, len(hashes)),
+        "machine": describe_machine(),
+        "cpu_ms": {
+            name: {"p50": round(statistics.median(v), 2), "mean": round(statistics.fmean(v), 2)}
+            for name, v in times.items()
+        },
+    }
+    print(json.dumps(report, indent=1))
+    return report
+
+
+if __name__ == "__main__":
+    main()
