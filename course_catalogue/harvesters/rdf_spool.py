@@ -219,6 +219,12 @@ class _Subjects(Mapping[str, Props]):
             raise KeyError(s)
         return props
 
+    def get(self, s: str, default: Any = None) -> Any:
+        """`s`'s properties, or `default` when it is no subject (without `Mapping.get`'s
+        KeyError: most nodes looked up are concepts that are no subject)."""
+        props = self._graph.props(s)
+        return default if props is None else props
+
     def __bool__(self) -> bool:
         return self._graph.has_triples()
 
