@@ -90,7 +90,13 @@ from course_catalogue.catalogue.errors import ConfigurationError, ParseError
 from course_catalogue.catalogue.runs import Issue, Severity
 from course_catalogue.harvesters.base import Feed, Gathered, MappedFeed, feed_stream
 from course_catalogue.harvesters.json import depth_exceeded
-from course_catalogue.harvesters.rdf_spool import LazyOverfull, Props, Referrers, SpooledGraph
+from course_catalogue.harvesters.rdf_spool import (
+    CACHED_SUBJECTS,
+    LazyOverfull,
+    Props,
+    Referrers,
+    SpooledGraph,
+)
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.jsonld_keys import UndefinedKeys, UnreadPath
 from course_catalogue.mappings.rdf_graph import (
@@ -574,12 +580,13 @@ def itemise(
 def _itemise_spooled(graph: SpooledGraph, limits: Limits, reading: RdfReading) -> Iterator[Gathered]:
     """`itemise` over a spooled feed: the roots are read from the file a page at a time, a node
     is a stop when it is typed with a class of the record tier (what makes it a root), and the
-    blank-node signatures are forgotten now and then (see BLANK_SIGNATURES_KEPT)."""
+    blank-node signatures and the nodes' forms are forgotten now and then (BLANK_SIGNATURES_KEPT,
+    and CACHED_SUBJECTS: a form holds its node's properties, as the spool's cache does)."""
     tier = next((t for t in reading.tiers if graph.any_typed(t)), None)
     if tier is None:
         raise ParseError(_no_records(bool(graph.out), reading))
     signatures = BlankSignatures(graph, keep=BLANK_SIGNATURES_KEPT)
-    forms = _Forms(graph, _TypedWith(graph, frozenset(tier)), reading, signatures, keep=BLANK_SIGNATURES_KEPT)
+    forms = _Forms(graph, _TypedWith(graph, frozenset(tier)), reading, signatures, keep=CACHED_SUBJECTS)
     overfull = LazyOverfull(graph)
     referrers: Any = None
     for s in graph.typed_with(tier):
