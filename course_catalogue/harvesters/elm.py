@@ -82,6 +82,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+import orjson
 import pyoxigraph as ox
 from lxml import etree
 from lxml import html as lxml_html
@@ -718,6 +719,16 @@ def _relabel(triples: list[Triple], labels: Mapping[str, str]) -> list[Triple]:
     return [(get(s, s), p, get(o, o) if isinstance(o, str) else o) for s, p, o in triples]
 
 
+def _exact(value: Any) -> bytes:
+    """Bytes that tell apart any two values made of strings, None, `Lit`s, lists, tuples and
+    dicts: their JSON (a `Lit` as an array of three), or, for a string JSON cannot encode (a lone
+    surrogate), a NUL byte and the repr (JSON never starts with NUL)."""
+    try:
+        return orjson.dumps(value, default=tuple)
+    except TypeError:
+        return b"\x00" + repr(value).encode("utf-8", "surrogatepass")
+
+
 def _dumps(value: Any) -> bytes:
     """An injective text of nested lists, strings, None and literals (a `Lit` is a list of three)."""
     return json.dumps(value, separators=(",", ":")).encode("ascii")
@@ -813,8 +824,7 @@ class _Forms:
             pairs = tuple(labels.items())
         else:
             shown, pairs = (node, props), ()
-        # repr is exact for these (strings, None, `Lit` tuples) and runs in C but for `Lit`
-        digest = hashlib.blake2b(repr(shown).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        digest = hashlib.blake2b(_exact(shown), digest_size=16).digest()
         form = self._memo[node] = _Form(node, props, digest, count, tuple(children), pairs)
         return form
 
