@@ -13,7 +13,17 @@ Per size, in two child processes (so the peak memory, `ru_maxrss`, of the reinde
    documents (`search.sync.record_documents`), decoding the records and converting their
    documents to tantivy's JSON (`to_tantivy_records`: `to_tantivy(record_document(...))`, the
    calling thread's work in the full reindex), and `EmbeddedBackend.rebuild` from documents
-   already in memory (the engine alone, including `to_tantivy` on the calling thread).
+   already in memory (the engine alone, including `to_tantivy` on the calling thread);
+4. with `--skill-cache`, in the same child after those: the full reindex again with the catalogue's
+   kept skill links (`search.skill_cache`, `catalogue.skill_link_store.SkillLinkStore`), first
+   with the `skill_links` table emptied (**cold**: every course's links computed and kept, as on
+   the first indexing) and then as it was left (**warm**: every course's links reused, as on any
+   later reindex), followed by one more reindex without the cache (the same work as step 2, to see
+   the drift of a shared machine between the runs) and one with skills off (no taxonomy: only
+   stated links, the floor a kept link can approach).
+
+The ESCO taxonomy and its label index are loaded before anything is timed (once per process, ~1 s
+of CPU on first use): the figures are per document, not the process's start-up.
 
 Rates are documents per second of wall time and per CPU-second of the process (all threads: the
 tantivy writer indexes on its own threads, so CPU can exceed wall); `thread_cpu_us_per_doc` is
@@ -23,6 +33,7 @@ the slow part at 1M; a reused fill is reported with the figures of the run that 
 "reused").
 
     .venv/bin/python -m bench.index_bench --docs 100000
+    .venv/bin/python -m bench.index_bench --docs 100000 --parts-docs 2000 --skill-cache
 """
 
 from __future__ import annotations
@@ -94,19 +105,30 @@ def fill_child(docs: int, seed: int, out: Path, directory: Path) -> dict[str, An
     return {**_rates(times, sum(counts.values())), "counts": counts, "peak_mb": _peak_mb()}
 
 
-def reindex_child(directory: Path, parts_docs: int) -> dict[str, Any]:
+def reindex_child(directory: Path, parts_docs: int, skill_cache: bool = False) -> dict[str, Any]:
     """The full reindex from the store in `directory` (its peak memory alone), then its parts
-    over the first `parts_docs` courses."""
+    over the first `parts_docs` courses, then (`skill_cache`) the reindex with kept skill links,
+    cold and warm, and once more without them."""
     from course_catalogue.search.sync import record_documents, reindex
     from course_catalogue.search.tantivy.backend import EmbeddedBackend
+    from course_catalogue.skills import linking
+    from course_catalogue.skills import taxonomy as skill_taxonomy
 
+    taxonomy = skill_taxonomy.current()
+    if taxonomy is not None:
+        linking.label_index(taxonomy)  # loaded before the clocks start (see the module docstring)
     store = _store(directory)
+    store.migrate()  # a store filled by an older tree lacks the newer tables (skill_links)
     with tempfile.TemporaryDirectory(prefix="index-", dir=directory) as index_dir:
         backend = EmbeddedBackend(index_dir)
         result: dict[str, Any] = {}
         times, indexed = _timed(lambda: reindex(store, backend))
         result["documents"] = indexed
-        result["full_reindex"] = {**_rates(times, indexed), "peak_mb": _peak_mb()}
+        result["full_reindex"] = {
+            **_rates(times, indexed),
+            "cpu_us_per_doc": round(times["cpu_s"] / indexed * 1e6, 1) if indexed else None,
+            "peak_mb": _peak_mb(),
+        }
         rows = store.iter_records(include_withdrawn=True)
         times, stored = _timed(lambda: list(itertools.islice(rows, parts_docs)))
         result["parts_docs"] = len(stored)
@@ -119,8 +141,42 @@ def reindex_child(directory: Path, parts_docs: int) -> dict[str, Any]:
         times, indexed = _timed(lambda: backend.rebuild(documents))
         result["engine_rebuild"] = _rates(times, indexed)
         result["peak_mb_with_parts"] = _peak_mb()  # the parts' documents held for the engine pass
+        documents = []
+        if skill_cache:
+            result["skills"] = "on" if taxonomy is not None else "off"
+            result.update(_cached_reindexes(store, backend))
         backend.close()
     store.close()
+    return result
+
+
+def _cached_reindexes(store: Any, backend: Any) -> dict[str, Any]:
+    """Full reindexes with the kept skill links, cold then warm, then one without them and one
+    with skills off."""
+    import sqlalchemy as sa
+
+    from course_catalogue.catalogue.schema import skill_links
+    from course_catalogue.catalogue.skill_link_store import SkillLinkStore
+    from course_catalogue.search.sync import reindex
+    from course_catalogue.skills import taxonomy as skill_taxonomy
+
+    cache = SkillLinkStore(store)
+    with store.writing() as conn:
+        conn.execute(sa.delete(skill_links))
+    result: dict[str, Any] = {}
+    for name, kept in (("cold", cache), ("warm", cache), ("plain_again", None)):
+        times, indexed = _timed(lambda kept=kept: reindex(store, backend, skill_cache=kept))
+        result[f"full_reindex_cached_{name}" if kept else "full_reindex_plain_again"] = {
+            **_rates(times, indexed),
+            "cpu_us_per_doc": round(times["cpu_s"] / indexed * 1e6, 1) if indexed else None,
+        }
+    with skill_taxonomy.use(None):
+        times, indexed = _timed(lambda: reindex(store, backend))
+    result["full_reindex_skills_off"] = {
+        **_rates(times, indexed),
+        "cpu_us_per_doc": round(times["cpu_s"] / indexed * 1e6, 1) if indexed else None,
+    }
+    result["kept_rows"] = sum(cache.counts().values())
     return result
 
 
@@ -162,6 +218,11 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--store", type=Path, help="keep the filled store in this directory; reuse it if it is there"
     )
+    parser.add_argument(
+        "--skill-cache",
+        action="store_true",
+        help="also reindex with the kept skill links, cold and warm (search.skill_cache)",
+    )
     parser.add_argument("--child", nargs=2, metavar=("KIND", "DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args(args_list)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -170,7 +231,7 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
         if kind == "fill":
             print(json.dumps(fill_child(args.docs[0], args.seed, args.out, directory)))
         else:
-            print(json.dumps(reindex_child(directory, args.parts_docs)))
+            print(json.dumps(reindex_child(directory, args.parts_docs, args.skill_cache)))
         return {}
     results = {}
     for docs in args.docs:
@@ -190,7 +251,7 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
                     leftover.unlink()
                 fill = _run_child("fill", str(scratch), *common)
                 filled.write_text(json.dumps(fill))
-            parts = ["--parts-docs", str(args.parts_docs)]
+            parts = ["--parts-docs", str(args.parts_docs), *(["--skill-cache"] if args.skill_cache else [])]
             r = {"store_fill": fill, **_run_child("reindex", str(scratch), *common, *parts)}
         results[str(docs)] = r
         print(
@@ -200,6 +261,15 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
             f"{r['engine_rebuild']['docs_per_s']} docs/s, peak {r['full_reindex']['peak_mb']} MB",
             flush=True,
         )
+        for name in (
+            "full_reindex_cached_cold",
+            "full_reindex_cached_warm",
+            "full_reindex_plain_again",
+            "full_reindex_skills_off",
+        ):
+            if name in r:
+                rates = r[name]
+                print(f"{'':>8}  {name}: {rates['cpu_us_per_doc']} us CPU/doc, {rates['docs_per_s']} docs/s")
     report = {
         "bench": "index",
         "command": " ".join(["python -m bench.index_bench", *args_list]),

@@ -31,7 +31,7 @@ from course_catalogue.catalogue.changes import Candidate, CourseStatus
 from course_catalogue.catalogue.outbox import enqueue_span
 from course_catalogue.catalogue.provider_keys import provider_columns
 from course_catalogue.catalogue.runs import Issue, Severity
-from course_catalogue.catalogue.schema import UTCDateTime, changes, courses, raw_items
+from course_catalogue.catalogue.schema import UTCDateTime, changes, courses, item_reports, raw_items
 from course_catalogue.catalogue.store_rows import CHUNK, chunks
 
 Span = tuple[int, int]
@@ -244,6 +244,23 @@ def _copy(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None
                 )
     except conn.dialect.loaded_dbapi.Error as exc:  # raw driver call: wrap it like SQLAlchemy would
         raise sa.exc.DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
+
+
+_GROWN_TABLES = (courses, raw_items, changes, item_reports)
+"""The tables a harvest grows that its own later statements look up by a list or a range."""
+
+
+def refresh_statistics(conn: Connection) -> None:
+    """On PostgreSQL, ANALYZE the tables a harvest grows, inside the caller's transaction (which
+    counts its own new rows): the planner's statistics then describe what the transaction sees,
+    not the table before it (autovacuum cannot see uncommitted rows). ANALYZE samples a bounded
+    number of rows (a second or so at a million courses) and holds a lock only against other
+    ANALYZE and VACUUM runs of those tables until the commit. SQLite's planner keeps preferring
+    the indexes without statistics: nothing to do there."""
+    if conn.dialect.name != "postgresql":
+        return
+    quote = conn.dialect.identifier_preparer
+    conn.exec_driver_sql(f"ANALYZE {', '.join(quote.format_table(t) for t in _GROWN_TABLES)}")
 
 
 def store_raw(conn: Connection, chunk: Sequence[Candidate], now: datetime) -> None:

@@ -186,11 +186,6 @@ class EligibilityStore:
             )
         self.refresh_courses([course_id], scheme_id=scheme_id)
 
-    def get_decision(self, scheme_id: str, course_id: str) -> ManualDecision | None:
-        with self._store.reading() as conn:
-            found = _decisions(conn, [scheme_id], [course_id])
-        return found.get((scheme_id, course_id))
-
     # --- keeping eligibility current ------------------------------------------------------------
 
     def refresh_courses(
@@ -251,6 +246,28 @@ class EligibilityStore:
             query = query.where(course_eligibility.c.course_id > after)
         with self._store.reading() as conn:
             return [_eligibility(row) for row in conn.execute(query)]
+
+    def counts(self, scheme_id: str) -> tuple[int, int]:
+        """(eligible, not eligible): how many evaluated courses the scheme has of each."""
+        query = (
+            sa.select(course_eligibility.c.eligible, sa.func.count())
+            .where(course_eligibility.c.scheme_id == scheme_id)
+            .group_by(course_eligibility.c.eligible)
+        )
+        with self._store.reading() as conn:
+            found = {bool(eligible): n for eligible, n in conn.execute(query)}
+        return found.get(True, 0), found.get(False, 0)
+
+    def list_decisions(self, scheme_id: str, limit: int = 100) -> list[ManualDecision]:
+        """The scheme's manual decisions, newest first."""
+        query = (
+            sa.select(scheme_decisions)
+            .where(scheme_decisions.c.scheme_id == scheme_id)
+            .order_by(scheme_decisions.c.decided_at.desc(), scheme_decisions.c.course_id)
+            .limit(limit)
+        )
+        with self._store.reading() as conn:
+            return [_decision(row) for row in conn.execute(query)]
 
     def eligible_course_ids(self, scheme_id: str) -> list[str]:
         """The current eligible set of a scheme, in id order; NotFound for an unknown scheme."""
@@ -519,12 +536,13 @@ def _decisions(
     query = sa.select(scheme_decisions).where(
         scheme_decisions.c.scheme_id.in_(scheme_ids), scheme_decisions.c.course_id.in_(course_ids)
     )
-    return {
-        (row.scheme_id, row.course_id): ManualDecision(
-            row.scheme_id, row.course_id, row.eligible, row.note, row.decided_by, row.decided_at
-        )
-        for row in conn.execute(query)
-    }
+    return {(row.scheme_id, row.course_id): _decision(row) for row in conn.execute(query)}
+
+
+def _decision(row: sa.Row[Any]) -> ManualDecision:
+    return ManualDecision(
+        row.scheme_id, row.course_id, row.eligible, row.note, row.decided_by, row.decided_at
+    )
 
 
 # --- row <-> value conversions --------------------------------------------------------------------

@@ -33,6 +33,7 @@ from course_catalogue.catalogue.course_writes import (
     insert_courses,
     merge_spans,
     raw_digest,
+    refresh_statistics,
     store_raw,
     update_courses,
     withdraw,
@@ -50,6 +51,9 @@ GUARD_COUNT = 1000
 GUARD_ALLOWANCE = 1
 """Withdrawals always allowed below the share (one course of a small source), unless they would
 withdraw every course of the source."""
+STATISTICS_FROM = 20_000
+"""Rows a session writes before it first refreshes the planner's statistics of the tables it
+grows (`course_writes.refresh_statistics`), then again each time its count doubles."""
 
 
 def withdrawals_held(withdrawing: int, n_active: int, share: float | None, count: int | None = None) -> bool:
@@ -120,6 +124,13 @@ class HarvestSession:
         # they saw (None: any change may be unseen); what changed since, read once (`_changed`)
         self._recalled_after = recalled_after or 0
         self._changed_since: dict[str, str | None] | None = None
+        # Whether the source held no course at all when the run began (read before its first
+        # write): then none of the refs it offers can be stored yet (a ref is offered once, and
+        # this transaction is the source's only writer: it holds the seq lock, see
+        # catalogue.store; a finer lock must stay per source), so a first load looks nothing up
+        self._first_load: bool | None = None
+        self._written = 0  # rows the session wrote, and when it refreshes statistics next
+        self._refresh_at = STATISTICS_FROM
 
     @property
     def diff(self) -> HarvestDiff:
@@ -192,6 +203,9 @@ class HarvestSession:
     # --- one batch ------------------------------------------------------------------------------
 
     def _apply_chunk(self, chunk: list[Candidate | Carried]) -> None:
+        if self._first_load is None:
+            held = sa.select(courses.c.id).where(courses.c.source_id == self.source_id).limit(1)
+            self._first_load = self._conn.execute(held).first() is None
         self._check_carried([c for c in chunk if isinstance(c, Carried)])
         known = self._known([c.provider_ref for c in chunk if not isinstance(c, Carried)])
         added: list[Candidate] = []
@@ -263,7 +277,9 @@ class HarvestSession:
         return self._changed_since
 
     def _known(self, refs: list[str]) -> dict[str, _Known]:
-        if not refs:
+        """What the store holds for `refs` (one query per chunk, by the unique index on
+        (source_id, provider_ref) once the planner's statistics are right, see `_write_chunk`)."""
+        if not refs or self._first_load:
             return {}
         query = (
             sa.select(
@@ -292,6 +308,14 @@ class HarvestSession:
             self._note_seqs(update_courses(conn, updated, run_id, now))
         if stale_raw:
             store_raw(conn, stale_raw, now)
+        # The tables grow inside this one transaction, where autovacuum cannot see the new rows:
+        # with statistics of the table before (empty, for a first load) PostgreSQL planned the
+        # next chunks' lookups as a scan of the source's courses filtered by the chunk's 2,000
+        # refs, which grows with every chunk (~10 s a chunk at 50k courses, a stalled 1M load).
+        self._written += len(added) + len(updated) + len(stale_raw)
+        if self._written >= self._refresh_at:
+            refresh_statistics(conn)
+            self._refresh_at = 2 * self._written
 
     def _keep_sample(self, added: list[Candidate], updated: list[Candidate]) -> None:
         if self._n_kept_added < self._keep:
@@ -311,6 +335,8 @@ class HarvestSession:
     def _absent(self, seen_refs: Collection[str]) -> tuple[list[str], int]:
         """Ids of the source's active courses the run neither saw nor offered, and how many
         courses of the source were active before the run (what the guard compares against)."""
+        if self._first_load:  # every course of the source came in this run
+            return [], self._active_offered
         seen = seen_refs if isinstance(seen_refs, (set, frozenset, dict)) else set(seen_refs)
         query = (
             sa.select(courses.c.provider_ref, courses.c.id)

@@ -166,6 +166,20 @@ item_reports = sa.Table(
     sa.Column("paths", JSONType, nullable=False),
 )
 
+skill_links = sa.Table(
+    "skill_links",
+    metadata,
+    # The published ESCO skill links of a course (search.skill_cache, catalogue.skill_link_store):
+    # made from the course text whose digest is `text_digest`, by the linker and taxonomy that
+    # `linker_key` names; reused by later search-document builds while both still match, replaced
+    # when either differs, deleted with the course. `links` is JSON text, not JSON(B): it goes to
+    # the documents as it was written (key order kept), decoded only when reused.
+    sa.Column("course_id", sa.String(64), sa.ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("text_digest", sa.String(32), nullable=False),
+    sa.Column("linker_key", sa.String(200), nullable=False),
+    sa.Column("links", sa.Text, nullable=False),
+)
+
 changes = sa.Table(
     "changes",
     metadata,

@@ -150,13 +150,6 @@ class StagedFeedStore:
         with self._store.writing() as conn:
             return bool(conn.execute(staged_feeds.delete().where(staged_feeds.c.id == staged_id)).rowcount)
 
-    def purge_expired(self) -> int:
-        """Delete every expired staged feed; returns how many."""
-        with self._store.writing() as conn:
-            return int(
-                conn.execute(staged_feeds.delete().where(staged_feeds.c.expires_at <= _now())).rowcount
-            )
-
 
 _FACTS = [c for c in staged_feeds.c if c.name != "content"]
 

@@ -10,8 +10,10 @@ Ordering of `seq` (the changes-feed cursor): seqs come from the auto-increment k
 migrate) is serialised so that commit order equals seq order; otherwise a reader of
 `changes_since(cursor)` could move its cursor past a seq that commits later and miss it for good.
 On PostgreSQL two transactions could commit their seqs out of order, so they take a
-transaction-scoped advisory lock (`pg_advisory_xact_lock`) first; on SQLite writers are serialised
-anyway. Every SQLite write transaction starts with BEGIN IMMEDIATE: the harvest plan is then
+transaction-scoped advisory lock (`pg_advisory_xact_lock`) first, keyed by the schema: catalogues
+that share a database in different schemas (test and benchmark schemas too) have their own seqs
+and do not wait for each other; on SQLite writers are serialised anyway. Every SQLite write
+transaction starts with BEGIN IMMEDIATE: the harvest plan is then
 computed under the write lock, and a deferred BEGIN that reads first would fail with "database is
 locked" (not wait) when it tries to upgrade to writing while another writer holds the lock.
 A harvest's transaction (`harvesting`) lasts as long as its caller feeds it: the pipeline reads and
@@ -73,7 +75,9 @@ __all__ = [
     "stored_courses",
 ]
 
-_SEQ_LOCK = 0x63617461_6C6F67  # advisory lock key ("catalog") that orders seq-allocating commits
+# The seq lock: a two-int advisory key, this class and a hash of the schema name (one key per
+# catalogue; the two-int key space is apart from the one-bigint keys of services.locks)
+_SEQ_LOCK_CLASS = 0x63617461  # "cata"
 _ERROR_CHARS = 300  # of a driver's first message line in a StoreError
 
 logger = logging.getLogger(__name__)
@@ -521,7 +525,8 @@ class CatalogueStore:
             conn.execution_options(**{WRITER: True})
             with conn.begin():
                 if serialise and self._postgres:
-                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_SEQ_LOCK)))
+                    catalogue = sa.func.hashtext(sa.func.current_schema())
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_SEQ_LOCK_CLASS, catalogue)))
                 yield conn
 
     @contextmanager

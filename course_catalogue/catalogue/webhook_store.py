@@ -208,15 +208,6 @@ class WebhookStore:
         with self._store.reading() as conn:
             return [_delivery(row) for row in conn.execute(query)]
 
-    def get_delivery(self, delivery_id: int) -> Delivery:
-        with self._store.reading() as conn:
-            row = conn.execute(
-                sa.select(webhook_deliveries).where(webhook_deliveries.c.id == delivery_id)
-            ).one_or_none()
-        if row is None:
-            raise NotFound(f"no webhook delivery {delivery_id}")
-        return _delivery(row)
-
     def _finish(self, delivery_id: int, **values: Any) -> None:
         with self._store.writing() as conn:
             conn.execute(

@@ -35,7 +35,7 @@ from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.rules import FieldRule, GroupRule, RecordState
 from course_catalogue.mappings.spec import MappingSpec
 from course_catalogue.mappings.targets import Group, Target
-from course_catalogue.mappings.values import lang_of
+from course_catalogue.mappings.values import lang_of, plain, text_of
 
 _BASIS_RANK = {"stated": 0, "estimated-from-hours": 2}  # "converted:*" ranks 1
 
@@ -87,7 +87,7 @@ def apply(
         coverage.observe(record.doc)
     if record.ref is None and spec.id_rule is not None:
         ids, _ = spec.id_rule.run(record)
-        record.ref = ids[0] if ids else None
+        record.ref = text_of(ids[0]) if ids else None
     if not record.ref:
         record.error("the record has no provider id (see the mapping's [id] rule)", "id", "missing-id")
         return MappedRecord(None, None, record.issues)
@@ -157,7 +157,7 @@ def _evaluator(target: Target, rules: tuple[FieldRule, ...]) -> Evaluator:
             if not values:
                 return None
             if len(values) == 1:
-                return lang_text(values[0], rule.lang or lang_of(values[0]) or record.language)
+                return lang_text(text_of(values[0]), rule.lang or lang_of(values[0]) or record.language)
             return _by_language([(rule, values)], record)
 
         return text
@@ -165,7 +165,7 @@ def _evaluator(target: Target, rules: tuple[FieldRule, ...]) -> Evaluator:
 
         def scalar(record: RecordState) -> Any:
             values, published = run(record)
-            value = _first(target, values, record) if values else None
+            value = _first(target, plain(values), record) if values else None
             if published and published != _render(value):
                 record.originals[path] = published
             return value
@@ -175,7 +175,7 @@ def _evaluator(target: Target, rules: tuple[FieldRule, ...]) -> Evaluator:
 
         def codes(record: RecordState) -> Any:
             values, published = run(record)
-            value = tuple(dict.fromkeys(values)) if values else None
+            value = tuple(dict.fromkeys(plain(values))) if values else None
             if published and published != _render(value):
                 record.originals[path] = published
             return value
@@ -188,7 +188,7 @@ def _evaluator(target: Target, rules: tuple[FieldRule, ...]) -> Evaluator:
             values, _ = run(record)
             if not values:
                 return None
-            return tuple(lang_text(v, lang or lang_of(v) or record.language) for v in values)
+            return tuple(lang_text(text_of(v), lang or lang_of(v) or record.language) for v in values)
 
         return texts
     return functools.partial(_evaluate, target, rules)
@@ -212,7 +212,7 @@ def _evaluate(target: Target, rules: tuple[FieldRule, ...], record: RecordState)
         if published:
             published_parts.append(published)
         if values:
-            collected.append((rule, values))
+            collected.append((rule, values if target.kind in ("text", "texts") else plain(values)))
     value = _combine(target, collected, record)
     if published_parts and target.kind not in ("text", "texts"):
         published = " | ".join(published_parts)
@@ -229,7 +229,7 @@ def _combine(target: Target, collected: list[tuple[FieldRule, list[Any]]], recor
         return _by_language(collected, record)
     if kind == "texts":
         return tuple(
-            lang_text(v, rule.lang or lang_of(v) or record.language)
+            lang_text(text_of(v), rule.lang or lang_of(v) or record.language)
             for rule, values in collected
             for v in values
         )
@@ -246,7 +246,7 @@ def _by_language(collected: list[tuple[FieldRule, list[Any]]], record: RecordSta
     by_lang: dict[str, list[str]] = {}
     for rule, values in collected:
         for value in values:
-            by_lang.setdefault(rule.lang or lang_of(value) or record.language, []).append(value)
+            by_lang.setdefault(rule.lang or lang_of(value) or record.language, []).append(text_of(value))
     return lang_text({lang: "\n\n".join(texts) for lang, texts in by_lang.items()})
 
 

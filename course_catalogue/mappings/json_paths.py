@@ -15,7 +15,7 @@ Selectors are evaluated with the record as the current node (`name`, `studyLoad.
 `addresses[?addressType=='teaching'].city`). Results are flattened to strings: a string stays
 itself, a number gives its JSON text ("6", "7.5"), a boolean "true"/"false", a list each of its
 members in order, an object matching `lang_pair` its value tagged with its language
-(`mappings.values.Tagged`); null and other objects give nothing. A group's `each` selects
+(`mappings.values.LangValue`); null and other objects give nothing. A group's `each` selects
 sub-nodes (each list member one node) and its sub-field paths start from that node; JMESPath
 cannot climb back to the record, so a group reads only what lies below its nodes.
 """
@@ -36,7 +36,7 @@ from jmespath.visitor import TreeInterpreter
 from course_catalogue.catalogue import formats
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.selection import Select, SelectNodes
-from course_catalogue.mappings.values import tagged
+from course_catalogue.mappings.values import Published, tagged, text_of
 
 JSON_MEDIA_TYPE = formats.JSON  # the media types are named in the one formats table
 """Media type of a JSON record: the record as canonical JSON (UTF-8, sorted keys, no spaces)."""
@@ -140,7 +140,7 @@ class JsonRecords:
         compiled = compile_expression(expression)
         pair = self.lang_pair
 
-        def select(node: Any) -> list[str] | None:
+        def select(node: Any) -> list[Published] | None:
             try:
                 result = compiled.search(node)
             except JMESPathError:  # a function given the wrong type for this record
@@ -174,9 +174,9 @@ class JsonRecords:
         return loads(item.content)
 
 
-def flatten(value: Any, pair: tuple[str, str] | None = DEFAULT_LANG_PAIR) -> list[str]:
-    """A JMESPath result as published strings (see the module docstring), in document order."""
-    out: list[str] = []
+def flatten(value: Any, pair: tuple[str, str] | None = DEFAULT_LANG_PAIR) -> list[Published]:
+    """A JMESPath result as published values (see the module docstring), in document order."""
+    out: list[Published] = []
     stack = [value]
     while stack:
         current = stack.pop()
@@ -197,12 +197,12 @@ def flatten(value: Any, pair: tuple[str, str] | None = DEFAULT_LANG_PAIR) -> lis
     return out
 
 
-def _tagged(obj: dict[str, Any], pair: tuple[str, str]) -> str | None:
+def _tagged(obj: dict[str, Any], pair: tuple[str, str]) -> Published | None:
     lang_key, value_key = pair
     value = obj.get(value_key)
     if lang_key not in obj or value is None or isinstance(value, dict | list | bool):
         return None
-    text = value if isinstance(value, str) else flatten(value, None)[0]
+    text = value if isinstance(value, str) else text_of(flatten(value, None)[0])
     lang = obj.get(lang_key)
     return tagged(text, lang if isinstance(lang, str) else None)
 

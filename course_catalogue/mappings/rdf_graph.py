@@ -68,7 +68,7 @@ class Graph:
     def add(self, s: str, p: str, o: Term) -> None:
         """Add a triple unless the graph holds it. Linear in the values of (s, p): a list scan
         while there are few, then a set kept beside the list (`add` must then be the list's only
-        writer, as it is for `graph_of` and `parse_ntriples`)."""
+        writer, as it is for `parse_ntriples`)."""
         objects = self.out.setdefault(s, {}).setdefault(p, [])
         if len(objects) < _SCAN:
             if o in objects:
@@ -124,13 +124,6 @@ class Graph:
         return sum(len(objects) for props in self.out.values() for objects in props.values())
 
 
-def graph_of(triples: Iterable[Triple], root: str | None = None) -> Graph:
-    graph = Graph(root)
-    for s, p, o in triples:
-        graph.add(s, p, o)
-    return graph
-
-
 # -- reading -------------------------------------------------------------------------------
 
 
@@ -171,11 +164,6 @@ def _nt(term: Term) -> str:
             return f"{text}@{term.lang}"
         return text if term.datatype == XSD_STRING else f"{text}^^<{term.datatype}>"
     return term if is_blank(term) else f"<{term}>"
-
-
-def to_ntriples(triples: Iterable[Triple]) -> bytes:
-    """N-Triples bytes, lines sorted so that equal graphs with equal labels give equal bytes."""
-    return record_document(triples)[0]
 
 
 def record_document(triples: Iterable[Triple], root: str | None = None) -> tuple[bytes, Graph]:

@@ -21,7 +21,7 @@ Prefixes: the built-in standard ones (`BUILTIN_PREFIXES`) plus those a spec decl
 
 A path starts at the record's root subject (or at a given node, for the members of a repeating
 group). Results keep document order without duplicates; an IRI result is its IRI string, a
-literal its lexical form with its language tag (`TaggedValue`), a blank node gives no value.
+literal its lexical form with its language tag (`mappings.values.LangValue`), a blank node gives no value.
 Paths are compiled once into closures over the dict index of `mappings.rdf_graph` (no SPARQL).
 """
 
@@ -40,7 +40,7 @@ from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.rdf_graph import N_TRIPLES, RDF_TYPE, Graph, Lit, Term, parse_ntriples
 from course_catalogue.mappings.rdf_reader import BUILTIN_PREFIXES
 from course_catalogue.mappings.selection import Select, SelectNodes
-from course_catalogue.mappings.values import tagged
+from course_catalogue.mappings.values import Published, tagged
 
 Step = Callable[[Graph, list[Term]], list[Term]]
 """A compiled path piece: the terms reached from a list of terms."""
@@ -369,15 +369,15 @@ class RdfPath:
         origin = graph.root if start is None else start
         return [] if origin is None else self.step(graph, [origin])
 
-    def values(self, graph: Graph, start: Term | None = None) -> list[str]:
+    def values(self, graph: Graph, start: Term | None = None) -> list[Published]:
         """IRIs as strings and literals as language-tagged values; blank nodes are skipped."""
         return published(self.nodes(graph, start))
 
 
-def published(terms: list[Term]) -> list[str]:
+def published(terms: list[Term]) -> list[Published]:
     """The published values of `terms`: IRIs as strings, literals as language-tagged values;
     blank nodes are skipped."""
-    found: list[str] = []
+    found: list[Published] = []
     for t in terms:
         if isinstance(t, Lit):
             found.append(tagged(t.value, t.lang))
@@ -485,7 +485,7 @@ class RdfRecords:
     def compile(self, key: str, expression: str) -> Select:
         step = compile_path(expression, self.namespaces).step
 
-        def select(doc: Focus) -> list[str] | None:  # RdfPath.values, without the nodes() call
+        def select(doc: Focus) -> list[Published] | None:  # RdfPath.values, without the nodes() call
             graph, node = doc
             if node is None:
                 node = graph.root

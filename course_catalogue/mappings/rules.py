@@ -16,13 +16,14 @@ from course_catalogue.catalogue.runs import Issue, Severity
 from course_catalogue.mappings.selection import Select, SelectNodes
 from course_catalogue.mappings.targets import Group, Target
 from course_catalogue.mappings.transforms.result import Result, fold
+from course_catalogue.mappings.values import Published, carry, strip, text_of
 from course_catalogue.mappings.values import join as tag_join
-from course_catalogue.mappings.values import retag, strip
 
 _VALUE_CHARS = 200
 
 Runner = Callable[["RecordState"], tuple[list[Any], "str | None"]]
-"""Evaluates a rule for one record: (normalised values, published text or None)."""
+"""Evaluates a rule for one record: (normalised values, published text or None). Text values
+derived from a language-tagged published value are `mappings.values.LangValue`s."""
 
 
 @dataclass(frozen=True)
@@ -106,17 +107,18 @@ class RecordState:
     def error(self, message: str, target: str | None, code: str) -> None:
         self.issues.append(Issue(Severity.ERROR, message, target, self.ref, self.pointer, code))
 
-    def keep(self, value: str) -> bool:
+    def keep(self, value: Published) -> bool:
         """False for blank cells and the spec's null values ("NA")."""
-        return bool(value) and not (len(value) <= self.longest_null and fold(value) in self.nulls)
+        text = text_of(value)
+        return bool(text) and not (len(text) <= self.longest_null and fold(text) in self.nulls)
 
 
-def _selection(rule: FieldRule) -> Callable[[RecordState], tuple[list[list[str]], str | None]]:
+def _selection(rule: FieldRule) -> Callable[[RecordState], tuple[list[list[Published]], str | None]]:
     """Per selector, the kept published values; and the published text."""
     pairs = tuple(zip(rule.sources, rule.selectors, strict=True))
 
-    def select(state: RecordState) -> tuple[list[list[str]], str | None]:
-        slots: list[list[str]] = []
+    def select(state: RecordState) -> tuple[list[list[Published]], str | None]:
+        slots: list[list[Published]] = []
         for source, selector in pairs:
             found = selector(state.doc)
             if found is None:
@@ -127,30 +129,31 @@ def _selection(rule: FieldRule) -> Callable[[RecordState], tuple[list[list[str]]
                 )
                 found = []
             slots.append([v for v in map(strip, found) if state.keep(v)])
-        published = " | ".join(v for slot in slots for v in slot)
+        published = " | ".join(text_of(v) for slot in slots for v in slot)
         return slots, published or None
 
     return select
 
 
-def _shaper(rule: FieldRule) -> Callable[[list[list[str]]], list[Any]]:
-    """Template / join / split applied to the selected values."""
+def _shaper(rule: FieldRule) -> Callable[[list[list[Published]]], list[Any]]:
+    """Template / join / split applied to the selected values (a whole rule's tuple holds texts)."""
     join, split, template, whole = rule.join, rule.split, rule.template, rule.whole
 
-    def shape(slots: list[list[str]]) -> list[Any]:
+    def shape(slots: list[list[Published]]) -> list[Any]:
         if whole:
-            return [tuple(slot[0] if slot else None for slot in slots)] if any(slots) else []
+            return [tuple(text_of(slot[0]) if slot else None for slot in slots)] if any(slots) else []
         values = [v for slot in slots for v in slot]
         if not values:
             return values
         if template is not None:
             glue = join or " "
-            text = template.format(*(glue.join(slot) for slot in slots), value=glue.join(values))
-            values = [retag(text, tag_join(glue, values))]
+            texts = [glue.join(map(text_of, slot)) for slot in slots]
+            text = template.format(*texts, value=glue.join(map(text_of, values)))
+            values = [carry(text, tag_join(glue, values))]
         elif join is not None:
             values = [tag_join(join, values)]
         if split is not None:
-            values = [retag(p.strip(), v) for v in values for p in v.split(split) if p.strip()]
+            values = [carry(p.strip(), v) for v in values for p in text_of(v).split(split) if p.strip()]
         return values
 
     return shape
@@ -166,20 +169,21 @@ def _transformer(rule: FieldRule) -> Callable[[list[Any], RecordState, str | Non
         if not values and default is not None:
             values = list(default)
         if mapping is not None:
-            values = [retag(out, v) for v in values for out in mapping.get(fold(v), (v,))]
+            values = [carry(out, v) for v in values for out in mapping.get(fold(text_of(v)), (v,))]
         for step in steps:
             produced: list[Any] = []
             for value in values:
-                result = step.call(value)
+                text = text_of(value)
+                result = step.call(text)
                 if result.issues:
                     for issue in result.issues:
-                        state.add(issue, target, value if isinstance(value, str) else published)
+                        state.add(issue, target, text if isinstance(text, str) else published)
                 if result.value is None:
                     continue
                 if step.many:
-                    produced.extend(retag(v, value) for v in result.value)
+                    produced.extend(carry(v, value) for v in result.value)
                 else:
-                    produced.append(retag(result.value, value))
+                    produced.append(carry(result.value, value))
             values = produced
         return values
 
@@ -194,16 +198,17 @@ def _one_step(step: Step, target: str) -> Callable[[list[Any], RecordState, str 
     def transform(values: list[Any], state: RecordState, published: str | None) -> list[Any]:
         produced: list[Any] = []
         for value in values:
-            result = call(value)
+            text = text_of(value)
+            result = call(text)
             if result.issues:
                 for issue in result.issues:
-                    state.add(issue, target, value if isinstance(value, str) else published)
+                    state.add(issue, target, text if isinstance(text, str) else published)
             if result.value is None:
                 continue
             if many:
-                produced.extend(retag(v, value) for v in result.value)
+                produced.extend(carry(v, value) for v in result.value)
             else:
-                produced.append(retag(result.value, value))
+                produced.append(carry(result.value, value))
         return produced
 
     return transform
@@ -235,10 +240,11 @@ def compile_runner(rule: FieldRule) -> Runner:
             if len(found) == 1:
                 value = strip(found[0])
                 if state.keep(value):
-                    return transform([value], state, value), value
+                    text = text_of(value)
+                    return transform([value], state, text), text
                 return transform([], state, None), None
             kept = [v for v in map(strip, found) if state.keep(v)]
-            published = " | ".join(kept) or None
+            published = " | ".join(map(text_of, kept)) or None
             return transform(kept, state, published), published
 
         return run_plain

@@ -12,9 +12,11 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from course_catalogue.mappings.items import RawItem
+from course_catalogue.mappings.values import Published
 
-Select = Callable[[Any], list[str] | None]
-"""A compiled selector: document -> the published strings it points at, or None when the thing
+Select = Callable[[Any], list[Published] | None]
+"""A compiled selector: document -> the published values it points at (strings, or
+`mappings.values.LangValue`s where the format gives a value's language), or None when the thing
 it names is absent from the item altogether (a CSV column missing from the header)."""
 
 

@@ -19,7 +19,8 @@ Optional members a language may add (the spec loader looks for them with getattr
   source paths of a record and learns which of them the spec's selectors (`uses`) read, for the
   run's coverage report. Without it, runs of the language's specs have no coverage report.
 
-Selectors may return `mappings.values.Tagged` strings to carry each value's language.
+Selectors return `mappings.values.Published` values: strings, or `LangValue`s (text and
+language) where the format says a value's language.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from course_catalogue.mappings.items import CSV_ROW, RawItem
 from course_catalogue.mappings.json_paths import JSON_MEDIA_TYPE, JsonRecords
 from course_catalogue.mappings.rdf_paths import N_TRIPLES, RdfRecords
 from course_catalogue.mappings.selection import Select, SelectorLanguage
+from course_catalogue.mappings.values import Published
 from course_catalogue.mappings.xml_paths import XML_MEDIA_TYPE, XmlRecords
 
 
@@ -47,7 +49,7 @@ class CsvRows:
         if not expression:
             raise ValueError("a column name cannot be empty")
 
-        def select(row: dict[str, Any]) -> list[str] | None:
+        def select(row: dict[str, Any]) -> list[Published] | None:
             cell = row.get(expression)
             if cell is None:
                 return None if expression not in row else []

@@ -1,38 +1,41 @@
-"""Language-tagged published values: a str that remembers the language its feed gave it.
+"""Published values with their language: what selectors give and what the rule runner passes on.
 
-Selectors return plain strings. A selector whose format marks the language of a value (XML
-`xml:lang`, QDR `language="fi"`, RDF `"..."@fr`) returns `Tagged` strings instead; since `Tagged`
-is a `str`, everything that reads strings still works. The rule runner re-tags what it derives
-from a tagged value (strip, split, join of same-language values, map outputs, string
-transforms), so the tag reaches the text target, which files the value under its language.
+Selectors return `Published` values: a plain `str`, or a `LangValue` (text + language) when the
+format marks the language of a value (XML `xml:lang`, QDR `language="fi"`, RDF `"..."@fr`,
+JSON `{"language": .., "value": ..}`). `LangValue` is deliberately not a `str`: every place that
+needs the text says so through `text_of`, and mypy catches one that forgets.
+
+The helpers here are the one place that knows the two forms. The rule runner (`mappings.rules`)
+keeps the language on what it derives from a tagged value (strip, split, join of same-language
+values, map outputs, string transform results: `carry`); transforms always receive the text.
+The engine (`mappings.engine`) files text under `lang_of` its value and gives every other kind
+of target the plain values (`plain`), so no `LangValue` reaches a Course.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeAlias, final
 
 from course_catalogue.mappings.transforms.languages import language
 
 
-class Tagged(str):
-    """A published string with its language: ISO 639 code as `catalogue.model` wants ("fr").
+@final
+@dataclass(frozen=True, slots=True)
+class LangValue:
+    """A published string and its language, an ISO 639 code as `catalogue.model` wants ("fr").
 
-    Build with `tagged()`, which normalises the tag. Compares and hashes as the plain string, so
-    caches keyed by published values still work (callers re-tag cached results).
+    Build with `tagged()`, which normalises the tag and gives a plain `str` when there is none.
     """
 
-    __slots__ = ("lang",)
+    text: str
     lang: str
 
-    def __new__(cls, text: str, lang: str) -> Tagged:
-        value = super().__new__(cls, text)
-        value.lang = lang
-        return value
 
-    def __reduce__(self) -> tuple[type[Tagged], tuple[str, str]]:
-        return (Tagged, (str(self), self.lang))
+Published: TypeAlias = str | LangValue
+"""One published value as a selector gives it."""
 
 
 @functools.lru_cache(maxsize=256)
@@ -48,43 +51,51 @@ def normal_lang(tag: str) -> str | None:
     return code
 
 
-def tagged(text: str, lang: str | None) -> str:
-    """`text` tagged with `lang` (normalised); the plain string when the tag is absent or unusable."""
+def tagged(text: str, lang: str | None) -> Published:
+    """`text` with `lang` (normalised); the plain string when the tag is absent or unusable."""
     code = normal_lang(lang) if lang else None
-    return Tagged(text, code) if code else str(text)
+    return LangValue(text, code) if code else text
+
+
+def text_of(value: Published) -> str:
+    """The text of a published value."""
+    return value.text if isinstance(value, LangValue) else value
 
 
 def lang_of(value: object) -> str | None:
     """The language a value carries, or None."""
-    return value.lang if isinstance(value, Tagged) else None
+    return value.lang if isinstance(value, LangValue) else None
 
 
-def retag(value: Any, source: object) -> Any:
-    """A string `value` derived from `source`, carrying exactly `source`'s language (or none).
+def carry(value: Any, source: object) -> Any:
+    """`value`, derived from `source`, with `source`'s language when it is a string.
 
-    Also untags: a cached transform result may be a tagged string from an earlier call."""
-    if isinstance(source, Tagged):
-        if not isinstance(value, str):
-            return value
-        return (
-            value if isinstance(value, Tagged) and value.lang == source.lang else Tagged(value, source.lang)
-        )
-    return str(value) if isinstance(value, Tagged) else value  # Tagged implies str
+    Non-string results (a date, a Price, a tuple of codes) are returned as they are: only text
+    is filed under a language."""
+    if isinstance(source, LangValue) and type(value) is str:
+        return LangValue(value, source.lang)
+    return value
 
 
-def strip(value: str) -> str:
-    """`value.strip()` that keeps the tag."""
-    stripped = value.strip()
-    return Tagged(stripped, value.lang) if isinstance(value, Tagged) else stripped
+def strip(value: Published) -> Published:
+    """`value` with its text stripped, keeping its language."""
+    if isinstance(value, LangValue):
+        return LangValue(value.text.strip(), value.lang)
+    return value.strip()
 
 
-def join(glue: str, values: Iterable[str]) -> str:
-    """`glue.join(values)`, tagged when every value carries the same language."""
+def join(glue: str, values: Iterable[Published]) -> Published:
+    """`glue.join` of the texts, with their language when every value carries the same one."""
     values = list(values)
-    joined = glue.join(values)
+    joined = glue.join(map(text_of, values))
     langs = {lang_of(v) for v in values}
     if len(langs) == 1:
         (only,) = langs
         if only:
-            return Tagged(joined, only)
+            return LangValue(joined, only)
     return joined
+
+
+def plain(values: list[Any]) -> list[Any]:
+    """`values` with every `LangValue` replaced by its text: what non-text targets take."""
+    return [v.text if isinstance(v, LangValue) else v for v in values]

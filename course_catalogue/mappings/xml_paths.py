@@ -22,7 +22,7 @@ Selectors are evaluated with the record element as the context node (`dc:title`,
 text; XHTML content keeps its paragraphs, list items and rows apart), an attribute or text node
 its text, an XPath function its string / number / boolean.
 Element, attribute and text results carry the language found through `lang_attributes`
-(`mappings.values.Tagged`).
+(`mappings.values.LangValue`).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from course_catalogue.catalogue import formats
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.selection import Select, SelectNodes
 from course_catalogue.mappings.transforms.text import xhtml_text
-from course_catalogue.mappings.values import tagged
+from course_catalogue.mappings.values import Published, tagged
 
 XML_MEDIA_TYPE = formats.XML  # the media types are named in the one formats table
 """Media type of an XML record: the record element (wrapped in copies of its context ancestors)
@@ -186,7 +186,7 @@ class XmlRecords:
         compiled = _xpath(expression, self.namespaces)
         langs = self.lang_attributes
 
-        def select(node: Any) -> list[str] | None:
+        def select(node: Any) -> list[Published] | None:
             try:
                 result = compiled(node)
             except etree.XPathError:
@@ -229,15 +229,15 @@ class XmlRecords:
         return root
 
 
-def _values(result: Any, langs: tuple[str, ...]) -> list[str]:
-    """XPath result -> published strings, tagged with their language where the XML says it."""
+def _values(result: Any, langs: tuple[str, ...]) -> list[Published]:
+    """XPath result -> published values, with their language where the XML says it."""
     if isinstance(result, bool):
         return ["true" if result else "false"]
     if isinstance(result, float):
         return [] if result != result else [str(int(result)) if result.is_integer() else str(result)]
     if isinstance(result, str):
         return [_tag(str(result), _owner(result), langs)] if result else []
-    values: list[str] = []
+    values: list[Published] = []
     for node in result:
         if isinstance(node, etree._Element):
             if isinstance(node.tag, str):  # not a comment or processing instruction
@@ -266,7 +266,7 @@ def _owner(value: Any) -> Any:
     return getparent() if getparent is not None else None
 
 
-def _tag(text: str, element: Any, langs: tuple[str, ...]) -> str:
+def _tag(text: str, element: Any, langs: tuple[str, ...]) -> Published:
     while element is not None:
         for attribute in langs:
             lang = element.get(attribute)

@@ -11,11 +11,14 @@ can count them the same way; numbers are floats and dates ISO strings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, NamedTuple
+
+import orjson
 
 from course_catalogue.catalogue.changes import StoredCourse
 from course_catalogue.catalogue.codec import read_date, read_decimal
@@ -27,7 +30,7 @@ from course_catalogue.search.query import UNDATED_DAY
 from course_catalogue.search.semantic import embedder
 from course_catalogue.skills import semantic as skill_semantic
 from course_catalogue.skills import taxonomy as skill_taxonomy
-from course_catalogue.skills.linking import CourseText, link, published
+from course_catalogue.skills.linking import CourseText, link, linker_key, published
 
 MEMO_LIMIT = 50_000
 """Bound of the memos of pure functions of values that repeat across a catalogue (provider and
@@ -91,6 +94,10 @@ _ON_SITE = frozenset({"onsite", "blended", "workbased"})
 """Modes with a place to go to: only such courses (or ones without modes) get a geo point."""
 
 
+SkillLinks = Sequence[Mapping[str, Any]]
+"""A course's published skill links as documents carry them (`SkillLink.as_dict` of each)."""
+
+
 def to_document(stored: StoredCourse, eligible: Iterable[str] = ()) -> Document:
     """Flatten a stored course into a search document. Pure: same input, same output.
 
@@ -100,16 +107,22 @@ def to_document(stored: StoredCourse, eligible: Iterable[str] = ()) -> Document:
 
 
 def record_document(
-    record: Mapping[str, Any], status: str, seq: int, eligible: Iterable[str] = ()
+    record: Mapping[str, Any],
+    status: str,
+    seq: int,
+    eligible: Iterable[str] = (),
+    skill_links: SkillLinks | None = None,
 ) -> Document:
     """`to_document` of the stored course whose record (`catalogue.codec.course_to_dict`, as the
     store holds it) is `record`, without building the Course: the full reindex reads records raw.
 
     Equal to `to_document(StoredCourse(course_from_dict(record), status, seq=seq, ...), eligible)`
     for every record: values are read with the codec's own readers (`record_facts`), and the
-    document is assembled by the same `flatten`. Raises KeyError/ValueError on a malformed record.
+    document is assembled by the same `flatten`. `skill_links`: the course's published links when
+    the caller has them (`course_skill_links` of `record_skill_text(record)`, computed now or kept
+    from an earlier build), else they are computed. Raises KeyError/ValueError on a malformed record.
     """
-    return flatten(record_facts(record, status, seq), eligible)
+    return flatten(record_facts(record, status, seq), eligible, skill_links)
 
 
 def course_facts(stored: StoredCourse) -> CourseFacts:
@@ -189,12 +202,14 @@ def record_facts(record: Mapping[str, Any], status: str, seq: int) -> CourseFact
 
 class StoredRecord(NamedTuple):
     """A stored course as a full reindex reads it: its decoded record (`course_to_dict`), its
-    status and seq, and the funding schemes it is eligible for (`record_document`'s arguments)."""
+    status and seq, the funding schemes it is eligible for, and its published skill links when
+    they are known already (`record_document`'s arguments)."""
 
     record: Mapping[str, Any]
     status: str
     seq: int
     eligible: Iterable[str] = ()
+    skill_links: SkillLinks | None = None
 
 
 class CourseFacts(NamedTuple):
@@ -226,8 +241,10 @@ class CourseFacts(NamedTuple):
     """(ESCO URI, outcome text) of the learning outcomes that state a skill."""
 
 
-def flatten(facts: CourseFacts, eligible: Iterable[str]) -> Document:
-    """The search document of `facts` (the one flattening: `to_document`, `record_document`)."""
+def flatten(facts: CourseFacts, eligible: Iterable[str], skill_links: SkillLinks | None = None) -> Document:
+    """The search document of `facts` (the one flattening: `to_document`, `record_document`), with
+    `skill_links` as its published skill links when given (they must be those of `facts`' text),
+    else computed (`skill_fields`)."""
     display = ("en", *facts.languages)
     provider = first_text(facts.provider, display)
     start = facts.start_date
@@ -270,7 +287,7 @@ def flatten(facts: CourseFacts, eligible: Iterable[str]) -> Document:
         "city_keys": list(place.city_keys),
         "geo": dict(place.geo) if place.geo is not None else None,
     }
-    doc.update(skill_fields(facts))
+    doc.update(skill_fields(facts, skill_links))
     implied = implied_language(facts.languages)
     doc.update(language_texts("title", facts.title, implied))
     doc.update(language_texts("description", facts.description, implied))
@@ -278,20 +295,71 @@ def flatten(facts: CourseFacts, eligible: Iterable[str]) -> Document:
     return doc
 
 
-def skill_fields(facts: CourseFacts) -> dict[str, Any]:
+def skill_fields(facts: CourseFacts, links: SkillLinks | None = None) -> dict[str, Any]:
     """`skills` (the facet: URIs of the published links) and `skill_links` (the links, for the
     explanations) of a course: its stated ESCO skills and the skills inferred from its text above
-    the publication threshold (`skills.linking`). Only stated ones when skills are off."""
-    course = CourseText(
+    the publication threshold (`skills.linking`). Only stated ones when skills are off. `links`:
+    the published links of the course's text when the caller has them (`course_skill_links`)."""
+    if links is None:
+        links = course_skill_links(skill_text(facts))
+    return {"skills": [item["uri"] for item in links], "skill_links": list(links)}
+
+
+def skill_text(facts: CourseFacts) -> CourseText:
+    """What a course's skill links are made from: its title, keywords, outcomes, description and
+    stated ESCO skills."""
+    return CourseText(
         title=[facts.title],
         keywords=facts.keywords,
         outcomes=facts.outcomes,
         description=[facts.description],
         stated=facts.stated_skills,
     )
+
+
+def record_skill_text(record: Mapping[str, Any]) -> CourseText:
+    """`skill_text` of the course whose stored record is `record`, read with the readers
+    `record_facts` uses but only for the fields linking reads (no dates, prices or places).
+    Raises KeyError/ValueError/AttributeError on a malformed record."""
+    outcomes = record.get("learning_outcomes", ())
+    return CourseText(
+        title=[lang_text(record.get("title"))],
+        keywords=tuple(record.get("keywords", ())),
+        outcomes=[lang_text(outcome.get("text")) for outcome in outcomes],
+        description=[lang_text(record.get("description"))],
+        stated=tuple(
+            (outcome["esco_uri"], first_text(lang_text(outcome.get("text")), ("en",)))
+            for outcome in outcomes
+            if outcome.get("esco_uri")
+        ),
+    )
+
+
+def course_skill_links(text: CourseText) -> list[dict[str, Any]]:
+    """The published skill links of `text` under the current taxonomy and linker settings."""
     taxonomy = skill_taxonomy.current()
-    links = published(link(course, taxonomy, skill_semantic.current(taxonomy, embedder)))
-    return {"skills": [item.uri for item in links], "skill_links": [item.as_dict() for item in links]}
+    links = published(link(text, taxonomy, skill_semantic.current(taxonomy, embedder)))
+    return [item.as_dict() for item in links]
+
+
+def skill_key() -> str | None:
+    """What the published links of a text depend on besides the text (`skills.linking.linker_key`
+    of the current taxonomy and settings), or None when skills are off: links computed under one
+    key may be reused while the key is the same."""
+    taxonomy = skill_taxonomy.current()
+    return None if taxonomy is None else linker_key(taxonomy, skill_semantic.model_name())
+
+
+def text_digest(text: CourseText) -> str:
+    """A digest of everything in `text` that linking reads, in its order (32 hex digits)."""
+    parts = (
+        [dict(title) for title in text.title],
+        list(text.keywords),
+        [dict(outcome) for outcome in text.outcomes],
+        [dict(description) for description in text.description],
+        [list(pair) for pair in text.stated],
+    )
+    return hashlib.blake2b(orjson.dumps(parts), digest_size=16).hexdigest()
 
 
 def text_language(tag: str, implied: str | None = None) -> str:

@@ -30,7 +30,15 @@ from course_catalogue.catalogue import jsontext
 from course_catalogue.catalogue.changes import StoredCourse
 from course_catalogue.catalogue.errors import Conflict
 from course_catalogue.search.backend import Document, SearchBackend
-from course_catalogue.search.documents import StoredRecord, record_document, to_document
+from course_catalogue.search.documents import (
+    StoredRecord,
+    course_facts,
+    flatten,
+    record_document,
+    skill_text,
+    to_document,
+)
+from course_catalogue.search.skill_cache import LinkBatch, SkillLinkCache
 
 if TYPE_CHECKING:  # annotations only: the search package does not import the store's SQL layer
     from course_catalogue.catalogue.outbox import Pending
@@ -113,21 +121,36 @@ class RecordRebuild(Protocol):
 
 
 def documents(
-    courses: Iterable[StoredCourse], eligibility: EligibilityLookup | None = None, batch: int = 1000
+    courses: Iterable[StoredCourse],
+    eligibility: EligibilityLookup | None = None,
+    batch: int = 1000,
+    skill_cache: SkillLinkCache | None = None,
 ) -> Iterator[Document]:
-    """Search documents of `courses`, with their eligible schemes looked up one batch at a time."""
+    """Search documents of `courses`, with their eligible schemes looked up one batch at a time
+    (and their skill links reused and kept per batch with `skill_cache`, as `stored_records`)."""
     for chunk in _batches(courses, batch):
-        yield from _documents(chunk, eligibility)
+        yield from _documents(chunk, eligibility, skill_cache)
 
 
-def _documents(chunk: Sequence[StoredCourse], eligibility: EligibilityLookup | None) -> list[Document]:
+def _documents(
+    chunk: Sequence[StoredCourse],
+    eligibility: EligibilityLookup | None,
+    skill_cache: SkillLinkCache | None = None,
+) -> list[Document]:
     facts = index_facts([s.id for s in chunk], eligibility)
+    links = LinkBatch(skill_cache, [s.id for s in chunk]) if skill_cache is not None else None
     out: list[Document] = []
     for stored in chunk:
         schemes, version = facts.get(stored.id, ((), 0))
         if version > stored.seq:
             stored = replace(stored, seq=version)
-        out.append(to_document(stored, schemes))
+        if links is None:
+            out.append(to_document(stored, schemes))
+        else:
+            course = course_facts(stored)
+            out.append(flatten(course, schemes, links.text_links(stored.id, skill_text(course))))
+    if links is not None:
+        links.flush()
     return out
 
 
@@ -143,23 +166,35 @@ def index_facts(
 
 
 def record_documents(
-    rows: Iterable[RecordRow], eligibility: EligibilityLookup | None = None, batch: int = 1000
+    rows: Iterable[RecordRow],
+    eligibility: EligibilityLookup | None = None,
+    batch: int = 1000,
+    skill_cache: SkillLinkCache | None = None,
 ) -> Iterator[Document]:
     """Search documents of stored records (`record_document`), equal to `documents` of the same
     courses. Eligible schemes are looked up one batch at a time; each record is decoded only
-    when its document is built, so a batch holds its rows' JSON text, not decoded records."""
-    for record in stored_records(rows, eligibility, batch):
+    when its document is built, so a batch holds its rows' JSON text, not decoded records.
+    With `skill_cache`, skill links are reused and kept as `stored_records` says."""
+    for record in stored_records(rows, eligibility, batch, skill_cache):
         yield record_document(*record)
 
 
 def stored_records(
-    rows: Iterable[RecordRow], eligibility: EligibilityLookup | None = None, batch: int = 1000
+    rows: Iterable[RecordRow],
+    eligibility: EligibilityLookup | None = None,
+    batch: int = 1000,
+    skill_cache: SkillLinkCache | None = None,
 ) -> Iterator[StoredRecord]:
     """The decoded records of `rows` with their status, seq and eligible schemes: what
     `record_document` (or `RecordRebuild.rebuild_records`) takes. Eligible schemes are looked up
-    one batch at a time; each record is decoded only when it is consumed."""
+    one batch at a time; each record is decoded only when it is consumed.
+
+    With `skill_cache`, each record also carries its published skill links (`search.skill_cache`):
+    the batch's kept links are read in one look-up, those made from the same text by the same
+    linker reused, the others computed and kept when the batch has been consumed. The documents
+    are the same as without the cache."""
     for chunk in _batches(rows, batch):
-        yield from _stored_records(chunk, eligibility)
+        yield from _stored_records(chunk, eligibility, skill_cache)
 
 
 def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -169,11 +204,22 @@ def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
-def _stored_records(chunk: list[RecordRow], eligibility: EligibilityLookup | None) -> Iterator[StoredRecord]:
-    found = index_facts([row.id for row in chunk], eligibility)
+def _stored_records(
+    chunk: list[RecordRow], eligibility: EligibilityLookup | None, skill_cache: SkillLinkCache | None = None
+) -> Iterator[StoredRecord]:
+    ids = [row.id for row in chunk]
+    found = index_facts(ids, eligibility)
+    if skill_cache is None:
+        for row in chunk:
+            schemes, version = found.get(row.id, ((), 0))
+            yield StoredRecord(jsontext.loads(row.record_json), row.status, max(row.seq, version), schemes)
+        return
+    links = LinkBatch(skill_cache, ids)
     for row in chunk:
         schemes, version = found.get(row.id, ((), 0))
-        yield StoredRecord(jsontext.loads(row.record_json), row.status, max(row.seq, version), schemes)
+        record = jsontext.loads(row.record_json)
+        yield StoredRecord(record, row.status, max(row.seq, version), schemes, links.links(row.id, record))
+    links.flush()  # runs once the batch's last record was taken (a consumer that stops early keeps none)
 
 
 class IndexSync:
@@ -194,18 +240,25 @@ class IndexSync:
             self.backend.upsert(documents(latest.values(), self.eligibility))
 
 
-def reindex(store: RecordSource, backend: SearchBackend, eligibility: EligibilityLookup | None = None) -> int:
+def reindex(
+    store: RecordSource,
+    backend: SearchBackend,
+    eligibility: EligibilityLookup | None = None,
+    skill_cache: SkillLinkCache | None = None,
+) -> int:
     """Rebuild the whole index from the store (withdrawn tombstones included); return the count.
 
     Streams: the store is read in keyset pages and documents are built one at a time as the
     backend consumes them, so memory stays flat whatever the catalogue's size. Reads records raw
     (`iter_records`, `record_document`): the documents are those `documents` builds from
     `iter_courses`, without the Course objects and timestamps a reindex does not need. A backend
-    that is a `RecordRebuild` gets the decoded records instead of the documents."""
+    that is a `RecordRebuild` gets the decoded records instead of the documents. With
+    `skill_cache` (the catalogue's `SkillLinkStore`), each course's skill links are computed only
+    if its text or the linker changed since they were kept (`stored_records`)."""
     rows = store.iter_records(include_withdrawn=True)
     if isinstance(backend, RecordRebuild):
-        return backend.rebuild_records(stored_records(rows, eligibility))
-    return backend.rebuild(record_documents(rows, eligibility))
+        return backend.rebuild_records(stored_records(rows, eligibility, skill_cache=skill_cache))
+    return backend.rebuild(record_documents(rows, eligibility, skill_cache=skill_cache))
 
 
 @dataclass(frozen=True)
@@ -231,6 +284,7 @@ def repair(
     dry_run: bool = False,
     eligibility: EligibilityLookup | None = None,
     source_id: str | None = None,
+    skill_cache: SkillLinkCache | None = None,
 ) -> RepairReport:
     """Make the index agree with the store without a rebuild: upsert every course whose indexed
     copy is missing or has another (version, status), delete indexed ids the store does not hold.
@@ -242,7 +296,7 @@ def repair(
     first, `drain_outbox`: what it holds is not drift.) The store is the truth; a document's
     version (module docstring) changes on every stored change of the course or its eligibility,
     so a matching (version, status) means the indexed document is the current one. Idempotent:
-    a second run finds no drift.
+    a second run finds no drift. `skill_cache`: skill links reused and kept (`stored_records`).
     """
     indexed = backend.inventory()
     seen: set[str] = set()
@@ -261,12 +315,12 @@ def repair(
             if not dry_run:
                 fix.append(stored)
         if len(fix) >= 1000:  # bounded memory on a badly drifted index
-            backend.upsert(documents(fix, eligibility))
+            backend.upsert(documents(fix, eligibility, skill_cache=skill_cache))
             fix.clear()
     orphans = [doc_id for doc_id in indexed if doc_id not in seen] if source_id is None else []
     if not dry_run:
         if fix:
-            backend.upsert(documents(fix, eligibility))
+            backend.upsert(documents(fix, eligibility, skill_cache=skill_cache))
         backend.delete(orphans)  # a no-op when there are none
     return RepairReport(len(seen), len(indexed), missing, stale, len(orphans), dry_run)
 
@@ -306,6 +360,7 @@ def drain_outbox(
     *,
     refresh: EligibilityRefresh | None = None,
     batch: int = DRAIN_BATCH,
+    skill_cache: SkillLinkCache | None = None,
 ) -> DrainReport:
     """Deliver every pending outbox entry to the index, until none is left.
 
@@ -315,7 +370,8 @@ def drain_outbox(
     `refresh` re-evaluated the eligibility of courses that changed themselves; then retire every
     entry up to the head. A course changed again meanwhile has a newer entry: the next round
     delivers it. An exception leaves the entries pending. Not safe to run twice at once: use
-    `drain_exclusively`.
+    `drain_exclusively`. With `skill_cache`, skill links are reused and kept (`stored_records`):
+    a course whose text did not change keeps the links it had.
     """
     report = DrainReport()
     while (head := outbox.head()) is not None:
@@ -323,7 +379,9 @@ def drain_outbox(
         for withdrawals in (True, False):
             missing: list[str] = []
             pages = _pending_pages(outbox, head, withdrawals, batch)
-            docs = _pending_documents(outbox, pages, eligibility, refresh, counts, withdrawals, missing)
+            docs = _pending_documents(
+                outbox, pages, eligibility, refresh, counts, withdrawals, missing, skill_cache
+            )
             _upsert_some(backend, docs)
             if missing:  # no longer in the store (cannot happen through the store's API): not searchable
                 backend.delete(missing)
@@ -353,6 +411,7 @@ def _pending_documents(
     counts: dict[bool, int],
     withdrawals: bool,
     missing: list[str],
+    skill_cache: SkillLinkCache | None = None,
 ) -> Iterator[Document]:
     for page in pages:
         ids = [p.course_id for p in page]
@@ -364,7 +423,7 @@ def _pending_documents(
         known = {row.id for row in rows}
         missing.extend(cid for cid in ids if cid not in known)
         counts[withdrawals] += len(rows)
-        for record in _stored_records(rows, eligibility):  # no Course decoded: record_document
+        for record in _stored_records(rows, eligibility, skill_cache):  # no Course decoded: record_document
             yield record_document(*record)
 
 

@@ -4,6 +4,7 @@
     └── ServiceError
         ├── InvalidInput               an operation's input breaks its schema; `field` names the culprit
         └── PermissionDenied           the caller's account may not do this (catalogue.permissions)
+    └── WorkerLost                     a harvest's mapping worker process died (services.workers)
 
 Every interface maps these the same way: the API and the dashboard through `web.errors`
 (400 `bad_request`, 403 `forbidden`, in the one error shape), the CLI as a usage error. The
@@ -31,3 +32,8 @@ class InvalidInput(ServiceError):
 
 class PermissionDenied(ServiceError):
     """The acting account may not perform this operation on this target."""
+
+
+class WorkerLost(CatalogueError):
+    """A mapping worker process of a harvest died (killed, out of memory) before it returned its
+    results: the run fails and changes nothing (its transaction is rolled back); a retry may pass."""

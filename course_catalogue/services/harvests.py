@@ -22,6 +22,7 @@ from course_catalogue.catalogue.eligibility_store import EligibilityStore
 from course_catalogue.catalogue.permissions import can_change_source, is_admin
 from course_catalogue.catalogue.record_checks import inconsistent_records, rehash
 from course_catalogue.catalogue.runs import RunReport
+from course_catalogue.catalogue.skill_link_store import SkillLinkStore
 from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.staged_feeds import StagedFeedStore, StagedQuota
 from course_catalogue.catalogue.stale_runs import fail_stale_runs, stale_runs
@@ -197,6 +198,7 @@ class HarvestService:
                     dry_run=dry_run,
                     eligibility=EligibilityStore(self.store),
                     source_id=source.id,
+                    skill_cache=SkillLinkStore(self.store),
                 )
         inconsistent = [entry.course_id for entry in found]
         return SourceRepair(

@@ -26,7 +26,6 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from multiprocessing.pool import AsyncResult
 from typing import TYPE_CHECKING, Any, Protocol
 
 from course_catalogue.catalogue.changes import Candidate
@@ -47,7 +46,7 @@ from course_catalogue.mappings.spec import MappingSpec
 from course_catalogue.services.recall import item_digest
 
 if TYPE_CHECKING:
-    from course_catalogue.services.workers import MappingPool
+    from course_catalogue.services.workers import Batch, MappingPool
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +188,7 @@ class Intake:
         self.start_pool: Callable[[], MappingPool | None] | None = None
         self.parallel_from = 0
         self.to_map = 0
-        self._inflight: deque[tuple[list[_Entry], AsyncResult[list[Processed]] | None]] = deque()
+        self._inflight: deque[tuple[list[_Entry], Batch | None]] = deque()
 
     def take_batch(self, batch: Sequence[Gathered]) -> None:
         """`take` each gathered item in order, recalling the batch's unchanged items at once:
@@ -225,14 +224,18 @@ class Intake:
         while len(self._inflight) > WINDOW:
             self._settle_next()
 
-    def drain(self) -> None:
-        """Settle the batches still in the pool's hands, in order."""
+    def drain(self, target: BatchTarget | None = None, at_least: int = 1) -> None:
+        """Settle the batches still in the pool's hands, in order, each followed by
+        `flush(target, at_least)` when there is a target (so the batches flushed are those of a
+        serial run flushing after every `take_batch`)."""
         while self._inflight:
             self._settle_next()
+            if target is not None:
+                self.flush(target, at_least)
 
     def _settle_next(self) -> None:
         entries, result = self._inflight.popleft()
-        self._settle_batch(entries, iter(result.get()) if result is not None else iter(()))
+        self._settle_batch(entries, iter(result.results()) if result is not None else iter(()))
 
     def _settle_batch(self, entries: list[_Entry], processed: Iterator[Processed] | None) -> None:
         """Account a batch in order; `processed`: the pool's results for its items to process

@@ -163,9 +163,9 @@ def schedule(store: CatalogueStore) -> list[ScheduleEntry]:
     return [entry for entry in entries if entry is not None]
 
 
-def due_sources(store: CatalogueStore, now: datetime) -> list[str]:
-    """Ids of the scheduled sources whose next pull is due at `now` (aware datetime)."""
-    return [entry.source_id for entry in schedule(store) if entry.due(now)]
+def due_sources(store: CatalogueStore, now: datetime) -> list[ScheduleEntry]:
+    """The scheduled sources whose next pull is due at `now` (aware datetime), in id order."""
+    return [entry for entry in schedule(store) if entry.due(now)]
 
 
 # --- retries and stale runs --------------------------------------------------------------------

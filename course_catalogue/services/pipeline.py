@@ -3,7 +3,9 @@
 The feed's items stream through map/validate/hash into a spool on disk (`services.spool`) in
 batches of `BATCH`; once the whole feed is read, the batches go to the store inside ONE store
 transaction (`CatalogueStore.harvesting`) that commits only at the end, so the write lock is held
-for the writes and not while the feed is parsed. A run holds a batch of courses in memory, not
+for the writes and not while the feed is parsed. A large feed mapped by worker processes
+(`services.workers`) opens the transaction when the workers start and writes each batch as it
+is settled, so the writes overlap the mapping (`_Output`). A run holds a batch of courses in memory, not
 the feed's, plus the ids, digests and counters of the whole run (seen refs for withdrawals and
 duplicates). After the commit the sinks get the changed courses read back from the store in
 batches of `SINK_BATCH`.
@@ -41,11 +43,12 @@ Guarantees:
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 
 import httpx
 
@@ -53,6 +56,8 @@ from course_catalogue.catalogue.account_store import publishing_policy
 from course_catalogue.catalogue.changes import Candidate, ChangeSink, HarvestDiff, StoredCourse
 from course_catalogue.catalogue.collector import paced_collection
 from course_catalogue.catalogue.errors import CatalogueError, ConfigurationError, FeedError
+from course_catalogue.catalogue.harvest_apply import HarvestSession
+from course_catalogue.catalogue.item_memory import Carried
 from course_catalogue.catalogue.model import Provenance
 from course_catalogue.catalogue.preview import LIMIT as PREVIEW_LIMIT
 from course_catalogue.catalogue.runs import Issue, Outcome, RunReport, RunStatus, Severity
@@ -97,10 +102,14 @@ class HarvestSettings:
     max_issues: int = 10_000  # issues kept per run; beyond it they are counted, not kept ...
     max_issues_per_kind: int = 1_000  # ... and of each (severity, code, field) (see services.intake)
     # Processes that map and validate once a run has `parallel_from` records to map (recalled,
-    # unchanged ones need none; services.workers): None, one per core; 1, all in the harvesting
-    # process. Outcomes are the same either way. Serial by default: on the 2-core machines we
-    # measure on, two workers were slower than one process (each mapped record is pickled back
-    # and the store writes stay serial; BENCHMARKS.md "Issue 21"), so workers are opt-in.
+    # unchanged ones need none; services.workers): None, one per core this process may use
+    # (`os.sched_getaffinity`); 1, all in the harvesting process; never more than those cores
+    # (on one core workers only add their overhead). Outcomes are the same either way. With
+    # workers the run's transaction stays open while the rest of the feed is mapped (see
+    # `_Output`), holding the store's write lock meanwhile (other SQLite writers wait up to the
+    # busy timeout), and they pay only with idle cores (BENCHMARKS.md "Issue 21": ~17% more CPU
+    # in all, a first load ~1.7x faster at best on 2 idle cores, none on a busy machine): so
+    # opt-in, for hosts that harvest large feeds with cores to spare.
     workers: int | None = 1
     parallel_from: int = 5_000
     # None: the SSRF-guarded network transport; tests inject an httpx.MockTransport
@@ -255,55 +264,73 @@ def _harvest(
     intake = _intake(store, spec, report, settings, source)
     keep = PREVIEW_LIMIT if observe is not None else 0
     recall = intake.recall = Recall(store, source.id) if intake.key is not None else None
-    with Spool() as spool, paced_collection(BATCH) as pacer, ExitStack() as workers:
-        intake.start_pool = partial(_start_workers, intake, settings, workers)
-        intake.parallel_from = settings.parallel_from
-        gathered_batch: list[Gathered] = []
-        for gathered in harvester.gather(data, spec):
-            if gathered.unread:
-                intake.unread(gathered.unread)
-            gathered_batch.append(gathered)
-            if len(gathered_batch) >= RECALL_BATCH:
-                intake.take_batch(gathered_batch)
-                gathered_batch = []
-                intake.flush(spool, BATCH)
-            pacer.tick()
-        intake.take_batch(gathered_batch)
-        intake.drain()
-        workers.close()
-        intake.flush(spool)
-        intake.close()
-        if intake.items and not intake.valid:
-            # Not one record the catalogue can take: publishing the run would withdraw the whole
-            # listing (or leave it stale while saying "succeeded"). Nothing changes.
-            report.status = RunStatus.FAILED
-            report.error = (
-                f"every one of the feed's {intake.items} record(s) was rejected, so nothing was "
-                "changed: see the issues for why"
-            )
-            return None
-        withdraw = complete and intake.unidentified == 0
-        if complete and not withdraw:
-            report.issues.append(
-                Issue(
-                    Severity.WARNING,
-                    f"{intake.unidentified} record(s) could not be identified, so this run withdrew "
-                    "nothing: a course missing from the feed might be one of them",
-                    code="withdrawals-skipped",
+    output = _Output(spool := Spool())
+    try:
+        with spool, paced_collection(BATCH) as pacer, ExitStack() as transaction, ExitStack() as workers:
+
+            def open_transaction(writer: bool = False) -> HarvestSession:
+                after = recall.watermark if recall is not None else None
+                writing = store.harvesting(report, dry_run=dry_run, keep=keep, recalled_after=after)
+                session = output.open(transaction.enter_context(writing), writer=writer)
+                transaction.callback(output.stop)  # (before the transaction ends)
+                return session
+
+            def start_workers() -> MappingPool | None:
+                pool = _start_workers(intake, settings, workers)
+                if pool is not None:  # the transaction opens now, see _Output
+                    open_transaction(writer=True)
+                return pool
+
+            intake.start_pool = start_workers
+            intake.parallel_from = settings.parallel_from
+            gathered_batch: list[Gathered] = []
+            for gathered in harvester.gather(data, spec):
+                if gathered.unread:
+                    intake.unread(gathered.unread)
+                gathered_batch.append(gathered)
+                if len(gathered_batch) >= RECALL_BATCH:
+                    intake.take_batch(gathered_batch)
+                    gathered_batch = []
+                    intake.flush(output, BATCH)
+                pacer.tick()
+            intake.take_batch(gathered_batch)
+            intake.flush(output, BATCH)
+            intake.drain(output, BATCH)  # (flushed as a serial run would: the same batches)
+            workers.close()
+            intake.flush(output)
+            intake.close()
+            if intake.items and not intake.valid:
+                raise _NothingValid  # rolls back an open transaction (nothing was offered to it)
+            withdraw = complete and intake.unidentified == 0
+            if complete and not withdraw:
+                report.issues.append(
+                    Issue(
+                        Severity.WARNING,
+                        f"{intake.unidentified} record(s) could not be identified, so this run withdrew "
+                        "nothing: a course missing from the feed might be one of them",
+                        code="withdrawals-skipped",
+                    )
                 )
-            )
-        # The feed is read: only now the transaction, which holds the write lock while it lasts.
-        recalled_after = recall.watermark if recall is not None else None
-        with store.harvesting(report, dry_run=dry_run, keep=keep, recalled_after=recalled_after) as session:
-            for batch in spool.batches():
-                session.offer(batch)
-                pacer.tick(len(batch))
+            # The feed is read: only now the transaction (unless workers opened it), which holds
+            # the write lock while it lasts.
+            if output.session is None:
+                open_transaction()
+            session = output.written(pacer.tick)
             diff = session.finish(
                 seen_refs=intake.seen,
                 complete=withdraw,
                 max_withdraw_share=settings.max_withdraw_share,
                 max_withdraw_count=settings.max_withdraw_count,
             )
+    except _NothingValid:
+        # Not one record the catalogue can take: publishing the run would withdraw the whole
+        # listing (or leave it stale while saying "succeeded"). Nothing changes.
+        report.status = RunStatus.FAILED
+        report.error = (
+            f"every one of the feed's {intake.items} record(s) was rejected, so nothing was "
+            "changed: see the issues for why"
+        )
+        return None
     if observe is not None:
         observe(diff, session.kept)
     if fetched is not None and not dry_run:
@@ -313,9 +340,116 @@ def _harvest(
     return diff
 
 
+class _NothingValid(Exception):
+    """Raised inside `_harvest`'s transaction block to roll it back: no record could be taken."""
+
+
+class _Output:
+    """Where a run's valid batches go (`Intake.flush`): the spool while the feed is read, so the
+    transaction opens only once every record is ready (see `services.spool`); or, once mapping
+    workers run (a large feed, see `services.workers`), the open transaction itself, through a
+    writer thread (`_Writer`).
+
+    With workers the harvesting process would otherwise map nothing while it waits for them,
+    then write every record alone after the last one: writing each batch as it is settled
+    overlaps the store's writes with the mapping. The price is that the write lock (SQLite) /
+    seq lock (PostgreSQL) is held while the rest of the feed is read, as long as the mapping
+    takes. The guarantees hold: one transaction, rolled back if the feed breaks, a worker dies
+    or no record is valid (nothing is withdrawn before `finish`); sinks only after the commit;
+    the same batches in the same order as a serial run, so the same change sequence."""
+
+    def __init__(self, spool: Spool) -> None:
+        self.spool = spool
+        self.session: HarvestSession | None = None
+        self._writer: _Writer | None = None
+        self._spooled = True  # the spool's batches are still to be offered to the session
+
+    def open(self, session: HarvestSession, *, writer: bool = False) -> HarvestSession:
+        """The transaction is open: batches go to `session` from now on, the spooled ones first;
+        `writer`: through a writer thread."""
+        self.session = session
+        self._writer = _Writer(session) if writer else None
+        return session
+
+    def offer(self, candidates: Sequence[Candidate | Carried]) -> None:
+        if self.session is None:
+            self.spool.offer(candidates)
+            return
+        self._write_spooled()  # the batches of the serial start come first
+        self._write(candidates)
+
+    def written(self, tick: Callable[[int], object] = lambda n: None) -> HarvestSession:
+        """The session, once every batch offered was written (a writer's failure raised here)."""
+        assert self.session is not None, "open() first"
+        self._write_spooled(tick)
+        if self._writer is not None:
+            self._writer.close()
+        return self.session
+
+    def stop(self) -> None:
+        """End the writer thread, if any, without raising: the transaction is ending."""
+        if self._writer is not None:
+            self._writer.stop()
+
+    def _write(self, batch: Sequence[Candidate | Carried]) -> None:
+        assert self.session is not None
+        (self._writer or self.session).offer(batch)
+
+    def _write_spooled(self, tick: Callable[[int], object] = lambda n: None) -> None:
+        if self._spooled:
+            self._spooled = False
+            for batch in self.spool.batches():
+                self._write(batch)
+                tick(len(batch))
+            self.spool.close()
+
+
+class _Writer:
+    """A thread offering batches to the run's open session, in order, while the harvesting
+    process reads and settles the next ones: the driver releases the GIL while SQLite (or the
+    server) executes, so the database's work on batch N overlaps the Python work on N+1 (the
+    writes are the largest serial part of a run: ~40% of a CSV first load's CPU). Only this
+    thread uses the session's connection until `close()` returns; at most `DEPTH` batches wait."""
+
+    DEPTH = 2
+
+    def __init__(self, session: HarvestSession) -> None:
+        self._session = session
+        self._queue: queue.Queue[Sequence[Candidate | Carried] | None] = queue.Queue(self.DEPTH)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="harvest-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (batch := self._queue.get()) is not None:
+            if self._error is None:  # after a failure, batches are only taken off the queue
+                try:
+                    self._session.offer(batch)
+                except BaseException as exc:  # raised in the harvesting thread (`offer`, `close`)
+                    self._error = exc
+
+    def offer(self, batch: Sequence[Candidate | Carried]) -> None:
+        self._raise()
+        self._queue.put(batch)
+
+    def close(self) -> None:
+        """Wait until every batch is written; raise what writing one raised."""
+        self.stop()
+        self._raise()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+
 def _start_workers(intake: Intake, settings: HarvestSettings, workers: ExitStack) -> MappingPool | None:
     """Fork the mapping workers of a large feed (see `services.workers`), closed with `workers`."""
-    processes = settings.workers or default_workers()
+    processes = min(settings.workers or default_workers(), default_workers())
     tracker = intake.coverage.tracker if intake.coverage is not None else None
     pool = MappingPool.start(intake.work, tracker, intake.now, processes)
     return None if pool is None else workers.enter_context(pool)

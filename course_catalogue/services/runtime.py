@@ -31,6 +31,7 @@ from course_catalogue.catalogue.changes import ChangeSink, StoredCourse
 from course_catalogue.catalogue.eligibility_jobs import SchemeJobs
 from course_catalogue.catalogue.eligibility_store import EligibilityStore
 from course_catalogue.catalogue.outbox import Outbox
+from course_catalogue.catalogue.skill_link_store import SkillLinkStore
 from course_catalogue.catalogue.staged_feeds import StagedQuota
 from course_catalogue.catalogue.store import CatalogueStore
 from course_catalogue.catalogue.webhook_store import WebhookStore
@@ -126,7 +127,9 @@ class Services:
         outbox = Outbox(self.store)
         return drain_exclusively(
             self.outbox_locks,
-            lambda: drain_outbox(outbox, self.backend, eligibility, refresh=eligibility),
+            lambda: drain_outbox(
+                outbox, self.backend, eligibility, refresh=eligibility, skill_cache=SkillLinkStore(self.store)
+            ),
             wait=wait,
         )
 

@@ -14,7 +14,8 @@ funds and why. The operations:
 * `decide` records or drops a manual decision on one course (it overrides the rules) and
   re-evaluates that course; then what changed is delivered (the index outbox, the webhook queue)
   through the `deliver` callback the wiring gives.
-* Reads (`schemes`, `scheme`, `jobs`, `job`, `courses`, `course_eligibility`) are public.
+* Reads (`schemes`, `scheme`, `jobs`, `job`, `courses`, `counts`, `decisions`,
+  `course_eligibility`) are public.
 
 Errors: InvalidInput (the field at fault), PermissionDenied, and the domain's NotFound (scheme,
 course, job, owner account) and Conflict (a scheme id taken).
@@ -212,6 +213,16 @@ class SchemeService:
         self._eligibility.get_scheme(scheme_id)
         return self._eligibility.scheme_courses(scheme_id, eligible=eligible, after=after, limit=limit)
 
+    def counts(self, scheme_id: str) -> tuple[int, int]:
+        """(eligible, not eligible) courses of the scheme's current evaluation."""
+        self._eligibility.get_scheme(scheme_id)
+        return self._eligibility.counts(scheme_id)
+
+    def decisions(self, scheme_id: str, limit: int = 100) -> list[ManualDecision]:
+        """The scheme's manual decisions, newest first (public, like the rest of a scheme)."""
+        self._eligibility.get_scheme(scheme_id)
+        return self._eligibility.list_decisions(scheme_id, limit)
+
     def course_eligibility(self, course_id: str) -> list[CourseEligibility]:
         """The course's standing in every scheme (NotFound for an unknown course)."""
         self.store.get_course(course_id)
@@ -227,6 +238,9 @@ class SchemeService:
 
         try:
             rules = parse_rules(given.rules) if given.given("rules") else base.rules if base else ()
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field="rules") from None
+        try:
             return Scheme(
                 id=base.id if base else pick("id", ""),
                 name=pick("name", base.name if base else ""),

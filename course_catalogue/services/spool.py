@@ -3,7 +3,10 @@
 The harvest pipeline maps a whole feed before it opens the store transaction: a long feed then
 holds the database's write lock (SQLite) or the seq lock (PostgreSQL) only for the writes, not
 for the minutes its parsing and mapping take, and other writers (another source's harvest, the
-dashboard) are not kept waiting past SQLite's busy timeout.
+dashboard) are not kept waiting past SQLite's busy timeout. The exception is a large feed mapped
+by worker processes (`services.workers`): its transaction opens when the workers start, so the
+store's writes overlap the mapping (the spool then holds only the batches settled before;
+`services.pipeline._Output` says what that costs and which guarantees stay).
 
 Like `tempfile.SpooledTemporaryFile`, the first `in_memory` records stay in memory as they are;
 later batches go to an anonymous temporary file, pickled (the file is ours, written and read by

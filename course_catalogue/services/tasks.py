@@ -39,10 +39,10 @@ from course_catalogue.catalogue.errors import ConfigurationError, NotFound
 from course_catalogue.search.sync import DrainReport
 from course_catalogue.services.jobs import (
     HarvestWiring,
+    due_sources,
     harvest_registered,
     reap_stale_runs,
     retry_delay,
-    schedule,
     schedule_entry,
 )
 from course_catalogue.services.webhook_delivery import WebhookSettings, deliver_due
@@ -153,7 +153,7 @@ def harvest_source(self: Task, source_id: str, trigger: str = "schedule") -> dic
 def dispatch_due_harvests(self: Task) -> list[str]:
     """Enqueue `harvest_source` for every scheduled source that is due; returns their ids."""
     now = _now() + DUE_SLACK
-    due = [entry for entry in schedule(wiring(self).store) if entry.due(now)]
+    due = due_sources(wiring(self).store, now)
     harvest = self.app.tasks[HARVEST]
     for entry in due:
         # a backlog keeps at most about one message per source: older ones expire unread

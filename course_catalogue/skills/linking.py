@@ -20,6 +20,7 @@ where a label is the same word, e.g. "marketing"). Stated links work in every la
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -30,6 +31,11 @@ from typing import Any
 from course_catalogue.skills import semantic as by_meaning
 from course_catalogue.skills.taxonomy import Taxonomy
 
+LINKER_VERSION = 1
+"""Bump when a change of this module or of `skills.semantic` (other than the thresholds and
+MAX_LINKS, which `linker_key` names itself) changes the links made for the same text: links kept
+from an older linker (`linker_key`, the catalogue's `skill_links` table) are then computed again
+on the next index update or reindex."""
 MAX_LABEL_WORDS = 6
 MAX_LINKS = 12
 """Links a course publishes at most (the most confident): a card shows a few, a facet counts them."""
@@ -311,6 +317,37 @@ def _phrase_matches(index: LabelIndex, sentence: str) -> Iterator[tuple[str, int
 
 def _strength(key: tuple[int, bool, str, bool]) -> float:
     return confidence(key[0], key[1], key[2], 1, key[3])
+
+
+def linker_key(taxonomy: Taxonomy, semantic_model: str | None = None) -> str:
+    """What the links of a text depend on besides the text: this linker's version, its thresholds,
+    the taxonomy (its package versions, or a digest of its skills and labels when it has none, as
+    a test taxonomy) and the model of the links by meaning (None: off). Two equal keys give equal
+    links for equal text, so links computed under one key may be reused under it."""
+    version = taxonomy.version or _taxonomy_digest(taxonomy)
+    key = (
+        f"linker{LINKER_VERSION}:p{PUBLISH_THRESHOLD}:m{MAX_LINKS}:esco{version}"
+        f":meaning{semantic_model or '-'}@{by_meaning.PUBLISH_THRESHOLD}"
+    )
+    if len(key) > 200:  # the cache's column: a key made of long package versions stays bounded
+        key = key[:150] + "#" + hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+    return key
+
+
+_digests: dict[int, tuple[Taxonomy, str]] = {}
+
+
+def _taxonomy_digest(taxonomy: Taxonomy) -> str:
+    """A digest of the taxonomy's skills and labels, computed once per taxonomy object."""
+    known = _digests.get(id(taxonomy))
+    if known is not None and known[0] is taxonomy:
+        return known[1]
+    digest = hashlib.blake2b(digest_size=12)
+    for uri in sorted(taxonomy.skills):
+        digest.update("\x1f".join((uri, *taxonomy.skills[uri].labels)).encode() + b"\x1e")
+    value = "#" + digest.hexdigest()
+    _digests[id(taxonomy)] = (taxonomy, value)
+    return value
 
 
 def published(links: Iterable[SkillLink], threshold: float = PUBLISH_THRESHOLD) -> list[SkillLink]:

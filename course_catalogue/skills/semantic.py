@@ -104,10 +104,15 @@ _lock = threading.Lock()
 _current: dict[int, SemanticLinker | None] = {}
 
 
+def model_name() -> str | None:
+    """The model `CATALOGUE_SKILLS_SEMANTIC` names for links by meaning, or None (off)."""
+    return os.environ.get("CATALOGUE_SKILLS_SEMANTIC", "").strip() or None
+
+
 def current(taxonomy: Taxonomy | None, embedders: Embedders) -> SemanticLinker | None:
     """The process-wide semantic linker of `taxonomy`, when `CATALOGUE_SKILLS_SEMANTIC` names a
     model; None otherwise (or without a taxonomy)."""
-    model = os.environ.get("CATALOGUE_SKILLS_SEMANTIC", "").strip()
+    model = model_name()
     if not model or taxonomy is None:
         return None
     key = id(taxonomy)

@@ -105,7 +105,7 @@ def eligibility_json(found: CourseEligibility) -> dict[str, Any]:
     }
 
 
-def _dispatch(job: SchemeJob) -> SchemeJob:
+def dispatch_job(job: SchemeJob) -> SchemeJob:
     """Start the job where `SCHEME_JOBS` says: here and now, or on a Celery worker. A job that
     cannot be queued stays queued: a web process's maintenance thread takes it over
     (`SCHEME_JOB_STALE_SECONDS`), so the request still succeeds."""
@@ -147,7 +147,7 @@ def create_scheme() -> ResponseReturnValue:
     """Define a scheme (the calling registry owns it; an admin may name the owner) and start its
     evaluation: 202 with the job (`Location`). Until the job completes the scheme funds nothing."""
     submitted = schemes_service().create(Actor(current_account()), SchemeFields.from_json(json_object()))
-    return _accepted(submitted.scheme.id, _dispatch(submitted.job))
+    return _accepted(submitted.scheme.id, dispatch_job(submitted.job))
 
 
 @bp.get("/schemes/<scheme_id>")
@@ -167,7 +167,7 @@ def change_scheme(scheme_id: str) -> ResponseReturnValue:
     changed = service.change(Actor(current_account()), scheme_id, SchemeFields.from_json(json_object()))
     if changed.job is None:
         return jsonify(scheme_json(changed.scheme, service.latest_job(scheme_id)))
-    return _accepted(scheme_id, _dispatch(changed.job))
+    return _accepted(scheme_id, dispatch_job(changed.job))
 
 
 @bp.get("/schemes/<scheme_id>/jobs")

@@ -26,6 +26,7 @@ from course_catalogue.web import (
     bodies,
     caching,
     dashboard,
+    dashboard_schemes,
     dashboard_views,
     errors,
     i18n,
@@ -95,6 +96,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, instance_path: s
     app.register_blueprint(api_schemes.bp)  # eligibility schemes and decisions
     app.register_blueprint(api_webhooks.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(dashboard_schemes.bp)  # registries' schemes, evaluation, decisions
     app.register_blueprint(api_exports.bp)  # /api/v1/export, /api/v1/snapshot.*
     app.register_blueprint(oaipmh.bp)  # /oai
     app.after_request(_cors)

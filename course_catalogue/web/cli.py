@@ -27,6 +27,7 @@ from werkzeug.serving import make_server
 from course_catalogue.catalogue.eligibility_store import EligibilityStore
 from course_catalogue.catalogue.errors import CatalogueError, Conflict, NotFound
 from course_catalogue.catalogue.runs import Outcome, RunStatus
+from course_catalogue.catalogue.skill_link_store import SkillLinkStore
 from course_catalogue.catalogue.sources import (
     FORMATS,
     SYNTHETIC,
@@ -158,7 +159,7 @@ def init_command() -> None:
     except IndexOutdated:
         # Like the database migration above: an index built by an older schema is rebuilt from
         # the store (searches keep the old version until the new one is switched in).
-        count = reindex(svc.store, svc.backend, EligibilityStore(svc.store))
+        count = reindex(svc.store, svc.backend, EligibilityStore(svc.store), SkillLinkStore(svc.store))
         click.echo(f"Search index rebuilt for this version ({count} courses).")
     click.echo(f"Database ready: {_safe_url(config['DATABASE_URL'])}")
     click.echo(f"Search index: {config['OPENSEARCH_URL'] or config['INDEX_DIR']}")
@@ -174,7 +175,8 @@ def _safe_url(url: str) -> str:
 def reindex_command() -> None:
     """Rebuild the search index from the store (searches keep working meanwhile)."""
     svc = services()
-    count = reindex(svc.store, svc.backend, EligibilityStore(svc.store))  # documents carry eligibility
+    # documents carry eligibility; skill links are reused where the course text is unchanged
+    count = reindex(svc.store, svc.backend, EligibilityStore(svc.store), SkillLinkStore(svc.store))
     click.echo(f"Indexed {count} courses.")
 
 

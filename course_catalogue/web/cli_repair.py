@@ -21,6 +21,7 @@ from flask.cli import with_appcontext
 
 from course_catalogue.catalogue.eligibility_store import EligibilityStore
 from course_catalogue.catalogue.outbox import Outbox
+from course_catalogue.catalogue.skill_link_store import SkillLinkStore
 from course_catalogue.search.sync import DrainReport, repair
 from course_catalogue.services.actors import Actor
 from course_catalogue.services.harvests import SourceRepair
@@ -56,7 +57,13 @@ def repair_command(dry_run: bool, as_json: bool, source_id: str | None) -> None:
     reaped = [] if dry_run else stale
     stats = Outbox(svc.store).stats()
     delivered = DrainReport() if dry_run else svc.drain_outbox()
-    report = repair(svc.store, svc.backend, dry_run=dry_run, eligibility=EligibilityStore(svc.store))
+    report = repair(
+        svc.store,
+        svc.backend,
+        dry_run=dry_run,
+        eligibility=EligibilityStore(svc.store),
+        skill_cache=SkillLinkStore(svc.store),
+    )
     outbox = {
         "pending_entries": stats.entries,
         "pending_courses": stats.courses,

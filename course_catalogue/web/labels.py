@@ -198,16 +198,6 @@ _translated_ranges: dict[tuple[str, str, str], str] = {}
 """(language, facet, value) -> translated RANGE_LABELS entry."""
 
 
-def facet_label(name: str) -> str:
-    """The translated name of a facet (one label: for many, use one FacetLabels)."""
-    return FacetLabels().facet(name)
-
-
-def facet_value_label(facet: str, value: str, given: str = "") -> str:
-    """The label of one facet value in the interface language (see `FacetLabels.value`)."""
-    return FacetLabels().value(facet, value, given)
-
-
 def text(value: LangText | None) -> str:
     """One language of a multilingual text: the interface language preferred, then English."""
     return first_text(value or {}, (lang(), "en"))

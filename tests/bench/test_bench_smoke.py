@@ -98,19 +98,3 @@ def test_index_bench_reports_reindex_and_parts(tmp_path: Path) -> None:
     assert result["parts_docs"] == result["documents"]  # every course went through the parts
     assert result["full_reindex"]["peak_mb"] > 0
     assert json.loads((tmp_path / f"index-{SIZE}.json").read_text())["results"]
-
-
-def test_tagged_share_counts_the_samples_through_the_tagged_values(tmp_path: Path) -> None:
-    from bench.tagged_share import harvest_child, shares
-
-    raw = tmp_path / "samples.txt"
-    raw.write_text(
-        "main (run.py:1);apply (course_catalogue/mappings/engine.py:9);"
-        "strip (course_catalogue/mappings/values.py:77) 3\n"
-        "main (run.py:1);apply (course_catalogue/mappings/engine.py:9) 5\n"
-        "main (run.py:1);commit (course_catalogue/catalogue/store.py:3) 12\n"
-    )
-    assert shares(raw) == {"samples": 20, "tagged_values_pct": 15.0, "mapping_engine_pct": 40.0}
-    feed = tmp_path / "feed.xml"
-    write_feed("xcri-cap", feed, 20, 1)
-    harvest_child("xcri-cap", feed)  # the profiled child runs (py-spy itself is not needed here)

@@ -131,11 +131,12 @@ def test_staged_feeds_keep_exact_bytes_and_expire(store: CatalogueStore) -> None
     assert staged.get(kept.id).sha256 == kept.sha256 and kept.size == len(content)
     assert kept.matches(source) and not kept.matches(Source("zed-feed", "csv", mapping="other"))
     gone = staged.stage(source, "zed", b"x", "text/csv", dry_run_id=None, ttl=timedelta(seconds=-1))
-    assert gone.expired()
-    assert staged.purge_expired() == 1
-    with pytest.raises(NotFound):
+    assert gone.expired() and staged.get(gone.id).id == gone.id  # kept until the next staging
+    later = staged.stage(source, "zed", b"y", "text/csv", dry_run_id=None, ttl=timedelta(hours=1))
+    with pytest.raises(NotFound):  # staging deletes the expired feeds
         staged.get(gone.id)
-    assert [f.id for f in staged.list_for_source(source.id)] == [kept.id]
+    assert [f.id for f in staged.list_for_source(source.id)] == [later.id, kept.id]
+    assert staged.delete(later.id)
     assert staged.delete(kept.id) and not staged.delete(kept.id)
 
 

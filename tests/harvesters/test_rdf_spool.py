@@ -24,7 +24,7 @@ import course_catalogue.harvesters.rdf_spool as rdf_spool
 from course_catalogue.catalogue.errors import ParseError
 from course_catalogue.harvesters.base import harvester_for
 from course_catalogue.harvesters.elm import read_graph, reading_of
-from course_catalogue.mappings.rdf_graph import Lit, to_ntriples
+from course_catalogue.mappings.rdf_graph import Lit, record_document
 from course_catalogue.mappings.spec import MappingSpec, load_spec
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -64,7 +64,7 @@ def both(data: bytes, spec: Any, monkeypatch: pytest.MonkeyPatch) -> list[tuple[
 def as_ntriples(data: bytes, spec: Any) -> bytes:
     """A JSON-LD feed's triples as N-Triples (what the reader parses from it)."""
     graph, _, _ = read_graph(data, "json-ld", reading=reading_of(spec))
-    return to_ntriples(graph.triples())
+    return record_document(graph.triples())[0]
 
 
 def with_reader(spec: MappingSpec, **options: Any) -> MappingSpec:

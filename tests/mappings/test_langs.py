@@ -7,7 +7,7 @@ from pathlib import Path
 from course_catalogue.mappings.engine import apply
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.spec import load_spec
-from course_catalogue.mappings.values import Tagged, lang_of, retag, tagged
+from course_catalogue.mappings.values import LangValue, carry, join, lang_of, plain, strip, tagged, text_of
 
 SPEC = """
 format = "xml"
@@ -41,10 +41,18 @@ DOC = b"""<course xmlns="urn:c" id="k" xml:lang="fr-FR">
 
 def test_tagged_values() -> None:
     value = tagged("Bonjour", "fr-CA")
-    assert isinstance(value, Tagged) and value == "Bonjour" and lang_of(value) == "fr"
-    assert type(tagged("x", "und")) is str and lang_of(tagged("x", None)) is None
-    assert lang_of(retag("y", value)) == "fr"
-    assert lang_of(retag(Tagged("y", "de"), "plain")) is None  # a cached tagged result is untagged
+    assert value == LangValue("Bonjour", "fr") and text_of(value) == "Bonjour" and lang_of(value) == "fr"
+    assert value != "Bonjour"  # not a str: the text is read through text_of
+    assert (
+        tagged("x", "und") == "x" and type(tagged("x", "und")) is str and lang_of(tagged("x", None)) is None
+    )
+    assert carry("y", value) == LangValue("y", "fr") and carry("y", "plain") == "y"
+    assert carry(3, value) == 3  # only text is filed under a language
+    assert strip(LangValue("  a ", "de")) == LangValue("a", "de") and strip(" a ") == "a"
+    assert join(", ", [LangValue("a", "fr"), LangValue("b", "fr")]) == LangValue("a, b", "fr")
+    assert join(", ", [LangValue("a", "fr"), LangValue("b", "de")]) == "a, b"
+    assert join(", ", [LangValue("a", "fr"), "b"]) == "a, b"
+    assert plain([LangValue("a", "fr"), "b", 3]) == ["a", "b", 3]
 
 
 def test_text_goes_under_its_own_language(tmp_path: Path) -> None:

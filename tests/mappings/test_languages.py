@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from course_catalogue.catalogue.runs import Severity
-from course_catalogue.mappings.transforms.languages import known_language, language
+from course_catalogue.mappings.transforms.languages import language
 
 
 @pytest.mark.parametrize(
@@ -47,8 +47,3 @@ def test_language(published: str, code: str) -> None:
 def test_unknown_language_is_warned(published: str) -> None:
     result = language(published)
     assert result.value is None and result.issues[0].severity is Severity.WARNING
-
-
-def test_known_language_accepts_only_our_codes() -> None:
-    assert known_language("en") and known_language("gsw")
-    assert not known_language("eng")

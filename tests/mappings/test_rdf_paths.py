@@ -9,9 +9,9 @@ import pytest
 from course_catalogue.catalogue.errors import ConfigurationError
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.rdf_graph import LANG_STRING as LANG
-from course_catalogue.mappings.rdf_graph import N_TRIPLES, Graph, Lit, Term, parse_ntriples, to_ntriples
+from course_catalogue.mappings.rdf_graph import N_TRIPLES, Graph, Lit, Term, parse_ntriples, record_document
 from course_catalogue.mappings.rdf_paths import Focus, RdfRecords, compile_path
-from course_catalogue.mappings.values import lang_of
+from course_catalogue.mappings.values import Published, lang_of, text_of
 
 ELM = "http://data.europa.eu/snb/model/elm/"
 DC = "http://purl.org/dc/terms/"
@@ -47,15 +47,24 @@ def graph() -> Graph:
     return g
 
 
-def values(expression: str, start: str | None = None, **namespaces: str) -> list[str]:
+def tagged_values(expression: str, start: str | None = None, **namespaces: str) -> list[Published]:
     return compile_path(expression, namespaces).values(graph(), start)
 
 
+def values(expression: str, start: str | None = None, **namespaces: str) -> list[str] | None:
+    return texts(tagged_values(expression, start, **namespaces))
+
+
+def texts(values: list[Published] | None) -> list[str] | None:
+    """A selector's result as its texts (languages are checked with `lang_of`)."""
+    return None if values is None else [text_of(v) for v in values]
+
+
 def test_sequence_and_language_tags() -> None:
-    titles = values("elm:learningAchievementSpecification/dc:title")
-    assert titles == ["Spec"]
+    titles = tagged_values("elm:learningAchievementSpecification/dc:title")
+    assert texts(titles) == ["Spec"]
     assert lang_of(titles[0]) == "en"
-    assert [lang_of(v) for v in values("dc:title")] == ["en", "de"]
+    assert [lang_of(v) for v in tagged_values("dc:title")] == ["en", "de"]
 
 
 def test_alternatives_keep_order_without_duplicates() -> None:
@@ -142,23 +151,23 @@ def test_spec_loader_reports_bad_paths_as_configuration_errors(tmp_path: Path) -
 
 def test_selector_language_replays_stored_ntriples() -> None:
     g = graph()
-    content = to_ntriples(g.triples())
+    content = record_document(g.triples())[0]
     item = RawItem(content, N_TRIPLES, "http://ex/lo", "http://ex/lo")
     language = RdfRecords().configure({}, {})
     doc = language.parse(item)
     assert isinstance(doc, Focus) and doc.node == "http://ex/lo"
     select = language.compile("path", "elm:learningAchievementSpecification/elm:learningOutcome/dc:title")
-    assert select(doc) == ["Clean data", "Plot data"]
+    assert texts(select(doc)) == ["Clean data", "Plot data"]
     groups = language.compile_nodes("each", "elm:learningAchievementSpecification/elm:learningOutcome")(doc)
     assert groups is not None
-    assert [language.compile("path", "dc:title")(member) for member in groups] == [
+    assert [texts(language.compile("path", "dc:title")(member)) for member in groups] == [
         ["Clean data"],
         ["Plot data"],
     ]
 
 
 def test_replay_finds_the_root_without_a_guid() -> None:
-    content = to_ntriples(graph().triples())
+    content = record_document(graph().triples())[0]
     doc = RdfRecords().parse(RawItem(content, N_TRIPLES))
     assert doc.node == "http://ex/lo"
     with pytest.raises(ValueError, match="N-Triples"):
@@ -173,7 +182,7 @@ def test_lexical_forms_survive_the_round_trip() -> None:
         Lit("PT60H", None, "http://www.w3.org/2001/XMLSchema#duration"),
     )
     g.add("http://ex/s", DC + "description", Lit('say "hi"\nnow', "en", LANG))
-    back = parse_ntriples(to_ntriples(g.triples()))
+    back = parse_ntriples(record_document(g.triples())[0])
     assert back.objects("http://ex/s", ELM + "volumeOfLearning") == [
         Lit("PT60H", None, "http://www.w3.org/2001/XMLSchema#duration")
     ]

@@ -23,7 +23,7 @@ from course_catalogue.search.opensearch.backend import (
 )
 from course_catalogue.search.opensearch.local import LocalCluster
 from course_catalogue.search.opensearch.query import RequestBuilder
-from course_catalogue.search.opensearch.results import render_marked
+from course_catalogue.search.opensearch.results import unmark
 from course_catalogue.search.query import MAX_PAGE, MAX_PAGE_SIZE, Query
 from tests.search.conftest import ENGINES, catalogue, cid, drop_indices, make_course, open_engine, q
 
@@ -155,9 +155,9 @@ def test_long_text_is_capped_in_words() -> None:
     assert json.dumps(body).count('"dis_max"') <= 8
 
 
-def test_snippet_marks_become_bold_and_everything_else_is_escaped() -> None:
-    assert render_marked("a \ue000<i>b</i>\ue001 & c") == "a <b>&lt;i&gt;b&lt;/i&gt;</b> &amp; c"
-    assert render_marked("\ue001stray\ue000 open") == "stray<b> open</b>"
+def test_snippet_marks_become_ranges_of_the_plain_text() -> None:
+    assert unmark("a \ue000<i>b</i>\ue001 & c") == ("a <i>b</i> & c", [(2, 10)])
+    assert unmark("\ue001stray\ue000 open") == ("stray open", [(5, 10)])  # stray end dropped, open runs on
 
 
 # -- the alias, the versioned indices, refreshes ------------------------------------------------------

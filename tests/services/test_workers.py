@@ -5,18 +5,24 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from course_catalogue.catalogue.runs import RunReport
+from course_catalogue.catalogue.harvest_apply import HarvestSession
+from course_catalogue.catalogue.runs import Outcome, RunReport, RunStatus
 from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.store import CatalogueStore
+from course_catalogue.mappings.items import RawItem
 from course_catalogue.services import pipeline
+from course_catalogue.services.intake import MappingWork
 from course_catalogue.services.pipeline import HarvestSettings, run_harvest
-from course_catalogue.services.workers import MappingPool
+from course_catalogue.services.workers import MappingPool, default_workers
+
+pytestmark = pytest.mark.skipif(default_workers() < 2, reason="workers need two cores at least")
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 FEEDS = {
@@ -114,3 +120,110 @@ def test_parallel_reharvest_with_changes_matches_serial(
     assert all(pool is not None for pool in started) and len(started) == 2
     assert _seen(parallel) == _seen(serial)
     assert _courses(other_store) == _courses(store)
+
+
+def _sequence(store: CatalogueStore) -> list[tuple[str, object]]:
+    """The store's changes feed in order: (course id, status) by ascending seq."""
+    changed = store.changes_since(0, limit=100_000)
+    assert [c.seq for c in changed] == sorted(c.seq for c in changed)
+    return [(c.id, c.status) for c in changed]
+
+
+def _mixed_feed(rows: list[list[str]]) -> bytes:
+    """The edX fixture spoiled in every way a record can fail: titles missing (rejected), an id
+    repeated with other content (ERROR) and identically (WARNING), an id missing
+    (unidentified, so nothing is withdrawn), a value the store cannot hold."""
+    header, body = rows[0], [list(row) for row in rows[1:]]
+    title, url = header.index("title"), header.index("course_url")
+    for i in range(5, len(body), 97):
+        body[i][title] = ""
+    body[300][url] = body[10][url]  # other content under an earlier id
+    body.insert(400, list(body[20]))  # an identical copy
+    body[600][url] = ""
+    body[700][title] = "A title with a NUL \x00 inside"
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([header, *body])
+    return out.getvalue().encode()
+
+
+def test_mixed_feed_with_invalid_items_matches_serial(
+    store: CatalogueStore, other_store: CatalogueStore, started: list[MappingPool | None]
+) -> None:
+    """Rejected, repeated, unidentified and unstorable items spread over the pool's batches: the
+    same report, courses and changes feed (order included) as one process, first load and a
+    re-harvest that updates some courses."""
+    rows = list(csv.reader(io.StringIO((FIXTURES / FEEDS["csv"][1]).read_text(encoding="utf-8"))))
+    mixed = _mixed_feed(rows)
+    edited = [list(row) for row in rows]
+    url = rows[0].index("course_url")
+    for i in range(len(edited) - 1, 3, -50):
+        edited[i][0] += " (new edition)"
+        edited.insert(i, [*edited[i][:url], edited[i][url] + "?new", *edited[i][url + 1 :]])
+    serial = _harvest(store, "csv", mixed, SERIAL)
+    parallel = _harvest(other_store, "csv", mixed, PARALLEL)
+    assert serial.counts[Outcome.FAILED] > 10 and serial.counts[Outcome.ADDED] > 900
+    assert _seen(parallel) == _seen(serial)
+    assert _courses(other_store) == _courses(store)
+    assert _sequence(other_store) == _sequence(store)
+    again = _mixed_feed(edited)
+    serial = _harvest(store, "csv", again, SERIAL)
+    parallel = _harvest(other_store, "csv", again, PARALLEL)
+    assert serial.counts[Outcome.UPDATED] > 10 and serial.counts[Outcome.ADDED] > 10
+    assert _seen(parallel) == _seen(serial)
+    assert _courses(other_store) == _courses(store)
+    assert _sequence(other_store) == _sequence(store)
+    assert len(started) == 2 and all(pool is not None for pool in started)
+
+
+def test_a_dying_worker_fails_the_run_and_changes_nothing(
+    store: CatalogueStore, started: list[MappingPool | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed mid-run (here: it exits while mapping one record, as the kernel's OOM
+    killer would end it) fails the run with a clear error; the transaction the workers' run had
+    open since they started, with batches written, is rolled back."""
+    data = (FIXTURES / FEEDS["csv"][1]).read_bytes()
+    first = _harvest(store, "csv", data, SERIAL)
+    before = (_courses(store), _sequence(store))
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))
+    for row in rows[1:]:
+        row[0] += " (new edition)"  # every course would be updated
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    real, fatal = MappingWork.process, rows[len(rows) * 2 // 3][rows[0].index("course_url")].encode()
+
+    def dies(self: MappingWork, item: RawItem, *args: Any) -> Any:
+        if fatal in item.content:
+            os._exit(3)  # (in the forked worker: the harvesting process never maps here)
+        return real(self, item, *args)
+
+    monkeypatch.setattr(MappingWork, "process", dies)
+    monkeypatch.setattr(pipeline, "BATCH", 50)  # batches written before the worker dies
+    offered: list[int] = []
+    offer = HarvestSession.offer
+
+    def counted(self: HarvestSession, candidates: Any) -> None:
+        offered.append(len(candidates))
+        offer(self, candidates)
+
+    monkeypatch.setattr(HarvestSession, "offer", counted)
+    report = _harvest(store, "csv", out.getvalue().encode(), PARALLEL)
+    assert started and started[0] is not None
+    assert sum(offered) > 200  # written into the transaction, then rolled back
+    assert report.status is RunStatus.FAILED
+    assert report.error is not None and "mapping worker process died" in report.error
+    assert (_courses(store), _sequence(store)) == before
+    assert store.get_run(first.run_id or 0) is not None
+
+
+def test_small_feeds_and_single_cores_stay_serial(
+    store: CatalogueStore, started: list[MappingPool | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers start only once `parallel_from` items are to be mapped, and not beyond the cores
+    the process may use (on one core they would only add their overhead)."""
+    data = (FIXTURES / FEEDS["csv"][1]).read_bytes()
+    small = _harvest(store, "csv", data, HarvestSettings(workers=2, parallel_from=5_000))
+    assert started == [] and small.status is RunStatus.SUCCEEDED
+    monkeypatch.setattr(pipeline, "default_workers", lambda: 1)
+    edited = data.replace(b"Learn", b"Study")  # (mapped again, not recalled)
+    one_core = _harvest(store, "csv", edited, PARALLEL)
+    assert started == [None] and one_core.status is RunStatus.SUCCEEDED

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from course_catalogue.skills.linking import (
     LABEL,
     PUBLISH_THRESHOLD,
@@ -174,3 +176,23 @@ def test_meaning_links_are_opt_in_and_label_vectors_cached(monkeypatch: Any, tmp
     assert np.array_equal(first.vectors, again.vectors)
     assert semantic.current(taxonomy, lambda name: Fake()) is not None
     assert semantic.current(None, lambda name: Fake()) is None
+
+
+def test_the_linker_key_names_what_links_depend_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Links kept under one key are reused for the same text: the key must change with the linker
+    version, the thresholds, the taxonomy and the model of links by meaning."""
+    from course_catalogue.skills import linking
+
+    taxonomy = small_taxonomy()
+    key = linking.linker_key(taxonomy)
+    assert key == linking.linker_key(small_taxonomy()) and len(key) <= 200
+    assert linking.linker_key(taxonomy, "use") != key
+    unversioned = Taxonomy(taxonomy.skills.values())
+    assert linking.linker_key(unversioned) != linking.linker_key(Taxonomy(list(taxonomy.skills.values())[1:]))
+    assert linking.linker_key(Taxonomy(taxonomy.skills.values(), "9.9")) != key
+    for name, value in (("LINKER_VERSION", 99), ("PUBLISH_THRESHOLD", 0.6), ("MAX_LINKS", 3)):
+        with monkeypatch.context() as patch:
+            patch.setattr(linking, name, value)
+            assert linking.linker_key(taxonomy) != key, name
+    monkeypatch.setattr(linking.by_meaning, "PUBLISH_THRESHOLD", 0.7)
+    assert linking.linker_key(taxonomy) != key

@@ -12,8 +12,6 @@ from course_catalogue.web.labels import (
     country_label,
     duration,
     eqf_label,
-    facet_label,
-    facet_value_label,
     isced_label,
     vocabulary_label,
 )
@@ -33,8 +31,8 @@ def test_labels_follow_each_requests_language(app: Flask, order: tuple[str, ...]
             labels = FacetLabels()
             name, free, france, weeks = EXPECTED[language]
             assert labels.language == language
-            assert labels.facet("country") == facet_label("country") == name
-            assert labels.value("price", "free") == facet_value_label("price", "free") == free
+            assert labels.facet("country") == name
+            assert labels.value("price", "free") == free
             assert labels.value("country", "FRA") == country_label("FRA") == france
             assert duration("P7W") == weeks
 
@@ -46,9 +44,9 @@ def test_memoised_vocabulary_labels_equal_the_vocabularies(app: Flask) -> None:
                 assert country_label(code) == vl.country(code, language)
             for code in ("06", "061", "0613", "99"):
                 assert isced_label(code) == vl.isced(code, language)
-                assert facet_value_label("field_narrow", code) == vl.isced(code, language)
-            assert eqf_label(6) == eqf_label("6") == facet_value_label("eqf", "6") == vl.eqf(6, language)
-            assert eqf_label("six") == facet_value_label("eqf", "six") == "six"
+                assert FacetLabels().value("field_narrow", code) == vl.isced(code, language)
+            assert eqf_label(6) == eqf_label("6") == FacetLabels().value("eqf", "6") == vl.eqf(6, language)
+            assert eqf_label("six") == FacetLabels().value("eqf", "six") == "six"
 
 
 def test_other_values_keep_the_backends_label_and_unknown_facets_their_name(app: Flask) -> None:
@@ -61,7 +59,7 @@ def test_other_values_keep_the_backends_label_and_unknown_facets_their_name(app:
 
 def test_outside_a_request_labels_are_english() -> None:
     assert FacetLabels().language == "en"
-    assert facet_label("country") == "Country"
+    assert FacetLabels().facet("country") == "Country"
     assert duration("PT40H") == "40 hours"
 
 

@@ -19,6 +19,7 @@ import io
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.messages.pofile import read_po
@@ -153,11 +154,11 @@ def test_the_page_check_finds_english_and_ignores_marked_text() -> None:
     assert untranslated(page, "fr", ["Issues by kind", "Issues"]) == ["Issues by kind"]
 
 
-def _log_in(client: FlaskClient, w: World) -> None:
+def _log_in(client: FlaskClient, w: World, who: str = "zed") -> None:
     login = client.get("/dashboard/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', login)
     assert token
-    response = client.post("/dashboard/login", data={"token": w.tokens["zed"], "csrf_token": token.group(1)})
+    response = client.post("/dashboard/login", data={"token": w.tokens[who], "csrf_token": token.group(1)})
     assert response.status_code == 302
 
 
@@ -201,7 +202,36 @@ def _pages(w: World, lang: str) -> dict[str, str]:
     pages["dashboard-form-schedule-error"] = client.post("/dashboard/sources/new", data=slow)
     unknown = {"id": "ok-id", "format": "csv", "mapping": "edx", "csrf_token": csrf.group(1)}
     pages["dashboard-form-mapping-error"] = client.post("/dashboard/sources/new", data=unknown)
+    pages.update(_scheme_pages(w, lang))
     return {name: response.get_data(as_text=True) for name, response in pages.items()}
+
+
+def _scheme_pages(w: World, lang: str) -> dict[str, Any]:
+    """The registry's scheme pages: list, one scheme with a decision, the new-scheme form, errors."""
+    registry = w.app.test_client()
+    registry.get(f"/?lang={lang}")
+    _log_in(registry, w, "reg")
+    rules = [{"id": "any", "field": "title", "op": "present"}]
+    body = {"id": "fund", "name": "Skills fund", "rules": rules, "accredited": ["Uni Zed"]}
+    assert w.client.post("/api/v1/schemes", json=body, headers=w.auth("reg")).status_code == 202
+    form = registry.get("/dashboard/schemes/fund").get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert found
+    csrf = found.group(1)
+    course = next(iter(w.store.iter_courses())).id
+    decision = {"csrf_token": csrf, "course_id": course, "eligible": "no", "note": "-"}
+    assert registry.post("/dashboard/schemes/fund/decisions", data=decision).status_code == 303
+    bad = {"csrf_token": csrf, "id": "fund2", "name": "x", "rules": "[{"}
+    return {
+        "dashboard-schemes": registry.get("/dashboard/schemes/"),
+        "dashboard-scheme": registry.get("/dashboard/schemes/fund"),
+        "dashboard-new-scheme": registry.get("/dashboard/schemes/new"),
+        "dashboard-scheme-error": registry.post("/dashboard/schemes/new", data=bad),
+        "dashboard-decision-error": registry.post(
+            "/dashboard/schemes/fund/decisions",
+            data={"csrf_token": csrf, "course_id": "nope", "eligible": "no"},
+        ),
+    }
 
 
 @pytest.mark.parametrize("lang", ["fr", "de"])

@@ -82,13 +82,14 @@ def test_a_delivery_is_signed_and_verifiable(world: World, receiver: Receiver) -
 
 
 def test_a_failed_delivery_is_retried_with_backoff_then_succeeds(world: World, receiver: Receiver) -> None:
-    _subscribe(world.store, receiver.url)
+    subscription_id, _ = _subscribe(world.store, receiver.url)
     receiver.statuses = [500]
     publish(world.store, {"a": {}})
     clock = datetime.now(UTC)
     first = deliver_due(world.store, ALLOW, now=lambda: clock)
     assert [s for _, s in first] == [DeliveryStatus.PENDING]
-    delivery = WebhookStore(world.store).get_delivery(first[0][0])
+    (delivery,) = WebhookStore(world.store).deliveries(subscription_id)
+    assert delivery.id == first[0][0]
     assert delivery.attempts == 1 and "HTTP 500" in (delivery.last_error or "")
     assert delivery.next_attempt_at is not None and delivery.next_attempt_at >= clock + timedelta(seconds=30)
     assert deliver_due(world.store, ALLOW, now=lambda: clock + timedelta(seconds=5)) == []  # not yet due

@@ -94,11 +94,6 @@ def _names() -> dict[str, str]:
     return table
 
 
-def known_language(code: str) -> bool:
-    """True when `code` is one of our language codes (ISO 639-1, else 639-3)."""
-    return _codes().get(code) == code
-
-
 def language(value: str) -> Result[str]:
     """ISO 639 code ("en", "gsw") from "English", "Français", "en", "eng", "EN-gb", or an EU IRI."""
     value = value.strip()

@@ -76,24 +76,6 @@ def _snippet(source: Mapping[str, Any], highlights: Mapping[str, Sequence[str]])
     return html.escape(excerpt(str(source[fields[0]])))
 
 
-def render_marked(fragment: str) -> str:
-    """HTML of a fragment whose highlights are marked with HIGHLIGHT_START/END: everything is
-    escaped, marks become <b>…</b>; stray or unbalanced marks can never produce other markup."""
-    parts: list[str] = []
-    bold = False
-    for piece in _split_marks(fragment):
-        if piece in (HIGHLIGHT_START, HIGHLIGHT_END):
-            wanted = piece == HIGHLIGHT_START
-            if wanted != bold:
-                parts.append("<b>" if wanted else "</b>")
-                bold = wanted
-        else:
-            parts.append(html.escape(piece))
-    if bold:
-        parts.append("</b>")
-    return "".join(parts).replace("<b></b>", "")
-
-
 def unmark(fragment: str) -> tuple[str, list[tuple[int, int]]]:
     """A fragment marked with HIGHLIGHT_START/END as its plain text and the character ranges
     of its highlights (stray or unbalanced marks are dropped)."""
