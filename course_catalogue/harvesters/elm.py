@@ -38,6 +38,11 @@ Reading rules (the contract the tests pin down); the spec's `[reader]` table is 
   Badge achievement <- the learner's AchievementSubject <- the credential with its issuer). A
   node of a `private` class on the way up is passed through, not taken in: the record keeps only
   the triple that links it to the node below (its IRI, never its properties).
+* Items are deferred (`Gathered.deferred`, see `_Forms`): the raw form a re-harvest recognises
+  an unchanged record by is the root's key and the digests of the nodes its closure expands
+  (each node's triples, blank nodes relabelled, digested once per feed however many records
+  share it), so a recalled record's N-Triples are never written; they are built for the
+  records that are mapped, the same bytes as when built at once.
 * guid and pointer are the root IRI. A blank-node root gets the stable id
   `urn:catalogue:elm:blank:<content hash>` and a WARNING (it changes whenever the content does).
   (The prefix says "elm" for every RDF feed: it is the id stored records already carry.)
@@ -67,14 +72,17 @@ normalises unless told not to) and parses JSON-LD 1.1 itself, with no network ac
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import re
 from collections.abc import Container, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+import orjson
 import pyoxigraph as ox
 from lxml import etree
 from lxml import html as lxml_html
@@ -83,7 +91,13 @@ from course_catalogue.catalogue.errors import ConfigurationError, ParseError
 from course_catalogue.catalogue.runs import Issue, Severity
 from course_catalogue.harvesters.base import Feed, Gathered, MappedFeed, feed_stream
 from course_catalogue.harvesters.json import depth_exceeded
-from course_catalogue.harvesters.rdf_spool import LazyOverfull, Referrers, SpooledGraph
+from course_catalogue.harvesters.rdf_spool import (
+    CACHED_SUBJECTS,
+    LazyOverfull,
+    Props,
+    Referrers,
+    SpooledGraph,
+)
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.jsonld_keys import UndefinedKeys, UnreadPath
 from course_catalogue.mappings.rdf_graph import (
@@ -94,7 +108,6 @@ from course_catalogue.mappings.rdf_graph import (
     Lit,
     Term,
     Triple,
-    canonical_labels,
     is_blank,
     record_document,
 )
@@ -558,23 +571,23 @@ def itemise(
             break
     if not roots:
         raise ParseError(_no_records(bool(graph.out), reading))
-    stops = frozenset(r.node for r in roots)
-    signatures = BlankSignatures(graph)
+    forms = _Forms(graph, frozenset(r.node for r in roots), reading, BlankSignatures(graph))
     referrers = graph.referrers() if any(r.with_referrers for r in roots) else {}
     for root in roots:
         context, links = _upwards(graph, root.node, referrers, reading) if root.with_referrers else ([], [])
-        yield _item(graph, root, context, links, stops, signatures, limits, overfull or {}, reading)
+        yield _item(graph, root, context, links, forms, limits, overfull or {})
 
 
 def _itemise_spooled(graph: SpooledGraph, limits: Limits, reading: RdfReading) -> Iterator[Gathered]:
     """`itemise` over a spooled feed: the roots are read from the file a page at a time, a node
     is a stop when it is typed with a class of the record tier (what makes it a root), and the
-    blank-node signatures are forgotten now and then (see BLANK_SIGNATURES_KEPT)."""
+    blank-node signatures and the nodes' forms are forgotten now and then (BLANK_SIGNATURES_KEPT,
+    and CACHED_SUBJECTS: a form holds its node's properties, as the spool's cache does)."""
     tier = next((t for t in reading.tiers if graph.any_typed(t)), None)
     if tier is None:
         raise ParseError(_no_records(bool(graph.out), reading))
-    stops = _TypedWith(graph, frozenset(tier))
     signatures = BlankSignatures(graph, keep=BLANK_SIGNATURES_KEPT)
+    forms = _Forms(graph, _TypedWith(graph, frozenset(tier)), reading, signatures, keep=CACHED_SUBJECTS)
     overfull = LazyOverfull(graph)
     referrers: Any = None
     for s in graph.typed_with(tier):
@@ -585,7 +598,7 @@ def _itemise_spooled(graph: SpooledGraph, limits: Limits, reading: RdfReading) -
         if root.with_referrers:
             referrers = referrers or graph.referrers()
             context, links = _upwards(graph, s, referrers, reading)
-        yield _item(graph, root, context, links, stops, signatures, limits, overfull, reading)
+        yield _item(graph, root, context, links, forms, limits, overfull)
 
 
 class _TypedWith:
@@ -642,16 +655,14 @@ def _item(
     root: _Root,
     context: list[str],
     links: list[Triple],
-    stops: Container[str],
-    signatures: BlankSignatures,
+    forms: _Forms,
     limits: Limits,
     overfull: Overfull | LazyOverfull,
-    reading: RdfReading,
 ) -> Gathered:
-    issues: list[Issue] = []
+    """The record of `root`, deferred (see `_Forms`): its raw form is known from the forms of the
+    nodes its closure expands, and its N-Triples are written only when the item is asked for."""
     starts = [root.node, *context]
-    triples, problem = _closure(graph, starts, stops, limits, overfull, reading)
-    triples.extend(links)
+    reached, problem = _closure(graph, starts, forms, limits, overfull)
     if problem is not None:
         # Reported, not processed: the record would be cut arbitrarily (or huge), and since it
         # is not read, the run withdraws nothing (its identity counts as unknown).
@@ -659,43 +670,194 @@ def _item(
         guid = root.node if not is_blank(root.node) else None
         issue = Issue(Severity.ERROR, message, None, guid, root.node, code)
         return Gathered(RawItem(b"", N_TRIPLES, root.node, guid), (issue,))
+    issues: tuple[Issue, ...] = ()
+    signatures = forms.signatures
     if is_blank(root.node):
         guid = "urn:catalogue:elm:blank:" + signatures(root.node)
-        issues.append(
-            Issue(
-                Severity.WARNING,
-                "the record's node is a blank node: its id is a hash of its content and "
-                "changes whenever the content does (give it an IRI)",
-                None,
-                guid,
-                guid,
-                "blank-node-id",
-            )
+        message = (
+            "the record's node is a blank node: its id is a hash of its content and changes "
+            "whenever the content does (give it an IRI)"
         )
+        issues = (Issue(Severity.WARNING, message, None, guid, guid, "blank-node-id"),)
         root_key = "_:b" + signatures(root.node)
     else:
         guid = root_key = root.node
-    content, parsed = record_document(canonical_labels(triples, signatures), root_key)
-    return Gathered(RawItem(content, N_TRIPLES, guid, guid, parsed), tuple(issues))
+    labels: dict[str, str] = {}
+    for form in reached:
+        if form.labels:
+            labels.update(form.labels)
+    raw = [root_key.encode("utf-8", "surrogatepass"), b"\n", *sorted(form.digest for form in reached)]
+    if links:
+        for s, _, o in links:
+            for t in (s, o):
+                if isinstance(t, str) and is_blank(t) and t not in labels:
+                    labels[t] = "_:b" + signatures(t)
+        raw.append(_dumps(sorted(_relabel(links, labels))))
+    nodes = [(form.node, form.props) for form in reached]
+    return Gathered.deferred(
+        b"".join(raw), N_TRIPLES, guid, guid, partial(_record, nodes, links, labels, root_key, guid), issues
+    )
+
+
+def _record(
+    nodes: list[tuple[str, Props]], links: list[Triple], labels: dict[str, str], root_key: str, guid: str
+) -> RawItem:
+    """The item of a record whose closure expanded `nodes` (with their properties): its triples,
+    blank nodes relabelled canonically, as sorted N-Triples (`record_document`)."""
+    triples: list[Triple] = [
+        (node, p, o) for node, props in nodes for p, objects in props.items() for o in objects
+    ]
+    triples.extend(links)
+    if labels:
+        triples = _relabel(triples, labels)
+    content, parsed = record_document(triples, root_key)
+    return RawItem(content, N_TRIPLES, guid, guid, parsed)
+
+
+def _relabel(triples: list[Triple], labels: Mapping[str, str]) -> list[Triple]:
+    get = labels.get
+    return [(get(s, s), p, get(o, o) if isinstance(o, str) else o) for s, p, o in triples]
+
+
+def _exact(value: Any) -> bytes:
+    """Bytes that tell apart any two values made of strings, None, `Lit`s, lists, tuples and
+    dicts: their JSON (a `Lit` as an array of three), or, for a string JSON cannot encode (a lone
+    surrogate), a NUL byte and the repr (JSON never starts with NUL)."""
+    try:
+        return orjson.dumps(value, default=tuple)
+    except TypeError:
+        return b"\x00" + repr(value).encode("utf-8", "surrogatepass")
+
+
+def _dumps(value: Any) -> bytes:
+    """An injective text of nested lists, strings, None and literals (a `Lit` is a list of three)."""
+    return json.dumps(value, separators=(",", ":")).encode("ascii")
+
+
+class _Form:
+    """What a record takes of one node of the feed, worked out once per node (shared organisations,
+    places and outcomes are reached by many records): `digest` covers the node's triples with
+    blank nodes relabelled canonically; `count` is their number; `children` the node objects in
+    the order the closure meets them that it could expand (subjects, not record roots, not of a
+    private class), each with whether it does from here (not through a `not_expanded` predicate:
+    met that way first, a node is seen and not expanded; the others are never expanded, so
+    whether they were seen changes nothing);
+    `labels` the canonical labels of the blank nodes among the node and its objects; `props` the
+    node's properties (the triples, for building the item)."""
+
+    __slots__ = ("children", "count", "digest", "labels", "node", "props")
+
+    def __init__(
+        self,
+        node: str,
+        props: Props,
+        digest: bytes,
+        count: int,
+        children: tuple[tuple[str, bool], ...],
+        labels: tuple[tuple[str, str], ...],
+    ) -> None:
+        self.node, self.props, self.digest, self.count = node, props, digest, count
+        self.children, self.labels = children, labels
+
+
+_NO_PROPS: Props = {}
+
+
+class _Forms:
+    """The `_Form` of each node of one feed, computed on first use and remembered (up to `keep`
+    nodes, then forgotten and recomputed alike: a spooled feed's memory stays bounded).
+
+    A record's raw form (`Gathered.deferred`) is its root's key, the sorted digests of the forms
+    of the nodes its closure expands, and its relabelled linking triples. The item's N-Triples are
+    the sorted union of those nodes' triples (and links) with the same labels, so two records with
+    equal raw forms are equal items; any change to a triple of any node a record reaches (its own,
+    or a shared organisation's), or to which nodes it reaches, changes the raw form."""
+
+    def __init__(
+        self,
+        graph: Graph | SpooledGraph,
+        stops: Container[str],
+        reading: RdfReading,
+        signatures: BlankSignatures,
+        keep: int | None = None,
+    ) -> None:
+        self._out: Mapping[str, Props] = graph.out
+        self._stops = stops
+        self._private = reading.private
+        self._not_expanded = reading.not_expanded
+        self.signatures = signatures
+        self._memo: dict[str, _Form] = {}
+        self._expand: dict[str, bool] = {}
+        self._keep = keep
+
+    def __call__(self, node: str) -> _Form:
+        form = self._memo.get(node)
+        if form is not None:
+            return form
+        if self._keep is not None and len(self._memo) >= self._keep:
+            self._memo.clear()
+            self._expand.clear()
+        props = self._out.get(node) or _NO_PROPS
+        children: list[tuple[str, bool]] = []
+        blanks: list[str] = [node] if node.startswith("_:") else []
+        count = 0
+        expandable, not_expanded = self._expandable, self._not_expanded
+        for p, objects in props.items():
+            count += len(objects)
+            through = p not in not_expanded
+            for o in objects:
+                if o.__class__ is str:
+                    if o.startswith("_:"):
+                        blanks.append(o)
+                    if expandable(o):
+                        children.append((o, through))
+        if blanks:
+            labels = {b: "_:b" + self.signatures(b) for b in blanks}
+            get = labels.get
+            shown: Any = (
+                get(node, node),
+                [
+                    (p, [get(o, o) if o.__class__ is str else o for o in objects])
+                    for p, objects in props.items()
+                ],
+            )
+            pairs = tuple(labels.items())
+        else:
+            shown, pairs = (node, props), ()
+        digest = hashlib.blake2b(_exact(shown), digest_size=16).digest()
+        form = self._memo[node] = _Form(node, props, digest, count, tuple(children), pairs)
+        return form
+
+    def _expandable(self, node: str) -> bool:
+        """Whether the closure expands `node` when it meets it through an expanding predicate: a
+        subject, not a record root, not of a private class (remembered: concepts recur)."""
+        known = self._expand.get(node)
+        if known is None:
+            below = self._out.get(node)
+            known = self._expand[node] = (
+                below is not None
+                and node not in self._stops
+                and not self._private.intersection(below.get(RDF_TYPE, ()))
+            )
+        return known
 
 
 def _closure(
     graph: Graph | SpooledGraph,
     starts: list[str],
-    stops: Container[str],
+    forms: _Forms,
     limits: Limits,
     overfull: Overfull | LazyOverfull,
-    reading: RdfReading,
-) -> tuple[list[Triple], tuple[str, str] | None]:
-    """Triples reachable from `starts`; nodes in `stops` (the start itself aside: it is already
-    seen), of a private class, or reached through `not_expanded` predicates are not expanded.
-    The second value is (code, message) when the record is over a limit: a subject with more
-    values of a property than `limits.values`, or more than `limits.triples` triples."""
-    triples: list[Triple] = []
+) -> tuple[list[_Form], tuple[str, str] | None]:
+    """The forms of the nodes reachable from `starts` whose triples the record takes; nodes that
+    are record roots (the starts aside: they are already seen), of a private class, or reached
+    through `not_expanded` predicates are not expanded (see `_Form.children`). The second value
+    is (code, message) when the record is over a limit: a subject with more values of a property
+    than `limits.values`, or more than `limits.triples` triples."""
+    reached: list[_Form] = []
     seen = set(starts)
     queue = list(starts)
-    out = graph.out
-    private, not_expanded = reading.private, reading.not_expanded
+    count = 0
     while queue:
         node = queue.pop()
         crowded = overfull.get(node)
@@ -704,21 +866,19 @@ def _closure(
                 f"{node} has more than {limits.values} values of {next(iter(crowded))} "
                 "(reader.max_values_per_property): the record was not processed"
             )
-            return triples, ("too-many-values", message)
-        for p, objects in out.get(node, {}).items():
-            triples.extend([(node, p, o) for o in objects])
-            for o in objects:
-                if isinstance(o, str) and o not in seen:
-                    seen.add(o)
-                    if o in stops or p in not_expanded:
-                        continue
-                    props = out.get(o)
-                    if props is not None and not private.intersection(props.get(RDF_TYPE, ())):
-                        queue.append(o)
-        if len(triples) > limits.triples:
+            return reached, ("too-many-values", message)
+        form = forms(node)
+        reached.append(form)
+        count += form.count
+        for o, expand in form.children:
+            if o not in seen:
+                seen.add(o)
+                if expand:
+                    queue.append(o)
+        if count > limits.triples:
             message = (
                 f"the record's subgraph has more than {limits.triples} triples "
                 "(reader.max_record_triples): the record was not processed"
             )
-            return triples, ("record-too-large", message)
-    return triples, None
+            return reached, ("record-too-large", message)
+    return reached, None

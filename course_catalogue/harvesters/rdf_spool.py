@@ -8,11 +8,12 @@ it as from the in-memory `Graph`: the same subjects, properties and values in th
 the items are the same bytes. What stays in memory is bounded whatever the feed's size: a cache
 of recently read subjects (`CACHED_SUBJECTS`), a page of record roots, one record's closure.
 
-Layout: one table of triples in document order (rowid), indexed by subject after loading, and one
-of the `rdf:type` triples (record roots are found there in the order of each subject's first
-type, as the in-memory index lists them); an index by object is built only when a record class
-takes in the nodes that point at it (`referrers`). Literals are stored as
-"\\0lang\\0datatype\\0lexical" (no IRI or blank-node label holds a NUL character).
+Layout: one table of triples in document order (rowid), indexed by subject after loading, a table
+of each subject's first and last triple (a subject is read with the subjects written around it,
+see `SpooledGraph.props`), and one of the `rdf:type` triples (record roots are found there in the
+order of each subject's first type, as the in-memory index lists them); an index by object is
+built only when a record class takes in the nodes that point at it (`referrers`). Literals are
+stored as "\\0lang\\0datatype\\0lexical" (no IRI or blank-node label holds a NUL character).
 
 Reading a subject applies what the in-memory index applies while loading: duplicate values
 dropped, at most `max_values` values per property kept, and the (subject, property) pairs over
@@ -35,6 +36,8 @@ CACHED_SUBJECTS = 20_000
 is emptied when full: reading again is correct, only slower."""
 _BATCH = 50_000  # triples per insert
 _PAGE = 1_000  # record roots per query
+WINDOW = 1_000
+"""Triples read at least when a subject is read (see `SpooledGraph.props`)."""
 
 Props = dict[str, list[Term]]
 
@@ -97,23 +100,61 @@ class SpooledGraph:
         self._pending, self._types = [], []
 
     def finish(self) -> None:
-        """Index the loaded triples (one sort, faster than keeping the index while inserting)."""
+        """Index the loaded triples (one sort, faster than keeping the index while inserting),
+        and list each subject's first and last triple (`subject`, for reading by window)."""
         self._flush()
         self._db.execute("CREATE INDEX triple_s ON triple (s)")
         self._db.execute("CREATE INDEX typing_s ON typing (s)")
+        self._db.execute(
+            "CREATE TABLE subject (s TEXT PRIMARY KEY, first INTEGER NOT NULL, last INTEGER NOT NULL) "
+            "WITHOUT ROWID"
+        )
+        self._db.execute("INSERT INTO subject SELECT s, MIN(rowid), MAX(rowid) FROM triple GROUP BY s")
 
     # -- reading -----------------------------------------------------------------------------
 
     def props(self, s: str) -> Props | None:
         """`s`'s properties and values in document order, as the in-memory index holds them;
-        None when `s` is no subject."""
+        None when `s` is no subject.
+
+        Read by window: the triples from `s`'s first one on (at least `WINDOW` of them, and up to
+        its last), and with them every other subject whose triples all lie in that window: a
+        record's nodes are mostly written together, so one query reads most of a record."""
         cached = self._cache.get(s)
         if cached is not None:
             return cached or None  # {}: known to be no subject (a concept IRI records share)
+        span = self._db.execute("SELECT first, last FROM subject WHERE s = ?", (s,)).fetchone()
+        cache = self._cache
+        if len(cache) >= CACHED_SUBJECTS:
+            cache.clear()
+        if span is None:
+            cache[s] = {}
+            return None
+        low, high = span[0], max(span[1], span[0] + WINDOW - 1)
+        rows = self._db.execute(
+            "SELECT t.s, t.p, t.o FROM triple t JOIN subject j ON j.s = t.s "
+            "WHERE t.rowid BETWEEN ? AND ? AND j.first >= ? AND j.last <= ? ORDER BY t.rowid",
+            (low, high, low, high),
+        ).fetchall()
+        read: dict[str, list[tuple[str, str]]] = {}
+        for subject, p, o in rows:
+            pairs = read.get(subject)
+            if pairs is None:
+                if subject in cache and subject != s:
+                    continue
+                pairs = read[subject] = []
+            pairs.append((p, o))
+        for subject, pairs in read.items():
+            cache[subject] = self._props(subject, pairs)
+        return cache[s] or None
+
+    def _props(self, s: str, pairs: list[tuple[str, str]]) -> Props:
+        """The properties of `s` from its (predicate, stored object) pairs in document order:
+        duplicates dropped, at most `max_values` values per property (see `overfull`)."""
         props: Props = {}
         members: dict[str, set[str]] = {}
         limit = self._max_values
-        for p, o in self._db.execute("SELECT p, o FROM triple WHERE s = ? ORDER BY rowid", (s,)):
+        for p, o in pairs:
             seen = members.get(p)
             if seen is None:
                 members[p] = {o}
@@ -124,10 +165,7 @@ class SpooledGraph:
                     props[p].append(decode(o))
                 else:
                     self.overfull.setdefault(s, {})[p] = None
-        if len(self._cache) >= CACHED_SUBJECTS:
-            self._cache.clear()
-        self._cache[s] = props
-        return props or None
+        return props
 
     def types(self, s: str) -> list[Term]:
         props = self.props(s)
@@ -218,6 +256,12 @@ class _Subjects(Mapping[str, Props]):
         if props is None:
             raise KeyError(s)
         return props
+
+    def get(self, s: str, default: Any = None) -> Any:
+        """`s`'s properties, or `default` when it is no subject (without `Mapping.get`'s
+        KeyError: most nodes looked up are concepts that are no subject)."""
+        props = self._graph.props(s)
+        return default if props is None else props
 
     def __bool__(self) -> bool:
         return self._graph.has_triples()
