@@ -24,40 +24,26 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from bench.harvest_bench import MAPPINGS, OUT, _cpu, _database, _mapping_allowing, feed_path
+from bench.harvest_bench import MAPPINGS, OUT, _cpu, bench_source, feed_path
 
 
 def first_load(fmt: str, path: Path, workers: int) -> dict[str, Any]:
     """In a child: one first load of `path` with `workers` mapping processes."""
-    from course_catalogue.catalogue.sources import Source
-    from course_catalogue.catalogue.store import CatalogueStore
-    from course_catalogue.harvesters.base import open_feed
     from course_catalogue.services.pipeline import HarvestSettings, run_harvest
 
     limit = max(path.stat().st_size + 1, HarvestSettings().max_feed_bytes)
     settings = HarvestSettings(max_feed_bytes=limit, workers=workers)
-    with (
-        tempfile.TemporaryDirectory(prefix="cores-bench-") as directory,
-        _database(directory) as url,
-        open_feed(path) as data,
-    ):
-        store = CatalogueStore(url)
-        store.migrate()
-        mapping = _mapping_allowing(MAPPINGS[fmt], limit, Path(directory))
-        source = Source(id="bench", format=fmt, name="Benchmark feed", mapping=mapping)
-        store.save_source(source)
+    with bench_source(fmt, path, limit) as (store, source, data):
         load = os.getloadavg()[0]
         cpu, own, main, wall = _cpu(), time.process_time(), time.thread_time(), time.perf_counter()
         report = run_harvest(store, source, data=data, settings=settings)
         wall, cpu, own = time.perf_counter() - wall, _cpu() - cpu, time.process_time() - own
         main = time.thread_time() - main
-        store.close()
     if report.error:
         raise RuntimeError(f"the benchmark harvest failed: {report.error}")
     return {

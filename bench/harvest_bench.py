@@ -117,9 +117,6 @@ def measure_child(
             "records": records,
             "peak_mb": _peak_mb(),
         }
-    from course_catalogue.catalogue.sources import Source
-    from course_catalogue.catalogue.store import CatalogueStore
-    from course_catalogue.harvesters.base import open_feed
     from course_catalogue.services.pipeline import HarvestSettings, run_harvest
 
     # A 100k-record ELM Turtle feed is 226 MB, a 1M-record CSV 850 MB: over the default 200 MB cap
@@ -131,16 +128,7 @@ def measure_child(
     result: dict[str, Any] = {}
     # The feed file is mapped, not read (`open_feed`): as a file given to the CLI is, so the peak
     # memory measured is the harvest's, not the feed's.
-    with (
-        tempfile.TemporaryDirectory(prefix="harvest-bench-") as directory,
-        _database(directory) as url,
-        open_feed(path) as data,
-    ):
-        store = CatalogueStore(url)
-        store.migrate()
-        mapping = _mapping_allowing(MAPPINGS[fmt], limit, Path(directory))
-        source = Source(id="bench", format=fmt, name="Benchmark feed", mapping=mapping)
-        store.save_source(source)
+    with bench_source(fmt, path, limit) as (store, source, data):
         passes = ["first load", "unchanged re-harvest"]
         if not os.environ.get("BENCH_SKIP_CHANGE"):
             passes.append("one-record change")
@@ -155,8 +143,33 @@ def measure_child(
                 raise RuntimeError(f"the benchmark harvest failed: {report.error}")
             counts = {str(k): v for k, v in report.counts.items()}
             result[name] = {"wall_s": wall, "cpu_s": cpu, "counts": counts, "peak_mb": _peak_mb()}
-        store.close()
     return result
+
+
+@contextmanager
+def bench_source(fmt: str, path: Path, limit: int) -> Iterator[tuple[Any, Any, Any]]:
+    """(store, source, data) for a benchmark harvest of the feed at `path`: a fresh migrated store
+    (`_database`: SQLite, or a PostgreSQL schema with BENCH_POSTGRES), one source `bench` of `fmt`
+    whose mapping accepts `limit` bytes, and the feed opened as the CLI opens a file (mapped, not
+    read: `open_feed`). The store is closed and the database removed afterwards."""
+    from course_catalogue.catalogue.sources import Source
+    from course_catalogue.catalogue.store import CatalogueStore
+    from course_catalogue.harvesters.base import open_feed
+
+    with (
+        tempfile.TemporaryDirectory(prefix="harvest-bench-") as directory,
+        _database(directory) as url,
+        open_feed(path) as data,
+    ):
+        store = CatalogueStore(url)
+        try:
+            store.migrate()
+            mapping = _mapping_allowing(MAPPINGS[fmt], limit, Path(directory))
+            source = Source(id="bench", format=fmt, name="Benchmark feed", mapping=mapping)
+            store.save_source(source)
+            yield store, source, data
+        finally:
+            store.close()
 
 
 def one_changed(data: bytes) -> bytes:
