@@ -75,15 +75,23 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             context.close()
 
 
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
+def open_page(browser: Any, *, axe: bool = False) -> Iterator[Any]:
+    """For a page fixture: a fresh page without cookies (with axe-core loaded in every document when
+    `axe`), closed afterwards; the test fails on any JavaScript error the page raised."""
     browser.clear_cookies()
     page = browser.new_page()
+    if axe:
+        page.add_init_script(path=str(AXE))
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     yield page
     page.close()
     assert errors == [], f"JavaScript errors: {errors}"
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    yield from open_page(browser)
 
 
 def shot(page: Any, name: str) -> None:

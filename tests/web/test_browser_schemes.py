@@ -23,7 +23,7 @@ from course_catalogue.services.runtime import get_services
 from course_catalogue.web.cli import main
 from tests.web.conftest import make_app, serve_app
 from tests.web.publishing import HEADER, edx_csv, first_rows
-from tests.web.test_browser import AXE, axe_violations, browser, describe, shot
+from tests.web.test_browser import axe_violations, browser, describe, open_page, shot
 
 __all__ = ["browser"]
 
@@ -66,14 +66,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str,
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    browser.clear_cookies()
-    page = browser.new_page()
-    page.add_init_script(path=str(AXE))
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    page.close()
-    assert errors == [], f"JavaScript errors: {errors}"
+    yield from open_page(browser, axe=True)
 
 
 def _check(page: Any, name: str) -> None:
