@@ -18,12 +18,10 @@ from bench.generate import write_feed
 from course_catalogue.catalogue.runs import Outcome, RunStatus
 from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.store import CatalogueStore
-from course_catalogue.harvesters import base
 from course_catalogue.harvesters.base import harvester_for
-from course_catalogue.mappings.coverage import CoverageCounter
 from course_catalogue.mappings.spec import load_spec
 from course_catalogue.services.pipeline import run_harvest
-from tests.services.test_recall import Mapped
+from tests.services.test_recall import Mapped, assert_reharvest_builds_nothing
 
 RECORDS = 40
 
@@ -113,18 +111,7 @@ def test_a_recalled_rdf_record_is_never_built(
     (the coverage report's examples taken out, as for the XML readers)."""
     source = Source(id="recall-rdf", format="elm-rdf", name="ELM", mapping="elm-rdf")
     store.save_source(source)
-    first = run_harvest(store, source, data=feed)
-    built: list[str | None] = []
-    real = base.Deferred.item
-
-    def counting(self: base.Deferred) -> object:
-        built.append(self.pointer)
-        return real(self)
-
-    monkeypatch.setattr(base.Deferred, "item", counting)
-    monkeypatch.setattr(CoverageCounter, "observe_known", lambda self, paths: True)
-    report = run_harvest(store, source, data=feed)
-    assert report.counts[Outcome.UNCHANGED] == first.counts[Outcome.ADDED] > 0 and built == []
+    assert_reharvest_builds_nothing(store, monkeypatch, source, feed)
 
 
 def test_deferred_items_are_the_items_built_at_once(feed: bytes, spooled: bool) -> None:
