@@ -94,6 +94,21 @@ def page(browser: Any) -> Iterator[Any]:
     yield from open_page(browser)
 
 
+def check_page(page: Any, name: str) -> None:
+    """axe-core finds nothing serious; the page does not scroll sideways; keep a screenshot."""
+    violations = axe_violations(page)
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    shot(page, name)
+    assert violations == [], describe(violations)
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5
+                         && !e.parentElement.closest('.table-scroll'))
+            .slice(0, 5).map(e => e.tagName + '.' + e.className)"""
+    )
+    assert overflow <= 0, f"{name} scrolls sideways by {overflow}px: {wide}"
+
+
 def shot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

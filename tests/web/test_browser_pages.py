@@ -24,7 +24,7 @@ from course_catalogue.services.runtime import get_services
 from course_catalogue.web.cli import main
 from tests.web.conftest import make_app, serve_app
 from tests.web.publishing import HEADER, edx_csv, first_rows
-from tests.web.test_browser import axe_violations, browser, describe, open_page, shot
+from tests.web.test_browser import axe_violations, browser, check_page, describe, open_page, shot
 
 __all__ = ["browser"]
 
@@ -76,21 +76,6 @@ def page(browser: Any) -> Iterator[Any]:
     yield from open_page(browser, axe=True)
 
 
-def _check(page: Any, name: str) -> None:
-    """axe-core finds nothing serious; the page does not scroll sideways; keep a screenshot."""
-    violations = axe_violations(page)
-    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
-    shot(page, name)
-    assert violations == [], describe(violations)
-    wide = page.evaluate(
-        """() => [...document.querySelectorAll('body *')]
-            .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5
-                         && !e.parentElement.closest('.table-scroll'))
-            .slice(0, 5).map(e => e.tagName + '.' + e.className)"""
-    )
-    assert overflow <= 0, f"{name} scrolls sideways by {overflow}px: {wide}"
-
-
 def _log_in(page: Any, base: str, token: str, lang: str) -> None:
     page.goto(f"{base}/dashboard/login?lang={lang}")
     page.fill("#token", token)
@@ -116,12 +101,12 @@ def test_first_run_shows_places_levels_and_provenance(
         assert country in facets, country
     assert page.locator("a[href*='eqf=']").count() >= 3
     assert page.locator("a[href*='city=']").count() >= 3
-    _check(page, f"first-run-search-{lang}{'-phone' if phone else ''}")
+    check_page(page, f"first-run-search-{lang}{'-phone' if phone else ''}")
     page.goto(f"{base}/sources?lang={lang}")
     text = page.locator("main").inner_text()
     assert "k-int/XCRI-Aggregator" in text and "lheo/lheo-schema" in text
     assert {"en": "Provenance", "fr": "Provenance", "de": "Herkunft"}[lang] in text
-    _check(page, f"first-run-sources-{lang}{'-phone' if phone else ''}")
+    check_page(page, f"first-run-sources-{lang}{'-phone' if phone else ''}")
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -134,7 +119,7 @@ def test_dashboard_charts_preview_and_publish(
         page.set_viewport_size(PHONE)
     _log_in(page, base, token, lang)
     suffix = f"{lang}{'-phone' if phone else ''}"
-    _check(page, f"dashboard-index-{suffix}")
+    check_page(page, f"dashboard-index-{suffix}")
     page.goto(f"{base}/dashboard/sources/{SOURCE}")
     charts = page.locator("svg.chart[role=img]")
     assert charts.count() == 3  # records, issues, quality score
@@ -146,7 +131,7 @@ def test_dashboard_charts_preview_and_publish(
     }
     assert issues_heading[lang] in page.locator("main").inner_text()
     assert "provider.country" not in page.locator("main").inner_text()
-    _check(page, f"dashboard-source-{suffix}")
+    check_page(page, f"dashboard-source-{suffix}")
 
     rows = first_rows(30)[2:30]
     edition = f"({suffix} edition)"  # differs from what the previous run of this test published
@@ -160,7 +145,7 @@ def test_dashboard_charts_preview_and_publish(
     change = page.locator("table.before-after").first
     assert edition in change.locator("ins").first.inner_text()
     assert edition not in change.locator("del").first.inner_text()
-    _check(page, f"dashboard-preview-{suffix}")
+    check_page(page, f"dashboard-preview-{suffix}")
 
     page.locator("form[action*='/confirm'] button[type=submit]").first.click()
     page.wait_for_url("**/runs/**")
@@ -168,7 +153,7 @@ def test_dashboard_charts_preview_and_publish(
     assert notice.count() == 1
     published = {"en": "Published.", "fr": "Publié.", "de": "Veröffentlicht."}[lang]
     assert notice.inner_text().startswith(published)
-    _check(page, f"dashboard-published-{suffix}")
+    check_page(page, f"dashboard-published-{suffix}")
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -180,7 +165,7 @@ def test_mapping_is_chosen_from_the_bundled_specs(page: Any, served: tuple[str, 
     assert any(text.startswith("edx-csv") for text in options) and any(
         text.startswith("xcri-cap") for text in options
     )
-    _check(page, f"dashboard-new-source-{lang}")
+    check_page(page, f"dashboard-new-source-{lang}")
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -268,15 +253,15 @@ def test_first_run_default_search_has_places_a_map_and_labels_synthetic_courses(
     assert page.locator("a[href*='eqf=']").count() >= 4
     page.wait_for_selector("#results-map .leaflet-interactive", state="attached")
     assert page.locator(".badge-synthetic").first.inner_text() == SYNTHETIC_BADGE[lang]
-    _check(page, f"first-run-default-{suffix}")
+    check_page(page, f"first-run-default-{suffix}")
     page.goto(f"{base}/?place=K%C3%B6ln&within_km=100&lang={lang}")
     results = page.locator("li.result")
     assert results.count() >= 1
     first = results.first
     assert "Köln" in first.inner_text() and first.locator(".badge-synthetic").count() == 1
     page.wait_for_selector("#results-map .leaflet-interactive", state="attached")
-    _check(page, f"first-run-place-koeln-{suffix}")
+    check_page(page, f"first-run-place-koeln-{suffix}")
     first.locator("h3 a").click()
     page.wait_for_selector("#course-map .leaflet-interactive", state="attached")
     assert SYNTHETIC_NOTICE[lang] in page.locator(".notice-synthetic").inner_text()
-    _check(page, f"first-run-synthetic-course-{suffix}")
+    check_page(page, f"first-run-synthetic-course-{suffix}")

@@ -23,7 +23,7 @@ from course_catalogue.services.runtime import get_services
 from course_catalogue.web.cli import main
 from tests.web.conftest import make_app, serve_app
 from tests.web.publishing import HEADER, edx_csv, first_rows
-from tests.web.test_browser import axe_violations, browser, describe, open_page, shot
+from tests.web.test_browser import browser, check_page, open_page
 
 __all__ = ["browser"]
 
@@ -69,15 +69,6 @@ def page(browser: Any) -> Iterator[Any]:
     yield from open_page(browser, axe=True)
 
 
-def _check(page: Any, name: str) -> None:
-    """axe-core finds nothing serious; the page does not scroll sideways; keep a screenshot."""
-    violations = axe_violations(page)
-    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
-    shot(page, name)
-    assert violations == [], describe(violations)
-    assert overflow <= 0, f"{name} scrolls sideways by {overflow}px"
-
-
 def _counts(page: Any) -> tuple[int, int]:
     """(eligible, not eligible) as the scheme page states them."""
     terms = page.locator("dl.elements dd")
@@ -103,7 +94,7 @@ def test_a_registry_defines_a_scheme_decides_and_changes_its_rules(
     page.wait_for_url("**/dashboard/")
     page.locator("main a[href$='/dashboard/schemes/']").click()
     page.wait_for_url("**/dashboard/schemes/")
-    _check(page, f"schemes-index-{suffix}")
+    check_page(page, f"schemes-index-{suffix}")
 
     page.locator("main a[href$='/dashboard/schemes/new']").click()
     page.fill("#id", scheme_id)
@@ -113,14 +104,14 @@ def test_a_registry_defines_a_scheme_decides_and_changes_its_rules(
     page.locator("main form button[type=submit]").last.click()
     assert page.locator(".notice-error").count() == 1  # kept on the form, with what was typed
     assert page.input_value("#rules") == "[{not json"
-    _check(page, f"schemes-new-error-{suffix}")
+    check_page(page, f"schemes-new-error-{suffix}")
     rules = [{"id": "fr", "field": "provider.country", "op": "in", "value": ["FRA"]}]
     page.fill("#rules", json.dumps(rules))
     page.locator("main form button[type=submit]").last.click()
     page.wait_for_url(f"**/dashboard/schemes/{scheme_id}")
     assert page.locator(".notice-success").count() == 1
     assert _counts(page) == (0, COURSES)  # the edX slice has no French provider
-    _check(page, f"schemes-created-{suffix}")
+    check_page(page, f"schemes-created-{suffix}")
 
     page.fill("#course_id", ids[0])
     page.check("#eligible-yes")
@@ -136,7 +127,7 @@ def test_a_registry_defines_a_scheme_decides_and_changes_its_rules(
     page.wait_for_url(f"**/dashboard/schemes/{scheme_id}")
     assert _counts(page) == (COURSES, 0)
     assert json.loads(page.locator("pre.code").inner_text()) == EVERYTHING
-    _check(page, f"schemes-changed-{suffix}")
+    check_page(page, f"schemes-changed-{suffix}")
     page.goto(f"{base}/dashboard/schemes/")
     assert page.locator(f"main a[href$='/dashboard/schemes/{scheme_id}']").count() == 1
-    _check(page, f"schemes-listed-{suffix}")
+    check_page(page, f"schemes-listed-{suffix}")
