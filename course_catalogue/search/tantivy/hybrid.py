@@ -283,10 +283,7 @@ class HybridBackend(EmbeddedBackend):
         today = None if query.include_past else (query.today or date.today()).toordinal()
 
         def may_pass(keys: list[int]) -> list[int]:
-            if not keys:
-                return keys
-            mask = table.may_pass(keys, terms, today)
-            return [key for key, keep in zip(keys, mask.tolist(), strict=True) if keep]
+            return table.may_pass(keys, terms, today)
 
         return may_pass
 

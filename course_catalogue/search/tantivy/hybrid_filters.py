@@ -85,17 +85,20 @@ class FilterTable:
 
     def may_pass(
         self, keys: Sequence[int], terms: Sequence[tuple[str, Sequence[str]]], today: int | None
-    ) -> np.ndarray:
-        """A boolean per key: False only where that course certainly fails a filter. `terms`:
-        (field, the terms the filter accepts, any of them) per filter, every filter to be
-        satisfied; fields the table does not hold are not checked. `today` (an ordinal) hides
-        courses whose `visible_until` is before it; None checks no date. A key the table does not
-        hold passes (the exact check decides)."""
-        wanted = np.asarray(keys, dtype=np.int64)
-        if len(self.labels) == 0:
-            return np.ones(len(wanted), dtype=bool)
-        rows = np.searchsorted(self.labels, wanted)
-        rows = np.minimum(rows, max(len(self.labels) - 1, 0))
+    ) -> list[int]:
+        """Those of `keys` that may pass, in their order: a key is dropped only where that course
+        certainly fails a filter. `terms`: (field, the terms the filter accepts, any of them) per
+        filter, every filter to be satisfied; fields the table does not hold are not checked.
+        `today` (an ordinal) drops courses whose `visible_until` is before it; None checks no
+        date. A key the table does not hold is kept (the exact check decides)."""
+        wanted = np.fromiter(keys, dtype=np.int64, count=len(keys))
+        if len(self.labels) == 0 or len(wanted) == 0:
+            return list(keys)
+        # binary search of the keys in ascending order: twice as fast as in their own order
+        order = np.argsort(wanted)
+        rows = np.empty(len(wanted), dtype=np.int64)
+        rows[order] = np.searchsorted(self.labels, wanted[order])
+        np.minimum(rows, len(self.labels) - 1, out=rows)
         known = self.labels[rows] == wanted
         passing = np.ones(len(wanted), dtype=bool)
         if today is not None:
@@ -106,20 +109,21 @@ class FilterTable:
             ids = self._term_ids[field]
             accepted_ids = np.array([ids[term] for term in accepted if term in ids], dtype=np.int32)
             offsets, values = self.columns[field]
-            starts, ends = offsets[rows], offsets[rows + 1]
-            lengths = np.where(known, ends - starts, 0)
+            starts = offsets[rows]
+            lengths = np.where(known, offsets[rows + 1] - starts, 0)
             total = int(lengths.sum())
             if total == 0:
                 passing &= ~known
                 continue
-            # every value of every asked row, flat, then any hit per row
-            owner = np.repeat(np.arange(len(rows)), lengths)
+            # every value of every asked row, flat, then whether any is accepted, per row
             firsts = np.cumsum(lengths) - lengths
-            flat = np.repeat(starts, lengths) + (np.arange(total) - np.repeat(firsts, lengths))
+            flat = np.repeat(starts - firsts, lengths) + np.arange(total)
             hit = np.isin(values[flat], accepted_ids)
+            owner = np.repeat(np.arange(len(rows)), lengths)
             hits_per_row = np.bincount(owner[hit], minlength=len(rows))
             passing &= ~known | (hits_per_row > 0)
-        return passing
+        result: list[int] = wanted[passing].tolist()
+        return result
 
     # -- writes --------------------------------------------------------------------------------
 
