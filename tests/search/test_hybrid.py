@@ -208,13 +208,13 @@ def test_too_few_passing_neighbours_widen_the_graph_request(
     monkeypatch.setattr(hybrid_module, "NEIGHBOURS", 3)
     monkeypatch.setattr(hybrid_module, "MAX_NEIGHBOURS", len(WIDE))
     asked: list[int] = []
-    nearest = wide.vectors.nearest_keys
+    nearest = wide.vectors.nearest
 
-    def spy(vector: np.ndarray, count: int) -> list[tuple[int, float]]:
+    def spy(vector: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
         asked.append(count)
         return nearest(vector, count)
 
-    monkeypatch.setattr(wide.vectors, "nearest_keys", spy)
+    monkeypatch.setattr(wide.vectors, "nearest", spy)
     query = _query("a beginners course in project planning", filters={"eqf": ["6"]}, page_size=100)
     monkeypatch.setattr(hybrid_module, "_passing_share", lambda *_: 1.0)  # as if every course passed
     widened = wide.search(query)
@@ -471,7 +471,7 @@ def test_the_filter_table_never_drops_a_course_that_passes(
 
 
 def test_the_table_from_the_index_equals_the_table_from_the_documents(mixed: HybridBackend) -> None:
-    table = mixed._filter_table.current()
+    table = mixed._filter_table.current(mixed._state())
     assert table is not None
     searcher = mixed._refresh().index.searcher()
     read = FilterTable.from_index(searcher, mixed._schema, table.state)  # type: ignore[arg-type]
@@ -525,7 +525,7 @@ def test_hybrid_results_follow_each_write_at_once(tmp_path: Path, monkeypatch: p
     assert added.course.id in _ids(both()[0].hits)
     backend.delete([added.course.id])
     assert added.course.id not in _ids(both()[0].hits)
-    assert len(backend._filter_table.current() or ()) == 10
+    assert len(backend._filter_table.current(backend._state()) or ()) == 10
 
 
 def test_a_table_out_of_step_is_not_used_and_is_rebuilt(

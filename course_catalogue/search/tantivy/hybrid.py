@@ -46,6 +46,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tantivy
 
 from course_catalogue.search import fusion
@@ -151,22 +152,20 @@ class HybridBackend(EmbeddedBackend):
         """Build the filter table from the index when it does not describe the index's current
         state (a graph filled elsewhere, a write cut short); True when it was built."""
         with self._write_lock:
-            table = self._filter_table.current()
-            if table is not None and table.state == self._state():
+            if self._filter_table.current(self._state()) is not None:
                 return False
             self._filters_from_index()
             return True
 
     def filters_in_step(self) -> bool:
         """Whether searches now use the filter table (it describes the index's current state)."""
-        table = self._filter_table.current()
-        return table is not None and table.state == self._state()
+        return self._filter_table.current(self._state()) is not None
 
     def _update_filters(self, before: State, documents: Sequence[Document], removed: Sequence[str]) -> None:
         """The filter table after a write: the written rows changed when the table described the
         index before the write, else built again from the index (a write cut short before)."""
-        table = self._filter_table.current()
-        if table is None or table.state != before:
+        table = self._filter_table.current(before)
+        if table is None:
             self._filters_from_index()
         else:
             self._filter_table.write(table.updated(documents, removed, self._state()))
@@ -250,39 +249,44 @@ class HybridBackend(EmbeddedBackend):
         # with the widest request.
         count = min(MAX_NEIGHBOURS, max(NEIGHBOURS, math.ceil(NEIGHBOURS / share)))
         floor = self._model.min_similarity
-        ranked = [(key, sim) for key, sim in self._vectors.nearest_keys(vector, count) if sim >= floor]
-        if not ranked:
+        keys, similarities = self._vectors.nearest(vector, count)
+        close = similarities >= floor
+        keys, similarities = keys[close], similarities[close]
+        if not len(keys):
             return None, [], {}
         may_pass = self._prefilter(query)
-        passed = self._passing(searcher, may_pass([key for key, _ in ranked]), restrict)
-        if len(passed) < NEIGHBOURS and len(ranked) == count < MAX_NEIGHBOURS:
-            probed = {key for key, _ in ranked}
-            wider = self._vectors.nearest_keys(vector, MAX_NEIGHBOURS)
-            ranked = [(key, sim) for key, sim in wider if sim >= floor]
-            fresh = may_pass([key for key, _ in ranked if key not in probed])
-            passed.update(self._passing(searcher, fresh, restrict))
-        similarity = dict(ranked)
-        nearest_passing = [key for key, _ in ranked if key in passed][:NEIGHBOURS]
+        passed = self._passing(searcher, may_pass(keys), restrict)
+        if len(passed) < NEIGHBOURS and len(keys) == count < MAX_NEIGHBOURS:
+            probed = keys
+            keys, similarities = self._vectors.nearest(vector, MAX_NEIGHBOURS)
+            close = similarities >= floor
+            keys, similarities = keys[close], similarities[close]
+            passed.update(self._passing(searcher, may_pass(keys[~np.isin(keys, probed)]), restrict))
+        # Python objects only for the few kept: the nearest passing, and the NEIGHBOURS nearest
+        passing = np.isin(keys, np.fromiter(passed, dtype=np.int64, count=len(passed)))
+        nearest_passing = keys[passing][:NEIGHBOURS].tolist()
+        similarity = dict(zip(nearest_passing, similarities[passing][:NEIGHBOURS].tolist(), strict=True))
         # The union always holds the NEIGHBOURS nearest courses whatever the filters, so that a
         # facet counted without its own filter (as keyword search counts it) sees them too.
-        chosen = {key for key, _ in ranked[:NEIGHBOURS]} | set(nearest_passing)
+        chosen = set(keys[:NEIGHBOURS].tolist()) | set(nearest_passing)
         near = self._builder.term_set(ID_HASH, sorted(chosen))
         kept = [(_key(passed[key]), similarity[key]) for key in nearest_passing]
         return near, kept, {_key(passed[key]): passed[key] for key in nearest_passing}
 
-    def _prefilter(self, query: Query) -> Callable[[list[int]], list[int]]:
+    def _prefilter(self, query: Query) -> Callable[[np.ndarray], list[int]]:
         """Drops the keys that certainly fail the query's term filters or visibility, by the
         filter table (hybrid_filters), when it describes the searcher's index state; else keeps
         every key (the exact probe decides alone)."""
-        table = self._filter_table.current()
-        if table is None or table.state != (self._refresh().name, self._meta_stamp):
+        opened = self._opened  # as `search` just refreshed it
+        table = self._filter_table.current(None if opened is None else (opened.name, self._meta_stamp))
+        if table is None:
             return _keep_all
         terms = [terms for name, values in query.filters.items() if (terms := filter_terms(name, values))]
         if not query.include_withdrawn:
             terms.append(("status", ["active"]))
         today = None if query.include_past else (query.today or date.today()).toordinal()
 
-        def may_pass(keys: list[int]) -> list[int]:
+        def may_pass(keys: np.ndarray) -> list[int]:
             return table.may_pass(keys, terms, today)
 
         return may_pass
@@ -372,8 +376,9 @@ class HybridBackend(EmbeddedBackend):
         return text, restrict, union, kept, addresses, counting, matching
 
 
-def _keep_all(keys: list[int]) -> list[int]:
-    return keys
+def _keep_all(keys: np.ndarray) -> list[int]:
+    result: list[int] = np.asarray(keys).tolist()
+    return result
 
 
 def _facets_and_total(*args: Any) -> tuple[tuple[Facet, ...], int | None]:

@@ -84,16 +84,16 @@ class FilterTable:
     # -- reads ---------------------------------------------------------------------------------
 
     def may_pass(
-        self, keys: Sequence[int], terms: Sequence[tuple[str, Sequence[str]]], today: int | None
+        self, keys: np.ndarray, terms: Sequence[tuple[str, Sequence[str]]], today: int | None
     ) -> list[int]:
         """Those of `keys` that may pass, in their order: a key is dropped only where that course
         certainly fails a filter. `terms`: (field, the terms the filter accepts, any of them) per
         filter, every filter to be satisfied; fields the table does not hold are not checked.
         `today` (an ordinal) drops courses whose `visible_until` is before it; None checks no
         date. A key the table does not hold is kept (the exact check decides)."""
-        wanted = np.fromiter(keys, dtype=np.int64, count=len(keys))
+        wanted = np.asarray(keys, dtype=np.int64)
         if len(self.labels) == 0 or len(wanted) == 0:
-            return list(keys)
+            return list(wanted.tolist())
         # binary search of the keys in ascending order: twice as fast as in their own order
         order = np.argsort(wanted)
         rows = np.empty(len(wanted), dtype=np.int64)
@@ -234,7 +234,13 @@ class FilterTableFile:
         self._table: FilterTable | None = None
         self._stamp: tuple[int, int, int] | None = None
 
-    def current(self) -> FilterTable | None:
+    def current(self, state: State | None) -> FilterTable | None:
+        """The table when it describes the keyword index `state`, else None. A table in memory
+        that describes `state` is used without looking at the file: a newer file describes a
+        newer state (the writer saves it after its commit)."""
+        table = self._table
+        if table is not None and state is not None and table.state == state:
+            return table
         path = self._dir / "filters.npz"
         try:
             info = path.stat()
@@ -245,7 +251,8 @@ class FilterTableFile:
             if stamp != self._stamp:
                 self._table = None if stamp is None else FilterTable.load(self._dir)
                 self._stamp = stamp
-            return self._table
+            table = self._table
+        return table if table is not None and state is not None and table.state == state else None
 
     def write(self, table: FilterTable) -> None:
         table.save(self._dir)
