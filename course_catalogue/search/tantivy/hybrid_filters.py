@@ -45,7 +45,7 @@ from course_catalogue.search.query import FACETS
 from course_catalogue.search.tantivy.index import ID_HASH, NEVER, id_hash, to_tantivy
 from course_catalogue.search.tantivy.query import filter_terms
 
-FORMAT = 1
+FORMAT = 2
 """Bump when what the table holds changes: an older table is then rebuilt from the index."""
 TERM_FIELDS: tuple[str, ...] = tuple(
     sorted({terms[0] for spec in FACETS if (terms := filter_terms(spec.name, [])) is not None} | {"status"})
@@ -70,7 +70,7 @@ class FilterTable:
     ) -> None:
         self.labels = labels  # int64, sorted ascending, unique
         self.until = until  # int64 per row
-        self.columns = dict(columns)  # field -> (offsets int64 [rows + 1], term ids int32)
+        self.columns = dict(columns)  # field -> (offsets int32 [rows + 1], term ids int32)
         self.vocabularies = {field: list(terms) for field, terms in vocabularies.items()}
         self._term_ids = {
             field: {term: number for number, term in enumerate(terms)}
@@ -109,7 +109,7 @@ class FilterTable:
             ids = self._term_ids[field]
             accepted_ids = np.array([ids[term] for term in accepted if term in ids], dtype=np.int32)
             offsets, values = self.columns[field]
-            starts = offsets[rows]
+            starts = offsets[rows].astype(np.int64)
             lengths = np.where(known, offsets[rows + 1] - starts, 0)
             total = int(lengths.sum())
             if total == 0:
@@ -298,8 +298,8 @@ class _Rows:
         for field in TERM_FIELDS:
             lists = [self.values[field][row] for row in rows]
             lengths = np.array([len(values) for values in lists], dtype=np.int64)
-            offsets = np.zeros(len(lists) + 1, dtype=np.int64)
-            np.cumsum(lengths, out=offsets[1:])
+            offsets = np.zeros(len(lists) + 1, dtype=np.int32)
+            np.cumsum(lengths, out=offsets[1:], dtype=np.int32)
             flat = np.array([v for values in lists for v in values], dtype=np.int32)
             columns[field] = (offsets, flat)
         until = np.array(self.until, dtype=np.int64)[rows] if len(rows) else np.zeros(0, np.int64)
@@ -309,8 +309,8 @@ class _Rows:
 def _csr(rows: np.ndarray, values: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
     """Offsets and values of a row-major sparse table from (row, value) pairs in any order."""
     order = np.argsort(rows, kind="stable")
-    offsets = np.zeros(count + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=count), out=offsets[1:])
+    offsets = np.zeros(count + 1, dtype=np.int32)  # 4 bytes: a table holds < 2**31 values a field
+    np.cumsum(np.bincount(rows, minlength=count), out=offsets[1:], dtype=np.int32)
     return offsets, values[order].astype(np.int32)
 
 
