@@ -6,6 +6,7 @@ catalogue of a dozen courses built here: small enough to embed in a second.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,9 @@ import numpy as np
 import pytest
 
 from course_catalogue.catalogue.changes import CourseStatus
+from course_catalogue.catalogue.codec import course_to_dict
 from course_catalogue.search import fusion
-from course_catalogue.search.documents import to_document
+from course_catalogue.search.documents import StoredRecord, record_document, to_document
 from course_catalogue.search.errors import QueryError
 from course_catalogue.search.factory import open_backend
 from course_catalogue.search.fusion import blend, fuse, rrf
@@ -549,3 +551,25 @@ def test_a_table_out_of_step_is_not_used_and_is_rebuilt(
     assert not backend.ensure_filters()  # in step: nothing to do
     other = HybridBackend(tmp_path, model="use")  # another process: reads the saved table
     assert other.filters_in_step()
+
+
+def test_a_rebuild_from_stored_records_reads_the_table_from_the_index(tmp_path: Path) -> None:
+    """`rebuild_records` (a full reindex) has no documents at hand for the table: it is read from
+    the new index's terms, and holds what a table of the documents holds."""
+    backend = HybridBackend(tmp_path, model="use")
+    records = [
+        StoredRecord(
+            json.loads(json.dumps(course_to_dict(stored.course))),
+            "withdrawn" if stored.status == CourseStatus.WITHDRAWN else "active",
+            number,
+        )
+        for number, stored in enumerate(MIXED[:8])
+    ]
+    backend.rebuild_records(records)
+    assert backend.filters_in_step()
+    read = backend._filter_table.current(backend._state())
+    assert read is not None
+    made = FilterTable.from_documents([record_document(*record) for record in records], read.state)  # type: ignore[arg-type]
+    assert read.labels.tolist() == made.labels.tolist()
+    for field in hybrid_filters.TERM_FIELDS:
+        assert _rows(read, field) == _rows(made, field), field
