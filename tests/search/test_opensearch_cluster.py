@@ -30,8 +30,8 @@ from course_catalogue.search.errors import LocalClusterError
 from course_catalogue.search.opensearch.backend import OpenSearchBackend
 from course_catalogue.search.opensearch.local import LocalCluster
 from course_catalogue.search.query import SearchResult
-from course_catalogue.search.sync import IndexSync
 from tests.search.conftest import drop_indices, make_course, opensearch_unavailable, q
+from tests.sinks import IndexSync
 
 NODES = 3
 WRITE_QUEUE = 2
