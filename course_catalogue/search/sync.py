@@ -222,24 +222,6 @@ def _stored_records(
     links.flush()  # runs once the batch's last record was taken (a consumer that stops early keeps none)
 
 
-class IndexSync:
-    """ChangeSink that upserts every changed course, active or withdrawn.
-
-    Withdrawn courses stay in the index with status "withdrawn" (hidden unless a query asks
-    for them), so applying the same changes again leaves the same index: idempotent.
-    """
-
-    def __init__(self, backend: SearchBackend, eligibility: EligibilityLookup | None = None) -> None:
-        self.backend = backend
-        self.eligibility = eligibility
-
-    def apply(self, changed: Sequence[StoredCourse]) -> None:
-        # Only the last version of a course delivered in one batch counts.
-        latest = {stored.id: stored for stored in changed}
-        if latest:
-            self.backend.upsert(documents(latest.values(), self.eligibility))
-
-
 def reindex(
     store: RecordSource,
     backend: SearchBackend,
