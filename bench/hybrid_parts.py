@@ -5,7 +5,8 @@ run alone, in process CPU time, over N queries: the passing-share estimate, the 
 2,000 neighbours by id hash under the filters, the keyword top 100, the facet counts with and
 without the total, and the two counts the hybrid search no longer makes (for comparison); and
 the filter table's route (search.tantivy.hybrid_filters): which of the 2,000 may pass by the
-table, then the probe of those alone. It needs only the keyword index: courses of the index stand
+table, then the probe of those alone (an OR of term queries for so few ids, `_ids_query`). It
+needs only the keyword index: courses of the index stand
 in for the graph's neighbours (finding an id costs the same whatever its similarity): 100 that
 pass the query's filters (as the graph request is sized to give) among 1,900 random ones, so it
 runs on a corpus whose graph is not built yet (the filter table is built from the index and
@@ -38,6 +39,7 @@ from course_catalogue.search.tantivy.hybrid import (
     NEIGHBOURS,
     HybridBackend,
     _either,
+    _ids_query,
     _passing_share,
 )
 from course_catalogue.search.tantivy.index import ID_HASH
@@ -101,19 +103,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )
         may_pass = timed("filter table: which of them may pass", partial(backend._prefilter(query), keys))
         left.append(len(may_pass))
-        survivors = combine(builder.term_set(ID_HASH, may_pass), restrict)
+        survivors = combine(_ids_query(builder, may_pass), restrict)
         timed(
             "probe of those the table left, under the filters",
             partial(searcher.search, survivors, max(len(may_pass), 1)),
         )
+        as_set = combine(builder.term_set(ID_HASH, may_pass), restrict)
+        timed(
+            "the same, the ids as one term set",
+            partial(searcher.search, as_set, max(len(may_pass), 1)),
+        )
         alone = builder.term_set(ID_HASH, keys)
         timed("the same ids without the filters", partial(searcher.search, alone, len(keys)))
-        union = _either(text, builder.term_set(ID_HASH, keys[:UNION_NEIGHBOURS]))
+        union = _either(text, _ids_query(builder, keys[:UNION_NEIGHBOURS]))
+        union_set = _either(text, builder.term_set(ID_HASH, keys[:UNION_NEIGHBOURS]))
         timed("keyword top 100 under the filters", partial(searcher.search, combine(text, restrict), 100))
         labeller, slugs = backend._labeller(searcher), partial(backend._slug, searcher)
         counting = (searcher, builder, query, union, filters, labeller, slugs, scope, reach)
         timed("facets over the union", partial(count_facets, *counting))
         timed("facets and total over the union", partial(count_facets_and_total, *counting))
+        as_set = (searcher, builder, query, union_set, filters, labeller, slugs, scope, reach)
+        timed("the same, the union's ids as one term set", partial(count_facets_and_total, *as_set))
         everything = combine(None, restrict)
         timed(
             "no longer made: count of the courses passing",

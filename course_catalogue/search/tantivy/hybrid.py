@@ -62,7 +62,7 @@ from course_catalogue.search.tantivy.hits import HitBuilder
 from course_catalogue.search.tantivy.hybrid_filters import FilterTable, FilterTableFile, State
 from course_catalogue.search.tantivy.index import ID_HASH
 from course_catalogue.search.tantivy.paging import CURSOR_WINDOW, geo_scope, page_by_key
-from course_catalogue.search.tantivy.query import combine, filter_terms
+from course_catalogue.search.tantivy.query import QueryBuilder, combine, filter_terms
 from course_catalogue.search.tantivy.vectors import VectorIndex
 
 CANDIDATES = 100
@@ -71,6 +71,8 @@ NEIGHBOURS = 100
 MAX_NEIGHBOURS = 2_000
 """The most neighbours one search asks the graph for (HNSW search cost grows with it: ~2 ms CPU for
 1,000 at 200k courses)."""
+FEW_IDS = 500
+"""Up to this many ids are looked up by an OR of term queries, more by a term set (`_ids_query`)."""
 FUSION = "rrf"
 """The default fusion (search.fusion): RRF measured as good as the tuned blend (RELEVANCE.md) with
 nothing to tune."""
@@ -269,7 +271,7 @@ class HybridBackend(EmbeddedBackend):
         # The union always holds the NEIGHBOURS nearest courses whatever the filters, so that a
         # facet counted without its own filter (as keyword search counts it) sees them too.
         chosen = set(keys[:NEIGHBOURS].tolist()) | set(nearest_passing)
-        near = self._builder.term_set(ID_HASH, sorted(chosen))
+        near = _ids_query(self._builder, sorted(chosen))
         kept = [(_key(passed[key]), similarity[key]) for key in nearest_passing]
         return near, kept, {_key(passed[key]): passed[key] for key in nearest_passing}
 
@@ -318,7 +320,7 @@ class HybridBackend(EmbeddedBackend):
         passing course (at 1M courses a filter passes 10^5 of them)."""
         if not keys:
             return {}
-        probe = self._builder.term_set(ID_HASH, sorted(keys))
+        probe = _ids_query(self._builder, sorted(keys))
         found = [a for _score, a in searcher.search(combine(probe, restrict), limit=len(keys)).hits]
         hashes = searcher.fast_field_values(ID_HASH, found) if found else []
         return {int(h): a for a, h in zip(found, hashes, strict=True) if h is not None}
@@ -374,6 +376,17 @@ class HybridBackend(EmbeddedBackend):
             searcher, self._builder, query, union, filters, labeller, slugs, scope, bound,
         )  # fmt: skip
         return text, restrict, union, kept, addresses, counting, matching
+
+
+def _ids_query(builder: QueryBuilder, keys: Sequence[int]) -> tantivy.Query:
+    """The courses whose ID_HASH is one of `keys`: an OR of term queries for up to FEW_IDS keys,
+    else one term set. A term set pays a fixed cost per segment (~5 ms CPU at 1M courses in 5
+    segments, whatever the number of ids) where a term query costs ~6 us: for the ~100-200 ids
+    left by the filter table (and the union's), the OR is 7x cheaper; for thousands the set is."""
+    if len(keys) <= FEW_IDS:
+        clauses = [(tantivy.Occur.Should, builder.term(ID_HASH, key)) for key in keys]
+        return tantivy.Query.boolean_query(clauses)
+    return builder.term_set(ID_HASH, keys)
 
 
 def _keep_all(keys: np.ndarray) -> list[int]:
