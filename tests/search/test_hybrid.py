@@ -573,3 +573,19 @@ def test_a_rebuild_from_stored_records_reads_the_table_from_the_index(tmp_path: 
     assert read.labels.tolist() == made.labels.tolist()
     for field in hybrid_filters.TERM_FIELDS:
         assert _rows(read, field) == _rows(made, field), field
+
+
+@pytest.mark.parametrize("filters", [{}, {"country": ["DEU", "FRA"]}, {"mode": ["blended"]}])
+def test_ids_looked_up_by_terms_or_by_a_term_set_give_the_same_result(
+    mixed: HybridBackend, monkeypatch: pytest.MonkeyPatch, filters: dict[str, list[str]]
+) -> None:
+    query = _query("a course to learn a hobby", filters=filters, page_size=100)
+    by_terms = mixed.search(query)
+    monkeypatch.setattr(hybrid_module, "FEW_IDS", 0)  # every lookup by a term set
+    by_set = mixed.search(query)
+    assert by_terms.hits
+    assert (_ids(by_terms.hits), by_terms.total, by_terms.facets) == (
+        _ids(by_set.hits),
+        by_set.total,
+        by_set.facets,
+    )
