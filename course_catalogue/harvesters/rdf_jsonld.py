@@ -43,17 +43,32 @@ _EVENT = tuple[str, str, Any]
 _SURROGATE = re.compile(rb"(?<!\\)(?:\\\\)*\\u([dD][89a-fA-F])[0-9a-fA-F]{2}(\\u[dD][c-fC-F][0-9a-fA-F]{2})?")
 
 
+_BREAK = re.compile(rb"[^\\uU0-9a-fA-F]")  # a byte no surrogate escape (or backslash run) holds
+_SCAN_BYTES = 8 << 20
+
+
 class NotStreamable(Exception):
     """The document's shape does not allow reading it node by node; the message says why."""
 
 
 def lone_surrogate(data: Feed) -> bool:
     """Whether a string of the JSON document escapes a lone UTF-16 surrogate (a high one without
-    its low one, or a low one alone); a C-speed scan over the bytes, released after if mapped."""
+    its low one, or a low one alone). A C-speed scan over windows of the bytes, each cut just
+    after a byte that no escape is made of (so no escape or run of backslashes is split), the
+    pages of a mapped feed released as it goes (touched whole, they would all count in the
+    resident set)."""
+    size, start, released = len(data), 0, 0
     try:
-        for match in _SURROGATE.finditer(data):
-            if match.group(2) is None or match.group(1)[1:].lower() in (b"c", b"d", b"e", b"f"):
-                return True
+        while start < size:
+            cut = _BREAK.search(data, min(size, start + _SCAN_BYTES))
+            end = cut.end() if cut is not None else size
+            for match in _SURROGATE.finditer(data[start:end]):
+                if match.group(2) is None or match.group(1)[1:].lower() in (b"c", b"d", b"e", b"f"):
+                    return True
+            start = end
+            if isinstance(data, MappedFeed) and start >= released + _SCAN_BYTES * 4:
+                data.release()
+                released = start
         return False
     finally:
         if isinstance(data, MappedFeed):

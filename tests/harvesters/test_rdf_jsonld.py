@@ -229,11 +229,18 @@ def test_a_deep_context_is_refused_too() -> None:
         GraphStream(deep, 64)
 
 
-def test_surrogate_pairs_and_escaped_backslashes_are_not_lone_surrogates() -> None:
+@pytest.mark.parametrize("window", [1, 2, 5, 7, 13, 8 << 20])
+def test_surrogate_pairs_and_escaped_backslashes_are_not_lone_surrogates(
+    window: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rdf_jsonld, "_SCAN_BYTES", window)  # windows cut anywhere but inside an escape
     assert not lone_surrogate(json.dumps({"a": "smile \U0001f600"}).encode())  # \ud83d\ude00: a pair
     assert not lone_surrogate(b'{"a": "\\\\ud800"}')  # an escaped backslash, then the text "ud800"
     assert lone_surrogate(b'{"a": "\\\\\\ud800"}')  # an escaped backslash, then a lone escape
     assert lone_surrogate(b'{"a": "\\ude00\\ud83d"}')  # low before high: two lone ones
+    pairs = json.dumps({"a": "\U0001f600 x \\" * 50 + "\U0001f600"}).encode()
+    assert not lone_surrogate(pairs)
+    assert lone_surrogate(pairs.replace(b"\\ude00", b"x", 1))  # one high surrogate left alone
 
 
 def test_the_stream_reads_nothing_before_the_graph_but_the_context() -> None:
