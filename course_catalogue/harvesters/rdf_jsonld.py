@@ -40,7 +40,8 @@ CHUNK_NODES = 1000
 per chunk: ~0.1% of a chunk's parse for ELM's context)."""
 
 _EVENT = tuple[str, str, Any]
-_SURROGATE = re.compile(rb"(?<!\\)(?:\\\\)*\\u([dD][89a-fA-F])[0-9a-fA-F]{2}(\\u[dD][c-fC-F][0-9a-fA-F]{2})?")
+_SURROGATE = re.compile(rb"\\u[dD]([89a-fA-F])[0-9a-fA-F]{2}")  # a literal prefix: searched at C speed
+_LOW = re.compile(rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 
 
 _BREAK = re.compile(rb"[^\\uU0-9a-fA-F]")  # a byte no surrogate escape (or backslash run) holds
@@ -53,18 +54,17 @@ class NotStreamable(Exception):
 
 def lone_surrogate(data: Feed) -> bool:
     """Whether a string of the JSON document escapes a lone UTF-16 surrogate (a high one without
-    its low one, or a low one alone). A C-speed scan over windows of the bytes, each cut just
-    after a byte that no escape is made of (so no escape or run of backslashes is split), the
-    pages of a mapped feed released as it goes (touched whole, they would all count in the
-    resident set)."""
+    its low one, or a low one alone). A C-speed search for `\\uD800`-`\\uDFFF` over windows of
+    the bytes, each cut just after a byte that no escape is made of (so no escape or run of
+    backslashes is split); the pages of a mapped feed are released as it goes (touched whole, they
+    would all count in the resident set)."""
     size, start, released = len(data), 0, 0
     try:
         while start < size:
             cut = _BREAK.search(data, min(size, start + _SCAN_BYTES))
             end = cut.end() if cut is not None else size
-            for match in _SURROGATE.finditer(data[start:end]):
-                if match.group(2) is None or match.group(1)[1:].lower() in (b"c", b"d", b"e", b"f"):
-                    return True
+            if _lone_in(data[start:end]):
+                return True
             start = end
             if isinstance(data, MappedFeed) and start >= released + _SCAN_BYTES * 4:
                 data.release()
@@ -73,6 +73,26 @@ def lone_surrogate(data: Feed) -> bool:
     finally:
         if isinstance(data, MappedFeed):
             data.release()
+
+
+def _lone_in(window: bytes) -> bool:
+    paired_until = 0  # the end of the last low surrogate that completed a pair
+    for match in _SURROGATE.finditer(window):
+        at = match.start()
+        if at < paired_until:
+            continue
+        backslashes = 0
+        while at - backslashes > 0 and window[at - backslashes - 1] == 0x5C:
+            backslashes += 1
+        if backslashes % 2:
+            continue  # "\\\\uD800": an escaped backslash, then the text "uD800"
+        if match.group(1) in b"cdefCDEF":
+            return True  # a low surrogate not right after a high one
+        low = _LOW.match(window, match.end())
+        if low is None:
+            return True
+        paired_until = low.end()
+    return False
 
 
 class GraphStream:
