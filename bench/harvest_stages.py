@@ -3,7 +3,7 @@
 `run` does one first load of a generated feed (`bench.harvest_bench.bench_source`: a fresh SQLite
 store, the benchmark's mapping) in this process; `split` reads the raw stacks py-spy wrote
 (`--format raw`: one line per distinct stack, frames root first, then the sample count) and files
-every sample under the stage of the DEEPEST frame that names one (`STAGES`), so a selector run
+every sample under the stage of the DEEPEST frame that names one (`STAGES`, `TERMINAL`), so a selector run
 inside the mapping counts as mapping, a hash inside the digest as the digest. Samples under
 `run_harvest` that match no stage are "pipeline (other)"; samples outside it (imports, the store's
 creation) are left out of the shares.
@@ -52,7 +52,12 @@ STAGES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )
 """Stage name -> a pattern over one py-spy frame ("function (file:line)"); listed from the most
-general to the most specific only for reading: the deepest matching frame decides."""
+general to the most specific only for reading: the deepest matching frame decides (the last
+pattern, for a frame several match), except below a frame of a `TERMINAL` stage."""
+
+TERMINAL = frozenset({"coverage", "digest (recall)", "encoding/hashing"})
+"""Stages whose frames call code another stage names (the XML coverage walks the record in
+`mappings.xml_paths`, the hash encodes JSON): what runs below them is theirs."""
 
 
 def run(fmt: str, docs: int, seed: int, out: Path) -> None:
@@ -138,6 +143,8 @@ def split(raw: str) -> tuple[Counter[str], int]:
             for name, pattern in STAGES:
                 if pattern.search(frame):
                     stage = name
+            if stage in TERMINAL:
+                break
         stages[stage] += int(count)
         total += int(count)
     return stages, total
