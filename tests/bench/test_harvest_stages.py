@@ -6,7 +6,13 @@ from pathlib import Path
 
 from bench import harvest_stages
 
-_ROOT = "<module> (bench/harvest_stages.py:1);run (bench/harvest_stages.py:2);run_harvest (x/services/pipeline.py:3)"
+_ROOT = ";".join(
+    [
+        "<module> (bench/harvest_stages.py:1)",
+        "run (bench/harvest_stages.py:2)",
+        "run_harvest (x/pipeline.py:3)",
+    ]
+)
 
 
 def _line(*frames: str, count: int = 1) -> str:
