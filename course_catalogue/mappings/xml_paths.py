@@ -54,8 +54,6 @@ XML_NS = "http://www.w3.org/XML/1998/namespace"
 EXSLT_REGEXP = "http://exslt.org/regular-expressions"
 _PATTERN = re.compile(r"^\s*([A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?)\s*(\[.*\])?\s*$", re.S)
 _STRING = etree.XPath("string()")
-_PREFIX = re.compile(r"(?<![\w.-])([^\W\d][\w.-]*):(?!:)")
-"""A name's prefix in an XPath expression ("xcri" in "xcri:course"; not an axis, "child::")."""
 _XHTML = "{http://www.w3.org/1999/xhtml}"
 
 
@@ -142,13 +140,13 @@ def _xpath(expression: str, namespaces: Mapping[str, str]) -> etree.XPath:
     `regexp=True` (its default), a good part of the cost of evaluating a short path. They can only
     be called through a prefix the spec binds to their namespace, so only such specs get them.
     Likewise lxml registers every prefix it is given on every call: the expression gets only the
-    spec's prefixes it names (`_PREFIX`: a superset, a prefix in a string literal included)."""
-    named = set(_PREFIX.findall(expression))
-    used = {prefix: iri for prefix, iri in namespaces.items() if prefix in named}
+    spec's prefixes it names: those whose "prefix:" occurs in it (a superset of those it uses: every
+    QName with the prefix holds that text; a string literal or a longer prefix may add some)."""
+    used = {prefix: iri for prefix, iri in namespaces.items() if f"{prefix}:" in expression}
     try:
         return _compiled(expression, used)
     except etree.XPathError:
-        pass  # an invalid expression, or a prefix _PREFIX missed: decided with all of the spec's
+        pass  # an invalid expression: the error is the one it gives with all of the spec's prefixes
     try:
         return _compiled(expression, namespaces)
     except etree.XPathError as exc:
