@@ -369,42 +369,33 @@ class XmlCoverage:
         return name
 
     def values(self, doc: Any) -> tuple[dict[str, str], Any]:
-        """The record's values by path. The state `reads` takes is None: the node -> path tables
-        it needs are built by walking the record again (`_walk`), which only a record with a path
-        not settled yet needs (a few per run), rather than kept for every record."""
-        return self._walk(doc, None, None), None
-
-    def _walk(self, doc: Any, paths: dict[Any, str] | None, langs: dict[Any, str] | None) -> dict[str, str]:
-        """{path: first non-blank value} of the item around `doc`, in document order (an
-        element's attributes, its text, its children's tails, then each child's subtree); fills
-        `paths` (element -> path) and `langs` (element -> path of its language attribute) when
-        given."""
         top = doc
         while (parent := top.getparent()) is not None:
             top = parent
         values: dict[str, str] = {}
-        known, lang_attributes = self._names, self.lang_attributes
-        stack: list[tuple[Any, str, str | None]] = [
-            (top, "" if top is doc else "/" + self.name(top.tag), None)
-        ]
+        paths: dict[Any, str] = {}
+        langs: dict[Any, str] = {}
+        # names are looked up in the cache inline (`name` only for a tag seen first): this runs
+        # for every element of every record
+        known, name_of, lang_attributes = self._names, self.name, self.lang_attributes
+        stack: list[tuple[Any, str, str | None]] = [(top, "" if top is doc else "/" + name_of(top.tag), None)]
         while stack:
             element, path, lang = stack.pop()
-            if paths is not None:
-                paths[element] = path
+            paths[element] = path
             own = path or "."
             attributes = element.attrib
             if attributes:
                 for key, value in attributes.items():
                     if key in _PLUMBING:
                         continue
-                    name = known.get(key) or self.name(key)
+                    name = known.get(key) or name_of(key)
                     at = f"{path}/@{name}" if path else f"@{name}"
                     if key in lang_attributes:
                         lang = at
                         continue  # a value's language, not a value: read with the values it tags
                     if value and not value.isspace():
                         values.setdefault(at, value)
-            if langs is not None and lang is not None:
+            if lang is not None:
                 langs[element] = lang
             text = element.text
             if text and not text.isspace():
@@ -420,20 +411,18 @@ class XmlCoverage:
                 if child is doc:
                     children.append((child, "", lang))
                 else:
-                    name = known.get(tag) or self.name(tag)
+                    name = known.get(tag) or name_of(tag)
                     children.append((child, f"{path}/{name}" if path else name, lang))
             if children:
                 children.reverse()
                 stack += children
-        return values
+        return values, (paths, langs)
 
     def reads(self, doc: Any, state: Any) -> set[str]:
         read: set[str] = set()
         if self._probe is None:
             return read
-        paths: dict[Any, str] = {}
-        langs: dict[Any, str] = {}
-        self._walk(doc, paths, langs)
+        paths, langs = state
         try:
             found = self._probe(doc)
         except etree.XPathError:
