@@ -77,11 +77,10 @@ def accounts_grant(
     account_id: str, name: str, aliases: tuple[str, ...], identifier: str | None, country: str | None
 ) -> None:
     """Entitle an account to publish courses of an organisation."""
+    fields = {"name": name, "identifier": identifier, "country": country, "aliases": list(aliases)}
     try:
-        org = _accounts().grant_organisation(
-            account_id, name, identifier=identifier, country=country, aliases=aliases, granted_by=None
-        )
-    except ValueError as exc:
+        org = _services().accounts.grant_organisation(Actor.operator(), account_id, fields)
+    except InvalidInput as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"Account {account_id!r} may now publish for {org.name!r} (grant {org.id}).")
 
@@ -91,9 +90,7 @@ def accounts_grant(
 @with_appcontext
 def accounts_organisations(account_id: str) -> None:
     """List the organisations an account may publish for (grant id, name, country, identifier)."""
-    store = _accounts()
-    store.get_account(account_id)
-    for org in store.organisations(account_id):
+    for org in _services().accounts.organisations(Actor.operator(), account_id):
         extra = f"  also: {', '.join(org.aliases)}" if org.aliases else ""
         click.echo(f"{org.id}  {org.name:40} {org.country or '-':4} {org.identifier or '-'}{extra}")
 
@@ -104,7 +101,7 @@ def accounts_organisations(account_id: str) -> None:
 @with_appcontext
 def accounts_revoke_organisation(account_id: str, organisation_id: str) -> None:
     """Withdraw an entitlement (what was published stays; the next harvests are checked)."""
-    org = _accounts().revoke_organisation(account_id, organisation_id)
+    org = _services().accounts.revoke_organisation(Actor.operator(), account_id, organisation_id)
     click.echo(f"Account {account_id!r} may no longer publish for {org.name!r}.")
 
 
