@@ -66,6 +66,11 @@ class AccountService:
         except ValueError as exc:
             raise InvalidInput(str(exc)) from None
 
+    def accounts(self, actor: Actor) -> list[Account]:
+        """Every account, in id order: admins only."""
+        actor.permit(can_manage_accounts, "Only an admin lists accounts.")
+        return self._accounts.list_accounts()
+
     def issue_token(self, actor: Actor, account_id: str, label: object = "") -> IssuedToken:
         """Another token for the account (rotation): an admin for anyone, an account for itself."""
         actor.permit(

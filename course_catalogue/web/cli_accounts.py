@@ -10,7 +10,6 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from course_catalogue.catalogue.account_store import AccountStore
 from course_catalogue.catalogue.accounts import IssuedToken, Role
 from course_catalogue.catalogue.entitlements import publishes_for_others
 from course_catalogue.services.actors import Actor
@@ -23,10 +22,6 @@ def _services() -> Services:
     services = get_services()
     click.get_current_context().call_on_close(services.close)
     return services
-
-
-def _accounts() -> AccountStore:
-    return AccountStore(_services().store)
 
 
 def _echo_token(issued: IssuedToken) -> None:
@@ -60,9 +55,9 @@ def accounts_create(name: str, role: str, account_id: str | None, label: str) ->
 @with_appcontext
 def accounts_list() -> None:
     """List accounts with their active token count."""
-    store = _accounts()
-    for account in store.list_accounts():
-        tokens = [t for t in store.list_tokens(account.id) if t.active]
+    service, operator = _services().accounts, Actor.operator()
+    for account in service.accounts(operator):
+        tokens = [t for t in service.tokens(operator, account.id) if t.active]
         click.echo(f"{account.id:24} {account.role.value:9} {len(tokens):3} active token(s)  {account.name}")
 
 
@@ -142,9 +137,7 @@ def tokens_issue(account_id: str, label: str) -> None:
 @with_appcontext
 def tokens_list(account_id: str) -> None:
     """List an account's tokens (ids, labels, dates; never the secrets)."""
-    store = _accounts()
-    store.get_account(account_id)
-    for token in store.list_tokens(account_id):
+    for token in _services().accounts.tokens(Actor.operator(), account_id):
         used = token.last_used_at.isoformat(timespec="seconds") if token.last_used_at else "never used"
         state = f"revoked {token.revoked_at.isoformat(timespec='seconds')}" if token.revoked_at else "active"
         click.echo(f"{token.id}  {state:32} {used:26} {token.label}")
