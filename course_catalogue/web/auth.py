@@ -41,7 +41,7 @@ csrf = CSRFProtect()
 _View = TypeVar("_View", bound=Callable[..., Any])
 
 
-def accounts() -> AccountStore:
+def _accounts() -> AccountStore:
     """The account store of the current app (a thin wrapper: cheap to build per request)."""
     return AccountStore(get_services().store)
 
@@ -67,7 +67,7 @@ def authenticate_request() -> Account:
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("The Authorization header must be 'Bearer <token>'.", "invalid_request")
-    found = accounts().authenticate(token.strip())
+    found = _accounts().authenticate(token.strip())
     if found is None:
         raise _unauthorized("The API token is invalid or has been revoked.", "invalid_token")
     g.account, g.api_token = found
@@ -82,7 +82,7 @@ def bearer_account() -> Account | None:
         header = flask_request.headers.get("Authorization", "")
         scheme, _, token = header.strip().partition(" ")
         found = (
-            accounts().authenticate(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+            _accounts().authenticate(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
         )
         g.bearer_account = found[0] if found else None
     account: Account | None = g.bearer_account
@@ -117,7 +117,7 @@ def permit(allowed: bool, message: str = "Your account may not do this.") -> Non
 
 def log_in(plaintext: str) -> Account | None:
     """Check a pasted token and start a dashboard session for its account; None if invalid."""
-    found = accounts().authenticate(plaintext.strip())
+    found = _accounts().authenticate(plaintext.strip())
     if found is None:
         return None
     account, token = found
@@ -140,7 +140,7 @@ def session_account() -> Account | None:
     try:
         if datetime.now(UTC) - datetime.fromisoformat(login_at) > SESSION_LIFETIME:
             raise NotFound("session expired")
-        store = accounts()
+        store = _accounts()
         token = store.get_token(token_id)
         if not token.active or token.account_id != session.get("account_id"):
             raise NotFound("token revoked")
