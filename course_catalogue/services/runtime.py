@@ -99,23 +99,31 @@ class Services:
 
     @property
     def backend(self) -> SearchBackend:
+        """The search backend, opened on first use. Opening never embeds what a vector graph
+        lacks under the services' lock (every request would wait on it): a process that is not
+        serving a request does it right after (`embed_missing_vectors`); a web process leaves it
+        to its maintenance thread (`_maintain`), since seconds to a minute of CPU inside a
+        request can outlast the server's worker timeout."""
+        opened = False
         with self._lock:
             if self._backend is None:
                 url = self._config["OPENSEARCH_URL"]
                 if not url:
                     Path(self._config["INDEX_DIR"]).mkdir(parents=True, exist_ok=True)
-                # Never embed a graph's missing vectors inside a web request (it can outlast the
-                # server's worker timeout): the maintenance thread does it (`_maintain`).
                 engine = open_backend(
                     self._config["INDEX_DIR"],
                     url,
                     self._config.get("SEMANTIC_MODEL", ""),
-                    embed_missing=not has_request_context(),
+                    embed_missing=False,
                 )
                 self._engine = engine
                 cached = _with_cache(engine, self._config)
                 self._backend = FreshResults(cached, lambda ids: Outbox(self.store).withdrawn_among(ids))
-            return self._backend
+                opened = True
+            backend = self._backend
+        if opened and not has_request_context():
+            self.embed_missing_vectors()
+        return backend
 
     @property
     def sinks(self) -> list[ChangeSink]:
@@ -146,7 +154,8 @@ class Services:
         """Embed what this process's vector graph lacks, when the index is small enough
         (search.factory.embed_missing_vectors); the backend is opened if it was not. None: no
         graph, or too big an index (`catalogue reindex` rebuilds it)."""
-        _ = self.backend
+        if self._engine is None:
+            _ = self.backend  # opens it (and, outside a request, comes back here)
         engine = self._engine
         return None if engine is None else embed_missing_vectors(engine)
 
