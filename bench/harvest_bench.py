@@ -1,6 +1,6 @@
 """Harvest throughput per input format, against the raw parse speed of the same file as the ceiling.
 
-For each format (csv, xcri-cap, qdr-loq, elm-rdf) and size, a feed is generated once
+For each format (csv, xcri-cap, qdr-loq, elm-rdf, elm-jsonld) and size, a feed is generated once
 (`bench.generate`, seeded, ~1% bad records, cached under --out) and measured, each measurement in
 its own child process so peak memory (`ru_maxrss`) does not mix between measurements:
 
@@ -48,12 +48,20 @@ from bench.machine import describe_machine
 
 OUT = Path(__file__).parent / "out"
 SPEC = Path(__file__).parent / "specs" / "bench-csv.toml"
-MAPPINGS = {"csv": str(SPEC), "xcri-cap": "xcri-cap", "qdr-loq": "qdr-loq", "elm-rdf": "elm-rdf"}
+MAPPINGS = {
+    "csv": str(SPEC),
+    "xcri-cap": "xcri-cap",
+    "qdr-loq": "qdr-loq",
+    "elm-rdf": "elm-rdf",
+    "elm-jsonld": "elm-rdf",  # the same records as JSON-LD (a top-level @graph), read by the same spec
+}
+SOURCE_FORMATS = {"elm-jsonld": "elm-rdf"}  # feed formats read by another source format's harvester
 CEILINGS = {
     "csv": "csv.DictReader",
     "xcri-cap": "lxml iterparse + clear()",
     "qdr-loq": "lxml iterparse + clear()",
     "elm-rdf": "pyoxigraph.parse (every triple)",
+    "elm-jsonld": "pyoxigraph.parse of the JSON-LD (every triple)",
 }
 _XCRI = "{http://xcri.org/profiles/1.2/catalog}"
 _LOQ = "{http://data.europa.eu/snb/model/ap/loq-constraints/}"
@@ -81,11 +89,12 @@ def ceiling(fmt: str, data: bytes) -> int:
     """Records seen by the raw parser of `fmt` over `data` (parse only, nothing kept)."""
     if fmt == "csv":
         return sum(1 for _ in csv.DictReader(io.StringIO(data.decode("utf-8"))))
-    if fmt == "elm-rdf":
+    if fmt in ("elm-rdf", "elm-jsonld"):
         import pyoxigraph as ox
 
         lo = "http://data.europa.eu/snb/model/elm/LearningOpportunity"
-        return sum(1 for q in ox.parse(data, ox.RdfFormat.TURTLE) if q.object.value == lo)
+        syntax = ox.RdfFormat.TURTLE if fmt == "elm-rdf" else ox.RdfFormat.JSON_LD
+        return sum(1 for q in ox.parse(data, syntax) if q.object.value == lo)
     from lxml import etree
 
     records, count = _XML_RECORDS[fmt], 0
@@ -165,7 +174,9 @@ def bench_source(fmt: str, path: Path, limit: int) -> Iterator[tuple[Any, Any, A
         try:
             store.migrate()
             mapping = _mapping_allowing(MAPPINGS[fmt], limit, Path(directory))
-            source = Source(id="bench", format=fmt, name="Benchmark feed", mapping=mapping)
+            source = Source(
+                id="bench", format=SOURCE_FORMATS.get(fmt, fmt), name="Benchmark feed", mapping=mapping
+            )
             store.save_source(source)
             yield store, source, data
         finally:
