@@ -97,7 +97,7 @@ def test_xml_and_rdf_feeds_are_well_formed(tmp_path: Path, fmt: str) -> None:
 
 def test_harvest_bench_reports_each_format_and_pass(tmp_path: Path) -> None:
     report = harvest_bench.main(["--docs", str(SIZE), "--repeats", "1", "--out", str(tmp_path)])
-    assert set(report["results"]) == {"csv", "xcri-cap", "qdr-loq", "elm-rdf"}
+    assert set(report["results"]) == {"csv", "xcri-cap", "qdr-loq", "elm-rdf", "elm-jsonld"}
     for fmt, sizes in report["results"].items():
         size = sizes[str(SIZE)]
         assert size["records"] > 0 and size["ceiling"]["records_per_cpu_s"], fmt
