@@ -314,8 +314,10 @@ class _Path:
         is no longer needed: a record or context (the reader took its bytes and cleared it; the
         shell of the context around it would drop it anyway), or any element outside contexts
         (swept: cleared). Inside a context another element is part of the context's shell and
-        stays; inside a record everything stays (the record's bytes). A record predicate
-        evaluated later sees the earlier siblings removed rather than empty."""
+        stays; inside a record everything stays (the record's bytes), and so inside any
+        element of a record's tag, whose predicate, evaluated at its end, may count its
+        children. A record predicate that looks at its earlier siblings sees them removed
+        rather than empty."""
         if swept or done.tag in self.bearing:
             parent.element.remove(done)
 

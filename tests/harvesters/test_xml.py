@@ -421,6 +421,20 @@ def test_ended_elements_leave_the_tree_while_a_feed_is_read(
     assert sizes[-1] < 10, sizes[-5:]  # at the root's end: it was count to count * 4
 
 
+def test_a_record_predicate_still_counts_the_records_inside_it(tmp_path: Path) -> None:
+    """Ended records leave the tree, but not from inside an element that may itself be a
+    record: its predicate, evaluated at its end, sees every one of them."""
+    spec = _spec(tmp_path, '["c:offer", "c:course[count(c:offer) < 2]"]', '["c:course"]')
+    data = (
+        b'<cat xmlns="urn:c"><course id="many"><offer id="1"/><offer id="2"/><offer id="3"/></course>'
+        b'<course id="one"><offer id="4"/></course></cat>'
+    )
+    pointers = [str(pointer).split(" ")[0] for pointer, _ in _read(data, spec)]
+    # "many" holds three offers: not a record; "one" holds one: a record
+    offers = [f"/cat/course[1]/offer[{n}]" for n in (1, 2, 3)] + ["/cat/course[2]/offer[1]"]
+    assert pointers == [*offers, "/cat/course[2]"]
+
+
 VENUES = b"""<catalog xmlns="http://xcri.org/profiles/1.2/catalog" xmlns:mlo="http://purl.org/net/mlo"
   xmlns:dc="http://purl.org/dc/elements/1.1/">
  <provider><dc:title>Example College</dc:title>
