@@ -107,8 +107,8 @@ class HarvestSettings:
     # (on one core workers only add their overhead). Outcomes are the same either way. With
     # workers the run's transaction stays open while the rest of the feed is mapped (see
     # `_Output`), holding the store's write lock meanwhile (other SQLite writers wait up to the
-    # busy timeout), and they pay only with idle cores (BENCHMARKS.md "Issue 21": ~17% more CPU
-    # in all, a first load ~1.7x faster at best on 2 idle cores, none on a busy machine): so
+    # busy timeout), and they pay only with idle cores (BENCHMARKS.md "One core against two":
+    # 15-19% more CPU in all, a first load 1.5-1.6x faster on 2 idle cores, none when busy): so
     # opt-in, for hosts that harvest large feeds with cores to spare.
     workers: int | None = 1
     parallel_from: int = 5_000
