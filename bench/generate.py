@@ -17,13 +17,14 @@ from __future__ import annotations
 import argparse
 import csv
 import itertools
+import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from bench.vocab import (
     COMMON_WORDS,
@@ -349,7 +350,7 @@ def write_csv(out: TextIO, size: int, seed: int = 1) -> int:
 # are spoiled in each format's own way: no title element, EQF level 12 (an `mlo:level` / an EQF
 # IRI that does not exist), a credit point of "-5", an impossible start date.
 
-FORMATS = ("csv", "xcri-cap", "qdr-loq", "elm-rdf")
+FORMATS = ("csv", "xcri-cap", "qdr-loq", "elm-rdf", "elm-jsonld")
 _XCRI_ATTENDANCE = {"online": "ON", "onsite": "CM", "blended": "DA", "workbased": "WB", "project": "CM"}
 _XCRI_STUDY = {"full-time": "FT", "part-time": "PT", "part-time-light": "PT"}
 _MODE_IRI = "http://data.europa.eu/snb/learning-assessment/"
@@ -676,8 +677,106 @@ def _elm_record(r: Record, provider: int) -> str:
     return "".join(lo)
 
 
-WRITERS = {"csv": write_csv, "xcri-cap": write_xcri, "qdr-loq": write_qdr, "elm-rdf": write_elm}
-SUFFIXES = {"csv": "csv", "xcri-cap": "xcri.xml", "qdr-loq": "loq.xml", "elm-rdf": "ttl"}
+_JSONLD_PREFIXES = {
+    "elm": "http://data.europa.eu/snb/model/elm/",
+    "dc": "http://purl.org/dc/terms/",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "rov": "http://www.w3.org/ns/regorg#",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+}
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_JSONLD_BLOCK = 500  # Turtle statements converted per parse
+
+
+class _JsonLdFromTurtle:
+    """A text sink for `write_elm` that writes the same triples as JSON-LD: the prefix block it is
+    given first is kept to parse the statements written after it, which are converted a block at
+    a time into node objects (one per subject, in the Turtle's order; predicates as compact IRIs
+    of one context, values as full IRIs, blank nodes labelled) of a top-level `@graph`."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out, self._prefixes, self._pending, self._nodes = out, "", [], 0
+
+    def write(self, text: str) -> int:
+        if not self._prefixes:
+            self._prefixes = text
+            context = json.dumps({"@context": _JSONLD_PREFIXES})[:-1]
+            self._out.write(context + ', "@graph": [\n')
+        else:
+            self._pending.append(text)
+            if len(self._pending) >= _JSONLD_BLOCK:
+                self._convert()
+        return len(text)
+
+    def close(self) -> None:
+        self._convert()
+        self._out.write("\n]}\n")
+
+    def _convert(self) -> None:
+        import pyoxigraph as ox
+
+        turtle = self._prefixes + "".join(self._pending)
+        self._pending = []
+        nodes: dict[str, dict[str, Any]] = {}
+        for quad in ox.parse(turtle.encode("utf-8"), ox.RdfFormat.TURTLE):
+            subject = _jsonld_id(quad.subject)
+            node = nodes.setdefault(subject, {"@id": subject})
+            predicate = quad.predicate.value
+            if predicate == _RDF_TYPE:
+                node.setdefault("@type", []).append(quad.object.value)
+                continue
+            key = next(
+                (f"{prefix}:{predicate[len(iri) :]}" for prefix, iri in _JSONLD_PREFIXES.items()
+                 if predicate.startswith(iri)),
+                predicate,
+            )  # fmt: skip
+            node.setdefault(key, []).append(_jsonld_value(quad.object))
+        for node in nodes.values():
+            self._out.write((",\n" if self._nodes else "") + json.dumps(node, ensure_ascii=False))
+            self._nodes += 1
+
+
+_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+
+def _jsonld_id(term: Any) -> str:
+    return term.value if term.__class__.__name__ == "NamedNode" else "_:" + term.value
+
+
+def _jsonld_value(term: Any) -> Any:
+    kind = term.__class__.__name__
+    if kind != "Literal":
+        return {"@id": _jsonld_id(term)}
+    if term.language:
+        return {"@value": term.value, "@language": term.language}
+    if term.datatype.value != _XSD_STRING:
+        return {"@value": term.value, "@type": term.datatype.value}
+    return term.value
+
+
+def write_elm_jsonld(out: TextIO, size: int, seed: int = 1) -> int:
+    """ELM v3 JSON-LD: the triples of `write_elm`'s Turtle as one document, a context of prefixes
+    and a top-level `@graph` of node objects (the shape the RDF reader streams)."""
+    sink = _JsonLdFromTurtle(out)
+    rows = write_elm(sink, size, seed)  # type: ignore[arg-type]
+    sink.close()
+    return rows
+
+
+WRITERS = {
+    "csv": write_csv,
+    "xcri-cap": write_xcri,
+    "qdr-loq": write_qdr,
+    "elm-rdf": write_elm,
+    "elm-jsonld": write_elm_jsonld,
+}
+SUFFIXES = {
+    "csv": "csv",
+    "xcri-cap": "xcri.xml",
+    "qdr-loq": "loq.xml",
+    "elm-rdf": "ttl",
+    "elm-jsonld": "jsonld",
+}
 
 
 def write_feed(fmt: str, path: Path, size: int, seed: int = 1) -> int:

@@ -21,7 +21,8 @@ until `CatalogueStore.confirm_withdrawals` (`catalogue runs confirm`) applies th
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import NamedTuple
 
@@ -337,7 +338,8 @@ class HarvestSession:
         courses of the source were active before the run (what the guard compares against)."""
         if self._first_load:  # every course of the source came in this run
             return [], self._active_offered
-        seen = seen_refs if isinstance(seen_refs, (set, frozenset, dict)) else set(seen_refs)
+        # a set or mapping answers `in` itself (a run's `services.seen.SeenRefs` from its file)
+        seen = seen_refs if isinstance(seen_refs, (AbstractSet, Mapping)) else set(seen_refs)
         query = (
             sa.select(courses.c.provider_ref, courses.c.id)
             .where(courses.c.source_id == self.source_id, courses.c.status == CourseStatus.ACTIVE.value)

@@ -57,9 +57,12 @@ RDF gives no record boundaries (a learning opportunity's specification may sit a
 file), so every triple is indexed before the first record is cut. A Turtle or RDF/XML feed of up
 to SPOOL_FEED_BYTES is indexed in memory (about nine times the feed); a larger one is parsed as a
 stream into a temporary SQLite file (`rdf_spool.SpooledGraph`) and its records are cut from there,
-the same items in the same order, in memory bounded whatever the feed's size. JSON-LD (and HTML
-pages) are read whole in every case: their contexts are replaced and their keys checked on the
-parsed document before the RDF parser sees it, so the feed size cap bounds them.
+the same items in the same order, in memory bounded whatever the feed's size. A JSON-LD feed over
+SPOOL_FEED_BYTES of the shape `{"@context": ..., "@graph": [...]}` is read a node at a time into
+the same spool (`rdf_jsonld.GraphStream`; contexts replaced, keys checked and strings dropped per
+chunk of nodes as on the whole document): the same items, bounded memory. A JSON-LD feed of
+another shape (a top-level list, one node, a named graph) and HTML pages are read whole, bounded
+by the feed size cap; a large one that could not be streamed is said in the log (WARNING).
 
 Parser choice: pyoxigraph (Rust), measured here on a synthetic Turtle feed of 10k opportunities
 (450k triples, 19 MB): pyoxigraph parses and hands every triple to Python at 600-830k triples/s
@@ -74,6 +77,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Container, Iterator, Mapping
 from contextlib import contextmanager
@@ -91,6 +95,7 @@ from course_catalogue.catalogue.errors import ConfigurationError, ParseError
 from course_catalogue.catalogue.runs import Issue, Severity
 from course_catalogue.harvesters.base import Feed, Gathered, MappedFeed, feed_stream
 from course_catalogue.harvesters.json import depth_exceeded
+from course_catalogue.harvesters.rdf_jsonld import GraphStream, NotStreamable, lone_surrogate
 from course_catalogue.harvesters.rdf_spool import (
     CACHED_SUBJECTS,
     LazyOverfull,
@@ -116,6 +121,8 @@ from course_catalogue.mappings.rdf_reader import RdfReading, default_reading, re
 
 if TYPE_CHECKING:
     from course_catalogue.mappings.spec import MappingSpec
+
+logger = logging.getLogger(__name__)
 
 MAX_LITERAL_CHARS = 64 * 1024
 """Longer literals are dropped before indexing: no course text is that long, encoded files are."""
@@ -185,6 +192,21 @@ class RdfHarvester:
                 yield from itemise(spooled, [], limits, None, reading)
             return
         undefined = UndefinedKeys()
+        if syntax == "json-ld" and len(data) > SPOOL_FEED_BYTES:
+            try:
+                spooled = spool_jsonld(data, limits.values, reading, reader.get("base"), undefined)
+            except NotStreamable as exc:
+                logger.warning(
+                    "JSON-LD feed of %d bytes read whole, not node by node (%s): its memory grows "
+                    "with its size",
+                    len(data),
+                    exc,
+                )
+                undefined = UndefinedKeys()  # the streamed part's keys are found again
+            else:
+                with spooled:
+                    yield from with_unread(itemise(spooled, [], limits, None, reading), undefined.paths())
+                return
         graph, order, overfull = read_graph(
             data, syntax, limits.values, reading, reader.get("base"), undefined=undefined
         )
@@ -358,6 +380,38 @@ def spool_graph(
         yield graph
 
 
+def spool_jsonld(
+    data: Feed, max_values: int, reading: RdfReading, base: str | None, undefined: UndefinedKeys
+) -> SpooledGraph:
+    """A JSON-LD feed's triples spooled to a temporary SQLite file, read node by node
+    (`rdf_jsonld.GraphStream`); the caller closes the graph. Each chunk of top-level nodes gets
+    what `_offline_jsonld` does to the whole document: remote contexts replaced by local copies,
+    dropped keys and oversized strings removed, undefined keys collected into `undefined`.
+    NotStreamable (nothing kept) when the document's shape does not allow it; ParseError as the
+    whole-document reader gives it (syntax, depth, lone surrogates)."""
+    if lone_surrogate(data):
+        raise ParseError(
+            "not valid JSON-LD: a string holds a lone surrogate escape (\\ud800-\\udfff without its "
+            "pair), which is not a character"
+        )
+    stream = GraphStream(data, MAX_JSONLD_DEPTH)
+    head: dict[str, Any] = {}
+    if stream.has_context:
+        head["@context"] = _local_context(stream.context, reading)
+    graph = SpooledGraph(max_values)
+    try:
+        for chunk in stream.chunks():
+            document = {**head, "@graph": [_localise(node, reading) for node in chunk]}
+            undefined.scan(document)
+            for s, p, o in _triples(_jsonld_bytes(document), "json-ld", base, reading.dropped):
+                graph.add(s, p, o)
+        graph.finish()
+    except BaseException:
+        graph.close()
+        raise
+    return graph
+
+
 MAX_ENTITY_CHARS = 2048
 """Longest entity value RDF/XML may declare (a namespace IRI is ~50 characters)."""
 MAX_ENTITY_EXPANSION = 1024 * 1024
@@ -499,6 +553,11 @@ def _offline_jsonld(data: bytes, reading: RdfReading, undefined: UndefinedKeys |
     document = _localise(document, reading)
     if undefined is not None:
         undefined.scan(document)
+    return _jsonld_bytes(document)
+
+
+def _jsonld_bytes(document: Any) -> bytes:
+    """The JSON text of a (localised) document, for the RDF parser; ParseError for a lone surrogate."""
     try:
         return json.dumps(document, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as exc:

@@ -236,8 +236,10 @@ class _Path:
     parent chain: the open elements are kept on a stack (root first) and an element's position
     among same-named siblings is counted from the last sibling of that name seen before, with
     lxml's own tag-filtered sibling walk, so each sibling is passed once: O(elements) over the
-    feed. Nothing is removed from the tree while it is read (elements are only cleared), so
-    earlier siblings stay countable.
+    feed. That last sibling is the walk's stop; once a later one of its name is counted, it is
+    removed from the tree when it is done with (`_drop`), so the elements a long feed leaves
+    behind (XCRI-CAP's hundreds of thousands of <provider>s in one <catalog>, cleared but kept:
+    ~130 bytes of libxml2 each) do not pile up; no other element is removed while it is read.
 
     Sweeping: the unfiltered reader cleared every element outside the open records at its end
     (memory, and what a record predicate sees). Here the elements outside records that ended
@@ -252,13 +254,14 @@ class _Path:
         self.stack: list[_Open] = []
         self.names: dict[str, str] = {}  # Clark tag -> local name: a feed repeats a few dozen tags
 
-    def enter(self, element: Any, sweep: bool) -> None:
-        """`element` starts; `sweep`: no record is open around it."""
+    def enter(self, element: Any, sweep: bool, in_record: bool) -> None:
+        """`element` starts; `sweep`: no record or context is open around it; `in_record`: a
+        record is (whose bytes keep everything in it, cleared elements too)."""
         stack = self.stack
         parent = element.getparent()
         if not stack or stack[-1].element is not parent:
-            self._reach(parent, sweep)
-        self._push(element, sweep)
+            self._reach(parent, sweep, in_record)
+        self._push(element, sweep, in_record)
 
     def leave(self, element: Any) -> str:
         """`element` (one `enter` was given) ends: its path. Open elements the filter hid whose
@@ -269,7 +272,7 @@ class _Path:
             entry = stack.pop()
         return entry.path
 
-    def _reach(self, parent: Any, sweep: bool) -> None:
+    def _reach(self, parent: Any, sweep: bool, in_record: bool) -> None:
         """Make `parent` the top of the stack: drop the ended elements the filter hid (only those
         can be stale: bearing ones leave at their end event), push the ones that opened."""
         stack = self.stack
@@ -281,9 +284,9 @@ class _Path:
             node = node.getparent()
         del stack[depth[id(node)] + 1 if node is not None else 0 :]
         for ancestor in reversed(chain):
-            self._push(ancestor, sweep)
+            self._push(ancestor, sweep, in_record)
 
-    def _push(self, element: Any, sweep: bool) -> None:
+    def _push(self, element: Any, sweep: bool, in_record: bool) -> None:
         tag = element.tag
         name = self.names.get(tag)
         if name is None:
@@ -302,7 +305,21 @@ class _Path:
         parent.last[tag] = (element, position)
         if sweep:
             self._sweep(parent, element)
+        if stop is not None and not in_record and stop is not parent.swept:
+            self._drop(parent, stop, sweep)
         self.stack.append(_Open(element, f"{parent.path}/{name}[{position}]"))
+
+    def _drop(self, parent: _Open, done: Any, swept: bool) -> None:
+        """Remove `done`, an ended sibling no later position is counted from, when what it holds
+        is no longer needed: a record or context (the reader took its bytes and cleared it; the
+        shell of the context around it would drop it anyway), or any element outside contexts
+        (swept: cleared). Inside a context another element is part of the context's shell and
+        stays; inside a record everything stays (the record's bytes), and so inside any
+        element of a record's tag, whose predicate, evaluated at its end, may count its
+        children. A record predicate that looks at its earlier siblings sees them removed
+        rather than empty."""
+        if swept or done.tag in self.bearing:
+            parent.element.remove(done)
 
     def _sweep(self, parent: _Open, element: Any) -> None:
         stop, bearing = parent.swept, self.bearing
@@ -336,7 +353,7 @@ def _cut(data: Feed, language: XmlRecords) -> _Shells:
         if event == "start":
             # Nothing inside a context is swept: its shell keeps its other children, those
             # before its records as well as those after.
-            path.enter(element, not open_records and not open_ordinals)
+            path.enter(element, not open_records and not open_ordinals, open_records > 0)
             if tag in contexts:
                 open_ordinals.append(ordinal)
                 ordinal += 1

@@ -44,6 +44,7 @@ from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.jsonld_keys import UnreadPath
 from course_catalogue.mappings.spec import MappingSpec
 from course_catalogue.services.recall import item_digest
+from course_catalogue.services.seen import SeenRefs
 
 if TYPE_CHECKING:
     from course_catalogue.services.workers import Batch, MappingPool
@@ -147,7 +148,8 @@ class Intake:
     """Turns one run's raw items into store candidates: map, validate, de-duplicate, report.
 
     Valid records wait in `pending` until `flush` hands them to the store session; what stays
-    for the whole run is `seen` (a ref's first pointer and a 16-byte digest) and counters."""
+    for the whole run is `seen` (a ref's first pointer and a 16-byte digest, in memory up to a
+    bound: `services.seen`) and counters."""
 
     def __init__(
         self,
@@ -171,8 +173,9 @@ class Intake:
         self.report = report
         self.pending: list[Candidate | Carried] = []
         # provider_ref -> content digest and pointer of its first occurrence in the feed, packed in
-        # one bytes object (see _first): held for every record of the run, so kept small
-        self.seen: dict[str, bytes] = {}
+        # one bytes object (see _first): held for every record of the run, so kept small, and
+        # on disk past the first refs (`services.seen`); the pipeline closes it after the run
+        self.seen = SeenRefs()
         self.unidentified = 0
         self.items = 0  # items taken (records of the feed, readable or not)
         self.valid = 0  # items that became candidates for the store
@@ -381,9 +384,8 @@ class Intake:
         """None for the first occurrence of ref; else the issue: an identical copy of a record is
         only noted, a different record under the same id is an ERROR (the first one wins).
         `digest`: the item's (`_content_digest`), `_DIGEST` bytes."""
-        first = self.seen.get(ref)
+        first = self.seen.first(ref, _first(digest, pointer))
         if first is None:
-            self.seen[ref] = _first(digest, pointer)
             return None
         where = f"the id {ref!r} appears again in the feed (first at {_first_pointer(first)})"
         if first[:_DIGEST] == digest:

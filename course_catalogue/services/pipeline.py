@@ -46,7 +46,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -107,8 +107,8 @@ class HarvestSettings:
     # (on one core workers only add their overhead). Outcomes are the same either way. With
     # workers the run's transaction stays open while the rest of the feed is mapped (see
     # `_Output`), holding the store's write lock meanwhile (other SQLite writers wait up to the
-    # busy timeout), and they pay only with idle cores (BENCHMARKS.md "Issue 21": ~17% more CPU
-    # in all, a first load ~1.7x faster at best on 2 idle cores, none on a busy machine): so
+    # busy timeout), and they pay only with idle cores (BENCHMARKS.md "One core against two":
+    # 15-19% more CPU in all, a first load 1.5-1.6x faster on 2 idle cores, none when busy): so
     # opt-in, for hosts that harvest large feeds with cores to spare.
     workers: int | None = 1
     parallel_from: int = 5_000
@@ -211,7 +211,7 @@ def remap_source(
     try:
         spec = _spec_for(source)
         intake = _intake(store, spec, report, settings, source)
-        with Spool() as spool, paced_collection(BATCH) as pacer:
+        with Spool() as spool, closing(intake.seen), paced_collection(BATCH) as pacer:
             # Everything is read and remapped before the transaction opens (see services.spool).
             # Ids and provenance only: a course whose stored record no longer decodes is remapped
             # too (HarvestService.repair relies on it).
@@ -266,7 +266,13 @@ def _harvest(
     recall = intake.recall = Recall(store, source.id) if intake.key is not None else None
     output = _Output(spool := Spool())
     try:
-        with spool, paced_collection(BATCH) as pacer, ExitStack() as transaction, ExitStack() as workers:
+        with (
+            spool,
+            closing(intake.seen),
+            paced_collection(BATCH) as pacer,
+            ExitStack() as transaction,
+            ExitStack() as workers,
+        ):
 
             def open_transaction(writer: bool = False) -> HarvestSession:
                 after = recall.watermark if recall is not None else None

@@ -100,7 +100,7 @@ def test_xml_and_rdf_feeds_are_well_formed(tmp_path: Path, fmt: str) -> None:
 
 def test_harvest_bench_reports_each_format_and_pass(tmp_path: Path) -> None:
     report = harvest_bench.main(["--docs", str(SIZE), "--repeats", "1", "--out", str(tmp_path)])
-    assert set(report["results"]) == {"csv", "xcri-cap", "qdr-loq", "elm-rdf"}
+    assert set(report["results"]) == {"csv", "xcri-cap", "qdr-loq", "elm-rdf", "elm-jsonld"}
     for fmt, sizes in report["results"].items():
         size = sizes[str(SIZE)]
         assert size["records"] > 0 and size["ceiling"]["records_per_cpu_s"], fmt
@@ -111,6 +111,20 @@ def test_harvest_bench_reports_each_format_and_pass(tmp_path: Path) -> None:
         assert first.get("added", 0) + first.get("failed", 0) == size["records"], fmt
         assert size["passes"]["first load"]["peak_mb"] > 0
     assert (tmp_path / f"harvest-{SIZE}.json").exists()
+
+
+def test_harvest_bench_without_ceiling_counts_the_records_of_the_first_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BENCH_SKIP_CHANGE", "1")  # main sets it for its children; undone after
+    argv = ["--formats", "xcri-cap", "--docs", str(SIZE), "--repeats", "1", "--out", str(tmp_path)]
+    report = harvest_bench.main([*argv, "--skip-ceiling", "--skip-change"])
+    size = report["results"]["xcri-cap"][str(SIZE)]
+    assert size["ceiling"] is None
+    assert set(size["passes"]) == {"first load", "unchanged re-harvest"}
+    root = etree.parse(str(tmp_path / f"feed-{SIZE}-1.xcri.xml")).getroot()
+    assert size["records"] == sum(1 for e in root.iter() if etree.QName(e).localname == "presentation")
+    assert size["passes"]["unchanged re-harvest"]["counts"].get("unchanged", 0) > 0
 
 
 def test_index_bench_reports_reindex_and_parts(tmp_path: Path) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lxml import etree
@@ -10,6 +12,7 @@ from lxml import etree
 from course_catalogue.catalogue.errors import ParseError
 from course_catalogue.catalogue.model import Course
 from course_catalogue.catalogue.validate import validate
+from course_catalogue.harvesters import xml as xml_harvester
 from course_catalogue.harvesters.base import harvester_for
 from course_catalogue.harvesters.xml import XmlHarvester
 from course_catalogue.mappings.engine import apply
@@ -377,6 +380,59 @@ def test_many_same_named_siblings_are_numbered_in_order(tmp_path: Path) -> None:
         expected.append(position)
         position += 1 if n % 3 else 0
     assert positions == expected
+
+
+@pytest.mark.parametrize(
+    ("unit", "context"),
+    [
+        # XCRI-CAP's shape: a context repeated under the root (a provider per export block)
+        (b'<org><name>o</name><course id="k{n}"><offer id="o{n}"/></course></org>', '["c:org", "c:course"]'),
+        # records straight under the root
+        (b'<offer id="o{n}"><t>text</t></offer>', ""),
+        # records in wrappers no pattern names (swept, not taken)
+        (b'<w><x/><offer id="o{n}"/></w>', ""),
+    ],
+)
+def test_ended_elements_leave_the_tree_while_a_feed_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unit: bytes, context: str
+) -> None:
+    """The tree the pass keeps does not grow with the feed: an element no later position is
+    counted from is removed once done with (it was cleared, and stayed: ~130 bytes each, a
+    million of them in a 1M-record XCRI-CAP feed's <catalog>)."""
+    count = 300
+    sizes: list[int] = []  # elements in the tree at each end event of the last pass
+    original = xml_harvester.secure_events
+
+    def watched(data: Any, tags: Any = None, **options: Any) -> Iterator[tuple[str, Any]]:
+        sizes.clear()  # the reader checks the prolog with a pass of its own first
+        root = None
+        for event, element in original(data, tags, **options):
+            root = element.getroottree().getroot() if root is None else root
+            if event == "end":
+                sizes.append(sum(1 for _ in root.iter()))
+            yield event, element
+
+    monkeypatch.setattr(xml_harvester, "secure_events", watched)
+    body = b"".join(unit.replace(b"{n}", str(n).encode()) for n in range(count))
+    found = _read(b'<cat xmlns="urn:c">' + body + b"</cat>", _spec(tmp_path, '"c:offer"', context))
+    assert len(found) == count
+    last = found[-1][0]
+    assert last is not None and f"[{count}]" in last, last  # positions are still counted
+    assert sizes[-1] < 10, sizes[-5:]  # at the root's end: it was count to count * 4
+
+
+def test_a_record_predicate_still_counts_the_records_inside_it(tmp_path: Path) -> None:
+    """Ended records leave the tree, but not from inside an element that may itself be a
+    record: its predicate, evaluated at its end, sees every one of them."""
+    spec = _spec(tmp_path, '["c:offer", "c:course[count(c:offer) < 2]"]', '["c:course"]')
+    data = (
+        b'<cat xmlns="urn:c"><course id="many"><offer id="1"/><offer id="2"/><offer id="3"/></course>'
+        b'<course id="one"><offer id="4"/></course></cat>'
+    )
+    pointers = [str(pointer).split(" ")[0] for pointer, _ in _read(data, spec)]
+    # "many" holds three offers: not a record; "one" holds one: a record
+    offers = [f"/cat/course[1]/offer[{n}]" for n in (1, 2, 3)] + ["/cat/course[2]/offer[1]"]
+    assert pointers == [*offers, "/cat/course[2]"]
 
 
 VENUES = b"""<catalog xmlns="http://xcri.org/profiles/1.2/catalog" xmlns:mlo="http://purl.org/net/mlo"

@@ -19,6 +19,7 @@ from course_catalogue.catalogue.store import CatalogueStore
 from course_catalogue.harvesters.http import Fetcher
 from course_catalogue.mappings.items import CSV_ROW
 from course_catalogue.services import pipeline
+from course_catalogue.services import seen as seen_refs
 from course_catalogue.services.pipeline import SINK_FAILED, HarvestSettings, remap_source, run_harvest
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "csv_edx_courses.csv"
@@ -118,6 +119,23 @@ def test_second_harvest_of_the_same_feed_changes_nothing(
     assert sink.batches == [[]]  # nothing changed: one empty batch (the outbox sink delivers leftovers)
     after = {s.id: (s.content_hash, s.seq) for s in store.iter_courses(source_id="edx")}
     assert after == before
+
+
+def test_seen_refs_on_disk_report_repeats_and_withdraw_as_in_memory(
+    store: CatalogueStore, source: Source, rows: list[list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run whose seen refs outgrow memory (`services.seen`, here past 10 of the 975 rows)
+    notes a repeated row against its first occurrence and withdraws exactly the missing one."""
+    monkeypatch.setattr(seen_refs, "IN_MEMORY", 10)
+    report = run_harvest(store, source, data=FIXTURE.read_bytes())
+    assert counts(report) == {"added": N}
+    (repeat,) = [i for i in report.issues if i.code == "duplicate-record"]
+    assert repeat.pointer == "line 317" and "(first at line " in repeat.message
+    header, removed = rows[0], rows.pop(500)
+    report = run_harvest(store, source, data=feed(rows))
+    assert counts(report) == {"withdrawn": 1, "unchanged": N - 1}
+    gone = store.get_course(course_id("edx", ref_of(removed, header)))
+    assert gone.status is CourseStatus.WITHDRAWN
 
 
 def test_an_edited_row_updates_one_course(
