@@ -74,6 +74,9 @@ def test_hybrid_parts_times_each_part_on_a_cached_index(tmp_path: Path) -> None:
     report = hybrid_parts.main(["--docs", str(SIZE), "--queries", "2", "--out", str(tmp_path)])
     assert report["indexed"] > 0 and report["neighbours_probed"] <= report["indexed"]
     assert "probe: the neighbours by id hash under the filters" in report["cpu_ms"]
+    assert "probe of those the table left, under the filters" in report["cpu_ms"]
+    assert report["filter_table"]["built_now"]  # from the index, the first time
+    assert 0 < report["neighbours_left_by_the_table"]["p50"] <= report["neighbours_probed"]
     assert all(set(times) == {"p50", "mean"} for times in report["cpu_ms"].values())
 
 

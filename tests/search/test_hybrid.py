@@ -6,6 +6,8 @@ catalogue of a dozen courses built here: small enough to embed in a second.
 
 from __future__ import annotations
 
+import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,16 +15,19 @@ import numpy as np
 import pytest
 
 from course_catalogue.catalogue.changes import CourseStatus
+from course_catalogue.catalogue.codec import course_to_dict
 from course_catalogue.search import fusion
-from course_catalogue.search.documents import to_document
+from course_catalogue.search.documents import StoredRecord, record_document, to_document
 from course_catalogue.search.errors import QueryError
 from course_catalogue.search.factory import open_backend
 from course_catalogue.search.fusion import blend, fuse, rrf
 from course_catalogue.search.query import Query
 from course_catalogue.search.semantic import EmbedderUnavailable, embedder, passage_text
 from course_catalogue.search.tantivy import hybrid as hybrid_module
+from course_catalogue.search.tantivy import hybrid_filters
 from course_catalogue.search.tantivy.backend import EmbeddedBackend
 from course_catalogue.search.tantivy.hybrid import HybridBackend
+from course_catalogue.search.tantivy.hybrid_filters import FilterTable
 from course_catalogue.search.tantivy.vectors import label
 from tests.search.conftest import TODAY, make_course
 
@@ -205,13 +210,13 @@ def test_too_few_passing_neighbours_widen_the_graph_request(
     monkeypatch.setattr(hybrid_module, "NEIGHBOURS", 3)
     monkeypatch.setattr(hybrid_module, "MAX_NEIGHBOURS", len(WIDE))
     asked: list[int] = []
-    nearest = wide.vectors.nearest_keys
+    nearest = wide.vectors.nearest
 
-    def spy(vector: np.ndarray, count: int) -> list[tuple[int, float]]:
+    def spy(vector: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
         asked.append(count)
         return nearest(vector, count)
 
-    monkeypatch.setattr(wide.vectors, "nearest_keys", spy)
+    monkeypatch.setattr(wide.vectors, "nearest", spy)
     query = _query("a beginners course in project planning", filters={"eqf": ["6"]}, page_size=100)
     monkeypatch.setattr(hybrid_module, "_passing_share", lambda *_: 1.0)  # as if every course passed
     widened = wide.search(query)
@@ -403,3 +408,184 @@ def test_passage_text_and_labels() -> None:
     text = passage_text(doc)
     assert text.startswith("T. k1, k2. d") and len(text) < 700
     assert label("abc") == label("abc") != label("abd") and 0 <= label("abc") < 2**63
+
+
+# -- the filter table beside the graph (search.tantivy.hybrid_filters) ---------------------------
+
+MIXED = [
+    make_course(
+        f"m{n}",
+        f"{topic} Course",
+        description=f"Learn {topic.lower()} step by step.",
+        country=("DEU", "FRA", "NLD", None)[n % 4],
+        eqf=(None, 3, 5, 6)[n % 4],
+        languages=(("en",), ("de", "en"), ("fr",), ())[n % 4],
+        modes=(("online",), ("onsite", "blended"), (), ("online", "blended"))[n % 4],
+        isced=(("0613",), (), ("0211", "0613"), ("0715",))[n % 4],
+        price=(None, "0", "250", "1200")[n % 4],
+        status=CourseStatus.WITHDRAWN if n % 7 == 6 else CourseStatus.ACTIVE,
+        end=date(2020, 1, 1) if n % 5 == 4 else None,
+        stated_skills=((f"http://data.europa.eu/esco/skill/s{n % 3}", "a skill"),) if n % 2 else (),
+    )
+    for n, topic in enumerate((*TOPICS, "Welding", "Baking", "Cycling", "Knitting", "Pottery"))
+]
+"""Courses whose filter values vary (missing, single, several), some withdrawn or past."""
+FILTER_CASES: list[dict[str, list[str]]] = [
+    {"country": ["DEU"]},
+    {"country": ["FRA", "NLD"], "eqf": ["5", "6"]},
+    {"language": ["de"]},
+    {"mode": ["blended"], "country": ["DEU", "NLD"]},
+    {"field": ["06"]},
+    {"field_narrow": ["061"], "mode": ["online"]},
+    {"price": ["free"]},
+    {"skill": ["http://data.europa.eu/esco/skill/s1"]},
+    {"country": ["XXX"]},
+]
+
+
+def _exact_ids(backend: HybridBackend, query: Query) -> set[str]:
+    """The courses the keyword engine lets through `query`'s filters and visibility."""
+    searcher = backend._refresh().index.searcher()
+    restrict = [*backend._builder.visibility(query), *backend._builder.filters(query).values()]
+    found = searcher.search(hybrid_module.combine(None, restrict), limit=1000).hits
+    return {searcher.doc(address).to_dict()["id"][0] for _score, address in found}
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> HybridBackend:
+    backend = HybridBackend(tmp_path_factory.mktemp("mixed"), model="use")
+    backend.rebuild([to_document(course) for course in MIXED])
+    return backend
+
+
+@pytest.mark.parametrize("filters", FILTER_CASES)
+@pytest.mark.parametrize("visible_only", [True, False])
+def test_the_filter_table_never_drops_a_course_that_passes(
+    mixed: HybridBackend, filters: dict[str, list[str]], visible_only: bool
+) -> None:
+    """The table drops exactly the courses the index's filters and visibility reject (it holds
+    every term filter and visibility), and keeps every course that passes."""
+    assert mixed.filters_in_step()
+    query = _query("x", filters=filters, include_withdrawn=not visible_only, include_past=not visible_only)
+    keys = {label(course.course.id): course.course.id for course in MIXED}
+    kept = {keys[key] for key in mixed._prefilter(query)(list(keys))}
+    assert kept == _exact_ids(mixed, query)
+
+
+def test_the_table_from_the_index_equals_the_table_from_the_documents(mixed: HybridBackend) -> None:
+    table = mixed._filter_table.current(mixed._state())
+    assert table is not None
+    searcher = mixed._refresh().index.searcher()
+    read = FilterTable.from_index(searcher, mixed._schema, table.state)  # type: ignore[arg-type]
+    assert read.labels.tolist() == table.labels.tolist()
+    assert read.until.tolist() == table.until.tolist()
+    for field in hybrid_filters.TERM_FIELDS:
+        assert _rows(read, field) == _rows(table, field), field
+
+
+def _rows(table: FilterTable, field: str) -> list[set[str]]:
+    offsets, values = table.columns[field]
+    vocabulary = table.vocabularies[field]
+    return [
+        {vocabulary[v] for v in values[offsets[row] : offsets[row + 1]]} for row in range(len(table.labels))
+    ]
+
+
+def test_hybrid_results_follow_each_write_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After each upsert or delete the table is in step with the index and hybrid results (hits,
+    total, facets) are those of the exact probe alone: a course whose filter values change, one
+    withdrawn, one added, one deleted."""
+    backend = HybridBackend(tmp_path, model="use")
+    backend.rebuild([to_document(course) for course in MIXED[:10]])
+    # every course a neighbour, so that only the filters decide
+    monkeypatch.setattr(type(backend._model), "min_similarity", -1.0)
+    query = _query("learning a craft or a sport", filters={"country": ["FRA"]}, page_size=100)
+
+    def both() -> tuple[Any, Any]:
+        assert backend.filters_in_step()
+        with_table = backend.search(query)
+        with monkeypatch.context() as patched:
+            patched.setattr(backend, "_prefilter", lambda _query: hybrid_module._keep_all)
+            alone = backend.search(query)
+        assert (_ids(with_table.hits), with_table.total, with_table.facets) == (
+            _ids(alone.hits),
+            alone.total,
+            alone.facets,
+        )
+        assert {hit.fields["country"] for hit in with_table.hits} <= {"FRA"}
+        return with_table, alone
+
+    both()
+    moved = MIXED[0]  # DEU -> FRA
+    assert moved.course.id not in _ids(backend.search(query).hits)
+    backend.upsert([dict(to_document(moved), country="FRA")])
+    assert moved.course.id in _ids(both()[0].hits)
+    backend.upsert([dict(to_document(moved), status="withdrawn", country="FRA")])
+    assert moved.course.id not in _ids(both()[0].hits)
+    added = make_course("new", "Fencing Course", description="Learn fencing step by step.", country="FRA")
+    backend.upsert([to_document(added)])
+    assert added.course.id in _ids(both()[0].hits)
+    backend.delete([added.course.id])
+    assert added.course.id not in _ids(both()[0].hits)
+    assert len(backend._filter_table.current(backend._state()) or ()) == 10
+
+
+def test_a_table_out_of_step_is_not_used_and_is_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that bypassed the table (here the keyword index written alone) leaves it
+    describing another index state: searches then probe every neighbour exactly, and
+    `ensure_filters` builds it again from the index."""
+    backend = HybridBackend(tmp_path, model="use")
+    backend.rebuild([to_document(course) for course in MIXED[:10]])
+    monkeypatch.setattr(type(backend._model), "min_similarity", -1.0)  # every course a neighbour
+    moved = MIXED[0]
+    EmbeddedBackend.upsert(backend, [dict(to_document(moved), country="FRA")])
+    assert not backend.filters_in_step()
+    query = _query("learning a craft or a sport", filters={"country": ["FRA"]}, page_size=100)
+    assert backend._prefilter(query) is hybrid_module._keep_all
+    assert moved.course.id in _ids(backend.search(query).hits)
+    assert backend.ensure_filters()
+    assert backend.filters_in_step()
+    assert moved.course.id in _ids(backend.search(query).hits)
+    assert not backend.ensure_filters()  # in step: nothing to do
+    other = HybridBackend(tmp_path, model="use")  # another process: reads the saved table
+    assert other.filters_in_step()
+
+
+def test_a_rebuild_from_stored_records_reads_the_table_from_the_index(tmp_path: Path) -> None:
+    """`rebuild_records` (a full reindex) has no documents at hand for the table: it is read from
+    the new index's terms, and holds what a table of the documents holds."""
+    backend = HybridBackend(tmp_path, model="use")
+    records = [
+        StoredRecord(
+            json.loads(json.dumps(course_to_dict(stored.course))),
+            "withdrawn" if stored.status == CourseStatus.WITHDRAWN else "active",
+            number,
+        )
+        for number, stored in enumerate(MIXED[:8])
+    ]
+    backend.rebuild_records(records)
+    assert backend.filters_in_step()
+    read = backend._filter_table.current(backend._state())
+    assert read is not None
+    made = FilterTable.from_documents([record_document(*record) for record in records], read.state)  # type: ignore[arg-type]
+    assert read.labels.tolist() == made.labels.tolist()
+    for field in hybrid_filters.TERM_FIELDS:
+        assert _rows(read, field) == _rows(made, field), field
+
+
+@pytest.mark.parametrize("filters", [{}, {"country": ["DEU", "FRA"]}, {"mode": ["blended"]}])
+def test_ids_looked_up_by_terms_or_by_a_term_set_give_the_same_result(
+    mixed: HybridBackend, monkeypatch: pytest.MonkeyPatch, filters: dict[str, list[str]]
+) -> None:
+    query = _query("a course to learn a hobby", filters=filters, page_size=100)
+    by_terms = mixed.search(query)
+    monkeypatch.setattr(hybrid_module, "FEW_IDS", 0)  # every lookup by a term set
+    by_set = mixed.search(query)
+    assert by_terms.hits
+    assert (_ids(by_terms.hits), by_terms.total, by_terms.facets) == (
+        _ids(by_set.hits),
+        by_set.total,
+        by_set.facets,
+    )

@@ -135,13 +135,18 @@ class VectorIndex:
 
     def nearest_keys(self, vector: np.ndarray, count: int) -> list[tuple[int, float]]:
         """Up to `count` (graph key, cosine similarity) nearest to `vector`, best first."""
+        keys, similarities = self.nearest(vector, count)
+        return list(zip(keys.tolist(), similarities.tolist(), strict=True))
+
+    def nearest(self, vector: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """`nearest_keys` as arrays (keys int64, similarities float64), for callers that filter
+        thousands of neighbours without making a Python object of each."""
         index, _ids = self._current()
         if len(index) == 0 or count <= 0:
-            return []
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
         matches = index.search(vector, min(count, len(index)))
-        keys: Any = matches.keys
-        distances: Any = matches.distances
-        return [(int(key), 1.0 - float(distance)) for key, distance in zip(keys, distances, strict=True)]
+        keys = np.asarray(matches.keys, dtype=np.int64)  # labels are 63-bit: they fit
+        return keys, 1.0 - np.asarray(matches.distances, dtype=np.float64)
 
     # -- files -------------------------------------------------------------------------------
 
