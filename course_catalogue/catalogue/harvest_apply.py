@@ -134,6 +134,12 @@ class HarvestSession:
         self._refresh_at = STATISTICS_FROM
 
     @property
+    def connection(self) -> Connection:
+        """The run's connection, inside its transaction: for what must commit with the run (the
+        feed record of `catalogue.feed_memory`), once no batch is being written."""
+        return self._conn
+
+    @property
     def diff(self) -> HarvestDiff:
         """What `finish()` decided; RuntimeError before."""
         if self._diff is None:

@@ -166,6 +166,20 @@ item_reports = sa.Table(
     sa.Column("paths", JSONType, nullable=False),
 )
 
+feed_fingerprints = sa.Table(
+    "feed_fingerprints",
+    metadata,
+    # The feed a source's last fully applied harvest read, as a whole (catalogue.feed_memory): `key`
+    # digests its bytes with everything else that decides the run's outcome (spec, parameters,
+    # code, format, completeness); `state` digests the source's courses as that run committed
+    # them. A later run of the same key, on a source in the same state, need not read the feed.
+    sa.Column("source_id", sa.String(64), sa.ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("run_id", sa.Integer, nullable=False),
+    sa.Column("key", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(64), nullable=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+)
+
 skill_links = sa.Table(
     "skill_links",
     metadata,

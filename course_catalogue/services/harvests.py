@@ -87,9 +87,11 @@ class HarvestService:
         *,
         dry_run: bool = True,
         filename: str | None = None,
+        force: bool = False,
     ) -> Published:
         """Harvest pushed bytes. A dry run (the default) changes nothing and stages the bytes for
-        `confirm`; a feed that could not be staged is refused (QuotaExceeded) before its dry run."""
+        `confirm`; a feed that could not be staged is refused (QuotaExceeded) before its dry run.
+        `force`: read the feed even when it is the one the last run applied (`_settings`)."""
         source = self.changeable(actor, source_id)
         if actor.account is None:
             raise PermissionDenied("A pushed feed is staged for an account: push it with an API token.")
@@ -107,16 +109,23 @@ class HarvestService:
             ttl=self.staged_ttl,
             locks=self.locks,
             sinks=self.sinks,
-            settings=self.settings,
+            settings=self._settings(force),
             filename=filename,
         )
 
     def harvest(
-        self, actor: Actor, source: Source, *, data: Feed | None = None, dry_run: bool = False
+        self,
+        actor: Actor,
+        source: Source,
+        *,
+        data: Feed | None = None,
+        dry_run: bool = False,
+        force: bool = False,
     ) -> HarvestAttempt:
         """Register (or update) `source` as given and harvest it: `data` when given, else its URL;
         one run per source at a time (a busy source: `HarvestAttempt.report` None). A dry run
-        registers nothing, changes nothing and records no run: the report is only returned."""
+        registers nothing, changes nothing and records no run: the report is only returned.
+        `force`: read the feed even when it is the one the last run applied (`_settings`)."""
         actor.permit(lambda a: can_change_source(a, source), f"Your account may not harvest {source.id!r}.")
         if data is None and not source.url:
             raise InvalidInput(f"Source {source.id!r} has no URL: give its feed.", field="url")
@@ -129,17 +138,17 @@ class HarvestService:
             data=data,
             sinks=self.sinks,
             dry_run=dry_run,
-            settings=self.settings,
+            settings=self._settings(force),
             record=not dry_run,
         )
 
     def harvest_file(
-        self, actor: Actor, source: Source, path: Path, *, dry_run: bool = False
+        self, actor: Actor, source: Source, path: Path, *, dry_run: bool = False, force: bool = False
     ) -> HarvestAttempt:
         """`harvest` of the feed file at `path`, mapped into memory rather than read whole (a
         feed of gigabytes is paged in as the reader streams it; see `harvesters.base.open_feed`)."""
         with open_feed(path) as data:
-            return self.harvest(actor, source, data=data, dry_run=dry_run)
+            return self.harvest(actor, source, data=data, dry_run=dry_run, force=force)
 
     def confirm(self, actor: Actor, source_id: str, staged_id: str) -> Confirmed:
         """Publish exactly the bytes of a staged dry run (the mapping is applied again)."""
@@ -154,13 +163,19 @@ class HarvestService:
             settings=self.settings,
         )
 
-    def pull(self, actor: Actor, source_id: str, *, dry_run: bool = False) -> Published:
-        """Fetch the source's URL and harvest it now (what its schedule does)."""
+    def pull(self, actor: Actor, source_id: str, *, dry_run: bool = False, force: bool = False) -> Published:
+        """Fetch the source's URL and harvest it now (what its schedule does). `force`: read the
+        feed even when it is the one the last run applied (`_settings`)."""
         source = self.changeable(actor, source_id)
         if not source.url:
             raise InvalidInput(f"Source {source_id!r} has no URL: push its feed instead.", field="url")
         return publish.pull(
-            self.store, source, dry_run=dry_run, locks=self.locks, sinks=self.sinks, settings=self.settings
+            self.store,
+            source,
+            dry_run=dry_run,
+            locks=self.locks,
+            sinks=self.sinks,
+            settings=self._settings(force),
         )
 
     def remap(self, actor: Actor, source_id: str, *, dry_run: bool = False) -> RunReport:
@@ -221,6 +236,12 @@ class HarvestService:
         for sink in self.sinks:
             sink.apply(diff.changed)
         return diff
+
+    def _settings(self, force: bool) -> HarvestSettings:
+        """The harvest settings of one run: with `force`, a byte-identical feed is read item by
+        item all the same (services.feed_skip; for operators after a fix outside the code and
+        specs the skip keys on, which a release or a spec edit already invalidates)."""
+        return replace(self.settings, skip_unchanged_feeds=False) if force else self.settings
 
     def staged_feeds(self, actor: Actor) -> StagedFeedStore:
         """The staged-feed store with the actor's quota (admins and the operator: no account quota)."""

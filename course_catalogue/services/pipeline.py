@@ -35,6 +35,9 @@ Guarantees:
   `SINK_BATCH`, so a big run calls a sink several times; a run that changed nothing, one empty
   batch); a failing sink gets no further batches and leaves the run SUCCEEDED/HELD with a WARNING.
   The index itself is not at risk: its changes wait in the outbox (catalogue/outbox.py).
+* A byte-identical feed (same mapping, parameters, code, format, completeness) of a source whose
+  courses are as its last fully applied run left them is not parsed: the run repeats that run's
+  outcome and report without reading it (`services.feed_skip`; `HarvestSettings.skip_unchanged_feeds`).
 * HTTP validators (ETag, Last-Modified) are saved only after a successful apply of a feed whose
   every record landed; otherwise they are cleared, so the next run re-reads the feed rather than
   trusting a 304 for content that was never fully stored.
@@ -67,6 +70,7 @@ from course_catalogue.harvesters.base import Feed, Gathered, harvester_for
 from course_catalogue.harvesters.http import Fetcher, FetchResult
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.mappings.spec import MappingSpec, bind_parameters, load_spec
+from course_catalogue.services.feed_skip import carry_forward, feed_key, record_feed
 from course_catalogue.services.intake import Intake
 from course_catalogue.services.recall import Recall, run_key
 from course_catalogue.services.spool import Spool
@@ -112,6 +116,9 @@ class HarvestSettings:
     # opt-in, for hosts that harvest large feeds with cores to spare.
     workers: int | None = 1
     parallel_from: int = 5_000
+    # A byte-identical feed of a source whose courses are as its last fully applied run left them
+    # is not read again (services.feed_skip); False reads it item by item (`harvest --force`)
+    skip_unchanged_feeds: bool = True
     # None: the SSRF-guarded network transport; tests inject an httpx.MockTransport
     transport: httpx.BaseTransport | None = field(default=None, compare=False)
 
@@ -262,6 +269,11 @@ def _harvest(
     spec = _spec_for(source)
     harvester = harvester_for(source.format, fetcher=settings.page_fetcher)
     intake = _intake(store, spec, report, settings, source)
+    # The whole feed recognised before it is parsed (a dry run records nothing, so it reads the feed)
+    key = None if dry_run else feed_key(intake.key, source, complete, harvester, data)
+    if key is not None and settings.skip_unchanged_feeds and carry_forward(store, report, key):
+        _save_fetch_state(store, source, report, fetched, dry_run)
+        return HarvestDiff()
     keep = PREVIEW_LIMIT if observe is not None else 0
     recall = intake.recall = Recall(store, source.id) if intake.key is not None else None
     output = _Output(spool := Spool())
@@ -328,6 +340,7 @@ def _harvest(
                 max_withdraw_share=settings.max_withdraw_share,
                 max_withdraw_count=settings.max_withdraw_count,
             )
+            record_feed(session, report, key, diff)
     except _NothingValid:
         # Not one record the catalogue can take: publishing the run would withdraw the whole
         # listing (or leave it stale while saying "succeeded"). Nothing changes.
@@ -339,11 +352,18 @@ def _harvest(
         return None
     if observe is not None:
         observe(diff, session.kept)
+    _save_fetch_state(store, source, report, fetched, dry_run)
+    return diff
+
+
+def _save_fetch_state(
+    store: CatalogueStore, source: Source, report: RunReport, fetched: FetchResult | None, dry_run: bool
+) -> None:
+    """Keep the HTTP validators of a download whose every record landed; clear them otherwise."""
     if fetched is not None and not dry_run:
         clean = report.counts[Outcome.FAILED] == 0
         state = FetchState(fetched.etag, fetched.last_modified) if clean else FetchState()
         store.set_fetch_state(source.id, state)
-    return diff
 
 
 class _NothingValid(Exception):

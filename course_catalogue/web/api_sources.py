@@ -151,6 +151,7 @@ def push_feed(source_id: str) -> ResponseReturnValue:
         upload.media_type,
         dry_run=_flag("dry_run", True),
         filename=upload.filename,
+        force=_flag("force", False),
     )
     if published.report.status is RunStatus.FAILED:
         return _failed(published.report)
@@ -185,8 +186,12 @@ def confirm_feed(source_id: str, staged_id: str) -> ResponseReturnValue:
 @bp.post("/sources/<source_id>/harvest")
 @token_required
 def harvest_source(source_id: str) -> ResponseReturnValue:
-    """Pull the source's URL now (`?dry_run=true` previews without changing anything)."""
-    published = get_services().harvests.pull(_actor(), source_id, dry_run=_flag("dry_run", False))
+    """Pull the source's URL now (`?dry_run=true` previews without changing anything; `?force=true`
+    reads a feed byte-identical to the last one applied, which is otherwise not read again)."""
+    harvests = get_services().harvests
+    published = harvests.pull(
+        _actor(), source_id, dry_run=_flag("dry_run", False), force=_flag("force", False)
+    )
     if published.report.status is RunStatus.FAILED:
         return _failed(published.report)
     return jsonify(_published_json(get_services().store.get_source(source_id), published))

@@ -110,6 +110,11 @@ def _resolve_source(
 @click.option(
     "--dry-run", is_flag=True, help="Compute and print the report; change, register and record nothing."
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Read the feed even if it is byte-identical to the one the last run applied (normally skipped).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
 @with_appcontext
 def harvest_command(
@@ -119,6 +124,7 @@ def harvest_command(
     mapping: str | None,
     source_id: str | None,
     dry_run: bool,
+    force: bool,
     as_json: bool,
 ) -> None:
     """Harvest one feed (a file, a URL, or the registered source's URL) into the catalogue."""
@@ -130,9 +136,9 @@ def harvest_command(
     # A dry run registers nothing, changes nothing and is not recorded: its report is printed.
     harvests = services().harvests
     if file is not None:
-        attempt = harvests.harvest_file(Actor.operator(), source, file, dry_run=dry_run)
+        attempt = harvests.harvest_file(Actor.operator(), source, file, dry_run=dry_run, force=force)
     else:
-        attempt = harvests.harvest(Actor.operator(), source, dry_run=dry_run)
+        attempt = harvests.harvest(Actor.operator(), source, dry_run=dry_run, force=force)
     if attempt.report is None:
         click.echo(f"Error: {attempt.error}; nothing was done, try again when it has finished", err=True)
         raise SystemExit(EXIT_BUSY)

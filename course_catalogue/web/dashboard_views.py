@@ -86,6 +86,7 @@ ISSUE_KINDS: dict[str, Any] = {
     "ects-estimated": _l("ECTS estimated from hours"),
     "extra-values": _l("More values than the element takes"),
     "feed-too-large": _l("The feed is too large"),
+    "feed-unchanged": _l("The same feed as last time, not read again"),
     "ignored-but-read": _l("A value the mapping ignores"),
     "implausible-duration": _l("An implausible duration"),
     "incomplete-group": _l("An incomplete group of values"),

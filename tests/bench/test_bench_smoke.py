@@ -104,8 +104,11 @@ def test_harvest_bench_reports_each_format_and_pass(tmp_path: Path) -> None:
     for fmt, sizes in report["results"].items():
         size = sizes[str(SIZE)]
         assert size["records"] > 0 and size["ceiling"]["records_per_cpu_s"], fmt
-        assert set(size["passes"]) == {"first load", "unchanged re-harvest", "one-record change"}
+        passes = {"first load", "unchanged re-harvest", "unchanged, item by item", "one-record change"}
+        assert set(size["passes"]) == passes
         assert size["passes"]["unchanged re-harvest"]["counts"].get("updated", 0) == 0, fmt
+        item_by_item = size["passes"]["unchanged, item by item"]["counts"]
+        assert item_by_item == size["passes"]["unchanged re-harvest"]["counts"], fmt
         assert size["passes"]["one-record change"]["counts"].get("updated", 0) >= 1, fmt
         first = size["passes"]["first load"]["counts"]
         assert first.get("added", 0) + first.get("failed", 0) == size["records"], fmt

@@ -1,6 +1,7 @@
 """Unchanged items skip the work: a re-harvest recalls what the last successful run made of them.
 
-Every test runs the real pipeline on the real store (SQLite and PostgreSQL). What is checked is
+Every test runs the real pipeline on the real store (SQLite and PostgreSQL), with the
+whole-feed skip off (`PER_ITEM`). What is checked is
 that recalling changes nothing a user can see: the report (counts, issues in order, coverage)
 of a re-harvest that recalls is the one mapping every item gives, and any change to an item,
 the spec's parameters or the stored course maps that item again.
@@ -12,6 +13,7 @@ import csv
 import io
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -21,8 +23,8 @@ from course_catalogue.catalogue.runs import Outcome, RunReport, RunStatus
 from course_catalogue.catalogue.schema import item_fingerprints, item_reports
 from course_catalogue.catalogue.sources import Source, SourceParameters, set_parameters
 from course_catalogue.catalogue.store import CatalogueStore
-from course_catalogue.services import intake
-from course_catalogue.services.pipeline import run_harvest
+from course_catalogue.services import intake, pipeline
+from course_catalogue.services.pipeline import HarvestSettings
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 FEEDS = {
@@ -31,6 +33,15 @@ FEEDS = {
     "qdr-loq": ("qdr-loq", "elm3.1_qdr_loq_learning_opportunities.xml"),
     "elm-rdf": ("elm-rdf", "lo_example_loq.ttl"),
 }
+
+
+PER_ITEM = HarvestSettings(skip_unchanged_feeds=False)
+"""These tests are about the item level: a byte-identical feed is read item by item too (the
+whole-feed skip above it is tested in test_feed_skip.py)."""
+
+
+def run_harvest(store: CatalogueStore, source: Source, **kwargs: Any) -> RunReport:
+    return pipeline.run_harvest(store, source, settings=PER_ITEM, **kwargs)
 
 
 class Mapped:

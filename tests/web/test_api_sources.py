@@ -381,6 +381,20 @@ def test_dry_run_false_publishes_at_once(world: World) -> None:
     assert world.store.get_course(_cid(rows[-1])).status is CourseStatus.ACTIVE
 
 
+def test_a_pushed_feed_identical_to_the_last_one_is_not_read_unless_forced(world: World) -> None:
+    headers = {**CSV, **world.auth("zed")}
+    url = f"/api/v1/sources/{SOURCE}/feed?dry_run=false"
+    again = world.client.post(url, data=edx_csv(INITIAL), headers=headers)
+    assert again.status_code == 200
+    run = again.get_json()["run"]
+    assert run["status"] == "succeeded" and run["counts"]["unchanged"] == 12
+    assert [i["code"] for i in run["issues"]].count("feed-unchanged") == 1
+    forced = world.client.post(url + "&force=true", data=edx_csv(INITIAL), headers=headers)
+    assert forced.status_code == 200
+    run = forced.get_json()["run"]
+    assert run["counts"]["unchanged"] == 12 and "feed-unchanged" not in [i["code"] for i in run["issues"]]
+
+
 def test_multipart_upload_is_accepted(world: World) -> None:
     data = {"file": (io.BytesIO(edx_csv(INITIAL)), "courses.csv", "application/octet-stream")}
     response = world.client.post(f"/api/v1/sources/{SOURCE}/feed", data=data, headers=world.auth("zed"))

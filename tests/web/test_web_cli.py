@@ -73,6 +73,18 @@ def test_harvest_adds_then_reports_unchanged(app: Flask, runner: FlaskCliRunner)
     assert second["counts"]["added"] == second["counts"]["updated"] == second["counts"]["withdrawn"] == 0
 
 
+def test_an_identical_feed_is_not_read_again_unless_forced(runner: FlaskCliRunner) -> None:
+    first = harvest_json(runner)
+    second = harvest_json(runner)
+    notes = [i for i in second["issues"] if i["code"] == "feed-unchanged"]
+    assert len(notes) == 1 and notes[0]["severity"] == "info"
+    assert second["counts"]["unchanged"] == EDX_COURSES
+    assert [i for i in second["issues"] if i["code"] != "feed-unchanged"] == first["issues"]
+    forced = harvest_json(runner, "--force")
+    assert not any(i["code"] == "feed-unchanged" for i in forced["issues"])
+    assert forced["counts"] == second["counts"]
+
+
 def test_harvest_text_output_summarises_counts_and_issues(runner: FlaskCliRunner) -> None:
     output = run(runner, "harvest", *EDX_ARGS).output
     assert "of source 'edx': succeeded" in output
