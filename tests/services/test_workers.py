@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from course_catalogue.catalogue import schema
 from course_catalogue.catalogue.harvest_apply import HarvestSession
 from course_catalogue.catalogue.runs import Outcome, RunReport, RunStatus
 from course_catalogue.catalogue.sources import Source
@@ -78,6 +80,36 @@ def _courses(store: CatalogueStore) -> list[tuple[object, ...]]:
     return rows
 
 
+def _stored(store: CatalogueStore) -> dict[str, list[tuple[object, ...]]]:
+    """What a run leaves in the tables a worker's results reach: records (decoded, as backends
+    differ in JSON text) with their provider columns, item fingerprints and item reports."""
+    tables = {
+        "courses": (schema.courses, ("id", "record", "provider_key", "provider_name", "content_hash")),
+        "fingerprints": (schema.item_fingerprints, ("course_id", "digest", "content_hash", "report")),
+        "reports": (schema.item_reports, ("digest", "issues", "paths")),
+    }
+
+    def same_run(row: sa.Row[Any]) -> tuple[object, ...]:  # the run's id and time left out
+        values = tuple(row)
+        if isinstance(values[1], dict) and "provenance" in values[1]:
+            provenance = {
+                k: v for k, v in values[1]["provenance"].items() if k not in ("run_id", "harvested_at")
+            }
+            values = (values[0], values[1] | {"provenance": provenance}, *values[2:])
+        return values
+
+    with store._engine.connect() as conn:
+        return {
+            name: sorted(
+                same_run(row)
+                for row in conn.execute(
+                    sa.select(*(table.c[c] for c in columns)).order_by(*table.primary_key)
+                )
+            )
+            for name, (table, columns) in tables.items()
+        }
+
+
 def _harvest(store: CatalogueStore, fmt: str, data: bytes, settings: HarvestSettings) -> RunReport:
     mapping, _ = FEEDS[fmt]
     source = Source(id=f"workers-{fmt}", format=fmt, name=fmt, mapping=mapping)
@@ -96,6 +128,7 @@ def test_parallel_runs_match_serial_runs(
     assert len(started) == 1 and started[0] is not None
     assert _seen(parallel) == _seen(serial)
     assert _courses(other_store) == _courses(store)
+    assert _stored(other_store) == _stored(store)
 
 
 def test_parallel_reharvest_with_changes_matches_serial(
@@ -120,6 +153,7 @@ def test_parallel_reharvest_with_changes_matches_serial(
     assert all(pool is not None for pool in started) and len(started) == 2
     assert _seen(parallel) == _seen(serial)
     assert _courses(other_store) == _courses(store)
+    assert _stored(other_store) == _stored(store)
 
 
 def _sequence(store: CatalogueStore) -> list[tuple[str, object]]:
@@ -164,6 +198,7 @@ def test_mixed_feed_with_invalid_items_matches_serial(
     assert serial.counts[Outcome.FAILED] > 10 and serial.counts[Outcome.ADDED] > 900
     assert _seen(parallel) == _seen(serial)
     assert _courses(other_store) == _courses(store)
+    assert _stored(other_store) == _stored(store)
     assert _sequence(other_store) == _sequence(store)
     again = _mixed_feed(edited)
     serial = _harvest(store, "csv", again, SERIAL)
@@ -171,6 +206,7 @@ def test_mixed_feed_with_invalid_items_matches_serial(
     assert serial.counts[Outcome.UPDATED] > 10 and serial.counts[Outcome.ADDED] > 10
     assert _seen(parallel) == _seen(serial)
     assert _courses(other_store) == _courses(store)
+    assert _stored(other_store) == _stored(store)
     assert _sequence(other_store) == _sequence(store)
     assert len(started) == 2 and all(pool is not None for pool in started)
 
