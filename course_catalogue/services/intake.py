@@ -72,7 +72,9 @@ class Processed:
 
     From a mapping worker (`services.workers`) the record and issues come in the forms the store
     keeps, so the harvesting process builds no objects for them: `encoded` instead of `record`
-    (None when rejected or refused), `rows` instead of `issues` (located, `located_rows`)."""
+    (None when rejected or refused), `rows` instead of `issues` (located, `located_rows`);
+    `built`: the content of an item the worker built (a portable deferred item, which the
+    harvesting process then never builds)."""
 
     ref: str | None = None
     issues: list[Issue] = field(default_factory=list)
@@ -83,6 +85,7 @@ class Processed:
     probe: RecordProbe | None = None
     encoded: EncodedRecord | None = None
     rows: tuple[tuple[Any, ...], ...] | None = None
+    built: bytes | None = None  # the item's content, when the worker built the item
 
 
 @dataclass(frozen=True)
@@ -217,7 +220,7 @@ class Intake:
             (gathered, digest, recalled.get(digest) if digest is not None and gathered.readable else None)
             for gathered, digest in zip(batch, digests, strict=True)
         ]
-        work = [g.item for g, _, found in entries if found is None and g.readable]
+        work = [g for g, _, found in entries if found is None and g.readable]
         self.to_map += len(work)
         if self.pool is None and self.to_map >= self.parallel_from and self.start_pool is not None:
             start, self.start_pool = self.start_pool, None  # tried once: may not start (then serial)
@@ -254,7 +257,9 @@ class Intake:
             elif processed is None or found is not None:  # (a carry that fell through: here)
                 self.take(gathered.item, gathered.issues, digest=digest)
             else:
-                self.settle(gathered.item, list(gathered.issues), next(processed), digest)
+                result = next(processed)
+                item = gathered.item if result.built is None else _built(gathered, result.built)
+                self.settle(item, list(gathered.issues), result, digest)
 
     def take(
         self,
@@ -461,6 +466,11 @@ def _content_digest(item: RawItem, digest: str | None) -> bytes:
     if digest is not None:
         return bytes.fromhex(digest)
     return hashlib.blake2b(item.content, digest_size=_DIGEST).digest()
+
+
+def _built(gathered: Gathered, content: bytes) -> RawItem:
+    """The item a worker built of `gathered` (a portable deferred item), from its content."""
+    return RawItem(content, gathered.media_type, gathered.pointer, gathered.guid)
 
 
 def _first(digest: bytes, pointer: str | None) -> bytes:

@@ -26,9 +26,11 @@ without fork), `MappingPool.start` returns None and the run stays serial. A work
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
@@ -42,12 +44,14 @@ from course_catalogue.services.errors import WorkerLost
 from course_catalogue.services.intake import Processed, located_rows
 
 if TYPE_CHECKING:
+    from course_catalogue.harvesters.base import Gathered
     from course_catalogue.services.intake import MappingWork
 
 logger = logging.getLogger(__name__)
 
-Shipped = tuple[bytes, str, str | None, str | None]
-"""An item as sent to a worker: content, media type, pointer, guid (`parsed` stays behind)."""
+Shipped = RawItem | Callable[[], RawItem]
+"""An item as sent to a worker: built (its `parsed` stays behind), or a deferred item's portable
+build (`harvesters.base.Gathered.deferred`), which the worker runs."""
 
 Returned = tuple[
     str | None,
@@ -57,21 +61,26 @@ Returned = tuple[
     Issue | None,
     str | None,
     RecordProbe | None,
+    bytes | None,
 ]
 """A `Processed` as sent back: ref, issues as located rows, the record encoded (None when
-rejected or refused), content hash, refused, fault, probe."""
+rejected or refused), content hash, refused, fault, probe, and the item's content when the
+worker built it."""
 
 
-def _compact(p: Processed, pointer: str | None) -> Returned:
+def _compact(p: Processed, item: RawItem, built: bool) -> Returned:
     """In a worker: `p` in the forms the store keeps (see the module docstring)."""
     encoded = None if p.record is None or p.refused is not None else EncodedRecord.of(p.record)
-    rows = located_rows(p.issues, p.ref, pointer)
-    return (p.ref, rows, encoded, p.content_hash, p.refused, p.fault, p.probe)
+    rows = located_rows(p.issues, p.ref, item.pointer)
+    content = item.content if built else None
+    return (p.ref, rows, encoded, p.content_hash, p.refused, p.fault, p.probe, content)
 
 
 def _expand(r: Returned) -> Processed:
-    ref, rows, encoded, content_hash, refused, fault, probe = r
-    return Processed(ref, [], None, content_hash, refused, fault, probe, encoded=encoded, rows=rows)
+    ref, rows, encoded, content_hash, refused, fault, probe, built = r
+    return Processed(
+        ref, [], None, content_hash, refused, fault, probe, encoded=encoded, rows=rows, built=built
+    )
 
 
 # A worker's run: set in each worker by `_inherit`, never in the harvesting process.
@@ -90,11 +99,15 @@ def _process(items: list[Shipped], settled: frozenset[str]) -> list[Returned]:
     """In a worker: process a batch of items with the run's work (`settled`: the coverage paths
     the run had settled when it sent them, see `RecordProbe`)."""
     assert _WORK is not None and _WHEN is not None, "set by the pool's initializer"
+    # The young generations, as the harvesting process's `paced_collection` does (the worker was
+    # forked with automatic collection off): cyclic garbage goes once per batch.
+    gc.collect(1)
     out = []
-    for content, media_type, pointer, guid in items:
+    for shipped in items:
+        built = not isinstance(shipped, RawItem)
+        item = shipped if isinstance(shipped, RawItem) else shipped()
         probe = RecordProbe(_TRACKER, settled) if _TRACKER is not None else None
-        processed = _WORK.process(RawItem(content, media_type, pointer, guid), _WHEN, probe)
-        out.append(_compact(processed, pointer))
+        out.append(_compact(_WORK.process(item, _WHEN, probe), item, built))
     return out
 
 
@@ -104,6 +117,17 @@ def default_workers() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on every platform
         return os.cpu_count() or 1
+
+
+def _shipped(gathered: Gathered) -> Shipped:
+    made = gathered.made
+    if isinstance(made, RawItem):
+        return RawItem(made.content, made.media_type, made.pointer, made.guid)  # without `parsed`
+    recipe = made.recipe()
+    if recipe is not None:
+        return recipe
+    item = made.item()
+    return RawItem(item.content, item.media_type, item.pointer, item.guid)
 
 
 class Batch:
@@ -159,9 +183,10 @@ class MappingPool:
             return None
         return cls(executor)
 
-    def submit(self, items: list[RawItem], settled: frozenset[str]) -> Batch:
-        """Process `items` in a worker; `settled`: the run's settled coverage paths now."""
-        shipped = [(i.content, i.media_type, i.pointer, i.guid) for i in items]
+    def submit(self, items: list[Gathered], settled: frozenset[str]) -> Batch:
+        """Process `items` in a worker (built there when their build is portable); `settled`:
+        the run's settled coverage paths now."""
+        shipped = [_shipped(gathered) for gathered in items]
         try:
             return Batch(self._executor.submit(_process, shipped, settled))
         except BrokenProcessPool as exc:

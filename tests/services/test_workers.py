@@ -82,11 +82,13 @@ def _courses(store: CatalogueStore) -> list[tuple[object, ...]]:
 
 def _stored(store: CatalogueStore) -> dict[str, list[tuple[object, ...]]]:
     """What a run leaves in the tables a worker's results reach: records (decoded, as backends
-    differ in JSON text) with their provider columns, item fingerprints and item reports."""
+    differ in JSON text) with their provider columns, item fingerprints, item reports and raw
+    payloads (built by the workers for the XML readers' items)."""
     tables = {
         "courses": (schema.courses, ("id", "record", "provider_key", "provider_name", "content_hash")),
         "fingerprints": (schema.item_fingerprints, ("course_id", "digest", "content_hash", "report")),
         "reports": (schema.item_reports, ("digest", "issues", "paths")),
+        "raw": (schema.raw_items, ("course_id", "media_type", "content", "digest")),
     }
 
     def same_run(row: sa.Row[Any]) -> tuple[object, ...]:  # the run's id and time left out
