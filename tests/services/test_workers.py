@@ -22,7 +22,9 @@ from course_catalogue.mappings.items import RawItem
 from course_catalogue.services import pipeline
 from course_catalogue.services.intake import MappingWork
 from course_catalogue.services.pipeline import HarvestSettings, run_harvest
+from course_catalogue.services.runtime import Services
 from course_catalogue.services.workers import MappingPool, default_workers
+from course_catalogue.web import settings as web_settings
 
 pytestmark = pytest.mark.skipif(default_workers() < 2, reason="workers need two cores at least")
 
@@ -265,3 +267,31 @@ def test_small_feeds_and_single_cores_stay_serial(
     edited = data.replace(b"Learn", b"Study")  # (mapped again, not recalled)
     one_core = _harvest(store, "csv", edited, PARALLEL)
     assert started == [None] and one_core.status is RunStatus.SUCCEEDED
+
+
+def test_workers_are_on_by_default_for_large_feeds(
+    store: CatalogueStore,
+    started: list[MappingPool | None],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """The default settings fork one worker per core once `parallel_from` items are to be
+    mapped; `HARVEST_WORKERS=1` keeps a deployment's runs serial."""
+    assert HarvestSettings().workers is None
+    data = (FIXTURES / FEEDS["csv"][1]).read_bytes()
+    report = _harvest(store, "csv", data, HarvestSettings(parallel_from=100))
+    assert len(started) == 1 and started[0] is not None and report.status is RunStatus.SUCCEEDED
+    forked: list[int] = []
+    real = MappingPool.start
+
+    def count(work: MappingWork, tracker: Any, when: Any, processes: int) -> MappingPool | None:
+        forked.append(processes)
+        return real(work, tracker, when, processes)
+
+    monkeypatch.setattr(MappingPool, "start", count)
+    _harvest(store, "csv", data.replace(b"Learn", b"Study"), HarvestSettings(parallel_from=100))
+    assert forked == [default_workers()]
+    for value, workers in (("1", 1), ("0", None)):
+        config = web_settings.defaults() | {"HARVEST_WORKERS": value}
+        web_settings.resolve(config, str(tmp_path))
+        assert Services(config).harvest_settings.workers == workers
