@@ -23,6 +23,7 @@ from course_catalogue.catalogue.model import (
 )
 from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.store import CatalogueStore
+from tests.store_writes import apply_harvest
 
 SOURCE = "reg-src"
 
@@ -68,7 +69,8 @@ def publish(
         else list(courses)
     )
     report = store.start_run(source_id)
-    diff = store.apply_harvest(
+    diff = apply_harvest(
+        store,
         report,
         [candidate(c) for c in made],
         seen_refs={c.provenance.provider_ref for c in made},

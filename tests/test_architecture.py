@@ -44,7 +44,7 @@ SERVICE_INTERNALS = frozenset(
     for name in ("pipeline", "intake", "spool", "locks", "publish", "webhook_delivery")
 )
 STORE_WRITES = frozenset(
-    {"save_source", "start_run", "finish_run", "harvesting", "apply_harvest", "confirm_withdrawals"}
+    {"save_source", "start_run", "finish_run", "harvesting", "confirm_withdrawals"}
 )
 FLASK_ALLOWED = ("course_catalogue.web", "course_catalogue.services.runtime")
 CELERY_ALLOWED = ("course_catalogue.services.tasks", "course_catalogue.web.celery_setup")

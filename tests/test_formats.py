@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from course_catalogue.catalogue.formats import FORMATS
 from course_catalogue.catalogue.sources import FORMATS as SOURCE_FORMATS
-from course_catalogue.harvesters.base import harvester_for, harvester_formats
+from course_catalogue.harvesters.base import harvester_for
 from course_catalogue.mappings.selectors import FORMAT_MEDIA_TYPES, LANGUAGES
 
 
 def test_every_format_has_a_reader_and_a_selector_language_for_its_items() -> None:
-    assert set(SOURCE_FORMATS) == set(FORMATS) == set(harvester_formats()) == set(FORMAT_MEDIA_TYPES)
+    assert set(SOURCE_FORMATS) == set(FORMATS) == set(FORMAT_MEDIA_TYPES)
     for name, fmt in FORMATS.items():
         cls = fmt.reader.partition(":")[2]
         assert type(harvester_for(name).harvester).__name__ == cls, name

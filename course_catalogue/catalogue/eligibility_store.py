@@ -101,17 +101,6 @@ class EligibilityChange:
     seq: int
 
 
-class EligibilitySink:
-    """ChangeSink: re-evaluates every changed course for every scheme after its harvest committed
-    (idempotent: a refresh re-reads the courses, so a repeated delivery changes nothing)."""
-
-    def __init__(self, store: EligibilityStore) -> None:
-        self.store = store
-
-    def apply(self, changed: Sequence[StoredCourse]) -> None:
-        self.store.refresh_courses(stored.id for stored in changed)
-
-
 class EligibilityStore:
     """Schemes, decisions and eligibility of one catalogue database."""
 

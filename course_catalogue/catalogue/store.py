@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from functools import partial
@@ -37,7 +37,7 @@ from alembic.config import Config
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from course_catalogue.catalogue.changes import Candidate, CourseStatus, HarvestDiff, StoredCourse
+from course_catalogue.catalogue.changes import CourseStatus, HarvestDiff, StoredCourse
 from course_catalogue.catalogue.course_writes import insert_many, withdraw
 from course_catalogue.catalogue.engine import WRITER, open_engine
 from course_catalogue.catalogue.errors import Conflict, NotFound, StoreError
@@ -335,36 +335,6 @@ class CatalogueStore:
         _count(report, diff)
         if diff.held_withdrawals:
             report.status = RunStatus.HELD
-
-    def apply_harvest(
-        self,
-        report: RunReport,
-        candidates: Sequence[Candidate],
-        *,
-        seen_refs: Collection[str],
-        complete: bool,
-        dry_run: bool = False,
-        max_withdraw_share: float | None = GUARD_SHARE,
-        max_withdraw_count: int | None = GUARD_COUNT,
-    ) -> HarvestDiff:
-        """Apply one run's valid records to its source in ONE transaction (`harvesting` with a
-        single batch), and return the diff with the changed courses in `changed` (seq order).
-
-        If the same provider_ref is offered twice, the last candidate wins. Raises ValueError
-        for a candidate of another source. Applying a run also updates the held withdrawals of
-        earlier runs of the source: a complete run supersedes them, any run drops those it saw.
-        For big runs use `harvesting` and `iter_changed`, which never hold every course at once.
-        """
-        with self.harvesting(report, dry_run=dry_run) as session:
-            session.offer(candidates)
-            session.finish(
-                seen_refs=seen_refs,
-                complete=complete,
-                max_withdraw_share=max_withdraw_share,
-                max_withdraw_count=max_withdraw_count,
-            )
-        diff = session.diff
-        return replace(diff, changed=[stored for batch in self.iter_changed(diff) for stored in batch])
 
     def iter_changed(self, diff: HarvestDiff, batch_size: int = 1000) -> Iterator[list[StoredCourse]]:
         """The courses a committed diff changed, in seq order and in batches: `diff.changed` when

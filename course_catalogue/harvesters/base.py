@@ -350,7 +350,3 @@ class NonEmpty:
         if not found:
             raise ParseError(EMPTY_FEED)
 
-
-def harvester_formats() -> tuple[str, ...]:
-    """Formats that have a harvester, sorted."""
-    return tuple(sorted(_HARVESTERS))

@@ -3,8 +3,9 @@
 A spec field names its source with a selector key (`column` for CSV rows). Each media type has
 one `SelectorLanguage` that parses an item into a document once and compiles selector
 expressions into functions over that document. Adding XML (`xpath`) or RDF (`path`) means
-adding one class (in its own module) and one `LANGUAGES` / `FORMAT_MEDIA_TYPES` entry here; the
-spec loader and engine are unchanged.
+adding one class (in its own module) and one `LANGUAGES` entry here (`FORMAT_MEDIA_TYPES`, a
+format's item media type, derives from the formats table `catalogue.formats`); the spec loader
+and engine are unchanged.
 
 Optional members a language may add (the spec loader looks for them with getattr):
 

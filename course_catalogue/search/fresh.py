@@ -17,7 +17,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from course_catalogue.search.backend import Document, SearchBackend, Suggestion
+from course_catalogue.search.documents import StoredRecord
 from course_catalogue.search.query import Query, SearchResult
+from course_catalogue.search.sync import rebuild_from_records
 
 WithdrawnLookup = Callable[[Iterable[str]], set[str]]
 """Which of these course ids does the store hold as withdrawn (catalogue.outbox.Outbox.withdrawn_among)."""
@@ -55,6 +57,9 @@ class FreshResults:
 
     def rebuild(self, documents: Iterable[Document]) -> int:
         return self.backend.rebuild(documents)
+
+    def rebuild_records(self, records: Iterable[StoredRecord]) -> int:
+        return rebuild_from_records(self.backend, records)
 
     def inventory(self) -> dict[str, tuple[int, str]]:
         return self.backend.inventory()

@@ -50,8 +50,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from course_catalogue.search.backend import Document, SearchBackend, Suggestion
+from course_catalogue.search.documents import StoredRecord
 from course_catalogue.search.index_versions import POINTER, IndexVersions
 from course_catalogue.search.query import Query, SearchResult
+from course_catalogue.search.sync import rebuild_from_records
 
 Generation = Callable[[], Hashable]
 """Returns a value that changes whenever what the backend would answer may have changed."""
@@ -193,6 +195,12 @@ class CachedBackend:
     def rebuild(self, documents: Iterable[Document]) -> int:
         try:
             return self.backend.rebuild(documents)
+        finally:
+            self._written()
+
+    def rebuild_records(self, records: Iterable[StoredRecord]) -> int:
+        try:
+            return rebuild_from_records(self.backend, records)
         finally:
             self._written()
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from itertools import chain, islice
 from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
@@ -222,24 +222,6 @@ def _stored_records(
     links.flush()  # runs once the batch's last record was taken (a consumer that stops early keeps none)
 
 
-class IndexSync:
-    """ChangeSink that upserts every changed course, active or withdrawn.
-
-    Withdrawn courses stay in the index with status "withdrawn" (hidden unless a query asks
-    for them), so applying the same changes again leaves the same index: idempotent.
-    """
-
-    def __init__(self, backend: SearchBackend, eligibility: EligibilityLookup | None = None) -> None:
-        self.backend = backend
-        self.eligibility = eligibility
-
-    def apply(self, changed: Sequence[StoredCourse]) -> None:
-        # Only the last version of a course delivered in one batch counts.
-        latest = {stored.id: stored for stored in changed}
-        if latest:
-            self.backend.upsert(documents(latest.values(), self.eligibility))
-
-
 def reindex(
     store: RecordSource,
     backend: SearchBackend,
@@ -256,9 +238,17 @@ def reindex(
     `skill_cache` (the catalogue's `SkillLinkStore`), each course's skill links are computed only
     if its text or the linker changed since they were kept (`stored_records`)."""
     rows = store.iter_records(include_withdrawn=True)
+    return rebuild_from_records(backend, stored_records(rows, eligibility, skill_cache=skill_cache))
+
+
+def rebuild_from_records(backend: SearchBackend, records: Iterable[StoredRecord]) -> int:
+    """`backend.rebuild_records(records)` when the backend takes records (`RecordRebuild`), else
+    `backend.rebuild` with their documents, built one at a time as it consumes them. Wrappers
+    (the result cache, FreshResults) pass their `rebuild_records` through this, so a full reindex
+    streams whatever wraps the engine."""
     if isinstance(backend, RecordRebuild):
-        return backend.rebuild_records(stored_records(rows, eligibility, skill_cache=skill_cache))
-    return backend.rebuild(record_documents(rows, eligibility, skill_cache=skill_cache))
+        return backend.rebuild_records(records)
+    return backend.rebuild(record_document(*record) for record in records)
 
 
 @dataclass(frozen=True)
@@ -330,6 +320,9 @@ def repair(
 DRAIN_BATCH = 1000
 """Courses read from the store (and re-evaluated) at a time while a drain streams documents."""
 DRAIN_LOCK = "index"
+INDEX_LOCK_WAIT = 600.0
+"""How long a reindex or a repair waits for the drain lock (`index_writes_held`): a drain that
+delivers a million-record first load takes minutes."""
 """The name of the lock that serialises drains (in its own lock namespace, see services.runtime)."""
 
 
@@ -440,15 +433,34 @@ def drain_exclusively(
     """Run `drain` holding the drain lock. If another process holds it, that process delivers
     what is pending: wait up to `wait` seconds for the lock (a caller that wants its own commit
     in the index when it returns, like a harvest), else return a `skipped` report."""
+    try:
+        with index_writes_held(locks, wait=wait):
+            return drain()
+    except Conflict:
+        return DrainReport(skipped=True)
+
+
+@contextmanager
+def index_writes_held(locks: ExclusiveLocks, *, wait: float) -> Iterator[None]:
+    """Hold the drain lock for the `with` block, waiting up to `wait` seconds for it; Conflict
+    when another process still holds it then.
+
+    Besides drains, whatever writes documents read from the store while deliveries could run
+    holds it: a full reindex and a repair. Why: a drain retires its outbox entries once it has
+    written them, so a delivery written into the index a rebuild is about to replace (or
+    overwritten by a repair's older read) would be lost for good. Held, deliveries wait (their
+    entries stay pending) and the holder delivers them when it is done (`Services.reindex`)."""
     deadline = time.monotonic() + wait
-    while True:
-        try:
-            with locks.hold(DRAIN_LOCK):
-                return drain()
-        except Conflict:
-            if time.monotonic() >= deadline:
-                return DrainReport(skipped=True)
-            time.sleep(0.05)
+    with ExitStack() as stack:
+        while True:
+            try:
+                stack.enter_context(locks.hold(DRAIN_LOCK))
+                break
+            except Conflict:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
+        yield
 
 
 class OutboxSink:

@@ -13,6 +13,7 @@ that fails as a whole is not an exception: the returned report says FAILED.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,7 +30,7 @@ from course_catalogue.catalogue.stale_runs import fail_stale_runs, stale_runs
 from course_catalogue.catalogue.store import CatalogueStore
 from course_catalogue.harvesters.base import Feed, open_feed
 from course_catalogue.search.backend import SearchBackend
-from course_catalogue.search.sync import RepairReport
+from course_catalogue.search.sync import INDEX_LOCK_WAIT, RepairReport, index_writes_held
 from course_catalogue.search.sync import repair as repair_index
 from course_catalogue.services import publish
 from course_catalogue.services.actors import Actor
@@ -75,6 +76,7 @@ class HarvestService:
     staged_quota: StagedQuota = field(default_factory=StagedQuota)
     staged_ttl: timedelta = timedelta(hours=24)
     backend: SearchBackend | None = None
+    index_locks: SourceLocks | None = None
 
     def push(
         self,
@@ -192,14 +194,20 @@ class HarvestService:
                 left = inconsistent_records(self.store, source.id)
             index = None
             if self.backend is not None and not any(entry.unreadable for entry in left):
-                index = repair_index(
-                    self.store,
-                    self.backend,
-                    dry_run=dry_run,
-                    eligibility=EligibilityStore(self.store),
-                    source_id=source.id,
-                    skill_cache=SkillLinkStore(self.store),
+                held = (
+                    index_writes_held(self.index_locks, wait=INDEX_LOCK_WAIT)
+                    if self.index_locks is not None
+                    else nullcontext()
                 )
+                with held:
+                    index = repair_index(
+                        self.store,
+                        self.backend,
+                        dry_run=dry_run,
+                        eligibility=EligibilityStore(self.store),
+                        source_id=source.id,
+                        skill_cache=SkillLinkStore(self.store),
+                    )
         inconsistent = [entry.course_id for entry in found]
         return SourceRepair(
             source.id, dry_run, stale, inconsistent, remap, [entry.course_id for entry in left], index

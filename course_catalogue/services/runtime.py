@@ -44,7 +44,17 @@ from course_catalogue.search.result_cache import (
     ExpiringGeneration,
     Generation,
 )
-from course_catalogue.search.sync import DrainReport, OutboxSink, drain_exclusively, drain_outbox
+from course_catalogue.search.sync import (
+    INDEX_LOCK_WAIT,
+    DrainReport,
+    OutboxSink,
+    RepairReport,
+    drain_exclusively,
+    drain_outbox,
+    index_writes_held,
+    reindex,
+    repair,
+)
 from course_catalogue.services.accounts import AccountService
 from course_catalogue.services.harvests import HarvestService
 from course_catalogue.services.locks import SourceLocks, open_locks
@@ -123,14 +133,46 @@ class Services:
         DRAIN_WAIT_REQUEST inside a web request)."""
         if wait is None:
             wait = DRAIN_WAIT_REQUEST if has_request_context() else DRAIN_WAIT
+        return drain_exclusively(self.outbox_locks, self._drain, wait=wait)
+
+    def reindex(self) -> int:
+        """Rebuild the whole search index from the store (search.sync.reindex); returns how many
+        courses it holds. The drain lock is held throughout (`index_writes_held`): a delivery
+        written meanwhile into the index being replaced would be lost with it, its entries
+        retired. Changes committed during the rebuild keep their entries, and are delivered here
+        before the lock is let go. Conflict when another process holds the lock for
+        INDEX_LOCK_WAIT seconds."""
+        with index_writes_held(self.outbox_locks, wait=INDEX_LOCK_WAIT):
+            count = reindex(
+                self.store, self.backend, EligibilityStore(self.store), SkillLinkStore(self.store)
+            )
+            self._drain()
+        return count
+
+    def repair_index(self, *, dry_run: bool = False) -> tuple[DrainReport, RepairReport]:
+        """Deliver the pending outbox entries (not on a dry run), then compare the whole index with
+        the store and fix what differs (search.sync.repair), holding the drain lock so that no
+        delivery interleaves with the comparison (see `reindex`)."""
+        with index_writes_held(self.outbox_locks, wait=INDEX_LOCK_WAIT):
+            delivered = DrainReport() if dry_run else self._drain()
+            report = repair(
+                self.store,
+                self.backend,
+                dry_run=dry_run,
+                eligibility=EligibilityStore(self.store),
+                skill_cache=SkillLinkStore(self.store),
+            )
+        return delivered, report
+
+    def _drain(self) -> DrainReport:
+        """One `drain_outbox` of this catalogue; the caller holds the drain lock."""
         eligibility = EligibilityStore(self.store)
-        outbox = Outbox(self.store)
-        return drain_exclusively(
-            self.outbox_locks,
-            lambda: drain_outbox(
-                outbox, self.backend, eligibility, refresh=eligibility, skill_cache=SkillLinkStore(self.store)
-            ),
-            wait=wait,
+        return drain_outbox(
+            Outbox(self.store),
+            self.backend,
+            eligibility,
+            refresh=eligibility,
+            skill_cache=SkillLinkStore(self.store),
         )
 
     @property
@@ -247,6 +289,7 @@ class Services:
             ),
             staged_ttl=timedelta(hours=config["STAGED_FEED_HOURS"]),
             backend=self.backend,
+            index_locks=self.outbox_locks,
         )
 
     def close(self) -> None:

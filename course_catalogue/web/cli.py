@@ -24,10 +24,8 @@ from flask import current_app
 from flask.cli import ScriptInfo, routes_command, shell_command, with_appcontext
 from werkzeug.serving import make_server
 
-from course_catalogue.catalogue.eligibility_store import EligibilityStore
 from course_catalogue.catalogue.errors import CatalogueError, Conflict, NotFound
 from course_catalogue.catalogue.runs import Outcome, RunStatus
-from course_catalogue.catalogue.skill_link_store import SkillLinkStore
 from course_catalogue.catalogue.sources import (
     FORMATS,
     SYNTHETIC,
@@ -35,7 +33,6 @@ from course_catalogue.catalogue.sources import (
     source_parameters,
 )
 from course_catalogue.search.errors import IndexOutdated
-from course_catalogue.search.sync import reindex
 from course_catalogue.services.actors import Actor
 from course_catalogue.services.runtime import Services, get_services
 from course_catalogue.services.sources import MIN_SCHEDULE_MINUTES, SourceFields
@@ -159,7 +156,7 @@ def init_command() -> None:
     except IndexOutdated:
         # Like the database migration above: an index built by an older schema is rebuilt from
         # the store (searches keep the old version until the new one is switched in).
-        count = reindex(svc.store, svc.backend, EligibilityStore(svc.store), SkillLinkStore(svc.store))
+        count = svc.reindex()
         click.echo(f"Search index rebuilt for this version ({count} courses).")
     click.echo(f"Database ready: {_safe_url(config['DATABASE_URL'])}")
     click.echo(f"Search index: {config['OPENSEARCH_URL'] or config['INDEX_DIR']}")
@@ -174,9 +171,9 @@ def _safe_url(url: str) -> str:
 @with_appcontext
 def reindex_command() -> None:
     """Rebuild the search index from the store (searches keep working meanwhile)."""
-    svc = services()
-    # documents carry eligibility; skill links are reused where the course text is unchanged
-    count = reindex(svc.store, svc.backend, EligibilityStore(svc.store), SkillLinkStore(svc.store))
+    # documents carry eligibility; skill links are reused where the course text is unchanged;
+    # index deliveries wait meanwhile and are made when it is done (Services.reindex)
+    count = services().reindex()
     click.echo(f"Indexed {count} courses.")
 
 

@@ -7,7 +7,9 @@ Registered on the `catalogue` group in web/cli.py. Safe to run at any time, also
 run: a run is only failed while its source's lock is free (no live process owns it); pending
 index outbox entries (changes a killed process committed but did not deliver) are delivered
 first, as any process that starts would; then the index is compared with the store and whatever
-still differs (an index restored from a backup, written by hand) is upserted or deleted.
+still differs (an index restored from a backup, written by hand) is upserted or deleted. The
+delivery and the comparison hold the drain lock (`Services.repair_index`): a delivery made
+meanwhile could otherwise be overwritten by the repair's older read.
 """
 
 from __future__ import annotations
@@ -19,10 +21,7 @@ from datetime import UTC, datetime
 import click
 from flask.cli import with_appcontext
 
-from course_catalogue.catalogue.eligibility_store import EligibilityStore
 from course_catalogue.catalogue.outbox import Outbox
-from course_catalogue.catalogue.skill_link_store import SkillLinkStore
-from course_catalogue.search.sync import DrainReport, repair
 from course_catalogue.services.actors import Actor
 from course_catalogue.services.harvests import SourceRepair
 from course_catalogue.services.jobs import reap_stale_runs
@@ -56,21 +55,13 @@ def repair_command(dry_run: bool, as_json: bool, source_id: str | None) -> None:
     stale = reap_stale_runs(svc.store, svc.locks, datetime.now(UTC), dry_run=dry_run)
     reaped = [] if dry_run else stale
     stats = Outbox(svc.store).stats()
-    delivered = DrainReport() if dry_run else svc.drain_outbox()
-    report = repair(
-        svc.store,
-        svc.backend,
-        dry_run=dry_run,
-        eligibility=EligibilityStore(svc.store),
-        skill_cache=SkillLinkStore(svc.store),
-    )
+    delivered, report = svc.repair_index(dry_run=dry_run)
     outbox = {
         "pending_entries": stats.entries,
         "pending_courses": stats.courses,
         "oldest": stats.oldest.isoformat() if stats.oldest else None,
         "delivered": delivered.delivered,
         "delivered_courses": delivered.courses,
-        "skipped": delivered.skipped,
     }
     if as_json:
         findings = {"stale_runs": stale, "reaped_runs": reaped, "outbox": outbox, **asdict(report)}
@@ -84,8 +75,6 @@ def repair_command(dry_run: bool, as_json: bool, source_id: str | None) -> None:
     elif delivered.delivered:
         done = f"{delivered.delivered} pending index update(s) for {delivered.courses} course(s)"
         click.echo(f"Delivered {done}.")
-    elif delivered.skipped:
-        click.echo("Another process is delivering the pending index updates.")
     verb = "Would fix" if dry_run else "Fixed"
     click.echo(
         f"Checked {report.checked} courses against {report.indexed} indexed documents. "

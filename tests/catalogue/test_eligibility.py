@@ -21,12 +21,12 @@ from course_catalogue.catalogue.eligibility import (
     parse_rules,
     rules_to_data,
 )
-from course_catalogue.catalogue.eligibility_store import EligibilitySink
 from course_catalogue.catalogue.errors import Conflict, NotFound
 from course_catalogue.catalogue.model import Location, Organisation, Price, Workload, lang_text
 from course_catalogue.catalogue.store import CatalogueStore
 from tests.registries import make_course, publish
 from tests.schemes import EligibilityStore
+from tests.sinks import EligibilitySink
 
 
 def scheme(rules: list[dict[str, Any]], accredited: tuple[str, ...] = (), sid: str = "fund") -> Scheme:

@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from course_catalogue.catalogue import eligibility_jobs
 from course_catalogue.catalogue.eligibility import ManualDecision, Scheme, parse_rules
 from course_catalogue.catalogue.eligibility_jobs import JobStatus, SchemeJobs, evaluate_batch, switch
-from course_catalogue.catalogue.eligibility_store import EligibilitySink
 from course_catalogue.catalogue.errors import Conflict, NotFound
 from course_catalogue.catalogue.model import course_id
 from course_catalogue.catalogue.outbox import Outbox
@@ -20,6 +19,7 @@ from course_catalogue.catalogue.schema import scheme_staging
 from course_catalogue.catalogue.store import CatalogueStore
 from tests.registries import SOURCE, publish
 from tests.schemes import EligibilityStore
+from tests.sinks import EligibilitySink
 
 
 def cid(ref: str) -> str:

@@ -22,6 +22,7 @@ from course_catalogue.catalogue.quality import ELEMENTS, quality
 from course_catalogue.catalogue.runs import RunReport
 from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.store import CatalogueStore
+from tests.store_writes import apply_harvest
 
 NOW = datetime(2025, 11, 30, tzinfo=UTC)
 
@@ -90,12 +91,16 @@ def test_preview_lists_refs_titles_and_changed_fields(sqlite_store: CatalogueSto
     store.save_source(Source("src", "csv"))
     kept, changing, leaving = _course("a"), _course("b", eqf_level=4), _course("c")
     report = store.start_run("src")
-    store.apply_harvest(
-        report, [_candidate(c) for c in (kept, changing, leaving)], seen_refs={"a", "b", "c"}, complete=True
+    apply_harvest(
+        store,
+        report,
+        [_candidate(c) for c in (kept, changing, leaving)],
+        seen_refs={"a", "b", "c"},
+        complete=True,
     )
     new = [_candidate(kept), _candidate(replace(changing, eqf_level=5)), _candidate(_course("d"))]
     dry = store.start_run("src", dry_run=True)
-    diff = store.apply_harvest(dry, new, seen_refs={"a", "b", "d"}, complete=True, dry_run=True)
+    diff = apply_harvest(store, dry, new, seen_refs={"a", "b", "d"}, complete=True, dry_run=True)
     shown = preview(store, diff, new).to_dict()
     assert shown["totals"] == {
         "added": 1,

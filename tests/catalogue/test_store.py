@@ -23,6 +23,7 @@ from course_catalogue.catalogue.runs import Issue, Outcome, RunReport, RunStatus
 from course_catalogue.catalogue.schema import courses as courses_table
 from course_catalogue.catalogue.sources import FetchState, Source
 from course_catalogue.catalogue.store import CatalogueStore, printable
+from tests.store_writes import apply_harvest
 
 SOURCE = "edx"
 
@@ -62,7 +63,7 @@ def harvest(
 ) -> tuple[RunReport, HarvestDiff]:
     report = store.start_run(source_id, dry_run=dry_run)
     refs = {c.course.provenance.provider_ref for c in candidates} if seen is None else set(seen)
-    diff = store.apply_harvest(report, candidates, seen_refs=refs, complete=complete, **kwargs)  # type: ignore[arg-type]
+    diff = apply_harvest(store, report, candidates, seen_refs=refs, complete=complete, **kwargs)  # type: ignore[arg-type]
     store.finish_run(report)
     return report, diff
 
@@ -271,7 +272,7 @@ def test_candidate_of_another_source_is_refused(edx: CatalogueStore) -> None:
 
 def test_apply_to_unknown_source_raises_not_found(edx: CatalogueStore) -> None:
     with pytest.raises(NotFound):
-        edx.apply_harvest(RunReport("ghost", run_id=None), [], seen_refs=(), complete=True)
+        apply_harvest(edx, RunReport("ghost", run_id=None), [], seen_refs=(), complete=True)
 
 
 def _ten(edx: CatalogueStore) -> None:
@@ -383,8 +384,8 @@ def test_error_mid_apply_rolls_everything_back(edx: CatalogueStore) -> None:
     broken = Candidate(broken.course, broken.content_hash, broken.raw, None)  # type: ignore[arg-type]
     report = edx.start_run(SOURCE)
     with pytest.raises(StoreError):
-        edx.apply_harvest(
-            report, [cand("new"), broken, cand("a")], seen_refs={"new", "b", "a"}, complete=True
+        apply_harvest(
+            edx, report, [cand("new"), broken, cand("a")], seen_refs={"new", "b", "a"}, complete=True
         )
     assert list(edx.iter_courses(include_withdrawn=True)) == snapshot
     assert {s.id: edx.get_raw(s.id) for s in snapshot} == raws

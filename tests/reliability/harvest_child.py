@@ -15,11 +15,11 @@ from pathlib import Path
 
 from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.store import CatalogueStore
-from course_catalogue.search.sync import IndexSync
 from course_catalogue.search.tantivy.backend import EmbeddedBackend
 from course_catalogue.services.jobs import run_harvest_exclusive
 from course_catalogue.services.locks import open_locks
 from course_catalogue.services.pipeline import HarvestSettings
+from tests.sinks import IndexSync
 
 SETTINGS = HarvestSettings(allow_private=True, retries=0, max_withdraw_share=None)
 

@@ -32,13 +32,14 @@ from course_catalogue.catalogue.runs import RunStatus
 from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.store import CatalogueStore
 from course_catalogue.search.query import Query
-from course_catalogue.search.sync import IndexSync, reindex, repair
+from course_catalogue.search.sync import reindex, repair
 from course_catalogue.search.tantivy.backend import EmbeddedBackend
 from course_catalogue.services.jobs import reap_stale_runs
 from course_catalogue.services.locks import FileLocks
 from course_catalogue.services.pipeline import run_harvest
 from tests.reliability.conftest import SCALE
 from tests.reliability.crashfeeds import write_feed
+from tests.sinks import IndexSync
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = 2000 if SCALE == 1 else 20_000

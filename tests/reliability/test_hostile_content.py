@@ -35,6 +35,7 @@ from course_catalogue.catalogue.sources import Source
 from course_catalogue.catalogue.store import CatalogueStore
 from course_catalogue.services.pipeline import HarvestSettings, run_harvest
 from tests.harvesters.test_hostile_rdf import hang_guard
+from tests.store_writes import apply_harvest
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 EDX = FIXTURES / "csv_edx_courses.csv"
@@ -244,7 +245,7 @@ def test_store_errors_never_carry_sql_or_record_content(postgres_url: str) -> No
         report = store.start_run("edx")
         with pytest.raises(StoreError) as caught:
             # bypassing the pipeline's check on purpose: the store gets a value PostgreSQL refuses
-            store.apply_harvest(report, [cand("a", "SECRET\x00")], seen_refs={"a"}, complete=True)
+            apply_harvest(store, report, [cand("a", "SECRET\x00")], seen_refs={"a"}, complete=True)
         message = str(caught.value)
         assert "SECRET" not in message and "COPY" not in message and "\n" not in message
         assert "UntranslatableCharacter" in message or "NUL" in message or "\\u0000" in message

@@ -14,6 +14,7 @@ after it; a test that killed a node gets it back before the next test (`healthy`
 from __future__ import annotations
 
 import itertools
+import signal
 import threading
 import time
 import uuid
@@ -30,8 +31,8 @@ from course_catalogue.search.errors import LocalClusterError
 from course_catalogue.search.opensearch.backend import OpenSearchBackend
 from course_catalogue.search.opensearch.local import LocalCluster
 from course_catalogue.search.query import SearchResult
-from course_catalogue.search.sync import IndexSync
 from tests.search.conftest import drop_indices, make_course, opensearch_unavailable, q
+from tests.sinks import IndexSync
 
 NODES = 3
 WRITE_QUEUE = 2
@@ -40,9 +41,26 @@ concurrent bulk requests meet real back-pressure (HTTP 429, rejected_execution_e
 WORDS = ("python", "data", "project", "energy", "design", "finance", "health", "robotics")
 
 
+class FailoverCluster(LocalCluster):
+    """The local cluster, with the failures these tests inject."""
+
+    def kill(self, index: int) -> None:
+        """SIGKILL node `index`, as a crashed machine: no shutdown, no goodbye to the cluster."""
+        self._end(self.nodes[index], signal.SIGKILL)
+
+    def restart(self, index: int, *, timeout: float = 180.0) -> None:
+        """Start node `index` again on its data and ports; wait until every node is back."""
+        node = self.nodes[index]
+        if node.alive:
+            raise ValueError(f"{node.name} is running")
+        node.ended = False
+        self._spawn(node)
+        self.wait_for(len(self.nodes), timeout=timeout)
+
+
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    cluster = LocalCluster(
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FailoverCluster]:
+    cluster = FailoverCluster(
         tmp_path_factory.mktemp("cluster"),
         NODES,
         processors=1,  # three JVMs share two cores
@@ -58,7 +76,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
 
 
 @pytest.fixture
-def healthy(cluster: LocalCluster) -> LocalCluster:
+def healthy(cluster: FailoverCluster) -> FailoverCluster:
     """The cluster with every node up and every shard allocated (green)."""
     for index, node in enumerate(cluster.nodes):
         if not node.alive:
@@ -68,7 +86,7 @@ def healthy(cluster: LocalCluster) -> LocalCluster:
 
 
 @pytest.fixture
-def backend(healthy: LocalCluster, request: pytest.FixtureRequest) -> Iterator[OpenSearchBackend]:
+def backend(healthy: FailoverCluster, request: pytest.FixtureRequest) -> Iterator[OpenSearchBackend]:
     """An empty 2-primary, 1-replica index reached through all three nodes' URLs."""
     prefix = f"scale-{uuid.uuid4().hex[:10]}"
     url = f"{healthy.url}?shards=2&replicas=1&prefix={prefix}"
@@ -93,11 +111,11 @@ def courses(count: int, tag: str = "c") -> list[StoredCourse]:
     ]
 
 
-def admin(cluster: LocalCluster) -> OpenSearch:
+def admin(cluster: FailoverCluster) -> OpenSearch:
     return OpenSearch(hosts=[node.url for node in cluster.alive_nodes()])
 
 
-def shard_copies(cluster: LocalCluster, index: str) -> list[dict[str, Any]]:
+def shard_copies(cluster: FailoverCluster, index: str) -> list[dict[str, Any]]:
     client = admin(cluster)
     try:
         rows: list[dict[str, Any]] = client.cat.shards(index=index, format="json")
@@ -111,7 +129,7 @@ def live_index(backend: OpenSearchBackend) -> str:
     return str(name)
 
 
-def victim(cluster: LocalCluster, backend: OpenSearchBackend, *, manager: bool) -> int:
+def victim(cluster: FailoverCluster, backend: OpenSearchBackend, *, manager: bool) -> int:
     """Index of the node to kill: the elected cluster manager (`manager`), or a node holding a
     primary of the live index, one that is not the manager when there is such a node. Every node
     holds a copy of some shard (four copies over three nodes)."""
@@ -168,7 +186,7 @@ class Searches:
 
 
 def test_index_spreads_two_primaries_and_their_replicas_over_three_nodes(
-    healthy: LocalCluster, backend: OpenSearchBackend
+    healthy: FailoverCluster, backend: OpenSearchBackend
 ) -> None:
     backend.rebuild(to_document(c) for c in courses(200))
     healthy.wait_for(NODES, status="green")
@@ -185,7 +203,9 @@ def test_index_spreads_two_primaries_and_their_replicas_over_three_nodes(
 # -- a node dies ----------------------------------------------------------------------------------------
 
 
-def test_searches_keep_answering_when_a_node_dies(healthy: LocalCluster, backend: OpenSearchBackend) -> None:
+def test_searches_keep_answering_when_a_node_dies(
+    healthy: FailoverCluster, backend: OpenSearchBackend
+) -> None:
     # The victim is the elected cluster manager and holds shard copies: a new manager is
     # elected, and the surviving copies answer, while the searches go on.
     backend.rebuild(to_document(c) for c in courses(400))
@@ -208,7 +228,7 @@ def test_searches_keep_answering_when_a_node_dies(healthy: LocalCluster, backend
 
 
 def test_indexing_retries_through_a_node_death_and_loses_nothing(
-    healthy: LocalCluster, backend: OpenSearchBackend
+    healthy: FailoverCluster, backend: OpenSearchBackend
 ) -> None:
     # A harvest's indexing: the store's changes flow through IndexSync in batches.
     backend.rebuild(to_document(c) for c in courses(100, "seed"))
@@ -246,7 +266,7 @@ def test_indexing_retries_through_a_node_death_and_loses_nothing(
 
 
 def test_reindex_swaps_the_alias_under_searches_and_removes_the_old_index(
-    healthy: LocalCluster, backend: OpenSearchBackend
+    healthy: FailoverCluster, backend: OpenSearchBackend
 ) -> None:
     docs = [to_document(c) for c in courses(300)]
     backend.rebuild(iter(docs))
@@ -288,7 +308,7 @@ def test_cursor_is_stable_across_a_refresh(backend: OpenSearchBackend, sort: str
 
 
 def test_bulk_back_pressure_is_retried_until_everything_is_written(
-    healthy: LocalCluster, backend: OpenSearchBackend, caplog: pytest.LogCaptureFixture
+    healthy: FailoverCluster, backend: OpenSearchBackend, caplog: pytest.LogCaptureFixture
 ) -> None:
     backend.rebuild([])
     writers = 6

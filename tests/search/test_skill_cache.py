@@ -188,7 +188,7 @@ def test_a_failed_write_is_logged_not_raised(
 def test_documents_of_courses_and_repair_reuse_kept_links(
     filled: CatalogueStore, tmp_path: Path, computed: list[str]
 ) -> None:
-    """The Course path (`documents`, which `repair` and IndexSync use) keeps and reuses the same
+    """The Course path (`documents`, which `repair` uses) keeps and reuses the same
     rows as the record path, with the same documents."""
     cache = SkillLinkStore(filled)
     built(filled, cache)

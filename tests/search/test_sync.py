@@ -1,4 +1,4 @@
-"""IndexSync (the store's change sink), reindex and the backend factory."""
+"""IndexSync (the tests' immediate change sink, tests/sinks.py), reindex and the backend factory."""
 
 from __future__ import annotations
 
@@ -16,10 +16,11 @@ from course_catalogue.catalogue.store import CatalogueStore, RecordRow
 from course_catalogue.search.backend import SearchBackend
 from course_catalogue.search.errors import BackendUnavailable
 from course_catalogue.search.factory import open_backend
-from course_catalogue.search.sync import IndexSync, documents, record_documents, reindex
+from course_catalogue.search.sync import documents, record_documents, reindex
 from course_catalogue.search.tantivy.backend import EmbeddedBackend
 from tests.catalogue.test_store import cand, harvest
 from tests.search.conftest import catalogue, cid, q
+from tests.sinks import IndexSync
 
 
 class ListStore:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from course_catalogue.catalogue.eligibility_jobs import JobStatus, SchemeJobs
-from course_catalogue.catalogue.eligibility_store import EligibilitySink, EligibilityStore
+from course_catalogue.catalogue.eligibility_store import EligibilityStore
 from course_catalogue.catalogue.errors import Conflict, NotFound
 from course_catalogue.catalogue.model import course_id
 from course_catalogue.catalogue.store import CatalogueStore
@@ -17,6 +17,7 @@ from course_catalogue.services.actors import Actor
 from course_catalogue.services.errors import InvalidInput, PermissionDenied
 from course_catalogue.services.schemes import SchemeFields, SchemeService
 from tests.registries import SOURCE, publish
+from tests.sinks import EligibilitySink
 
 RULES = [{"id": "eqf", "field": "eqf_level", "op": "between", "value": [4, 8], "message": "EQF 4-8"}]
 

@@ -19,6 +19,7 @@ from course_catalogue.catalogue.sources import Source
 from course_catalogue.search.documents import to_document
 from course_catalogue.services.runtime import get_services
 from tests.search.conftest import make_course
+from tests.store_writes import apply_harvest
 from tests.web.conftest import make_app
 
 SOURCE = "test-source"
@@ -133,8 +134,12 @@ def places_app(instance: Path, **config: object) -> Iterator[Flask]:
         digest = hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
         candidates.append(Candidate(stored.course, digest, b"{}", "application/json", record))
     report = services.store.start_run(SOURCE)
-    diff = services.store.apply_harvest(
-        report, candidates, seen_refs={c.course.provenance.provider_ref for c in candidates}, complete=True
+    diff = apply_harvest(
+        services.store,
+        report,
+        candidates,
+        seen_refs={c.course.provenance.provider_ref for c in candidates},
+        complete=True,
     )
     services.store.finish_run(report)
     services.backend.upsert([to_document(stored) for stored in diff.changed])

@@ -9,11 +9,12 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from course_catalogue.catalogue.eligibility_store import EligibilitySink, EligibilityStore
+from course_catalogue.catalogue.eligibility_store import EligibilityStore
 from course_catalogue.catalogue.model import course_id
 from course_catalogue.services.runtime import get_services
 from course_catalogue.web.cli import main
 from tests.registries import SOURCE, publish
+from tests.sinks import EligibilitySink
 
 
 def _rules(tmp_path: Path, low: int) -> str:

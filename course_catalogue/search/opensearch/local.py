@@ -169,7 +169,7 @@ class LocalNode:
     process: subprocess.Popen[bytes] | None = None
     log: IO[bytes] | None = field(default=None, repr=False)
     ended: bool = False
-    """Stopped or killed on purpose (`LocalCluster.kill`, `stop_node`): not a failure."""
+    """Stopped on purpose (`close`, or a failover test ending it): not a failure."""
 
     @property
     def transport_port(self) -> int:
@@ -359,23 +359,6 @@ class LocalCluster:
             time.sleep(0.5)
         tails = "\n".join(f"--- {n.name}\n{n.log_tail(15)}" for n in self.nodes)
         raise LocalClusterError(f"OpenSearch not ready after {timeout:.0f} s ({problem}):\n{tails}")
-
-    def kill(self, index: int) -> None:
-        """SIGKILL node `index`, as a crashed machine: no shutdown, no goodbye to the cluster."""
-        self._end(self.nodes[index], signal.SIGKILL)
-
-    def stop_node(self, index: int) -> None:
-        """Stop node `index` cleanly (SIGTERM)."""
-        self._end(self.nodes[index], signal.SIGTERM)
-
-    def restart(self, index: int, *, timeout: float = 180.0) -> None:
-        """Start node `index` again on its data and ports; wait until every node is back."""
-        node = self.nodes[index]
-        if node.alive:
-            raise ValueError(f"{node.name} is running")
-        node.ended = False
-        self._spawn(node)
-        self.wait_for(len(self.nodes), timeout=timeout)
 
     def close(self) -> None:
         """Stop every node (SIGTERM, then SIGKILL after 30 s); remove a temporary root."""

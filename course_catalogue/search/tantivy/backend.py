@@ -185,10 +185,16 @@ class EmbeddedBackend:
     def _rebuild(self, converted: Iterable[str]) -> int:
         """`rebuild` from documents already converted (`to_tantivy`)."""
         with self._write_lock:
-            old = self._refresh()
-            with self._writer(old.index, heap=15_000_000, threads=1):  # holds other writers off
-                name = self._build_version(converted)
-                self._versions.switch(name)
+            while True:
+                old = self._refresh()
+                with self._writer(old.index, heap=15_000_000, threads=1):  # holds other writers off
+                    # Another rebuild may have switched CURRENT while we waited for its lock: the
+                    # writers to hold off are then the new version's (see `_write`).
+                    if self._versions.current() != old.name:
+                        continue
+                    name = self._build_version(converted)
+                    self._versions.switch(name)
+                break
             new = self._refresh()
             self._versions.prune(keep_from=old.name)
             return int(new.index.searcher().num_docs)
