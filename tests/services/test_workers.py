@@ -125,10 +125,12 @@ def _harvest(store: CatalogueStore, fmt: str, data: bytes, settings: HarvestSett
 def test_parallel_runs_match_serial_runs(
     store: CatalogueStore, other_store: CatalogueStore, started: list[MappingPool | None], fmt: str
 ) -> None:
+    """The parallel run writes into `store` (each backend: the workers' encoded records bound
+    as they are), the serial one into SQLite."""
     data = (FIXTURES / FEEDS[fmt][1]).read_bytes()
-    serial = _harvest(store, fmt, data, SERIAL)
+    serial = _harvest(other_store, fmt, data, SERIAL)
     assert started == []  # one process asked for: no pool
-    parallel = _harvest(other_store, fmt, data, PARALLEL)
+    parallel = _harvest(store, fmt, data, PARALLEL)
     assert len(started) == 1 and started[0] is not None
     assert _seen(parallel) == _seen(serial)
     assert _courses(other_store) == _courses(store)
