@@ -11,7 +11,9 @@ The rules (docs/architecture.md explains the layers):
    interfaces; the interfaces (`web`: API, dashboard, CLI, Celery) never `harvesters`.
 3. The interfaces reach the harvest machinery through the services' operations, never its
    internals (`SERVICE_INTERNALS`), and never call the catalogue store's write methods for
-   sources and runs themselves (`STORE_WRITES` called on anything named `store` or `*.store`).
+   sources and runs themselves (`STORE_WRITES` called on anything named `store` or `*.store`);
+   accounts, tokens and entitlements are written through `services.accounts` only: of the
+   interfaces, only authentication (`web.auth`) opens the account store (`ACCOUNT_STORE_USERS`).
 4. The two engines are apart: `search.opensearch` imports nothing of `search.tantivy`, nor the
    other way round (what they share is in the `search` core).
 5. Flask is imported only by the interfaces (`web`) and the per-app wiring (`services.runtime`);
@@ -43,9 +45,8 @@ SERVICE_INTERNALS = frozenset(
     f"course_catalogue.services.{name}"
     for name in ("pipeline", "intake", "spool", "locks", "publish", "webhook_delivery")
 )
-STORE_WRITES = frozenset(
-    {"save_source", "start_run", "finish_run", "harvesting", "confirm_withdrawals"}
-)
+STORE_WRITES = frozenset({"save_source", "start_run", "finish_run", "harvesting", "confirm_withdrawals"})
+ACCOUNT_STORE_USERS = frozenset({"course_catalogue.web.auth"})
 FLASK_ALLOWED = ("course_catalogue.web", "course_catalogue.services.runtime")
 CELERY_ALLOWED = ("course_catalogue.services.tasks", "course_catalogue.web.celery_setup")
 
@@ -195,6 +196,17 @@ def test_interfaces_call_service_operations_not_the_harvest_internals(found: dic
                 and ast.unparse(node.func.value).split(".")[-1].lstrip("_") == "store"
             ):
                 wrong.append(f"{module.name}:{node.lineno} calls {ast.unparse(node.func)}")
+    assert wrong == []
+
+
+def test_interfaces_write_accounts_through_the_account_service(found: dict[str, Module]) -> None:
+    wrong = [
+        f"{module.name}:{line} imports {target}"
+        for module in found.values()
+        if module.layer == "web" and module.name not in ACCOUNT_STORE_USERS
+        for target, line in runtime_imports(module)
+        if target.startswith("course_catalogue.catalogue.account_store")
+    ]
     assert wrong == []
 
 

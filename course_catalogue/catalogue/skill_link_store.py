@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -21,15 +20,6 @@ from course_catalogue.catalogue.store import CatalogueStore
 from course_catalogue.catalogue.store_rows import CHUNK, chunks
 
 logger = logging.getLogger(__name__)
-
-
-class KeptRow(NamedTuple):
-    """One course's row: the digest of the text its links were made from, the key of the linker
-    that made them, and the published links as JSON text."""
-
-    text_digest: str
-    linker_key: str
-    links: str
 
 
 class SkillLinkStore:
@@ -82,15 +72,6 @@ class SkillLinkStore:
             logger.warning(
                 "skill links of %d courses not kept (computed again next time): %s", len(rows), error
             )
-
-    def row(self, course_id: str) -> KeptRow | None:
-        """The row of one course whatever its key (tests, diagnostics)."""
-        t = skill_links
-        with self._store.reading() as conn:
-            row = conn.execute(
-                sa.select(t.c.text_digest, t.c.linker_key, t.c.links).where(t.c.course_id == course_id)
-            ).one_or_none()
-        return None if row is None else KeptRow(*row)
 
     def counts(self) -> Mapping[str, int]:
         """Rows per linker key (diagnostics: a reindex after a linker change replaces them all)."""

@@ -235,12 +235,21 @@ def _parsed_duration(text: str) -> timedelta | isodate.Duration | None:
     return parsed
 
 
+_MANDATORY = tuple(
+    (e.name, e.present, f"missing standard element: {e.in_sentence}")
+    for e in ELEMENTS
+    if e.mandatory and e.name not in _REJECTING
+)
+"""(name, test, message) of the mandatory elements a missing one is a WARNING for, from the one
+table (`catalogue.elements`): the messages are the same for every record, so made once."""
+_OPTIONAL = tuple((e.name, e.present) for e in ELEMENTS if not e.mandatory)
+
+
 def _completeness(course: Course, issues: _Issues) -> None:
-    for element in ELEMENTS:
-        if element.mandatory and element.name not in _REJECTING and not element.present(course):
-            message = f"missing standard element: {element.in_sentence}"
-            issues.add(Severity.WARNING, element.name, message, "missing-element")
-    missing = [e.name for e in ELEMENTS if not e.mandatory and not e.present(course)]
+    for name, present, message in _MANDATORY:
+        if not present(course):
+            issues.add(Severity.WARNING, name, message, "missing-element")
+    missing = [name for name, present in _OPTIONAL if not present(course)]
     if missing:
         issues.add(
             Severity.INFO,

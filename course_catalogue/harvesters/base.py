@@ -349,4 +349,3 @@ class NonEmpty:
             yield gathered
         if not found:
             raise ParseError(EMPTY_FEED)
-

@@ -100,29 +100,30 @@ def apply(
         record.ref = None
         record.error(message, "id", "invalid-id")
         return MappedRecord(None, None, record.issues)
+    plan = _plan(spec)
     values: dict[str, Any] = {}
     rejected = False
-    for target, rules, evaluate in _plan(spec):
+    for path, evaluate, required in plan.fields:
         value = evaluate(record)
         if value is None:
-            if any(rule.required for rule in rules):
-                record.error(f"required field {target.path} is missing", target.path, "missing-required")
+            if required:
+                record.error(f"required field {path} is missing", path, "missing-required")
                 rejected = True
             continue
-        values[target.path] = value
-        if target.path == "languages":
+        values[path] = value
+        if path == "languages":
             record.language = value[0]
-    for group, group_rules in spec.groups:
+    for group, group_rules, required in plan.groups:
         built = _evaluate_group(group, group_rules, record)
         if built:
             values[group.path] = tuple(built) if group.multiple else built[0]
-        elif any(rule.required for rule in group_rules):
+        elif required:
             record.error(f"required field {group.path} is missing", group.path, "missing-required")
             rejected = True
     if rejected:
         return MappedRecord(record.ref, None, record.issues)
     provenance = Provenance(source_id, record.ref, run_id, harvested_at, record.pointer)
-    course = _course(values, record, provenance, spec.groups, spec.default_country)
+    course = _course(values, record, provenance, plan, spec.default_country)
     return MappedRecord(record.ref, course, record.issues)
 
 
@@ -137,10 +138,50 @@ def _usable_id(ref: str) -> bool:
 Evaluator = Callable[[RecordState], Any]
 
 
+_WORKLOAD_PATHS = ("workload", "workload.ects", "workload.hours")  # in the order they merge
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What `apply` does for every record of one spec, decided once from the spec alone.
+
+    `fields`: per target, in spec order, its path, an evaluator specialised to its rules
+    (`_evaluator`) and whether a missing value rejects the record. `groups`: the repeating groups
+    with their rules and the same flag. The rest says how the Course is assembled from the
+    values (`_course`): `direct`, the targets that are Course fields as they are; `places`, the
+    flat `locations.*` targets and the Location field each fills; `workloads`, the workload
+    targets in merge order; `bodies_named` / `outcomes_texts`: whether awarding bodies and
+    learning outcomes come as flat texts, to be wrapped, rather than as groups.
+
+    A pure function of the spec (`_plan`), so a worker process rebuilds the same plan for the
+    same spec."""
+
+    fields: tuple[tuple[str, Evaluator, bool], ...]
+    groups: tuple[tuple[Group, tuple[GroupRule, ...], bool], ...]
+    direct: tuple[str, ...]
+    places: tuple[tuple[str, str], ...]
+    workloads: tuple[str, ...]
+    bodies_named: bool
+    outcomes_texts: bool
+
+
 @functools.lru_cache(maxsize=64)
-def _plan(spec: MappingSpec) -> tuple[tuple[Target, tuple[FieldRule, ...], Evaluator], ...]:
-    """Per target, an evaluator specialised to its rules; built once per compiled spec."""
-    return tuple((target, rules, _evaluator(target, rules)) for target, rules in spec.fields)
+def _plan(spec: MappingSpec) -> Plan:
+    """The plan of a compiled spec; built once per spec (specs hash by identity)."""
+    paths = [target.path for target, _ in spec.fields]
+    groups = {group.path for group, _ in spec.groups}
+    return Plan(
+        fields=tuple(
+            (target.path, _evaluator(target, rules), any(rule.required for rule in rules))
+            for target, rules in spec.fields
+        ),
+        groups=tuple((group, rules, any(rule.required for rule in rules)) for group, rules in spec.groups),
+        direct=tuple(p for p in [*paths, *groups] if p in MAPPED_FIELDS),
+        places=tuple((p, p[10:]) for p in paths if p.startswith("locations.")),
+        workloads=tuple(p for p in _WORKLOAD_PATHS if p in paths),
+        bodies_named="awarding_bodies" in paths and "awarding_bodies" not in groups,
+        outcomes_texts="learning_outcomes" in paths and "learning_outcomes" not in groups,
+    )
 
 
 def _evaluator(target: Target, rules: tuple[FieldRule, ...]) -> Evaluator:
@@ -353,22 +394,21 @@ def _course(
     values: dict[str, Any],
     record: RecordState,
     provenance: Provenance,
-    spec_groups: tuple[tuple[Group, tuple[GroupRule, ...]], ...] = (),
+    plan: Plan,
     default_country: str | None = None,
 ) -> Course:
     assert record.ref is not None
-    kwargs = {k: v for k, v in values.items() if k in MAPPED_FIELDS}
-    groups = {group.path for group, _ in spec_groups}
-    if "awarding_bodies" in kwargs and "awarding_bodies" not in groups:
+    kwargs = {path: values[path] for path in plan.direct if path in values}
+    if plan.bodies_named and "awarding_bodies" in kwargs:
         kwargs["awarding_bodies"] = tuple(Organisation(name=n) for n in kwargs["awarding_bodies"])
-    if "learning_outcomes" in kwargs and "learning_outcomes" not in groups:
+    if plan.outcomes_texts and "learning_outcomes" in kwargs:
         kwargs["learning_outcomes"] = tuple(LearningOutcome(text=t) for t in kwargs["learning_outcomes"])
-    place = {k[10:]: v for k, v in values.items() if k.startswith("locations.")}
+    place = {name: values[path] for path, name in plan.places if path in values}
     if place:
         kwargs["locations"] = (Location(**place),)
     elif "locations" in values:
         kwargs["locations"] = values["locations"]
-    workloads = [values[k] for k in ("workload", "workload.ects", "workload.hours") if k in values]
+    workloads = [values[path] for path in plan.workloads if path in values]
     if workloads:
         kwargs["workload"] = _merge_workloads(workloads)
     start, end = kwargs.get("start_date"), kwargs.get("end_date")

@@ -249,9 +249,14 @@ def compile_runner(rule: FieldRule) -> Runner:
 
         return run_plain
     select, shape = _selection(rule), _shaper(rule)
+    default = rule.default
 
     def run(state: RecordState) -> tuple[list[Any], str | None]:
         slots, published = select(state)
+        if published is None and default is None:
+            # nothing kept (a kept value is never blank): shaping and transforming nothing give
+            # nothing, with no issue; most alternatives of a multi-rule target find nothing
+            return [], None
         return transform(shape(slots), state, published), published
 
     return run

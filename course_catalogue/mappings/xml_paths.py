@@ -138,13 +138,26 @@ def _xpath(expression: str, namespaces: Mapping[str, str]) -> etree.XPath:
 
     lxml registers the EXSLT regular-expression functions on every call of an XPath compiled with
     `regexp=True` (its default), a good part of the cost of evaluating a short path. They can only
-    be called through a prefix the spec binds to their namespace, so only such specs get them."""
-    regexp = EXSLT_REGEXP in namespaces.values()
+    be called through a prefix the spec binds to their namespace, so only such specs get them.
+    Likewise lxml registers every prefix it is given on every call: the expression gets only the
+    spec's prefixes it names: those whose "prefix:" occurs in it (a superset of those it uses: every
+    QName with the prefix holds that text; a string literal or a longer prefix may add some)."""
+    used = {prefix: iri for prefix, iri in namespaces.items() if f"{prefix}:" in expression}
     try:
-        compiled = etree.XPath(expression, namespaces=dict(namespaces), smart_strings=True, regexp=regexp)
-        compiled(etree.Element("probe"))
+        return _compiled(expression, used)
+    except etree.XPathError:
+        pass  # an invalid expression: the error is the one it gives with all of the spec's prefixes
+    try:
+        return _compiled(expression, namespaces)
     except etree.XPathError as exc:
         raise ValueError(f"invalid XPath {expression!r}: {exc}") from exc
+
+
+def _compiled(expression: str, namespaces: Mapping[str, str]) -> etree.XPath:
+    """`expression` compiled with `namespaces` and tried on an empty element (XPathError)."""
+    regexp = EXSLT_REGEXP in namespaces.values()
+    compiled = etree.XPath(expression, namespaces=dict(namespaces), smart_strings=True, regexp=regexp)
+    compiled(etree.Element("probe"))
     return compiled
 
 
@@ -362,21 +375,26 @@ class XmlCoverage:
         values: dict[str, str] = {}
         paths: dict[Any, str] = {}
         langs: dict[Any, str] = {}
-        name, lang_attributes = self.name, self.lang_attributes
-        stack: list[tuple[Any, str, str | None]] = [(top, "" if top is doc else "/" + name(top.tag), None)]
+        # names are looked up in the cache inline (`name` only for a tag seen first): this runs
+        # for every element of every record
+        known, name_of, lang_attributes = self._names, self.name, self.lang_attributes
+        stack: list[tuple[Any, str, str | None]] = [(top, "" if top is doc else "/" + name_of(top.tag), None)]
         while stack:
             element, path, lang = stack.pop()
             paths[element] = path
             own = path or "."
-            for key, value in element.items():
-                if key in _PLUMBING:
-                    continue
-                at = f"{path}/@{name(key)}" if path else f"@{name(key)}"
-                if key in lang_attributes:
-                    lang = at
-                    continue  # a value's language, not a value: read with the values it tags
-                if value and not value.isspace():
-                    values.setdefault(at, value)
+            attributes = element.attrib
+            if attributes:
+                for key, value in attributes.items():
+                    if key in _PLUMBING:
+                        continue
+                    name = known.get(key) or name_of(key)
+                    at = f"{path}/@{name}" if path else f"@{name}"
+                    if key in lang_attributes:
+                        lang = at
+                        continue  # a value's language, not a value: read with the values it tags
+                    if value and not value.isspace():
+                        values.setdefault(at, value)
             if lang is not None:
                 langs[element] = lang
             text = element.text
@@ -393,8 +411,11 @@ class XmlCoverage:
                 if child is doc:
                     children.append((child, "", lang))
                 else:
-                    children.append((child, f"{path}/{name(tag)}" if path else name(tag), lang))
-            stack.extend(reversed(children))
+                    name = known.get(tag) or name_of(tag)
+                    children.append((child, f"{path}/{name}" if path else name, lang))
+            if children:
+                children.reverse()
+                stack += children
         return values, (paths, langs)
 
     def reads(self, doc: Any, state: Any) -> set[str]:

@@ -36,7 +36,7 @@ from course_catalogue.catalogue.staged_feeds import StagedQuota
 from course_catalogue.catalogue.store import CatalogueStore
 from course_catalogue.catalogue.webhook_store import WebhookStore
 from course_catalogue.search.backend import SearchBackend
-from course_catalogue.search.factory import open_backend
+from course_catalogue.search.factory import embed_missing_vectors, open_backend
 from course_catalogue.search.fresh import FreshResults
 from course_catalogue.search.result_cache import (
     CachedBackend,
@@ -83,6 +83,7 @@ class Services:
         self._lock = threading.Lock()
         self._store: CatalogueStore | None = None
         self._backend: SearchBackend | None = None
+        self._engine: SearchBackend | None = None  # the engine behind `backend`'s wrappers
         self._locks: SourceLocks | None = None
         self._outbox_locks: SourceLocks | None = None
         self._background: threading.Thread | None = None
@@ -98,17 +99,31 @@ class Services:
 
     @property
     def backend(self) -> SearchBackend:
+        """The search backend, opened on first use. Opening never embeds what a vector graph
+        lacks under the services' lock (every request would wait on it): a process that is not
+        serving a request does it right after (`embed_missing_vectors`); a web process leaves it
+        to its maintenance thread (`_maintain`), since seconds to a minute of CPU inside a
+        request can outlast the server's worker timeout."""
+        opened = False
         with self._lock:
             if self._backend is None:
                 url = self._config["OPENSEARCH_URL"]
                 if not url:
                     Path(self._config["INDEX_DIR"]).mkdir(parents=True, exist_ok=True)
-                cached = _with_cache(
-                    open_backend(self._config["INDEX_DIR"], url, self._config.get("SEMANTIC_MODEL", "")),
-                    self._config,
+                engine = open_backend(
+                    self._config["INDEX_DIR"],
+                    url,
+                    self._config.get("SEMANTIC_MODEL", ""),
+                    embed_missing=False,
                 )
+                self._engine = engine
+                cached = _with_cache(engine, self._config)
                 self._backend = FreshResults(cached, lambda ids: Outbox(self.store).withdrawn_among(ids))
-            return self._backend
+                opened = True
+            backend = self._backend
+        if opened and not has_request_context():
+            self.embed_missing_vectors()
+        return backend
 
     @property
     def sinks(self) -> list[ChangeSink]:
@@ -134,6 +149,15 @@ class Services:
         if wait is None:
             wait = DRAIN_WAIT_REQUEST if has_request_context() else DRAIN_WAIT
         return drain_exclusively(self.outbox_locks, self._drain, wait=wait)
+
+    def embed_missing_vectors(self) -> int | None:
+        """Embed what this process's vector graph lacks, when the index is small enough
+        (search.factory.embed_missing_vectors); the backend is opened if it was not. None: no
+        graph, or too big an index (`catalogue reindex` rebuilds it)."""
+        if self._engine is None:
+            _ = self.backend  # opens it (and, outside a request, comes back here)
+        engine = self._engine
+        return None if engine is None else embed_missing_vectors(engine)
 
     def reindex(self) -> int:
         """Rebuild the whole search index from the store (search.sync.reindex); returns how many
@@ -202,13 +226,15 @@ class Services:
 
     def _maintain(self, every: float) -> None:
         """Right away, then every `every` seconds: deliver the outbox (whatever a dead process
-        left: normally the committing process delivers its own) and resume scheme jobs whose
-        runner died (or that no worker took)."""
+        left: normally the committing process delivers its own), embed what the vector graph
+        lacks (search.factory.embed_missing_vectors: a request never does) and resume scheme
+        jobs whose runner died (or that no worker took)."""
         delay = 0.0
         while not self._stop.wait(delay):
             delay = every
             try:
                 report = self.drain_outbox(wait=0)
+                self.embed_missing_vectors()
                 if report.delivered:
                     logger.info(
                         "index outbox: delivered %d entries (%d courses)", report.delivered, report.courses
@@ -302,6 +328,7 @@ class Services:
             backend, store, locks = self._backend, self._store, self._locks
             outbox_locks = self._outbox_locks
             self._backend = self._store = self._locks = self._outbox_locks = None
+            self._engine = None
         for held in (locks, outbox_locks):
             if held is not None:
                 held.close()

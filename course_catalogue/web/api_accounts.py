@@ -18,7 +18,7 @@ from course_catalogue.catalogue.accounts import (
 )
 from course_catalogue.services.actors import Actor
 from course_catalogue.services.runtime import get_services
-from course_catalogue.web.auth import accounts, current_account, token_required
+from course_catalogue.web.auth import current_account, token_required
 from course_catalogue.web.bodies import json_object
 
 bp = Blueprint("api_accounts", __name__, url_prefix="/api/v1")
@@ -79,7 +79,7 @@ def create_account() -> ResponseReturnValue:
 def me() -> ResponseReturnValue:
     """The calling account and its tokens (without their secrets)."""
     account = current_account()
-    tokens = accounts().list_tokens(account.id)
+    tokens = get_services().accounts.tokens(Actor(account), account.id)
     response = jsonify({"account": account_json(account), "tokens": [token_json(t) for t in tokens]})
     response.headers["Cache-Control"] = "no-store"  # per caller: never in a shared cache
     return response

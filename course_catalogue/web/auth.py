@@ -2,8 +2,9 @@
 
 API writes need ``Authorization: Bearer <token>``: `token_required` answers 401 (with a
 ``WWW-Authenticate: Bearer`` challenge, RFC 6750) when it is missing, malformed, unknown or
-revoked; views then call `permit(rule(...))`, which answers 403. Both go through the one error
-shape of `web.errors`. The API never looks at cookies, so it needs no CSRF protection.
+revoked; views then call a service operation, whose one permission check (`Actor.permit`)
+answers 403. Both go through the one error shape of `web.errors`. The API never looks at cookies,
+so it needs no CSRF protection.
 
 The dashboard keeps the token's *id* (not the token) in Flask's signed session cookie and checks
 on every request that the token is still active, so revoking a token also ends its sessions.
@@ -24,7 +25,7 @@ from flask import request as flask_request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.datastructures import WWWAuthenticate
-from werkzeug.exceptions import Forbidden, Unauthorized
+from werkzeug.exceptions import Unauthorized
 
 from course_catalogue.catalogue.account_store import AccountStore
 from course_catalogue.catalogue.accounts import Account
@@ -41,7 +42,7 @@ csrf = CSRFProtect()
 _View = TypeVar("_View", bound=Callable[..., Any])
 
 
-def accounts() -> AccountStore:
+def _accounts() -> AccountStore:
     """The account store of the current app (a thin wrapper: cheap to build per request)."""
     return AccountStore(get_services().store)
 
@@ -67,7 +68,7 @@ def authenticate_request() -> Account:
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("The Authorization header must be 'Bearer <token>'.", "invalid_request")
-    found = accounts().authenticate(token.strip())
+    found = _accounts().authenticate(token.strip())
     if found is None:
         raise _unauthorized("The API token is invalid or has been revoked.", "invalid_token")
     g.account, g.api_token = found
@@ -82,7 +83,7 @@ def bearer_account() -> Account | None:
         header = flask_request.headers.get("Authorization", "")
         scheme, _, token = header.strip().partition(" ")
         found = (
-            accounts().authenticate(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+            _accounts().authenticate(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
         )
         g.bearer_account = found[0] if found else None
     account: Account | None = g.bearer_account
@@ -106,18 +107,12 @@ def current_account() -> Account:
     return account
 
 
-def permit(allowed: bool, message: str = "Your account may not do this.") -> None:
-    """Raise Forbidden (403) unless `allowed` (the result of a `catalogue.permissions` rule)."""
-    if not allowed:
-        raise Forbidden(description=message)
-
-
 # --- dashboard session ---------------------------------------------------------------------------
 
 
 def log_in(plaintext: str) -> Account | None:
     """Check a pasted token and start a dashboard session for its account; None if invalid."""
-    found = accounts().authenticate(plaintext.strip())
+    found = _accounts().authenticate(plaintext.strip())
     if found is None:
         return None
     account, token = found
@@ -140,7 +135,7 @@ def session_account() -> Account | None:
     try:
         if datetime.now(UTC) - datetime.fromisoformat(login_at) > SESSION_LIFETIME:
             raise NotFound("session expired")
-        store = accounts()
+        store = _accounts()
         token = store.get_token(token_id)
         if not token.active or token.account_id != session.get("account_id"):
             raise NotFound("token revoked")

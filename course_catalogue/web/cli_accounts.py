@@ -10,7 +10,6 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from course_catalogue.catalogue.account_store import AccountStore
 from course_catalogue.catalogue.accounts import IssuedToken, Role
 from course_catalogue.catalogue.entitlements import publishes_for_others
 from course_catalogue.services.actors import Actor
@@ -23,10 +22,6 @@ def _services() -> Services:
     services = get_services()
     click.get_current_context().call_on_close(services.close)
     return services
-
-
-def _accounts() -> AccountStore:
-    return AccountStore(_services().store)
 
 
 def _echo_token(issued: IssuedToken) -> None:
@@ -60,9 +55,9 @@ def accounts_create(name: str, role: str, account_id: str | None, label: str) ->
 @with_appcontext
 def accounts_list() -> None:
     """List accounts with their active token count."""
-    store = _accounts()
-    for account in store.list_accounts():
-        tokens = [t for t in store.list_tokens(account.id) if t.active]
+    service, operator = _services().accounts, Actor.operator()
+    for account in service.accounts(operator):
+        tokens = [t for t in service.tokens(operator, account.id) if t.active]
         click.echo(f"{account.id:24} {account.role.value:9} {len(tokens):3} active token(s)  {account.name}")
 
 
@@ -77,11 +72,10 @@ def accounts_grant(
     account_id: str, name: str, aliases: tuple[str, ...], identifier: str | None, country: str | None
 ) -> None:
     """Entitle an account to publish courses of an organisation."""
+    fields = {"name": name, "identifier": identifier, "country": country, "aliases": list(aliases)}
     try:
-        org = _accounts().grant_organisation(
-            account_id, name, identifier=identifier, country=country, aliases=aliases, granted_by=None
-        )
-    except ValueError as exc:
+        org = _services().accounts.grant_organisation(Actor.operator(), account_id, fields)
+    except InvalidInput as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"Account {account_id!r} may now publish for {org.name!r} (grant {org.id}).")
 
@@ -91,9 +85,7 @@ def accounts_grant(
 @with_appcontext
 def accounts_organisations(account_id: str) -> None:
     """List the organisations an account may publish for (grant id, name, country, identifier)."""
-    store = _accounts()
-    store.get_account(account_id)
-    for org in store.organisations(account_id):
+    for org in _services().accounts.organisations(Actor.operator(), account_id):
         extra = f"  also: {', '.join(org.aliases)}" if org.aliases else ""
         click.echo(f"{org.id}  {org.name:40} {org.country or '-':4} {org.identifier or '-'}{extra}")
 
@@ -104,7 +96,7 @@ def accounts_organisations(account_id: str) -> None:
 @with_appcontext
 def accounts_revoke_organisation(account_id: str, organisation_id: str) -> None:
     """Withdraw an entitlement (what was published stays; the next harvests are checked)."""
-    org = _accounts().revoke_organisation(account_id, organisation_id)
+    org = _services().accounts.revoke_organisation(Actor.operator(), account_id, organisation_id)
     click.echo(f"Account {account_id!r} may no longer publish for {org.name!r}.")
 
 
@@ -145,9 +137,7 @@ def tokens_issue(account_id: str, label: str) -> None:
 @with_appcontext
 def tokens_list(account_id: str) -> None:
     """List an account's tokens (ids, labels, dates; never the secrets)."""
-    store = _accounts()
-    store.get_account(account_id)
-    for token in store.list_tokens(account_id):
+    for token in _services().accounts.tokens(Actor.operator(), account_id):
         used = token.last_used_at.isoformat(timespec="seconds") if token.last_used_at else "never used"
         state = f"revoked {token.revoked_at.isoformat(timespec='seconds')}" if token.revoked_at else "active"
         click.echo(f"{token.id}  {state:32} {used:26} {token.label}")

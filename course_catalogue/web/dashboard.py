@@ -30,7 +30,7 @@ from course_catalogue.mappings.transforms.levels import framework_keys
 from course_catalogue.services.actors import Actor
 from course_catalogue.services.errors import InvalidInput
 from course_catalogue.services.runtime import get_services
-from course_catalogue.services.sources import SourceFields
+from course_catalogue.services.sources import MIN_SCHEDULE_MINUTES, SourceFields
 from course_catalogue.web.auth import log_in, log_out, protect_form, session_account
 from course_catalogue.web.dashboard_views import mapping_choices, published_message
 from course_catalogue.web.uploads import MEDIA_TYPES, read_feed
@@ -267,7 +267,10 @@ def _form_error(exc: InvalidInput | Conflict) -> str:
     if exc.field == "url":
         return _("The feed URL must be an http(s) URL.")
     if exc.field == "schedule_minutes":
-        return _("The schedule must be a whole number of minutes, at least 15.")
+        return _(
+            "The schedule must be a whole number of minutes, at least %(minimum)d.",
+            minimum=MIN_SCHEDULE_MINUTES,
+        )
     return str(exc)
 
 

@@ -24,7 +24,7 @@ from flask_babel import lazy_gettext as _l
 
 from course_catalogue.catalogue.model import Course, LangText, Price, first_text
 from course_catalogue.search.documents import provider_key
-from course_catalogue.search.query import FACETS_BY_NAME
+from course_catalogue.search.query import FACETS, FACETS_BY_NAME
 from course_catalogue.services.runtime import get_services
 from course_catalogue.web import vocab_labels as vl
 from course_catalogue.web.i18n import DEFAULT, current_language
@@ -93,43 +93,18 @@ def vocabulary_label(kind: str, code: str, language: str) -> str:
     return VOCABULARIES[kind](code, language)
 
 
-FACET_NAMES = {
-    "country": _l("Country"),
-    "eqf": _l("EQF level"),
-    "language": _l("Language"),
-    "mode": _l("Mode"),
-    "region": _l("Region"),
-    "city": _l("City"),
-    "schedule": _l("Schedule"),
-    "field": _l("Field of study"),
-    "field_narrow": _l("Narrow field"),
-    "field_detailed": _l("Detailed field"),
-    "start": _l("Start date"),
-    "provider": _l("Provider"),
-    "ects": _l("Workload (ECTS)"),
+FACET_NAMES: Mapping[str, Any] = {
+    # msgids: the labels of search/query.py, which babel.cfg has pybabel extract from there
+    **{spec.name: _l(spec.label) for spec in FACETS},
     # the ranges compare amounts as stated, in each course's own currency (prices are not converted)
     "price": _l("Price (in each course's currency)"),
-    "funding": _l("Funding eligibility"),
-    "skill": _l("Skill (ESCO)"),
 }
-RANGE_LABELS = {
-    ("ects", "0-1"): _l("under 1 ECTS"),
-    ("ects", "1-5"): _l("1 to 5 ECTS"),
-    ("ects", "5-15"): _l("5 to 15 ECTS"),
-    ("ects", "15-30"): _l("15 to 30 ECTS"),
-    ("ects", "30-"): _l("30 ECTS or more"),
-    ("price", "free"): _l("Free"),
-    ("price", "0-100"): _l("under 100"),
-    ("price", "100-500"): _l("100 to 500"),
-    ("price", "500-2000"): _l("500 to 2000"),
-    ("price", "2000-"): _l("2000 or more"),
-    ("start", "started"): _l("Already started"),
-    ("start", "30d"): _l("In the next 30 days"),
-    ("start", "1-3m"): _l("In 1 to 3 months"),
-    ("start", "3-6m"): _l("In 3 to 6 months"),
-    ("start", "later"): _l("In more than 6 months"),
-    ("start", "undated"): _l("No fixed date"),
+"""Facet name -> its name in the interface language: the facets' own labels (`search.query.FACETS`),
+translated; the page says more of the price facet than the API's "Price"."""
+RANGE_LABELS: Mapping[tuple[str, str], Any] = {
+    (spec.name, bucket.key): _l(bucket.label) for spec in FACETS for bucket in spec.ranges
 }
+"""(facet name, range key) -> the range's label (`search.query.FACETS`) in the interface language."""
 
 
 class FacetLabels:

@@ -41,3 +41,35 @@ def test_an_account_rotates_and_revokes_only_its_own_tokens(store: CatalogueStor
         service.revoke_token(Actor(yew), first.token.id)
     assert service.revoke_token(Actor(zed), first.token.id).revoked_at is not None
     assert [t.id for t in service.tokens(Actor(zed), zed.id) if t.active] == [second.token.id]
+
+
+def test_organisations_are_granted_and_revoked_by_admins_and_read_by_their_account(
+    store: CatalogueStore,
+) -> None:
+    service = AccountService(store)
+    admin, _ = service.create(Actor.operator(), "Ops", "admin")
+    zed, _ = service.create(Actor(admin), "Uni Zed", "provider", account_id="zed")
+    yew, _ = service.create(Actor(admin), "Yew", "provider", account_id="yew")
+    with pytest.raises(PermissionDenied):  # a provider cannot vouch for itself
+        service.grant_organisation(Actor(zed), "zed", {"name": "Zed University"})
+    org = service.grant_organisation(
+        Actor(admin), "zed", {"name": "Zed University", "country": "FRA", "aliases": ["Université Zed"]}
+    )
+    assert org.granted_by == admin.id and org.aliases == ("Université Zed",)
+    assert service.grant_organisation(Actor.operator(), "yew", {"name": "Yew"}).granted_by is None
+    for bad in (
+        {"name": "X", "motto": "?"},  # a field the grant does not take
+        {"name": 7},
+        {"name": "X", "aliases": "one name"},
+        {"name": " "},
+        {"name": "X", "country": "Narnia"},
+    ):
+        with pytest.raises(InvalidInput):
+            service.grant_organisation(Actor(admin), "zed", bad)
+    assert [o.name for o in service.organisations(Actor(zed), "zed")] == ["Zed University"]
+    with pytest.raises(PermissionDenied):
+        service.organisations(Actor(yew), "zed")
+    with pytest.raises(PermissionDenied):
+        service.revoke_organisation(Actor(zed), "zed", org.id)
+    assert service.revoke_organisation(Actor(admin), "zed", org.id).id == org.id
+    assert service.organisations(Actor(admin), "zed") == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -100,3 +101,24 @@ def test_a_hybrid_page_past_the_ranking_depth_is_a_400(app_factory: Callable[...
     app = _hybrid_app(app_factory)
     body = _get(app, "/api/v1/search?q=python&retrieval=hybrid&page=11&page_size=100", status=400)
     assert "1000 deep" in body["error"]["message"]
+
+
+def test_a_request_never_embeds_what_the_graph_lacks_the_maintenance_thread_does(
+    app_factory: Callable[..., Flask],
+) -> None:
+    """A process killed between the keyword commit and the graph's leaves the graph short; the
+    next process used to embed the whole index when it opened it, inside whatever request came
+    first (the soak saw gunicorn's 30 s worker timeout end such requests with a 500)."""
+    app = _hybrid_app(app_factory)
+    services = get_services(app)
+    index_dir = Path(app.config["INDEX_DIR"])
+    services.close()
+    for meta in index_dir.glob("vectors/*/meta.json"):
+        meta.unlink()  # the graph no longer says what it holds: stale, as after such a kill
+    with app.test_request_context("/api/v1/search?q=python&retrieval=hybrid"):
+        backend = services.backend  # opened by a request
+        assert _get(app, "/api/v1/search?q=python")["total"] > 0  # keyword search answers meanwhile
+    assert list(index_dir.glob("vectors/*/meta.json")) == []  # nothing was embedded
+    assert services.embed_missing_vectors() == backend.count()  # what `_maintain` calls
+    assert len(list(index_dir.glob("vectors/*/meta.json"))) == 1
+    assert _get(app, "/api/v1/search?q=Programmieren&retrieval=hybrid")["retrieval_used"] == "hybrid"

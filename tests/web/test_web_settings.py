@@ -66,7 +66,10 @@ def test_layers_instance_file_then_env_then_test_config(
 
 
 def test_cors_headers_only_for_configured_origins_on_the_api(tmp_path: Path) -> None:
-    app = create_app({"CORS_ORIGINS": "https://a.example"}, instance_path=str(tmp_path))
+    # no maintenance thread: it would outlive the test (its store is never migrated)
+    app = create_app(
+        {"CORS_ORIGINS": "https://a.example", "BACKGROUND_SECONDS": 0}, instance_path=str(tmp_path)
+    )
     client = app.test_client()
     allowed = client.get("/api/v1/nothing", headers={"Origin": "https://a.example"})
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://a.example"
