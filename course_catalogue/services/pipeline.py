@@ -108,7 +108,7 @@ class HarvestSettings:
     # core stays serial). Outcomes are the same either way (tested). On by default: a parallel
     # first load now costs about the CPU of a serial one in all (BENCHMARKS.md "One core
     # against two": -6% to +9%), so it hardly slows a busy host, and its wall time on 2 idle
-    # cores is estimated at 1.8-2.1x lower. The price: the run's transaction opens when the
+    # cores was measured 1.1-1.6x lower. The price: the run's transaction opens when the
     # workers start and stays open while the rest of the feed is mapped (see `_Output`),
     # holding the store's write lock meanwhile (other SQLite writers wait up to the busy
     # timeout) for about as long as a serial run's writes hold it. Small feeds (under
