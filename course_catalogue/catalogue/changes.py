@@ -12,10 +12,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
+import orjson
+
+from course_catalogue.catalogue import jsontext
 from course_catalogue.catalogue.codec import course_from_dict, course_to_dict
 from course_catalogue.catalogue.model import Course
+from course_catalogue.catalogue.provider_keys import provider_columns
 
 
 class CourseStatus(StrEnum):
@@ -64,6 +68,34 @@ class ChangeSink(Protocol):
     def apply(self, changed: Sequence[StoredCourse]) -> None: ...
 
 
+class EncodedRecord(NamedTuple):
+    """A record (`course_to_dict`) already encoded as the store's JSON text (`catalogue.jsontext`),
+    with the values the store reads from it besides the text: how a mapping worker hands a record
+    back (`services.workers`), so the harvesting process neither decodes it nor encodes it again
+    (with the objects of a decoded record, the cyclic collector's work, it was the largest part of
+    what the harvesting process did per record it did not map)."""
+
+    text: bytes
+    course_id: str
+    source_id: str
+    provider_ref: str
+    provider_key: str | None
+    provider_name: str | None
+
+    @classmethod
+    def of(cls, record: Mapping[str, Any]) -> EncodedRecord:
+        provenance = record["provenance"]
+        columns = provider_columns(record)
+        return cls(
+            jsontext.dumps_bytes(record),
+            str(record["id"]),
+            str(provenance["source_id"]),
+            str(provenance["provider_ref"]),
+            columns["provider_key"],
+            columns["provider_name"],
+        )
+
+
 class Candidate:
     """A valid record of the current run, ready for the store, with the raw payload it came from.
 
@@ -75,13 +107,15 @@ class Candidate:
     its batches back): the course is then decoded only when something asks for it (a dry-run
     preview does; the store needs only the record, `course_id`, `source_id` and `provider_ref`).
     Decoding every spooled course cost ~35 us per record beyond the spool's first 10,000.
+    `Candidate.from_encoded` builds one from an `EncodedRecord`: the store writes its text as it
+    is, and the record and the course are decoded only when something asks for them.
     Equality compares course, content hash, raw payload and media type. Not hashable.
     `digest` and `report` (optional): the item's digest and what mapping it reported (an
     `catalogue.item_memory.ItemReport`), remembered with the course so an unchanged item can skip
     the work next time.
     """
 
-    __slots__ = ("_course", "content_hash", "digest", "media_type", "raw", "record", "report")
+    __slots__ = ("_course", "content_hash", "digest", "encoded", "media_type", "raw", "record", "report")
     __hash__ = None  # type: ignore[assignment]
 
     def __init__(
@@ -100,6 +134,7 @@ class Candidate:
         self.raw = raw
         self.media_type = media_type
         self.record = record
+        self.encoded: EncodedRecord | None = None
         self.digest = digest
         self.report = report
 
@@ -120,6 +155,29 @@ class Candidate:
         candidate.raw = raw
         candidate.media_type = media_type
         candidate.record = record
+        candidate.encoded = None
+        candidate.digest = digest
+        candidate.report = report
+        return candidate
+
+    @classmethod
+    def from_encoded(
+        cls,
+        encoded: EncodedRecord,
+        content_hash: str,
+        raw: bytes,
+        media_type: str,
+        digest: str | None = None,
+        report: Any = None,
+    ) -> Candidate:
+        """A candidate whose record is `encoded`, decoded on first use."""
+        candidate = cls.__new__(cls)
+        candidate._course = None
+        candidate.content_hash = content_hash
+        candidate.raw = raw
+        candidate.media_type = media_type
+        candidate.record = None
+        candidate.encoded = encoded
         candidate.digest = digest
         candidate.report = report
         return candidate
@@ -127,12 +185,13 @@ class Candidate:
     @property
     def course(self) -> Course:
         if self._course is None:
-            assert self.record is not None  # from_record always sets it
-            self._course = course_from_dict(self.record)
+            self._course = course_from_dict(self.stored_record())
         return self._course
 
     @property
     def course_id(self) -> str:
+        if self.encoded is not None:
+            return self.encoded.course_id
         if self._course is not None:
             return self._course.id
         assert self.record is not None
@@ -140,6 +199,8 @@ class Candidate:
 
     @property
     def source_id(self) -> str:
+        if self.encoded is not None:
+            return self.encoded.source_id
         if self._course is not None:
             return self._course.provenance.source_id
         assert self.record is not None
@@ -147,14 +208,32 @@ class Candidate:
 
     @property
     def provider_ref(self) -> str:
+        if self.encoded is not None:
+            return self.encoded.provider_ref
         if self._course is not None:
             return self._course.provenance.provider_ref
         assert self.record is not None
         return str(self.record["provenance"]["provider_ref"])
 
     def stored_record(self) -> Mapping[str, Any]:
-        """The course as the store keeps it: `record` when given, else computed now."""
+        """The course as the store keeps it: `record` when given (decoded from `encoded`, then
+        kept), else computed now."""
+        if self.record is None and self.encoded is not None:
+            self.record = jsontext.loads(self.encoded.text)
         return self.record if self.record is not None else course_to_dict(self.course)
+
+    def stored_value(self) -> Any:
+        """What the store binds to the record column: the encoded text as it is (an
+        `orjson.Fragment`, which `jsontext.dumps` writes unchanged), else `stored_record()`."""
+        if self.encoded is not None:
+            return orjson.Fragment(self.encoded.text)
+        return self.stored_record()
+
+    def provider_columns(self) -> dict[str, str | None]:
+        """`provider_key` and `provider_name` of the course's row (`catalogue.provider_keys`)."""
+        if self.encoded is not None:
+            return {"provider_key": self.encoded.provider_key, "provider_name": self.encoded.provider_name}
+        return provider_columns(self.stored_record())
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Candidate):

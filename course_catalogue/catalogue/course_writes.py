@@ -29,7 +29,6 @@ from sqlalchemy.engine import Connection
 from course_catalogue.catalogue import jsontext
 from course_catalogue.catalogue.changes import Candidate, CourseStatus
 from course_catalogue.catalogue.outbox import enqueue_span
-from course_catalogue.catalogue.provider_keys import provider_columns
 from course_catalogue.catalogue.runs import Issue, Severity
 from course_catalogue.catalogue.schema import UTCDateTime, changes, courses, item_reports, raw_items
 from course_catalogue.catalogue.store_rows import CHUNK, chunks
@@ -278,15 +277,14 @@ def _course_row(
     candidate: Candidate, source_id: str, seqs: dict[str, int], run_id: int | None, now: datetime
 ) -> dict[str, Any]:
     cid = candidate.course_id
-    record = candidate.stored_record()
     return {
         "id": cid,
         "source_id": source_id,
         "provider_ref": candidate.provider_ref,
         "status": CourseStatus.ACTIVE.value,
         "content_hash": candidate.content_hash,
-        "record": record,
-        **provider_columns(record),
+        "record": candidate.stored_value(),
+        **candidate.provider_columns(),
         "seq": seqs[cid],
         "first_seen": now,
         "updated_at": now,
@@ -300,13 +298,12 @@ def _update_row(
 ) -> dict[str, Any]:
     """Parameters of _UPDATE_COURSE (bind names differ from column names, as SQLAlchemy requires)."""
     cid = candidate.course_id
-    record = candidate.stored_record()
-    columns = provider_columns(record)
+    columns = candidate.provider_columns()
     return {
         "id_": cid,
         "status_": CourseStatus.ACTIVE.value,
         "content_hash_": candidate.content_hash,
-        "record_": record,
+        "record_": candidate.stored_value(),
         "provider_key_": columns["provider_key"],
         "provider_name_": columns["provider_name"],
         "seq_": seqs[cid],

@@ -93,7 +93,7 @@ def issue_rows(issues: Sequence[Issue], ref: str | None, pointer: str | None) ->
     )
 
 
-def issue_from_row(row: Sequence[Any], ref: str, pointer: str | None) -> Issue:
+def issue_from_row(row: Sequence[Any], ref: str | None, pointer: str | None) -> Issue:
     """A stored issue of a record now found with `ref` at `pointer`."""
     severity, code, message, field, value, record_ref, at = row
     return Issue(

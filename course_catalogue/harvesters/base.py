@@ -153,10 +153,16 @@ class _MappedRaw(io.RawIOBase):
 class Deferred:
     """An item not built yet, known by its raw form (see `Gathered`): `item()` builds it once."""
 
-    __slots__ = ("_build", "_item", "guid", "media_type", "pointer", "raw")
+    __slots__ = ("_build", "_item", "guid", "media_type", "pointer", "portable", "raw")
 
     def __init__(
-        self, raw: bytes, media_type: str, pointer: str | None, guid: str | None, build: Callable[[], RawItem]
+        self,
+        raw: bytes,
+        media_type: str,
+        pointer: str | None,
+        guid: str | None,
+        build: Callable[[], RawItem],
+        portable: bool = False,
     ) -> None:
         self.raw = raw
         self.media_type = media_type
@@ -164,6 +170,12 @@ class Deferred:
         self.guid = guid
         self._build: Callable[[], RawItem] | None = build
         self._item: RawItem | None = None
+        self.portable = portable
+
+    def recipe(self) -> Callable[[], RawItem] | None:
+        """`build`, when it is portable (see `Gathered.deferred`) and the item is not built yet:
+        for another process to build the item; None otherwise."""
+        return self._build if self.portable else None
 
     def item(self) -> RawItem:
         item = self._item
@@ -190,7 +202,10 @@ class Gathered:
     code alone: two items of one spec with equal raw forms (media types, guids) are equal. The
     item's digest then covers the raw form instead of `item.content`, and `item` is built only
     when something asks for it (the pipeline does for the items it maps, not for recalled ones),
-    at most once. `pointer`, `guid` and `media_type` are known without building.
+    at most once. `pointer`, `guid` and `media_type` are known without building. A *portable*
+    build (a module-level function with plain, picklable arguments) may run in another process
+    instead: a mapping worker then builds the items it maps (`services.workers`), and the
+    harvesting process, which reads the feed alone, does not.
     """
 
     made: RawItem | Deferred
@@ -206,9 +221,12 @@ class Gathered:
         guid: str | None,
         build: Callable[[], RawItem],
         issues: tuple[Issue, ...] = (),
+        *,
+        portable: bool = False,
     ) -> Gathered:
-        """An item `build()` makes when asked for (it must give this media type, pointer and guid)."""
-        return cls(Deferred(raw, media_type, pointer, guid, build), issues)
+        """An item `build()` makes when asked for (it must give this media type, pointer and
+        guid); `portable`: `build` is picklable and runs in any process (see above)."""
+        return cls(Deferred(raw, media_type, pointer, guid, build, portable), issues)
 
     @property
     def item(self) -> RawItem:

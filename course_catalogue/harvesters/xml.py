@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from functools import partial
@@ -416,10 +417,11 @@ class _Maker:
 
     def __init__(self, shells: _Shells) -> None:
         self.shells = shells
-        self.parser = secure_parser()  # reads back our own serialisations
         self.around: tuple[int, ...] | None = None  # the contexts of the last record
         self.prefix = b""  # their part of its raw form: their number and digests
         self.size = 0  # their bytes
+        self.bodies: tuple[bytes, ...] = ()  # their shells, to build items (read once per contexts)
+        self.bodies_around: tuple[int, ...] | None = None
 
     def wrapped(self, around: tuple[int, ...], inner: Shell | None) -> int:
         """Bytes of the shells around a record in the contexts `around`, the innermost one's
@@ -434,28 +436,39 @@ class _Maker:
         return self.size
 
     def deferred(self, record: bytes, around: tuple[int, ...], pointer: str) -> Gathered:
-        """The record in the contexts `around`, as last given to `wrapped`."""
+        """The record in the contexts `around`, as last given to `wrapped`. Its item is built by
+        `build_item` from the record's bytes and its shells' (portable: a mapping worker builds
+        the items it maps, see `services.workers`)."""
         assert around == self.around
-        return Gathered.deferred(
-            self.prefix + record, XML_MEDIA_TYPE, pointer, None, partial(self._build, record, around, pointer)
-        )
+        if around != self.bodies_around:
+            self.bodies = tuple(self.shells.body(ordinal) for ordinal in around)
+            self.bodies_around = around
+        build = partial(build_item, record, self.bodies, pointer)
+        return Gathered.deferred(self.prefix + record, XML_MEDIA_TYPE, pointer, None, build, portable=True)
 
-    def _build(self, record: bytes, ordinals: tuple[int, ...], pointer: str) -> RawItem:
-        element = etree.fromstring(record, self.parser)
-        # lxml serialised every declaration in scope; the item keeps those it uses, as a copy of
-        # the element in the feed's tree would (the raw form keeps them all: they may matter)
-        etree.cleanup_namespaces(element)
-        outer = inner = None
-        for ordinal in ordinals:
-            wrapper = etree.fromstring(self.shells.body(ordinal), self.parser)
-            if inner is None:
-                outer = wrapper
-            else:
-                inner.append(wrapper)
-            inner = wrapper
-        if inner is not None:
-            inner.append(element)  # lxml drops the declarations the wrapper already makes
-        content = etree.tostring(
-            outer if outer is not None else element, encoding="UTF-8", xml_declaration=False
-        )
-        return RawItem(content, XML_MEDIA_TYPE, pointer=pointer, parsed=element)
+
+_local = threading.local()
+
+
+def build_item(record: bytes, bodies: tuple[bytes, ...], pointer: str) -> RawItem:
+    """A record's item (`_Maker`): `record` parsed back into copies of the context shells
+    `bodies` (outermost first). A function of its arguments alone, so it runs in any process."""
+    parser = getattr(_local, "parser", None)
+    if parser is None:  # one per thread (lxml parsers are not shared between threads)
+        parser = _local.parser = secure_parser()  # reads back our own serialisations
+    element = etree.fromstring(record, parser)
+    # lxml serialised every declaration in scope; the item keeps those it uses, as a copy of
+    # the element in the feed's tree would (the raw form keeps them all: they may matter)
+    etree.cleanup_namespaces(element)
+    outer = inner = None
+    for body in bodies:
+        wrapper = etree.fromstring(body, parser)
+        if inner is None:
+            outer = wrapper
+        else:
+            inner.append(wrapper)
+        inner = wrapper
+    if inner is not None:
+        inner.append(element)  # lxml drops the declarations the wrapper already makes
+    content = etree.tostring(outer if outer is not None else element, encoding="UTF-8", xml_declaration=False)
+    return RawItem(content, XML_MEDIA_TYPE, pointer=pointer, parsed=element)

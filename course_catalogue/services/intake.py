@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from course_catalogue.catalogue.changes import Candidate
+from course_catalogue.catalogue.changes import Candidate, EncodedRecord
 from course_catalogue.catalogue.codec import course_to_dict, record_hash
 from course_catalogue.catalogue.course_writes import unstorable
 from course_catalogue.catalogue.entitlements import PublishingPolicy
@@ -69,7 +69,13 @@ class Processed:
     `fault`: "map" or "validate" when that stage raised (a programming fault, logged where it
     happened); `record` (`course_to_dict`) None when the record was rejected (`issues` say why,
     not yet located); `refused`: the record holds a value the store cannot hold. `probe`: the
-    record's coverage, when it was taken apart from the run's counter."""
+    record's coverage, when it was taken apart from the run's counter.
+
+    From a mapping worker (`services.workers`) the record and issues come in the forms the store
+    keeps, so the harvesting process builds no objects for them: `encoded` instead of `record`
+    (None when rejected or refused), `rows` instead of `issues` (located, `located_rows`);
+    `built`: the content of an item the worker built (a portable deferred item, which the
+    harvesting process then never builds)."""
 
     ref: str | None = None
     issues: list[Issue] = field(default_factory=list)
@@ -78,6 +84,9 @@ class Processed:
     refused: Issue | None = None
     fault: str | None = None
     probe: RecordProbe | None = None
+    encoded: EncodedRecord | None = None
+    rows: tuple[tuple[Any, ...], ...] | None = None
+    built: bytes | None = None  # the item's content, when the worker built the item
 
 
 @dataclass(frozen=True)
@@ -214,7 +223,7 @@ class Intake:
             (gathered, digest, recalled.get(digest) if digest is not None and gathered.readable else None)
             for gathered, digest in zip(batch, digests, strict=True)
         ]
-        work = [g.item for g, _, found in entries if found is None and g.readable]
+        work = [g for g, _, found in entries if found is None and g.readable]
         self.to_map += len(work)
         if self.pool is None and self.to_map >= self.parallel_from and self.start_pool is not None:
             start, self.start_pool = self.start_pool, None  # tried once: may not start (then serial)
@@ -251,7 +260,9 @@ class Intake:
             elif processed is None or found is not None:  # (a carry that fell through: here)
                 self.take(gathered.item, gathered.issues, digest=digest)
             else:
-                self.settle(gathered.item, list(gathered.issues), next(processed), digest)
+                result = next(processed)
+                item = gathered.item if result.built is None else _built(gathered, result.built)
+                self.settle(item, list(gathered.issues), result, digest)
 
     def take(
         self,
@@ -301,9 +312,20 @@ class Intake:
         if processed.fault == "validate":
             return self._fault(item, ref)
         issues = [_located(issue, ref, item.pointer) for issue in reader_issues + processed.issues]
-        for issue in issues:
-            self.note(issue)
-        if processed.record is None or has_error(issues):
+        rows = None
+        if processed.rows is None:
+            for issue in issues:
+                self.note(issue)
+            failed = has_error(issues)
+        else:  # from a worker: the reader's issues (rarely any), then the rows
+            rows = issue_rows(issues, ref, item.pointer) + processed.rows
+            for row in rows:
+                # note(), without building the issues it would only count (as `_carry`)
+                if self._room((row[0], row[1], row[3])):
+                    self.report.issues.append(issue_from_row(row, ref, item.pointer))
+            failed = any(row[0] is Severity.ERROR for row in rows)
+        unmapped = processed.record is None and processed.encoded is None and processed.refused is None
+        if unmapped or failed:
             self.report.count(Outcome.FAILED)
             return ref
         if processed.refused is not None:
@@ -314,12 +336,17 @@ class Intake:
         report = None
         if digest is not None:
             paths = tuple(self.coverage.last_paths) if self.coverage is not None else ()
-            report = ItemReport(issue_rows(issues, ref, item.pointer), paths)
-        self.pending.append(
-            Candidate.from_record(
+            report = ItemReport(rows if rows is not None else issue_rows(issues, ref, item.pointer), paths)
+        if processed.encoded is not None:
+            candidate = Candidate.from_encoded(
+                processed.encoded, processed.content_hash, item.content, item.media_type, digest, report
+            )
+        else:
+            assert processed.record is not None
+            candidate = Candidate.from_record(
                 processed.record, processed.content_hash, item.content, item.media_type, digest, report
             )
-        )
+        self.pending.append(candidate)
         return ref
 
     def _carry(self, gathered: Gathered, digest: str, recalled: Recalled) -> bool:
@@ -443,6 +470,11 @@ def _content_digest(item: RawItem, digest: str | None) -> bytes:
     return hashlib.blake2b(item.content, digest_size=_DIGEST).digest()
 
 
+def _built(gathered: Gathered, content: bytes) -> RawItem:
+    """The item a worker built of `gathered` (a portable deferred item), from its content."""
+    return RawItem(content, gathered.media_type, gathered.pointer, gathered.guid)
+
+
 def _first(digest: bytes, pointer: str | None) -> bytes:
     """A record's first occurrence as one small object: the digest, then a 0x01 byte and the pointer."""
     if pointer is None:
@@ -453,6 +485,14 @@ def _first(digest: bytes, pointer: str | None) -> bytes:
 def _first_pointer(first: bytes) -> str | None:
     packed = first[_DIGEST + 1 :]
     return packed.decode("utf-8", "surrogatepass") if len(first) > _DIGEST else None
+
+
+def located_rows(
+    issues: Iterable[Issue], ref: str | None, pointer: str | None
+) -> tuple[tuple[Any, ...], ...]:
+    """A record's issues located (`_located`) in their stored form (`issue_rows`): what
+    `Intake.settle` notes and remembers of them, as a mapping worker returns them."""
+    return issue_rows([_located(issue, ref, pointer) for issue in issues], ref, pointer)
 
 
 def _located(issue: Issue, ref: str | None, pointer: str | None) -> Issue:

@@ -106,15 +106,18 @@ class HarvestSettings:
     max_issues: int = 10_000  # issues kept per run; beyond it they are counted, not kept ...
     max_issues_per_kind: int = 1_000  # ... and of each (severity, code, field) (see services.intake)
     # Processes that map and validate once a run has `parallel_from` records to map (recalled,
-    # unchanged ones need none; services.workers): None, one per core this process may use
-    # (`os.sched_getaffinity`); 1, all in the harvesting process; never more than those cores
-    # (on one core workers only add their overhead). Outcomes are the same either way. With
-    # workers the run's transaction stays open while the rest of the feed is mapped (see
-    # `_Output`), holding the store's write lock meanwhile (other SQLite writers wait up to the
-    # busy timeout), and they pay only with idle cores (BENCHMARKS.md "One core against two":
-    # 15-19% more CPU in all, a first load 1.5-1.6x faster on 2 idle cores, none when busy): so
-    # opt-in, for hosts that harvest large feeds with cores to spare.
-    workers: int | None = 1
+    # unchanged ones need none; services.workers): None (the default), one per core this
+    # process may use (`os.sched_getaffinity`); 1, all in the harvesting process; never more
+    # than those cores (on one core workers only add their overhead, so a process pinned to one
+    # core stays serial). Outcomes are the same either way (tested). On by default: a parallel
+    # first load now costs about the CPU of a serial one in all (BENCHMARKS.md "One core
+    # against two": -6% to +9%), so it hardly slows a busy host, and its wall time on 2 idle
+    # cores was measured 1.1-1.6x lower. The price: the run's transaction opens when the
+    # workers start and stays open while the rest of the feed is mapped (see `_Output`),
+    # holding the store's write lock meanwhile (other SQLite writers wait up to the busy
+    # timeout) for about as long as a serial run's writes hold it. Small feeds (under
+    # `parallel_from`) never fork.
+    workers: int | None = None
     parallel_from: int = 5_000
     # A byte-identical feed of a source whose courses are as its last fully applied run left them
     # is not read again (services.feed_skip); False reads it item by item (`harvest --force`)

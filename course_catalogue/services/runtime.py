@@ -270,6 +270,7 @@ class Services:
             allow_private=self._config["ALLOW_PRIVATE_URLS"],
             max_withdraw_share=self._config["WITHDRAW_GUARD_SHARE"],
             max_withdraw_count=self._config["WITHDRAW_GUARD_COUNT"] or None,
+            workers=self._config["HARVEST_WORKERS"] or None,
         )
 
     @property

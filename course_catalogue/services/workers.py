@@ -11,9 +11,13 @@ overlap the mapping instead of following it.
 
 Workers are forked when the pool starts; they inherit the run's compiled spec, registration and
 policy through the pool's initializer (fork passes its arguments without pickling them), so
-only items go out (bytes, media type, pointer, guid) and compact results come back (`Returned`:
-the record as its JSON text, issues as tuples of strings; unpickling the record's nested dicts and
-the `Issue` dataclasses took most of the harvesting process's time per record). Where a
+only items go out (bytes, media type, pointer, guid) and results come back in the forms the
+store keeps (`Returned`): the record as the store's JSON text with the few values the store reads
+from it (`catalogue.changes.EncodedRecord`), written as it is; the issues located, as the rows an
+item report stores (`catalogue.item_memory.issue_rows`), from which the harvesting process builds
+only the issues the run's report keeps (most are only counted). Decoding each record, building
+every issue and encoding the record again for the store were most of the harvesting process's
+time per record mapped elsewhere (with the cyclic collector's work on those objects). Where a
 process cannot fork workers (a daemonic process, such as a prefork Celery worker, or a platform
 without fork), `MappingPool.start` returns None and the run stays serial. A worker that dies
 (killed, out of memory) fails the run with `WorkerLost`: the pool notices (a
@@ -22,71 +26,60 @@ without fork), `MappingPool.start` returns None and the run stays serial. A work
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from course_catalogue.catalogue.jsontext import dumps_bytes, loads
-from course_catalogue.catalogue.runs import Issue, Severity
+from course_catalogue.catalogue.changes import EncodedRecord
+from course_catalogue.catalogue.runs import Issue
 from course_catalogue.mappings.coverage import CoverageTracker, RecordProbe
 from course_catalogue.mappings.items import RawItem
 from course_catalogue.services.errors import WorkerLost
-from course_catalogue.services.intake import Processed
+from course_catalogue.services.intake import Processed, located_rows
 
 if TYPE_CHECKING:
+    from course_catalogue.harvesters.base import Gathered
     from course_catalogue.services.intake import MappingWork
 
 logger = logging.getLogger(__name__)
 
-Shipped = tuple[bytes, str, str | None, str | None]
-"""An item as sent to a worker: content, media type, pointer, guid (`parsed` stays behind)."""
-
-IssueRow = tuple[str, str, str | None, str | None, str | None, str, str | None]
-"""An `Issue` as sent back: severity, message, field, record_ref, pointer, code, value."""
+Shipped = RawItem | Callable[[], RawItem]
+"""An item as sent to a worker: built (its `parsed` stays behind), or a deferred item's portable
+build (`harvesters.base.Gathered.deferred`), which the worker runs."""
 
 Returned = tuple[
-    str | None, list[IssueRow], bytes | None, str, IssueRow | None, str | None, RecordProbe | None
+    str | None,
+    tuple[tuple[Any, ...], ...],
+    EncodedRecord | None,
+    str,
+    Issue | None,
+    str | None,
+    RecordProbe | None,
+    bytes | None,
 ]
-"""A `Processed` as sent back: ref, issues, the record as JSON text (the store's own form:
-`catalogue.jsontext`), content hash, refused, fault, probe."""
+"""A `Processed` as sent back: ref, issues as located rows, the record encoded (None when
+rejected or refused), content hash, refused, fault, probe, and the item's content when the
+worker built it."""
 
 
-def _row(issue: Issue) -> IssueRow:
-    return (
-        issue.severity.value,
-        issue.message,
-        issue.field,
-        issue.record_ref,
-        issue.pointer,
-        issue.code,
-        issue.value,
-    )
-
-
-def _issue(row: IssueRow) -> Issue:
-    return Issue(Severity(row[0]), row[1], row[2], row[3], row[4], row[5], row[6])
-
-
-def _compact(p: Processed) -> Returned:
-    record = None if p.record is None else dumps_bytes(p.record)
-    refused = None if p.refused is None else _row(p.refused)
-    return (p.ref, [_row(i) for i in p.issues], record, p.content_hash, refused, p.fault, p.probe)
+def _compact(p: Processed, item: RawItem, built: bool) -> Returned:
+    """In a worker: `p` in the forms the store keeps (see the module docstring)."""
+    encoded = None if p.record is None or p.refused is not None else EncodedRecord.of(p.record)
+    rows = located_rows(p.issues, p.ref, item.pointer)
+    content = item.content if built else None
+    return (p.ref, rows, encoded, p.content_hash, p.refused, p.fault, p.probe, content)
 
 
 def _expand(r: Returned) -> Processed:
-    ref, issues, record, content_hash, refused, fault, probe = r
+    ref, rows, encoded, content_hash, refused, fault, probe, built = r
     return Processed(
-        ref,
-        [_issue(row) for row in issues],
-        None if record is None else loads(record),
-        content_hash,
-        None if refused is None else _issue(refused),
-        fault,
-        probe,
+        ref, [], None, content_hash, refused, fault, probe, encoded=encoded, rows=rows, built=built
     )
 
 
@@ -106,10 +99,15 @@ def _process(items: list[Shipped], settled: frozenset[str]) -> list[Returned]:
     """In a worker: process a batch of items with the run's work (`settled`: the coverage paths
     the run had settled when it sent them, see `RecordProbe`)."""
     assert _WORK is not None and _WHEN is not None, "set by the pool's initializer"
+    # The young generations, as the harvesting process's `paced_collection` does (the worker was
+    # forked with automatic collection off): cyclic garbage goes once per batch.
+    gc.collect(1)
     out = []
-    for content, media_type, pointer, guid in items:
+    for shipped in items:
+        built = not isinstance(shipped, RawItem)
+        item = shipped if isinstance(shipped, RawItem) else shipped()
         probe = RecordProbe(_TRACKER, settled) if _TRACKER is not None else None
-        out.append(_compact(_WORK.process(RawItem(content, media_type, pointer, guid), _WHEN, probe)))
+        out.append(_compact(_WORK.process(item, _WHEN, probe), item, built))
     return out
 
 
@@ -119,6 +117,17 @@ def default_workers() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on every platform
         return os.cpu_count() or 1
+
+
+def _shipped(gathered: Gathered) -> Shipped:
+    made = gathered.made
+    if isinstance(made, RawItem):
+        return RawItem(made.content, made.media_type, made.pointer, made.guid)  # without `parsed`
+    recipe = made.recipe()
+    if recipe is not None:
+        return recipe
+    item = made.item()
+    return RawItem(item.content, item.media_type, item.pointer, item.guid)
 
 
 class Batch:
@@ -174,9 +183,10 @@ class MappingPool:
             return None
         return cls(executor)
 
-    def submit(self, items: list[RawItem], settled: frozenset[str]) -> Batch:
-        """Process `items` in a worker; `settled`: the run's settled coverage paths now."""
-        shipped = [(i.content, i.media_type, i.pointer, i.guid) for i in items]
+    def submit(self, items: list[Gathered], settled: frozenset[str]) -> Batch:
+        """Process `items` in a worker (built there when their build is portable); `settled`:
+        the run's settled coverage paths now."""
+        shipped = [_shipped(gathered) for gathered in items]
         try:
             return Batch(self._executor.submit(_process, shipped, settled))
         except BrokenProcessPool as exc:

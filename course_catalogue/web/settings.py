@@ -123,6 +123,14 @@ SETTINGS: tuple[Setting, ...] = (
         "with exponential backoff from one minute.",
     ),
     Setting(
+        "HARVEST_WORKERS",
+        0,
+        "Processes that map and validate a large feed (from 5,000 records to map): `0`, one per "
+        "core the harvesting process may use; `1`, all in the harvesting process. Never more than "
+        "those cores; outcomes are the same either way. A process that cannot fork (a prefork "
+        "Celery worker) maps in-process.",
+    ),
+    Setting(
         "ALLOW_PRIVATE_URLS",
         False,
         "Allow feed URLs that resolve to private, loopback or link-local addresses (SSRF guard off). "
@@ -433,6 +441,7 @@ def resolve(config: MutableMapping[str, Any], instance_path: str) -> None:
     config["RESULT_BACKEND"] = config.get("RESULT_BACKEND") or results
     for name in ("HARVEST_SOFT_TIME_LIMIT", "HARVEST_TIME_LIMIT", "HARVEST_RETRIES"):
         config[name] = int(config[name])
+    config["HARVEST_WORKERS"] = max(0, int(config["HARVEST_WORKERS"]))
     config["CORS_ORIGINS"] = _origins(config.get("CORS_ORIGINS"))
     for name in ("MAX_FEED_BYTES", "MAX_UPLOAD_BYTES", "PAGE_SIZE", "STAGED_FEED_HOURS"):
         config[name] = int(config[name])

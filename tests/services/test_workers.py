@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from course_catalogue.catalogue import schema
 from course_catalogue.catalogue.harvest_apply import HarvestSession
 from course_catalogue.catalogue.runs import Outcome, RunReport, RunStatus
 from course_catalogue.catalogue.sources import Source
@@ -20,7 +22,9 @@ from course_catalogue.mappings.items import RawItem
 from course_catalogue.services import pipeline
 from course_catalogue.services.intake import MappingWork
 from course_catalogue.services.pipeline import HarvestSettings, run_harvest
+from course_catalogue.services.runtime import Services
 from course_catalogue.services.workers import MappingPool, default_workers
+from course_catalogue.web import settings as web_settings
 
 pytestmark = pytest.mark.skipif(default_workers() < 2, reason="workers need two cores at least")
 
@@ -78,6 +82,38 @@ def _courses(store: CatalogueStore) -> list[tuple[object, ...]]:
     return rows
 
 
+def _stored(store: CatalogueStore) -> dict[str, list[tuple[object, ...]]]:
+    """What a run leaves in the tables a worker's results reach: records (decoded, as backends
+    differ in JSON text) with their provider columns, item fingerprints, item reports and raw
+    payloads (built by the workers for the XML readers' items)."""
+    tables = {
+        "courses": (schema.courses, ("id", "record", "provider_key", "provider_name", "content_hash")),
+        "fingerprints": (schema.item_fingerprints, ("course_id", "digest", "content_hash", "report")),
+        "reports": (schema.item_reports, ("digest", "issues", "paths")),
+        "raw": (schema.raw_items, ("course_id", "media_type", "content", "digest")),
+    }
+
+    def same_run(row: sa.Row[Any]) -> tuple[object, ...]:  # the run's id and time left out
+        values = tuple(row)
+        if isinstance(values[1], dict) and "provenance" in values[1]:
+            provenance = {
+                k: v for k, v in values[1]["provenance"].items() if k not in ("run_id", "harvested_at")
+            }
+            values = (values[0], values[1] | {"provenance": provenance}, *values[2:])
+        return values
+
+    with store._engine.connect() as conn:
+        return {
+            name: sorted(
+                same_run(row)
+                for row in conn.execute(
+                    sa.select(*(table.c[c] for c in columns)).order_by(*table.primary_key)
+                )
+            )
+            for name, (table, columns) in tables.items()
+        }
+
+
 def _harvest(store: CatalogueStore, fmt: str, data: bytes, settings: HarvestSettings) -> RunReport:
     mapping, _ = FEEDS[fmt]
     source = Source(id=f"workers-{fmt}", format=fmt, name=fmt, mapping=mapping)
@@ -89,13 +125,16 @@ def _harvest(store: CatalogueStore, fmt: str, data: bytes, settings: HarvestSett
 def test_parallel_runs_match_serial_runs(
     store: CatalogueStore, other_store: CatalogueStore, started: list[MappingPool | None], fmt: str
 ) -> None:
+    """The parallel run writes into `store` (each backend: the workers' encoded records bound
+    as they are), the serial one into SQLite."""
     data = (FIXTURES / FEEDS[fmt][1]).read_bytes()
-    serial = _harvest(store, fmt, data, SERIAL)
+    serial = _harvest(other_store, fmt, data, SERIAL)
     assert started == []  # one process asked for: no pool
-    parallel = _harvest(other_store, fmt, data, PARALLEL)
+    parallel = _harvest(store, fmt, data, PARALLEL)
     assert len(started) == 1 and started[0] is not None
     assert _seen(parallel) == _seen(serial)
     assert _courses(other_store) == _courses(store)
+    assert _stored(other_store) == _stored(store)
 
 
 def test_parallel_reharvest_with_changes_matches_serial(
@@ -120,6 +159,7 @@ def test_parallel_reharvest_with_changes_matches_serial(
     assert all(pool is not None for pool in started) and len(started) == 2
     assert _seen(parallel) == _seen(serial)
     assert _courses(other_store) == _courses(store)
+    assert _stored(other_store) == _stored(store)
 
 
 def _sequence(store: CatalogueStore) -> list[tuple[str, object]]:
@@ -164,6 +204,7 @@ def test_mixed_feed_with_invalid_items_matches_serial(
     assert serial.counts[Outcome.FAILED] > 10 and serial.counts[Outcome.ADDED] > 900
     assert _seen(parallel) == _seen(serial)
     assert _courses(other_store) == _courses(store)
+    assert _stored(other_store) == _stored(store)
     assert _sequence(other_store) == _sequence(store)
     again = _mixed_feed(edited)
     serial = _harvest(store, "csv", again, SERIAL)
@@ -171,6 +212,7 @@ def test_mixed_feed_with_invalid_items_matches_serial(
     assert serial.counts[Outcome.UPDATED] > 10 and serial.counts[Outcome.ADDED] > 10
     assert _seen(parallel) == _seen(serial)
     assert _courses(other_store) == _courses(store)
+    assert _stored(other_store) == _stored(store)
     assert _sequence(other_store) == _sequence(store)
     assert len(started) == 2 and all(pool is not None for pool in started)
 
@@ -227,3 +269,31 @@ def test_small_feeds_and_single_cores_stay_serial(
     edited = data.replace(b"Learn", b"Study")  # (mapped again, not recalled)
     one_core = _harvest(store, "csv", edited, PARALLEL)
     assert started == [None] and one_core.status is RunStatus.SUCCEEDED
+
+
+def test_workers_are_on_by_default_for_large_feeds(
+    store: CatalogueStore,
+    started: list[MappingPool | None],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """The default settings fork one worker per core once `parallel_from` items are to be
+    mapped; `HARVEST_WORKERS=1` keeps a deployment's runs serial."""
+    assert HarvestSettings().workers is None
+    data = (FIXTURES / FEEDS["csv"][1]).read_bytes()
+    report = _harvest(store, "csv", data, HarvestSettings(parallel_from=100))
+    assert len(started) == 1 and started[0] is not None and report.status is RunStatus.SUCCEEDED
+    forked: list[int] = []
+    real = MappingPool.start
+
+    def count(work: MappingWork, tracker: Any, when: Any, processes: int) -> MappingPool | None:
+        forked.append(processes)
+        return real(work, tracker, when, processes)
+
+    monkeypatch.setattr(MappingPool, "start", count)
+    _harvest(store, "csv", data.replace(b"Learn", b"Study"), HarvestSettings(parallel_from=100))
+    assert forked == [default_workers()]
+    for value, workers in (("1", 1), ("0", None)):
+        config = web_settings.defaults() | {"HARVEST_WORKERS": value}
+        web_settings.resolve(config, str(tmp_path))
+        assert Services(config).harvest_settings.workers == workers
