@@ -149,16 +149,7 @@ class Candidate:
         report: Any = None,
     ) -> Candidate:
         """A candidate whose course is `course_from_dict(record)`, decoded on first use."""
-        candidate = cls.__new__(cls)
-        candidate._course = None
-        candidate.content_hash = content_hash
-        candidate.raw = raw
-        candidate.media_type = media_type
-        candidate.record = record
-        candidate.encoded = None
-        candidate.digest = digest
-        candidate.report = report
-        return candidate
+        return cls._lazy(record, None, content_hash, raw, media_type, digest, report)
 
     @classmethod
     def from_encoded(
@@ -171,12 +162,26 @@ class Candidate:
         report: Any = None,
     ) -> Candidate:
         """A candidate whose record is `encoded`, decoded on first use."""
+        return cls._lazy(None, encoded, content_hash, raw, media_type, digest, report)
+
+    @classmethod
+    def _lazy(
+        cls,
+        record: Mapping[str, Any] | None,
+        encoded: EncodedRecord | None,
+        content_hash: str,
+        raw: bytes,
+        media_type: str,
+        digest: str | None,
+        report: Any,
+    ) -> Candidate:
+        """A candidate without its Course yet: built from `record` or `encoded` on first use."""
         candidate = cls.__new__(cls)
         candidate._course = None
         candidate.content_hash = content_hash
         candidate.raw = raw
         candidate.media_type = media_type
-        candidate.record = None
+        candidate.record = record
         candidate.encoded = encoded
         candidate.digest = digest
         candidate.report = report
