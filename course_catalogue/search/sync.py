@@ -320,10 +320,10 @@ def repair(
 DRAIN_BATCH = 1000
 """Courses read from the store (and re-evaluated) at a time while a drain streams documents."""
 DRAIN_LOCK = "index"
+"""The name of the lock that serialises drains (in its own lock namespace, see services.runtime)."""
 INDEX_LOCK_WAIT = 600.0
 """How long a reindex or a repair waits for the drain lock (`index_writes_held`): a drain that
 delivers a million-record first load takes minutes."""
-"""The name of the lock that serialises drains (in its own lock namespace, see services.runtime)."""
 
 
 @dataclass(frozen=True)
